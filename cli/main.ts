@@ -1,0 +1,3 @@
+// The `berth` command line (filled in by the CLI work).
+process.stderr.write("berth: not implemented yet\n");
+process.exitCode = 1;

@@ -1,0 +1,99 @@
+// Apps: owned by a team; names are global (they become host names and git repo paths).
+import type { Services, Actor } from "../context.ts";
+import { errors } from "../errors.ts";
+import { recordAudit } from "../audit/record.ts";
+import { requireApp, requireTeam } from "../teams/access.ts";
+import { appUrls } from "./urls.ts";
+
+type AppRow = {
+  id: string;
+  name: string;
+  maintenance: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  team: { name: string };
+};
+
+/** Public view of an app, with its web and git URLs. */
+export function toAppView(s: Services, app: AppRow, extra?: { currentRelease?: number | null }) {
+  return {
+    id: app.id,
+    name: app.name,
+    team: app.team.name,
+    maintenance: app.maintenance,
+    ...appUrls(s.config, app.name),
+    currentRelease: extra?.currentRelease ?? null,
+    createdAt: app.createdAt.toISOString(),
+    updatedAt: app.updatedAt.toISOString(),
+  };
+}
+
+/** Apps of every team the actor belongs to, or of one team. */
+export async function listApps(s: Services, actor: Actor, teamName?: string) {
+  const teamFilter = teamName ? { teamId: (await requireTeam(s.db, actor, teamName, "app:read")).team.id } : {};
+  const rows = await s.db.app.findMany({
+    where: { ...teamFilter, team: { memberships: { some: { userId: actor.userId } } } },
+    include: { team: true, releases: { orderBy: { version: "desc" }, take: 1, select: { version: true } } },
+    orderBy: { name: "asc" },
+  });
+  return rows.map((a) => toAppView(s, a, { currentRelease: a.releases[0]?.version ?? null }));
+}
+
+/** Creates an app in a team (admin or owner) with the Heroku-like default formation web=1. */
+export async function createApp(s: Services, actor: Actor, name: string, teamName: string) {
+  const { team } = await requireTeam(s.db, actor, teamName, "app:create");
+  const app = await s.db.$transaction(async (tx) => {
+    if (await tx.app.findUnique({ where: { name } })) throw errors.conflict(`app name '${name}' is taken`);
+    const a = await tx.app.create({ data: { name, teamId: team.id }, include: { team: true } });
+    await tx.formation.create({ data: { appId: a.id, type: "web", quantity: 1 } });
+    await recordAudit(tx, actor, { teamId: team.id, appName: name, action: "app.create", target: name });
+    return a;
+  });
+  return toAppView(s, app);
+}
+
+/** One app with its formation. */
+export async function getApp(s: Services, actor: Actor, name: string) {
+  const { app, role } = await requireApp(s.db, actor, name, "app:read");
+  const [release, formation] = await Promise.all([
+    s.db.release.findFirst({ where: { appId: app.id }, orderBy: { version: "desc" }, select: { version: true } }),
+    s.db.formation.findMany({ where: { appId: app.id }, orderBy: { type: "asc" } }),
+  ]);
+  return {
+    ...toAppView(s, app, { currentRelease: release?.version ?? null }),
+    role,
+    formation: formation.map((f) => ({ type: f.type, quantity: f.quantity, memoryMb: f.memoryMb, cpu: f.cpu })),
+  };
+}
+
+/** Updates app settings: maintenance mode (member+ is not enough; admins manage apps) or owning team. */
+export async function updateApp(
+  s: Services,
+  actor: Actor,
+  name: string,
+  patch: { maintenance?: boolean | undefined; team?: string | undefined },
+) {
+  const { app } = await requireApp(s.db, actor, name, "app:update");
+  let teamId = app.teamId;
+  if (patch.team !== undefined && patch.team !== app.team.name) {
+    // Transfer: the actor must be allowed to create apps in the destination team too.
+    teamId = (await requireTeam(s.db, actor, patch.team, "app:create")).team.id;
+  }
+  const updated = await s.db.app.update({
+    where: { id: app.id },
+    data: { ...(patch.maintenance !== undefined ? { maintenance: patch.maintenance } : {}), teamId },
+    include: { team: true },
+  });
+  await recordAudit(s.db, actor, { teamId: app.teamId, appName: name, action: "app.update", target: name, data: patch });
+  if (teamId !== app.teamId) {
+    await recordAudit(s.db, actor, { teamId, appName: name, action: "app.transfer", target: name, data: { from: app.team.name } });
+  }
+  return toAppView(s, updated);
+}
+
+/** Destroys an app and everything it owns in the database. */
+export async function destroyApp(s: Services, actor: Actor, name: string) {
+  const { app } = await requireApp(s.db, actor, name, "app:delete");
+  await s.db.app.delete({ where: { id: app.id } });
+  await recordAudit(s.db, actor, { teamId: app.teamId, appName: name, action: "app.destroy", target: name });
+}

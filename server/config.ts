@@ -1,0 +1,82 @@
+// Configuration comes from the environment (CONTRACT.md), parsed once at start and passed down explicitly.
+import os from "node:os";
+import path from "node:path";
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(0).max(65535);
+const optionalNonEmpty = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v === "" ? undefined : v));
+
+const EnvSchema = z.object({
+  BERTH_DATA_DIR: z.string().optional(),
+  PORT: port.default(3000),
+  HOST: z.string().default("0.0.0.0"),
+  BERTH_ROUTER_PORT: port.default(8080),
+  BERTH_DOMAIN: z.string().default("localhost"),
+  BERTH_PUBLIC_URL: optionalNonEmpty,
+  BERTH_ADMIN_EMAIL: optionalNonEmpty,
+  BERTH_ADMIN_PASSWORD: optionalNonEmpty,
+  BERTH_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  BERTH_LOGIN_ACCOUNT_LIMIT: z.coerce.number().int().positive().default(100),
+  BERTH_LOGIN_IP_LIMIT: z.coerce.number().int().positive().default(300),
+  BERTH_SIGNUP: z.enum(["open", "closed"]).default("open"),
+  NODE_ENV: z.string().default("production"),
+});
+
+export interface Config {
+  /** Directory holding the database, repos, registry storage, logs and agent state. */
+  dataDir: string;
+  databaseUrl: string;
+  port: number;
+  host: string;
+  routerPort: number;
+  domain: string;
+  /** Base URL users reach the control plane at (used in printed URLs and Origin checks). */
+  publicUrl: string | undefined;
+  admin: { email: string; password: string } | undefined;
+  logLevel: z.infer<typeof EnvSchema>["BERTH_LOG_LEVEL"];
+  loginAccountLimitPerHour: number;
+  loginIpLimitPerHour: number;
+  signupOpen: boolean;
+  dev: boolean;
+}
+
+/** Default data dir: /var/lib/berth as root, ~/.local/share/berth otherwise. */
+function defaultDataDir(): string {
+  if (process.getuid?.() === 0) return "/var/lib/berth";
+  return path.join(os.homedir(), ".local", "share", "berth");
+}
+
+/** Parses the environment into a Config; throws with every problem listed on bad input. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.BERTH_DATA_DIR ?? defaultDataDir());
+  if ((e.BERTH_ADMIN_EMAIL === undefined) !== (e.BERTH_ADMIN_PASSWORD === undefined)) {
+    throw new Error("invalid configuration: set both BERTH_ADMIN_EMAIL and BERTH_ADMIN_PASSWORD, or neither");
+  }
+  return {
+    dataDir,
+    databaseUrl: `file:${path.join(dataDir, "berth.db")}`,
+    port: e.PORT,
+    host: e.HOST,
+    routerPort: e.BERTH_ROUTER_PORT,
+    domain: e.BERTH_DOMAIN,
+    publicUrl: e.BERTH_PUBLIC_URL,
+    admin:
+      e.BERTH_ADMIN_EMAIL && e.BERTH_ADMIN_PASSWORD
+        ? { email: e.BERTH_ADMIN_EMAIL.toLowerCase(), password: e.BERTH_ADMIN_PASSWORD }
+        : undefined,
+    logLevel: e.BERTH_LOG_LEVEL,
+    loginAccountLimitPerHour: e.BERTH_LOGIN_ACCOUNT_LIMIT,
+    loginIpLimitPerHour: e.BERTH_LOGIN_IP_LIMIT,
+    signupOpen: e.BERTH_SIGNUP === "open",
+    dev: e.NODE_ENV === "development",
+  };
+}

@@ -1,0 +1,21 @@
+// What every domain function receives: the database, configuration, a logger, and who is acting.
+import type { Config } from "./config.ts";
+import type { Db } from "./db/client.ts";
+import type { Logger } from "./logger.ts";
+
+/** Shared dependencies of the control plane, created once at start. */
+export interface Services {
+  db: Db;
+  config: Config;
+  log: Logger;
+}
+
+/** The authenticated caller of a request. */
+export interface Actor {
+  userId: string;
+  email: string;
+  isAdmin: boolean;
+  /** How the caller authenticated: cookie session (dashboard) or bearer API token (CLI, git, scripts). */
+  via: "session" | "token";
+  ip: string;
+}

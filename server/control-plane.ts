@@ -1,0 +1,119 @@
+// The control-plane process: one HTTP server for the dashboard (Next.js), the REST API, git, health and streams.
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Duplex } from "node:stream";
+import { getRequestListener } from "@hono/node-server";
+import type { Config } from "./config.ts";
+import type { Services } from "./context.ts";
+import { createDb } from "./db/client.ts";
+import type { Logger } from "./logger.ts";
+import { API_BASE, createApi } from "./http/api.ts";
+import { STREAM_PATH, StreamServer } from "./ws/stream.ts";
+import { bootstrapAdmin } from "./auth/accounts.ts";
+import { pruneLoginFailures } from "./auth/login.ts";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface ControlPlaneOptions {
+  config: Config;
+  log: Logger;
+  /** Serve the Next.js dashboard (off in API-only integration tests). */
+  dashboard: boolean;
+}
+
+export interface ControlPlane {
+  services: Services;
+  server: http.Server;
+  streams: StreamServer;
+  /** Listens on config.host:config.port (0 = random); resolves to the bound port. */
+  listen(): Promise<number>;
+  /** Stops accepting, tells stream clients to reconnect, waits for in-flight requests, closes the database. */
+  close(): Promise<void>;
+}
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+async function loadDashboard(config: Config, log: Logger) {
+  const { default: next } = await import("next");
+  const app = next({ dev: config.dev, dir: root, quiet: true });
+  await app.prepare();
+  log.info({ dev: config.dev }, "dashboard ready");
+  return { handle: app.getRequestHandler(), upgrade: config.dev ? app.getUpgradeHandler() : undefined };
+}
+
+/** Creates the control plane (database opened, admin bootstrapped) without listening yet. */
+export async function createControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const { config, log } = opts;
+  const db = createDb(config.databaseUrl);
+  const services: Services = { db, config, log };
+  await bootstrapAdmin(services);
+
+  const api = createApi(services);
+  const apiListener = getRequestListener(api.fetch) as Handler;
+  const streams = new StreamServer(services);
+  const dashboard = opts.dashboard ? await loadDashboard(config, log) : undefined;
+
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? "/";
+    if (url === "/healthz" || url.startsWith("/healthz?")) {
+      res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
+      return;
+    }
+    if (url === API_BASE || url.startsWith(`${API_BASE}/`) || url.startsWith(`${API_BASE}?`)) {
+      apiListener(req, res);
+      return;
+    }
+    if (dashboard) {
+      dashboard.handle(req, res).catch((err: unknown) => {
+        log.error({ err, url }, "dashboard request failed");
+        if (!res.headersSent) res.writeHead(500).end("internal error");
+      });
+      return;
+    }
+    res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"code":"not_found","message":"not found"}}');
+  });
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 0; // git pushes and streams can be long; idle sockets still time out via keepAlive
+  server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const pathname = (req.url ?? "").split("?")[0];
+    if (pathname === STREAM_PATH) {
+      streams.handleUpgrade(req, socket, head);
+    } else if (dashboard?.upgrade) {
+      void dashboard.upgrade(req, socket, head);
+    } else {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    }
+  });
+
+  const pruner = setInterval(() => {
+    pruneLoginFailures(services).catch((err: unknown) => log.error({ err }, "pruning login failures failed"));
+  }, 10 * 60 * 1000);
+  pruner.unref();
+
+  return {
+    services,
+    server,
+    streams,
+    listen: () =>
+      new Promise<number>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(config.port, config.host, () => {
+          server.off("error", reject);
+          const addr = server.address();
+          resolve(typeof addr === "object" && addr ? addr.port : config.port);
+        });
+      }),
+    close: async () => {
+      clearInterval(pruner);
+      streams.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        // In-flight requests get a grace period, then the sockets are cut.
+        setTimeout(() => server.closeAllConnections(), 10_000).unref();
+      });
+      await db.$disconnect();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+// One error type with a code; one table from codes to HTTP statuses, translated only at the HTTP boundary.
+
+export const ERROR_STATUS = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  csrf_failed: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  validation_failed: 422,
+  rate_limited: 429,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** A failure the caller can act on: `message` is safe to show to users. */
+export class BerthError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "BerthError";
+    this.code = code;
+  }
+  /** HTTP status for this error's code. */
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+/** Shorthand constructors keep call sites short and the codes consistent. */
+export const errors = {
+  badRequest: (m: string) => new BerthError("bad_request", m),
+  unauthorized: (m = "authentication required") => new BerthError("unauthorized", m),
+  forbidden: (m = "your role does not allow this") => new BerthError("forbidden", m),
+  notFound: (what: string) => new BerthError("not_found", `${what} not found`),
+  conflict: (m: string) => new BerthError("conflict", m),
+  validation: (m: string) => new BerthError("validation_failed", m),
+  rateLimited: (m: string) => new BerthError("rate_limited", m),
+};
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+/** Maps any thrown value to a status and a body that leaks nothing about unexpected failures. */
+export function toErrorResponse(err: unknown): { status: number; body: ErrorBody; unexpected: boolean } {
+  if (err instanceof BerthError) {
+    return { status: err.status, body: { error: { code: err.code, message: err.message } }, unexpected: false };
+  }
+  return {
+    status: 500,
+    body: { error: { code: "internal", message: "internal error" } },
+    unexpected: true,
+  };
+}

@@ -1,0 +1,40 @@
+// Entry point of the control plane: parse config once, migrate, serve, shut down gracefully on SIGTERM/SIGINT.
+import fs from "node:fs";
+import { loadConfig } from "./config.ts";
+import { createLogger } from "./logger.ts";
+import { migrateDatabase } from "./db/migrate.ts";
+import { createControlPlane } from "./control-plane.ts";
+import { controlPlaneUrl } from "./apps/urls.ts";
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  await migrateDatabase(config.databaseUrl);
+  log.info({ dataDir: config.dataDir }, "database migrated");
+  const cp = await createControlPlane({ config, log, dashboard: process.env.BERTH_NO_DASHBOARD !== "1" });
+  const port = await cp.listen();
+  log.info({ port, url: controlPlaneUrl({ ...config, port }) }, "control plane listening");
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    cp.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  // The logger may not exist yet (bad config), so write one plain JSON line.
+  process.stderr.write(`${JSON.stringify({ level: 60, msg: err instanceof Error ? err.message : String(err) })}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+// Starts a real control plane (API, streams, real database file) on a random port for one test file.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { inject } from "vitest";
+import { loadConfig, type Config } from "../../server/config.ts";
+import { createLogger } from "../../server/logger.ts";
+import { createControlPlane, type ControlPlane } from "../../server/control-plane.ts";
+
+export interface TestServer {
+  url: string;
+  port: number;
+  dataDir: string;
+  cp: ControlPlane;
+  close(): Promise<void>;
+}
+
+/** Starts a control plane with its own data dir; `env` overrides configuration (e.g. login limits). */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-"));
+  fs.copyFileSync(inject("templateDb"), path.join(dataDir, "berth.db"));
+  const config: Config = loadConfig({
+    BERTH_DATA_DIR: dataDir,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    BERTH_LOG_LEVEL: process.env.BERTH_TEST_LOG_LEVEL ?? "silent",
+    ...env,
+  });
+  const cp = await createControlPlane({ config, log: createLogger(config.logLevel), dashboard: false });
+  const port = await cp.listen();
+  cp.services.config.port = port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    cp,
+    close: async () => {
+      await cp.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,42 @@
+// Test tiers as vitest projects: unit (no root, no server), integration (real server + database), root (real runc...).
+import { defineConfig } from "vitest/config";
+
+const ignore = ["**/node_modules/**", "**/.next/**", "e2e/**"];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["server/**/*.test.ts", "runtime-agent/**/*.test.ts", "cli/**/*.test.ts", "app/**/*.test.ts"],
+          exclude: [...ignore, "**/*.root.test.ts", "**/*.int.test.ts"],
+          environment: "node",
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts", "**/*.int.test.ts"],
+          exclude: [...ignore, "**/*.root.test.ts"],
+          globalSetup: ["test/helpers/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          environment: "node",
+        },
+      },
+      {
+        test: {
+          name: "root",
+          include: ["**/*.root.test.ts"],
+          exclude: ignore,
+          globalSetup: ["test/helpers/global-setup.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+          environment: "node",
+        },
+      },
+    ],
+  },
+});
