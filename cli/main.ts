@@ -1,3 +1,60 @@
-// The `berth` command line (filled in by the CLI work).
-process.stderr.write("berth: not implemented yet\n");
-process.exitCode = 1;
+// The `berth` command line: wires the topic:command modules into commander and maps failures to exit codes.
+import fs from "node:fs";
+import { Command, CommanderError } from "commander";
+import { registerAppCommands } from "./commands/apps.ts";
+import { registerAuthCommands } from "./commands/auth.ts";
+import { registerTeamCommands } from "./commands/teams.ts";
+import { registerTokenCommands } from "./commands/tokens.ts";
+import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.ts";
+import { clean } from "./output.ts";
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Builds the program with every command; settings are applied first because subcommands inherit them. */
+export function buildProgram(): Command {
+  const program = new Command("berth")
+    .description("Command line for Berth, the self-hosted container cloud.\nEnvironment: BERTH_URL, BERTH_TOKEN (see docs/cli.md).")
+    .version(version(), "-v, --version")
+    .exitOverride()
+    .configureOutput({ outputError: (msg, write) => write(`berth: ${msg.replace(/^error: /, "")}`) })
+    .showHelpAfterError("(run `berth --help` or `berth COMMAND --help` for usage)");
+  registerAuthCommands(program);
+  registerAppCommands(program);
+  registerTeamCommands(program);
+  registerTokenCommands(program);
+  for (const cmd of program.commands) cmd.option("--json", "print machine-readable JSON");
+  return program;
+}
+
+/** Runs the CLI with `argv` and returns the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    // Commander already printed its message (help, version or a usage error).
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    if (err instanceof CliError) {
+      process.stderr.write(`berth: ${clean(err.message)}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`berth: unexpected error: ${clean(err instanceof Error ? err.message : String(err))}\n`);
+    if (process.env.BERTH_DEBUG && err instanceof Error) process.stderr.write(`${err.stack ?? ""}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+// `berth apps | head` closes stdout early; that is not an error worth a stack trace.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+
+process.exitCode = await run(process.argv);

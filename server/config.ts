@@ -22,6 +22,14 @@ const EnvSchema = z.object({
   BERTH_LOGIN_ACCOUNT_LIMIT: z.coerce.number().int().positive().default(100),
   BERTH_LOGIN_IP_LIMIT: z.coerce.number().int().positive().default(300),
   BERTH_SIGNUP: z.enum(["open", "closed"]).default("open"),
+  BERTH_DEPLOY_BRANCHES: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/, { message: "comma-separated branch names" })
+    .default("main,master"),
+  BERTH_BUILD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  BERTH_BUILD_TIMEOUT: z.coerce.number().int().min(10).default(900),
+  BERTH_BUILD_MEMORY: z.string().regex(/^[0-9]+[kmg]?$/i).default("2g"),
+  BERTH_REGISTRY_PORT: port.default(0),
   NODE_ENV: z.string().default("production"),
 });
 
@@ -40,6 +48,11 @@ export interface Config {
   loginAccountLimitPerHour: number;
   loginIpLimitPerHour: number;
   signupOpen: boolean;
+  /** Branches whose pushes build and deploy. */
+  deployBranches: string[];
+  build: { concurrency: number; timeoutMs: number; memory: string };
+  /** Loopback port of the platform registry; 0 picks a free one at each start (image refs do not store it). */
+  registryPort: number;
   dev: boolean;
 }
 
@@ -50,8 +63,11 @@ function defaultDataDir(): string {
 }
 
 /** Parses the environment into a Config; throws with every problem listed on bad input. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = EnvSchema.safeParse(env);
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable (`PORT=` in a unit file or compose) means "unset": without this, PORT= would coerce to 0
+  // (a random port) and BERTH_DATA_DIR= would resolve to the current directory.
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = EnvSchema.safeParse(set);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     throw new Error(`invalid configuration: ${problems}`);
@@ -77,6 +93,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginAccountLimitPerHour: e.BERTH_LOGIN_ACCOUNT_LIMIT,
     loginIpLimitPerHour: e.BERTH_LOGIN_IP_LIMIT,
     signupOpen: e.BERTH_SIGNUP === "open",
+    deployBranches: e.BERTH_DEPLOY_BRANCHES.split(","),
+    build: { concurrency: e.BERTH_BUILD_CONCURRENCY, timeoutMs: e.BERTH_BUILD_TIMEOUT * 1000, memory: e.BERTH_BUILD_MEMORY },
+    registryPort: e.BERTH_REGISTRY_PORT,
     dev: e.NODE_ENV === "development",
   };
 }

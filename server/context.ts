@@ -2,12 +2,15 @@
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { Logger } from "./logger.ts";
+import type { StreamHub } from "./ws/hub.ts";
 
 /** Shared dependencies of the control plane, created once at start. */
 export interface Services {
   db: Db;
   config: Config;
   log: Logger;
+  /** Live fan-out to stream subscribers (logs, stats, events, build output). */
+  hub: StreamHub;
 }
 
 /** The authenticated caller of a request. */

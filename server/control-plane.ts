@@ -11,6 +11,10 @@ import type { Logger } from "./logger.ts";
 import { API_BASE, createApi } from "./http/api.ts";
 import { STREAM_PATH, StreamServer } from "./ws/stream.ts";
 import { bootstrapAdmin } from "./auth/accounts.ts";
+import { StreamHub } from "./ws/hub.ts";
+import { GIT_PREFIX, GitEndpoint, HOOK_PATH } from "./git/endpoint.ts";
+import { createBuildPipeline } from "./builds/pipeline.ts";
+import { startRegistry, type RegistryInfo } from "./registry/registry.ts";
 import { pruneLoginFailures } from "./auth/login.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -20,12 +24,17 @@ export interface ControlPlaneOptions {
   log: Logger;
   /** Serve the Next.js dashboard (off in API-only integration tests). */
   dashboard: boolean;
+  /** Start the image registry (off in tests that do not build). */
+  registry?: boolean;
 }
 
 export interface ControlPlane {
   services: Services;
   server: http.Server;
   streams: StreamServer;
+  git: GitEndpoint;
+  /** The running registry's address and credentials (throws when the registry is not started). */
+  registry(): RegistryInfo;
   /** Listens on config.host:config.port (0 = random); resolves to the bound port. */
   listen(): Promise<number>;
   /** Stops accepting, tells stream clients to reconnect, waits for in-flight requests, closes the database. */
@@ -46,8 +55,28 @@ async function loadDashboard(config: Config, log: Logger) {
 export async function createControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const { config, log } = opts;
   const db = createDb(config.databaseUrl);
-  const services: Services = { db, config, log };
+  const hub = new StreamHub(log.child({ component: "stream-hub" }));
+  const services: Services = { db, config, log, hub };
   await bootstrapAdmin(services);
+
+  const registry = opts.registry
+    ? await startRegistry(path.join(config.dataDir, "registry"), config.registryPort, log.child({ component: "registry" }))
+    : undefined;
+  const registryInfo = () => {
+    if (!registry) throw new Error("the image registry is not running");
+    return registry.info;
+  };
+  const git = new GitEndpoint(
+    services,
+    createBuildPipeline(services, {
+      deployBranches: config.deployBranches,
+      concurrency: config.build.concurrency,
+      limits: { timeoutMs: config.build.timeoutMs, memory: config.build.memory },
+      storage: { root: path.join(config.dataDir, "builder", "storage"), runRoot: path.join(config.dataDir, "builder", "run") },
+      registry: registryInfo,
+      hub,
+    }),
+  );
 
   const api = createApi(services);
   const apiListener = getRequestListener(api.fetch) as Handler;
@@ -62,6 +91,14 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     }
     if (url === API_BASE || url.startsWith(`${API_BASE}/`) || url.startsWith(`${API_BASE}?`)) {
       apiListener(req, res);
+      return;
+    }
+    if (url.startsWith(GIT_PREFIX) || url === HOOK_PATH) {
+      const handler = url === HOOK_PATH ? git.handleHook(req, res) : git.handle(req, res);
+      handler.catch((err: unknown) => {
+        log.error({ err, url }, "git request failed");
+        if (!res.headersSent) res.writeHead(500).end("internal error\n");
+      });
       return;
     }
     if (dashboard) {
@@ -95,13 +132,17 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     services,
     server,
     streams,
+    git,
+    registry: registryInfo,
     listen: () =>
       new Promise<number>((resolve, reject) => {
         server.once("error", reject);
         server.listen(config.port, config.host, () => {
           server.off("error", reject);
           const addr = server.address();
-          resolve(typeof addr === "object" && addr ? addr.port : config.port);
+          // The bound port is what git hooks call back to (PORT=0 picks a random one).
+          if (typeof addr === "object" && addr) config.port = addr.port;
+          resolve(config.port);
         });
       }),
     close: async () => {
@@ -113,6 +154,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
         // In-flight requests get a grace period, then the sockets are cut.
         setTimeout(() => server.closeAllConnections(), 10_000).unref();
       });
+      await registry?.stop();
       await db.$disconnect();
     },
   };

@@ -12,7 +12,12 @@ async function main(): Promise<void> {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   await migrateDatabase(config.databaseUrl);
   log.info({ dataDir: config.dataDir }, "database migrated");
-  const cp = await createControlPlane({ config, log, dashboard: process.env.BERTH_NO_DASHBOARD !== "1" });
+  const cp = await createControlPlane({
+    config,
+    log,
+    dashboard: process.env.BERTH_NO_DASHBOARD !== "1",
+    registry: process.env.BERTH_NO_REGISTRY !== "1",
+  });
   const port = await cp.listen();
   log.info({ port, url: controlPlaneUrl({ ...config, port }) }, "control plane listening");
 

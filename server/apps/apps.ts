@@ -4,6 +4,7 @@ import { errors } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
 import { requireApp, requireTeam } from "../teams/access.ts";
 import { appUrls } from "./urls.ts";
+import { removeRepo } from "../git/repos.ts";
 
 type AppRow = {
   id: string;
@@ -95,5 +96,6 @@ export async function updateApp(
 export async function destroyApp(s: Services, actor: Actor, name: string) {
   const { app } = await requireApp(s.db, actor, name, "app:delete");
   await s.db.app.delete({ where: { id: app.id } });
+  await removeRepo(s.config.dataDir, name);
   await recordAudit(s.db, actor, { teamId: app.teamId, appName: name, action: "app.destroy", target: name });
 }

@@ -13,6 +13,7 @@ import { teamRoutes } from "./routes/teams.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { invitationRoutes } from "./routes/invitations.ts";
 import { auditRoutes } from "./routes/audit.ts";
+import { releaseRoutes } from "./routes/releases.ts";
 
 export const API_BASE = "/api/v1";
 /** Largest accepted request body. */
@@ -73,6 +74,7 @@ export function createApi(services: Services) {
   api.route("/", tokenRoutes);
   api.route("/", invitationRoutes);
   api.route("/", auditRoutes);
+  api.route("/", releaseRoutes);
 
   api.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
@@ -102,6 +104,9 @@ export function createApi(services: Services) {
       e = new BerthError(err.status === 413 ? "payload_too_large" : "bad_request", err.message || "malformed request", { cause: err });
     }
     const { status, body, unexpected } = toErrorResponse(e);
+    // The rest of an oversized body is never read, so this connection cannot carry another request: say so,
+    // or keep-alive clients reuse it and their next request fails with "other side closed".
+    if (status === 413) c.header("Connection", "close");
     if (unexpected) services.log.error({ err, requestId: c.get("requestId"), path: c.req.path }, "unexpected API error");
     return c.json(body, status as 500);
   });

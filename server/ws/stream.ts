@@ -10,7 +10,7 @@ import { resolveApiToken } from "../tokens/api-tokens.ts";
 import { SESSION_COOKIE, resolveSession } from "../auth/sessions.ts";
 import { requireApp } from "../teams/access.ts";
 import { AppName } from "../validation/names.ts";
-import { StreamHub, type Channel, CHANNELS } from "./hub.ts";
+import { type Channel, CHANNELS, type StreamHub } from "./hub.ts";
 
 export const STREAM_PATH = "/api/v1/stream";
 const HEARTBEAT_MS = 20_000;
@@ -61,7 +61,7 @@ export class StreamServer {
   private readonly alive = new WeakMap<WebSocket, boolean>();
 
   constructor(private readonly s: Services) {
-    this.hub = new StreamHub(s.log.child({ component: "stream-hub" }));
+    this.hub = s.hub;
     this.heartbeat = setInterval(() => this.sweep(), HEARTBEAT_MS);
     this.heartbeat.unref();
   }

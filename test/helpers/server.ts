@@ -6,6 +6,7 @@ import { inject } from "vitest";
 import { loadConfig, type Config } from "../../server/config.ts";
 import { createLogger } from "../../server/logger.ts";
 import { createControlPlane, type ControlPlane } from "../../server/control-plane.ts";
+import { cleanupBuilder } from "./builder-cleanup.ts";
 
 export interface TestServer {
   url: string;
@@ -16,7 +17,7 @@ export interface TestServer {
 }
 
 /** Starts a control plane with its own data dir; `env` overrides configuration (e.g. login limits). */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, opts: { registry?: boolean } = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-"));
   fs.copyFileSync(inject("templateDb"), path.join(dataDir, "berth.db"));
   const config: Config = loadConfig({
@@ -26,9 +27,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     BERTH_LOG_LEVEL: process.env.BERTH_TEST_LOG_LEVEL ?? "silent",
     ...env,
   });
-  const cp = await createControlPlane({ config, log: createLogger(config.logLevel), dashboard: false });
+  const cp = await createControlPlane({ config, log: createLogger(config.logLevel), dashboard: false, registry: opts.registry ?? false });
   const port = await cp.listen();
-  cp.services.config.port = port;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -36,6 +36,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     cp,
     close: async () => {
       await cp.close();
+      if (opts.registry) await cleanupBuilder(dataDir);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,72 @@
+// Shapes of the API answers the CLI reads (see server/http/schemas.ts; only the fields used here).
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  isAdmin: boolean;
+}
+
+export interface Session {
+  user: User;
+  csrfToken: string | null;
+  via: "session" | "token";
+}
+
+export interface App {
+  id: string;
+  name: string;
+  team: string;
+  maintenance: boolean;
+  webUrl: string;
+  gitUrl: string;
+  currentRelease: number | null;
+  createdAt: string;
+}
+
+export interface AppDetail extends App {
+  role: string;
+  formation: { type: string; quantity: number; memoryMb: number; cpu: number }[];
+}
+
+export interface Team {
+  id: string;
+  name: string;
+  personal: boolean;
+  role: string;
+  apps: number;
+  members: number;
+  createdAt: string;
+}
+
+export interface Member {
+  id: string;
+  userId: string;
+  email: string;
+  name: string;
+  role: string;
+  createdAt: string;
+}
+
+export interface CreatedInvitation {
+  id: string;
+  email: string;
+  role: string;
+  team: string;
+  expiresAt: string;
+  acceptPath: string;
+}
+
+export interface Token {
+  id: string;
+  name: string;
+  prefix: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+  createdAt: string;
+}
+
+export interface CreatedToken extends Token {
+  token: string;
+}

@@ -1,0 +1,141 @@
+// buildah invocations for builds: bud (with layer cache), push to the platform registry, inspect.
+// Every call is an argv array; user-derived values only ever appear after option names or after `--`.
+import { spawn } from "node:child_process";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+
+export interface BuilderStorage {
+  root: string;
+  runRoot: string;
+}
+
+export interface BuildLimits {
+  timeoutMs: number;
+  memory: string;
+}
+
+/** Runs a command, streaming output lines to `onLine`; rejects on non-zero exit or timeout. */
+export function runStreaming(
+  command: string,
+  args: string[],
+  onLine: (line: string) => void,
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let timedOut = false;
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill("SIGKILL");
+        }, opts.timeoutMs)
+      : undefined;
+    const split = () => {
+      let rest = "";
+      return (d: Buffer) => {
+        rest += d.toString();
+        const lines = rest.split(/\r?\n/);
+        rest = lines.pop() ?? "";
+        lines.forEach(onLine);
+      };
+    };
+    child.stdout.on("data", split());
+    child.stderr.on("data", split());
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      if (timedOut) reject(new Error(`${path.basename(command)} exceeded the time limit of ${Math.round((opts.timeoutMs ?? 0) / 1000)} s`));
+      else if (code !== 0) reject(new Error(`${path.basename(command)} exited with code ${code}`));
+      else resolve();
+    });
+  });
+}
+
+function globalArgs(s: BuilderStorage): string[] {
+  return ["--root", s.root, "--runroot", s.runRoot, "--storage-driver", "overlay"];
+}
+
+/** `buildah bud` of a Dockerfile into a local image `tag`. */
+export async function buildDockerfile(
+  s: BuilderStorage,
+  opts: { context: string; dockerfile: string; tag: string; buildArgs: Record<string, string>; limits: BuildLimits },
+  onLine: (line: string) => void,
+): Promise<void> {
+  const args = [
+    ...globalArgs(s),
+    "bud",
+    "--runtime",
+    "/usr/sbin/runc",
+    "--isolation",
+    "oci",
+    "--layers",
+    // Build steps get no network: they cannot reach the platform's internal services or other apps.
+    "--network",
+    "none",
+    "--memory",
+    opts.limits.memory,
+    "--pull=missing",
+    "-f",
+    path.join(opts.context, opts.dockerfile),
+    "-t",
+    opts.tag,
+  ];
+  for (const [k, v] of Object.entries(opts.buildArgs)) args.push("--build-arg", `${k}=${v}`);
+  args.push("--", opts.context);
+  await runStreaming("buildah", args, onLine, { timeoutMs: opts.limits.timeoutMs });
+}
+
+/** Pushes a local image to `dest` (docker://host/name:tag); returns the manifest digest. */
+export async function pushImage(
+  s: BuilderStorage,
+  image: string,
+  dest: string,
+  creds: { username: string; password: string },
+  onLine: (line: string) => void,
+): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "berth-push-"));
+  const digestFile = path.join(dir, "digest");
+  try {
+    await runStreaming(
+      "buildah",
+      [...globalArgs(s), "push", "--tls-verify=false", "--creds", `${creds.username}:${creds.password}`, "--digestfile", digestFile, "--", image, dest],
+      onLine,
+      { timeoutMs: 10 * 60 * 1000 },
+    );
+    const digest = (await fs.readFile(digestFile, "utf8")).trim();
+    if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`unexpected digest ${JSON.stringify(digest)}`);
+    return digest;
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface ImageConfig {
+  cmd: string[];
+  entrypoint: string[];
+  workingDir: string;
+  user: string;
+  exposedPorts: string[];
+}
+
+/** Reads the run configuration (CMD, ENTRYPOINT, ...) of a local image. */
+export async function inspectImage(s: BuilderStorage, image: string): Promise<ImageConfig> {
+  let out = "";
+  await runStreaming("buildah", [...globalArgs(s), "inspect", "--type", "image", "--", image], (l) => (out += `${l}\n`));
+  const json = JSON.parse(out) as { OCIv1?: { config?: Record<string, unknown> } };
+  const c = json.OCIv1?.config ?? {};
+  const arr = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
+  return {
+    cmd: arr(c.Cmd),
+    entrypoint: arr(c.Entrypoint),
+    workingDir: typeof c.WorkingDir === "string" ? c.WorkingDir : "",
+    user: typeof c.User === "string" ? c.User : "",
+    exposedPorts: Object.keys((c.ExposedPorts as Record<string, unknown> | undefined) ?? {}),
+  };
+}
+
+/** Removes a local image (ignores "not found"). */
+export async function removeImage(s: BuilderStorage, image: string): Promise<void> {
+  await runStreaming("buildah", [...globalArgs(s), "rmi", "--", image], () => undefined).catch(() => undefined);
+}

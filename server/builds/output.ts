@@ -1,0 +1,49 @@
+// Build output: streamed to the pusher and to dashboard subscribers as it happens, and persisted with the build.
+import type { Db } from "../db/client.ts";
+import type { StreamHub } from "../ws/hub.ts";
+
+// Stored output keeps the last 1 MiB; the live stream always has everything.
+const MAX_STORED = 1024 * 1024;
+const FLUSH_MS = 1000;
+
+export class BuildOutput {
+  private text = "";
+  private dirty = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly hub: StreamHub,
+    private readonly app: string,
+    private readonly buildId: string,
+    private readonly toPusher: (text: string) => void,
+  ) {}
+
+  /** Appends one line everywhere. */
+  line(text: string): void {
+    const line = `${text}\n`;
+    this.text += line;
+    if (this.text.length > MAX_STORED) this.text = this.text.slice(this.text.length - MAX_STORED);
+    this.toPusher(line);
+    this.hub.publish(this.app, "builds", { buildId: this.buildId, text: line });
+    this.dirty = true;
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, FLUSH_MS);
+  }
+
+  /** A step heading, like Heroku's "-----> " lines. */
+  step(text: string): void {
+    this.line(`-----> ${text}`);
+  }
+
+  /** Writes what is buffered to the build row. */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.dirty) return;
+    this.dirty = false;
+    await this.db.build.update({ where: { id: this.buildId }, data: { output: this.text } });
+  }
+}

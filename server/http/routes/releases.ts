@@ -1,0 +1,73 @@
+// Builds and releases of an app (thin handlers).
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { ApiEnv } from "../env.ts";
+import { requireActor } from "../env.ts";
+import { apiRoute, jsonResponse } from "../route.ts";
+import { AppParam } from "../schemas.ts";
+import { ResourceId } from "../../validation/names.ts";
+import { getBuild, listBuilds } from "../../builds/builds.ts";
+import { getRelease, listReleases } from "../../releases/releases.ts";
+
+const BuildSchema = z
+  .object({
+    id: z.string(),
+    status: z.string(),
+    ref: z.string(),
+    commit: z.string(),
+    image: z.string().nullable(),
+    error: z.string().nullable(),
+    createdAt: z.string(),
+    finishedAt: z.string().nullable(),
+  })
+  .openapi("Build");
+const BuildDetailSchema = BuildSchema.extend({ output: z.string() }).openapi("BuildDetail");
+const ReleaseSchema = z
+  .object({
+    version: z.number().int(),
+    name: z.string(),
+    image: z.string(),
+    processTypes: z.record(z.string(), z.string()),
+    configKeys: z.array(z.string()),
+    config: z.record(z.string(), z.string()).optional(),
+    description: z.string(),
+    status: z.string(),
+    failReason: z.string().nullable(),
+    buildId: z.string().nullable(),
+    createdBy: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi("Release");
+
+const BuildParam = AppParam.extend({ id: ResourceId.openapi({ param: { name: "id", in: "path" } }) });
+const VersionParam = AppParam.extend({
+  version: z
+    .string()
+    .regex(/^v?[1-9][0-9]{0,8}$/, { message: "release versions look like v12" })
+    .openapi({ param: { name: "version", in: "path" }, example: "v3" }),
+});
+
+const T = ["Releases"];
+const builds = apiRoute({ method: "get", path: "/apps/{app}/builds", tags: T, summary: "Builds of an app, newest first", request: { params: AppParam }, responses: { 200: jsonResponse(z.array(BuildSchema), "Builds") } });
+const build = apiRoute({ method: "get", path: "/apps/{app}/builds/{id}", tags: T, summary: "One build with its output", request: { params: BuildParam }, responses: { 200: jsonResponse(BuildDetailSchema, "Build") } });
+const releases = apiRoute({
+  method: "get",
+  path: "/apps/{app}/releases",
+  tags: T,
+  summary: "Releases of an app, newest first (config values hidden from viewers)",
+  request: { params: AppParam },
+  responses: { 200: jsonResponse(z.array(ReleaseSchema), "Releases") },
+});
+const release = apiRoute({ method: "get", path: "/apps/{app}/releases/{version}", tags: T, summary: "One release", request: { params: VersionParam }, responses: { 200: jsonResponse(ReleaseSchema, "Release") } });
+
+/** Routes under /api/v1 for builds and releases. */
+export const releaseRoutes = new OpenAPIHono<ApiEnv>()
+  .openapi(builds, async (c) => c.json(await listBuilds(c.get("services"), requireActor(c), c.req.valid("param").app), 200))
+  .openapi(build, async (c) => {
+    const { app, id } = c.req.valid("param");
+    return c.json(await getBuild(c.get("services"), requireActor(c), app, id), 200);
+  })
+  .openapi(releases, async (c) => c.json(await listReleases(c.get("services"), requireActor(c), c.req.valid("param").app), 200))
+  .openapi(release, async (c) => {
+    const { app, version } = c.req.valid("param");
+    return c.json(await getRelease(c.get("services"), requireActor(c), app, Number(version.replace(/^v/, ""))), 200);
+  });

@@ -1,0 +1,84 @@
+// The platform's image registry: the CNCF distribution registry (`docker-registry`), on loopback, with
+// htpasswd credentials generated on first start and stored in the data dir (0600).
+import crypto from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
+import bcrypt from "bcryptjs";
+import type { Logger } from "../logger.ts";
+import { Supervisor } from "../lib/supervisor.ts";
+import { freeLoopbackPort } from "../lib/free-port.ts";
+
+export interface RegistryInfo {
+  /** host:port clients push to and pull from. */
+  host: string;
+  username: string;
+  password: string;
+}
+
+interface Credentials {
+  username: string;
+  password: string;
+  /** Shared secret the registry signs upload state with. */
+  httpSecret: string;
+}
+
+async function loadCredentials(dir: string): Promise<Credentials> {
+  const file = path.join(dir, "credentials.json");
+  try {
+    return JSON.parse(await fs.readFile(file, "utf8")) as Credentials;
+  } catch {
+    const random = () => crypto.randomBytes(24).toString("base64url");
+    const creds = { username: "berth", password: random(), httpSecret: random() };
+    await fs.writeFile(file, JSON.stringify(creds), { mode: 0o600 });
+    return creds;
+  }
+}
+
+// JSON strings are valid YAML scalars, so every value is written with JSON.stringify: no quoting bugs.
+function registryConfig(dataDir: string, addr: string, htpasswd: string, secret: string): string {
+  const q = JSON.stringify;
+  return [
+    "version: 0.1",
+    "log:",
+    "  level: warn",
+    "storage:",
+    "  filesystem:",
+    `    rootdirectory: ${q(dataDir)}`,
+    "  delete:",
+    "    enabled: true",
+    "http:",
+    `  addr: ${q(addr)}`,
+    `  secret: ${q(secret)}`,
+    "auth:",
+    "  htpasswd:",
+    '    realm: "berth-registry"',
+    `    path: ${q(htpasswd)}`,
+    "",
+  ].join("\n");
+}
+
+/** Starts the registry on 127.0.0.1:port under `root`; resolves once it answers HTTP. */
+export async function startRegistry(root: string, port: number, log: Logger): Promise<{ info: RegistryInfo; stop: () => Promise<void> }> {
+  await fs.mkdir(path.join(root, "data"), { recursive: true, mode: 0o700 });
+  await fs.chmod(root, 0o700);
+  const creds = await loadCredentials(root);
+  const htpasswd = path.join(root, "htpasswd");
+  await fs.writeFile(htpasswd, `${creds.username}:${bcrypt.hashSync(creds.password, 10)}\n`, { mode: 0o600 });
+  const configFile = path.join(root, "config.yml");
+  const addr = `127.0.0.1:${port === 0 ? await freeLoopbackPort() : port}`;
+  await fs.writeFile(configFile, registryConfig(path.join(root, "data"), addr, htpasswd, creds.httpSecret), { mode: 0o600 });
+  const sup = new Supervisor({ name: "registry", command: "docker-registry", args: ["serve", configFile] }, log);
+  sup.start();
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const status = await fetch(`http://${addr}/v2/`).then((r) => r.status, () => 0);
+    if (status === 401 || status === 200) break;
+    if (Date.now() > deadline) {
+      await sup.stop();
+      throw new Error(`registry did not start on ${addr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  log.info({ addr }, "registry ready");
+  return { info: { host: addr, username: creds.username, password: creds.password }, stop: () => sup.stop() };
+}
