@@ -18,7 +18,7 @@ export function git(cwd: string, args: string[]): Promise<GitResult> {
       {
         cwd,
         env: {
-          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          ...process.env,
           HOME: cwd,
           GIT_TERMINAL_PROMPT: "0",
           GIT_CONFIG_NOSYSTEM: "1",
@@ -26,7 +26,7 @@ export function git(cwd: string, args: string[]): Promise<GitResult> {
           GIT_AUTHOR_EMAIL: "test@example.com",
           GIT_COMMITTER_NAME: "Test",
           GIT_COMMITTER_EMAIL: "test@example.com",
-        } as NodeJS.ProcessEnv,
+        },
         maxBuffer: 20 * 1024 * 1024,
       },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
