@@ -3,6 +3,7 @@ import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { Logger } from "./logger.ts";
 import type { StreamHub } from "./ws/hub.ts";
+import type { RegistryInfo } from "./registry/registry.ts";
 
 /** Shared dependencies of the control plane, created once at start. */
 export interface Services {
@@ -11,6 +12,8 @@ export interface Services {
   log: Logger;
   /** Live fan-out to stream subscribers (logs, stats, events, build output). */
   hub: StreamHub;
+  /** Address and credentials of the platform registry; throws when it is not running. */
+  registry: () => RegistryInfo;
 }
 
 /** The authenticated caller of a request. */

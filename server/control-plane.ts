@@ -12,6 +12,7 @@ import { API_BASE, createApi } from "./http/api.ts";
 import { STREAM_PATH, StreamServer } from "./ws/stream.ts";
 import { bootstrapAdmin } from "./auth/accounts.ts";
 import { StreamHub } from "./ws/hub.ts";
+import { errors } from "./errors.ts";
 import { GIT_PREFIX, GitEndpoint, HOOK_PATH } from "./git/endpoint.ts";
 import { createBuildPipeline } from "./builds/pipeline.ts";
 import { startRegistry, type RegistryInfo } from "./registry/registry.ts";
@@ -56,16 +57,15 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const { config, log } = opts;
   const db = createDb(config.databaseUrl);
   const hub = new StreamHub(log.child({ component: "stream-hub" }));
-  const services: Services = { db, config, log, hub };
-  await bootstrapAdmin(services);
-
   const registry = opts.registry
     ? await startRegistry(path.join(config.dataDir, "registry"), config.registryPort, log.child({ component: "registry" }))
     : undefined;
   const registryInfo = () => {
-    if (!registry) throw new Error("the image registry is not running");
+    if (!registry) throw errors.unavailable("the image registry is not running on this control plane");
     return registry.info;
   };
+  const services: Services = { db, config, log, hub, registry: registryInfo };
+  await bootstrapAdmin(services);
   const git = new GitEndpoint(
     services,
     createBuildPipeline(services, {

@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   validation_failed: 422,
   rate_limited: 429,
   internal: 500,
+  unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -38,6 +39,7 @@ export const errors = {
   conflict: (m: string) => new BerthError("conflict", m),
   validation: (m: string) => new BerthError("validation_failed", m),
   rateLimited: (m: string) => new BerthError("rate_limited", m),
+  unavailable: (m: string) => new BerthError("unavailable", m),
 };
 
 export interface ErrorBody {

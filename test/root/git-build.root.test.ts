@@ -153,4 +153,29 @@ describeRoot("git push builds and releases (buildah, registry)", () => {
       expect((await owner.req<any[]>("GET", `/api/v1/apps/${name}/releases`)).body).toHaveLength(1);
     }
   });
+  it("deploys an existing image as a release (berth deploy --image), with authorization on platform images", async () => {
+    await app("img-deploy");
+    const source = (await owner.req<any[]>("GET", "/api/v1/apps/dock-ok/releases")).body[0].image as string;
+    const r = await owner.req<any>("POST", "/api/v1/apps/img-deploy/releases", { image: source });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(r.body).toMatchObject({ version: 1, processTypes: { web: "" }, description: `Deploy image ${source}` });
+    expect(r.body.image).toBe(`img-deploy@${source.split("@")[1]}`);
+
+    // Another team's user cannot pull dock-ok's image into their own app.
+    const outsider = new ApiClient(srv.url);
+    await outsider.signUp("img-outsider@example.com");
+    expect((await outsider.req("POST", "/api/v1/apps", { name: "img-thief" })).status).toBe(201);
+    const stolen = await outsider.req<any>("POST", "/api/v1/apps/img-thief/releases", { image: source });
+    expect(stolen.status).toBe(404);
+    expect((await outsider.req<any[]>("GET", "/api/v1/apps/img-thief/releases")).body).toEqual([]);
+
+    const unreachable = await owner.req<any>("POST", "/api/v1/apps/img-deploy/releases", { image: "127.0.0.1:1/nothing:latest" });
+    expect(unreachable.status).toBe(422);
+    expect(unreachable.body.error.message).toMatch(/^cannot pull the image/);
+    for (const image of ["--src-creds=x", "docker://busybox", "a b", "busybox;id", "../x"]) {
+      const bad = await owner.req<any>("POST", "/api/v1/apps/img-deploy/releases", { image });
+      expect(bad.status, image).toBe(422);
+    }
+    expect((await owner.req<any[]>("GET", "/api/v1/apps/img-deploy/releases")).body).toHaveLength(1);
+  });
 });
