@@ -30,6 +30,7 @@ const EnvSchema = z.object({
   BERTH_BUILD_TIMEOUT: z.coerce.number().int().min(10).default(900),
   BERTH_BUILD_MEMORY: z.string().regex(/^[0-9]+[kmg]?$/i).default("2g"),
   BERTH_REGISTRY_PORT: port.default(0),
+  BERTH_KEEP_RELEASES: z.coerce.number().int().min(1).max(1000).default(10),
   NODE_ENV: z.string().default("production"),
 });
 
@@ -53,6 +54,8 @@ export interface Config {
   build: { concurrency: number; timeoutMs: number; memory: string };
   /** Loopback port of the platform registry; 0 picks a free one at each start (image refs do not store it). */
   registryPort: number;
+  /** Release images kept in the registry per app (older ones are pruned; rollback reaches only these). */
+  keepReleases: number;
   dev: boolean;
 }
 
@@ -96,6 +99,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     deployBranches: e.BERTH_DEPLOY_BRANCHES.split(","),
     build: { concurrency: e.BERTH_BUILD_CONCURRENCY, timeoutMs: e.BERTH_BUILD_TIMEOUT * 1000, memory: e.BERTH_BUILD_MEMORY },
     registryPort: e.BERTH_REGISTRY_PORT,
+    keepReleases: e.BERTH_KEEP_RELEASES,
     dev: e.NODE_ENV === "development",
   };
 }

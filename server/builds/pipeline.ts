@@ -13,13 +13,8 @@ import type { RegistryInfo } from "../registry/registry.ts";
 import type { StreamHub } from "../ws/hub.ts";
 import { appUrls } from "../apps/urls.ts";
 import { createRelease } from "../releases/releases.ts";
-import {
-  buildDockerfile,
-  inspectImage,
-  pushImage,
-  type BuilderStorage,
-  type BuildLimits,
-} from "./buildah.ts";
+import { pruneReleaseImages } from "../registry/prune.ts";
+import { buildDockerfile, inspectImage, pushImage, type BuilderStorage, type BuildLimits } from "./buildah.ts";
 import { describeBuild, detectBuild } from "./detect.ts";
 import { BuildOutput } from "./output.ts";
 import { parseProcfile } from "./procfile.ts";
@@ -52,18 +47,13 @@ export function selectDeployUpdate(
     };
   }
   const deploy = updates.filter((u) => allowed.has(u.ref));
-  if (deploy.length !== 1 || !deploy[0])
-    return { refusal: `push exactly one of ${branches.join(", ")}` };
-  if (deploy[0].newRev === ZERO)
-    return { refusal: `deleting ${deploy[0].ref} is not allowed` };
+  if (deploy.length !== 1 || !deploy[0]) return { refusal: `push exactly one of ${branches.join(", ")}` };
+  if (deploy[0].newRev === ZERO) return { refusal: `deleting ${deploy[0].ref} is not allowed` };
   return { update: deploy[0] };
 }
 
 /** Creates the push processor bound to the control plane's services. */
-export function createBuildPipeline(
-  s: Services,
-  opts: PipelineOptions,
-): PushProcessor {
+export function createBuildPipeline(s: Services, opts: PipelineOptions): PushProcessor {
   const perApp = new KeyedLock();
   const slots = new Semaphore(opts.concurrency);
 
@@ -74,8 +64,7 @@ export function createBuildPipeline(
       return false;
     }
     const { update } = picked;
-    if (perApp.busy(session.app))
-      write(`-----> Waiting for an earlier push to ${session.app} to finish\n`);
+    if (perApp.busy(session.app)) write(`-----> Waiting for an earlier push to ${session.app} to finish\n`);
     // The app stays locked until git has applied (or refused) this push's ref update, so the next queued push
     // sees the new ref. The verdict is returned as soon as the build is done; the lock is released later.
     return new Promise<boolean>((resolveVerdict, rejectVerdict) => {
@@ -119,30 +108,21 @@ export function createBuildPipeline(
         // One local tag per app, overwritten by each build: its layers stay as the cache of the next build.
         const tag = `berth-build/${app.name}:latest`;
         try {
-          out.step(
-            `Building ${app.name} from ${update.ref.replace("refs/heads/", "")} ${update.newRev.slice(0, 8)}`,
-          );
+          out.step(`Building ${app.name} from ${update.ref.replace("refs/heads/", "")} ${update.newRev.slice(0, 8)}`);
           const src = path.join(work, "src");
           await exportCommit(session.repoDir, update.newRev, src, objectEnv);
           const escaping = await findEscapingSymlinks(src);
           if (escaping.length > 0)
-            throw new BuildFailure(
-              `symlinks pointing outside the source tree: ${escaping.slice(0, 5).join(", ")}`,
-            );
+            throw new BuildFailure(`symlinks pointing outside the source tree: ${escaping.slice(0, 5).join(", ")}`);
           const exists = (f: string) => existsSync(path.join(src, f));
           const kind = detectBuild(exists);
           if (!kind)
-            throw new BuildFailure(
-              "no Dockerfile, package.json, index.html or Procfile at the repository root",
-            );
+            throw new BuildFailure("no Dockerfile, package.json, index.html or Procfile at the repository root");
           out.step(`Detected ${describeBuild(kind)}`);
           let processTypes: Record<string, string> = {};
           if (exists("Procfile")) {
-            const parsed = parseProcfile(
-              await fs.readFile(path.join(src, "Procfile"), "utf8"),
-            );
-            if (parsed.errors.length)
-              throw new BuildFailure(`Procfile: ${parsed.errors.join("; ")}`);
+            const parsed = parseProcfile(await fs.readFile(path.join(src, "Procfile"), "utf8"));
+            if (parsed.errors.length) throw new BuildFailure(`Procfile: ${parsed.errors.join("; ")}`);
             processTypes = parsed.types;
           }
           if (kind.kind !== "dockerfile") {
@@ -159,25 +139,18 @@ export function createBuildPipeline(
               context: src,
               dockerfile: kind.dockerfile,
               tag,
-              buildArgs: Object.fromEntries(
-                buildVars.map((v) => [v.key, v.value]),
-              ),
+              buildArgs: Object.fromEntries(buildVars.map((v) => [v.key, v.value])),
               limits: opts.limits,
             },
             (l) => out.line(`       ${l}`),
           );
           const image = await inspectImage(opts.storage, tag);
-          if (
-            !processTypes.web &&
-            (image.cmd.length > 0 || image.entrypoint.length > 0)
-          ) {
+          if (!processTypes.web && (image.cmd.length > 0 || image.entrypoint.length > 0)) {
             // Without a Procfile web entry, the image's own CMD/ENTRYPOINT is the web process ("" = image default).
             processTypes = { web: "", ...processTypes };
           }
           if (Object.keys(processTypes).length === 0)
-            throw new BuildFailure(
-              "the image has no CMD/ENTRYPOINT and there is no Procfile",
-            );
+            throw new BuildFailure("the image has no CMD/ENTRYPOINT and there is no Procfile");
           const reg = opts.registry();
           out.step("Pushing image to the platform registry");
           const digest = await pushImage(
@@ -206,25 +179,18 @@ export function createBuildPipeline(
               finishedAt: new Date(),
             },
           });
-          out.step(
-            `Released v${release.version} (process types: ${Object.keys(processTypes).join(", ")})`,
+          await pruneReleaseImages(s, app.id, app.name, reg, s.config.keepReleases).catch((err: unknown) =>
+            s.log.warn({ err, app: app.name }, "pruning old release images failed"),
           );
+          out.step(`Released v${release.version} (process types: ${Object.keys(processTypes).join(", ")})`);
           out.line(`       ${appUrls(s.config, app.name).webUrl}`);
           await out.flush();
           return true;
         } catch (err) {
-          const message =
-            err instanceof BuildFailure
-              ? err.message
-              : err instanceof Error
-                ? err.message
-                : String(err);
-          if (!(err instanceof BuildFailure))
-            s.log.warn({ err, app: app.name, build: build.id }, "build failed");
+          const message = err instanceof BuildFailure ? err.message : err instanceof Error ? err.message : String(err);
+          if (!(err instanceof BuildFailure)) s.log.warn({ err, app: app.name, build: build.id }, "build failed");
           out.line(`error: build failed: ${message}`);
-          out.line(
-            "       the push was rejected; the running release is unchanged",
-          );
+          out.line("       the push was rejected; the running release is unchanged");
           await out.flush();
           await s.db.build.update({
             where: { id: build.id },
@@ -240,10 +206,7 @@ export function createBuildPipeline(
 }
 
 /** The commit a ref points at in the repository, or null if the ref does not exist. */
-async function currentRev(
-  repoDir: string,
-  ref: string,
-): Promise<string | null> {
+async function currentRev(repoDir: string, ref: string): Promise<string | null> {
   try {
     const { stdout } = await execFileAsync("git", [
       "--git-dir",

@@ -1,5 +1,6 @@
 // The platform's image registry: the CNCF distribution registry (`docker-registry`), on loopback, with
 // htpasswd credentials generated on first start and stored in the data dir (0600).
+import { execFile } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -67,6 +68,13 @@ export async function startRegistry(root: string, port: number, log: Logger): Pr
   const configFile = path.join(root, "config.yml");
   const addr = `127.0.0.1:${port === 0 ? await freeLoopbackPort() : port}`;
   await fs.writeFile(configFile, registryConfig(path.join(root, "data"), addr, htpasswd, creds.httpSecret), { mode: 0o600 });
+  // Reclaim blobs of manifests deleted by pruning while the registry is not serving (the only safe time).
+  await new Promise<void>((resolve) => {
+    execFile("docker-registry", ["garbage-collect", configFile], (err) => {
+      if (err) log.warn({ err: err.message }, "registry garbage collection failed; continuing");
+      resolve();
+    });
+  });
   const sup = new Supervisor({ name: "registry", command: "docker-registry", args: ["serve", configFile] }, log);
   sup.start();
   const deadline = Date.now() + 20_000;

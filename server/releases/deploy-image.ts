@@ -11,6 +11,7 @@ import { runStreaming } from "../builds/buildah.ts";
 import { isValidResourceName } from "../validation/names.ts";
 import { splitDigest } from "../validation/image-ref.ts";
 import { createRelease, toReleaseView } from "./releases.ts";
+import { pruneReleaseImages } from "../registry/prune.ts";
 
 const COPY_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -46,9 +47,10 @@ export async function deployImage(
   actor: Actor,
   appName: string,
   image: string,
-  registry: RegistryInfo,
 ) {
   const { app } = await requireApp(s.db, actor, appName, "app:deploy");
+  // Only after the permission check: a caller who may not deploy learns 403/404, not whether the registry is up.
+  const registry: RegistryInfo = s.registry();
   const { name } = splitDigest(image);
   const creds = `${registry.username}:${registry.password}`;
   let src = `docker://${image}`;
@@ -109,6 +111,9 @@ export async function deployImage(
       processTypes: { web: "" },
       description: `Deploy image ${image}`,
     });
+    await pruneReleaseImages(s, app.id, app.name, registry, s.config.keepReleases).catch((err: unknown) =>
+      s.log.warn({ err, app: app.name }, "pruning old release images failed"),
+    );
     return toReleaseView(release, actor.email, true);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
