@@ -18,6 +18,12 @@ export interface ApiResponse<T> {
   headers: Headers;
 }
 
+/** Per-request options. */
+export interface RequestOptions {
+  /** How long to wait for the answer; default 60 s (deploys copy whole images and take longer). */
+  timeoutMs?: number;
+}
+
 export interface ClientOptions {
   /** Appended to 401 messages, e.g. "run `berth login`"; null for the sign-in request itself. */
   unauthorizedHint?: string | null;
@@ -32,7 +38,8 @@ export class BerthApi {
   ) {}
 
   /** Sends a request to /api/v1 + `path`; throws ApiError/CliError unless the status is 2xx. */
-  async request<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
+  async request<T = unknown>(method: string, path: string, body?: unknown, reqOpts: RequestOptions = {}): Promise<ApiResponse<T>> {
+    const timeoutMs = reqOpts.timeoutMs ?? REQUEST_TIMEOUT_MS;
     const headers: Record<string, string> = { accept: "application/json", "user-agent": "berth-cli" };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (this.creds.token) headers.authorization = `Bearer ${this.creds.token}`;
@@ -46,10 +53,10 @@ export class BerthApi {
         body: body === undefined ? undefined : JSON.stringify(body),
         // A redirect would carry the token to wherever it points; the API never redirects, so report it instead.
         redirect: "manual",
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      throw new CliError(`cannot reach Berth at ${this.url}: ${describeNetworkError(err)}`);
+      throw new CliError(`cannot reach Berth at ${this.url}: ${describeNetworkError(err, timeoutMs)}`);
     }
     const text = await res.text();
     let parsed: unknown = undefined;
@@ -74,8 +81,8 @@ export class BerthApi {
   }
 
   /** POST request with a JSON body. */
-  post<T>(path: string, body?: unknown): Promise<ApiResponse<T>> {
-    return this.request<T>("POST", path, body);
+  post<T>(path: string, body?: unknown, reqOpts?: RequestOptions): Promise<ApiResponse<T>> {
+    return this.request<T>("POST", path, body, reqOpts);
   }
 
   /** PATCH request with a JSON body. */
@@ -99,9 +106,9 @@ export class BerthApi {
 }
 
 /** Why fetch failed, in a few words (undici hides the system error in `cause`). */
-function describeNetworkError(err: unknown): string {
+function describeNetworkError(err: unknown, timeoutMs: number): string {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e.name === "TimeoutError" || e.name === "AbortError") return `no answer within ${REQUEST_TIMEOUT_MS / 1000}s`;
+  if (e.name === "TimeoutError" || e.name === "AbortError") return `no answer within ${Math.round(timeoutMs / 1000)}s`;
   switch (e.cause?.code) {
     case "ECONNREFUSED":
       return "connection refused (is it running, and is BERTH_URL right?)";

@@ -70,3 +70,33 @@ export interface Token {
 export interface CreatedToken extends Token {
   token: string;
 }
+
+export interface Build {
+  id: string;
+  status: string;
+  ref: string;
+  commit: string;
+  image: string | null;
+  error: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface BuildDetail extends Build {
+  output: string;
+}
+
+export interface Release {
+  version: number;
+  name: string;
+  image: string;
+  processTypes: Record<string, string>;
+  configKeys: string[];
+  config?: Record<string, string>;
+  description: string;
+  status: string;
+  failReason: string | null;
+  buildId: string | null;
+  createdBy: string | null;
+  createdAt: string;
+}

@@ -35,6 +35,8 @@ async function create(name: string, opts: JsonOpt & { team?: string }): Promise<
     ["Web URL", app.webUrl],
     ["Git URL", app.gitUrl],
   ]);
+  println();
+  println(`In your app's git repository, run \`berth git:remote -a ${app.name}\`, then \`git push berth main\` to deploy.`);
 }
 
 async function info(opts: JsonOpt & { app?: string }): Promise<void> {

@@ -1,0 +1,151 @@
+// buildSpec: the OCI runtime spec (config.json) of one instance, as a pure function of its inputs.
+// Every security-relevant choice is made here, in one place, and asserted by spec.test.ts.
+import { ID_PATTERN } from "../protocol/names.ts";
+import { DEFAULT_CAPABILITIES } from "./capabilities.ts";
+import { kernelMounts, MASKED_PATHS, READONLY_PATHS } from "./defaults.ts";
+import { defaultSeccompProfile } from "./seccomp.ts";
+import type { OciIdMapping, OciMount, OciNamespace, OciSpec } from "./types.ts";
+
+/** CFS period used for CPU quotas (100 ms, the kernel default). */
+export const CPU_PERIOD_US = 100_000;
+
+/** Everything that varies between instances; validated again here because this is the sink. */
+export interface SpecInput {
+  id: string;
+  /** Absolute path of the prepared rootfs (the overlay mount point). */
+  rootfs: string;
+  args: string[];
+  /** Final environment as `KEY=value` entries (see mergeEnv). */
+  env: string[];
+  cwd: string;
+  user: { uid: number; gid: number; additionalGids?: number[] };
+  /** Path of the instance's named network namespace (e.g. /var/run/netns/berth-ID). */
+  netnsPath: string;
+  /** cgroup parent such as `/berth`; the instance's cgroup is `<parent>/<id>`. */
+  cgroupParent: string;
+  limits: { memoryBytes: number; cpuMillis: number; pids: number };
+  /** Files the platform writes per instance and bind-mounts read-only: the only host paths in the spec. */
+  platformFiles: { hosts: string; resolvConf: string };
+  /** Present when the node runs containers in a user namespace with this mapping. */
+  userNamespace?: { uidMappings: OciIdMapping[]; gidMappings: OciIdMapping[] };
+  /** Node `process.arch` value selecting the seccomp architectures. */
+  arch: string;
+  /** RLIMIT_NOFILE (soft = hard; default 1024 as runc's). Must not exceed the agent's own hard limit. */
+  nofile?: number;
+}
+
+const ABSOLUTE_PATH = /^\/(?:[^/\0]+\/?)*$/;
+
+function assertPath(what: string, p: string): void {
+  if (!ABSOLUTE_PATH.test(p) || p.split("/").some((c) => c === ".." || c === ".")) {
+    throw new Error(`${what} must be a normalised absolute path: ${JSON.stringify(p)}`);
+  }
+}
+
+function assertCount(what: string, n: number, min: number): void {
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${what} must be an integer >= ${min}`);
+}
+
+function validate(input: SpecInput): void {
+  if (!ID_PATTERN.test(input.id)) throw new Error(`invalid instance id ${JSON.stringify(input.id)}`);
+  for (const [what, p] of [
+    ["rootfs", input.rootfs],
+    ["cwd", input.cwd],
+    ["netnsPath", input.netnsPath],
+    ["cgroupParent", input.cgroupParent],
+    ["hosts file", input.platformFiles.hosts],
+    ["resolv.conf file", input.platformFiles.resolvConf],
+  ] as const) {
+    assertPath(what, p);
+  }
+  if (input.args.length === 0 || input.args.some((a) => a.includes("\0")))
+    throw new Error("args must be non-empty, without NUL");
+  for (const e of input.env) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e) || e.includes("\0"))
+      throw new Error("env entries must be KEY=value without NUL");
+  }
+  assertCount("uid", input.user.uid, 0);
+  assertCount("gid", input.user.gid, 0);
+  for (const g of input.user.additionalGids ?? []) assertCount("additional gid", g, 0);
+  assertCount("memory limit", input.limits.memoryBytes, 4 * 1024 * 1024);
+  assertCount("cpu millis", input.limits.cpuMillis, 10);
+  assertCount("pids limit", input.limits.pids, 1);
+}
+
+/** CPU shares (cgroup v1 weight, 1024 = one core) and CFS quota for a millicore limit. */
+export function cpuResources(cpuMillis: number): { shares: number; quota: number; period: number } {
+  return {
+    shares: Math.max(2, Math.round((cpuMillis * 1024) / 1000)),
+    quota: Math.max(1000, Math.round((cpuMillis * CPU_PERIOD_US) / 1000)),
+    period: CPU_PERIOD_US,
+  };
+}
+
+function platformFileMount(destination: string, source: string): OciMount {
+  return { destination, type: "bind", source, options: ["bind", "ro", "nosuid", "nodev", "noexec", "rprivate"] };
+}
+
+/** Builds the OCI runtime spec of one instance. Pure: same input, same output; throws on invalid input. */
+export function buildSpec(input: SpecInput): OciSpec {
+  validate(input);
+  const caps = [...DEFAULT_CAPABILITIES];
+  const nofile = input.nofile ?? 1024;
+  const namespaces: OciNamespace[] = [
+    { type: "pid" },
+    { type: "ipc" },
+    { type: "uts" },
+    { type: "mount" },
+    { type: "network", path: input.netnsPath },
+  ];
+  if (input.userNamespace) namespaces.push({ type: "user" });
+  const spec: OciSpec = {
+    ociVersion: "1.0.2-dev",
+    process: {
+      terminal: false,
+      user: {
+        uid: input.user.uid,
+        gid: input.user.gid,
+        ...(input.user.additionalGids?.length ? { additionalGids: [...input.user.additionalGids] } : {}),
+      },
+      args: [...input.args],
+      env: [...input.env],
+      cwd: input.cwd,
+      capabilities: { bounding: caps, effective: [...caps], permitted: [...caps], inheritable: [], ambient: [] },
+      rlimits: [{ type: "RLIMIT_NOFILE", hard: nofile, soft: nofile }],
+      noNewPrivileges: true,
+    },
+    root: { path: input.rootfs, readonly: false },
+    hostname: input.id,
+    mounts: [
+      ...kernelMounts(),
+      platformFileMount("/etc/hosts", input.platformFiles.hosts),
+      platformFileMount("/etc/resolv.conf", input.platformFiles.resolvConf),
+    ],
+    linux: {
+      namespaces,
+      cgroupsPath: `${input.cgroupParent.replace(/\/$/, "")}/${input.id}`,
+      resources: {
+        // Deny every device; runc still creates and allows its fixed safe set (null, zero, full, random, urandom, tty, ptmx).
+        devices: [{ allow: false, access: "rwm" }],
+        // swap == limit: memory+swap capped at the limit, i.e. no swap; the OOM killer stays on.
+        memory: { limit: input.limits.memoryBytes, swap: input.limits.memoryBytes, disableOOMKiller: false },
+        cpu: cpuResources(input.limits.cpuMillis),
+        pids: { limit: input.limits.pids },
+      },
+      sysctl: {
+        // Both are per network namespace: ping without CAP_NET_RAW, low ports without CAP_NET_BIND_SERVICE for non-root.
+        "net.ipv4.ping_group_range": "0 2147483647",
+        "net.ipv4.ip_unprivileged_port_start": "0",
+      },
+      seccomp: defaultSeccompProfile(input.arch),
+      maskedPaths: [...MASKED_PATHS],
+      readonlyPaths: [...READONLY_PATHS],
+      rootfsPropagation: "rprivate",
+    },
+  };
+  if (input.userNamespace) {
+    spec.linux.uidMappings = input.userNamespace.uidMappings.map((m) => ({ ...m }));
+    spec.linux.gidMappings = input.userNamespace.gidMappings.map((m) => ({ ...m }));
+  }
+  return spec;
+}

@@ -1,0 +1,90 @@
+// The desired-state message: the full set of instances a node should run (level-triggered, applied idempotently).
+// Every object is strict: a field the agent does not know (privileged, hostNetwork, mounts, devices...) is an
+// error, never silently ignored.
+import { z } from "zod";
+import {
+  AppName,
+  CommandArg,
+  EnvKey,
+  EnvValue,
+  HttpPath,
+  ImageRef,
+  InstanceId,
+  ProcessType,
+  ReleaseId,
+} from "./names.ts";
+
+const MiB = 1024 * 1024;
+
+/** Default pids limit per instance when the control plane sends none. */
+export const DEFAULT_PIDS_LIMIT = 512;
+
+/** Resource limits: memory is a hard limit, CPU in millicores (1000 = one core), pids caps fork bombs. */
+export const Limits = z.strictObject({
+  memoryBytes: z
+    .int()
+    .min(4 * MiB)
+    .max(1024 * 1024 * MiB),
+  cpuMillis: z.int().min(10).max(256_000),
+  pids: z.int().min(8).max(65_536).default(DEFAULT_PIDS_LIMIT),
+});
+export type Limits = z.infer<typeof Limits>;
+
+const timing = {
+  intervalMs: z.int().min(100).max(300_000).default(5_000),
+  timeoutMs: z.int().min(50).max(60_000).default(2_000),
+  /** How long a starting instance may stay unhealthy before it counts as crashed. */
+  startTimeoutMs: z.int().min(1_000).max(600_000).default(60_000),
+};
+
+/** Health check: TCP connect to the port (default for web), an HTTP GET of a path, or none. */
+export const HealthCheck = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("tcp"), ...timing }),
+  z.strictObject({ type: z.literal("http"), path: HttpPath, ...timing }),
+  z.strictObject({ type: z.literal("none") }),
+]);
+export type HealthCheck = z.infer<typeof HealthCheck>;
+
+/** Restart policy applied by the agent with exponential backoff. */
+export const RestartPolicy = z.enum(["always", "on-failure", "never"]);
+export type RestartPolicy = z.infer<typeof RestartPolicy>;
+
+/** Env: at most 1,000 keys, 256 KiB in total. */
+export const Env = z
+  .record(EnvKey, EnvValue)
+  .refine((env) => Object.keys(env).length <= 1000, { message: "too many env vars" })
+  .refine((env) => Object.entries(env).reduce((n, [k, v]) => n + k.length + v.length, 0) <= 256 * 1024, {
+    message: "env too large",
+  });
+
+/** One instance the node should run. */
+export const InstanceSpec = z.strictObject({
+  id: InstanceId,
+  app: AppName,
+  release: ReleaseId,
+  processType: ProcessType,
+  image: ImageRef,
+  /** argv; absent = the image's entrypoint + cmd. */
+  command: z.array(CommandArg).min(1).max(256).optional(),
+  env: Env.default({}),
+  /** Port the process listens on inside the container (exported as PORT); mapped to a host port by the agent. */
+  port: z.int().min(1).max(65_535).optional(),
+  limits: Limits,
+  healthCheck: HealthCheck.default({ type: "none" }),
+  restartPolicy: RestartPolicy.default("always"),
+  stopGraceMs: z.int().min(0).max(300_000).default(10_000),
+});
+export type InstanceSpec = z.infer<typeof InstanceSpec>;
+export type InstanceSpecInput = z.input<typeof InstanceSpec>;
+
+/** The full desired state of one node; `generation` only grows, so a stale message can be ignored. */
+export const DesiredState = z
+  .strictObject({
+    generation: z.int().min(0),
+    instances: z.array(InstanceSpec).max(1000),
+  })
+  .refine((s) => new Set(s.instances.map((i) => i.id)).size === s.instances.length, {
+    message: "duplicate instance id",
+    path: ["instances"],
+  });
+export type DesiredState = z.infer<typeof DesiredState>;

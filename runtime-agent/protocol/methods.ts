@@ -1,0 +1,59 @@
+// The method table: for each method, who sends it, its params schema and (for requests) its result schema.
+import { z } from "zod";
+import { DesiredState, InstanceSpec } from "./desired-state.ts";
+import { InstanceId } from "./names.ts";
+import { InstanceEvent, InstanceState, LogBatch, StatsBatch } from "./notifications.ts";
+import { RegisterParams, RegisterResult } from "./register.ts";
+
+/** What the node reports it is running, per instance. */
+export const ObservedInstance = z.strictObject({
+  id: InstanceId,
+  state: InstanceState,
+  generation: z.int().min(0),
+  exitCode: z.int().min(0).max(255).optional(),
+  hostPort: z.int().min(1).max(65_535).optional(),
+  restarts: z.int().min(0),
+});
+export type ObservedInstance = z.infer<typeof ObservedInstance>;
+
+/** Result of `node.applyDesiredState`: the generation the agent now converges to. */
+export const ApplyResult = z.strictObject({ generation: z.int().min(0), changed: z.boolean() });
+/** Result of `node.observedState`. */
+export const ObservedState = z.strictObject({ instances: z.array(ObservedInstance) });
+/** Params of `instance.run` (one-off command in a fresh container of a release). */
+export const RunParams = z.strictObject({ instance: InstanceSpec, timeoutMs: z.int().min(1_000).max(86_400_000) });
+
+/** Requests (answered with a response frame), keyed by method name. */
+export const requests = {
+  /** agent -> control plane, first frame after connecting. */
+  "node.register": { params: RegisterParams, result: RegisterResult },
+  /** control plane -> agent: the full set of instances to run. */
+  "node.applyDesiredState": { params: DesiredState, result: ApplyResult },
+  /** control plane -> agent: what is running now. */
+  "node.observedState": { params: z.strictObject({}), result: ObservedState },
+} as const;
+
+/** Notifications (never answered), keyed by method name. */
+export const notifications = {
+  /** agent -> control plane: one lifecycle transition. */
+  "instance.event": InstanceEvent,
+  /** agent -> control plane: a batch of log lines of one instance. */
+  "instance.logs": LogBatch,
+  /** agent -> control plane: resource usage of every instance. */
+  "node.stats": StatsBatch,
+  /** control plane -> agent: the control plane is about to restart; reconnect without backoff. */
+  "node.reconnect": z.strictObject({}),
+} as const;
+
+export type RequestMethod = keyof typeof requests;
+export type NotificationMethod = keyof typeof notifications;
+/** Params type of a request method. */
+export type RequestParams<M extends RequestMethod> = z.infer<(typeof requests)[M]["params"]>;
+/** Result type of a request method. */
+export type RequestResult<M extends RequestMethod> = z.infer<(typeof requests)[M]["result"]>;
+/** What a sender may put in a request's params (defaults still unapplied). */
+export type RequestParamsInput<M extends RequestMethod> = z.input<(typeof requests)[M]["params"]>;
+/** What a sender may put in a notification's params (defaults still unapplied). */
+export type NotificationParamsInput<M extends NotificationMethod> = z.input<(typeof notifications)[M]>;
+/** Params type of a notification method. */
+export type NotificationParams<M extends NotificationMethod> = z.infer<(typeof notifications)[M]>;

@@ -1,0 +1,80 @@
+// Allowlists for every name and value the control plane can send that reaches a path, an argv or a spec.
+// The API validates the same things at its edge; the agent checks again because it is the last line.
+import { z } from "zod";
+
+/** Instance, release and node ids: lowercase DNS-label style, safe as file names, runc ids and hostnames. */
+export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** App names as the platform allows them (a lowercase letter first). */
+export const APP_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** Procfile process types: `web`, `worker`, `clock`. */
+export const PROCESS_TYPE_PATTERN = /^[a-z][a-z0-9_-]{0,29}$/;
+
+/** Env keys as POSIX shells accept them. */
+export const ENV_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
+
+/** RFC 1123 host names (lowercase, dot-separated labels). */
+export const HOSTNAME_PATTERN =
+  /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+// Image references after the distribution/reference grammar: [host[:port]/]path[:tag][@sha256:hex].
+const hostComponent = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const domain = `${hostComponent}(?:\\.${hostComponent})*(?::[0-9]{1,5})?`;
+const pathComponent = "[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*";
+const tag = "[\\w][\\w.-]{0,127}";
+const digest = "sha256:[a-f0-9]{64}";
+/** Image references: optional registry host[:port], lowercase path, optional tag and/or sha256 digest. */
+export const IMAGE_REF_PATTERN = new RegExp(
+  `^(?:${domain}/)?${pathComponent}(?:/${pathComponent})*(?::${tag})?(?:@${digest})?$`,
+);
+
+const noNul = (v: string) => !v.includes("\0");
+
+/** An instance id (also the container id, netns suffix, hostname). */
+export const InstanceId = z.string().regex(ID_PATTERN, { message: "invalid instance id" });
+/** A release id or version label such as `v12`. */
+export const ReleaseId = z.string().regex(ID_PATTERN, { message: "invalid release id" });
+/** A node id assigned by the control plane. */
+export const NodeId = z.string().regex(ID_PATTERN, { message: "invalid node id" });
+/** An app name. */
+export const AppName = z.string().regex(APP_PATTERN, { message: "invalid app name" });
+/** A process type from the Procfile. */
+export const ProcessType = z.string().regex(PROCESS_TYPE_PATTERN, { message: "invalid process type" });
+/** An environment variable name. */
+export const EnvKey = z.string().regex(ENV_KEY_PATTERN, { message: "invalid env key" });
+/** An environment value: any text without NUL (it travels only inside the OCI env array), at most 32 KiB. */
+export const EnvValue = z
+  .string()
+  .max(32 * 1024)
+  .refine(noNul, { message: "env value contains NUL" });
+/** An image reference (never starts with a dash, never contains spaces or shell characters). */
+export const ImageRef = z.string().max(512).regex(IMAGE_REF_PATTERN, { message: "invalid image reference" });
+/** One argv element of a container command. */
+export const CommandArg = z
+  .string()
+  .max(64 * 1024)
+  .refine(noNul, { message: "argument contains NUL" });
+/** A host name. */
+export const Hostname = z.string().regex(HOSTNAME_PATTERN, { message: "invalid hostname" });
+/** An HTTP path for health checks: absolute, printable ASCII only. */
+export const HttpPath = z
+  .string()
+  .max(1024)
+  .regex(/^\/[\x21-\x7e]*$/, { message: "invalid http path" });
+
+/** True if `id` may be used as an instance id in a path or argv (for sinks that re-check). */
+export function isValidId(id: string): boolean {
+  return ID_PATTERN.test(id);
+}
+
+/** Throws unless `id` passes the id allowlist; returns it for chaining at the sink. */
+export function assertValidId(id: string, what = "id"): string {
+  if (!ID_PATTERN.test(id)) throw new Error(`invalid ${what}: ${JSON.stringify(id.slice(0, 80))}`);
+  return id;
+}
+
+/** True if `ref` is an acceptable image reference. */
+export function isValidImageRef(ref: string): boolean {
+  return ref.length <= 512 && IMAGE_REF_PATTERN.test(ref);
+}

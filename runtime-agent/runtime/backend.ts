@@ -1,0 +1,73 @@
+// The container engine behind one interface: the real OCI backend (conmon + runc + CNI + buildah) and an
+// in-memory fake for control-plane tests implement it. Everything above this layer talks only to RuntimeBackend.
+import { z } from "zod";
+import { Env, Limits } from "../protocol/desired-state.ts";
+import { AppName, CommandArg, ImageRef, InstanceId, ProcessType, ReleaseId } from "../protocol/names.ts";
+import type { InstanceStats } from "../protocol/notifications.ts";
+
+/** What a backend needs to create one container; parsed again by every backend (defence in depth). */
+export const ContainerConfig = z
+  .strictObject({
+    id: InstanceId,
+    app: AppName,
+    release: ReleaseId,
+    processType: ProcessType,
+    image: ImageRef,
+    command: z.array(CommandArg).min(1).max(256).optional(),
+    env: Env.default({}),
+    /** Container port (exported as PORT). */
+    port: z.int().min(1).max(65_535).optional(),
+    /** Host port the container port is published on (needs `port`). */
+    hostPort: z.int().min(1).max(65_535).optional(),
+    limits: Limits,
+  })
+  .refine((c) => c.hostPort === undefined || c.port !== undefined, { message: "hostPort needs port" });
+export type ContainerConfig = z.infer<typeof ContainerConfig>;
+export type ContainerConfigInput = z.input<typeof ContainerConfig>;
+
+/** Lifecycle as the OCI runtime sees it. */
+export type ContainerStatus = "created" | "running" | "stopped";
+
+/** What a backend knows about one container. */
+export interface ContainerInfo {
+  id: string;
+  app: string;
+  release: string;
+  processType: string;
+  status: ContainerStatus;
+  /** Host pid of the container's init process while it runs. */
+  pid?: number;
+  /** Container address on the node bridge. */
+  ip?: string;
+  hostPort?: number;
+  exitCode?: number;
+  /** True when the kernel OOM killer hit the container. */
+  oomKilled?: boolean;
+  /** Path of the k8s-file log (absent in the fake). */
+  logPath?: string;
+  createdAt: string;
+}
+
+/** Signals the control plane may ask for; anything else is rejected. */
+export const Signal = z.enum(["SIGTERM", "SIGKILL", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"]);
+export type Signal = z.infer<typeof Signal>;
+
+/** The container engine of one node. All methods validate ids before using them. */
+export interface RuntimeBackend {
+  /** Prepares image, rootfs, network and bundle and creates the container; its process waits for start(). */
+  create(config: ContainerConfigInput): Promise<ContainerInfo>;
+  /** Starts a created container. */
+  start(id: string): Promise<void>;
+  /** Sends SIGTERM, then SIGKILL after graceMs; resolves once the container has exited. */
+  stop(id: string, graceMs: number): Promise<ContainerInfo>;
+  /** Sends one signal to the container's init process. */
+  kill(id: string, signal: Signal): Promise<void>;
+  /** Removes the container and everything created for it (process, rootfs, network, cgroup); idempotent. */
+  delete(id: string): Promise<void>;
+  /** The container's current state, or null when this backend does not know it. */
+  state(id: string): Promise<ContainerInfo | null>;
+  /** Resource usage from the cgroup and the network namespace. */
+  stats(id: string): Promise<InstanceStats>;
+  /** Every container this backend manages, in id order. */
+  list(): Promise<ContainerInfo[]>;
+}

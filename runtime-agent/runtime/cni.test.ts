@@ -1,0 +1,104 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../log.ts";
+import { bridgeConflist, Cni, type CniNetwork } from "./cni.ts";
+
+// Fake plugins: record env + stdin per call, answer like a real plugin (ADD passes prevResult through or makes one).
+const PLUGIN = `#!/bin/sh
+n=$(ls "$REC" | wc -l)
+input=$(cat)
+printf '%s\\n%s\\n%s\\n%s\\n%s\\n' "$(basename "$0")" "$CNI_COMMAND" "$CNI_CONTAINERID" "$CNI_NETNS $CNI_IFNAME" "$input" > "$REC/$n"
+[ "$CNI_COMMAND" = DEL ] && exit 0
+case "$(basename "$0")" in
+  bridge) echo '{"cniVersion":"1.0.0","ips":[{"address":"10.88.7.5/24","gateway":"10.88.7.1"}]}' ;;
+  loopback) echo '{"cniVersion":"1.0.0","ips":[{"address":"127.0.0.1/8"}]}' ;;
+  *) echo "$input" | sed 's/.*"prevResult":\\(.*\\)}$/\\1/' ;;
+esac
+`;
+
+let dir: string;
+let net: CniNetwork;
+
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), "berth-cni-test-"));
+  await fs.mkdir(path.join(dir, "plugins"));
+  await fs.mkdir(path.join(dir, "rec"));
+  for (const p of ["bridge", "portmap", "loopback"]) {
+    // REC is baked in because exec passes the plugins a minimal environment.
+    await fs.writeFile(path.join(dir, "plugins", p), PLUGIN.replace("#!/bin/sh", `#!/bin/sh\nREC=${dir}/rec`), {
+      mode: 0o755,
+    });
+  }
+  net = {
+    pluginDir: path.join(dir, "plugins"),
+    networkName: "berth",
+    bridge: "berth0",
+    subnet: "10.88.7.0/24",
+    dataDir: "/tmp/x",
+    ipMasq: false,
+  };
+});
+
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function calls() {
+  const files = (await fs.readdir(path.join(dir, "rec"))).sort((a, b) => Number(a) - Number(b));
+  return Promise.all(
+    files.map(async (f) => {
+      const [plugin, command, id, nsIf, input] = (await fs.readFile(path.join(dir, "rec", f), "utf8")).split("\n");
+      return { plugin, command, id, nsIf, conf: JSON.parse(input!) as Record<string, unknown> };
+    }),
+  );
+}
+
+describe("bridgeConflist", () => {
+  it("is a bridge with host-local IPAM in the configured data dir, then portmap", () => {
+    expect(bridgeConflist({ ...net, ipMasq: true })).toMatchSnapshot();
+  });
+});
+
+describe("Cni", () => {
+  const ports = [{ hostPort: 31000, containerPort: 5000, protocol: "tcp" as const }];
+
+  it("ADD runs loopback, bridge, portmap with CNI_* env, chains prevResult and injects port mappings", async () => {
+    const att = await new Cni({ ...net, hostIp: "127.0.0.1" }, silentLogger()).add(
+      "web-1",
+      "/var/run/netns/b-web-1",
+      ports,
+    );
+    expect(att.ip).toBe("10.88.7.5");
+    expect(att.gateway).toBe("10.88.7.1");
+    const c = await calls();
+    expect(c.map((x) => [x.plugin, x.command, x.id, x.nsIf])).toEqual([
+      ["loopback", "ADD", "web-1", "/var/run/netns/b-web-1 lo"],
+      ["bridge", "ADD", "web-1", "/var/run/netns/b-web-1 eth0"],
+      ["portmap", "ADD", "web-1", "/var/run/netns/b-web-1 eth0"],
+    ]);
+    expect(c[1]!.conf).toMatchObject({ name: "berth", cniVersion: "1.0.0", bridge: "berth0" });
+    expect(c[1]!.conf.runtimeConfig).toBeUndefined();
+    expect(c[2]!.conf.runtimeConfig).toEqual({ portMappings: [{ ...ports[0], hostIP: "127.0.0.1" }] });
+    expect(c[2]!.conf.prevResult).toMatchObject({ ips: [{ address: "10.88.7.5/24" }] });
+  });
+
+  it("DEL runs the chain in reverse with the saved result", async () => {
+    await new Cni(net, silentLogger()).del("web-1", "/var/run/netns/b-web-1", ports, { ips: [] });
+    const c = await calls();
+    expect(c.map((x) => [x.plugin, x.command])).toEqual([
+      ["portmap", "DEL"],
+      ["bridge", "DEL"],
+    ]);
+    expect(c[0]!.conf.prevResult).toEqual({ ips: [] });
+  });
+
+  it("DEL tries every plugin and then reports the failure", async () => {
+    await fs.writeFile(path.join(dir, "plugins", "portmap"), '#!/bin/sh\necho \'{"code":11,"msg":"boom"}\'; exit 1\n', {
+      mode: 0o755,
+    });
+    await expect(new Cni(net, silentLogger()).del("web-1", "/x", ports)).rejects.toThrow(/CNI DEL/);
+    expect((await calls()).map((x) => x.plugin)).toEqual(["bridge"]);
+  });
+});

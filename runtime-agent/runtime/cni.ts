@@ -1,0 +1,132 @@
+// CNI without libcni: the agent executes the plugins itself (bridge + host-local IPAM + portmap, and loopback),
+// exactly as the CNI spec describes: env CNI_* plus the network config on stdin, a JSON result on stdout.
+import path from "node:path";
+import type { Logger } from "pino";
+import { RuntimeError } from "./errors.ts";
+import { run } from "./exec.ts";
+
+export const CNI_VERSION = "1.0.0";
+
+export interface CniNetwork {
+  pluginDir: string;
+  networkName: string;
+  bridge: string;
+  subnet: string;
+  dataDir: string;
+  ipMasq: boolean;
+  hostIp?: string;
+}
+
+export interface PortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: "tcp";
+  hostIP?: string;
+}
+
+/** What an ADD produced; persisted so DEL can pass it back as prevResult. */
+export interface CniAttachment {
+  ip: string;
+  gateway?: string;
+  result: Record<string, unknown>;
+}
+
+type PluginConf = Record<string, unknown> & { type: string; capabilities?: { portMappings?: boolean } };
+
+/** The node's network as a CNI conflist: bridge with host-local IPAM, then portmap. Pure. */
+export function bridgeConflist(net: CniNetwork): { cniVersion: string; name: string; plugins: PluginConf[] } {
+  return {
+    cniVersion: CNI_VERSION,
+    name: net.networkName,
+    plugins: [
+      {
+        type: "bridge",
+        bridge: net.bridge,
+        isGateway: true,
+        ipMasq: net.ipMasq,
+        hairpinMode: true,
+        ipam: {
+          type: "host-local",
+          ranges: [[{ subnet: net.subnet }]],
+          routes: [{ dst: "0.0.0.0/0" }],
+          dataDir: net.dataDir,
+        },
+      },
+      // snat: hairpin and localhost (127.0.0.1:hostPort) connections are masqueraded so replies come back.
+      { type: "portmap", capabilities: { portMappings: true }, snat: true },
+    ],
+  };
+}
+
+/** Runs the CNI plugins of one network. */
+export class Cni {
+  constructor(
+    private readonly net: CniNetwork,
+    private readonly log: Logger,
+  ) {}
+
+  /** Sets up loopback and eth0 (with port mappings) in the namespace at `netnsPath`. */
+  async add(id: string, netnsPath: string, ports: PortMapping[]): Promise<CniAttachment> {
+    await this.exec("ADD", { cniVersion: CNI_VERSION, name: "loopback", type: "loopback" }, id, netnsPath, "lo");
+    const list = bridgeConflist(this.net);
+    let prev: Record<string, unknown> | undefined;
+    for (const plugin of list.plugins) {
+      prev = await this.exec("ADD", this.pluginConf(list.name, plugin, ports, prev), id, netnsPath, "eth0");
+    }
+    const result = prev ?? {};
+    const ips = (result.ips ?? []) as { address?: string; gateway?: string }[];
+    const v4 = ips.find((i) => typeof i.address === "string" && i.address.includes("."));
+    if (!v4?.address) throw new RuntimeError("failed", `CNI ADD for ${id} returned no IPv4 address`);
+    return { ip: v4.address.split("/")[0] as string, ...(v4.gateway ? { gateway: v4.gateway } : {}), result };
+  }
+
+  /** Tears the attachment down in reverse order; tolerant of a missing namespace or a half-done ADD. */
+  async del(id: string, netnsPath: string, ports: PortMapping[], prevResult?: Record<string, unknown>): Promise<void> {
+    const list = bridgeConflist(this.net);
+    const errors: unknown[] = [];
+    for (const plugin of [...list.plugins].reverse()) {
+      try {
+        await this.exec("DEL", this.pluginConf(list.name, plugin, ports, prevResult), id, netnsPath, "eth0");
+      } catch (err) {
+        errors.push(err);
+        this.log.warn({ err, id, plugin: plugin.type }, "CNI DEL failed");
+      }
+    }
+    if (errors.length > 0) throw new RuntimeError("failed", `CNI DEL for ${id} failed`, { cause: errors[0] });
+  }
+
+  private pluginConf(name: string, plugin: PluginConf, ports: PortMapping[], prev?: Record<string, unknown>) {
+    const conf: Record<string, unknown> = { cniVersion: CNI_VERSION, name, ...plugin };
+    if (plugin.capabilities?.portMappings) {
+      conf.runtimeConfig = {
+        portMappings: ports.map((p) => ({ ...p, ...(this.net.hostIp ? { hostIP: this.net.hostIp } : {}) })),
+      };
+    }
+    if (prev) conf.prevResult = prev;
+    return conf;
+  }
+
+  private async exec(
+    command: "ADD" | "DEL",
+    conf: Record<string, unknown>,
+    id: string,
+    netnsPath: string,
+    ifName: string,
+  ): Promise<Record<string, unknown>> {
+    const type = String(conf.type);
+    if (!/^[a-z][a-z0-9-]*$/.test(type)) throw new RuntimeError("invalid", `invalid CNI plugin type ${type}`);
+    const { stdout } = await run(path.join(this.net.pluginDir, type), [], {
+      input: JSON.stringify(conf),
+      env: {
+        CNI_COMMAND: command,
+        CNI_CONTAINERID: id,
+        CNI_NETNS: netnsPath,
+        CNI_IFNAME: ifName,
+        CNI_PATH: this.net.pluginDir,
+      },
+      timeoutMs: 30_000,
+    });
+    if (command === "DEL" || stdout.trim() === "") return {};
+    return JSON.parse(stdout) as Record<string, unknown>;
+  }
+}

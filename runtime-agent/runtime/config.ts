@@ -1,0 +1,65 @@
+// Configuration of the real (OCI) backend. Every host-global name (runc root, storage roots, CNI network,
+// bridge, netns prefix, cgroup parent) is configurable so two agents can share one machine.
+import { z } from "zod";
+
+const AbsPath = z
+  .string()
+  .regex(/^\/(?:[A-Za-z0-9._@+-]+\/?)*$/, { message: "must be an absolute path of plain characters" })
+  .refine((p) => !p.split("/").includes(".."), { message: "must not contain .." });
+
+/** Linux interface names: at most 15 characters. */
+const IfName = z.string().regex(/^[a-z][a-z0-9-]{0,14}$/, { message: "invalid interface name (max 15 chars)" });
+const Cidr4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/, { message: "invalid IPv4 CIDR" });
+
+export const OciBackendConfig = z.strictObject({
+  /** Agent state: one directory per instance (bundle, meta, hosts, logs), exit files, conmon sockets. */
+  stateDir: AbsPath,
+  runcPath: AbsPath.default("/usr/sbin/runc"),
+  conmonPath: AbsPath.default("/usr/bin/conmon"),
+  buildahPath: AbsPath.default("/usr/bin/buildah"),
+  ipPath: AbsPath.default("/usr/sbin/ip"),
+  /** runc --root: where runc keeps container state. */
+  runcRoot: AbsPath,
+  storage: z.strictObject({
+    root: AbsPath,
+    runRoot: AbsPath,
+    driver: z.enum(["overlay", "vfs"]).default("overlay"),
+    /** TLS verification when pulling (off only for the loopback platform registry). */
+    tlsVerify: z.boolean().default(true),
+  }),
+  cni: z.strictObject({
+    pluginDir: AbsPath.default("/usr/lib/cni"),
+    networkName: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/),
+    bridge: IfName,
+    subnet: Cidr4,
+    /** host-local IPAM lease directory. */
+    dataDir: AbsPath,
+    /** Masquerade outbound traffic from containers. */
+    ipMasq: z.boolean().default(true),
+    /** Host address mapped ports listen on; empty = every address. */
+    hostIp: z
+      .string()
+      .regex(/^(\d{1,3}\.){3}\d{1,3}$/)
+      .optional(),
+  }),
+  /** Prefix of named netns (/var/run/netns/<prefix><id>) and buildah container names. */
+  namePrefix: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,15}$/)
+    .default("berth-"),
+  /** cgroup parent, e.g. /berth; each instance gets <parent>/<id> in every hierarchy. */
+  cgroupParent: AbsPath.default("/berth"),
+  /** Nameservers written into each container's resolv.conf (default: the host's non-loopback ones). */
+  dns: z
+    .array(z.string().regex(/^[0-9a-fA-F:.]{2,45}$/))
+    .max(3)
+    .optional(),
+  logSizeMaxBytes: z
+    .int()
+    .min(64 * 1024)
+    .default(10 * 1024 * 1024),
+  /** How long conmon + runc create may take. */
+  createTimeoutMs: z.int().min(1_000).default(60_000),
+});
+export type OciBackendConfig = z.infer<typeof OciBackendConfig>;
+export type OciBackendConfigInput = z.input<typeof OciBackendConfig>;

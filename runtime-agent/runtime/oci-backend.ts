@@ -1,0 +1,326 @@
+// The real RuntimeBackend: rootfs from containers/storage (buildah), network from CNI in a named netns, the
+// container run by conmon + runc with the spec from oci/spec.ts. All host state an instance creates is recorded in
+// its meta.json before it is created, so delete() can always take it down again.
+import fs from "node:fs/promises";
+import type { Logger } from "pino";
+import { buildSpec } from "../oci/spec.ts";
+import { mergeEnv } from "../oci/env.ts";
+import { resolveImageUser } from "../oci/user.ts";
+import type { InstanceStats } from "../protocol/notifications.ts";
+import type { ContainerConfig, ContainerConfigInput, ContainerInfo, RuntimeBackend, Signal } from "./backend.ts";
+import { readCgroupUsage, readNetDev } from "./cgroups.ts";
+import { Cni, type PortMapping } from "./cni.ts";
+import { OciBackendConfig, type OciBackendConfigInput } from "./config.ts";
+import { startConmon } from "./conmon.ts";
+import { RuntimeError } from "./errors.ts";
+import { type InstanceMeta, InstanceStore } from "./instance-store.ts";
+import { KeyedLock } from "./keyed-lock.ts";
+import { NetnsManager } from "./netns.ts";
+import { hostNameservers, hostsFile, resolvConf } from "./platform-files.ts";
+import { readRootfsFile } from "./rootfs-read.ts";
+import { Runc } from "./runc.ts";
+import { Buildah } from "./storage.ts";
+import { teardownInstance } from "./teardown.ts";
+import { checkConfig, checkId, checkSignal } from "./validate.ts";
+
+const KILL_WAIT_MS = 10_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function nofileHardLimit(): Promise<number> {
+  const limits = await fs.readFile("/proc/self/limits", "utf8").catch(() => "");
+  const hard = Number(/^Max open files\s+\d+\s+(\d+)/m.exec(limits)?.[1]);
+  return Number.isFinite(hard) && hard > 0 ? Math.min(hard, 65_536) : 1024;
+}
+
+/** conmon + runc + CNI + containers/storage. Create with `OciBackend.open()`. */
+export class OciBackend implements RuntimeBackend {
+  readonly config: OciBackendConfig;
+  readonly store: InstanceStore;
+  readonly runc: Runc;
+  readonly buildah: Buildah;
+  readonly netns: NetnsManager;
+  private readonly cni: Cni;
+  private readonly locks = new KeyedLock();
+  private nameservers: string[] = [];
+  private nofile = 1024;
+
+  private constructor(
+    config: OciBackendConfig,
+    private readonly log: Logger,
+  ) {
+    this.config = config;
+    this.store = new InstanceStore(config.stateDir);
+    this.runc = new Runc(config.runcPath, config.runcRoot);
+    this.buildah = new Buildah(config.buildahPath, config.storage);
+    this.netns = new NetnsManager(config.ipPath);
+    this.cni = new Cni({ ...config.cni }, log.child({ component: "cni" }));
+  }
+
+  /** Validates the config, creates the state directories and returns a ready backend. */
+  static async open(input: OciBackendConfigInput, log: Logger): Promise<OciBackend> {
+    const parsed = OciBackendConfig.safeParse(input);
+    if (!parsed.success) throw new RuntimeError("invalid", `invalid backend config: ${parsed.error.message}`);
+    const backend = new OciBackend(parsed.data, log.child({ component: "oci-backend" }));
+    await backend.store.init();
+    await fs.mkdir(parsed.data.runcRoot, { recursive: true, mode: 0o700 });
+    backend.nameservers = parsed.data.dns ?? (await hostNameservers());
+    backend.nofile = await nofileHardLimit();
+    return backend;
+  }
+
+  /** Name of the instance's netns and buildah container. */
+  hostName(id: string): string {
+    return `${this.config.namePrefix}${checkId(id)}`;
+  }
+
+  async create(input: ContainerConfigInput): Promise<ContainerInfo> {
+    const config = checkConfig(input);
+    return this.locks.run(config.id, async () => {
+      try {
+        await this.store.createDir(config.id);
+      } catch (err) {
+        throw new RuntimeError("conflict", `container ${config.id} already exists`, { cause: err });
+      }
+      const meta: InstanceMeta = {
+        id: config.id,
+        app: config.app,
+        release: config.release,
+        processType: config.processType,
+        image: config.image,
+        createdAt: new Date().toISOString(),
+        stage: "preparing",
+        netns: this.hostName(config.id),
+        storageName: this.hostName(config.id),
+        cgroupPath: `${this.config.cgroupParent}/${config.id}`,
+        cniAttached: false,
+        ...(config.port !== undefined ? { port: config.port } : {}),
+        ...(config.hostPort !== undefined ? { hostPort: config.hostPort } : {}),
+      };
+      try {
+        await this.store.writeMeta(meta);
+        await this.prepareAndCreate(config, meta);
+      } catch (err) {
+        this.log.warn({ err, id: config.id }, "create failed; cleaning up");
+        await this.cleanup(config.id).catch((cleanupErr: unknown) =>
+          this.log.error({ err: cleanupErr, id: config.id }, "cleanup after failed create failed"),
+        );
+        throw err;
+      }
+      return (await this.info(config.id)) as ContainerInfo;
+    });
+  }
+
+  private async prepareAndCreate(config: ContainerConfig, meta: InstanceMeta): Promise<void> {
+    const { id } = config;
+    await this.buildah.ensureImage(config.image);
+    await this.buildah.from(meta.storageName, config.image);
+    meta.rootfs = await this.buildah.mount(meta.storageName);
+    await this.store.writeMeta(meta);
+    const image = await this.buildah.imageConfig(meta.storageName);
+    const args = config.command ?? [...image.entrypoint, ...image.cmd];
+    if (args.length === 0) throw new RuntimeError("invalid", `image ${config.image} has no command and none was given`);
+
+    const netnsPath = await this.netns.add(meta.netns);
+    meta.cniAttached = true;
+    await this.store.writeMeta(meta);
+    const attachment = await this.cni.add(id, netnsPath, this.ports(meta));
+    meta.ip = attachment.ip;
+    meta.cniResult = attachment.result;
+    await this.store.writeMeta(meta);
+
+    await fs.writeFile(this.store.file(id, "hosts"), hostsFile(id, attachment.ip), { mode: 0o644 });
+    await fs.writeFile(this.store.file(id, "resolv.conf"), resolvConf(this.nameservers), { mode: 0o644 });
+    const user = resolveImageUser(
+      image.user,
+      await readRootfsFile(meta.rootfs, "etc/passwd"),
+      await readRootfsFile(meta.rootfs, "etc/group"),
+    );
+    const spec = buildSpec({
+      id,
+      rootfs: meta.rootfs,
+      args,
+      env: mergeEnv(image.env, config.env, config.port),
+      cwd: image.workingDir.startsWith("/") ? image.workingDir : "/",
+      user,
+      netnsPath,
+      cgroupParent: this.config.cgroupParent,
+      limits: config.limits,
+      platformFiles: { hosts: this.store.file(id, "hosts"), resolvConf: this.store.file(id, "resolv.conf") },
+      arch: process.arch,
+      nofile: this.nofile,
+    });
+    await fs.writeFile(`${this.store.bundle(id)}/config.json`, JSON.stringify(spec), { mode: 0o600 });
+    await startConmon({
+      conmonPath: this.config.conmonPath,
+      runcPath: this.config.runcPath,
+      runtimeArgs: this.runc.globalArgs(),
+      id,
+      bundleDir: this.store.bundle(id),
+      pidFile: this.store.file(id, "pid"),
+      conmonPidFile: this.store.file(id, "conmon.pid"),
+      logPath: this.store.file(id, "container.log"),
+      logSizeMaxBytes: this.config.logSizeMaxBytes,
+      exitDir: this.store.exitDir,
+      persistDir: this.store.persistDir(id),
+      socketDir: this.store.socketDir,
+      conmonLogPath: this.store.file(id, "conmon.log"),
+      timeoutMs: this.config.createTimeoutMs,
+    });
+    meta.stage = "created";
+    await this.store.writeMeta(meta);
+  }
+
+  async start(id: string): Promise<void> {
+    await this.locks.run(checkId(id), async () => {
+      const state = await this.runc.state(id);
+      if (!state) throw new RuntimeError("not_found", `container ${id} not found`);
+      if (state.status !== "created")
+        throw new RuntimeError("conflict", `container ${id} is ${state.status}, not created`);
+      await this.runc.start(id);
+      await this.waitForExec(state.pid);
+    });
+  }
+
+  /**
+   * `runc start` returns before runc init has exec'd the user process. A signal in that window hits runc init (a Go
+   * program), which dies with status 2 instead of running the process's handler, so wait until the exec happened.
+   */
+  private async waitForExec(pid: number): Promise<void> {
+    const deadline = Date.now() + 2_000;
+    while (Date.now() < deadline) {
+      const argv = (await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
+      if (!(argv[1] === "init" && (argv[0] ?? "").endsWith("runc"))) return;
+      await sleep(5);
+    }
+  }
+
+  async stop(id: string, graceMs: number): Promise<ContainerInfo> {
+    checkId(id);
+    if (!Number.isInteger(graceMs) || graceMs < 0)
+      throw new RuntimeError("invalid", "graceMs must be a non-negative integer");
+    return this.locks.run(id, async () => {
+      const state = await this.runc.state(id);
+      if (state && state.status !== "stopped") {
+        // A created container's init is runc itself waiting for start: SIGTERM means nothing to it.
+        const first = state.status === "created" ? "KILL" : "TERM";
+        await this.signal(id, first);
+        if (first === "TERM" && !(await this.waitForExit(id, graceMs))) await this.signal(id, "KILL");
+        if (!(await this.waitForExit(id, KILL_WAIT_MS)))
+          throw new RuntimeError("timeout", `container ${id} did not exit after SIGKILL`);
+      }
+      const info = await this.info(id);
+      if (!info) throw new RuntimeError("not_found", `container ${id} not found`);
+      return info;
+    });
+  }
+
+  async kill(id: string, signal: Signal): Promise<void> {
+    const sig = checkSignal(signal);
+    await this.locks.run(checkId(id), async () => {
+      const state = await this.runc.state(id);
+      if (!state) throw new RuntimeError("not_found", `container ${id} not found`);
+      await this.runc.kill(id, sig.replace(/^SIG/, ""));
+    });
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.locks.run(checkId(id), () => this.cleanup(id));
+  }
+
+  async state(id: string): Promise<ContainerInfo | null> {
+    return this.info(checkId(id));
+  }
+
+  async stats(id: string): Promise<InstanceStats> {
+    const meta = await this.store.readMeta(checkId(id));
+    if (!meta) throw new RuntimeError("not_found", `container ${id} not found`);
+    const state = await this.runc.state(id);
+    const usage = await readCgroupUsage(meta.cgroupPath);
+    const net = state && state.status === "running" && state.pid > 0 ? await readNetDev(state.pid) : { rx: 0, tx: 0 };
+    return {
+      instanceId: id,
+      cpuNanos: usage.cpuNanos,
+      memoryBytes: usage.memoryBytes,
+      memoryLimitBytes: usage.memoryLimitBytes,
+      pids: usage.pids,
+      netRxBytes: net.rx,
+      netTxBytes: net.tx,
+      blkReadBytes: usage.blkReadBytes,
+      blkWriteBytes: usage.blkWriteBytes,
+    };
+  }
+
+  async list(): Promise<ContainerInfo[]> {
+    const infos = await Promise.all((await this.store.ids()).map((id) => this.info(id)));
+    return infos.filter((i): i is ContainerInfo => i !== null);
+  }
+
+  private cleanup(id: string): Promise<void> {
+    return teardownInstance(
+      {
+        runc: this.runc,
+        cni: this.cni,
+        netns: this.netns,
+        buildah: this.buildah,
+        store: this.store,
+        log: this.log,
+        hostName: this.hostName(id),
+        cgroupPath: `${this.config.cgroupParent}/${id}`,
+      },
+      id,
+    );
+  }
+
+  private ports(meta: InstanceMeta): PortMapping[] {
+    return meta.port !== undefined && meta.hostPort !== undefined
+      ? [{ hostPort: meta.hostPort, containerPort: meta.port, protocol: "tcp" }]
+      : [];
+  }
+
+  private async signal(id: string, sig: "TERM" | "KILL"): Promise<void> {
+    await this.runc.kill(id, sig).catch(async (err: unknown) => {
+      // Exiting between our state check and the kill is fine; anything else is not.
+      const state = await this.runc.state(id);
+      if (state && state.status !== "stopped") throw err;
+    });
+  }
+
+  /** Waits for conmon's exit file; every 0.5 s also asks runc, in case conmon itself is gone (killed by hand). */
+  private async waitForExit(id: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 1; ; i++) {
+      if ((await this.store.exitCode(id)) !== undefined) return true;
+      if (i % 10 === 0 && ((await this.runc.state(id))?.status ?? "stopped") === "stopped") return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+    }
+  }
+
+  private async info(id: string): Promise<ContainerInfo | null> {
+    const meta = await this.store.readMeta(id);
+    if (!meta) return null;
+    const state = meta.stage === "created" ? await this.runc.state(id) : null;
+    const exitCode = await this.store.exitCode(id);
+    const status =
+      !state || state.status === "stopped"
+        ? "stopped"
+        : state.status === "running" || state.status === "paused"
+          ? "running"
+          : "created";
+    return {
+      id,
+      app: meta.app,
+      release: meta.release,
+      processType: meta.processType,
+      status,
+      ...(status === "running" && state ? { pid: state.pid } : {}),
+      ...(meta.ip ? { ip: meta.ip } : {}),
+      ...(meta.hostPort !== undefined ? { hostPort: meta.hostPort } : {}),
+      ...(status === "stopped" && exitCode !== undefined ? { exitCode } : {}),
+      ...((await this.store.oomKilled(id)) ? { oomKilled: true } : {}),
+      logPath: this.store.file(id, "container.log"),
+      createdAt: meta.createdAt,
+    };
+  }
+}

@@ -1,0 +1,89 @@
+// Takes down everything one instance created on the host, in reverse order of creation. Every step runs even when
+// an earlier one failed, and every step tolerates "already gone", so teardown is idempotent and safe after a crash.
+import fs from "node:fs/promises";
+import type { Logger } from "pino";
+import { removeCgroup } from "./cgroups.ts";
+import type { Cni, PortMapping } from "./cni.ts";
+import { RuntimeError } from "./errors.ts";
+import type { InstanceStore } from "./instance-store.ts";
+import type { NetnsManager } from "./netns.ts";
+import { netnsPath } from "./netns.ts";
+import type { Runc } from "./runc.ts";
+import type { Buildah } from "./storage.ts";
+
+export interface TeardownDeps {
+  runc: Runc;
+  cni: Cni;
+  netns: NetnsManager;
+  buildah: Buildah;
+  store: InstanceStore;
+  log: Logger;
+  /** Host-global names of the instance (netns, buildah container) and its cgroup path. */
+  hostName: string;
+  cgroupPath: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function isConmonOf(pid: number, id: string): Promise<boolean> {
+  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  const argv = cmdline.split("\0");
+  return (argv[0] ?? "").endsWith("conmon") && argv.includes(id);
+}
+
+/** Waits for the instance's conmon to exit (it does once the container is gone); kills it after `timeoutMs`. */
+async function reapConmon(store: InstanceStore, id: string, timeoutMs: number): Promise<void> {
+  const pid = Number((await fs.readFile(store.file(id, "conmon.pid"), "utf8").catch(() => "")).trim());
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  const deadline = Date.now() + timeoutMs;
+  // The pid file may be stale (agent restarted, pid reused): only ever signal a conmon started for this id.
+  while (await isConmonOf(pid, id)) {
+    if (Date.now() > deadline) {
+      process.kill(pid, "SIGKILL");
+      return;
+    }
+    await sleep(25);
+  }
+}
+
+/** Removes the container, its conmon, network attachment, netns, rootfs, cgroup and state files. */
+export async function teardownInstance(d: TeardownDeps, id: string): Promise<void> {
+  const meta = await d.store.readMeta(id);
+  const failures: unknown[] = [];
+  const step = async (name: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+    } catch (err) {
+      failures.push(err);
+      d.log.warn({ err, id, step: name }, "teardown step failed");
+    }
+  };
+
+  await step("runc delete", () => d.runc.delete(id, true));
+  await step("conmon", () => reapConmon(d.store, id, 5_000));
+  // portmap's DEL is a no-op without mappings; when the record is lost, a placeholder mapping still makes it remove
+  // the chains it named after this container id.
+  const ports: PortMapping[] =
+    meta?.port !== undefined && meta.hostPort !== undefined
+      ? [{ hostPort: meta.hostPort, containerPort: meta.port, protocol: "tcp" }]
+      : [{ hostPort: 1, containerPort: 1, protocol: "tcp" }];
+  if (!meta || meta.cniAttached || (await d.netns.exists(d.hostName))) {
+    await step("cni del", () => d.cni.del(id, netnsPath(d.hostName), ports, meta?.cniResult));
+  }
+  await step("netns delete", () => d.netns.delete(d.hostName));
+  await step("rootfs", () => d.buildah.remove(d.hostName));
+  await step("cgroup", async () => {
+    const busy = await removeCgroup(d.cgroupPath);
+    if (busy.length > 0) throw new RuntimeError("failed", `cgroup not removable: ${busy.join(", ")}`);
+  });
+  if (failures.length === 0) await step("state files", () => d.store.remove(id));
+  if (failures.length > 0) {
+    throw new RuntimeError(
+      "failed",
+      `teardown of ${id} incomplete (${failures.length} step(s) failed); state kept for retry`,
+      {
+        cause: failures[0],
+      },
+    );
+  }
+}

@@ -1,0 +1,67 @@
+// Counts of host resources an instance can leak (veths, netns, IPAM leases, mounts, cgroups, NAT rules, conmon
+// processes, storage containers), taken before and after a test to prove teardown returns them all.
+import fs from "node:fs/promises";
+import path from "node:path";
+import { cgroupMounts } from "../runtime/cgroups.ts";
+import { run } from "../runtime/exec.ts";
+import type { OciBackend } from "../runtime/oci-backend.ts";
+
+export interface HostCounts {
+  veths: number;
+  bridgePorts: number;
+  netns: number;
+  leases: number;
+  mounts: number;
+  cgroups: number;
+  cniNatRules: number;
+  conmons: number;
+  storageContainers: number;
+  runcContainers: number;
+}
+
+async function lines(file: string, args: string[]): Promise<string[]> {
+  const { stdout } = await run(file, args).catch(() => ({ stdout: "" }));
+  return stdout.split("\n").filter(Boolean);
+}
+
+async function conmonCount(stateDir: string): Promise<number> {
+  let n = 0;
+  for (const pid of await fs.readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmd = await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmd.split("\0")[0]?.endsWith("conmon") && cmd.includes(stateDir)) n++;
+  }
+  return n;
+}
+
+async function cgroupCount(parent: string): Promise<number> {
+  let n = 0;
+  for (const m of await cgroupMounts()) {
+    const entries = await fs.readdir(path.join(m.mountPoint, parent), { withFileTypes: true }).catch(() => []);
+    n += entries.filter((e) => e.isDirectory()).length;
+  }
+  return n;
+}
+
+/** Takes the counts for one backend (its bridge, prefixes, state and storage roots). */
+export async function hostCounts(backend: OciBackend, scratchRoot: string): Promise<HostCounts> {
+  const { config } = backend;
+  const leaseDir = path.join(config.cni.dataDir, config.cni.networkName);
+  const leases = (await fs.readdir(leaseDir).catch(() => [] as string[])).filter(
+    (f) => f !== "lock" && !f.startsWith("last_reserved_ip"),
+  );
+  const mountinfo = await fs.readFile("/proc/self/mountinfo", "utf8");
+  const netnsMounts = `/run/netns/${config.namePrefix}`;
+  return {
+    veths: (await lines(config.ipPath, ["-o", "link", "show", "type", "veth"])).length,
+    bridgePorts: (await lines(config.ipPath, ["-o", "link", "show", "master", config.cni.bridge])).length,
+    netns: (await backend.netns.list(config.namePrefix)).length,
+    leases: leases.length,
+    mounts: mountinfo.split("\n").filter((l) => l.includes(scratchRoot) || l.includes(netnsMounts)).length,
+    cgroups: await cgroupCount(config.cgroupParent),
+    cniNatRules: (await lines("/usr/sbin/iptables-save", ["-t", "nat"])).filter((l) => /CNI-(DN|SN)-/.test(l)).length,
+    conmons: await conmonCount(config.stateDir),
+    storageContainers: (await backend.buildah.containers()).length,
+    runcContainers: (await backend.runc.list()).length,
+  };
+}
