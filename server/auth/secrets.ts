@@ -26,12 +26,19 @@ export async function verifyPassword(password: string, stored: string): Promise<
   if (parts.length !== 6 || parts[0] !== "scrypt") return false;
   const [, n, r, p, saltB64, hashB64] = parts as [string, string, string, string, string, string];
   const expected = Buffer.from(hashB64, "base64url");
-  const actual = await scrypt(password, Buffer.from(saltB64, "base64url"), expected.length, {
-    N: Number(n),
-    r: Number(r),
-    p: Number(p),
-    maxmem: PARAMS.maxmem,
-  });
+  // An empty (or truncated) hash would make scrypt return an equally short key and match any password.
+  if (expected.length < 16) return false;
+  let actual: Buffer;
+  try {
+    actual = await scrypt(password, Buffer.from(saltB64, "base64url"), expected.length, {
+      N: Number(n),
+      r: Number(r),
+      p: Number(p),
+      maxmem: PARAMS.maxmem,
+    });
+  } catch {
+    return false; // corrupt parameters: no match rather than a 500
+  }
   return actual.length === expected.length && crypto.timingSafeEqual(actual, expected);
 }
 

@@ -5,6 +5,7 @@ import type { Db } from "../db/client.ts";
 import { errors } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
 import { requireApp } from "../teams/access.ts";
+import { can } from "../teams/roles.ts";
 
 export interface NewRelease {
   appId: string;
@@ -99,7 +100,7 @@ export async function listReleases(s: Services, actor: Actor, appName: string, l
   const { app, role } = await requireApp(s.db, actor, appName, "app:read");
   const rows = await s.db.release.findMany({ where: { appId: app.id }, orderBy: { version: "desc" }, take: limit });
   const emails = await creatorEmails(s.db, rows.map((r) => r.createdById));
-  const reveal = role !== "viewer";
+  const reveal = can(role, "config:reveal");
   return rows.map((r) => toReleaseView(r, r.createdById ? (emails.get(r.createdById) ?? null) : null, reveal));
 }
 
@@ -109,5 +110,5 @@ export async function getRelease(s: Services, actor: Actor, appName: string, ver
   const r = await s.db.release.findUnique({ where: { appId_version: { appId: app.id, version } } });
   if (!r) throw errors.notFound(`release v${version}`);
   const emails = await creatorEmails(s.db, [r.createdById]);
-  return toReleaseView(r, r.createdById ? (emails.get(r.createdById) ?? null) : null, role !== "viewer");
+  return toReleaseView(r, r.createdById ? (emails.get(r.createdById) ?? null) : null, can(role, "config:reveal"));
 }

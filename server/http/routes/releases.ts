@@ -82,7 +82,7 @@ export const releaseRoutes = new OpenAPIHono<ApiEnv>()
   .openapi(releases, async (c) => c.json(await listReleases(c.get("services"), requireActor(c), c.req.valid("param").app), 200))
   .openapi(deploy, async (c) => {
     const s = c.get("services");
-    return c.json(await deployImage(s, requireActor(c), c.req.valid("param").app, c.req.valid("json").image, s.registry()), 201);
+    return c.json(await deployImage(s, requireActor(c), c.req.valid("param").app, c.req.valid("json").image), 201);
   })
   .openapi(release, async (c) => {
     const { app, version } = c.req.valid("param");
