@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import { registerAppCommands } from "./commands/apps.ts";
 import { registerAuthCommands } from "./commands/auth.ts";
 import { registerBuildCommands } from "./commands/builds.ts";
+import { registerConfigCommands } from "./commands/config.ts";
 import { registerGitCommands } from "./commands/git.ts";
 import { registerReleaseCommands } from "./commands/releases.ts";
 import { registerTeamCommands } from "./commands/teams.ts";
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerGitCommands(program);
   registerReleaseCommands(program);
   registerBuildCommands(program);
+  registerConfigCommands(program);
   registerTeamCommands(program);
   registerTokenCommands(program);
   for (const cmd of program.commands) cmd.option("--json", "print machine-readable JSON");

@@ -14,6 +14,7 @@ import { tokenRoutes } from "./routes/tokens.ts";
 import { invitationRoutes } from "./routes/invitations.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { releaseRoutes } from "./routes/releases.ts";
+import { configRoutes } from "./routes/config.ts";
 
 export const API_BASE = "/api/v1";
 /** Largest accepted request body. */
@@ -75,6 +76,7 @@ export function createApi(services: Services) {
   api.route("/", invitationRoutes);
   api.route("/", auditRoutes);
   api.route("/", releaseRoutes);
+  api.route("/", configRoutes);
 
   api.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

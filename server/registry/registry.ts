@@ -69,7 +69,9 @@ export async function startRegistry(root: string, port: number, log: Logger): Pr
   const addr = `127.0.0.1:${port === 0 ? await freeLoopbackPort() : port}`;
   await fs.writeFile(configFile, registryConfig(path.join(root, "data"), addr, htpasswd, creds.httpSecret), { mode: 0o600 });
   // Reclaim blobs of manifests deleted by pruning while the registry is not serving (the only safe time).
+  const hasRepos = await fs.stat(path.join(root, "data", "docker", "registry", "v2", "repositories")).then(() => true, () => false);
   await new Promise<void>((resolve) => {
+    if (!hasRepos) return resolve();
     execFile("docker-registry", ["garbage-collect", configFile], (err) => {
       if (err) log.warn({ err: err.message }, "registry garbage collection failed; continuing");
       resolve();

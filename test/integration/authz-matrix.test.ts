@@ -365,6 +365,30 @@ const TABLE: Record<string, Row> = {
       expect(JSON.stringify(res.body).includes("hunter2")).toBe(rank(who) >= rank("member"));
     },
   },
+  "GET /api/v1/apps/{app}/config": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => ({ path: "/api/v1/apps/acme-app/config" }),
+    verify: async (who, _call, res) => {
+      if (!isRole(who)) return;
+      const secret = res.body.find((v: { key: string }) => v.key === "SECRET_KEY");
+      // Secret-looking values are masked for viewers only (config:reveal is member and up).
+      expect(secret.value === "hunter2").toBe(rank(who) >= rank("member"));
+      expect(secret.masked).toBe(rank(who) < rank("member"));
+    },
+  },
+  "PATCH /api/v1/apps/{app}/config": {
+    expect: s(401, 404, 403, 200, 200, 200),
+    prepare: async () => {
+      const ref = `K_${Math.random().toString(36).slice(2, 10).toUpperCase()}`;
+      // A separate app without releases, so config changes create no releases that other rows count.
+      return { path: "/api/v1/apps/acme-cfg/config", body: { set: { [ref]: "v" } }, ref };
+    },
+    verify: async (_who, call, res) => {
+      const app = await db().app.findUniqueOrThrow({ where: { name: "acme-cfg" } });
+      const row = await db().configVar.findUnique({ where: { appId_key: { appId: app.id, key: call.ref ?? "" } } });
+      expect(row !== null).toBe(res.status === 200);
+    },
+  },
 };
 
 const fixtures = { buildId: "" };
@@ -392,11 +416,13 @@ beforeAll(async () => {
   await must(sessions.host.req("POST", "/api/v1/teams", { name: "lobby" }), 201, "create lobby");
   await must(owner().req("POST", "/api/v1/apps", { name: "acme-app", team: "acme" }), 201, "create acme-app");
   await must(sessions.outsider.req("POST", "/api/v1/apps", { name: "outsider-app" }), 201, "create outsider-app");
+  await must(owner().req("POST", "/api/v1/apps", { name: "acme-cfg", team: "acme" }), 201, "create acme-cfg");
 
   // A build and a release of acme-app, as a deploy would leave them.
   const app = await db().app.findUniqueOrThrow({ where: { name: "acme-app" } });
   const build = await db().build.create({ data: { appId: app.id, status: "succeeded", output: "step 1/1: done" } });
   fixtures.buildId = build.id;
+  await db().configVar.create({ data: { appId: app.id, key: "SECRET_KEY", value: "hunter2" } });
   await db().release.create({
     data: { appId: app.id, version: 1, buildId: build.id, imageRef: "acme-app:v1", config: JSON.stringify({ SECRET_KEY: "hunter2" }), status: "succeeded" },
   });
