@@ -30,7 +30,7 @@ export default defineConfig({
           name: "root",
           include: ["**/*.root.test.ts"],
           exclude: ignore,
-          globalSetup: ["test/helpers/global-setup.ts"],
+          globalSetup: ["test/helpers/global-setup.ts", "test/helpers/stack-cache.ts"],
           testTimeout: 180_000,
           hookTimeout: 180_000,
           fileParallelism: false,

@@ -14,6 +14,7 @@ export const PLATFORM_PACKAGES = [
   "iptables",
   "iproute2",
   "busybox-static",
+  "debootstrap",
   "ca-certificates",
 ];
 

@@ -18,7 +18,9 @@ import { buildDockerfile, inspectImage, pushImage, type BuilderStorage, type Bui
 import { describeBuild, detectBuild } from "./detect.ts";
 import { BuildOutput } from "./output.ts";
 import { parseProcfile } from "./procfile.ts";
+import { buildOnStack, isStackUserError } from "./stacks/index.ts";
 import { exportCommit, findEscapingSymlinks } from "./source.ts";
+import { findReusableImage } from "./reuse.ts";
 
 const ZERO = "0".repeat(40);
 const execFileAsync = promisify(execFile);
@@ -109,6 +111,26 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
         const tag = `berth-build/${app.name}:latest`;
         try {
           out.step(`Building ${app.name} from ${update.ref.replace("refs/heads/", "")} ${update.newRev.slice(0, 8)}`);
+          const reuse = await findReusableImage(s.db, app.id, session.repoDir, update.newRev, objectEnv);
+          if (reuse) {
+            out.step(`No source changes since ${reuse.commit.slice(0, 8)}: reusing its image`);
+            const release = await createRelease(s.db, session.actor, {
+              appId: app.id,
+              teamId: app.teamId,
+              appName: app.name,
+              buildId: build.id,
+              imageRef: reuse.imageRef,
+              imageDigest: reuse.imageDigest,
+              processTypes: reuse.processTypes,
+              description: `Deploy ${update.newRev.slice(0, 8)} (image of ${reuse.commit.slice(0, 8)})`,
+            });
+            const imageRef = `${reuse.imageRef}@${reuse.imageDigest}`;
+            await s.db.build.update({ where: { id: build.id }, data: { status: "succeeded", imageRef, finishedAt: new Date() } });
+            out.step(`Released v${release.version} (process types: ${Object.keys(reuse.processTypes).join(", ")})`);
+            out.line(`       ${appUrls(s.config, app.name).webUrl}`);
+            await out.flush();
+            return true;
+          }
           const src = path.join(work, "src");
           await exportCommit(session.repoDir, update.newRev, src, objectEnv);
           const escaping = await findEscapingSymlinks(src);
@@ -125,25 +147,26 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
             if (parsed.errors.length) throw new BuildFailure(`Procfile: ${parsed.errors.join("; ")}`);
             processTypes = parsed.types;
           }
-          if (kind.kind !== "dockerfile") {
-            throw new BuildFailure(
-              `${describeBuild(kind)} builds need a platform stack image, which this Berth version does not have yet; add a Dockerfile`,
-            );
-          }
           const buildVars = await s.db.configVar.findMany({
             where: { appId: app.id, buildTime: true },
           });
-          await buildDockerfile(
-            opts.storage,
-            {
-              context: src,
-              dockerfile: kind.dockerfile,
-              tag,
-              buildArgs: Object.fromEntries(buildVars.map((v) => [v.key, v.value])),
-              limits: opts.limits,
-            },
-            (l) => out.line(`       ${l}`),
-          );
+          const buildEnv = Object.fromEntries(buildVars.map((v) => [v.key, v.value]));
+          if (kind.kind !== "dockerfile") {
+            // No Dockerfile: build on a platform stack (server/builds/stacks/).
+            processTypes = await buildOnStack(
+              opts.storage,
+              { kind: kind.kind, app: app.name, src, tag, limits: opts.limits, procfile: processTypes, buildEnv },
+              out,
+            ).catch((err: unknown) => {
+              throw isStackUserError(err) ? new BuildFailure(err.message) : err;
+            });
+          } else {
+            await buildDockerfile(
+              opts.storage,
+              { context: src, dockerfile: kind.dockerfile, tag, buildArgs: buildEnv, limits: opts.limits },
+              (l) => out.line(`       ${l}`),
+            );
+          }
           const image = await inspectImage(opts.storage, tag);
           if (!processTypes.web && (image.cmd.length > 0 || image.entrypoint.length > 0)) {
             // Without a Procfile web entry, the image's own CMD/ENTRYPOINT is the web process ("" = image default).

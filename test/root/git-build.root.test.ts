@@ -178,4 +178,18 @@ describeRoot("git push builds and releases (buildah, registry)", () => {
     }
     expect((await owner.req<any[]>("GET", "/api/v1/apps/img-deploy/releases")).body).toHaveLength(1);
   });
+  it("reuses the last image for a push without source changes", async () => {
+    await app("dock-same");
+    const d = await repo({ Dockerfile: dockerfile(), busybox: fs.readFileSync(BUSYBOX) });
+    const url = remoteUrl(srv.url, "dock-same", token);
+    expect((await git(d, ["push", url, "main"])).code).toBe(0);
+    await git(d, ["commit", "-q", "--allow-empty", "-m", "nothing changed"]);
+    const again = await git(d, ["push", url, "main"]);
+    expect(again.code, again.out).toBe(0);
+    expect(again.out).toContain("No source changes since");
+    expect(again.out).not.toContain("STEP 1/");
+    const releases = (await owner.req<any[]>("GET", "/api/v1/apps/dock-same/releases")).body;
+    expect(releases.map((r) => r.version)).toEqual([2, 1]);
+    expect(releases[0].image).toBe(releases[1].image);
+  });
 });

@@ -1,0 +1,465 @@
+// Platform stack images, built locally from Debian's packages (debootstrap) or the host's busybox-static, once,
+// and kept in the builder's containers/storage as `berth-stack/<name>:<recipe hash>`. A stack cache directory
+// (BERTH_STACK_CACHE_DIR) may hold them as OCI archives, so other data dirs (e.g. every test server of a CI run)
+// load a stack in seconds instead of rebuilding it. Builds of one stack never run twice at once: an in-process
+// lock per storage root, and a lock file in the cache directory across processes.
+import { execFile } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { KeyedLock } from "../../lib/concurrency.ts";
+import { runStreaming, type BuilderStorage } from "../buildah.ts";
+import {
+  APP_UID,
+  APP_USER,
+  NODE_STACK,
+  debianMirrorFromSources,
+  recipeHash,
+  staticStack,
+  type StackName,
+  type StackRecipe,
+} from "./recipe.ts";
+
+const execFileAsync = promisify(execFile);
+
+export const BUSYBOX_PATH = "/bin/busybox";
+const STACK_TIMEOUT_MS = 30 * 60 * 1000;
+const LOCK_STALE_MS = 60 * 60 * 1000;
+const BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export interface StackInfo {
+  name: StackName;
+  recipe: StackRecipe;
+  hash: string;
+  /** Local image name in the builder storage. */
+  image: string;
+  /** Node.js version in the stack ("18.20.4"), null for stacks without Node.js. */
+  nodeVersion: string | null;
+  /** Human description for the build output. */
+  description: string;
+}
+
+export interface StackOptions {
+  /** Directory of cached stack archives shared across data dirs; default: BERTH_STACK_CACHE_DIR, else none. */
+  cacheDir?: string | null;
+  /** Debian mirror URI; default: BERTH_DEBIAN_MIRROR, else the host's apt sources. */
+  mirror?: string;
+  /** Output lines of the stack build (progress, debootstrap errors). */
+  onLine?: (line: string) => void;
+}
+
+export class StackError extends Error {}
+
+const locks = new KeyedLock();
+
+function g(s: BuilderStorage): string[] {
+  return ["--root", s.root, "--runroot", s.runRoot, "--storage-driver", "overlay"];
+}
+
+async function buildahOut(s: BuilderStorage, args: string[], timeoutMs = 10 * 60 * 1000): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync("buildah", [...g(s), ...args], {
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: timeoutMs,
+    });
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message?: string };
+    throw new Error(`buildah ${args[0] ?? ""} failed: ${(e.stderr ?? e.message ?? String(err)).trim().slice(0, 1000)}`);
+  }
+}
+
+/** sha256 of a file (hex). */
+async function sha256File(file: string): Promise<string> {
+  return createHash("sha256")
+    .update(await fs.readFile(file))
+    .digest("hex");
+}
+
+/** True when an ELF file has no program interpreter (statically linked). */
+export function isStaticElf(buf: Buffer): boolean {
+  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1) return false; // ELF64 LE
+  const phoff = Number(buf.readBigUInt64LE(32));
+  const phentsize = buf.readUInt16LE(54);
+  const phnum = buf.readUInt16LE(56);
+  for (let i = 0; i < phnum; i++) {
+    const off = phoff + i * phentsize;
+    if (off + 4 > buf.length) return false;
+    if (buf.readUInt32LE(off) === 3) return false; // PT_INTERP
+  }
+  return true;
+}
+
+/** The recipe of a stack as this host would build it now. */
+export async function stackRecipe(name: StackName): Promise<StackRecipe> {
+  if (name === "node") return NODE_STACK;
+  if (!existsSync(BUSYBOX_PATH))
+    throw new StackError(
+      `the static stack needs ${BUSYBOX_PATH} from Debian's busybox-static package (apt-get install busybox-static)`,
+    );
+  return staticStack(await sha256File(BUSYBOX_PATH));
+}
+
+/** Default stack cache directory: BERTH_STACK_CACHE_DIR when set. */
+export function defaultStackCacheDir(): string | null {
+  return process.env.BERTH_STACK_CACHE_DIR || null;
+}
+
+/** The Debian mirror for debootstrap: BERTH_DEBIAN_MIRROR, else the one apt on this host uses. */
+export async function debianMirror(): Promise<string> {
+  if (process.env.BERTH_DEBIAN_MIRROR) return process.env.BERTH_DEBIAN_MIRROR;
+  const files: [string, string][] = [];
+  for (const f of ["/etc/apt/sources.list"])
+    if (existsSync(f)) files.push([path.basename(f), await fs.readFile(f, "utf8")]);
+  const dir = "/etc/apt/sources.list.d";
+  if (existsSync(dir)) {
+    for (const f of (await fs.readdir(dir)).sort())
+      files.push([f, await fs.readFile(path.join(dir, f), "utf8").catch(() => "")]);
+  }
+  const mirror = debianMirrorFromSources(files);
+  if (!mirror)
+    throw new StackError(
+      "no Debian mirror found in /etc/apt/sources.list(.d); set BERTH_DEBIAN_MIRROR to a Debian archive URI",
+    );
+  return mirror;
+}
+
+function describeStack(recipe: StackRecipe, nodeVersion: string | null): string {
+  if (recipe.type === "busybox") return "busybox-static httpd";
+  return `Debian ${recipe.suite}${nodeVersion ? `, Node.js ${nodeVersion}` : ""}`;
+}
+
+/** The stack image if it is in the storage (with its labels), else null. */
+async function localStack(s: BuilderStorage, recipe: StackRecipe): Promise<StackInfo | null> {
+  const hash = recipeHash(recipe);
+  const image = `berth-stack/${recipe.name}:${hash}`;
+  let json: string;
+  try {
+    json = await buildahOut(s, ["inspect", "--type", "image", "--", image]);
+  } catch {
+    return null;
+  }
+  const labels =
+    (JSON.parse(json) as { OCIv1?: { config?: { Labels?: Record<string, string> } } }).OCIv1?.config?.Labels ?? {};
+  if (labels["berth.stack.hash"] !== hash) return null;
+  const nodeVersion = labels["berth.stack.node-version"] || null;
+  return { name: recipe.name, recipe, hash, image, nodeVersion, description: describeStack(recipe, nodeVersion) };
+}
+
+const archiveName = (recipe: StackRecipe) => `${recipe.name}-${recipeHash(recipe)}.oci.tar`;
+
+/** Loads a cached stack archive into the storage under its name. */
+async function loadArchive(s: BuilderStorage, file: string, image: string): Promise<void> {
+  const out = await buildahOut(s, ["pull", "--quiet", `oci-archive:${file}`]);
+  const id = out.trim().split("\n").pop()?.trim() ?? "";
+  if (!/^[0-9a-f]{64}$/.test(id))
+    throw new Error(`unexpected image id from buildah pull: ${JSON.stringify(id.slice(0, 100))}`);
+  await buildahOut(s, ["tag", id, image]);
+}
+
+/** Writes a stack image to the cache directory as an OCI archive, gzip-compressed (atomically: temp file + rename). */
+async function saveArchive(s: BuilderStorage, image: string, file: string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    await buildahOut(s, ["push", "--quiet", image, `oci-archive:${tmp}:${image}`]);
+    await fs.rename(tmp, file);
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Runs `fn` holding an exclusive lock file (across processes); a lock of a dead process or older than an hour is broken. */
+async function withLockFile<T>(file: string, fn: () => Promise<T>, onWait: () => void): Promise<T> {
+  let waited = false;
+  for (;;) {
+    try {
+      const fh = await fs.open(file, "wx");
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const [pidText, stat] = await Promise.all([
+        fs.readFile(file, "utf8").catch(() => ""),
+        fs.stat(file).catch(() => null),
+      ]);
+      const pid = Number(pidText);
+      const stale = !stat || Date.now() - stat.mtimeMs > LOCK_STALE_MS || (pid > 0 && !alive(pid));
+      if (stale && stat) {
+        await fs.rm(file, { force: true });
+        continue;
+      }
+      if (!waited) onWait();
+      waited = true;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await fs.rm(file, { force: true });
+  }
+}
+
+/** Unmounts everything mounted at or below `dir` (debootstrap mounts /proc and /sys in its target). */
+async function unmountBelow(dir: string): Promise<void> {
+  const mounts = (await fs.readFile("/proc/self/mountinfo", "utf8"))
+    .split("\n")
+    .map((l) => (l.split(" ")[4] ?? "").replace(/\\040/g, " "))
+    .filter((m) => m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) await execFileAsync("umount", ["-l", m]).catch(() => undefined);
+}
+
+/** Adds the unprivileged app user (uid 1000) to a root filesystem and creates /app owned by it. */
+async function addAppUser(rootfs: string): Promise<void> {
+  await fs.mkdir(path.join(rootfs, "etc"), { recursive: true });
+  const add = async (file: string, line: string) => {
+    const p = path.join(rootfs, "etc", file);
+    const text = existsSync(p) ? await fs.readFile(p, "utf8") : "";
+    if (!text.split("\n").some((l) => l.startsWith(`${APP_USER}:`)))
+      await fs.writeFile(p, `${text}${text && !text.endsWith("\n") ? "\n" : ""}${line}\n`);
+  };
+  await add("passwd", `${APP_USER}:x:${APP_UID}:${APP_UID}:Berth app:/app:/bin/sh`);
+  await add("group", `${APP_USER}:x:${APP_UID}:`);
+  await fs.mkdir(path.join(rootfs, "app"), { recursive: true });
+  await fs.chown(path.join(rootfs, "app"), APP_UID, APP_UID);
+}
+
+/** Debian's nodejs version in a debootstrapped root ("18.20.4"), from dpkg's status file. */
+export function nodeVersionFromDpkgStatus(status: string): string | null {
+  for (const stanza of status.split(/\n\n+/)) {
+    if (!/^Package: nodejs$/m.test(stanza) || !/^Status: install ok installed$/m.test(stanza)) continue;
+    const m = /^Version: (?:\d+:)?(\d+\.\d+\.\d+)/m.exec(stanza);
+    if (m?.[1]) return m[1];
+  }
+  return null;
+}
+
+/** Per-package lines of debootstrap and apt/dpkg: counted, not shown (there are hundreds). */
+const NOISE =
+  /^(I: (Retrieving|Validating|Extracting|Unpacking|Configuring) |Selecting previously|Preparing to unpack|Unpacking |Setting up |\(Reading database|Processing triggers|debconf: delaying)/;
+
+/**
+ * Fills a mounted scratch container with the stack's root filesystem; returns the Node.js version if any.
+ * `inside` runs a command in the container (for apt-get, with network: the recipe is Berth's, not an app's).
+ */
+async function populate(
+  recipe: StackRecipe,
+  mnt: string,
+  opts: StackOptions,
+  log: (l: string) => void,
+  inside: (argv: string[], onLine: (l: string) => void) => Promise<void>,
+): Promise<string | null> {
+  if (recipe.type === "busybox") {
+    for (const d of ["bin", "etc", "tmp", "app"]) await fs.mkdir(path.join(mnt, d), { recursive: true });
+    await fs.chmod(path.join(mnt, "tmp"), 0o1777);
+    await fs.copyFile(BUSYBOX_PATH, path.join(mnt, "bin", "busybox"));
+    await fs.chmod(path.join(mnt, "bin", "busybox"), 0o755);
+    if (!isStaticElf(await fs.readFile(BUSYBOX_PATH)))
+      throw new StackError(`${BUSYBOX_PATH} is not statically linked; install Debian's busybox-static package`);
+    const { stdout } = await execFileAsync(BUSYBOX_PATH, ["--list"]);
+    for (const applet of stdout.split("\n").map((a) => a.trim())) {
+      if (!/^[a-z0-9_.[-]+$/.test(applet) || applet === "busybox") continue;
+      await fs.symlink("busybox", path.join(mnt, "bin", applet)).catch(() => undefined);
+    }
+    await fs.writeFile(path.join(mnt, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\n");
+    await fs.writeFile(path.join(mnt, "etc", "group"), "root:x:0:\n");
+    await addAppUser(mnt);
+    return null;
+  }
+  const mirror = opts.mirror ?? (await debianMirror());
+  log(`debootstrap --variant=${recipe.variant} --include=${recipe.packages.join(",")} ${recipe.suite} (${mirror})`);
+  let quiet = 0;
+  const filtered = (l: string) => {
+    if (NOISE.test(l)) quiet++;
+    else log(l);
+  };
+  let started = Date.now();
+  try {
+    await runStreaming(
+      "debootstrap",
+      [`--variant=${recipe.variant}`, `--include=${recipe.packages.join(",")}`, recipe.suite, mnt, mirror],
+      filtered,
+      {
+        timeoutMs: STACK_TIMEOUT_MS,
+        env: { ...process.env, LANG: "C", DEBIAN_FRONTEND: "noninteractive" },
+      },
+    );
+  } catch (err) {
+    if (!existsSync("/usr/sbin/debootstrap") && !existsSync("/usr/bin/debootstrap"))
+      throw new StackError("building the Node.js stack needs debootstrap (apt-get install debootstrap)");
+    throw err;
+  } finally {
+    await unmountBelow(mnt);
+  }
+  log(`debootstrap done in ${Math.round((Date.now() - started) / 1000)} s (${quiet} package steps)`);
+  if (recipe.aptPackages.length > 0) {
+    started = Date.now();
+    quiet = 0;
+    log(`apt-get install ${recipe.aptPackages.join(" ")}`);
+    await inside(["apt-get", "update", "-qq"], filtered);
+    await inside(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "--", ...recipe.aptPackages], filtered);
+    await inside(["apt-get", "clean"], filtered);
+    log(`apt-get done in ${Math.round((Date.now() - started) / 1000)} s (${quiet} package steps)`);
+  }
+  // Slim the image: downloaded .debs and package lists are not needed at run time.
+  for (const dir of ["var/cache/apt/archives", "var/lib/apt/lists"]) {
+    const full = path.join(mnt, dir);
+    for (const e of await fs.readdir(full, { withFileTypes: true }).catch(() => [])) {
+      if (e.isFile()) await fs.rm(path.join(full, e.name), { force: true });
+    }
+  }
+  await addAppUser(mnt);
+  const status = await fs.readFile(path.join(mnt, "var/lib/dpkg/status"), "utf8").catch(() => "");
+  return nodeVersionFromDpkgStatus(status);
+}
+
+/** Builds a stack image from its recipe into the storage (replacing the name if it exists). */
+async function buildStack(
+  s: BuilderStorage,
+  recipe: StackRecipe,
+  opts: StackOptions,
+  log: (l: string) => void,
+): Promise<StackInfo> {
+  const hash = recipeHash(recipe);
+  const image = `berth-stack/${recipe.name}:${hash}`;
+  const ctr = `berth-stack-${recipe.name}-${hash}-${randomBytes(4).toString("hex")}`;
+  await buildahOut(s, ["from", "--name", ctr, "scratch"]);
+  let committed = false;
+  let mnt = "";
+  try {
+    mnt = (await buildahOut(s, ["mount", ctr])).trim();
+    if (!mnt.startsWith("/")) throw new Error(`unexpected mount point ${JSON.stringify(mnt.slice(0, 200))}`);
+    const inside = (argv: string[], onLine: (l: string) => void) =>
+      runStreaming(
+        "buildah",
+        [
+          ...g(s),
+          "run",
+          "--runtime",
+          "/usr/sbin/runc",
+          "--isolation",
+          "oci",
+          "--network",
+          "host",
+          "--env",
+          `PATH=${BASE_PATH}`,
+          "--env",
+          "LANG=C",
+          "--env",
+          "DEBIAN_FRONTEND=noninteractive",
+          ctr,
+          "--",
+          ...argv,
+        ],
+        onLine,
+        { timeoutMs: STACK_TIMEOUT_MS },
+      );
+    const nodeVersion = await populate(recipe, mnt, opts, log, inside);
+    await buildahOut(s, ["umount", ctr]);
+    mnt = "";
+    const config = [
+      "config",
+      "--env",
+      `PATH=${BASE_PATH}`,
+      "--env",
+      "LANG=C.UTF-8",
+      "--workingdir",
+      "/app",
+      "--label",
+      `berth.stack=${recipe.name}`,
+      "--label",
+      `berth.stack.hash=${hash}`,
+      "--label",
+      `berth.stack.recipe=${JSON.stringify(recipe)}`,
+    ];
+    if (nodeVersion) config.push("--label", `berth.stack.node-version=${nodeVersion}`);
+    await buildahOut(s, [...config, ctr]);
+    log(`committing ${image}`);
+    await buildahOut(s, ["commit", "--quiet", "--rm", ctr, image], STACK_TIMEOUT_MS);
+    committed = true;
+    return { name: recipe.name, recipe, hash, image, nodeVersion, description: describeStack(recipe, nodeVersion) };
+  } finally {
+    if (!committed) {
+      if (mnt) await unmountBelow(mnt);
+      await buildahOut(s, ["rm", ctr]).catch(() => undefined);
+    }
+  }
+}
+
+/** Makes sure the current stack `name` is in the storage, from the storage, the cache directory, or built anew. */
+export async function ensureStack(s: BuilderStorage, name: StackName, opts: StackOptions = {}): Promise<StackInfo> {
+  const recipe = await stackRecipe(name);
+  const key = `${s.root}\0${name}`;
+  if (locks.busy(key)) opts.onLine?.(`waiting for the ${name} stack (another build is preparing it)`);
+  return locks.run(key, () => obtain(s, recipe, opts, false));
+}
+
+/** Builds stack `name` again from its recipe (e.g. to pick up Debian security updates) and refreshes the cache. */
+export async function rebuildStack(s: BuilderStorage, name: StackName, opts: StackOptions = {}): Promise<StackInfo> {
+  const recipe = await stackRecipe(name);
+  return locks.run(`${s.root}\0${name}`, () => obtain(s, recipe, opts, true));
+}
+
+/** Rebuilds every stack (`berth stacks:rebuild`). */
+export async function rebuildStacks(s: BuilderStorage, opts: StackOptions = {}): Promise<StackInfo[]> {
+  const out: StackInfo[] = [];
+  for (const name of ["node", "static"] as const) out.push(await rebuildStack(s, name, opts));
+  return out;
+}
+
+async function obtain(
+  s: BuilderStorage,
+  recipe: StackRecipe,
+  opts: StackOptions,
+  rebuild: boolean,
+): Promise<StackInfo> {
+  const log = opts.onLine ?? (() => undefined);
+  if (!rebuild) {
+    const local = await localStack(s, recipe);
+    if (local) return local;
+  }
+  const cacheDir = opts.cacheDir === undefined ? defaultStackCacheDir() : opts.cacheDir;
+  const build = async () => {
+    const started = Date.now();
+    log(`building stack ${recipe.name} (recipe ${recipeHash(recipe)}); this happens once`);
+    const info = await buildStack(s, recipe, opts, log);
+    log(`stack ${info.image} built in ${Math.round((Date.now() - started) / 1000)} s`);
+    return info;
+  };
+  if (!cacheDir) return build();
+  await fs.mkdir(cacheDir, { recursive: true });
+  const file = path.join(cacheDir, archiveName(recipe));
+  const fromCache = async () => {
+    const started = Date.now();
+    await loadArchive(s, file, `berth-stack/${recipe.name}:${recipeHash(recipe)}`);
+    const info = await localStack(s, recipe);
+    if (!info) throw new Error(`the cached stack ${file} did not load as a Berth stack`);
+    log(`loaded stack ${info.image} from the cache in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return info;
+  };
+  if (!rebuild && existsSync(file)) return fromCache();
+  return withLockFile(
+    `${file}.lock`,
+    async () => {
+      // Another process may have built it while this one waited for the lock.
+      if (!rebuild && existsSync(file)) return fromCache();
+      const info = await build();
+      await saveArchive(s, info.image, file);
+      return info;
+    },
+    () => log(`waiting for another build of stack ${recipe.name} to finish`),
+  );
+}
