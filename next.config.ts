@@ -6,6 +6,8 @@ const nextConfig: NextConfig = {
   reactStrictMode: true,
   typedRoutes: false,
   devIndicators: false,
+  // `npm test` type-checks the whole repository once (tsc); the build should not fail on, or repeat, that work.
+  typescript: { ignoreBuildErrors: true },
 };
 
 export default nextConfig;

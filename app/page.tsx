@@ -1,3 +1,6 @@
+import { redirect } from "next/navigation";
+
+/** The dashboard starts at the apps list (which sends signed-out visitors to /login). */
 export default function Home() {
-  return <main className="p-8">Berth</main>;
+  redirect("/apps");
 }

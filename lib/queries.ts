@@ -1,0 +1,307 @@
+// Server state, all through TanStack Query: one key factory per resource, hooks for reads, mutations that
+// invalidate exactly the keys they change.
+import { type QueryClient, useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, isStatus, seg, setCsrfToken } from "./api";
+import type {
+  AddMemberResult,
+  ApiToken,
+  App,
+  AppDetail,
+  AuditEvent,
+  CreatedApiToken,
+
+  Invitation,
+  InvitationPreview,
+  Member,
+  Session,
+  Team,
+} from "./types";
+
+/** Query keys: the first element names the resource, so invalidating ["apps"] covers every apps list. */
+export const keys = {
+  session: ["session"] as const,
+  teams: ["teams"] as const,
+  team: (team: string) => ["teams", team] as const,
+  members: (team: string) => ["members", team] as const,
+  invitations: (team: string) => ["invitations", team] as const,
+  apps: (team?: string) => (team ? (["apps", { team }] as const) : (["apps"] as const)),
+  app: (app: string) => ["app", app] as const,
+  tokens: ["tokens"] as const,
+  audit: (team: string, filters: AuditFilters) => ["audit", team, filters] as const,
+  invitation: (token: string) => ["invitation", token] as const,
+};
+
+// ---- session -------------------------------------------------------------------------------------------------
+
+/** The signed-in user, or null when signed out (401). */
+export function useSession() {
+  return useQuery({
+    queryKey: keys.session,
+    queryFn: async ({ signal }): Promise<Session | null> => {
+      try {
+        const s = await api<Session>("/session", { signal });
+        setCsrfToken(s.csrfToken);
+        return s;
+      } catch (err) {
+        if (isStatus(err, 401)) {
+          setCsrfToken(null);
+          return null;
+        }
+        throw err;
+      }
+    },
+    staleTime: 60_000,
+  });
+}
+
+/** Set while the user signs out on purpose, so the sign-in page is not told to "return" anywhere. */
+export const signOutIntent = { current: false };
+
+/** Forgets everything cached about the previous user and records the new session (or null). */
+function switchUser(qc: QueryClient, s: Session | null) {
+  if (s) signOutIntent.current = false;
+  setCsrfToken(s?.csrfToken ?? null);
+  qc.removeQueries({ predicate: (q) => q.queryKey[0] !== "session" });
+  qc.setQueryData(keys.session, s);
+}
+
+/** Sign in with email and password. */
+export function useLogin() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { email: string; password: string }) => api<Session>("/auth/login", { method: "POST", body }),
+    onSuccess: (s) => switchUser(qc, s),
+  });
+}
+
+/** Create an account and sign in. */
+export function useSignup() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { email: string; password: string; name?: string }) =>
+      api<Session>("/auth/signup", { method: "POST", body }),
+    onSuccess: (s) => switchUser(qc, s),
+  });
+}
+
+/** End the browser session and forget every cached resource. */
+export function useLogout() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: () => api<void>("/auth/logout", { method: "POST" }),
+    onMutate: () => {
+      signOutIntent.current = true;
+    },
+    onError: () => {
+      signOutIntent.current = false;
+    },
+    onSuccess: () => switchUser(qc, null),
+  });
+}
+
+// ---- teams ---------------------------------------------------------------------------------------------------
+
+/** Teams the user belongs to, with their role in each. */
+export function useTeams(enabled = true) {
+  return useQuery({ queryKey: keys.teams, queryFn: ({ signal }) => api<Team[]>("/teams", { signal }), enabled });
+}
+
+/** Create a team (the creator becomes owner). */
+export function useCreateTeam() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (name: string) => api<Team>("/teams", { method: "POST", body: { name } }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.teams }),
+  });
+}
+
+/** Members of a team. */
+export function useMembers(team: string | undefined) {
+  return useQuery({
+    queryKey: keys.members(team ?? ""),
+    queryFn: ({ signal }) => api<Member[]>(`/teams/${seg(team ?? "")}/members`, { signal }),
+    enabled: Boolean(team),
+  });
+}
+
+/** Pending invitations of a team (admins and owners only). */
+export function useInvitations(team: string | undefined, enabled = true) {
+  return useQuery({
+    queryKey: keys.invitations(team ?? ""),
+    queryFn: ({ signal }) => api<Invitation[]>(`/teams/${seg(team ?? "")}/invitations`, { signal }),
+    enabled: Boolean(team) && enabled,
+  });
+}
+
+/** Add a registered user, or invite an email that has no account yet. */
+export function useAddMember(team: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { email: string; role: string }) =>
+      api<AddMemberResult>(`/teams/${seg(team)}/members`, { method: "POST", body }),
+    onSuccess: async () => {
+      await Promise.all([
+        qc.invalidateQueries({ queryKey: keys.members(team) }),
+        qc.invalidateQueries({ queryKey: keys.invitations(team) }),
+        qc.invalidateQueries({ queryKey: keys.teams }),
+      ]);
+    },
+  });
+}
+
+/** Change a member's role. */
+export function useChangeRole(team: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (v: { member: string; role: string }) =>
+      api<Member>(`/teams/${seg(team)}/members/${seg(v.member)}`, { method: "PATCH", body: { role: v.role } }),
+    onSuccess: async () => {
+      await Promise.all([qc.invalidateQueries({ queryKey: keys.members(team) }), qc.invalidateQueries({ queryKey: keys.teams })]);
+    },
+  });
+}
+
+/** Remove a member (or leave the team, for yourself). */
+export function useRemoveMember(team: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (member: string) => api<void>(`/teams/${seg(team)}/members/${seg(member)}`, { method: "DELETE" }),
+    onSuccess: async () => {
+      await Promise.all([qc.invalidateQueries({ queryKey: keys.members(team) }), qc.invalidateQueries({ queryKey: keys.teams })]);
+    },
+  });
+}
+
+/** Withdraw a pending invitation. */
+export function useRevokeInvitation(team: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api<void>(`/teams/${seg(team)}/invitations/${seg(id)}`, { method: "DELETE" }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.invitations(team) }),
+  });
+}
+
+/** What an invitation token is for (works signed out). */
+export function useInvitationPreview(token: string) {
+  return useQuery({
+    queryKey: keys.invitation(token),
+    queryFn: () => api<InvitationPreview>("/invitations/lookup", { method: "POST", body: { token } }),
+    retry: false,
+    staleTime: Infinity,
+  });
+}
+
+/** Accept an invitation sent to the signed-in user's email. */
+export function useAcceptInvitation() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (token: string) => api<{ team: string; role: string }>("/invitations/accept", { method: "POST", body: { token } }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.teams }),
+  });
+}
+
+// ---- apps ----------------------------------------------------------------------------------------------------
+
+/** Apps of one team. */
+export function useApps(team: string | undefined) {
+  return useQuery({
+    queryKey: keys.apps(team ?? ""),
+    queryFn: ({ signal }) => api<App[]>(`/apps?team=${seg(team ?? "")}`, { signal }),
+    enabled: Boolean(team),
+  });
+}
+
+/** One app with its formation. */
+export function useApp(app: string) {
+  return useQuery({ queryKey: keys.app(app), queryFn: ({ signal }) => api<AppDetail>(`/apps/${seg(app)}`, { signal }) });
+}
+
+/** Create an app in a team. */
+export function useCreateApp() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { name: string; team: string }) => api<App>("/apps", { method: "POST", body }),
+    onSuccess: async () => {
+      await Promise.all([qc.invalidateQueries({ queryKey: ["apps"] }), qc.invalidateQueries({ queryKey: keys.teams })]);
+    },
+  });
+}
+
+/** Toggle maintenance mode or transfer the app to another team. */
+export function useUpdateApp(app: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { maintenance?: boolean; team?: string }) => api<App>(`/apps/${seg(app)}`, { method: "PATCH", body }),
+    onSuccess: async (updated) => {
+      qc.setQueryData<AppDetail>(keys.app(app), (old) => (old ? { ...old, ...updated } : old));
+      await Promise.all([
+        qc.invalidateQueries({ queryKey: keys.app(app) }),
+        qc.invalidateQueries({ queryKey: ["apps"] }),
+        qc.invalidateQueries({ queryKey: keys.teams }),
+      ]);
+    },
+  });
+}
+
+/** Destroy an app. */
+export function useDeleteApp(app: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: () => api<void>(`/apps/${seg(app)}`, { method: "DELETE" }),
+    onSuccess: async () => {
+      qc.removeQueries({ queryKey: keys.app(app) });
+      await Promise.all([qc.invalidateQueries({ queryKey: ["apps"] }), qc.invalidateQueries({ queryKey: keys.teams })]);
+    },
+  });
+}
+
+// ---- tokens --------------------------------------------------------------------------------------------------
+
+/** The user's API tokens (secrets are never returned here). */
+export function useTokens() {
+  return useQuery({ queryKey: keys.tokens, queryFn: ({ signal }) => api<ApiToken[]>("/tokens", { signal }) });
+}
+
+/** Create a token; the response carries the secret, once. */
+export function useCreateToken() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { name: string; expiresInDays?: number }) => api<CreatedApiToken>("/tokens", { method: "POST", body }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.tokens }),
+  });
+}
+
+/** Revoke a token (immediate). */
+export function useRevokeToken() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api<ApiToken>(`/tokens/${seg(id)}`, { method: "DELETE" }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.tokens }),
+  });
+}
+
+// ---- audit ---------------------------------------------------------------------------------------------------
+
+export interface AuditFilters {
+  action: string;
+  app: string;
+}
+
+const AUDIT_PAGE = 50;
+
+/** A team's audit log, newest first, paged with `before`. */
+export function useAudit(team: string, filters: AuditFilters) {
+  return useInfiniteQuery({
+    queryKey: keys.audit(team, filters),
+    initialPageParam: "",
+    queryFn: ({ pageParam, signal }) => {
+      const q = new URLSearchParams({ limit: String(AUDIT_PAGE) });
+      if (filters.action) q.set("action", filters.action);
+      if (filters.app) q.set("app", filters.app);
+      if (pageParam) q.set("before", pageParam);
+      return api<AuditEvent[]>(`/teams/${seg(team)}/audit?${q.toString()}`, { signal });
+    },
+    getNextPageParam: (last) => (last.length < AUDIT_PAGE ? undefined : last[last.length - 1]?.createdAt),
+  });
+}
+

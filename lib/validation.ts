@@ -1,0 +1,35 @@
+// Client-side checks that mirror server/validation/names.ts, so forms can explain a problem before submitting.
+// The server stays the authority: its error is shown when it disagrees.
+
+export const NAME_PATTERN = /^[a-z][a-z0-9-]{1,29}$/;
+
+const RESERVED = new Set([
+  "api", "www", "git", "admin", "app", "apps", "berth", "dashboard", "registry", "router", "login", "logout",
+  "signup", "static", "assets", "healthz", "status", "teams", "team", "settings", "system", "root", "localhost",
+  "mail", "ftp", "ns1", "ns2",
+]);
+
+/** Why `name` is not a valid app or team name, or null if it is. */
+export function nameProblem(name: string): string | null {
+  if (name.length === 0) return "Enter a name.";
+  if (name.length < 2) return "Use at least 2 characters.";
+  if (name.length > 30) return "Use at most 30 characters.";
+  if (!/^[a-z]/.test(name)) return "Start with a lowercase letter.";
+  if (!NAME_PATTERN.test(name)) return "Use only lowercase letters, digits and dashes.";
+  if (name.endsWith("-") || name.includes("--")) return "Do not end with a dash or use two dashes in a row.";
+  if (RESERVED.has(name)) return `"${name}" is reserved; pick another name.`;
+  return null;
+}
+
+/** A loose email check for instant feedback (the server normalises and validates for real). */
+export function emailProblem(email: string): string | null {
+  if (email.trim().length === 0) return "Enter an email address.";
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.trim())) return "Enter a valid email address.";
+  return null;
+}
+
+/** Only same-site paths are followed after sign-in (no open redirects). */
+export function safeNext(next: string | null | undefined, fallback = "/apps"): string {
+  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return fallback;
+  return next;
+}
