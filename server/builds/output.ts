@@ -29,7 +29,10 @@ export class BuildOutput {
     this.dirty = true;
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
-      void this.flush();
+      // A failed periodic save is retried by the next one and by the final awaited flush, which reports errors.
+      this.flush().catch(() => {
+        this.dirty = true;
+      });
     }, FLUSH_MS);
   }
 
