@@ -57,8 +57,15 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const { config, log } = opts;
   const db = createDb(config.databaseUrl);
   const hub = new StreamHub(log.child({ component: "stream-hub" }));
+  // Without a registry (e.g. docker-registry not installed on a non-root dev machine) the control plane still
+  // serves the dashboard and API; builds and image deploys then answer "registry is not running".
   const registry = opts.registry
-    ? await startRegistry(path.join(config.dataDir, "registry"), config.registryPort, log.child({ component: "registry" }))
+    ? await startRegistry(path.join(config.dataDir, "registry"), config.registryPort, log.child({ component: "registry" })).catch(
+        (err: unknown) => {
+          log.error({ err: err instanceof Error ? err.message : String(err) }, "image registry unavailable; builds are disabled");
+          return undefined;
+        },
+      )
     : undefined;
   const registryInfo = () => {
     if (!registry) throw errors.unavailable("the image registry is not running on this control plane");
