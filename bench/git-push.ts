@@ -39,15 +39,15 @@ async function main() {
   const port = await cp.listen();
   const base = `http://127.0.0.1:${port}`;
   const post = async (p: string, body: unknown, headers: Record<string, string>) =>
-    (await fetch(base + p, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) })).json() as Promise<any>;
+    (await fetch(base + p, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) })).json() as Promise<{ token?: string }>;
   const signup = await fetch(`${base}/api/v1/auth/signup`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ email: "bench@example.com", password: "bench-password-1" }),
   });
   const cookie = (signup.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
-  const csrf = ((await signup.json()) as any).csrfToken;
-  const token = (await post("/api/v1/tokens", { name: "bench" }, { cookie, "x-csrf-token": csrf })).token;
+  const csrf = ((await signup.json()) as { csrfToken: string }).csrfToken;
+  const token = (await post("/api/v1/tokens", { name: "bench" }, { cookie, "x-csrf-token": csrf })).token ?? "";
   await post("/api/v1/apps", { name: "bench-app" }, { authorization: `Bearer ${token}` });
   const remote = `http://berth:${token}@127.0.0.1:${port}/git/bench-app.git`;
 
