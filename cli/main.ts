@@ -5,6 +5,8 @@ import { registerAppCommands } from "./commands/apps.ts";
 import { registerAuthCommands } from "./commands/auth.ts";
 import { registerBuildCommands } from "./commands/builds.ts";
 import { registerConfigCommands } from "./commands/config.ts";
+import { registerDomainCommands } from "./commands/domains.ts";
+import { registerPsCommands } from "./commands/ps.ts";
 import { registerGitCommands } from "./commands/git.ts";
 import { registerReleaseCommands } from "./commands/releases.ts";
 import { registerTeamCommands } from "./commands/teams.ts";
@@ -35,6 +37,8 @@ export function buildProgram(): Command {
   registerReleaseCommands(program);
   registerBuildCommands(program);
   registerConfigCommands(program);
+  registerPsCommands(program);
+  registerDomainCommands(program);
   registerTeamCommands(program);
   registerTokenCommands(program);
   for (const cmd of program.commands) cmd.option("--json", "print machine-readable JSON");

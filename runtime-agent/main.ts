@@ -1,4 +1,54 @@
-// Entry point of the Berth node agent (layer 0). The node-agent issue fills this in; it imports nothing
-// from server/, app/ or Prisma so it can be bundled and deployed alone.
-process.stderr.write("berth-agent: not implemented yet\n");
-process.exitCode = 1;
+// Entry point of the Berth node agent (layer 0): config, root check, the real OCI backend, then the agent loop.
+// It imports nothing from server/, app/ or Prisma so it can be bundled and deployed alone.
+import { startAgent } from "./agent/agent.ts";
+import { backendConfigFor } from "./agent/backend-config.ts";
+import { loadAgentConfig } from "./agent/config.ts";
+import { hostInfo } from "./agent/host-info.ts";
+import { isRoot, NEEDS_ROOT } from "./agent/root-check.ts";
+import { createLogger } from "./log.ts";
+import { OciBackend } from "./runtime/oci-backend.ts";
+
+async function main(): Promise<void> {
+  if (!isRoot()) {
+    process.stderr.write(`${NEEDS_ROOT}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  let config;
+  try {
+    config = loadAgentConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    process.stderr.write(`berth-agent: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const log = createLogger();
+  const backend = await OciBackend.open(backendConfigFor(config), log);
+  const agent = await startAgent({
+    controlPlane: config.controlPlane,
+    joinToken: config.joinToken,
+    stateDir: config.stateDir,
+    backend,
+    log,
+    hostPorts: config.hostPorts,
+    tickMs: config.tickMs,
+    register: () =>
+      hostInfo({
+        diskPath: config.stateDir,
+        ...(config.nodeName ? { nodeName: config.nodeName } : {}),
+        ...(config.nodeAddress ? { address: config.nodeAddress } : {}),
+      }),
+  });
+  // SIGTERM/SIGINT stop the agent only: containers are owned by conmon and keep running (re-adopted on start).
+  const shutdown = () => {
+    log.info("stopping the agent; containers keep running");
+    void agent.stop().finally(() => process.exit(0));
+  };
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`berth-agent: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -17,6 +17,7 @@ import { GIT_PREFIX, GitEndpoint, HOOK_PATH } from "./git/endpoint.ts";
 import { createBuildPipeline } from "./builds/pipeline.ts";
 import { startRegistry, type RegistryInfo } from "./registry/registry.ts";
 import { pruneLoginFailures } from "./auth/login.ts";
+import { AGENT_PATH, agentHubFor } from "./nodes/agent-hub.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -123,6 +124,8 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     const pathname = (req.url ?? "").split("?")[0];
     if (pathname === STREAM_PATH) {
       streams.handleUpgrade(req, socket, head);
+    } else if (pathname === AGENT_PATH) {
+      agentHubFor(services).handleUpgrade(req, socket, head);
     } else if (dashboard?.upgrade) {
       void dashboard.upgrade(req, socket, head);
     } else {
@@ -155,6 +158,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     close: async () => {
       clearInterval(pruner);
       streams.close();
+      agentHubFor(services).close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

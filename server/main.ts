@@ -5,6 +5,14 @@ import { createLogger } from "./logger.ts";
 import { migrateDatabase } from "./db/migrate.ts";
 import { createControlPlane } from "./control-plane.ts";
 import { controlPlaneUrl } from "./apps/urls.ts";
+import { stopAllSupervisors } from "./lib/supervisor.ts";
+
+// A signal during start-up (before graceful shutdown is wired) must not orphan child processes like the registry.
+function stopDuringStartup(): void {
+  void stopAllSupervisors().finally(() => process.exit(1));
+}
+process.once("SIGTERM", stopDuringStartup);
+process.once("SIGINT", stopDuringStartup);
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -21,6 +29,8 @@ async function main(): Promise<void> {
   const port = await cp.listen();
   log.info({ port, url: controlPlaneUrl({ ...config, port }) }, "control plane listening");
 
+  process.off("SIGTERM", stopDuringStartup);
+  process.off("SIGINT", stopDuringStartup);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -14,7 +14,10 @@ import { tokenRoutes } from "./routes/tokens.ts";
 import { invitationRoutes } from "./routes/invitations.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { releaseRoutes } from "./routes/releases.ts";
+import { nodeRoutes } from "./routes/nodes.ts";
 import { configRoutes } from "./routes/config.ts";
+import { formationRoutes } from "./routes/formation.ts";
+import { domainRoutes } from "./routes/domains.ts";
 
 export const API_BASE = "/api/v1";
 /** Largest accepted request body. */
@@ -76,7 +79,10 @@ export function createApi(services: Services) {
   api.route("/", invitationRoutes);
   api.route("/", auditRoutes);
   api.route("/", releaseRoutes);
+  api.route("/", nodeRoutes);
   api.route("/", configRoutes);
+  api.route("/", formationRoutes);
+  api.route("/", domainRoutes);
 
   api.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -10,6 +10,13 @@ export interface SupervisedSpec {
   cwd?: string;
 }
 
+const running = new Set<Supervisor>();
+
+/** Stops every supervised process of this process (used when a signal arrives before normal shutdown is wired). */
+export async function stopAllSupervisors(): Promise<void> {
+  await Promise.all([...running].map((sup) => sup.stop()));
+}
+
 export class Supervisor {
   private child: ChildProcess | undefined;
   private stopped = false;
@@ -25,6 +32,7 @@ export class Supervisor {
   /** Starts the process (and keeps restarting it until stop()). */
   start(): void {
     this.stopped = false;
+    running.add(this);
     this.spawnOnce();
   }
 
@@ -59,6 +67,7 @@ export class Supervisor {
   /** Stops the process: SIGTERM, then SIGKILL after `graceMs`. */
   async stop(graceMs = 5000): Promise<void> {
     this.stopped = true;
+    running.delete(this);
     clearTimeout(this.restartTimer);
     const child = this.child;
     if (!child || child.exitCode !== null) return;

@@ -389,9 +389,106 @@ const TABLE: Record<string, Row> = {
       expect(row !== null).toBe(res.status === 200);
     },
   },
+  "GET /api/v1/apps/{app}/formation": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => ({ path: "/api/v1/apps/acme-app/formation" }),
+    verify: async (who, _call, res) => {
+      if (isRole(who)) expect(res.body.map((f: { type: string }) => f.type)).toContain("web");
+    },
+  },
+  "PATCH /api/v1/apps/{app}/formation": {
+    // app:scale is member and up; changing the formation never makes a release (the releases row counts them).
+    expect: s(401, 404, 403, 200, 200, 200),
+    prepare: async () => {
+      const app = await db().app.findUniqueOrThrow({ where: { name: "acme-app" } });
+      await db().formation.update({ where: { appId_type: { appId: app.id, type: "web" } }, data: { quantity: 1 } });
+      const quantity = 2 + (++seq % 90);
+      return { path: "/api/v1/apps/acme-app/formation", body: { updates: [{ type: "web", quantity }] }, ref: String(quantity) };
+    },
+    verify: async (_who, call, res) => {
+      const app = await db().app.findUniqueOrThrow({ where: { name: "acme-app" } });
+      const web = await db().formation.findUniqueOrThrow({ where: { appId_type: { appId: app.id, type: "web" } } });
+      expect(web.quantity).toBe(res.status === 200 ? Number(call.ref) : 1);
+      expect(await db().release.count({ where: { appId: app.id } })).toBe(1);
+    },
+  },
+  "GET /api/v1/apps/{app}/domains": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => ({ path: "/api/v1/apps/acme-app/domains" }),
+    verify: async (who, _call, res) => {
+      if (isRole(who)) expect(res.body.map((d: { hostname: string }) => d.hostname)).toContain("www.acme.example");
+    },
+  },
+  "POST /api/v1/apps/{app}/domains": {
+    expect: s(401, 404, 403, 403, 201, 201),
+    prepare: async () => {
+      const hostname = `${fresh("d")}.acme.example`;
+      return { path: "/api/v1/apps/acme-app/domains", body: { hostname }, ref: hostname };
+    },
+    verify: async (_who, call, res) => {
+      expect(await db().domain.count({ where: { hostname: call.ref ?? "" } })).toBe(res.status === 201 ? 1 : 0);
+    },
+  },
+  "DELETE /api/v1/apps/{app}/domains/{hostname}": {
+    expect: s(401, 404, 403, 403, 204, 204),
+    prepare: async () => {
+      const hostname = `${fresh("gone")}.acme.example`;
+      await must(owner().req("POST", "/api/v1/apps/acme-app/domains", { hostname }), 201, "add domain");
+      return { path: `/api/v1/apps/acme-app/domains/${hostname}`, ref: hostname };
+    },
+    verify: async (_who, call, res) => {
+      expect(await db().domain.count({ where: { hostname: call.ref ?? "" } })).toBe(res.status === 204 ? 0 : 1);
+    },
+  },
+  "GET /api/v1/nodes": {
+    // Everyone signed in may ask; the list is filtered to nodes of teams they administer.
+    expect: s(401, 200, 200, 200, 200, 200),
+    prepare: async () => ({ path: "/api/v1/nodes" }),
+    verify: async (who, _call, res) => {
+      if (who === "anonymous") return;
+      const names = res.body.map((n: { name: string }) => n.name);
+      expect(names.includes("acme-node")).toBe(rank(who) >= rank("admin"));
+    },
+  },
+  "GET /api/v1/nodes/{id}": {
+    expect: s(401, 404, 403, 403, 200, 200),
+    prepare: async () => ({ path: `/api/v1/nodes/${fixtures.nodeId}` }),
+    verify: async (_who, _call, res) => {
+      if (res.status === 200) expect(res.body.name).toBe("acme-node");
+    },
+  },
+  "GET /api/v1/nodes/join-tokens": {
+    expect: s(401, 404, 403, 403, 200, 200),
+    prepare: async () => ({ path: "/api/v1/nodes/join-tokens?team=acme" }),
+    verify: async (_who, _call, res) => {
+      if (res.status === 200) expect(JSON.stringify(res.body)).not.toContain("bn_");
+    },
+  },
+  "POST /api/v1/nodes/join-tokens": {
+    expect: s(401, 404, 403, 403, 201, 201),
+    prepare: async () => {
+      const ref = fresh("join");
+      return { path: "/api/v1/nodes/join-tokens", body: { name: ref, team: "acme" }, ref };
+    },
+    verify: async (_who, call, res) => {
+      const count = await db().nodeJoinToken.count({ where: { name: call.ref ?? "" } });
+      expect(count).toBe(res.status === 201 ? 1 : 0);
+    },
+  },
+  "DELETE /api/v1/nodes/join-tokens/{id}": {
+    expect: s(401, 404, 403, 403, 200, 200),
+    prepare: async () => {
+      const r = await must(owner().req("POST", "/api/v1/nodes/join-tokens", { name: fresh("revoke"), team: "acme" }), 201, "join token");
+      return { path: `/api/v1/nodes/join-tokens/${r.body.id}`, ref: r.body.id };
+    },
+    verify: async (_who, call, res) => {
+      const row = await db().nodeJoinToken.findUniqueOrThrow({ where: { id: call.ref ?? "" } });
+      expect(row.revokedAt !== null).toBe(res.status === 200);
+    },
+  },
 };
 
-const fixtures = { buildId: "" };
+const fixtures = { buildId: "", nodeId: "" };
 
 beforeAll(async () => {
   srv = await startTestServer();
@@ -423,6 +520,10 @@ beforeAll(async () => {
   const build = await db().build.create({ data: { appId: app.id, status: "succeeded", output: "step 1/1: done" } });
   fixtures.buildId = build.id;
   await db().configVar.create({ data: { appId: app.id, key: "SECRET_KEY", value: "hunter2" } });
+  // A node of acme, as an agent registering with an acme join token would leave it.
+  const acme = await db().team.findUniqueOrThrow({ where: { name: "acme" } });
+  fixtures.nodeId = (await db().node.create({ data: { name: "acme-node", teamId: acme.id, state: "ready" } })).id;
+  await db().domain.create({ data: { appId: app.id, hostname: "www.acme.example" } });
   await db().release.create({
     data: { appId: app.id, version: 1, buildId: build.id, imageRef: "acme-app:v1", config: JSON.stringify({ SECRET_KEY: "hunter2" }), status: "succeeded" },
   });

@@ -1,0 +1,76 @@
+// `berth domains`, `domains:add`, `domains:remove`: custom host names routed to an app.
+import type { Command } from "commander";
+import { seg } from "../api-client.ts";
+import { resolveApp } from "../app-resolver.ts";
+import { usageError } from "../errors.ts";
+import { formatDate, printJson, println, printTable } from "../output.ts";
+import { authedClient } from "../session.ts";
+
+interface Domain {
+  hostname: string;
+  cname: string;
+  createdAt: string;
+}
+
+interface AppOpts {
+  json?: boolean;
+  app?: string;
+}
+
+/** A rough shape check so typos fail fast; the server does the real validation. */
+function checkHost(raw: string): string {
+  const host = raw.trim().toLowerCase().replace(/(?<!\.)\.$/, "");
+  if (!host || host.length > 253 || /[\s/:@?#]/.test(host)) {
+    throw usageError(`expected a hostname like www.example.com, got ${JSON.stringify(raw)}`);
+  }
+  return host;
+}
+
+async function list(opts: AppOpts): Promise<void> {
+  const app = await resolveApp(opts.app);
+  const { body } = await authedClient().get<Domain[]>(`/apps/${seg(app)}/domains`);
+  if (opts.json) return printJson(body);
+  printTable(
+    ["HOSTNAME", "CNAME TARGET", "ADDED"],
+    body.map((d) => [d.hostname, d.cname, formatDate(d.createdAt)]),
+    `${app} has no custom domains; add one with \`berth domains:add HOSTNAME -a ${app}\`.`,
+  );
+}
+
+async function add(host: string, opts: AppOpts): Promise<void> {
+  const hostname = checkHost(host);
+  const app = await resolveApp(opts.app);
+  const { body } = await authedClient().post<Domain>(`/apps/${seg(app)}/domains`, { hostname });
+  if (opts.json) return printJson(body);
+  println(`Added ${body.hostname} to ${app}.`);
+  println(`Point a DNS CNAME record for ${body.hostname} to ${body.cname}.`);
+}
+
+async function remove(host: string, opts: AppOpts): Promise<void> {
+  const hostname = checkHost(host);
+  const app = await resolveApp(opts.app);
+  await authedClient().delete(`/apps/${seg(app)}/domains/${seg(hostname)}`);
+  if (opts.json) return printJson({ app, hostname, removed: true });
+  println(`Removed ${hostname} from ${app}.`);
+}
+
+/** Registers the domains topic. */
+export function registerDomainCommands(program: Command): void {
+  program
+    .command("domains")
+    .description("list an app's custom domains")
+    .option("-a, --app <app>", "app name (default: from git remote `berth`)")
+    .action(list);
+  program
+    .command("domains:add")
+    .description("route a custom hostname to an app (admins and owners)")
+    .argument("<hostname>", "like www.example.com")
+    .option("-a, --app <app>", "app name (default: from git remote `berth`)")
+    .action(add);
+  program
+    .command("domains:remove")
+    .description("stop routing a custom hostname to an app (admins and owners)")
+    .argument("<hostname>", "like www.example.com")
+    .option("-a, --app <app>", "app name (default: from git remote `berth`)")
+    .action(remove);
+}

@@ -1,0 +1,118 @@
+// `berth formation`, `ps:scale`, `limits:set`: how many instances of each process type run, with what limits.
+// Changing the formation never builds or releases; the scheduler converges to it.
+import type { Command } from "commander";
+import { seg } from "../api-client.ts";
+import { resolveApp } from "../app-resolver.ts";
+import { usageError } from "../errors.ts";
+import { printJson, println, printTable } from "../output.ts";
+import { authedClient } from "../session.ts";
+
+interface FormationEntry {
+  type: string;
+  quantity: number;
+  memoryMb: number;
+  cpu: number;
+}
+
+interface FormationUpdate {
+  type: string;
+  quantity?: number;
+  memoryMb?: number;
+  cpu?: number;
+}
+
+interface AppOpts {
+  json?: boolean;
+  app?: string;
+}
+
+const TYPE = /^[a-z][a-z0-9_-]{0,29}$/;
+
+function checkType(type: string): string {
+  if (!TYPE.test(type)) throw usageError(`invalid process type ${JSON.stringify(type)}`);
+  return type;
+}
+
+/** Parses `TYPE=N` arguments (`web=3`, `worker=0`); a usage error for anything else or a type given twice. */
+export function parseScale(args: readonly string[]): FormationUpdate[] {
+  const out: FormationUpdate[] = [];
+  for (const arg of args) {
+    const m = /^([^=]+)=([0-9]{1,4})$/.exec(arg);
+    if (!m?.[1] || !m[2] || !TYPE.test(m[1]))
+      throw usageError(`expected TYPE=N (like web=3), got ${JSON.stringify(arg)}`);
+    if (out.some((u) => u.type === m[1])) throw usageError(`${m[1]} is given more than once`);
+    out.push({ type: m[1], quantity: Number(m[2]) });
+  }
+  return out;
+}
+
+/** Parses a memory size like `256M`, `1G`, `1.5G` or `512` (megabytes) into whole megabytes. */
+export function parseMemory(raw: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*([mg])?b?$/i.exec(raw.trim());
+  if (!m?.[1]) throw usageError(`invalid memory ${JSON.stringify(raw)}: use a size like 256M or 1G`);
+  const mb = Number(m[1]) * ((m[2] ?? "m").toLowerCase() === "g" ? 1024 : 1);
+  if (!Number.isInteger(mb))
+    throw usageError(`invalid memory ${JSON.stringify(raw)}: must be a whole number of megabytes`);
+  return mb;
+}
+
+/** Parses a CPU share like `0.5` or `2` (cores). */
+export function parseCpu(raw: string): number {
+  if (!/^[0-9]+(?:\.[0-9]+)?$/.test(raw.trim()))
+    throw usageError(`invalid cpu ${JSON.stringify(raw)}: use a number of cores like 0.5 or 2`);
+  return Number(raw);
+}
+
+function show(formation: FormationEntry[], app: string): void {
+  printTable(
+    ["TYPE", "QUANTITY", "MEMORY", "CPU"],
+    formation.map((f) => [f.type, String(f.quantity), `${f.memoryMb}M`, String(f.cpu)]),
+    `${app} has no process types yet; deploy it first.`,
+  );
+}
+
+async function list(opts: AppOpts): Promise<void> {
+  const app = await resolveApp(opts.app);
+  const { body } = await authedClient().get<FormationEntry[]>(`/apps/${seg(app)}/formation`);
+  if (opts.json) return printJson(body);
+  show(body, app);
+}
+
+async function change(app: string, updates: FormationUpdate[], json: boolean | undefined): Promise<void> {
+  const { body } = await authedClient().patch<FormationEntry[]>(`/apps/${seg(app)}/formation`, { updates });
+  if (json) return printJson(body);
+  println(`Formation of ${app} changed:`);
+  show(body, app);
+}
+
+/** Registers the formation commands. */
+export function registerPsCommands(program: Command): void {
+  program
+    .command("formation")
+    .description("show an app's process types with their quantity, memory and CPU")
+    .option("-a, --app <app>", "app name (default: from git remote `berth`)")
+    .action(list);
+  program
+    .command("ps:scale")
+    .description("set how many instances of each process type run (one change, no release)")
+    .argument("<scale...>", "TYPE=N pairs, like web=3 worker=1")
+    .option("-a, --app <app>", "app name (default: from git remote `berth`)")
+    .action(async (pairs: string[], opts: AppOpts) => {
+      const updates = parseScale(pairs);
+      await change(await resolveApp(opts.app), updates, opts.json);
+    });
+  program
+    .command("limits:set")
+    .description("set memory and CPU limits of a process type (no release)")
+    .argument("<type>", "process type, like web")
+    .option("--memory <size>", "memory limit, like 256M or 1G")
+    .option("--cpu <cores>", "CPU limit in cores, like 0.5")
+    .option("-a, --app <app>", "app name (default: from git remote `berth`)")
+    .action(async (type: string, opts: AppOpts & { memory?: string; cpu?: string }) => {
+      const update: FormationUpdate = { type: checkType(type) };
+      if (opts.memory !== undefined) update.memoryMb = parseMemory(opts.memory);
+      if (opts.cpu !== undefined) update.cpu = parseCpu(opts.cpu);
+      if (update.memoryMb === undefined && update.cpu === undefined) throw usageError("give --memory, --cpu or both");
+      await change(await resolveApp(opts.app), [update], opts.json);
+    });
+}

@@ -1,0 +1,23 @@
+// Maps the agent configuration onto the OCI backend's configuration (state under <stateDir>/runtime and /cni).
+import path from "node:path";
+import type { OciBackendConfigInput } from "../runtime/config.ts";
+import type { AgentConfig } from "./config.ts";
+
+/** The OciBackend configuration an agent with `config` uses (tests open the same one to inspect and clean up). */
+export function backendConfigFor(config: AgentConfig): OciBackendConfigInput {
+  return {
+    stateDir: path.join(config.stateDir, "runtime"),
+    runcRoot: config.runcRoot,
+    storage: { root: config.storageRoot, runRoot: config.storageRunRoot },
+    cni: {
+      networkName: config.cniNetwork,
+      bridge: config.cniBridge,
+      subnet: config.subnet,
+      dataDir: path.join(config.stateDir, "cni"),
+      ipMasq: config.ipMasq,
+      ...(config.hostIp ? { hostIp: config.hostIp } : {}),
+    },
+    namePrefix: config.namePrefix,
+    cgroupParent: config.cgroupParent,
+  };
+}

@@ -1,0 +1,85 @@
+// Agent configuration from flags (`--state-dir=/x`) and environment (`BERTH_STATE_DIR`); flags win.
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+
+const OPTIONS = {
+  "control-plane": "BERTH_CONTROL_PLANE_URL",
+  "join-token": "BERTH_JOIN_TOKEN",
+  "state-dir": "BERTH_STATE_DIR",
+  "runc-root": "BERTH_RUNC_ROOT",
+  "storage-root": "BERTH_STORAGE_ROOT",
+  "storage-run-root": "BERTH_STORAGE_RUN_ROOT",
+  "cni-network": "BERTH_CNI_NETWORK",
+  "cni-bridge": "BERTH_CNI_BRIDGE",
+  subnet: "BERTH_BRIDGE_SUBNET",
+  "cgroup-parent": "BERTH_CGROUP_PARENT",
+  "name-prefix": "BERTH_NAME_PREFIX",
+  "node-name": "BERTH_NODE_NAME",
+  "node-address": "BERTH_NODE_ADDRESS",
+  "host-ip": "BERTH_HOST_IP",
+  "host-ports": "BERTH_HOST_PORTS",
+  "tick-ms": "BERTH_TICK_MS",
+  "ip-masq": "BERTH_IP_MASQ",
+} as const;
+type Key = keyof typeof OPTIONS;
+
+/** Parsed agent configuration. */
+export const AgentConfig = z.strictObject({
+  controlPlane: z.url({ protocol: /^(https?|wss?)$/ }),
+  joinToken: z.string().min(16).max(256),
+  stateDir: z.string().startsWith("/"),
+  runcRoot: z.string().startsWith("/"),
+  storageRoot: z.string().startsWith("/"),
+  storageRunRoot: z.string().startsWith("/"),
+  cniNetwork: z.string(),
+  cniBridge: z.string(),
+  subnet: z.string(),
+  cgroupParent: z.string().startsWith("/"),
+  namePrefix: z.string(),
+  nodeName: z.string().optional(),
+  nodeAddress: z.string().optional(),
+  hostIp: z.string().optional(),
+  hostPorts: z.object({ min: z.int().min(1024), max: z.int().max(65_535) }),
+  tickMs: z.int().min(100).max(60_000),
+  /** Masquerade outbound container traffic (default on). */
+  ipMasq: z.boolean(),
+});
+export type AgentConfig = z.infer<typeof AgentConfig>;
+
+/** Reads flags and env; throws a one-line message on a missing or invalid value. */
+export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(Object.keys(OPTIONS).map((k) => [k, { type: "string" as const }])),
+    strict: true,
+  });
+  const get = (k: Key): string | undefined => (values as Record<string, string | undefined>)[k] ?? env[OPTIONS[k]];
+  const stateDir = get("state-dir") ?? "/var/lib/berth-agent";
+  const [min, max] = (get("host-ports") ?? "20000-29999").split("-").map(Number);
+  const input = {
+    controlPlane: get("control-plane"),
+    joinToken: get("join-token"),
+    stateDir,
+    runcRoot: get("runc-root") ?? "/run/berth/runc",
+    storageRoot: get("storage-root") ?? path.join(stateDir, "storage"),
+    storageRunRoot: get("storage-run-root") ?? "/run/berth/storage",
+    cniNetwork: get("cni-network") ?? "berth",
+    cniBridge: get("cni-bridge") ?? "berth0",
+    subnet: get("subnet") ?? "10.88.0.0/16",
+    cgroupParent: get("cgroup-parent") ?? "/berth",
+    namePrefix: get("name-prefix") ?? "berth-",
+    nodeName: get("node-name"),
+    nodeAddress: get("node-address"),
+    hostIp: get("host-ip"),
+    hostPorts: { min, max },
+    tickMs: Number(get("tick-ms") ?? 1000),
+    ipMasq: (get("ip-masq") ?? "true") !== "false",
+  };
+  const parsed = AgentConfig.safeParse(Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`invalid agent configuration: ${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`);
+  }
+  return parsed.data;
+}

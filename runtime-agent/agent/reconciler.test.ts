@@ -1,0 +1,191 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../log.ts";
+import { DesiredState, type InstanceSpecInput } from "../protocol/desired-state.ts";
+import type { InstanceEvent } from "../protocol/notifications.ts";
+import { FakeBackend } from "../runtime/fake-backend.ts";
+import type { Prober } from "./health.ts";
+import { Reconciler } from "./reconciler.ts";
+import { emptyState, loadState } from "./state-file.ts";
+
+const inst = (id: string, patch: Partial<InstanceSpecInput> = {}): InstanceSpecInput => ({
+  id,
+  app: "shop",
+  release: "v1",
+  processType: "web",
+  image: "localhost/busybox:latest",
+  command: ["/bin/sh", "-c", "sleep 1000"],
+  limits: { memoryBytes: 64 * 1024 * 1024, cpuMillis: 100 },
+  ...patch,
+});
+const desired = (generation: number, ...instances: InstanceSpecInput[]) =>
+  DesiredState.parse({ generation, instances });
+
+let dir: string;
+let clock: number;
+let backend: FakeBackend;
+let events: InstanceEvent[];
+let healthy: boolean;
+const probe: Prober = async () => healthy;
+
+function make(initial = emptyState()) {
+  return new Reconciler({
+    backend,
+    probe,
+    log: silentLogger(),
+    stateFile: path.join(dir, "agent-state.json"),
+    initial,
+    hostPorts: { min: 20_000, max: 20_009 },
+    onEvent: (e) => events.push(e),
+    now: () => clock,
+  });
+}
+/** Applies and waits for the background pass to finish. */
+async function settle(r: Reconciler, state: DesiredState) {
+  const out = await r.apply(state);
+  await r.tick();
+  return out;
+}
+const states = (id: string) => events.filter((e) => e.instanceId === id).map((e) => e.state);
+
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), "berth-rec-"));
+  clock = 1_000_000;
+  backend = new FakeBackend();
+  events = [];
+  healthy = true;
+});
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe("Reconciler", () => {
+  it("starts the desired instances once; the same state again does nothing", async () => {
+    const r = make();
+    const state = desired(1, inst("a", { port: 5000, healthCheck: { type: "tcp" } }), inst("b"));
+    expect(await settle(r, state)).toEqual({ generation: 1, changed: true });
+    expect([...backend.calls].sort()).toEqual(["create:a", "create:b", "start:a", "start:b"]);
+    expect(states("a")).toEqual(["starting", "running"]);
+    expect(events.find((e) => e.instanceId === "a")?.hostPort).toBe(20_000);
+    const before = events.length;
+    expect(await settle(r, state)).toEqual({ generation: 1, changed: false });
+    expect(await settle(r, desired(2, inst("a", { port: 5000, healthCheck: { type: "tcp" } }), inst("b")))).toEqual({
+      generation: 2,
+      changed: false,
+    });
+    await r.tick();
+    expect(backend.calls).toHaveLength(4);
+    expect(events).toHaveLength(before);
+    expect(r.observed().map((o) => [o.id, o.state, o.generation])).toEqual([
+      ["a", "running", 2],
+      ["b", "running", 2],
+    ]);
+  });
+
+  it("ignores a stale generation", async () => {
+    const r = make();
+    await settle(r, desired(5, inst("a")));
+    expect(await settle(r, desired(4))).toEqual({ generation: 5, changed: false });
+    expect((await backend.list()).map((c) => c.id)).toEqual(["a"]);
+  });
+
+  it("stops instances no longer desired and replaces changed ones", async () => {
+    const r = make();
+    await settle(r, desired(1, inst("a"), inst("b")));
+    backend.calls.length = 0;
+    await settle(r, desired(2, inst("a", { env: { X: "1" } })));
+    expect(backend.calls.sort()).toEqual(["create:a", "delete:a", "delete:b", "start:a", "stop:a", "stop:b"].sort());
+    expect(states("b")).toEqual(["starting", "running", "stopping", "stopped"]);
+    expect((await backend.list()).map((c) => c.id)).toEqual(["a"]);
+  });
+
+  it("stays starting until healthy, and crashes an instance that never gets healthy", async () => {
+    healthy = false;
+    const r = make();
+    const check = { type: "tcp" as const, startTimeoutMs: 5_000 };
+    await settle(r, desired(1, inst("a", { port: 5000, healthCheck: check })));
+    expect(states("a")).toEqual(["starting"]);
+    healthy = true;
+    await r.tick();
+    expect(states("a")).toEqual(["starting", "running"]);
+    backend.simulateExit("a", 1);
+    healthy = false;
+    await r.tick(); // crash observed, immediate restart scheduled
+    await r.tick(); // restarted, unhealthy
+    clock += 6_000;
+    await r.tick();
+    const crash = events.at(-1);
+    expect(crash).toMatchObject({ state: "crashed", reason: "health-check-failed", restarts: 2 });
+  });
+
+  it("restarts crashed instances with exponential backoff, reports exit code and OOM kills", async () => {
+    const r = make();
+    await settle(r, desired(1, inst("a")));
+    backend.simulateExit("a", 3);
+    await r.tick();
+    expect(events.at(-1)).toMatchObject({ state: "crashed", exitCode: 3, reason: "exited", restarts: 1 });
+    await r.tick(); // first restart is immediate
+    expect(states("a").slice(-2)).toEqual(["starting", "running"]);
+    backend.simulateExit("a", 137, { oomKilled: true });
+    await r.tick();
+    expect(events.at(-1)).toMatchObject({ state: "crashed", exitCode: 137, reason: "oom-killed", restarts: 2 });
+    backend.calls.length = 0;
+    await r.tick();
+    expect(backend.calls).toEqual([]); // waiting 1 s
+    clock += 1_000;
+    await r.tick();
+    expect(backend.calls).toEqual(["create:a", "start:a"]);
+    backend.simulateExit("a", 1);
+    await r.tick();
+    expect(events.at(-1)?.message).toBe("restart in 2000 ms");
+    // Ten minutes healthy start the backoff over.
+    clock += 2_000;
+    await r.tick();
+    clock += 10 * 60 * 1000;
+    await r.tick();
+    backend.simulateExit("a", 1);
+    await r.tick();
+    expect(events.at(-1)?.message).toBe("restart in 0 ms");
+  });
+
+  it("honours restart policies never and on-failure", async () => {
+    const r = make();
+    await settle(r, desired(1, inst("a", { restartPolicy: "never" }), inst("b", { restartPolicy: "on-failure" })));
+    backend.simulateExit("a", 1);
+    backend.simulateExit("b", 0);
+    await r.tick();
+    await r.tick();
+    expect(states("a").at(-1)).toBe("crashed");
+    expect(states("b").at(-1)).toBe("stopped");
+    expect(await backend.list()).toEqual([]);
+  });
+
+  it("persists its state and re-adopts running containers after a restart; exits while down are reported", async () => {
+    const r1 = make();
+    await settle(r1, desired(1, inst("a"), inst("b")));
+    const pidA = (await backend.state("a"))?.pid;
+    backend.simulateExit("b", 2); // the agent is "down" now
+    backend.calls.length = 0;
+    events = [];
+    const saved = await loadState(path.join(dir, "agent-state.json"));
+    expect(saved.desired.generation).toBe(1);
+    const r2 = make(saved);
+    await r2.tick();
+    expect(backend.calls).toEqual(["delete:b"]);
+    expect((await backend.state("a"))?.pid).toBe(pidA);
+    expect(states("a")).toEqual([]);
+    expect(events[0]).toMatchObject({ instanceId: "b", state: "crashed", exitCode: 2 });
+    await r2.tick();
+    expect(states("b").slice(-2)).toEqual(["starting", "running"]);
+  });
+
+  it("reports a failed create as crashed and retries with backoff", async () => {
+    const r = make();
+    backend.failNext("create");
+    await settle(r, desired(1, inst("a")));
+    expect(events[1]).toMatchObject({ state: "crashed", reason: "start-failed", restarts: 1 });
+    expect(states("a")).toEqual(["starting", "crashed", "starting", "running"]);
+  });
+});

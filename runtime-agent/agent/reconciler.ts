@@ -1,0 +1,333 @@
+// The level-triggered reconcile loop: converges the backend to the last desired state, probes health, restarts
+// crashed instances with backoff, and reports every transition. It owns the local state file.
+import type { Logger } from "pino";
+import type { DesiredState, InstanceSpec } from "../protocol/desired-state.ts";
+import type { ObservedInstance } from "../protocol/methods.ts";
+import type { InstanceEvent, InstanceState } from "../protocol/notifications.ts";
+import type { ContainerInfo, RuntimeBackend } from "../runtime/backend.ts";
+import { nextRestartStep, restartDelayMs } from "./backoff.ts";
+import { diffInstances, specHash, stableJson } from "./diff.ts";
+import type { Prober } from "./health.ts";
+import { allocateHostPort } from "./host-ports.ts";
+import { type AgentState, type InstanceRecord, saveState } from "./state-file.ts";
+
+/** Dependencies and knobs of the reconciler. */
+export interface ReconcilerOptions {
+  backend: RuntimeBackend;
+  probe: Prober;
+  log: Logger;
+  /** Where the state is persisted (undefined: memory only, for tests). */
+  stateFile?: string;
+  initial: AgentState;
+  hostPorts: { min: number; max: number };
+  /** Called with every transition. */
+  onEvent: (event: InstanceEvent) => void;
+  now?: () => number;
+}
+
+type Owner = Pick<InstanceSpec, "id" | "app" | "release" | "processType">;
+
+const RESTARTABLE = (spec: InstanceSpec, exitCode: number | undefined) =>
+  spec.restartPolicy === "always" || (spec.restartPolicy === "on-failure" && exitCode !== 0);
+
+/** Converges a RuntimeBackend to a DesiredState; call `tick()` periodically and `apply()` on each desired state. */
+export class Reconciler {
+  private desired: DesiredState;
+  private readonly records = new Map<string, InstanceRecord>();
+  private readonly now: () => number;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private dirty = false;
+  private nodeId: string | undefined;
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: ReconcilerOptions) {
+    this.desired = opts.initial.desired;
+    this.nodeId = opts.initial.nodeId;
+    for (const r of opts.initial.instances) this.records.set(r.id, r);
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The generation the agent converges to. */
+  get generation(): number {
+    return this.desired.generation;
+  }
+
+  /** Remembers the node id the control plane assigned (persisted with the state). */
+  setNodeId(nodeId: string): void {
+    if (nodeId !== this.nodeId) {
+      this.nodeId = nodeId;
+      this.dirty = true;
+    }
+  }
+
+  /**
+   * Takes a new desired state; a stale generation or an identical set changes nothing. The state is persisted before
+   * the answer; converging happens in the background (image pulls can take minutes) and is reported through events.
+   */
+  async apply(next: DesiredState): Promise<{ generation: number; changed: boolean }> {
+    if (next.generation < this.desired.generation) return { generation: this.desired.generation, changed: false };
+    const changed = stableJson(next.instances) !== stableJson(this.desired.instances);
+    if (changed || next.generation !== this.desired.generation) {
+      this.desired = next;
+      this.dirty = true;
+    }
+    await this.persist();
+    if (changed) this.tick().catch((err: unknown) => this.opts.log.error({ err }, "reconcile pass failed"));
+    return { generation: this.desired.generation, changed };
+  }
+
+  /** What the node runs now, per instance. */
+  observed(): ObservedInstance[] {
+    return [...this.records.values()]
+      .map((r) => ({
+        id: r.id,
+        state: r.state,
+        generation: this.desired.generation,
+        restarts: r.restarts,
+        ...(r.exitCode !== undefined && r.exitCode >= 0 && r.exitCode <= 255 ? { exitCode: r.exitCode } : {}),
+        ...(r.hostPort !== undefined ? { hostPort: r.hostPort } : {}),
+      }))
+      .sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** One reconcile pass; concurrent calls coalesce into at most one more pass. */
+  tick(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.pass();
+        } while (this.again);
+      } finally {
+        this.running = undefined;
+      }
+      await this.persist();
+    })();
+    return this.running;
+  }
+
+  // Writes are serialised: two overlapping saves would race on the temp file and could land out of order.
+  private persist(): Promise<void> {
+    const write = async () => {
+      if (!this.dirty || !this.opts.stateFile) return;
+      this.dirty = false;
+      await saveState(this.opts.stateFile, {
+        version: 1,
+        ...(this.nodeId !== undefined ? { nodeId: this.nodeId } : {}),
+        desired: this.desired,
+        instances: [...this.records.values()],
+      });
+    };
+    this.saving = this.saving.then(write, write);
+    return this.saving;
+  }
+
+  private async pass(): Promise<void> {
+    const containers = new Map((await this.opts.backend.list()).map((c) => [c.id, c]));
+    const actual = [...new Set([...containers.keys(), ...this.records.keys()])].map((id) => {
+      const hash = this.records.get(id)?.specHash;
+      return hash === undefined ? { id } : { id, specHash: hash };
+    });
+    const diff = diffInstances(this.desired.instances, actual);
+    await Promise.all(diff.stop.map((id) => this.remove(id, containers.get(id), true)));
+    await Promise.all(diff.replace.map((spec) => this.remove(spec.id, containers.get(spec.id), false)));
+    for (const spec of diff.replace) containers.delete(spec.id);
+    await Promise.all(this.desired.instances.map((spec) => this.converge(spec, containers.get(spec.id))));
+  }
+
+  private async converge(spec: InstanceSpec, container: ContainerInfo | undefined): Promise<void> {
+    const rec = this.records.get(spec.id) ?? this.newRecord(spec, container);
+    try {
+      if (!container) {
+        if (rec.terminal) return;
+        if (rec.nextRestartAt !== undefined && this.now() < rec.nextRestartAt) return;
+        await this.launch(spec, rec);
+      } else if (container.status === "created") {
+        await this.opts.backend.start(spec.id);
+        rec.startedAt = this.now();
+        this.dirty = true;
+      } else if (container.status === "running") {
+        await this.watchRunning(spec, rec, container);
+      } else {
+        await this.handleExit(spec, rec, container);
+      }
+    } catch (err) {
+      this.opts.log.warn({ err, instance: spec.id }, "reconcile step failed");
+      await this.opts.backend.delete(spec.id).catch((e: unknown) => this.opts.log.error({ err: e }, "delete failed"));
+      this.scheduleRestart(spec, rec, undefined, "start-failed", err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private newRecord(spec: InstanceSpec, container: ContainerInfo | undefined): InstanceRecord {
+    // A container without a record (state file lost) is adopted as it is.
+    const rec: InstanceRecord = {
+      id: spec.id,
+      app: spec.app,
+      release: spec.release,
+      processType: spec.processType,
+      specHash: specHash(spec),
+      state: container?.status === "running" ? "starting" : "pending",
+      restarts: 0,
+      backoffStep: 0,
+      terminal: false,
+      ...(container?.hostPort !== undefined ? { hostPort: container.hostPort } : {}),
+      ...(container?.status === "running" ? { startedAt: this.now() } : {}),
+    };
+    this.records.set(spec.id, rec);
+    this.dirty = true;
+    return rec;
+  }
+
+  private async launch(spec: InstanceSpec, rec: InstanceRecord): Promise<void> {
+    if (spec.port !== undefined && rec.hostPort === undefined) {
+      const used = new Set([...this.records.values()].flatMap((r) => (r.hostPort === undefined ? [] : [r.hostPort])));
+      rec.hostPort = allocateHostPort(used, this.opts.hostPorts.min, this.opts.hostPorts.max);
+    }
+    const restarting = rec.nextRestartAt !== undefined;
+    delete rec.nextRestartAt;
+    delete rec.exitCode;
+    delete rec.healthySince;
+    this.transition(spec, rec, "starting", restarting ? { reason: "restarting" } : {});
+    await this.opts.backend.create({
+      id: spec.id,
+      app: spec.app,
+      release: spec.release,
+      processType: spec.processType,
+      image: spec.image,
+      ...(spec.command ? { command: spec.command } : {}),
+      env: spec.env,
+      ...(spec.port !== undefined ? { port: spec.port, hostPort: rec.hostPort } : {}),
+      limits: spec.limits,
+    });
+    await this.opts.backend.start(spec.id);
+    rec.startedAt = this.now();
+    const info = await this.opts.backend.state(spec.id);
+    if (info?.pid !== undefined) rec.pid = info.pid;
+    this.dirty = true;
+    if (info) await this.watchRunning(spec, rec, info);
+  }
+
+  private async watchRunning(spec: InstanceSpec, rec: InstanceRecord, c: ContainerInfo): Promise<void> {
+    if (c.status !== "running") return;
+    if (c.pid !== undefined && rec.pid !== c.pid) {
+      rec.pid = c.pid;
+      this.dirty = true;
+    }
+    const now = this.now();
+    if (rec.state === "running") {
+      if (rec.healthySince !== undefined && rec.backoffStep > 0) {
+        const step = nextRestartStep(rec.backoffStep, now - rec.healthySince);
+        if (step !== rec.backoffStep) {
+          rec.backoffStep = step;
+          this.dirty = true;
+        }
+      }
+      return;
+    }
+    if (rec.state !== "starting") this.transition(spec, rec, "starting", { reason: "adopted" });
+    const healthy =
+      spec.port === undefined || spec.healthCheck.type === "none"
+        ? true
+        : await this.opts.probe({ host: c.ip ?? "127.0.0.1", port: spec.port }, spec.healthCheck);
+    if (healthy) {
+      rec.healthySince = this.now();
+      this.transition(spec, rec, "running", {});
+      return;
+    }
+    const limit = spec.healthCheck.type === "none" ? Infinity : spec.healthCheck.startTimeoutMs;
+    if (now - (rec.startedAt ?? now) > limit) {
+      await this.opts.backend.stop(spec.id, spec.stopGraceMs);
+      await this.opts.backend.delete(spec.id);
+      this.scheduleRestart(spec, rec, undefined, "health-check-failed", "not healthy within the start timeout");
+    }
+  }
+
+  private async handleExit(spec: InstanceSpec, rec: InstanceRecord, c: ContainerInfo): Promise<void> {
+    const reason = c.oomKilled ? "oom-killed" : "exited";
+    await this.opts.backend.delete(spec.id);
+    this.scheduleRestart(spec, rec, c.exitCode, reason);
+  }
+
+  private scheduleRestart(
+    spec: InstanceSpec,
+    rec: InstanceRecord,
+    exitCode: number | undefined,
+    reason: string,
+    message?: string,
+  ): void {
+    const now = this.now();
+    const healthyFor = rec.healthySince === undefined ? 0 : now - rec.healthySince;
+    delete rec.healthySince;
+    delete rec.pid;
+    if (exitCode !== undefined) rec.exitCode = exitCode;
+    const extra = { reason, ...(message ? { message: message.slice(0, 2048) } : {}) };
+    if (!RESTARTABLE(spec, exitCode)) {
+      rec.terminal = true;
+      this.transition(spec, rec, exitCode === 0 ? "stopped" : "crashed", extra);
+      return;
+    }
+    const step = nextRestartStep(rec.backoffStep, healthyFor);
+    rec.nextRestartAt = now + restartDelayMs(step);
+    rec.backoffStep = step + 1;
+    rec.restarts += 1;
+    this.transition(spec, rec, "crashed", { ...extra, message: message ?? `restart in ${restartDelayMs(step)} ms` });
+  }
+
+  private async remove(id: string, container: ContainerInfo | undefined, forget: boolean): Promise<void> {
+    const rec = this.records.get(id);
+    const spec = rec ? this.specFor(id, container) : undefined;
+    try {
+      if (container) {
+        if (spec && rec && container.status !== "stopped") this.transition(spec, rec, "stopping", {});
+        if (container.status !== "stopped") await this.opts.backend.stop(id, 10_000);
+        await this.opts.backend.delete(id);
+      }
+      if (spec && rec) this.transition(spec, rec, "stopped", { reason: forget ? "not-desired" : "replaced" });
+      this.records.delete(id);
+      this.dirty = true;
+    } catch (err) {
+      this.opts.log.warn({ err, instance: id }, "removing an instance failed; retrying on the next pass");
+    }
+  }
+
+  private specFor(id: string, c: ContainerInfo | undefined): Owner | undefined {
+    const r = this.records.get(id);
+    if (r) return { id, app: r.app, release: r.release, processType: r.processType };
+    return c ? { id, app: c.app, release: c.release, processType: c.processType } : undefined;
+  }
+
+  private transition(
+    spec: Owner,
+    rec: InstanceRecord,
+    state: InstanceState,
+    extra: { reason?: string; message?: string },
+  ): void {
+    rec.state = state;
+    if (extra.reason !== undefined) rec.reason = extra.reason;
+    this.dirty = true;
+    this.opts.onEvent({
+      instanceId: spec.id,
+      app: spec.app,
+      release: spec.release,
+      processType: spec.processType,
+      state,
+      at: new Date(this.now()).toISOString(),
+      restarts: rec.restarts,
+      ...(rec.hostPort !== undefined ? { hostPort: rec.hostPort } : {}),
+      ...(state !== "starting" &&
+      state !== "running" &&
+      rec.exitCode !== undefined &&
+      rec.exitCode >= 0 &&
+      rec.exitCode <= 255
+        ? { exitCode: rec.exitCode }
+        : {}),
+      ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
+      ...(extra.message !== undefined ? { message: extra.message } : {}),
+    });
+  }
+}

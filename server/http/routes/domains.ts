@@ -1,0 +1,62 @@
+// Custom domains of an app (thin handlers over server/domains).
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { ApiEnv } from "../env.ts";
+import { requireActor } from "../env.ts";
+import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
+import { AppParam } from "../schemas.ts";
+import { addDomain, listDomains, removeDomain } from "../../domains/domains.ts";
+
+const DomainSchema = z
+  .object({
+    hostname: z.string(),
+    cname: z.string().openapi({ description: "Point a CNAME record for the hostname here" }),
+    createdAt: z.string(),
+  })
+  .openapi("Domain");
+// Syntax and ownership are checked by server/domains (after authorization); here only the size is bounded.
+const Hostname = z.string().min(1, { message: "hostname is empty" }).max(300, { message: "hostname is too long" });
+const AddBody = z.object({ hostname: Hostname }).strict().openapi("AddDomain");
+const DomainParam = AppParam.extend({ hostname: Hostname.openapi({ param: { name: "hostname", in: "path" } }) });
+
+const T = ["Domains"];
+const list = apiRoute({
+  method: "get",
+  path: "/apps/{app}/domains",
+  tags: T,
+  summary: "Custom domains of an app",
+  request: { params: AppParam },
+  responses: { 200: jsonResponse(z.array(DomainSchema), "Domains") },
+});
+const add = apiRoute({
+  method: "post",
+  path: "/apps/{app}/domains",
+  tags: T,
+  summary: "Add a custom domain; a hostname belongs to one app on the whole instance (admin and above)",
+  request: { params: AppParam, body: jsonBody(AddBody) },
+  responses: { 201: jsonResponse(DomainSchema, "Added") },
+});
+const remove = apiRoute({
+  method: "delete",
+  path: "/apps/{app}/domains/{hostname}",
+  tags: T,
+  summary: "Remove a custom domain (admin and above)",
+  request: { params: DomainParam },
+  responses: { 204: { description: "Removed" } },
+});
+
+/** Routes under /api/v1 for custom domains. */
+export const domainRoutes = new OpenAPIHono<ApiEnv>()
+  .openapi(list, async (c) =>
+    c.json(await listDomains(c.get("services"), requireActor(c), c.req.valid("param").app), 200),
+  )
+  .openapi(add, async (c) =>
+    c.json(
+      await addDomain(c.get("services"), requireActor(c), c.req.valid("param").app, c.req.valid("json").hostname),
+      201,
+    ),
+  )
+  .openapi(remove, async (c) => {
+    const { app, hostname } = c.req.valid("param");
+    await removeDomain(c.get("services"), requireActor(c), app, hostname);
+    return c.body(null, 204);
+  });

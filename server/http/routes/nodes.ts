@@ -1,0 +1,71 @@
+// Nodes and node join tokens (thin handlers over server/nodes).
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { ApiEnv } from "../env.ts";
+import { requireActor } from "../env.ts";
+import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
+import {
+  CreatedJoinTokenSchema,
+  CreateJoinTokenBody,
+  IdParam,
+  JoinTokenListQuery,
+  JoinTokenSchema,
+  NodeDetailSchema,
+  NodeSchema,
+} from "../../nodes/schemas.ts";
+import { createJoinToken, listJoinTokens, revokeJoinToken } from "../../nodes/join-tokens.ts";
+import { getNode, listNodes } from "../../nodes/registry.ts";
+
+const T = ["Nodes"];
+const listTokens = apiRoute({
+  method: "get",
+  path: "/nodes/join-tokens",
+  tags: T,
+  summary: "Join tokens of a team you administer, or all (instance admin)",
+  request: { query: JoinTokenListQuery },
+  responses: { 200: jsonResponse(z.array(JoinTokenSchema), "Join tokens") },
+});
+const createToken = apiRoute({
+  method: "post",
+  path: "/nodes/join-tokens",
+  tags: T,
+  summary: "Create a node join token for a team (team admin) or a shared one (instance admin); secret shown once",
+  request: { body: jsonBody(CreateJoinTokenBody) },
+  responses: { 201: jsonResponse(CreatedJoinTokenSchema, "Created") },
+});
+const revokeToken = apiRoute({
+  method: "delete",
+  path: "/nodes/join-tokens/{id}",
+  tags: T,
+  summary: "Revoke a join token (connected agents keep their session; new connections are refused)",
+  request: { params: IdParam },
+  responses: { 200: jsonResponse(JoinTokenSchema, "Revoked") },
+});
+const list = apiRoute({
+  method: "get",
+  path: "/nodes",
+  tags: T,
+  summary: "Nodes you may see (instance admin: all; team admins: their teams')",
+  responses: { 200: jsonResponse(z.array(NodeSchema), "Nodes") },
+});
+const info = apiRoute({
+  method: "get",
+  path: "/nodes/{id}",
+  tags: T,
+  summary: "One node with its instances",
+  request: { params: IdParam },
+  responses: { 200: jsonResponse(NodeDetailSchema, "Node") },
+});
+
+/** Routes under /api/v1 for nodes. */
+export const nodeRoutes = new OpenAPIHono<ApiEnv>()
+  .openapi(listTokens, async (c) =>
+    c.json(await listJoinTokens(c.get("services"), requireActor(c), c.req.valid("query").team), 200),
+  )
+  .openapi(createToken, async (c) =>
+    c.json(await createJoinToken(c.get("services"), requireActor(c), c.req.valid("json")), 201),
+  )
+  .openapi(revokeToken, async (c) =>
+    c.json(await revokeJoinToken(c.get("services"), requireActor(c), c.req.valid("param").id), 200),
+  )
+  .openapi(list, async (c) => c.json(await listNodes(c.get("services"), requireActor(c)), 200))
+  .openapi(info, async (c) => c.json(await getNode(c.get("services"), requireActor(c), c.req.valid("param").id), 200));

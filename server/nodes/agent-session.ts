@@ -1,0 +1,139 @@
+// One connected agent: every frame zod-parsed with the agent protocol, register -> node id, requests to the agent
+// with timeouts, instance events stored.
+import type { WebSocket } from "ws";
+import {
+  encodeError,
+  encodeRequest,
+  encodeResult,
+  type FrameId,
+  type InstanceEvent,
+  parseFrame,
+  parseResult,
+  type RequestMethod,
+  type RequestParamsInput,
+  type RequestResult,
+} from "../../runtime-agent/protocol/index.ts";
+import type { Services } from "../context.ts";
+import { BerthError } from "../errors.ts";
+import { recordInstanceEvent } from "./instances.ts";
+import { registerNode } from "./registry.ts";
+
+type Pending = {
+  method: RequestMethod;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+};
+
+/** Callbacks from a session to the hub that owns it. */
+export interface SessionHooks {
+  registered: (session: AgentSession) => void;
+  closed: (session: AgentSession) => void;
+  event: (session: AgentSession, event: InstanceEvent) => void;
+}
+
+/** The server side of one agent connection, authenticated by a join token of `teamId` (null = shared node). */
+export class AgentSession {
+  nodeId: string | undefined;
+  lastHeard = Date.now();
+  private nextId = 1;
+  private readonly pending = new Map<FrameId, Pending>();
+  // Frames are handled one at a time so a node's events are stored in the order they were sent.
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly teamId: string | null,
+    private readonly s: Services,
+    private readonly hooks: SessionHooks,
+    private readonly heartbeatMs: number,
+  ) {
+    ws.on("message", (data: Buffer) => {
+      this.lastHeard = Date.now();
+      this.chain = this.chain
+        .then(() => this.onMessage(data))
+        .catch((err: unknown) => this.s.log.error({ err, node: this.nodeId }, "agent frame failed"));
+    });
+    ws.on("pong", () => (this.lastHeard = Date.now()));
+    ws.on("ping", () => (this.lastHeard = Date.now()));
+    ws.on("close", () => {
+      for (const p of this.pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(new BerthError("unavailable", "the node disconnected"));
+      }
+      this.pending.clear();
+      this.hooks.closed(this);
+    });
+    ws.on("error", (err) => this.s.log.warn({ err: err.message, node: this.nodeId }, "agent socket error"));
+  }
+
+  /** Sends a request to the agent and resolves with its parsed result. */
+  request<M extends RequestMethod>(
+    method: M,
+    params: RequestParamsInput<M>,
+    timeoutMs = 30_000,
+  ): Promise<RequestResult<M>> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new BerthError("unavailable", `node did not answer ${method} in time`));
+      }, timeoutMs);
+      this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });
+      this.ws.send(encodeRequest(id, method, params));
+    });
+  }
+
+  private async onMessage(data: Buffer): Promise<void> {
+    const out = parseFrame(data);
+    if (!out.ok) {
+      this.s.log.warn({ node: this.nodeId, error: out.error }, "invalid frame from agent");
+      if (out.id !== null && out.id !== undefined) this.ws.send(encodeError(out.id, out.error.code, out.error.message));
+      return;
+    }
+    const f = out.frame;
+    if (f.kind === "request") {
+      if (f.method !== "node.register") {
+        this.ws.send(encodeError(f.id, "unknown_method", `${f.method} is not served by the control plane`));
+        return;
+      }
+      if (this.nodeId) {
+        this.ws.send(encodeError(f.id, "conflict", "already registered"));
+        return;
+      }
+      try {
+        const node = await registerNode(this.s.db, this.teamId, f.params);
+        this.nodeId = node.id;
+        this.ws.send(encodeResult(f.id, "node.register", { nodeId: node.id, heartbeatMs: this.heartbeatMs }));
+        this.hooks.registered(this);
+      } catch (err) {
+        const conflict = err instanceof BerthError && err.code === "conflict";
+        this.ws.send(
+          encodeError(f.id, conflict ? "conflict" : "internal", conflict ? err.message : "registration failed"),
+        );
+        if (!conflict) throw err;
+      }
+      return;
+    }
+    if (f.kind === "notification") {
+      if (!this.nodeId || f.method !== "instance.event") return;
+      await recordInstanceEvent(this.s.db, { id: this.nodeId, teamId: this.teamId }, f.params);
+      this.hooks.event(this, f.params);
+      return;
+    }
+    if (f.id === null) return;
+    const p = this.pending.get(f.id);
+    if (!p) return;
+    this.pending.delete(f.id);
+    clearTimeout(p.timer);
+    if (f.kind === "error") {
+      p.reject(
+        new BerthError(f.error.code === "invalid_params" ? "validation_failed" : "unavailable", f.error.message),
+      );
+      return;
+    }
+    const result = parseResult(p.method, f.result);
+    if (result.ok) p.resolve(result.value);
+    else p.reject(new BerthError("internal", `invalid ${p.method} result from node: ${result.error.message}`));
+  }
+}
