@@ -5,6 +5,7 @@ import { registerAppCommands } from "./commands/apps.ts";
 import { registerAuthCommands } from "./commands/auth.ts";
 import { registerBuildCommands } from "./commands/builds.ts";
 import { registerConfigCommands } from "./commands/config.ts";
+import { registerNodeCommands } from "./commands/nodes.ts";
 import { registerDomainCommands } from "./commands/domains.ts";
 import { registerPsCommands } from "./commands/ps.ts";
 import { registerGitCommands } from "./commands/git.ts";
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerReleaseCommands(program);
   registerBuildCommands(program);
   registerConfigCommands(program);
+  registerNodeCommands(program);
   registerPsCommands(program);
   registerDomainCommands(program);
   registerTeamCommands(program);
