@@ -55,6 +55,8 @@ export default defineConfig({
       BERTH_PUBLIC_URL: baseURL,
       BERTH_LOG_LEVEL: "warn",
       NODE_ENV: "production",
+      // The dashboard e2e needs no node agent (it would create host networking as root).
+      BERTH_NO_AGENT: "1",
     },
   },
 });

@@ -6,6 +6,7 @@ import { migrateDatabase } from "./db/migrate.ts";
 import { createControlPlane } from "./control-plane.ts";
 import { controlPlaneUrl } from "./apps/urls.ts";
 import { stopAllSupervisors } from "./lib/supervisor.ts";
+import { startLocalAgent } from "./nodes/local-agent.ts";
 
 // A signal during start-up (before graceful shutdown is wired) must not orphan child processes like the registry.
 function stopDuringStartup(): void {
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
   });
   const port = await cp.listen();
   log.info({ port, url: controlPlaneUrl({ ...config, port }) }, "control plane listening");
+  const agent = process.env.BERTH_NO_AGENT === "1" ? null : await startLocalAgent(cp.services);
 
   process.off("SIGTERM", stopDuringStartup);
   process.off("SIGINT", stopDuringStartup);
@@ -36,7 +38,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
-    cp.close().then(
+    // The agent stops first; its containers keep running (conmon owns them) and are re-adopted at next start.
+    Promise.resolve(agent?.stop())
+      .then(() => cp.close())
+      .then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, "shutdown failed");

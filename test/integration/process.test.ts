@@ -30,6 +30,7 @@ describe("server/main.ts process", () => {
         HOST: "127.0.0.1",
         BERTH_DATA_DIR: dataDir,
         BERTH_NO_DASHBOARD: "1",
+        BERTH_NO_AGENT: "1",
         BERTH_ADMIN_EMAIL: "Root@Example.com",
         BERTH_ADMIN_PASSWORD: "admin-password-123",
       },

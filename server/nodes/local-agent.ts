@@ -1,0 +1,58 @@
+// Single-machine mode: `npm start` runs one node agent on this host, supervised (restarted if it dies), with a
+// shared join token it creates for itself at every start. Names, subnet and host ports derive from the data
+// dir, so two platforms with different data dirs can run side by side without sharing a bridge or ports.
+import crypto from "node:crypto";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Services } from "../context.ts";
+import { hashToken, newToken } from "../auth/secrets.ts";
+import { Supervisor } from "../lib/supervisor.ts";
+
+const AGENT_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "runtime-agent", "main.ts");
+export const LOCAL_TOKEN_NAME = "local agent";
+
+/** Agent settings for this data dir: unique bridge, subnet, cgroup parent, name prefix and host-port range. */
+export function localAgentEnv(dataDir: string, controlPlane: string, joinToken: string): Record<string, string> {
+  const h = crypto.createHash("sha256").update(dataDir).digest();
+  const tag = h.toString("hex").slice(0, 6);
+  const slot = h.readUInt16BE(3);
+  const portBase = 20_000 + (slot % 8) * 5_000;
+  const nodeName = os.hostname().toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "local";
+  return {
+    BERTH_CONTROL_PLANE_URL: controlPlane,
+    BERTH_JOIN_TOKEN: joinToken,
+    BERTH_STATE_DIR: path.join(dataDir, "agent"),
+    BERTH_STORAGE_ROOT: path.join(dataDir, "agent", "storage"),
+    // Runtime state belongs on /run (tmpfs): after a reboot no container of it is running anyway.
+    BERTH_RUNC_ROOT: `/run/berth-${tag}/runc`,
+    BERTH_STORAGE_RUN_ROOT: `/run/berth-${tag}/storage`,
+    BERTH_CNI_NETWORK: `berth-${tag}`,
+    BERTH_CNI_BRIDGE: `berth${tag}`,
+    BERTH_BRIDGE_SUBNET: `10.${89 + (h[0]! % 100)}.${h[1]!}.0/24`,
+    BERTH_CGROUP_PARENT: `/berth-${tag}`,
+    BERTH_NAME_PREFIX: `b${tag}-`,
+    BERTH_HOST_PORTS: `${portBase}-${portBase + 4_999}`,
+    BERTH_NODE_NAME: nodeName,
+  };
+}
+
+/** Starts the supervised local agent (root only); returns its supervisor, or null when not root. */
+export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
+  if (process.getuid?.() !== 0) {
+    s.log.warn("local node agent not started: it needs root (namespaces, cgroups); run `sudo npm start` to run apps here");
+    return null;
+  }
+  // A fresh shared token per start; earlier local tokens are revoked so no stale secret stays valid.
+  await s.db.nodeJoinToken.updateMany({ where: { name: LOCAL_TOKEN_NAME, teamId: null, revokedAt: null }, data: { revokedAt: new Date() } });
+  const token = newToken("node");
+  await s.db.nodeJoinToken.create({ data: { name: LOCAL_TOKEN_NAME, teamId: null, tokenHash: hashToken(token), createdById: "system" } });
+  const env = { ...process.env, ...localAgentEnv(s.config.dataDir, `http://127.0.0.1:${s.config.port}`, token) };
+  const sup = new Supervisor(
+    { name: "agent", command: process.execPath, args: ["--import", "tsx", AGENT_ENTRY], env },
+    s.log.child({ component: "local-agent" }),
+  );
+  sup.start();
+  s.log.info({ node: env.BERTH_NODE_NAME, bridge: env.BERTH_CNI_BRIDGE }, "local node agent started");
+  return sup;
+}
