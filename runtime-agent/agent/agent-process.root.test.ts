@@ -12,7 +12,7 @@ import { agentHubFor } from "../../server/nodes/agent-hub.ts";
 import { silentLogger } from "../log.ts";
 import type { InstanceEvent, InstanceSpecInput } from "../protocol/index.ts";
 import { OciBackend } from "../runtime/oci-backend.ts";
-import { describeRoot } from "../test-support/root-guard.ts";
+import { describeRoot } from "../../test/helpers/root.ts";
 import { createRootEnv, type RootEnv } from "../test-support/root-env.ts";
 import { backendConfigFor } from "./backend-config.ts";
 import { loadAgentConfig } from "./config.ts";

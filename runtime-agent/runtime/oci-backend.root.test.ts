@@ -4,7 +4,7 @@ import net from "node:net";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { DEFAULT_CAPABILITIES } from "../oci/capabilities.ts";
-import { describeRoot } from "../test-support/root-guard.ts";
+import { describeRoot } from "../../test/helpers/root.ts";
 import { hostCounts } from "../test-support/host-counts.ts";
 import { createRootEnv, type RootEnv } from "../test-support/root-env.ts";
 import { cgroupMounts } from "./cgroups.ts";

@@ -23,6 +23,8 @@ export function runBerth(args: string[], env: { url: string; token?: string; hom
     GIT_CONFIG_NOSYSTEM: "1",
     HOME: env.home,
   };
+  // An ambient BERTH_TOKEN must not stand in for "not logged in".
+  if (!env.token) delete childEnv.BERTH_TOKEN;
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { cwd: env.cwd ?? ROOT, env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });

@@ -1,23 +1,14 @@
 // The real `berth` CLI for git remotes, releases, builds and deploy against a real control plane (no root: no
 // builds or image copies happen here; see test/root/cli-deploy.root.test.ts for those).
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { git } from "../helpers/git.ts";
+import { runBerth, type CliRun } from "../helpers/cli.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const BIN = path.join(ROOT, "bin/berth.mjs");
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let srv: TestServer;
 let tmp: string;
@@ -25,26 +16,11 @@ let token = "";
 let owner: ApiClient;
 
 /** Runs `berth ARGS` with a token for this test's server; never throws on a non-zero exit. */
-function berth(args: string[], opts: { cwd?: string } = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    BERTH_URL: srv.url,
-    BERTH_TOKEN: token,
-    XDG_CONFIG_HOME: path.join(tmp, "config"),
-    // Keep git in the temp directories from finding an enclosing repository or the user's configuration.
-    GIT_CEILING_DIRECTORIES: tmp,
-    GIT_CONFIG_NOSYSTEM: "1",
-    HOME: tmp,
-  };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env, timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+function berth(args: string[], opts: { cwd?: string } = {}): Promise<CliRun> {
+  return runBerth(args, { url: srv.url, token, home: tmp, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
 }
 
-const oneLineError = (r: Run) => {
+const oneLineError = (r: CliRun) => {
   expect(r.stderr).toMatch(/^berth: /);
   expect(r.stderr.trim().split("\n")).toHaveLength(1);
 };

@@ -2,27 +2,19 @@
 // serves /healthz, and exits 0 on SIGTERM.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { freeLoopbackPort } from "../../server/lib/free-port.ts";
 import { ApiClient } from "../helpers/client.ts";
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-proc-"));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 describe("server/main.ts process", () => {
   it("starts on a fresh data dir, bootstraps the admin, and shuts down cleanly on SIGTERM", async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
       env: {
         ...process.env,

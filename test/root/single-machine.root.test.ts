@@ -2,10 +2,10 @@
 // token it creates itself; the node registers as ready; SIGTERM stops agent and control plane.
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { freeLoopbackPort } from "../../server/lib/free-port.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
 import { localAgentEnv } from "../../server/nodes/local-agent.ts";
@@ -20,14 +20,6 @@ function agentCount(): number {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 describeRoot("single-machine mode", () => {
   beforeAll(() => {
@@ -47,7 +39,7 @@ describeRoot("single-machine mode", () => {
 
   it("runs a local agent that registers as a ready node, and stops it on SIGTERM", async () => {
     const before = agentCount();
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
       env: {
         ...process.env,
