@@ -8,7 +8,9 @@ import {
   DesiredState,
   type InstanceEvent,
   type InstanceSpecInput,
+  type LogBatch,
   MAX_FRAME_BYTES,
+  type StatsBatch,
 } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
 import { errors } from "../errors.ts";
@@ -24,7 +26,11 @@ const DEFAULT_HEARTBEAT_MS = 10_000;
 export type DesiredStateOutcome =
   { delivered: true; generation: number; changed: boolean } | { delivered: false; generation: number };
 
-/** Owns every agent connection of this control plane. Events: `registered`, `down` (node id), `event` (node id, InstanceEvent). */
+/**
+ * Owns every agent connection of this control plane. Events: `registered`, `down` (node id), `event` (node id,
+ * InstanceEvent), `logs` ({nodeId, teamId}, LogBatch), `stats` ({nodeId, teamId}, StatsBatch). Listeners of `logs`
+ * must check that the batch's app belongs to the node's team (teamId null = shared node, any app).
+ */
 export class AgentHub extends EventEmitter {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   private readonly sessions = new Map<string, AgentSession>();
@@ -117,6 +123,10 @@ export class AgentHub extends EventEmitter {
         .catch((err: unknown) => this.s.log.error({ err, node: nodeId }, "marking node down failed"));
     },
     event: (session: AgentSession, event: InstanceEvent) => this.emit("event", session.nodeId, event),
+    logs: (session: AgentSession, batch: LogBatch) =>
+      this.emit("logs", { nodeId: session.nodeId, teamId: session.teamId }, batch),
+    stats: (session: AgentSession, batch: StatsBatch) =>
+      this.emit("stats", { nodeId: session.nodeId, teamId: session.teamId }, batch),
   };
 
   private sweep(): void {

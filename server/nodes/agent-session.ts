@@ -7,11 +7,13 @@ import {
   encodeResult,
   type FrameId,
   type InstanceEvent,
+  type LogBatch,
   parseFrame,
   parseResult,
   type RequestMethod,
   type RequestParamsInput,
   type RequestResult,
+  type StatsBatch,
 } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
 import { BerthError } from "../errors.ts";
@@ -30,6 +32,8 @@ export interface SessionHooks {
   registered: (session: AgentSession) => void;
   closed: (session: AgentSession) => void;
   event: (session: AgentSession, event: InstanceEvent) => void;
+  logs: (session: AgentSession, batch: LogBatch) => void;
+  stats: (session: AgentSession, batch: StatsBatch) => void;
 }
 
 /** The server side of one agent connection, authenticated by a join token of `teamId` (null = shared node). */
@@ -116,9 +120,15 @@ export class AgentSession {
       return;
     }
     if (f.kind === "notification") {
-      if (!this.nodeId || f.method !== "instance.event") return;
-      await recordInstanceEvent(this.s.db, { id: this.nodeId, teamId: this.teamId }, f.params);
-      this.hooks.event(this, f.params);
+      if (!this.nodeId) return;
+      if (f.method === "instance.event") {
+        await recordInstanceEvent(this.s.db, { id: this.nodeId, teamId: this.teamId }, f.params);
+        this.hooks.event(this, f.params);
+      } else if (f.method === "instance.logs") {
+        this.hooks.logs(this, f.params);
+      } else if (f.method === "node.stats") {
+        this.hooks.stats(this, f.params);
+      }
       return;
     }
     if (f.id === null) return;
