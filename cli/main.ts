@@ -6,12 +6,16 @@ import { registerAuthCommands } from "./commands/auth.ts";
 import { registerBuildCommands } from "./commands/builds.ts";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerNodeCommands } from "./commands/nodes.ts";
+import { registerLogCommands } from "./commands/logs.ts";
 import { registerDomainCommands } from "./commands/domains.ts";
 import { registerPsCommands } from "./commands/ps.ts";
+import { registerInstanceCommands } from "./commands/instances.ts";
 import { registerGitCommands } from "./commands/git.ts";
 import { registerReleaseCommands } from "./commands/releases.ts";
+import { registerStatsCommands } from "./commands/stats.ts";
 import { registerTeamCommands } from "./commands/teams.ts";
 import { registerTokenCommands } from "./commands/tokens.ts";
+import { registerStackCommands } from "./commands/stacks.ts";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.ts";
 import { clean } from "./output.ts";
 
@@ -39,10 +43,14 @@ export function buildProgram(): Command {
   registerBuildCommands(program);
   registerConfigCommands(program);
   registerNodeCommands(program);
+  registerLogCommands(program);
   registerPsCommands(program);
+  registerInstanceCommands(program);
+  registerStatsCommands(program);
   registerDomainCommands(program);
   registerTeamCommands(program);
   registerTokenCommands(program);
+  registerStackCommands(program);
   for (const cmd of program.commands) cmd.option("--json", "print machine-readable JSON");
   return program;
 }

@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     log,
     hostPorts: config.hostPorts,
     tickMs: config.tickMs,
+    statsIntervalMs: config.statsIntervalMs,
     register: () =>
       hostInfo({
         diskPath: config.stateDir,

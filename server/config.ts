@@ -31,6 +31,7 @@ const EnvSchema = z.object({
   BERTH_BUILD_MEMORY: z.string().regex(/^[0-9]+[kmg]?$/i).default("2g"),
   BERTH_REGISTRY_PORT: port.default(0),
   BERTH_KEEP_RELEASES: z.coerce.number().int().min(1).max(1000).default(10),
+  BERTH_SCHEDULER: z.enum(["on", "off"]).default("on"),
   NODE_ENV: z.string().default("production"),
 });
 
@@ -56,6 +57,8 @@ export interface Config {
   registryPort: number;
   /** Release images kept in the registry per app (older ones are pruned; rollback reaches only these). */
   keepReleases: number;
+  /** Run the scheduler (off only for tests that drive agents by hand). */
+  scheduler: boolean;
   dev: boolean;
 }
 
@@ -100,6 +103,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     build: { concurrency: e.BERTH_BUILD_CONCURRENCY, timeoutMs: e.BERTH_BUILD_TIMEOUT * 1000, memory: e.BERTH_BUILD_MEMORY },
     registryPort: e.BERTH_REGISTRY_PORT,
     keepReleases: e.BERTH_KEEP_RELEASES,
+    scheduler: e.BERTH_SCHEDULER === "on",
     dev: e.NODE_ENV === "development",
   };
 }

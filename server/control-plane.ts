@@ -18,6 +18,11 @@ import { createBuildPipeline } from "./builds/pipeline.ts";
 import { startRegistry, type RegistryInfo } from "./registry/registry.ts";
 import { pruneLoginFailures } from "./auth/login.ts";
 import { AGENT_PATH, agentHubFor } from "./nodes/agent-hub.ts";
+import { schedulerFor } from "./scheduler/scheduler.ts";
+import { startStatsIngest } from "./stats/ingest.ts";
+import { Router } from "./router/router.ts";
+import { startLogIngest } from "./logs/ingest.ts";
+import { forwardPlatformLines } from "./logs/platform-lines.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -28,6 +33,8 @@ export interface ControlPlaneOptions {
   dashboard: boolean;
   /** Start the image registry (off in tests that do not build). */
   registry?: boolean;
+  /** Start the HTTP router (Caddy) on config.routerPort (off in API-only tests). */
+  router?: boolean;
 }
 
 export interface ControlPlane {
@@ -51,6 +58,20 @@ async function loadDashboard(config: Config, log: Logger) {
   await app.prepare();
   log.info({ dev: config.dev }, "dashboard ready");
   return { handle: app.getRequestHandler(), upgrade: config.dev ? app.getUpgradeHandler() : undefined };
+}
+
+/** Starts the router; a platform without one still serves the API and dashboard (apps are just not reachable). */
+async function startRouter(config: Config, log: Logger): Promise<Router | undefined> {
+  const router = new Router({ listenHost: config.host, listenPort: config.routerPort, dataDir: config.dataDir, log });
+  try {
+    await router.start();
+  } catch (err) {
+    log.error({ err: err instanceof Error ? err.message : String(err) }, "router unavailable; apps are not reachable");
+    return undefined;
+  }
+  // Port 0 picked a free port: printed app URLs must use the real one.
+  config.routerPort = router.port;
+  return router;
 }
 
 /** Creates the control plane (database opened, admin bootstrapped) without listening yet. */
@@ -137,6 +158,13 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     pruneLoginFailures(services).catch((err: unknown) => log.error({ err }, "pruning login failures failed"));
   }, 10 * 60 * 1000);
   pruner.unref();
+  const scheduler = schedulerFor(services, agentHubFor(services));
+  startStatsIngest(services, agentHubFor(services));
+  const stopLogIngest = startLogIngest(services, agentHubFor(services));
+  const router = opts.router ? await startRouter(config, log) : undefined;
+  if (router) scheduler.setRouter(router);
+  const stopPlatformLines = forwardPlatformLines(services, router, scheduler);
+  if (config.scheduler) scheduler.start();
 
   return {
     services,
@@ -157,6 +185,10 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
       }),
     close: async () => {
       clearInterval(pruner);
+      scheduler.stop();
+      stopPlatformLines();
+      stopLogIngest();
+      await router?.stop();
       streams.close();
       agentHubFor(services).close();
       await new Promise<void>((resolve) => {

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { formatAge, printJson, println, printTable } from "../output.ts";
 import { authedClient, resolveTarget } from "../session.ts";
 import { checkName } from "../names.ts";
+import { usageError } from "../errors.ts";
 
 interface NodeRow {
   id: string;
@@ -11,6 +12,7 @@ interface NodeRow {
   cpus: number;
   memoryMb: number;
   state: string;
+  cordoned?: boolean;
   team: string | null;
   lastSeenAt: string | null;
 }
@@ -29,7 +31,7 @@ async function list(opts: { json?: boolean }): Promise<void> {
     ["NAME", "STATE", "ADDRESS", "CPUS", "MEMORY", "TEAM", "LAST SEEN"],
     body.map((n) => [
       n.name,
-      n.state,
+      n.cordoned ? `${n.state} (cordoned)` : n.state,
       n.address || "-",
       String(n.cpus),
       `${n.memoryMb} MB`,
@@ -63,6 +65,21 @@ async function joinCmd(opts: { json?: boolean; team?: string; name?: string }): 
   println(`  ${command}`);
 }
 
+/** Cordons, uncordons or drains the node called `name` (or with that id). */
+async function nodeAction(action: "cordon" | "uncordon" | "drain", name: string, opts: { json?: boolean }) {
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) throw usageError(`invalid node name ${JSON.stringify(name)}`);
+  const client = authedClient();
+  const { body: nodes } = await client.get<NodeRow[]>("/nodes");
+  const node = nodes.find((n) => n.name === name || n.id === name);
+  if (!node) throw new Error(`no node ${JSON.stringify(name)} that you can see`);
+  const { body } = await client.post<{ name: string; cordoned: boolean; moving?: number }>(
+    `/nodes/${encodeURIComponent(node.id)}/${action}`,
+  );
+  if (opts.json) return printJson(body);
+  if (action === "drain") println(`Draining ${body.name}: ${body.moving ?? 0} instance(s) move to other nodes`);
+  else println(`${body.name} is ${body.cordoned ? "cordoned: no new instances are placed on it" : "schedulable again"}`);
+}
+
 /** Registers the nodes topic. */
 export function registerNodeCommands(program: Command): void {
   program.command("nodes").description("list the nodes (hosts running the agent) you can see").action(list);
@@ -72,4 +89,15 @@ export function registerNodeCommands(program: Command): void {
     .option("-t, --team <team>", "team the node will belong to (default: a shared node; instance admins only)")
     .option("--name <name>", "name of the join token")
     .action(joinCmd);
+  for (const [action, text] of [
+    ["cordon", "place no new instances on a node"],
+    ["uncordon", "place instances on a node again"],
+    ["drain", "cordon a node and move its instances to other nodes, each once its replacement is healthy"],
+  ] as const) {
+    program
+      .command(`nodes:${action}`)
+      .description(text)
+      .argument("<node>", "node name")
+      .action((name: string, opts: { json?: boolean }) => nodeAction(action, name, opts));
+  }
 }

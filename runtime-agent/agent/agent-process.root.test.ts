@@ -72,7 +72,7 @@ describeRoot("agent process (root)", () => {
 
   beforeAll(async () => {
     env = await createRootEnv();
-    srv = await startTestServer();
+    srv = await startTestServer({ BERTH_SCHEDULER: "off" });
     const admin = new ApiClient(srv.url);
     await admin.signUp("agent-root@example.com");
     const token = (await admin.req("POST", "/api/v1/nodes/join-tokens", { name: "root-node" })).body.token as string;

@@ -5,7 +5,9 @@ import type { RegisterParams } from "../protocol/register.ts";
 import type { RuntimeBackend } from "../runtime/backend.ts";
 import { AgentConnection } from "./connection.ts";
 import { type Prober, probe as realProbe } from "./health.ts";
+import { LogShipper, withLogShipping } from "./log-shipper.ts";
 import { Reconciler } from "./reconciler.ts";
+import { startStatsCollector } from "./stats-collector.ts";
 import { loadState } from "./state-file.ts";
 
 /** What an agent needs; the backend is injected so tests can use the FakeBackend. */
@@ -19,6 +21,8 @@ export interface AgentOptions {
   hostPorts?: { min: number; max: number };
   tickMs?: number;
   probe?: Prober;
+  /** Interval of `node.stats` samples (default 5 s). */
+  statsIntervalMs?: number;
 }
 
 /** A running agent. */
@@ -50,8 +54,17 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       observedState: () => reconciler.observed(),
     },
   });
+  // Container logs are tailed from conmon's files (offsets persisted) and sent only while registered; the wrapped
+  // backend tails every new container and opens a deleted one's file first so its last lines are still shipped.
+  const logs: LogShipper = new LogShipper({
+    stateDir: opts.stateDir,
+    send: (batch): void => connection.notify("instance.logs", batch),
+    canSend: (): boolean => connection.isRegistered,
+    log: log.child({ component: "log-shipper" }),
+  });
+  await logs.start(await opts.backend.list());
   const reconciler = new Reconciler({
-    backend: opts.backend,
+    backend: withLogShipping(opts.backend, logs),
     probe: opts.probe ?? realProbe,
     log: log.child({ component: "reconciler" }),
     stateFile,
@@ -66,6 +79,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   // on the last persisted desired state, so workloads are kept even when the control plane is unreachable.
   await reconciler.tick();
   connection.start();
+  const stats = startStatsCollector({
+    backend: opts.backend,
+    sink: connection,
+    log: log.child({ component: "stats" }),
+    intervalMs: opts.statsIntervalMs,
+  });
   let stopped = false;
   let loop: NodeJS.Timeout | undefined;
   const schedule = () => {
@@ -85,8 +104,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     stop: async () => {
       stopped = true;
       clearTimeout(loop);
+      stats.stop();
       connection.close();
       await reconciler.tick().catch(() => undefined);
+      await logs.stop();
     },
   };
 }

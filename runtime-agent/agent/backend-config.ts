@@ -8,7 +8,12 @@ export function backendConfigFor(config: AgentConfig): OciBackendConfigInput {
   return {
     stateDir: path.join(config.stateDir, "runtime"),
     runcRoot: config.runcRoot,
-    storage: { root: config.storageRoot, runRoot: config.storageRunRoot },
+    storage: {
+      root: config.storageRoot,
+      runRoot: config.storageRunRoot,
+      insecureRegistries: config.insecureRegistries,
+      ...(config.registryAuthFile ? { authFile: config.registryAuthFile } : {}),
+    },
     cni: {
       networkName: config.cniNetwork,
       bridge: config.cniBridge,

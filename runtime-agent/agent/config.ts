@@ -20,7 +20,10 @@ const OPTIONS = {
   "host-ip": "BERTH_HOST_IP",
   "host-ports": "BERTH_HOST_PORTS",
   "tick-ms": "BERTH_TICK_MS",
+  "stats-interval-ms": "BERTH_STATS_INTERVAL_MS",
   "ip-masq": "BERTH_IP_MASQ",
+  "insecure-registries": "BERTH_INSECURE_REGISTRIES",
+  "registry-auth-file": "BERTH_REGISTRY_AUTH_FILE",
 } as const;
 type Key = keyof typeof OPTIONS;
 
@@ -42,8 +45,13 @@ export const AgentConfig = z.strictObject({
   hostIp: z.string().optional(),
   hostPorts: z.object({ min: z.int().min(1024), max: z.int().max(65_535) }),
   tickMs: z.int().min(100).max(60_000),
+  /** Interval of `node.stats` samples. */
+  statsIntervalMs: z.int().min(1_000).max(60_000),
   /** Masquerade outbound container traffic (default on). */
   ipMasq: z.boolean(),
+  /** host:port of registries pulled from over plain HTTP (comma-separated in the env). */
+  insecureRegistries: z.array(z.string()),
+  registryAuthFile: z.string().startsWith("/").optional(),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
@@ -74,7 +82,10 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
     hostIp: get("host-ip"),
     hostPorts: { min, max },
     tickMs: Number(get("tick-ms") ?? 1000),
+    statsIntervalMs: Number(get("stats-interval-ms") ?? 5000),
     ipMasq: (get("ip-masq") ?? "true") !== "false",
+    insecureRegistries: (get("insecure-registries") ?? "").split(",").filter(Boolean),
+    registryAuthFile: get("registry-auth-file"),
   };
   const parsed = AgentConfig.safeParse(Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)));
   if (!parsed.success) {

@@ -26,6 +26,10 @@ export const OciBackendConfig = z.strictObject({
     driver: z.enum(["overlay", "vfs"]).default("overlay"),
     /** TLS verification when pulling (off only for the loopback platform registry). */
     tlsVerify: z.boolean().default(true),
+    /** Registries (host:port) pulled from over plain HTTP: the platform registry on loopback in single-machine mode. */
+    insecureRegistries: z.array(z.string().regex(/^[a-z0-9.-]+(:[0-9]{1,5})?$/i)).default([]),
+    /** containers-auth.json with credentials for the platform registry (never passed in argv). */
+    authFile: AbsPath.optional(),
   }),
   cni: z.strictObject({
     pluginDir: AbsPath.default("/usr/lib/cni"),

@@ -9,6 +9,8 @@ export interface StorageConfig {
   runRoot: string;
   driver: "overlay" | "vfs";
   tlsVerify: boolean;
+  insecureRegistries: string[];
+  authFile?: string | undefined;
 }
 
 /** The parts of an image's OCI config that shape the process. */
@@ -57,7 +59,10 @@ export class Buildah {
   /** Pulls the image unless it is cached (layers already present are never fetched again). */
   async ensureImage(ref: string): Promise<void> {
     if (await this.hasImage(ref)) return;
-    await this.buildah(["pull", "--quiet", `--tls-verify=${this.storage.tlsVerify}`, "--", ref], 600_000);
+    const host = ref.includes("/") ? (ref.split("/")[0] ?? "") : "";
+    const tlsVerify = this.storage.tlsVerify && !this.storage.insecureRegistries.includes(host);
+    const auth = this.storage.authFile ? ["--authfile", this.storage.authFile] : [];
+    await this.buildah(["pull", "--quiet", `--tls-verify=${tlsVerify}`, ...auth, "--", ref], 600_000);
   }
 
   /** Creates a working container named `name` from a local image; returns its name. */

@@ -5,6 +5,7 @@ import { recordAudit } from "../audit/record.ts";
 import { requireApp, requireTeam } from "../teams/access.ts";
 import { appUrls } from "./urls.ts";
 import { removeRepo } from "../git/repos.ts";
+import { kickScheduler } from "../scheduler/kick.ts";
 
 type AppRow = {
   id: string;
@@ -89,6 +90,7 @@ export async function updateApp(
   if (teamId !== app.teamId) {
     await recordAudit(s.db, actor, { teamId, appName: name, action: "app.transfer", target: name, data: { from: app.team.name } });
   }
+  kickScheduler(s);
   return toAppView(s, updated);
 }
 
@@ -98,4 +100,6 @@ export async function destroyApp(s: Services, actor: Actor, name: string) {
   await s.db.app.delete({ where: { id: app.id } });
   await removeRepo(s.config.dataDir, name);
   await recordAudit(s.db, actor, { teamId: app.teamId, appName: name, action: "app.destroy", target: name });
+  // Its instances went with it (cascade): the next pass stops them on their nodes and drops its routes.
+  kickScheduler(s);
 }

@@ -15,20 +15,35 @@ export interface BuildLimits {
   memory: string;
 }
 
-/** Runs a command, streaming output lines to `onLine`; rejects on non-zero exit or timeout. */
+/** A command ran out of time (and was stopped). */
+export class TimeLimitError extends Error {}
+
+/** A build ran past BERTH_BUILD_TIMEOUT: the app's fault, shown to the pusher, not logged as a server problem. */
+export class BuildLimitError extends Error {}
+
+/** How long a command that ran out of time gets between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 10_000;
+
+/**
+ * Runs a command, streaming output lines to `onLine`; rejects on non-zero exit or timeout. On timeout the command
+ * gets SIGTERM first: buildah then stops the container of the running step (a SIGKILLed buildah would leave it
+ * running, reparented to init), and SIGKILL only if it has not exited within the grace period.
+ */
 export function runStreaming(
   command: string,
   args: string[],
   onLine: (line: string) => void,
-  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; killGraceMs?: number } = {},
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
     let timedOut = false;
+    let killer: NodeJS.Timeout | undefined;
     const timer = opts.timeoutMs
       ? setTimeout(() => {
           timedOut = true;
-          child.kill("SIGKILL");
+          child.kill("SIGTERM");
+          killer = setTimeout(() => child.kill("SIGKILL"), opts.killGraceMs ?? KILL_GRACE_MS);
         }, opts.timeoutMs)
       : undefined;
     const split = () => {
@@ -45,7 +60,8 @@ export function runStreaming(
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
-      if (timedOut) reject(new Error(`${path.basename(command)} exceeded the time limit of ${Math.round((opts.timeoutMs ?? 0) / 1000)} s`));
+      clearTimeout(killer);
+      if (timedOut) reject(new TimeLimitError(`${path.basename(command)} exceeded the time limit of ${Math.round((opts.timeoutMs ?? 0) / 1000)} s`));
       else if (code !== 0) reject(new Error(`${path.basename(command)} exited with code ${code}`));
       else resolve();
     });
@@ -70,6 +86,8 @@ export async function buildDockerfile(
     "--isolation",
     "oci",
     "--layers",
+    // Remove the working container of a failed (or stopped) step too, not only after a successful build.
+    "--force-rm",
     // Build steps get no network: they cannot reach the platform's internal services or other apps.
     "--network",
     "none",
@@ -83,7 +101,23 @@ export async function buildDockerfile(
   ];
   for (const [k, v] of Object.entries(opts.buildArgs)) args.push("--build-arg", `${k}=${v}`);
   args.push("--", opts.context);
-  await runStreaming("buildah", args, onLine, { timeoutMs: opts.limits.timeoutMs });
+  // buildah's words when the runtime killed a step (the kernel's OOM killer, under --memory).
+  let killed = false;
+  const watch = (line: string) => {
+    if (/^container exited on killed$/.test(line.trim())) killed = true;
+    onLine(line);
+  };
+  try {
+    await runStreaming("buildah", args, watch, { timeoutMs: opts.limits.timeoutMs });
+  } catch (err) {
+    if (err instanceof TimeLimitError)
+      throw new BuildLimitError(`the build exceeded its time limit of ${Math.round(opts.limits.timeoutMs / 1000)} s`);
+    if (killed)
+      throw new BuildLimitError(
+        `a build step was killed, most likely for using more than the build memory limit (${opts.limits.memory})`,
+      );
+    throw err;
+  }
 }
 
 /** Pushes a local image to `dest` (docker://host/name:tag); returns the manifest digest. */

@@ -14,13 +14,22 @@ import type { StreamHub } from "../ws/hub.ts";
 import { appUrls } from "../apps/urls.ts";
 import { createRelease } from "../releases/releases.ts";
 import { pruneReleaseImages } from "../registry/prune.ts";
-import { buildDockerfile, inspectImage, pushImage, type BuilderStorage, type BuildLimits } from "./buildah.ts";
+import {
+  BuildLimitError,
+  buildDockerfile,
+  inspectImage,
+  pushImage,
+  type BuilderStorage,
+  type BuildLimits,
+} from "./buildah.ts";
 import { describeBuild, detectBuild } from "./detect.ts";
 import { BuildOutput } from "./output.ts";
 import { parseProcfile } from "./procfile.ts";
 import { buildOnStack, isStackUserError } from "./stacks/index.ts";
 import { exportCommit, findEscapingSymlinks } from "./source.ts";
 import { findReusableImage } from "./reuse.ts";
+import { kickScheduler } from "../scheduler/kick.ts";
+import { watchRollout } from "../scheduler/rollout-watch.ts";
 
 const ZERO = "0".repeat(40);
 const execFileAsync = promisify(execFile);
@@ -127,9 +136,7 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
             const imageRef = `${reuse.imageRef}@${reuse.imageDigest}`;
             await s.db.build.update({ where: { id: build.id }, data: { status: "succeeded", imageRef, finishedAt: new Date() } });
             out.step(`Released v${release.version} (process types: ${Object.keys(reuse.processTypes).join(", ")})`);
-            out.line(`       ${appUrls(s.config, app.name).webUrl}`);
-            await out.flush();
-            return true;
+            return await rollOut(s, out, app.name, release);
           }
           const src = path.join(work, "src");
           await exportCommit(session.repoDir, update.newRev, src, objectEnv);
@@ -206,12 +213,11 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
             s.log.warn({ err, app: app.name }, "pruning old release images failed"),
           );
           out.step(`Released v${release.version} (process types: ${Object.keys(processTypes).join(", ")})`);
-          out.line(`       ${appUrls(s.config, app.name).webUrl}`);
-          await out.flush();
-          return true;
+          return await rollOut(s, out, app.name, release);
         } catch (err) {
           const message = err instanceof BuildFailure ? err.message : err instanceof Error ? err.message : String(err);
-          if (!(err instanceof BuildFailure)) s.log.warn({ err, app: app.name, build: build.id }, "build failed");
+          if (!(err instanceof BuildFailure || err instanceof BuildLimitError))
+            s.log.warn({ err, app: app.name, build: build.id }, "build failed");
           out.line(`error: build failed: ${message}`);
           out.line("       the push was rejected; the running release is unchanged");
           await out.flush();
@@ -226,6 +232,31 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
       });
     }
   };
+}
+
+/**
+ * Rolls the new release out and tells the pusher how it went. A failed rollout rejects the push: the old release
+ * keeps serving and the branch stays where it was, like a failed build.
+ */
+async function rollOut(
+  s: Services,
+  out: BuildOutput,
+  app: string,
+  release: { id: string; version: number },
+): Promise<boolean> {
+  kickScheduler(s);
+  const verdict = await watchRollout(s, app, release, out);
+  if (verdict.status === "failed") {
+    out.line(`error: v${release.version} did not start: ${verdict.reason ?? "unknown reason"}`);
+    out.line("       the push was rejected; the running release is unchanged");
+    await out.flush();
+    return false;
+  }
+  if (verdict.status === "superseded") out.line(`       v${release.version} was superseded by a newer release`);
+  if (verdict.status === "deployed") out.step(`v${release.version} is running`);
+  out.line(`       ${appUrls(s.config, app).webUrl}`);
+  await out.flush();
+  return true;
 }
 
 /** The commit a ref points at in the repository, or null if the ref does not exist. */

@@ -6,6 +6,7 @@ import { recordAudit } from "../audit/record.ts";
 import { requireApp } from "../teams/access.ts";
 import { can, type Role } from "../teams/roles.ts";
 import { createRelease } from "../releases/releases.ts";
+import { kickScheduler } from "../scheduler/kick.ts";
 
 /** Keys whose values are masked for viewers (tokens, passwords, keys, connection strings). */
 export const SECRET_KEY = /(SECRET|PASSW|TOKEN|KEY|PRIVATE|CREDENTIAL|AUTH|DSN|SALT|CERT|_URL$)/i;
@@ -97,6 +98,7 @@ export async function changeConfig(s: Services, actor: Actor, appName: string, c
       description: described ? `Config: ${described}` : "Config: build-time flags",
     });
     release = r.version;
+    kickScheduler(s);
   }
   return { config: view(result, role), release };
 }

@@ -7,6 +7,7 @@ import { errors } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
 import { requireApp } from "../teams/access.ts";
 import { hostnameProblem, isUnder, normalizeHostname } from "./hostname.ts";
+import { kickScheduler } from "../scheduler/kick.ts";
 
 /** Custom domains per app. */
 export const MAX_DOMAINS = 100;
@@ -75,6 +76,7 @@ export async function addDomain(s: Services, actor: Actor, appName: string, rawH
       });
       return d;
     });
+    kickScheduler(s);
     return view(row, app.name, s.config);
   } catch (err) {
     // Two adds of the same name racing: the unique index decides, the loser gets the same answer as above.
@@ -98,4 +100,5 @@ export async function removeDomain(s: Services, actor: Actor, appName: string, r
       data: { hostname },
     });
   });
+  kickScheduler(s);
 }

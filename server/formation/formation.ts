@@ -4,6 +4,7 @@ import type { Actor, Services } from "../context.ts";
 import { errors } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
 import { requireApp } from "../teams/access.ts";
+import { kickScheduler } from "../scheduler/kick.ts";
 
 export const LIMITS = {
   quantity: { min: 0, max: 100 },
@@ -77,7 +78,7 @@ export async function changeFormation(s: Services, actor: Actor, appName: string
     check(u);
   }
 
-  return s.db.$transaction(async (tx) => {
+  const result = await s.db.$transaction(async (tx) => {
     const rows = await tx.formation.findMany({ where: { appId: app.id }, orderBy: { type: "asc" } });
     const byType = new Map(rows.map((r) => [r.type, r]));
     const unknown = updates.filter((u) => !byType.has(u.type)).map((u) => u.type);
@@ -109,7 +110,9 @@ export async function changeFormation(s: Services, actor: Actor, appName: string
       target: app.name,
       data: { before, after },
     });
-    const result = await tx.formation.findMany({ where: { appId: app.id }, orderBy: { type: "asc" } });
-    return result.map(view);
+    const rowsAfter = await tx.formation.findMany({ where: { appId: app.id }, orderBy: { type: "asc" } });
+    return rowsAfter.map(view);
   });
+  kickScheduler(s);
+  return result;
 }

@@ -17,7 +17,12 @@ import { releaseRoutes } from "./routes/releases.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { configRoutes } from "./routes/config.ts";
 import { formationRoutes } from "./routes/formation.ts";
+import { instanceRoutes } from "./routes/instances.ts";
 import { domainRoutes } from "./routes/domains.ts";
+import { logRoutes } from "./routes/logs.ts";
+import { statsRoutes } from "./routes/stats.ts";
+import { stackRoutes } from "./routes/stacks.ts";
+import { activityRoutes } from "./routes/activity.ts";
 
 export const API_BASE = "/api/v1";
 /** Largest accepted request body. */
@@ -82,7 +87,12 @@ export function createApi(services: Services) {
   api.route("/", nodeRoutes);
   api.route("/", configRoutes);
   api.route("/", formationRoutes);
+  api.route("/", instanceRoutes);
   api.route("/", domainRoutes);
+  api.route("/", logRoutes);
+  api.route("/", statsRoutes);
+  api.route("/", stackRoutes);
+  api.route("/", activityRoutes);
 
   api.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

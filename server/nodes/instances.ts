@@ -19,8 +19,9 @@ async function releaseIdFor(db: Db, appId: string, ref: string): Promise<string 
 export async function recordInstanceEvent(db: Db, node: { id: string; teamId: string | null }, e: InstanceEvent) {
   const state = {
     state: e.state,
-    exitCode: e.exitCode ?? null,
-    reason: e.reason ?? "",
+    // The last exit code and reason stay until a later exit replaces them (`berth ps` shows them after a restart).
+    ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
+    ...(e.reason !== undefined ? { reason: e.reason } : {}),
     restarts: e.restarts ?? 0,
     ...(e.hostPort !== undefined ? { hostPort: e.hostPort } : {}),
     ...(e.state === "running" ? { startedAt: new Date(e.at) } : {}),
@@ -36,8 +37,10 @@ export async function recordInstanceEvent(db: Db, node: { id: string; teamId: st
   if (!app || (node.teamId !== null && app.teamId !== node.teamId)) return false;
   const releaseId = await releaseIdFor(db, app.id, e.release);
   if (!releaseId) return false;
+  // An instance the scheduler does not know (state lost, or run by hand): recorded so it shows up, and wanted
+  // stopped so the scheduler cleans it up rather than counting it.
   await db.instance.create({
-    data: { id: e.instanceId, appId: app.id, releaseId, processType: e.processType, ...state },
+    data: { id: e.instanceId, appId: app.id, releaseId, processType: e.processType, desired: "stopped", ...state },
   });
   return true;
 }

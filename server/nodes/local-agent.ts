@@ -2,6 +2,7 @@
 // shared join token it creates for itself at every start. Names, subnet and host ports derive from the data
 // dir, so two platforms with different data dirs can run side by side without sharing a bridge or ports.
 import crypto from "node:crypto";
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,6 +38,28 @@ export function localAgentEnv(dataDir: string, controlPlane: string, joinToken: 
   };
 }
 
+/**
+ * Pull access to the platform registry for the local agent: a containers-auth.json (mode 0600, never in argv) and
+ * plain HTTP for that loopback address only. Instances publish their ports on loopback only: in single-machine
+ * mode the router is the way in.
+ */
+function registryAccess(s: Services): Record<string, string> {
+  const local = { BERTH_NODE_ADDRESS: "127.0.0.1", BERTH_HOST_IP: "127.0.0.1" };
+  let reg;
+  try {
+    reg = s.registry();
+  } catch {
+    return local;
+  }
+  const dir = path.join(s.config.dataDir, "agent");
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, "registry-auth.json");
+  const auth = Buffer.from(`${reg.username}:${reg.password}`).toString("base64");
+  fs.writeFileSync(file, JSON.stringify({ auths: { [reg.host]: { auth } } }), { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  return { ...local, BERTH_REGISTRY_AUTH_FILE: file, BERTH_INSECURE_REGISTRIES: reg.host };
+}
+
 /** Starts the supervised local agent (root only); returns its supervisor, or null when not root. */
 export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
   if (process.getuid?.() !== 0) {
@@ -47,7 +70,11 @@ export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
   await s.db.nodeJoinToken.updateMany({ where: { name: LOCAL_TOKEN_NAME, teamId: null, revokedAt: null }, data: { revokedAt: new Date() } });
   const token = newToken("node");
   await s.db.nodeJoinToken.create({ data: { name: LOCAL_TOKEN_NAME, teamId: null, tokenHash: hashToken(token), createdById: "system" } });
-  const env = { ...process.env, ...localAgentEnv(s.config.dataDir, `http://127.0.0.1:${s.config.port}`, token) };
+  const env = {
+    ...process.env,
+    ...localAgentEnv(s.config.dataDir, `http://127.0.0.1:${s.config.port}`, token),
+    ...registryAccess(s),
+  };
   const sup = new Supervisor(
     { name: "agent", command: process.execPath, args: ["--import", "tsx", AGENT_ENTRY], env },
     s.log.child({ component: "local-agent" }),

@@ -18,6 +18,7 @@ type NodeRow = {
   cgroup: string;
   version: string;
   state: string;
+  cordoned: boolean;
   teamId: string | null;
   lastSeenAt: Date | null;
   createdAt: Date;
@@ -36,6 +37,7 @@ export function toNodeView(n: NodeRow, team: string | null) {
     cgroup: n.cgroup,
     version: n.version,
     state: n.state,
+    cordoned: n.cordoned,
     team,
     lastSeenAt: n.lastSeenAt?.toISOString() ?? null,
     createdAt: n.createdAt.toISOString(),

@@ -47,6 +47,7 @@ export const NodeSchema = z
     cgroup: z.string(),
     version: z.string(),
     state: z.string(),
+    cordoned: z.boolean(),
     team: z.string().nullable(),
     lastSeenAt: z.string().nullable(),
     createdAt: z.string(),

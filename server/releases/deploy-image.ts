@@ -12,6 +12,7 @@ import { isValidResourceName } from "../validation/names.ts";
 import { splitDigest } from "../validation/image-ref.ts";
 import { createRelease, toReleaseView } from "./releases.ts";
 import { pruneReleaseImages } from "../registry/prune.ts";
+import { kickScheduler } from "../scheduler/kick.ts";
 
 const COPY_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -111,6 +112,7 @@ export async function deployImage(
       processTypes: { web: "" },
       description: `Deploy image ${image}`,
     });
+    kickScheduler(s);
     await pruneReleaseImages(s, app.id, app.name, registry, s.config.keepReleases).catch((err: unknown) =>
       s.log.warn({ err, app: app.name }, "pruning old release images failed"),
     );

@@ -17,7 +17,10 @@ export interface TestServer {
 }
 
 /** Starts a control plane with its own data dir; `env` overrides configuration (e.g. login limits). */
-export async function startTestServer(env: Record<string, string> = {}, opts: { registry?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  opts: { registry?: boolean; router?: boolean } = {},
+): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-"));
   fs.copyFileSync(inject("templateDb"), path.join(dataDir, "berth.db"));
   const config: Config = loadConfig({
@@ -25,9 +28,10 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
     PORT: "0",
     HOST: "127.0.0.1",
     BERTH_LOG_LEVEL: process.env.BERTH_TEST_LOG_LEVEL ?? "silent",
+    BERTH_ROUTER_PORT: "0",
     ...env,
   });
-  const cp = await createControlPlane({ config, log: createLogger(config.logLevel), dashboard: false, registry: opts.registry ?? false });
+  const cp = await createControlPlane({ config, log: createLogger(config.logLevel), dashboard: false, registry: opts.registry ?? false, router: opts.router ?? false });
   const port = await cp.listen();
   return {
     url: `http://127.0.0.1:${port}`,

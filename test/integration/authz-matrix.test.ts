@@ -396,6 +396,13 @@ const TABLE: Record<string, Row> = {
       if (isRole(who)) expect(res.body.map((f: { type: string }) => f.type)).toContain("web");
     },
   },
+  "GET /api/v1/apps/{app}/stats": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => ({ path: "/api/v1/apps/acme-app/stats?since=2020-01-01T00:00:00Z" }),
+    verify: async (who, _call, res) => {
+      if (isRole(who)) expect(Array.isArray(res.body.instances)).toBe(true);
+    },
+  },
   "PATCH /api/v1/apps/{app}/formation": {
     // app:scale is member and up; changing the formation never makes a release (the releases row counts them).
     expect: s(401, 404, 403, 200, 200, 200),
@@ -410,6 +417,53 @@ const TABLE: Record<string, Row> = {
       const web = await db().formation.findUniqueOrThrow({ where: { appId_type: { appId: app.id, type: "web" } } });
       expect(web.quantity).toBe(res.status === 200 ? Number(call.ref) : 1);
       expect(await db().release.count({ where: { appId: app.id } })).toBe(1);
+    },
+  },
+  "GET /api/v1/apps/{app}/instances": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => ({ path: "/api/v1/apps/acme-app/instances" }),
+    verify: async (who, _call, res) => {
+      if (isRole(who)) expect(Array.isArray(res.body)).toBe(true);
+    },
+  },
+  "POST /api/v1/apps/{app}/restart": {
+    // app:scale is member and up: running instances are marked for a rolling replacement.
+    expect: s(401, 404, 403, 202, 202, 202),
+    prepare: async () => {
+      const name = await freshApp();
+      const app = await db().app.findUniqueOrThrow({ where: { name } });
+      const release = await db().release.create({
+        data: { appId: app.id, version: 1, imageRef: name, status: "deployed", processTypes: '{"web":""}' },
+      });
+      await db().instance.create({
+        data: { id: fresh("inst"), appId: app.id, releaseId: release.id, processType: "web", state: "running", nodeId: fixtures.nodeId },
+      });
+      return { path: `/api/v1/apps/${name}/restart`, body: {}, ref: name };
+    },
+    verify: async (_who, call, res) => {
+      const app = await db().app.findUniqueOrThrow({ where: { name: call.ref as string } });
+      const rows = await db().instance.findMany({ where: { appId: app.id } });
+      expect(rows.some((r) => r.desired === "replace")).toBe(res.status === 202);
+    },
+  },
+  "POST /api/v1/apps/{app}/releases/rollback": {
+    // app:deploy is member and up: a new release with v1's image and config; the config vars follow.
+    expect: s(401, 404, 403, 201, 201, 201),
+    prepare: async () => {
+      const name = await freshApp();
+      const app = await db().app.findUniqueOrThrow({ where: { name } });
+      const base = { appId: app.id, imageRef: name, processTypes: '{"web":""}' };
+      await db().release.create({ data: { ...base, version: 1, config: '{"A":"1"}', status: "superseded" } });
+      await db().release.create({ data: { ...base, version: 2, config: '{"A":"2"}', status: "deployed" } });
+      await db().configVar.create({ data: { appId: app.id, key: "A", value: "2" } });
+      return { path: `/api/v1/apps/${name}/releases/rollback`, body: {}, ref: name };
+    },
+    verify: async (_who, call, res) => {
+      const app = await db().app.findUniqueOrThrow({ where: { name: call.ref as string } });
+      expect(await db().release.count({ where: { appId: app.id } })).toBe(res.status === 201 ? 3 : 2);
+      const a = await db().configVar.findFirstOrThrow({ where: { appId: app.id, key: "A" } });
+      expect(a.value).toBe(res.status === 201 ? "1" : "2");
+      if (res.status === 201) expect(res.body).toMatchObject({ version: 3, description: "Rollback to v1" });
     },
   },
   "GET /api/v1/apps/{app}/domains": {
@@ -440,6 +494,27 @@ const TABLE: Record<string, Row> = {
       expect(await db().domain.count({ where: { hostname: call.ref ?? "" } })).toBe(res.status === 204 ? 0 : 1);
     },
   },
+  "GET /api/v1/apps/{app}/logs": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => {
+      const { appendAppLog } = await import("../../server/logs/ingest.ts");
+      await appendAppLog(srv.cp.services, "acme-app", [{ source: "berth", text: "matrix log line" }]);
+      return { path: "/api/v1/apps/acme-app/logs?lines=5" };
+    },
+    verify: async (who, _call, res) => {
+      if (isRole(who)) expect(res.body.entries.map((e: { text: string }) => e.text)).toContain("matrix log line");
+      else expect(JSON.stringify(res.body)).not.toContain("matrix log line");
+    },
+  },
+  "GET /api/v1/apps/{app}/activity": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => ({ path: "/api/v1/apps/acme-app/activity" }),
+    verify: async (who, _call, res) => {
+      if (!isRole(who)) return;
+      expect(res.body.map((e: { action: string }) => e.action)).toContain("app.create");
+      expect(JSON.stringify(res.body)).not.toContain("hunter2");
+    },
+  },
   "GET /api/v1/nodes": {
     // Everyone signed in may ask; the list is filtered to nodes of teams they administer.
     expect: s(401, 200, 200, 200, 200, 200),
@@ -455,6 +530,39 @@ const TABLE: Record<string, Row> = {
     prepare: async () => ({ path: `/api/v1/nodes/${fixtures.nodeId}` }),
     verify: async (_who, _call, res) => {
       if (res.status === 200) expect(res.body.name).toBe("acme-node");
+    },
+  },
+  "POST /api/v1/nodes/{id}/cordon": {
+    expect: s(401, 404, 403, 403, 200, 200),
+    prepare: async () => {
+      await db().node.update({ where: { id: fixtures.nodeId }, data: { cordoned: false } });
+      return { path: `/api/v1/nodes/${fixtures.nodeId}/cordon` };
+    },
+    verify: async (_who, _call, res) => {
+      const node = await db().node.findUniqueOrThrow({ where: { id: fixtures.nodeId } });
+      expect(node.cordoned).toBe(res.status === 200);
+    },
+  },
+  "POST /api/v1/nodes/{id}/uncordon": {
+    expect: s(401, 404, 403, 403, 200, 200),
+    prepare: async () => {
+      await db().node.update({ where: { id: fixtures.nodeId }, data: { cordoned: true } });
+      return { path: `/api/v1/nodes/${fixtures.nodeId}/uncordon` };
+    },
+    verify: async (_who, _call, res) => {
+      const node = await db().node.findUniqueOrThrow({ where: { id: fixtures.nodeId } });
+      expect(node.cordoned).toBe(res.status !== 200);
+    },
+  },
+  "POST /api/v1/nodes/{id}/drain": {
+    expect: s(401, 404, 403, 403, 200, 200),
+    prepare: async () => {
+      await db().node.update({ where: { id: fixtures.nodeId }, data: { cordoned: false } });
+      return { path: `/api/v1/nodes/${fixtures.nodeId}/drain` };
+    },
+    verify: async (_who, _call, res) => {
+      const node = await db().node.findUniqueOrThrow({ where: { id: fixtures.nodeId } });
+      expect(node.cordoned).toBe(res.status === 200);
     },
   },
   "GET /api/v1/nodes/join-tokens": {
@@ -485,6 +593,20 @@ const TABLE: Record<string, Row> = {
       const row = await db().nodeJoinToken.findUniqueOrThrow({ where: { id: call.ref ?? "" } });
       expect(row.revokedAt !== null).toBe(res.status === 200);
     },
+  },
+  // ---- Platform stacks: instance admin only (nobody in acme is one), so every caller here is refused ----
+  "GET /api/v1/stacks": {
+    expect: s(401, 403, 403, 403, 403, 403),
+    prepare: async () => ({ path: "/api/v1/stacks" }),
+  },
+  "POST /api/v1/stacks/rebuild": {
+    expect: s(401, 403, 403, 403, 403, 403),
+    prepare: async () => ({ path: "/api/v1/stacks/rebuild" }),
+    verify: async () => expect((await instanceAdmin.req("GET", "/api/v1/stacks/rebuild")).status).toBe(404),
+  },
+  "GET /api/v1/stacks/rebuild": {
+    expect: s(401, 403, 403, 403, 403, 403),
+    prepare: async () => ({ path: "/api/v1/stacks/rebuild" }),
   },
 };
 

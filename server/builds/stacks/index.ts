@@ -3,7 +3,7 @@ import { PlanError } from "./plan.ts";
 import { StackError } from "./stacks.ts";
 
 export { buildOnStack, type StackBuildRequest } from "./build.ts";
-export { ensureStack, rebuildStack, rebuildStacks, type StackInfo } from "./stacks.ts";
+export { ensureStack, listStacks, rebuildStack, rebuildStacks, type StackInfo, type StackStatus } from "./stacks.ts";
 
 /** True for failures caused by the app (its files, its install or build steps) or a missing host tool: shown, not logged. */
 export function isStackUserError(err: unknown): err is Error {

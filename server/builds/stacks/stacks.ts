@@ -410,13 +410,98 @@ export async function ensureStack(s: BuilderStorage, name: StackName, opts: Stac
 /** Builds stack `name` again from its recipe (e.g. to pick up Debian security updates) and refreshes the cache. */
 export async function rebuildStack(s: BuilderStorage, name: StackName, opts: StackOptions = {}): Promise<StackInfo> {
   const recipe = await stackRecipe(name);
-  return locks.run(`${s.root}\0${name}`, () => obtain(s, recipe, opts, true));
+  return locks.run(`${s.root}\0${name}`, async () => {
+    const image = `berth-stack/${name}:${recipeHash(recipe)}`;
+    const idOf = () =>
+      buildahOut(s, ["inspect", "--type", "image", "--format", "{{.FromImageID}}", "--", image])
+        .then((o) => o.trim())
+        .catch(() => "");
+    const before = existsSync(s.root) ? await idOf() : "";
+    const info = await obtain(s, recipe, opts, true);
+    // The old image lost its name to the new one: drop it unless something still uses it (app images keep the
+    // layers they share with it; a container of a running build makes buildah refuse, which is fine).
+    if (/^[0-9a-f]{64}$/.test(before) && before !== (await idOf()))
+      await buildahOut(s, ["rmi", "--", before]).catch(() => undefined);
+    return info;
+  });
+}
+
+/** What `berth stacks` shows about one stack. */
+export interface StackStatus {
+  name: StackName;
+  /** Image name of the current recipe, null when the recipe cannot be made on this host (e.g. no busybox-static). */
+  image: string | null;
+  hash: string | null;
+  /** The stack is in the builder storage. */
+  built: boolean;
+  /** When the image in the storage was built (its creation time), null when not built. */
+  builtAt: string | null;
+  /** Image id (sha256:...) in the builder storage, null when not built. */
+  id: string | null;
+  description: string | null;
+  nodeVersion: string | null;
+  /** The cache directory holds an archive of this recipe (BERTH_STACK_CACHE_DIR). */
+  cached: boolean;
+  /** Why the recipe cannot be made, if so. */
+  problem: string | null;
+}
+
+export const STACK_NAMES: readonly StackName[] = ["node", "static"];
+
+/** The stacks as the storage has them now (read-only: never builds or loads anything). */
+export async function listStacks(s: BuilderStorage, opts: { cacheDir?: string | null } = {}): Promise<StackStatus[]> {
+  const cacheDir = opts.cacheDir === undefined ? defaultStackCacheDir() : opts.cacheDir;
+  const out: StackStatus[] = [];
+  for (const name of STACK_NAMES) {
+    const empty = { built: false, builtAt: null, id: null, nodeVersion: null, cached: false } as const;
+    let recipe: StackRecipe;
+    try {
+      recipe = await stackRecipe(name);
+    } catch (err) {
+      const problem = err instanceof Error ? err.message : String(err);
+      out.push({ name, image: null, hash: null, description: null, problem, ...empty });
+      continue;
+    }
+    const hash = recipeHash(recipe);
+    const image = `berth-stack/${name}:${hash}`;
+    const cached = cacheDir ? existsSync(path.join(cacheDir, archiveName(recipe))) : false;
+    const local = existsSync(s.root) ? await localStack(s, recipe) : null;
+    if (!local) {
+      out.push({ name, image, hash, description: describeStack(recipe, null), problem: null, ...empty, cached });
+      continue;
+    }
+    let id: string | null = null;
+    let builtAt: string | null = null;
+    try {
+      const json = JSON.parse(await buildahOut(s, ["inspect", "--type", "image", "--", image])) as {
+        FromImageID?: string;
+        OCIv1?: { created?: string };
+      };
+      id = json.FromImageID ? `sha256:${json.FromImageID.replace(/^sha256:/, "")}` : null;
+      builtAt = json.OCIv1?.created ? new Date(json.OCIv1.created).toISOString() : null;
+    } catch {
+      // Listed without the details.
+    }
+    out.push({
+      name,
+      image,
+      hash,
+      built: true,
+      builtAt,
+      id,
+      description: local.description,
+      nodeVersion: local.nodeVersion,
+      cached,
+      problem: null,
+    });
+  }
+  return out;
 }
 
 /** Rebuilds every stack (`berth stacks:rebuild`). */
 export async function rebuildStacks(s: BuilderStorage, opts: StackOptions = {}): Promise<StackInfo[]> {
   const out: StackInfo[] = [];
-  for (const name of ["node", "static"] as const) out.push(await rebuildStack(s, name, opts));
+  for (const name of STACK_NAMES) out.push(await rebuildStack(s, name, opts));
   return out;
 }
 

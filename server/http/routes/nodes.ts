@@ -14,6 +14,7 @@ import {
 } from "../../nodes/schemas.ts";
 import { createJoinToken, listJoinTokens, revokeJoinToken } from "../../nodes/join-tokens.ts";
 import { getNode, listNodes } from "../../nodes/registry.ts";
+import { drainNode, setCordon } from "../../nodes/cordon.ts";
 
 const T = ["Nodes"];
 const listTokens = apiRoute({
@@ -56,6 +57,34 @@ const info = apiRoute({
   responses: { 200: jsonResponse(NodeDetailSchema, "Node") },
 });
 
+const CordonResult = z
+  .object({ id: z.string(), name: z.string(), cordoned: z.boolean(), moving: z.number().int().optional() })
+  .openapi("NodeCordon");
+const cordon = apiRoute({
+  method: "post",
+  path: "/nodes/{id}/cordon",
+  tags: T,
+  summary: "Stop placing new instances on the node (node admins)",
+  request: { params: IdParam },
+  responses: { 200: jsonResponse(CordonResult, "Cordoned") },
+});
+const uncordon = apiRoute({
+  method: "post",
+  path: "/nodes/{id}/uncordon",
+  tags: T,
+  summary: "Place new instances on the node again (node admins)",
+  request: { params: IdParam },
+  responses: { 200: jsonResponse(CordonResult, "Uncordoned") },
+});
+const drain = apiRoute({
+  method: "post",
+  path: "/nodes/{id}/drain",
+  tags: T,
+  summary: "Cordon the node and move its instances to other nodes, each stopped once its replacement is healthy",
+  request: { params: IdParam },
+  responses: { 200: jsonResponse(CordonResult, "Draining") },
+});
+
 /** Routes under /api/v1 for nodes. */
 export const nodeRoutes = new OpenAPIHono<ApiEnv>()
   .openapi(listTokens, async (c) =>
@@ -68,4 +97,11 @@ export const nodeRoutes = new OpenAPIHono<ApiEnv>()
     c.json(await revokeJoinToken(c.get("services"), requireActor(c), c.req.valid("param").id), 200),
   )
   .openapi(list, async (c) => c.json(await listNodes(c.get("services"), requireActor(c)), 200))
-  .openapi(info, async (c) => c.json(await getNode(c.get("services"), requireActor(c), c.req.valid("param").id), 200));
+  .openapi(info, async (c) => c.json(await getNode(c.get("services"), requireActor(c), c.req.valid("param").id), 200))
+  .openapi(cordon, async (c) =>
+    c.json(await setCordon(c.get("services"), requireActor(c), c.req.valid("param").id, true), 200),
+  )
+  .openapi(uncordon, async (c) =>
+    c.json(await setCordon(c.get("services"), requireActor(c), c.req.valid("param").id, false), 200),
+  )
+  .openapi(drain, async (c) => c.json(await drainNode(c.get("services"), requireActor(c), c.req.valid("param").id), 200));

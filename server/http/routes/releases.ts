@@ -23,7 +23,7 @@ const BuildSchema = z
   })
   .openapi("Build");
 const BuildDetailSchema = BuildSchema.extend({ output: z.string() }).openapi("BuildDetail");
-const ReleaseSchema = z
+export const ReleaseSchema = z
   .object({
     version: z.number().int(),
     name: z.string(),

@@ -1,0 +1,92 @@
+// `berth ps`, `ps:restart`, `rollback`: what runs, rolling restarts, and going back to an earlier release.
+import type { Command } from "commander";
+import { seg } from "../api-client.ts";
+import type { Release } from "../api-types.ts";
+import { resolveApp } from "../app-resolver.ts";
+import { usageError } from "../errors.ts";
+import { formatAge, printJson, println, printTable } from "../output.ts";
+import { authedClient } from "../session.ts";
+import { parseVersion } from "./releases.ts";
+
+interface AppOpts {
+  json?: boolean;
+  app?: string;
+}
+
+/** One instance as the API returns it. */
+export interface InstanceView {
+  id: string;
+  processType: string;
+  state: string;
+  release: number;
+  node: { id: string; name: string } | null;
+  restarts: number;
+  exitCode: number | null;
+  reason: string | null;
+  startedAt: string | null;
+  createdAt: string;
+}
+
+const TARGET = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/** The LAST EXIT column: `137 (oom-killed)`, `0`, or `-`. */
+export function lastExit(i: Pick<InstanceView, "exitCode" | "reason">): string {
+  if (i.exitCode === null) return i.reason ?? "-";
+  return i.reason ? `${i.exitCode} (${i.reason})` : String(i.exitCode);
+}
+
+async function ps(opts: AppOpts): Promise<void> {
+  const app = await resolveApp(opts.app);
+  const { body } = await authedClient().get<InstanceView[]>(`/apps/${seg(app)}/instances`);
+  if (opts.json) return printJson(body);
+  printTable(
+    ["INSTANCE", "TYPE", "STATE", "RELEASE", "NODE", "UPTIME", "RESTARTS", "LAST EXIT"],
+    body.map((i) => [
+      i.id,
+      i.processType,
+      i.state,
+      `v${i.release}`,
+      i.node?.name ?? "-",
+      i.state === "running" && i.startedAt ? formatAge(i.startedAt) : "-",
+      String(i.restarts),
+      lastExit(i),
+    ]),
+    `${app} runs no instances; scale it with \`berth ps:scale web=1 -a ${app}\`.`,
+  );
+}
+
+/** Registers ps, ps:restart and rollback. */
+export function registerInstanceCommands(program: Command): void {
+  program
+    .command("ps")
+    .description("show an app's instances: state, release, node, uptime, restarts, last exit code and reason")
+    .option("-a, --app <app>", "app name (default: from git remote `berth`)")
+    .action(ps);
+  program
+    .command("ps:restart")
+    .description("rolling restart: replace instances (all, one process type, or one instance) one healthy step at a time")
+    .argument("[target]", "process type (web) or instance id")
+    .option("-a, --app <app>", "app name (default: from git remote `berth`)")
+    .action(async (target: string | undefined, opts: AppOpts) => {
+      if (target !== undefined && !TARGET.test(target)) throw usageError(`invalid process type or instance ${JSON.stringify(target)}`);
+      const app = await resolveApp(opts.app);
+      const { body } = await authedClient().post<{ restarting: number }>(
+        `/apps/${seg(app)}/restart`,
+        target ? { target } : {},
+      );
+      if (opts.json) return printJson(body);
+      println(`Restarting ${body.restarting} instance${body.restarting === 1 ? "" : "s"} of ${app}${target ? ` (${target})` : ""}`);
+    });
+  program
+    .command("rollback")
+    .description("release an earlier version's image and config again (default: the one before the running release)")
+    .argument("[version]", "release to go back to, like v3")
+    .option("-a, --app <app>", "app name (default: from git remote `berth`)")
+    .action(async (version: string | undefined, opts: AppOpts) => {
+      const v = version === undefined ? undefined : parseVersion(version);
+      const app = await resolveApp(opts.app);
+      const { body } = await authedClient().post<Release>(`/apps/${seg(app)}/releases/rollback`, v ? { version: v } : {});
+      if (opts.json) return printJson(body);
+      println(`${body.description}: released ${body.name}; it rolls out now (follow with \`berth ps -a ${app}\`)`);
+    });
+}

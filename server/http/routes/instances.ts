@@ -1,0 +1,75 @@
+// Instances (`berth ps`), rolling restarts and rollback (thin handlers over server/instances and server/releases).
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { ApiEnv } from "../env.ts";
+import { requireActor } from "../env.ts";
+import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
+import { AppParam } from "../schemas.ts";
+import { ReleaseSchema } from "./releases.ts";
+import { listInstances, restartInstances } from "../../instances/instances.ts";
+import { rollback } from "../../releases/rollback.ts";
+
+const InstanceSchema = z
+  .object({
+    id: z.string(),
+    processType: z.string(),
+    state: z.string(),
+    desired: z.string(),
+    release: z.number().int(),
+    node: z.object({ id: z.string(), name: z.string() }).nullable(),
+    hostPort: z.number().int().nullable(),
+    restarts: z.number().int(),
+    exitCode: z.number().int().nullable(),
+    reason: z.string().nullable(),
+    startedAt: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Instance");
+
+const RestartBody = z
+  .object({ target: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "a process type or instance id").optional() })
+  .strict()
+  .openapi("RestartRequest");
+const RollbackBody = z
+  .object({ version: z.number().int().min(1).max(1_000_000_000).optional() })
+  .strict()
+  .openapi("RollbackRequest");
+
+const T = ["Instances"];
+const list = apiRoute({
+  method: "get",
+  path: "/apps/{app}/instances",
+  tags: T,
+  summary: "The app's instances: state, node, release, restarts, last exit code and reason",
+  request: { params: AppParam },
+  responses: { 200: jsonResponse(z.array(InstanceSchema), "Instances") },
+});
+const restart = apiRoute({
+  method: "post",
+  path: "/apps/{app}/restart",
+  tags: T,
+  summary: "Rolling restart of all instances, one process type, or one instance (member and above)",
+  request: { params: AppParam, body: jsonBody(RestartBody) },
+  responses: { 202: jsonResponse(z.object({ restarting: z.number().int() }), "Replacing instances") },
+});
+const back = apiRoute({
+  method: "post",
+  path: "/apps/{app}/releases/rollback",
+  tags: ["Releases"],
+  summary: "New release from an earlier one's image and config (default: the one before the deployed release)",
+  request: { params: AppParam, body: jsonBody(RollbackBody) },
+  responses: { 201: jsonResponse(ReleaseSchema, "The new release; it rolls out like any other") },
+});
+
+/** Routes under /api/v1 for instances and rollback. */
+export const instanceRoutes = new OpenAPIHono<ApiEnv>()
+  .openapi(list, async (c) => c.json(await listInstances(c.get("services"), requireActor(c), c.req.valid("param").app), 200))
+  .openapi(restart, async (c) =>
+    c.json(
+      await restartInstances(c.get("services"), requireActor(c), c.req.valid("param").app, c.req.valid("json").target),
+      202,
+    ),
+  )
+  .openapi(back, async (c) =>
+    c.json(await rollback(c.get("services"), requireActor(c), c.req.valid("param").app, c.req.valid("json").version), 201),
+  );

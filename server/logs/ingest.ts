@@ -1,0 +1,115 @@
+// Log ingest: agents' `instance.logs` batches and the platform's own lines (router, berth) go into the per-app store
+// and out to live subscribers of the app's `logs` channel, in seq order.
+//
+// A node may only write logs of apps of its own team (a shared node, teamId null, any app); anything else is
+// dropped with a warning. Apps are looked up by name (cached for a few seconds).
+import type { LogBatch } from "../../runtime-agent/protocol/index.ts";
+import type { Services } from "../context.ts";
+import { AppName } from "../validation/names.ts";
+import { type LogEntry, logStoreFor, type NewLogEntry } from "./store.ts";
+
+/** The part of the agent hub ingest needs (AgentHub is an EventEmitter with a `logs` event). */
+export interface LogEventSource {
+  on(
+    event: "logs",
+    listener: (from: { nodeId: string | undefined; teamId: string | null }, batch: LogBatch) => void,
+  ): unknown;
+  off(
+    event: "logs",
+    listener: (from: { nodeId: string | undefined; teamId: string | null }, batch: LogBatch) => void,
+  ): unknown;
+}
+
+/** What a live subscriber of `logs` receives. */
+export interface LogsMessage {
+  entries: LogEntry[];
+}
+
+const APP_CACHE_MS = 5_000;
+
+interface CachedApp {
+  app: { id: string; name: string; teamId: string } | null;
+  until: number;
+}
+const appCaches = new WeakMap<Services, Map<string, CachedApp>>();
+
+/** The app named `name` (id, team), or null; cached briefly per control plane. */
+async function findApp(s: Services, name: string): Promise<CachedApp["app"]> {
+  let cache = appCaches.get(s);
+  if (!cache) appCaches.set(s, (cache = new Map()));
+  const hit = cache.get(name);
+  if (hit && hit.until > Date.now()) return hit.app;
+  const app = AppName.safeParse(name).success
+    ? await s.db.app.findUnique({ where: { name }, select: { id: true, name: true, teamId: true } })
+    : null;
+  if (cache.size > 10_000) cache.clear();
+  cache.set(name, { app, until: Date.now() + APP_CACHE_MS });
+  return app;
+}
+
+/** Appends lines to an app's log and publishes them to its live subscribers; resolves to the stored entries. */
+export async function appendAppLog(s: Services, appName: string, entries: NewLogEntry[]): Promise<LogEntry[]> {
+  const app = await findApp(s, appName);
+  if (!app) return [];
+  return appendTo(s, app, entries);
+}
+
+async function appendTo(s: Services, app: { id: string; name: string }, entries: NewLogEntry[]): Promise<LogEntry[]> {
+  const stored = await logStoreFor(s).append(app, entries);
+  if (stored.length > 0) s.hub.publish(app.name, "logs", { entries: stored } satisfies LogsMessage);
+  return stored;
+}
+
+/** Stores one agent batch if the node may write to that app. */
+export async function ingestBatch(
+  s: Services,
+  from: { nodeId: string | undefined; teamId: string | null },
+  batch: LogBatch,
+): Promise<void> {
+  const app = await findApp(s, batch.app);
+  if (!app || (from.teamId !== null && app.teamId !== from.teamId)) {
+    s.log.warn({ node: from.nodeId, app: batch.app }, "log batch for an app the node may not write; dropped");
+    return;
+  }
+  const at = (iso: string) => {
+    const t = Date.parse(iso);
+    return Number.isNaN(t) ? new Date().toISOString() : new Date(t).toISOString();
+  };
+  await appendTo(
+    s,
+    app,
+    batch.lines.map((l) => ({
+      at: at(l.at),
+      stream: l.stream,
+      source: "app" as const,
+      processType: batch.processType,
+      instance: batch.instanceId,
+      release: batch.release,
+      text: l.text,
+    })),
+  );
+}
+
+const started = new WeakMap<Services, () => void>();
+
+/**
+ * Subscribes to agents' log batches and stores them; idempotent per Services. Returns a function that stops it.
+ * Batches are handled one at a time, in arrival order, so an app's lines keep the order its agent sent them in.
+ */
+export function startLogIngest(s: Services, agentHub: LogEventSource): () => void {
+  const existing = started.get(s);
+  if (existing) return existing;
+  let chain: Promise<void> = Promise.resolve();
+  const listener = (from: { nodeId: string | undefined; teamId: string | null }, batch: LogBatch) => {
+    chain = chain
+      .then(() => ingestBatch(s, from, batch))
+      .catch((err: unknown) => s.log.error({ err, node: from.nodeId, app: batch.app }, "storing a log batch failed"));
+  };
+  agentHub.on("logs", listener);
+  const stop = () => {
+    agentHub.off("logs", listener);
+    started.delete(s);
+  };
+  started.set(s, stop);
+  return stop;
+}

@@ -1,0 +1,227 @@
+// Pure translation of "which app answers which host, on which upstreams" into a Caddy 2.6 JSON config.
+// Everything that reaches the config is validated here, because the config is loaded into a process that
+// listens on the public port: a bad host or upstream string must fail loudly, never become a wrong route.
+
+/** One app as the router sees it: the hosts it answers and the web instances behind it. */
+export interface RouteEntry {
+  app: string;
+  hosts: string[];
+  maintenance: boolean;
+  /** "ipv4:port" or "localhost:port" of healthy web instances. */
+  upstreams: string[];
+}
+
+/** Everything buildCaddyConfig needs; no defaults are read from the environment. */
+export interface CaddyConfigInput {
+  listen: { host: string; port: number };
+  /** Admin API address, loopback only: "127.0.0.1:PORT". */
+  adminAddress: string;
+  routes: RouteEntry[];
+  limits?: { maxBodyBytes?: number };
+  /** Where Caddy writes JSON access lines: a Caddy net address ("tcp/127.0.0.1:PORT"); stderr when absent. */
+  accessLog?: { address: string };
+}
+
+/** A Caddy JSON config document (opaque to callers; it is serialized and POSTed to /load). */
+export type CaddyConfig = Record<string, unknown>;
+
+/** Request bodies above this many bytes get 413 unless limits.maxBodyBytes says otherwise. */
+export const DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024;
+/** The HTTP server's name inside the config; its access logger is `http.log.access.<name>`. */
+export const SERVER_NAME = "berth";
+/** Logger names Caddy uses for access lines and for the reverse proxy's per-upstream debug lines. */
+export const ACCESS_LOGGER = `http.log.access.${SERVER_NAME}`;
+export const PROXY_LOGGER = "http.handlers.reverse_proxy";
+
+/** Passive health: an upstream with one failed proxy attempt is left out of rotation for this long. */
+export const FAIL_DURATION = "5s";
+/** Retries (dial failures only) give up after this long; the interval keeps a dead pool from spinning. */
+export const TRY_DURATION = "1s";
+export const TRY_INTERVAL = "50ms";
+
+const LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
+const HOST_RE = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
+const APP_RE = /^[a-z][a-z0-9-]{0,62}$/;
+const OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+const IPV4_RE = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
+
+/** Throws unless `host` is a lowercase DNS name (no port, no wildcard, no trailing dot). */
+export function assertHost(host: string): void {
+  if (host.length > 253 || !HOST_RE.test(host)) throw new Error(`router: invalid host name ${JSON.stringify(host)}`);
+}
+
+/** Throws unless `upstream` is "ipv4:port" or "localhost:port" with a port in 1..65535. */
+export function assertUpstream(upstream: string): void {
+  const m = /^([^:]+):([0-9]{1,5})$/.exec(upstream);
+  const port = m ? Number(m[2]) : 0;
+  if (!m || !(m[1] === "localhost" || IPV4_RE.test(m[1] ?? "")) || port < 1 || port > 65535) {
+    throw new Error(`router: invalid upstream ${JSON.stringify(upstream)} (want ipv4:port or localhost:port)`);
+  }
+}
+
+function assertApp(app: string): void {
+  // App names end up inside HTML pages and Caddy placeholders ({...}); the allowlist keeps both inert.
+  if (!APP_RE.test(app)) throw new Error(`router: invalid app name ${JSON.stringify(app)}`);
+}
+
+function assertPort(port: number, what: string, allowZero = false): void {
+  if (!Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65535) {
+    throw new Error(`router: invalid ${what} port ${port}`);
+  }
+}
+
+function assertInput(input: CaddyConfigInput): void {
+  const { listen, adminAddress } = input;
+  if (listen.host !== "" && listen.host !== "localhost" && !IPV4_RE.test(listen.host)) {
+    throw new Error(`router: invalid listen host ${JSON.stringify(listen.host)}`);
+  }
+  assertPort(listen.port, "listen");
+  // The admin API can rewrite the whole router, so it must never be reachable from off the host.
+  const admin = /^(127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|localhost):([0-9]{1,5})$/.exec(adminAddress);
+  if (!admin) throw new Error(`router: admin address must be loopback host:port, got ${JSON.stringify(adminAddress)}`);
+  assertPort(Number(admin[2]), "admin");
+  if (input.accessLog && !/^tcp\/127\.0\.0\.1:[0-9]{1,5}$/.test(input.accessLog.address)) {
+    throw new Error(`router: access log address must be tcp/127.0.0.1:PORT, got ${input.accessLog.address}`);
+  }
+  const max = input.limits?.maxBodyBytes;
+  if (max !== undefined && (!Number.isSafeInteger(max) || max < 1))
+    throw new Error(`router: invalid maxBodyBytes ${max}`);
+}
+
+function page(status: number, title: string, message: string): Record<string, unknown> {
+  // Bodies go through Caddy's placeholder replacer, so they must not contain braces (validated names cannot).
+  const body =
+    `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head>` +
+    `<body style="font-family:sans-serif;margin:3rem"><h1>${message}</h1></body></html>\n`;
+  return {
+    handler: "static_response",
+    status_code: status,
+    headers: { "Content-Type": ["text/html; charset=utf-8"], "Cache-Control": ["no-store"] },
+    body,
+  };
+}
+
+function proxy(upstreams: string[]): Record<string, unknown> {
+  return {
+    handler: "reverse_proxy",
+    // WebSocket upgrades pass through reverse_proxy by default; X-Forwarded-For/Proto/Host are set by Caddy 2.6
+    // itself (overwriting whatever the client sent, since no proxy is trusted).
+    headers: { request: { set: { "X-Request-Id": ["{http.request.uuid}"] } } },
+    load_balancing: {
+      selection_policy: { policy: "least_conn" },
+      try_duration: TRY_DURATION,
+      try_interval: TRY_INTERVAL,
+      // Caddy retries GETs even after the upstream saw them; a never-matching matcher limits retries to dial
+      // failures, i.e. requests that never reached an instance.
+      retry_match: [{ expression: "false" }],
+    },
+    health_checks: { passive: { fail_duration: FAIL_DURATION, max_fails: 1 } },
+    upstreams: upstreams.map((dial) => ({ dial })),
+  };
+}
+
+function appHandlers(entry: RouteEntry, maxBodyBytes: number): Record<string, unknown>[] {
+  if (entry.maintenance) return [page(503, `${entry.app}: maintenance`, `${entry.app} is down for maintenance`)];
+  if (entry.upstreams.length === 0) {
+    return [page(503, `${entry.app}: unavailable`, `${entry.app} has no running web instances`)];
+  }
+  // Declared-too-large bodies are refused before proxying: a body that overflows request_body mid-stream makes
+  // Caddy 2.6 count the upstream as failed (passive health), so rejecting early keeps honest instances in rotation.
+  const declaredTooLarge = {
+    match: [
+      {
+        expression:
+          `{http.request.header.Content-Length}.matches('^[0-9]{1,18}$') && ` +
+          `int({http.request.header.Content-Length}) > ${maxBodyBytes}`,
+      },
+    ],
+    handle: [{ ...page(413, "request too large", "request body too large"), close: true }],
+    terminal: true,
+  };
+  const forward = { handle: [{ handler: "request_body", max_size: maxBodyBytes }, proxy(entry.upstreams)] };
+  return [{ handler: "subroute", routes: [declaredTooLarge, forward] }];
+}
+
+/** Builds the full Caddy config for the given routes; throws on any invalid host, upstream, app or address. */
+export function buildCaddyConfig(input: CaddyConfigInput): CaddyConfig {
+  assertInput(input);
+  const maxBodyBytes = input.limits?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const owner = new Map<string, string>();
+  const appRoutes: Record<string, unknown>[] = [];
+  const apps = new Set<string>();
+  for (const entry of input.routes) {
+    assertApp(entry.app);
+    if (apps.has(entry.app)) throw new Error(`router: app ${entry.app} listed twice`);
+    apps.add(entry.app);
+    entry.upstreams.forEach(assertUpstream);
+    const hosts = [...new Set(entry.hosts)];
+    for (const host of hosts) {
+      assertHost(host);
+      // Two apps on one host would make the answer depend on route order: refuse instead of guessing.
+      const other = owner.get(host);
+      if (other !== undefined) throw new Error(`router: host ${host} is claimed by both ${other} and ${entry.app}`);
+      owner.set(host, entry.app);
+    }
+    if (hosts.length === 0) continue;
+    appRoutes.push({ match: [{ host: hosts }], handle: appHandlers(entry, maxBodyBytes), terminal: true });
+  }
+
+  const writer = input.accessLog ? { output: "net", address: input.accessLog.address } : { output: "stderr" };
+  const listen = `${input.listen.host}:${input.listen.port}`;
+  return {
+    admin: { listen: input.adminAddress, config: { persist: false } },
+    logging: {
+      logs: {
+        // Access and per-upstream lines go only to the access writer; everything else stays on stderr.
+        default: { exclude: [ACCESS_LOGGER, PROXY_LOGGER] },
+        berth_access: {
+          writer,
+          encoder: { format: "json" },
+          // DEBUG is needed for the proxy's "upstream roundtrip" lines, which carry the upstream address.
+          level: "DEBUG",
+          include: [ACCESS_LOGGER, PROXY_LOGGER],
+        },
+      },
+    },
+    apps: {
+      http: {
+        servers: {
+          [SERVER_NAME]: {
+            listen: [listen],
+            // Plain HTTP by design; without this Caddy would try to get certificates for every host it sees.
+            automatic_https: { disable: true },
+            read_header_timeout: "30s",
+            logs: { default_logger_name: SERVER_NAME },
+            routes: [
+              // Deferred so it overrides whatever the upstream sent and also lands on Caddy's own pages.
+              {
+                handle: [
+                  {
+                    handler: "headers",
+                    response: { set: { "X-Request-Id": ["{http.request.uuid}"] }, deferred: true },
+                  },
+                ],
+              },
+              ...appRoutes,
+              {
+                handle: [
+                  {
+                    handler: "static_response",
+                    status_code: 404,
+                    headers: { "Content-Type": ["text/plain; charset=utf-8"], "Cache-Control": ["no-store"] },
+                    body: "no app at this address\n",
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    },
+  };
+}
+
+/** The minimal config Caddy starts with: only the admin API, so nothing listens publicly before the first load. */
+export function adminOnlyConfig(adminAddress: string): CaddyConfig {
+  return { admin: { listen: adminAddress, config: { persist: false } } };
+}

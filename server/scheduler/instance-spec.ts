@@ -1,0 +1,60 @@
+// What the agent is told to run for one instance, derived from its release and formation. Pure.
+import crypto from "node:crypto";
+import type { InstanceSpecInput } from "../../runtime-agent/protocol/index.ts";
+
+const MiB = 1024 * 1024;
+
+/** The port web processes listen on inside their container (exported as PORT, like Heroku's). */
+export const WEB_PORT = 5000;
+
+export interface SpecRelease {
+  version: number;
+  imageRef: string;
+  imageDigest: string;
+  config: string;
+  processTypes: string;
+}
+
+/** A new instance id: app, type and a random suffix, valid as a runc id, netns name and hostname (<= 63 chars). */
+export function newInstanceId(app: string, type: string): string {
+  const suffix = crypto.randomBytes(4).toString("hex");
+  return `${app.slice(0, 30)}-${type.replace(/_/g, "-").slice(0, 20)}-${suffix}`.replace(/-+/g, "-");
+}
+
+/** The pull reference of a release image: platform images live in the platform registry at `registryHost`. */
+export function pullRef(r: Pick<SpecRelease, "imageRef" | "imageDigest">, registryHost: string): string {
+  const first = r.imageRef.split("/")[0] ?? "";
+  const hasHost = r.imageRef.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+  const repo = hasHost ? r.imageRef : `${registryHost}/${r.imageRef}`;
+  return r.imageDigest ? `${repo.replace(/@sha256:[a-f0-9]{64}$/, "")}@${r.imageDigest}` : repo;
+}
+
+/** The spec of one instance. Procfile commands run through the image's /bin/sh, as on Heroku; "" = image CMD. */
+export function instanceSpec(
+  instance: { id: string; processType: string },
+  app: string,
+  release: SpecRelease,
+  limits: { memoryMb: number; cpu: number },
+  registryHost: string,
+): InstanceSpecInput {
+  const processTypes = JSON.parse(release.processTypes) as Record<string, string>;
+  const config = JSON.parse(release.config) as Record<string, string>;
+  const command = processTypes[instance.processType] ?? "";
+  const web = instance.processType === "web";
+  return {
+    id: instance.id,
+    app,
+    release: `v${release.version}`,
+    processType: instance.processType,
+    image: pullRef(release, registryHost),
+    ...(command ? { command: ["/bin/sh", "-c", command] } : {}),
+    env: { ...config, ...(web ? { PORT: String(WEB_PORT) } : {}), DYNO: instance.id },
+    ...(web ? { port: WEB_PORT } : {}),
+    limits: {
+      memoryBytes: Math.max(4, Math.round(limits.memoryMb)) * MiB,
+      cpuMillis: Math.max(10, Math.round(limits.cpu * 1000)),
+    },
+    healthCheck: web ? { type: "tcp", intervalMs: 500, timeoutMs: 1000, startTimeoutMs: 60_000 } : { type: "none" },
+    restartPolicy: "always",
+  };
+}

@@ -1,0 +1,421 @@
+// The scheduler: one reconcile loop that turns releases and formations into instances on nodes. Each pass reads the
+// whole picture (nodes, instances, releases, formation), runs the pure rollout plan per app and placement per new
+// instance, writes the decisions, sends each changed node its full desired state and refreshes the router.
+// Triggered by every change (kick) and by a periodic resync; passes never overlap.
+import { EventEmitter } from "node:events";
+import type { InstanceEvent } from "../../runtime-agent/protocol/index.ts";
+import type { Services } from "../context.ts";
+import { recordAudit } from "../audit/record.ts";
+import type { AgentHub } from "../nodes/agent-hub.ts";
+import { instanceSpec, newInstanceId } from "./instance-spec.ts";
+import { type NodeCapacity, place } from "./placement.ts";
+import { type Desired, type PlanInstance, type PlanOptions, planApp } from "./plan.ts";
+import { type AppRoute, routesFor } from "./routes.ts";
+import { setSchedulerKick } from "./kick.ts";
+
+export interface SchedulerOptions {
+  resyncMs: number;
+  /** A node silent for this long is lost: its instances are started elsewhere. */
+  nodeLostGraceMs: number;
+  /** Stopped web instances keep running this long after leaving the router, so in-flight requests finish. */
+  drainMs: number;
+  plan: PlanOptions;
+}
+
+export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
+  resyncMs: 10_000,
+  nodeLostGraceMs: 60_000,
+  drainMs: 3_000,
+  plan: { startTimeoutMs: 90_000, crashLimit: 2, rolloutTimeoutMs: 300_000 },
+};
+
+/** Where routes go (the Caddy router); optional so API-only control planes can run without one. */
+export interface RouteSink {
+  apply(routes: AppRoute[]): Promise<void>;
+}
+
+/** A release whose status the scheduler changed (`release` event). */
+export interface ReleaseOutcome {
+  appName: string;
+  releaseId: string;
+  version: number;
+  status: "deploying" | "deployed" | "failed" | "superseded";
+  reason?: string | undefined;
+}
+
+const FINISHED = new Set(["stopped", "crashed", "failed"]);
+/**
+ * CPU is compressible: a process type's CPU is a quota (a cap), not a reservation, so nodes take up to this many
+ * times their cores in quotas. Memory is a hard limit and is never overcommitted.
+ */
+export const CPU_OVERCOMMIT = 4;
+const LIVE_RELEASE_STATUSES = ["pending", "deploying", "deployed"];
+/** A stopped instance the node never confirmed is forgotten after this long. */
+const FORGET_AFTER_MS = 5 * 60_000;
+
+/**
+ * Events: `release` (ReleaseOutcome), `pass` (after each pass), `instance` (appName, InstanceEvent), `decision`
+ * (appName, text: a sentence for the app's log, like "starting 2 web instances of v3 on node-a, node-b").
+ */
+export class Scheduler extends EventEmitter {
+  private running = false;
+  private again = false;
+  private stopped = true;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly lastSent = new Map<string, string>();
+  private readonly drainUntil = new Map<string, number>();
+  private readonly placementIssues = new Map<string, string>();
+  private router: RouteSink | undefined;
+  private lastRoutes = "";
+  /** Timings; tests may tune them on a running scheduler. */
+  readonly opts: SchedulerOptions;
+
+  constructor(
+    private readonly s: Services,
+    private readonly agents: AgentHub,
+    opts: SchedulerOptions = DEFAULT_SCHEDULER_OPTIONS,
+  ) {
+    super();
+    // A copy: tests tune timings of one scheduler without touching the defaults.
+    this.opts = { ...opts, plan: { ...opts.plan } };
+  }
+
+  /** Starts reacting to node and instance changes, and the periodic resync. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.agents.on("registered", this.onNodeChange);
+    this.agents.on("down", this.onNodeChange);
+    this.agents.on("event", this.onInstanceEvent);
+    this.timer = setInterval(() => this.kick(), this.opts.resyncMs);
+    this.timer.unref();
+    setSchedulerKick(this.s, () => this.kick());
+    this.kick();
+  }
+
+  /** Stops the loop (an ongoing pass finishes). */
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    setSchedulerKick(this.s, undefined);
+    this.agents.off("registered", this.onNodeChange);
+    this.agents.off("down", this.onNodeChange);
+    this.agents.off("event", this.onInstanceEvent);
+  }
+
+  /** Sends routes to `sink` from the next pass on. */
+  setRouter(sink: RouteSink | undefined): void {
+    this.router = sink;
+    this.lastRoutes = "";
+    this.kick();
+  }
+
+  /** Asks for a pass soon; several kicks while a pass runs cause exactly one more. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    setImmediate(() => void this.loop());
+  }
+
+  /** True if some node can take new instances now. */
+  async hasReadyNode(): Promise<boolean> {
+    const nodes = await this.s.db.node.findMany({ where: { state: "ready", cordoned: false }, select: { id: true } });
+    return nodes.some((n) => this.agents.isConnected(n.id));
+  }
+
+  private readonly onNodeChange = () => this.kick();
+
+  private readonly onInstanceEvent = (_nodeId: string, e: InstanceEvent) => {
+    this.s.hub.publish(e.app, "events", { kind: "instance", ...e });
+    this.emit("instance", e.app, e);
+    this.kick();
+  };
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        await this.pass();
+      } catch (err) {
+        this.s.log.error({ err }, "scheduler pass failed");
+      }
+      this.emit("pass");
+    } while (this.again && !this.stopped);
+    this.running = false;
+  }
+
+  private async pass(): Promise<void> {
+    const now = Date.now();
+    const db = this.s.db;
+    const [nodes, apps] = await Promise.all([
+      db.node.findMany(),
+      db.app.findMany({
+        select: {
+          id: true,
+          name: true,
+          teamId: true,
+          maintenance: true,
+          domains: { select: { hostname: true } },
+          formation: true,
+          releases: { where: { status: { in: LIVE_RELEASE_STATUSES } } },
+        },
+      }),
+    ]);
+    let instances = await db.instance.findMany();
+    const connected = new Set(nodes.filter((n) => this.agents.isConnected(n.id)).map((n) => n.id));
+    const lostNodes = new Set(
+      nodes
+        .filter((n) => !connected.has(n.id) && now - (n.lastSeenAt ?? n.createdAt).getTime() > this.opts.nodeLostGraceMs)
+        .map((n) => n.id),
+    );
+    const appById = new Map(apps.map((a) => [a.id, a]));
+    const limitsOf = (appId: string, type: string) => {
+      const f = appById.get(appId)?.formation.find((x) => x.type === type);
+      return { memoryMb: f?.memoryMb ?? 512, cpu: f?.cpu ?? 1 };
+    };
+
+    // Capacity of every node, from the limits of what it already runs.
+    const capacity = new Map<string, NodeCapacity & { teamId: string | null }>();
+    for (const n of nodes) {
+      capacity.set(n.id, {
+        id: n.id,
+        teamId: n.teamId,
+        schedulable: n.state === "ready" && connected.has(n.id) && !n.cordoned,
+        cpus: n.cpus * CPU_OVERCOMMIT,
+        memoryMb: n.memoryMb,
+        allocated: { cpu: 0, memoryMb: 0 },
+        groupCounts: new Map(),
+        images: new Set(),
+      });
+    }
+    const releaseImage = new Map<string, string>();
+    for (const a of apps) for (const r of a.releases) releaseImage.set(r.id, `${r.imageRef}@${r.imageDigest}`);
+    for (const i of instances) {
+      const c = i.nodeId ? capacity.get(i.nodeId) : undefined;
+      if (!c || i.desired === "stopped") continue;
+      const l = limitsOf(i.appId, i.processType);
+      c.allocated.memoryMb += l.memoryMb;
+      c.allocated.cpu += l.cpu;
+      const group = `${i.appId}/${i.processType}`;
+      c.groupCounts.set(group, (c.groupCounts.get(group) ?? 0) + 1);
+      const image = releaseImage.get(i.releaseId);
+      if (image) c.images.add(image);
+    }
+
+    let changed = false;
+    for (const app of apps) {
+      const mine = instances.filter((i) => i.appId === app.id);
+      if (app.releases.length === 0 && mine.every((i) => i.desired === "stopped")) continue;
+      const plan = planApp(
+        {
+          releases: app.releases.map((r) => ({
+            id: r.id,
+            version: r.version,
+            status: r.status,
+            processTypes: Object.keys(JSON.parse(r.processTypes) as Record<string, string>),
+            createdAt: r.createdAt.getTime(),
+          })),
+          formation: new Map(app.formation.map((f) => [f.type, f.quantity])),
+          instances: mine.map(
+            (i): PlanInstance => ({
+              id: i.id,
+              releaseId: i.releaseId,
+              processType: i.processType,
+              desired: i.desired as Desired,
+              state: i.state,
+              restarts: i.restarts,
+              exitCode: i.exitCode,
+              reason: i.reason,
+              createdAt: i.createdAt.getTime(),
+              lost: i.nodeId === null || lostNodes.has(i.nodeId),
+            }),
+          ),
+          now,
+          placementIssue: this.placementIssues.get(app.id),
+        },
+        this.opts.plan,
+      );
+
+      if (plan.stop.length) {
+        changed = true;
+        await db.instance.updateMany({ where: { id: { in: plan.stop } }, data: { desired: "stopped" } });
+        for (const id of plan.stop) this.drainUntil.set(id, now + this.opts.drainMs);
+        setTimeout(() => this.kick(), this.opts.drainMs + 50).unref();
+        this.s.log.info({ app: app.name, instances: plan.stop }, "stopping instances");
+        this.emit("decision", app.name, `stopping ${plan.stop.join(", ")}`);
+        this.s.hub.publish(app.name, "events", { kind: "instance", stopping: plan.stop });
+      }
+
+      for (const st of plan.statuses) {
+        changed = true;
+        const r = app.releases.find((x) => x.id === st.releaseId);
+        await db.release.update({
+          where: { id: st.releaseId },
+          data: { status: st.status, ...(st.reason ? { failReason: st.reason } : {}) },
+        });
+        if (!r) continue;
+        const outcome: ReleaseOutcome = { appName: app.name, version: r.version, ...st };
+        this.s.log.info({ app: app.name, release: `v${r.version}`, status: st.status, reason: st.reason }, "release");
+        this.emit("decision", app.name, `v${r.version} ${st.status}${st.reason ? `: ${st.reason}` : ""}`);
+        if (st.status === "deployed" || st.status === "failed") {
+          await recordAudit(db, null, {
+            teamId: app.teamId,
+            appName: app.name,
+            action: `release.${st.status}`,
+            target: `v${r.version}`,
+            data: st.reason ? { reason: st.reason } : {},
+          });
+        }
+        this.s.hub.publish(app.name, "events", { kind: "release", version: r.version, status: st.status, reason: st.reason });
+        this.emit("release", outcome);
+      }
+
+      const previousIssue = this.placementIssues.get(app.id);
+      this.placementIssues.delete(app.id);
+      for (const req of plan.start) {
+        const release = app.releases.find((r) => r.id === req.releaseId);
+        if (!release) continue;
+        const l = limitsOf(app.id, req.processType);
+        const eligible = [...capacity.values()].filter((c) => c.teamId === null || c.teamId === app.teamId);
+        const placed = place(eligible, {
+          group: `${app.id}/${req.processType}`,
+          image: `${release.imageRef}@${release.imageDigest}`,
+          count: req.count,
+          memoryMb: l.memoryMb,
+          cpu: l.cpu,
+        });
+        if (!placed.ok) {
+          // Said once per new reason, not at every resync.
+          if (previousIssue !== placed.reason) {
+            this.emit("decision", app.name, `cannot place ${req.count - placed.nodes.length} ${req.processType} instance(s): ${placed.reason}`);
+          }
+          this.placementIssues.set(app.id, placed.reason);
+          this.s.log.warn({ app: app.name, type: req.processType, reason: placed.reason }, "cannot place instances");
+        }
+        if (placed.nodes.length === 0) continue;
+        changed = true;
+        const rows = placed.nodes.map((nodeId) => ({
+          id: newInstanceId(app.name, req.processType),
+          appId: app.id,
+          releaseId: release.id,
+          nodeId,
+          processType: req.processType,
+        }));
+        await db.instance.createMany({ data: rows });
+        this.s.log.info(
+          { app: app.name, release: `v${release.version}`, type: req.processType, nodes: placed.nodes },
+          "placed instances",
+        );
+        const names = placed.nodes.map((id) => nodes.find((n) => n.id === id)?.name ?? id);
+        this.emit("decision", app.name, `starting ${rows.map((r) => r.id).join(", ")} (v${release.version}) on ${names.join(", ")}`);
+        this.s.hub.publish(app.name, "events", { kind: "instance", placed: rows.map((r) => r.id) });
+      }
+    }
+
+    if (changed) instances = await db.instance.findMany();
+    await this.forgetStopped(instances, lostNodes, connected, now);
+    await this.sendDesiredStates(nodes.map((n) => n.id), instances, apps, limitsOf, now);
+    await this.applyRoutes(apps, instances, nodes, connected);
+  }
+
+  /** Deletes stopped instances the node confirmed (or that can never be confirmed). */
+  private async forgetStopped(
+    instances: { id: string; desired: string; state: string; nodeId: string | null; updatedAt: Date }[],
+    lostNodes: Set<string>,
+    connected: Set<string>,
+    now: number,
+  ): Promise<void> {
+    const gone = instances.filter(
+      (i) =>
+        i.desired === "stopped" &&
+        (this.drainUntil.get(i.id) ?? 0) <= now &&
+        (i.nodeId === null ||
+          lostNodes.has(i.nodeId) ||
+          (FINISHED.has(i.state) && connected.has(i.nodeId)) ||
+          i.state === "pending" ||
+          now - i.updatedAt.getTime() > FORGET_AFTER_MS),
+    );
+    if (gone.length === 0) return;
+    await this.s.db.instance.deleteMany({ where: { id: { in: gone.map((i) => i.id) }, desired: "stopped" } });
+    for (const i of gone) this.drainUntil.delete(i.id);
+  }
+
+  private async sendDesiredStates(
+    nodeIds: string[],
+    instances: { id: string; appId: string; releaseId: string; processType: string; desired: string; nodeId: string | null }[],
+    apps: { id: string; name: string; releases: { id: string; version: number; imageRef: string; imageDigest: string; config: string; processTypes: string }[] }[],
+    limitsOf: (appId: string, type: string) => { memoryMb: number; cpu: number },
+    now: number,
+  ): Promise<void> {
+    let registryHost: string;
+    try {
+      registryHost = this.s.registry().host;
+    } catch {
+      return; // Without the registry no image can be pulled; nodes keep their last desired state.
+    }
+    const missing = instances.filter((i) => !apps.some((a) => a.releases.some((r) => r.id === i.releaseId)));
+    const extraReleases = missing.length
+      ? await this.s.db.release.findMany({ where: { id: { in: [...new Set(missing.map((i) => i.releaseId))] } } })
+      : [];
+    for (const nodeId of nodeIds) {
+      const specs = [];
+      for (const i of instances) {
+        if (i.nodeId !== nodeId) continue;
+        if (i.desired === "stopped" && (this.drainUntil.get(i.id) ?? 0) <= now) continue;
+        const app = apps.find((a) => a.id === i.appId);
+        const release = app?.releases.find((r) => r.id === i.releaseId) ?? extraReleases.find((r) => r.id === i.releaseId);
+        if (!app || !release) continue;
+        specs.push(instanceSpec(i, app.name, release, limitsOf(i.appId, i.processType), registryHost));
+      }
+      specs.sort((a, b) => a.id.localeCompare(b.id));
+      const key = JSON.stringify(specs);
+      if (this.lastSent.get(nodeId) === key) continue;
+      try {
+        await this.agents.setDesiredState(nodeId, specs);
+        this.lastSent.set(nodeId, key);
+      } catch (err) {
+        this.s.log.warn({ err, node: nodeId }, "sending desired state failed; retrying at next pass");
+        this.lastSent.delete(nodeId);
+      }
+    }
+  }
+
+  private async applyRoutes(
+    apps: { id: string; name: string; maintenance: boolean; domains: { hostname: string }[] }[],
+    instances: { appId: string; processType: string; desired: string; state: string; hostPort: number | null; nodeId: string | null }[],
+    nodes: { id: string; address: string }[],
+    connected: Set<string>,
+  ): Promise<void> {
+    if (!this.router) return;
+    const routes = routesFor(this.s.config, apps, instances, nodes, connected);
+    const key = JSON.stringify(routes);
+    if (key === this.lastRoutes) return;
+    try {
+      await this.router.apply(routes);
+      this.lastRoutes = key;
+    } catch (err) {
+      this.s.log.error({ err }, "router update failed; retrying at next pass");
+    }
+  }
+}
+
+const schedulers = new WeakMap<Services, Scheduler>();
+
+/** The scheduler of a control plane (one per Services; created stopped, started by the control plane). */
+export function schedulerFor(s: Services, agents: AgentHub, opts?: SchedulerOptions): Scheduler {
+  let sched = schedulers.get(s);
+  if (!sched) {
+    sched = new Scheduler(s, agents, opts);
+    schedulers.set(s, sched);
+  }
+  return sched;
+}
+
+/** The scheduler of a control plane if one was created. */
+export function findScheduler(s: Services): Scheduler | undefined {
+  return schedulers.get(s);
+}

@@ -1,0 +1,359 @@
+// Real Caddy in front of real loopback upstreams: host routing, load spreading, passive health, pages, limits,
+// WebSockets, access lines, restart recovery and clean shutdown. Needs /usr/bin/caddy (CI installs it), not root.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import WebSocket, { WebSocketServer } from "ws";
+import { createLogger } from "../../server/logger.ts";
+import { freeLoopbackPort } from "../../server/lib/free-port.ts";
+import { CaddyProcess } from "../../server/router/caddy-process.ts";
+import { Router, type AccessLine, type RouteEntry } from "../../server/router/router.ts";
+
+const CADDY = "/usr/bin/caddy";
+const MAX_BODY = 64 * 1024;
+
+interface Upstream {
+  name: string;
+  addr: string;
+  hits: number;
+  lastHeaders: http.IncomingHttpHeaders;
+  close(): Promise<void>;
+}
+
+/** A loopback app instance that answers with its name and echoes WebSocket messages. */
+async function startUpstream(name: string): Promise<Upstream> {
+  const up: Upstream = { name, addr: "", hits: 0, lastHeaders: {}, close: async () => {} };
+  const server = http.createServer((req, res) => {
+    up.hits++;
+    up.lastHeaders = req.headers;
+    let bytes = 0;
+    req.on("data", (c: Buffer) => (bytes += c.length));
+    req.on("end", () => {
+      res.setHeader("Content-Type", "application/json");
+      res.end(JSON.stringify({ name, bytes, headers: req.headers }));
+    });
+  });
+  const wss = new WebSocketServer({ server });
+  wss.on("connection", (ws) => ws.on("message", (m) => ws.send(`${name}:${m.toString()}`)));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  up.addr = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  up.close = () =>
+    new Promise<void>((resolve) => {
+      for (const c of wss.clients) c.terminate();
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return up;
+}
+
+interface Res {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+let router: Router;
+let dataDir: string;
+const ups: Record<string, Upstream> = {};
+const access: AccessLine[] = [];
+
+function request(
+  host: string,
+  opts: { method?: string; path?: string; body?: string; headers?: http.OutgoingHttpHeaders; port?: number } = {},
+) {
+  return new Promise<Res>((resolve, reject) => {
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port: opts.port ?? router.port,
+        method: opts.method ?? "GET",
+        path: opts.path ?? "/",
+        headers: { host, ...opts.headers },
+        agent: false,
+      },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on("error", reject);
+    req.end(opts.body);
+  });
+}
+
+const shop = (over: Partial<RouteEntry> = {}): RouteEntry => ({
+  app: "shop",
+  hosts: ["shop.berth.test", "www.shop.example"],
+  maintenance: false,
+  upstreams: [ups.shop1!.addr, ups.shop2!.addr],
+  ...over,
+});
+const blog = (): RouteEntry => ({
+  app: "blog",
+  hosts: ["blog.berth.test"],
+  maintenance: false,
+  upstreams: [ups.blog!.addr],
+});
+const upload = (): RouteEntry => ({
+  app: "upload",
+  hosts: ["upload.berth.test"],
+  maintenance: false,
+  upstreams: [ups.upload!.addr],
+});
+
+async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function alive(pid: number): boolean {
+  return fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+}
+
+function caddyPid(): number {
+  return Number(fs.readFileSync(path.join(dataDir, "caddy", "caddy.pid"), "utf8").trim());
+}
+
+beforeAll(async () => {
+  if (!fs.existsSync(CADDY))
+    throw new Error(`${CADDY} is missing: the router tests need Caddy (apt-get install -y caddy)`);
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-router-"));
+  for (const name of ["shop1", "shop2", "blog", "upload"]) ups[name] = await startUpstream(name);
+  router = new Router({
+    listenHost: "127.0.0.1",
+    listenPort: 0,
+    dataDir,
+    log: createLogger(process.env.ROUTER_TEST_LOG ?? "silent"),
+    maxBodyBytes: MAX_BODY,
+  });
+  router.on("access", (line) => access.push(line));
+  await router.start();
+  await router.apply([shop(), blog(), upload()]);
+});
+
+afterAll(async () => {
+  await router?.stop();
+  await Promise.all(Object.values(ups).map((u) => u.close()));
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("router (Caddy)", () => {
+  it("routes each host to its own app, case- and port-insensitively", async () => {
+    expect(JSON.parse((await request("blog.berth.test")).body).name).toBe("blog");
+    expect(JSON.parse((await request("www.shop.example")).body).name).toMatch(/^shop[12]$/);
+    expect(JSON.parse((await request(`SHOP.berth.test:${router.port}`)).body).name).toMatch(/^shop[12]$/);
+  });
+
+  it("answers unknown hosts with 404 and never with another app", async () => {
+    for (const host of ["nope.berth.test", "berth.test", "127.0.0.1", "shop.berth.test.evil.com"]) {
+      const r = await request(host);
+      expect(r.status).toBe(404);
+      expect(r.body).toBe("no app at this address\n");
+    }
+  });
+
+  it("spreads requests over both instances and tags them with a request id and forwarded headers", async () => {
+    ups.shop1!.hits = ups.shop2!.hits = 0;
+    for (let i = 0; i < 20; i++) {
+      const r = await request("shop.berth.test", { headers: { "x-forwarded-host": "spoofed.example" } });
+      expect(r.status).toBe(200);
+      const seen = JSON.parse(r.body).headers;
+      expect(r.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(seen["x-request-id"]).toBe(r.headers["x-request-id"]);
+      expect(seen["x-forwarded-host"]).toBe("shop.berth.test");
+      expect(seen["x-forwarded-proto"]).toBe("http");
+      expect(seen["x-forwarded-for"]).toBe("127.0.0.1");
+    }
+    expect(ups.shop1!.hits).toBeGreaterThan(0);
+    expect(ups.shop2!.hits).toBeGreaterThan(0);
+  });
+
+  it("passes WebSocket upgrades through", async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${router.port}/live`, { headers: { host: "blog.berth.test" } });
+    const reply = await new Promise<string>((resolve, reject) => {
+      ws.on("open", () => ws.send("hello"));
+      ws.on("message", (m) => resolve(m.toString()));
+      ws.on("error", reject);
+    });
+    ws.close();
+    expect(reply).toBe("blog:hello");
+  });
+
+  it("refuses bodies over the limit with 413, declared or streamed", async () => {
+    const ok = await request("upload.berth.test", { method: "POST", body: "x".repeat(MAX_BODY) });
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body).bytes).toBe(MAX_BODY);
+    const hitsBefore = ups.upload!.hits;
+    const declared = await request("upload.berth.test", { method: "POST", body: "x".repeat(MAX_BODY + 1) });
+    expect(declared.status).toBe(413);
+    expect(ups.upload!.hits).toBe(hitsBefore); // refused before it reached the instance
+    const streamed = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: "127.0.0.1",
+          port: router.port,
+          method: "POST",
+          path: "/",
+          headers: { host: "upload.berth.test" },
+          agent: false,
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", reject);
+      req.write("x".repeat(MAX_BODY)); // no Content-Length: chunked, so only the stream limit can catch it
+      req.end("x".repeat(1024));
+    });
+    expect(streamed).toBe(413);
+  });
+
+  it("skips an instance that refuses connections without failing a request", async () => {
+    const deadPort = await freeLoopbackPort(); // nothing listens there
+    await router.apply([
+      shop({ upstreams: [`127.0.0.1:${deadPort}`, ups.shop1!.addr, ups.shop2!.addr] }),
+      blog(),
+      upload(),
+    ]);
+    const results = await Promise.all(Array.from({ length: 30 }, () => request("shop.berth.test")));
+    expect(results.map((r) => r.status)).toEqual(Array(30).fill(200));
+  });
+
+  it("serves a 503 page in maintenance and when no instance runs", async () => {
+    await router.apply([shop({ maintenance: true }), blog(), upload()]);
+    const m = await request("shop.berth.test");
+    expect(m.status).toBe(503);
+    expect(m.headers["content-type"]).toContain("text/html");
+    expect(m.body).toContain("shop is down for maintenance");
+    expect((await request("blog.berth.test")).status).toBe(200);
+
+    await router.apply([shop({ upstreams: [] }), blog(), upload()]);
+    const none = await request("www.shop.example");
+    expect(none.status).toBe(503);
+    expect(none.body).toContain("no running web instances");
+    await router.apply([shop(), blog(), upload()]);
+    expect((await request("shop.berth.test")).status).toBe(200);
+  });
+
+  it("lets the latest of concurrent apply() calls win", async () => {
+    await Promise.all([
+      router.apply([shop({ maintenance: true }), blog(), upload()]),
+      router.apply([shop({ upstreams: [] }), blog(), upload()]),
+      router.apply([shop({ upstreams: [ups.shop1!.addr] }), blog(), upload()]),
+    ]);
+    for (let i = 0; i < 5; i++) expect(JSON.parse((await request("shop.berth.test")).body).name).toBe("shop1");
+    const loads = vi.spyOn(CaddyProcess.prototype, "load");
+    await router.apply([shop({ upstreams: [ups.shop1!.addr] }), blog(), upload()]);
+    expect(loads).not.toHaveBeenCalled(); // unchanged config: no POST /load
+    loads.mockRestore();
+    await expect(router.apply([shop({ hosts: ["Bad.Host"] })])).rejects.toThrow(/invalid host/);
+    expect((await request("shop.berth.test")).status).toBe(200); // a rejected apply leaves the live config alone
+  });
+
+  it("emits parsed access lines with app, status, path and upstream", async () => {
+    await router.apply([shop(), blog(), upload()]);
+    const r = await request("blog.berth.test", { path: "/posts/1?token=abc" });
+    const id = r.headers["x-request-id"];
+    const line = await waitFor("access line", () => access.find((l) => l.requestId === id));
+    expect(line).toMatchObject({
+      app: "blog",
+      host: "blog.berth.test",
+      method: "GET",
+      path: "/posts/1",
+      status: 200,
+      upstream: ups.blog!.addr,
+    });
+    expect(line.durationMs).toBeGreaterThanOrEqual(0);
+    expect(line.bytes).toBe(r.body.length);
+    expect(Date.parse(line.at)).toBeGreaterThan(Date.now() - 60_000);
+    await request("nope.berth.test");
+    const miss = await waitFor("404 access line", () => access.find((l) => l.host === "nope.berth.test"));
+    expect(miss.status).toBe(404);
+    expect(miss.app).toBeUndefined();
+  });
+
+  it("re-applies the routes after Caddy crashes", async () => {
+    const pid = caddyPid();
+    process.kill(pid, "SIGKILL");
+    await waitFor("caddy restart", () => caddyPid() !== pid && alive(caddyPid()));
+    const r = await waitFor("routes back", async () => {
+      const res = await request("blog.berth.test").catch(() => undefined);
+      return res?.status === 200 ? res : undefined;
+    });
+    expect(JSON.parse(r.body).name).toBe("blog");
+  });
+
+  it("stop() leaves no caddy process behind", async () => {
+    const pid = caddyPid();
+    expect(alive(pid)).toBe(true);
+    await router.stop();
+    expect(alive(pid)).toBe(false);
+    const configFile = path.join(dataDir, "caddy", "initial.json");
+    const ours = fs
+      .readdirSync("/proc")
+      .filter((p) => /^[0-9]+$/.test(p))
+      .filter((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").includes(configFile);
+        } catch {
+          return false;
+        }
+      });
+    expect(ours).toEqual([]);
+    await router.stop(); // idempotent
+  });
+
+  it("stops a caddy left behind by a previous run before starting its own", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-router-stale-"));
+    const caddyDir = path.join(dir, "caddy");
+    fs.mkdirSync(caddyDir);
+    const configFile = path.join(caddyDir, "initial.json");
+    const pidFile = path.join(caddyDir, "caddy.pid");
+    const admin = `127.0.0.1:${await freeLoopbackPort()}`;
+    fs.writeFileSync(configFile, JSON.stringify({ admin: { listen: admin, config: { persist: false } } }));
+    const env = {
+      PATH: process.env.PATH,
+      HOME: dir,
+      XDG_DATA_HOME: dir,
+      XDG_CONFIG_HOME: dir,
+      NODE_ENV: process.env.NODE_ENV,
+    };
+    const stale = spawn(CADDY, ["run", "--config", configFile, "--pidfile", pidFile], {
+      env,
+      stdio: "ignore",
+      detached: true,
+    });
+    const exited = new Promise((resolve) => stale.once("exit", resolve));
+    const second = new Router({ listenHost: "127.0.0.1", listenPort: 0, dataDir: dir, log: createLogger("silent") });
+    try {
+      await waitFor(
+        "stale pid file",
+        () => fs.existsSync(pidFile) && Number(fs.readFileSync(pidFile, "utf8")) === stale.pid,
+      );
+      await second.start();
+      await exited;
+      expect(stale.exitCode !== null || stale.signalCode !== null).toBe(true);
+      expect((await request("x.test", { port: second.port })).status).toBe(404);
+    } finally {
+      await second.stop();
+      if (stale.exitCode === null && stale.signalCode === null) stale.kill("SIGKILL");
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

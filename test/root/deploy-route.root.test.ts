@@ -1,0 +1,269 @@
+// The golden path with real everything on one machine (root tier): git push -> buildah -> registry -> scheduler ->
+// a real agent process (runc, conmon, CNI) -> Caddy router. Scale web=3 and see requests spread; change config
+// under steady load with zero failed requests; a failing release aborts with zero failed requests and the old one
+// still serving; a crash restarts; an unknown host is a 404; a custom domain routes; destroy cleans up.
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { ApiClient } from "../helpers/client.ts";
+import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
+import { describeRoot, isRoot } from "../helpers/root.ts";
+import { createRootEnv, type RootEnv } from "../../runtime-agent/test-support/root-env.ts";
+import { OciBackend } from "../../runtime-agent/runtime/oci-backend.ts";
+import { backendConfigFor } from "../../runtime-agent/agent/backend-config.ts";
+import { loadAgentConfig } from "../../runtime-agent/agent/config.ts";
+import { silentLogger } from "../../runtime-agent/log.ts";
+
+const APP = "golden";
+const root = path.resolve(import.meta.dirname, "../..");
+const CGI = `#!/bin/sh
+echo "Content-Type: text/plain"
+echo ""
+echo "instance=$(hostname) greeting=\${GREETING:-none}"
+`;
+const dockerfile = `FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox","--install","-s","/bin"]
+COPY www /www
+RUN ["/bin/chmod","755","/www/cgi-bin/who"]
+CMD ["httpd","-f","-p","5000","-h","/www"]
+`;
+
+let env: RootEnv;
+let srv: TestServer;
+let owner: ApiClient;
+let token = "";
+let repo = "";
+let agent: ChildProcess | undefined;
+let inspector: OciBackend;
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 90_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** GET through the router with a Host header; never rejects (status 0 = connection failure). */
+function get(host: string, urlPath = "/cgi-bin/who"): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = http.request(
+      { host: "127.0.0.1", port: srv.cp.services.config.routerPort, path: urlPath, headers: { host }, timeout: 10_000, agent: false },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on("error", () => resolve({ status: 0, body }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", (err) => resolve({ status: 0, body: err.message }));
+    req.end();
+  });
+}
+
+/** Steady load of `rate` requests per second until stopped; counts every request that did not get a 200. */
+function steadyLoad(rate = 20) {
+  const results: { status: number; body: string }[] = [];
+  const inflight = new Set<Promise<void>>();
+  const timer = setInterval(() => {
+    const p = get(`${APP}.localhost`).then((r) => {
+      results.push(r);
+      inflight.delete(p);
+    });
+    inflight.add(p);
+  }, 1000 / rate);
+  return {
+    results,
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(inflight);
+      return { total: results.length, failed: results.filter((r) => r.status !== 200) };
+    },
+  };
+}
+
+const instances = async () =>
+  (await owner.req<{ id: string; state: string; release: number; restarts: number; processType: string }[]>(
+    "GET",
+    `/api/v1/apps/${APP}/instances`,
+  )).body;
+
+async function runningWeb(n: number, release: number) {
+  return until(`${n} running web instances of v${release}`, async () => {
+    const list = await instances();
+    const web = list.filter((i) => i.processType === "web");
+    return web.length === n && web.every((i) => i.state === "running" && i.release === release) && web;
+  });
+}
+
+describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, caddy)", () => {
+  beforeAll(async () => {
+    if (!isRoot) return;
+    env = await createRootEnv();
+    srv = await startTestServer({ BERTH_ROUTER_PORT: "0" }, { registry: true, router: true });
+    owner = new ApiClient(srv.url);
+    await owner.signUp("golden@example.com");
+    token = (await owner.tokenClient()).token;
+    const join = (await owner.req("POST", "/api/v1/nodes/join-tokens", { name: "golden-node" })).body.token as string;
+    const reg = srv.cp.registry();
+    const authFile = path.join(env.tmp, "registry-auth.json");
+    const auth = Buffer.from(`${reg.username}:${reg.password}`).toString("base64");
+    fs.writeFileSync(authFile, JSON.stringify({ auths: { [reg.host]: { auth } } }), { mode: 0o600 });
+    const c = env.backend.config;
+    const portBase = 31_000 + Math.floor(Math.random() * 200) * 100;
+    const flags = [
+      `--control-plane=${srv.url}`,
+      `--join-token=${join}`,
+      `--state-dir=${path.join(env.tmp, "agent")}`,
+      `--runc-root=${c.runcRoot}`,
+      `--storage-root=${c.storage.root}`,
+      `--storage-run-root=${c.storage.runRoot}`,
+      `--cni-network=${c.cni.networkName}`,
+      `--cni-bridge=${c.cni.bridge}`,
+      `--subnet=${c.cni.subnet}`,
+      `--cgroup-parent=${c.cgroupParent}`,
+      `--name-prefix=${c.namePrefix}`,
+      "--node-name=golden-node",
+      "--node-address=127.0.0.1",
+      "--host-ip=127.0.0.1",
+      `--host-ports=${portBase}-${portBase + 99}`,
+      "--ip-masq=false",
+      "--tick-ms=250",
+      `--insecure-registries=${reg.host}`,
+      `--registry-auth-file=${authFile}`,
+    ];
+    inspector = await OciBackend.open(backendConfigFor(loadAgentConfig(flags, { NODE_ENV: "test" })), silentLogger());
+    agent = spawn(process.execPath, ["--import", "tsx", "runtime-agent/main.ts", ...flags], {
+      cwd: root,
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", BERTH_LOG_LEVEL: "warn", NODE_ENV: "test" },
+    });
+    agent.stderr?.on("data", () => undefined);
+    await until("node ready", async () => (await srv.cp.services.db.node.findUnique({ where: { name: "golden-node" } }))?.state === "ready");
+    expect((await owner.req("POST", "/api/v1/apps", { name: APP })).status).toBe(201);
+    repo = await makeRepo({
+      Dockerfile: dockerfile,
+      busybox: fs.readFileSync("/bin/busybox"),
+      "www/index.html": "<h1>golden</h1>\n",
+      "www/cgi-bin/who": CGI,
+    });
+  }, 300_000);
+
+  afterAll(async () => {
+    const problems: string[] = [];
+    if (srv && agent) {
+      await owner.req("DELETE", `/api/v1/apps/${APP}`).catch(() => undefined);
+      await until("containers gone", async () => (await inspector.list()).length === 0, 60_000).catch((e: unknown) =>
+        problems.push(String(e)),
+      );
+    }
+    if (agent && agent.exitCode === null) {
+      const exited = new Promise((r) => agent?.once("exit", r));
+      agent.kill("SIGTERM");
+      await exited;
+    }
+    for (const c of (await inspector?.list()) ?? []) await inspector.delete(c.id).catch((e: unknown) => problems.push(String(e)));
+    await srv?.close();
+    problems.push(...((await env?.destroy()) ?? []));
+    if (repo) fs.rmSync(repo, { recursive: true, force: true });
+    expect(problems).toEqual([]);
+  }, 180_000);
+
+  it("git push builds, rolls out and prints the URL; the router serves it and 404s unknown hosts", async () => {
+    const push = await git(repo, ["push", remoteUrl(srv.url, APP, token), "main"]);
+    expect(push.code, push.out).toBe(0);
+    expect(push.out).toContain("remote: -----> Rolling out v1");
+    expect(push.out).toMatch(/remote:\s+web golden-web-[0-9a-f]{8}: running/);
+    expect(push.out).toContain("remote: -----> v1 is running");
+    expect(push.out).toContain(`http://${APP}.localhost:${srv.cp.services.config.routerPort}/`);
+    const r = await get(`${APP}.localhost`);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatch(/^instance=golden-web-[0-9a-f]{8} greeting=none/);
+    expect((await get(`${APP}.localhost`, "/")).body).toContain("<h1>golden</h1>");
+    const unknown = await get("nobody.localhost");
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).not.toContain("golden");
+    const releases = await owner.req<{ version: number; status: string }[]>("GET", `/api/v1/apps/${APP}/releases`);
+    expect(releases.body[0]).toMatchObject({ version: 1, status: "deployed" });
+  }, 300_000);
+
+  it("scale web=3: requests spread over three instances", async () => {
+    expect((await owner.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: 3 }] })).status).toBe(200);
+    const web = await runningWeb(3, 1);
+    const seen = new Set<string>();
+    await until("all three answered", async () => {
+      for (let i = 0; i < 12; i++) {
+        const r = await get(`${APP}.localhost`);
+        expect(r.status).toBe(200);
+        seen.add(/instance=(\S+)/.exec(r.body)?.[1] ?? "");
+      }
+      return seen.size === 3;
+    }, 30_000);
+    expect([...seen].sort()).toEqual(web.map((i) => i.id).sort());
+  }, 180_000);
+
+  it("a config change rolls out under steady load with zero failed requests", async () => {
+    const load = steadyLoad(20);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await owner.req("PATCH", `/api/v1/apps/${APP}/config`, { set: { GREETING: "hello" } })).status).toBe(200);
+    await until("v2 deployed", async () => {
+      const rel = await owner.req<{ version: number; status: string }[]>("GET", `/api/v1/apps/${APP}/releases`);
+      return rel.body.find((x) => x.version === 2)?.status === "deployed";
+    });
+    await runningWeb(3, 2);
+    await new Promise((r) => setTimeout(r, 1000));
+    const { total, failed } = await load.stop();
+    expect(total).toBeGreaterThan(40);
+    expect(failed).toEqual([]);
+    expect((await get(`${APP}.localhost`)).body).toContain("greeting=hello");
+  }, 240_000);
+
+  it("a release that cannot start aborts; the old one keeps serving with zero failed requests", async () => {
+    const load = steadyLoad(20);
+    fs.writeFileSync(path.join(repo, "Procfile"), "web: echo crashing on purpose; exit 3\n");
+    await git(repo, ["add", "-A"]);
+    await git(repo, ["commit", "-qm", "break the web process"]);
+    const push = await git(repo, ["push", remoteUrl(srv.url, APP, token), "main"]);
+    const { total, failed } = await load.stop();
+    expect(push.code).not.toBe(0);
+    expect(push.out).toMatch(/remote: error: v3 did not start: web instance \S+ keeps crashing \(exit code 3/);
+    expect(push.out).toContain("the push was rejected; the running release is unchanged");
+    expect(total).toBeGreaterThan(20);
+    expect(failed).toEqual([]);
+    const rel = await owner.req<{ version: number; status: string; failReason: string | null }[]>("GET", `/api/v1/apps/${APP}/releases`);
+    expect(rel.body.find((x) => x.version === 3)).toMatchObject({ status: "failed" });
+    expect(rel.body.find((x) => x.version === 2)).toMatchObject({ status: "deployed" });
+    await runningWeb(3, 2);
+    expect((await get(`${APP}.localhost`)).body).toContain("greeting=hello");
+    // Put the working tree back to the release that runs.
+    await git(repo, ["reset", "-q", "--hard", "HEAD~1"]);
+  }, 300_000);
+
+  it("a crashed instance is restarted by its agent and ps shows it", async () => {
+    const [victim] = await runningWeb(3, 2);
+    await inspector.kill(victim?.id as string, "SIGKILL");
+    await until("restarted", async () => {
+      const i = (await instances()).find((x) => x.id === victim?.id);
+      return i && i.restarts >= 1 && i.state === "running";
+    });
+    const ps = await owner.req<{ id: string; exitCode: number | null }[]>("GET", `/api/v1/apps/${APP}/instances`);
+    expect(ps.body.find((x) => x.id === victim?.id)?.exitCode).toBe(137);
+  }, 120_000);
+
+  it("a custom domain routes to the app", async () => {
+    expect((await owner.req("POST", `/api/v1/apps/${APP}/domains`, { hostname: "golden.example.com" })).status).toBe(201);
+    const r = await until("domain routed", async () => {
+      const x = await get("golden.example.com");
+      return x.status === 200 && x;
+    }, 30_000);
+    expect(r.body).toContain("greeting=hello");
+  }, 60_000);
+});
