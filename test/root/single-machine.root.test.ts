@@ -1,5 +1,6 @@
 // Single-machine mode: server/main.ts (what `npm start` runs) starts a supervised local node agent with a join
-// token it creates itself; the node registers as ready; SIGTERM stops agent and control plane.
+// token it creates itself, the registry and the router; the node registers as ready; a git push runs on it and
+// answers through the router; SIGTERM stops agent, registry, router and control plane.
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -9,24 +10,55 @@ import { freeLoopbackPort } from "../../server/lib/free-port.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
 import { localAgentEnv } from "../../server/nodes/local-agent.ts";
+import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
+import { cleanupBuilder } from "../helpers/builder-cleanup.ts";
+import { hostportChainsExist, removeHostportChains } from "../../runtime-agent/test-support/iptables-cleanup.ts";
 
 let dataDir = "";
 
-function agentCount(): number {
+function count(pattern: string): number {
   try {
-    return execFileSync("pgrep", ["-f", "runtime-agent/main.ts"], { encoding: "utf8" }).trim().split("\n").filter(Boolean).length;
+    return execFileSync("pgrep", ["-f", pattern], { encoding: "utf8" }).trim().split("\n").filter(Boolean).length;
   } catch {
     return 0;
   }
 }
+const agentCount = () => count("runtime-agent/main.ts");
+
+/** GET through the router with a Host header. */
+async function viaRouter(port: number, host: string): Promise<{ status: number; body: string }> {
+  const http = await import("node:http");
+  return new Promise((resolve) => {
+    const req = http.request({ host: "127.0.0.1", port, path: "/", headers: { host }, agent: false, timeout: 5000 }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", (err) => resolve({ status: 0, body: err.message }));
+    req.end();
+  });
+}
+
+let chainsExisted = true;
 
 
 describeRoot("single-machine mode", () => {
-  beforeAll(() => {
-    if (isRoot) dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-single-"));
+  beforeAll(async () => {
+    if (!isRoot) return;
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-single-"));
+    chainsExisted = await hostportChainsExist();
   });
-  afterAll(() => {
+  afterAll(async () => {
     if (!dataDir) return;
+    await cleanupBuilder(dataDir);
+    const bridge = localAgentEnv(dataDir, "http://x", "x").BERTH_CNI_BRIDGE!;
+    try {
+      execFileSync("ip", ["link", "delete", bridge], { stdio: "ignore" });
+    } catch {
+      // never created, or already gone
+    }
+    if (!chainsExisted) await removeHostportChains();
     // What the agent may have created for this data dir: runtime dirs on /run and its cgroup parents.
     const env = localAgentEnv(dataDir, "http://x", "x");
     fs.rmSync(path.dirname(env.BERTH_RUNC_ROOT!), { recursive: true, force: true });
@@ -37,9 +69,11 @@ describeRoot("single-machine mode", () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("runs a local agent that registers as a ready node, and stops it on SIGTERM", async () => {
+  it("runs a local agent, registry and router: a pushed app answers through the router; SIGTERM stops it all", async () => {
     const before = agentCount();
+    const caddyBefore = count(`${dataDir}/caddy`);
     const port = await freeLoopbackPort();
+    const routerPort = await freeLoopbackPort();
     const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
       env: {
         ...process.env,
@@ -47,7 +81,7 @@ describeRoot("single-machine mode", () => {
         HOST: "127.0.0.1",
         BERTH_DATA_DIR: dataDir,
         BERTH_NO_DASHBOARD: "1",
-        BERTH_NO_REGISTRY: "1",
+        BERTH_ROUTER_PORT: String(routerPort),
         BERTH_ADMIN_EMAIL: "single@example.com",
         BERTH_ADMIN_PASSWORD: "single-password-1",
       },
@@ -76,10 +110,42 @@ describeRoot("single-machine mode", () => {
       expect(agentCount()).toBe(before + 1);
       const tokens = await c.req<any[]>("GET", "/api/v1/nodes/join-tokens");
       expect(tokens.body.filter((t) => t.name === "local agent" && !t.revokedAt)).toHaveLength(1);
+
+      // The whole platform on this one machine: push, build, registry pull by the local agent, router.
+      expect((await c.req("POST", "/api/v1/apps", { name: "solo" })).status).toBe(201);
+      const token = (await c.tokenClient()).token as string;
+      const repo = await makeRepo({
+        Dockerfile: `FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\nCOPY www /www\nCMD ["httpd","-f","-p","5000","-h","/www"]\n`,
+        busybox: fs.readFileSync("/bin/busybox"),
+        "www/index.html": "solo on one machine\n",
+      });
+      try {
+        const push = await git(repo, ["push", remoteUrl(url, "solo", token), "main"]);
+        expect(push.code, push.out + out.slice(-3000)).toBe(0);
+        expect(push.out).toContain("remote: -----> v1 is running");
+        expect(push.out).toContain(`http://solo.localhost:${routerPort}/`);
+      } finally {
+        fs.rmSync(repo, { recursive: true, force: true });
+      }
+      const r = await viaRouter(routerPort, "solo.localhost");
+      expect(r).toEqual({ status: 200, body: "solo on one machine\n" });
+      expect((await viaRouter(routerPort, "other.localhost")).status).toBe(404);
+      // Destroying the app stops its instance on the node before we shut down (containers outlive the agent).
+      expect((await c.req("DELETE", "/api/v1/apps/solo")).status).toBe(204);
+      const gone = Date.now() + 60_000;
+      while ((await viaRouter(routerPort, "solo.localhost")).status !== 404 && Date.now() < gone) {
+        await new Promise((res) => setTimeout(res, 250));
+      }
+      const runcRoot = localAgentEnv(dataDir, "http://x", "x").BERTH_RUNC_ROOT!;
+      while (fs.existsSync(runcRoot) && fs.readdirSync(runcRoot).length > 0 && Date.now() < gone) {
+        await new Promise((res) => setTimeout(res, 250));
+      }
+      expect(fs.existsSync(runcRoot) ? fs.readdirSync(runcRoot) : []).toEqual([]);
     } finally {
       child.kill("SIGTERM");
     }
     expect(await exited).toBe(0);
     expect(agentCount()).toBe(before);
+    expect(count(`${dataDir}/caddy`)).toBe(caddyBefore);
   });
 });
