@@ -9,7 +9,13 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["server/**/*.test.ts", "runtime-agent/**/*.test.ts", "cli/**/*.test.ts", "app/**/*.test.ts"],
+          include: [
+            "server/**/*.test.ts",
+            "runtime-agent/**/*.test.ts",
+            "cli/**/*.test.ts",
+            "app/**/*.test.ts",
+            "components/**/*.test.ts",
+          ],
           exclude: [...ignore, "**/*.root.test.ts", "**/*.int.test.ts"],
           environment: "node",
         },

@@ -64,6 +64,7 @@ function NavTabs() {
   const base = team ? `/teams/${encodeURIComponent(team.name)}` : null;
   const tabs: { href: string; label: string; match: (p: string) => boolean }[] = [
     { href: "/apps", label: "Apps", match: (p) => p === "/apps" || p.startsWith("/apps/") },
+    { href: "/nodes", label: "Nodes", match: (p) => p.startsWith("/nodes") },
   ];
   if (base) {
     tabs.push({ href: `${base}/members`, label: "Members", match: (p) => /^\/teams\/[^/]+\/members/.test(p) });

@@ -93,8 +93,8 @@ test("sign up, create a team and an app, open it, sign out", async ({ page, base
     await shot(page, "08-app-deploy");
 
     await page.getByRole("link", { name: "Logs", exact: true }).click();
-    await expect(page.getByText("Coming soon")).toBeVisible();
-    await shot(page, "09-app-logs-coming-soon");
+    await expect(page.getByRole("heading", { name: "No log lines yet" })).toBeVisible();
+    await shot(page, "09-app-logs-empty");
 
     await page.getByRole("link", { name: "Settings", exact: true }).click();
     const maintenance = page.getByRole("switch", { name: "Maintenance mode" });

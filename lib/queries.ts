@@ -3,12 +3,20 @@
 import { type QueryClient, useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, isStatus, seg, setCsrfToken } from "./api";
 import type {
+  ActivityItem,
   AddMemberResult,
   ApiToken,
   App,
   AppDetail,
   AuditEvent,
   CreatedApiToken,
+  ConfigVar,
+  CreatedJoinToken,
+  Instance,
+  Node,
+  NodeDetail,
+  ProcessFormation,
+  Release,
 
   Invitation,
   InvitationPreview,
@@ -29,6 +37,14 @@ export const keys = {
   tokens: ["tokens"] as const,
   audit: (team: string, filters: AuditFilters) => ["audit", team, filters] as const,
   invitation: (token: string) => ["invitation", token] as const,
+  // Per-app resources sit under the app's key, so invalidating keys.app(app) refreshes all of them.
+  releases: (app: string) => ["app", app, "releases"] as const,
+  config: (app: string) => ["app", app, "config"] as const,
+  formation: (app: string) => ["app", app, "formation"] as const,
+  instances: (app: string) => ["app", app, "instances"] as const,
+  activity: (app: string) => ["app", app, "activity"] as const,
+  nodes: ["nodes"] as const,
+  node: (id: string) => ["nodes", id] as const,
 };
 
 // ---- session -------------------------------------------------------------------------------------------------
@@ -305,3 +321,121 @@ export function useAudit(team: string, filters: AuditFilters) {
   });
 }
 
+// ---- app runtime: releases, config, formation, instances, activity -------------------------------------------
+
+/** Releases of an app, newest first. */
+export function useReleases(app: string) {
+  return useQuery({ queryKey: keys.releases(app), queryFn: ({ signal }) => api<Release[]>(`/apps/${seg(app)}/releases`, { signal }) });
+}
+
+/** Roll back: a new release from an earlier one's image and config (the previous one when no version is given). */
+export function useRollback(app: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (version?: number) =>
+      api<Release>(`/apps/${seg(app)}/releases/rollback`, { method: "POST", body: version === undefined ? {} : { version } }),
+    onSuccess: async () => {
+      await Promise.all([qc.invalidateQueries({ queryKey: keys.app(app) }), qc.invalidateQueries({ queryKey: ["apps"] })]);
+    },
+  });
+}
+
+/** Config vars (secret-looking values masked for roles that may not reveal them). */
+export function useConfigVars(app: string) {
+  return useQuery({ queryKey: keys.config(app), queryFn: ({ signal }) => api<ConfigVar[]>(`/apps/${seg(app)}/config`, { signal }) });
+}
+
+/** Sets and unsets config vars in one change (one release when the app has one). */
+export function useChangeConfig(app: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { set: Record<string, string>; unset: string[] }) =>
+      api<{ config: ConfigVar[]; release: number | null }>(`/apps/${seg(app)}/config`, { method: "PATCH", body }),
+    onSuccess: async (res) => {
+      qc.setQueryData(keys.config(app), res.config);
+      await Promise.all([qc.invalidateQueries({ queryKey: keys.app(app) }), qc.invalidateQueries({ queryKey: ["apps"] })]);
+    },
+  });
+}
+
+/** Process types with quantity and limits. */
+export function useFormation(app: string) {
+  return useQuery({
+    queryKey: keys.formation(app),
+    queryFn: ({ signal }) => api<ProcessFormation[]>(`/apps/${seg(app)}/formation`, { signal }),
+  });
+}
+
+/** Scales and resizes process types in one atomic change. */
+export function useChangeFormation(app: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (updates: ({ type: string } & Partial<Omit<ProcessFormation, "type">>)[]) =>
+      api<ProcessFormation[]>(`/apps/${seg(app)}/formation`, { method: "PATCH", body: { updates } }),
+    onSuccess: async (formation) => {
+      qc.setQueryData(keys.formation(app), formation);
+      qc.setQueryData<AppDetail>(keys.app(app), (old) => (old ? { ...old, formation } : old));
+      await qc.invalidateQueries({ queryKey: keys.app(app) });
+    },
+  });
+}
+
+/** The app's instances; `poll` refetches on a timer (when the live stream is not connected). */
+export function useInstances(app: string, poll: number | false = false) {
+  return useQuery({
+    queryKey: keys.instances(app),
+    queryFn: ({ signal }) => api<Instance[]>(`/apps/${seg(app)}/instances`, { signal }),
+    refetchInterval: poll,
+  });
+}
+
+/** Restarts every instance of the app, or of one process type. */
+export function useRestart(app: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (processType?: string) =>
+      api<{ restarting: number }>(`/apps/${seg(app)}/restart`, { method: "POST", body: processType ? { processType } : {} }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.instances(app) }),
+  });
+}
+
+const ACTIVITY_PAGE = 50;
+
+/** The app's timeline, newest first, paged with the last event's id. */
+export function useActivity(app: string) {
+  return useInfiniteQuery({
+    queryKey: keys.activity(app),
+    initialPageParam: "",
+    queryFn: ({ pageParam, signal }) => {
+      const q = new URLSearchParams({ limit: String(ACTIVITY_PAGE) });
+      if (pageParam) q.set("before", pageParam);
+      return api<ActivityItem[]>(`/apps/${seg(app)}/activity?${q.toString()}`, { signal });
+    },
+    getNextPageParam: (last) => (last.length < ACTIVITY_PAGE ? undefined : last[last.length - 1]?.id),
+  });
+}
+
+// ---- nodes ---------------------------------------------------------------------------------------------------
+
+/** Nodes the user may see (instance admin: all; team admins: their teams'). */
+export function useNodes() {
+  return useQuery({ queryKey: keys.nodes, queryFn: ({ signal }) => api<Node[]>("/nodes", { signal }), refetchInterval: 30_000 });
+}
+
+/** One node with the instances it reports. */
+export function useNode(id: string, enabled = true) {
+  return useQuery({
+    queryKey: keys.node(id),
+    queryFn: ({ signal }) => api<NodeDetail>(`/nodes/${seg(id)}`, { signal }),
+    enabled,
+    refetchInterval: 30_000,
+  });
+}
+
+/** Creates a node join token (team admin for a team, instance admin for a shared node); the secret comes once. */
+export function useCreateJoinToken() {
+  return useMutation({
+    mutationFn: (body: { name: string; team?: string; expiresInDays?: number }) =>
+      api<CreatedJoinToken>("/nodes/join-tokens", { method: "POST", body }),
+  });
+}

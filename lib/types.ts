@@ -14,6 +14,8 @@ import type {
   TokenSchema,
   UserSchema,
 } from "@/server/http/schemas.ts";
+import type { ActivityItemSchema } from "@/server/http/routes/activity.ts";
+import type { CreatedJoinTokenSchema, NodeDetailSchema, NodeSchema } from "@/server/nodes/schemas.ts";
 
 export type User = z.infer<typeof UserSchema>;
 export type Session = z.infer<typeof SessionSchema>;
@@ -41,3 +43,60 @@ export interface InvitationPreview {
 
 /** 201 (existing user added) or 202 (invitation created) from POST /teams/{team}/members. */
 export type AddMemberResult = { member: Member } | { invitation: CreatedInvitation };
+
+// ---- app runtime: releases, config, formation, instances, activity, nodes ------------------------------------
+
+/** A release as listed (GET /apps/{app}/releases); `config` only for roles that may reveal config values. */
+export interface Release {
+  version: number;
+  name: string;
+  image: string;
+  processTypes: Record<string, string>;
+  configKeys: string[];
+  config?: Record<string, string>;
+  description: string;
+  status: string;
+  failReason: string | null;
+  buildId: string | null;
+  createdBy: string | null;
+  createdAt: string;
+}
+
+/** A config var; `masked` when the role may not see this (secret-looking) value. */
+export interface ConfigVar {
+  key: string;
+  value: string;
+  masked: boolean;
+  buildTime: boolean;
+}
+
+/** One process type's desired state. */
+export interface ProcessFormation {
+  type: string;
+  quantity: number;
+  memoryMb: number;
+  cpu: number;
+}
+
+export type InstanceState = "pending" | "starting" | "running" | "stopping" | "stopped" | "crashed" | "failed";
+
+/** A running (or recently stopped) process of an app (GET /apps/{app}/instances). */
+export interface Instance {
+  id: string;
+  processType: string;
+  state: InstanceState | (string & {});
+  release: number;
+  node: { id: string; name: string } | null;
+  hostPort: number | null;
+  restarts: number;
+  exitCode: number | null;
+  reason: string | null;
+  startedAt: string | null;
+  updatedAt: string;
+}
+
+/** One entry of an app's timeline (GET /apps/{app}/activity). */
+export type ActivityItem = z.infer<typeof ActivityItemSchema>;
+export type Node = z.infer<typeof NodeSchema>;
+export type NodeDetail = z.infer<typeof NodeDetailSchema>;
+export type CreatedJoinToken = z.infer<typeof CreatedJoinTokenSchema>;

@@ -1,28 +1,15 @@
 "use client";
 import Link from "next/link";
-import { Cog, Construction, Layers } from "lucide-react";
+import { Construction } from "lucide-react";
 import { useAppName } from "@/components/apps/app-context";
-import { Badge } from "@/components/ui/badge";
-import { buttonClasses } from "@/components/ui/button";
+import { FormationEditor } from "@/components/instances/formation-editor";
+import { InstancesCard } from "@/components/instances/instances-card";
 import { Card, CardHeader } from "@/components/ui/card";
 import { CopyField } from "@/components/ui/copy-button";
-import { EmptyState } from "@/components/ui/empty-state";
-import { Skeleton, SkeletonRows } from "@/components/ui/skeleton";
-import { TBody, TD, TH, THead, TR, Table } from "@/components/ui/table";
+import { Skeleton } from "@/components/ui/skeleton";
 import { fullTime, relativeTime } from "@/lib/format";
 import { useApp } from "@/lib/queries";
-
-function formatCpu(cpu: number): string {
-  return `${Number.isInteger(cpu) ? cpu : cpu.toFixed(2).replace(/0$/, "")} vCPU`;
-}
-
-function formatMemory(mb: number): string {
-  return mb >= 1024 && mb % 1024 === 0 ? `${mb / 1024} GB` : `${mb} MB`;
-}
-
-function instanceCount(n: number): string {
-  return `${n} instance${n === 1 ? "" : "s"}`;
-}
+import { useAppEvents } from "@/lib/stream";
 
 function Stat({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -33,10 +20,11 @@ function Stat({ label, children }: { label: string; children: React.ReactNode })
   );
 }
 
-/** Overview tab: where the app lives, its current release and its process formation. */
+/** Overview tab: where the app lives, its current release, its live instances and its process formation. */
 export default function AppOverviewPage() {
   const name = useAppName();
   const app = useApp(name);
+  useAppEvents(name);
   const base = `/apps/${encodeURIComponent(name)}`;
 
   if (app.isError) return null; // the layout shows the error
@@ -45,7 +33,10 @@ export default function AppOverviewPage() {
   return (
     <div className="space-y-6">
       {a?.maintenance ? (
-        <div role="status" className="flex flex-wrap items-center gap-3 rounded-lg border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900">
+        <div
+          role="status"
+          className="flex flex-wrap items-center gap-3 rounded-lg border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900"
+        >
           <Construction aria-hidden className="size-4 shrink-0" />
           <span className="flex-1">Maintenance mode is on: visitors see a maintenance page instead of the app.</span>
           <Link href={`${base}/settings`} className="font-medium underline underline-offset-4">
@@ -58,10 +49,20 @@ export default function AppOverviewPage() {
         <CardHeader title="Details" />
         <dl className="grid grid-cols-2 gap-x-6 gap-y-5 px-5 py-5 lg:grid-cols-4">
           <Stat label="Current release">
-            {a ? (a.currentRelease === null ? <span className="text-zinc-500">None yet</span> : <span className="font-mono">v{a.currentRelease}</span>) : <Skeleton className="h-5 w-16" />}
+            {a ? (
+              a.currentRelease === null ? (
+                <span className="text-zinc-500">None yet</span>
+              ) : (
+                <span className="font-mono">v{a.currentRelease}</span>
+              )
+            ) : (
+              <Skeleton className="h-5 w-16" />
+            )}
           </Stat>
           <Stat label="Team">{a ? a.team : <Skeleton className="h-5 w-24" />}</Stat>
-          <Stat label="Your role">{a ? <span className="capitalize">{a.role}</span> : <Skeleton className="h-5 w-16" />}</Stat>
+          <Stat label="Your role">
+            {a ? <span className="capitalize">{a.role}</span> : <Skeleton className="h-5 w-16" />}
+          </Stat>
           <Stat label="Created">
             {a ? (
               <time dateTime={a.createdAt} title={fullTime(a.createdAt)}>
@@ -84,49 +85,9 @@ export default function AppOverviewPage() {
         </div>
       </Card>
 
-      <Card>
-        <CardHeader
-          title="Formation"
-          description="Process types from your Procfile and how many instances of each run."
-          actions={a && a.formation.length > 0 ? <Badge>{instanceCount(a.formation.reduce((n, f) => n + f.quantity, 0))}</Badge> : undefined}
-        />
-        {!a ? (
-          <SkeletonRows rows={2} label="Loading formation" />
-        ) : a.formation.length === 0 ? (
-          <EmptyState
-            icon={Layers}
-            title="No processes yet"
-            description="Process types appear after the first deploy: web, worker and the rest of your Procfile."
-            action={
-              <Link href={`${base}/deploy`} className={buttonClasses("secondary", "sm")}>
-                <Cog aria-hidden className="size-4" />
-                How to deploy
-              </Link>
-            }
-          />
-        ) : (
-          <Table aria-label="Formation">
-            <THead>
-              <tr>
-                <TH>Process type</TH>
-                <TH className="text-right">Instances</TH>
-                <TH className="text-right">Memory</TH>
-                <TH className="text-right">CPU</TH>
-              </tr>
-            </THead>
-            <TBody>
-              {a.formation.map((f) => (
-                <TR key={f.type}>
-                  <TD className="font-mono font-medium text-zinc-900">{f.type}</TD>
-                  <TD className="text-right whitespace-nowrap tabular-nums">{f.quantity}</TD>
-                  <TD className="text-right whitespace-nowrap tabular-nums">{formatMemory(f.memoryMb)}</TD>
-                  <TD className="text-right whitespace-nowrap tabular-nums">{formatCpu(f.cpu)}</TD>
-                </TR>
-              ))}
-            </TBody>
-          </Table>
-        )}
-      </Card>
+      {a ? <InstancesCard app={a} /> : null}
+
+      <FormationEditor app={a} />
     </div>
   );
 }

@@ -1,14 +1,11 @@
-import { Activity } from "lucide-react";
-import { ComingSoon } from "@/components/apps/coming-soon";
+"use client";
+import { ActivityTimeline } from "@/components/activity/activity-timeline";
+import { useAppName } from "@/components/apps/app-context";
+import { useAppEvents } from "@/lib/stream";
 
-/** Activity tab (not built yet). */
-export default function Page() {
-  return (
-    <ComingSoon
-      icon={Activity}
-      title="Activity"
-      description="One timeline of everything that happened to the app and who or what caused it."
-      points={["Releases, scaling and config changes", "Restarts, crashes and OOM kills", "Failed health checks"]}
-    />
-  );
+/** Activity tab: one timeline of everything that happened to the app and who caused it. */
+export default function ActivityPage() {
+  const name = useAppName();
+  useAppEvents(name);
+  return <ActivityTimeline app={name} />;
 }

@@ -1,72 +1,28 @@
 "use client";
-import Link from "next/link";
-import { Hammer, KeyRound } from "lucide-react";
 import { useAppName } from "@/components/apps/app-context";
-import { Badge } from "@/components/ui/badge";
-import { Card, CardHeader } from "@/components/ui/card";
-import { CopyField } from "@/components/ui/copy-button";
-import { EmptyState } from "@/components/ui/empty-state";
-import { Skeleton } from "@/components/ui/skeleton";
+import { BuildHistory } from "@/components/deploy/build-history";
+import { DeployImageForm } from "@/components/deploy/deploy-image-form";
+import { GitInstructions } from "@/components/deploy/git-instructions";
+import { atLeast } from "@/lib/roles";
 import { useApp, useSession } from "@/lib/queries";
 
-function Step({ n, title, children }: { n: number; title: string; children: React.ReactNode }) {
-  return (
-    <li className="group relative flex gap-4 pb-6 last:pb-0">
-      <span aria-hidden className="absolute top-8 bottom-0 left-3.5 w-px bg-zinc-200 group-last:hidden" />
-      <span className="z-10 flex size-7 shrink-0 items-center justify-center rounded-full border border-zinc-300 bg-white text-xs font-semibold text-zinc-700">
-        {n}
-      </span>
-      <div className="min-w-0 flex-1 pt-0.5">
-        <h3 className="text-sm font-medium text-zinc-900">{title}</h3>
-        <div className="mt-2">{children}</div>
-      </div>
-    </li>
-  );
-}
-
-/** Deploy tab: the git remote to push to (build output and image deploys come later). */
+/** Deploy tab: the git remote and push, deploying an image by reference, and builds with their (live) output. */
 export default function DeployPage() {
   const name = useAppName();
   const app = useApp(name);
   const session = useSession();
-  const gitUrl = app.data?.gitUrl;
+  if (app.isError) return null; // the layout shows the error
+  const role = app.data?.role;
 
   return (
     <div className="space-y-6">
-      <Card>
-        <CardHeader title="Deploy with git" description="Push a repository with a Procfile or a Dockerfile; Berth builds it and starts a new release." />
-        <ol className="px-5 py-5">
-          <Step n={1} title="Add Berth as a git remote">
-            {gitUrl ? (
-              <CopyField tone="dark" prompt="$" value={`git remote add berth ${gitUrl}`} label="Copy git remote command" testId="git-remote-command" />
-            ) : (
-              <Skeleton className="h-10 w-full" />
-            )}
-          </Step>
-          <Step n={2} title="Push your code">
-            <CopyField tone="dark" prompt="$" value="git push berth main" label="Copy push command" />
-          </Step>
-          <Step n={3} title="Sign in when git asks">
-            <p className="text-sm text-zinc-600">
-              Username: <code className="rounded bg-zinc-100 px-1.5 py-0.5 font-mono text-[13px] text-zinc-800">{session.data?.user.email ?? "your email"}</code>. Password: an{" "}
-              <Link href="/tokens" className="inline-flex items-center gap-1 font-medium text-zinc-900 underline underline-offset-4">
-                <KeyRound aria-hidden className="size-3.5" />
-                API token
-              </Link>
-              , not your account password.
-            </p>
-          </Step>
-        </ol>
-      </Card>
-
-      <Card>
-        <CardHeader title="Builds" actions={<Badge tone="blue">Coming soon</Badge>} />
-        <EmptyState
-          icon={Hammer}
-          title="Build history and live build output"
-          description="Each push will show its build log here as it streams, and you will be able to deploy a prebuilt image by reference."
-        />
-      </Card>
+      <GitInstructions
+        gitUrl={app.data?.gitUrl}
+        email={session.data?.user.email}
+        canPush={role === undefined || atLeast(role, "member")}
+      />
+      <BuildHistory app={name} />
+      <DeployImageForm app={name} role={role} />
     </div>
   );
 }

@@ -1,14 +1,23 @@
-import { ChartLine } from "lucide-react";
-import { ComingSoon } from "@/components/apps/coming-soon";
+"use client";
+import { useAppName } from "@/components/apps/app-context";
+import { MetricsPanel } from "@/components/metrics/metrics-panel";
+import { Card } from "@/components/ui/card";
+import { SkeletonRows } from "@/components/ui/skeleton";
+import { useApp } from "@/lib/queries";
+import { useAppEvents } from "@/lib/stream";
 
-/** Metrics tab (not built yet). */
-export default function Page() {
-  return (
-    <ComingSoon
-      icon={ChartLine}
-      title="Metrics"
-      description="Live CPU, memory and network charts per instance and per process type, with the last hour of history."
-      points={["CPU % and memory against the limit", "Network received and sent", "Restarts and OOM kills over time"]}
-    />
-  );
+/** Metrics tab: live CPU, memory and network of the app's instances over the last hour. */
+export default function MetricsPage() {
+  const name = useAppName();
+  const app = useApp(name);
+  useAppEvents(name);
+  if (app.isError) return null; // the layout shows the error
+  if (!app.data) {
+    return (
+      <Card>
+        <SkeletonRows rows={4} label="Loading metrics" />
+      </Card>
+    );
+  }
+  return <MetricsPanel app={app.data} />;
 }

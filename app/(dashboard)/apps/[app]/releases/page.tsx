@@ -1,14 +1,23 @@
-import { Tags } from "lucide-react";
-import { ComingSoon } from "@/components/apps/coming-soon";
+"use client";
+import { useAppName } from "@/components/apps/app-context";
+import { ReleaseList } from "@/components/releases/release-list";
+import { Card } from "@/components/ui/card";
+import { SkeletonRows } from "@/components/ui/skeleton";
+import { useApp } from "@/lib/queries";
+import { useAppEvents } from "@/lib/stream";
 
-/** Releases tab (not built yet). */
-export default function Page() {
-  return (
-    <ComingSoon
-      icon={Tags}
-      title="Releases"
-      description="Every deploy and config change becomes an immutable release you can inspect and roll back to."
-      points={["Release history with who, when and why", "Config diff between any two releases", "One-click rollback with confirmation", "Failed releases with their reason"]}
-    />
-  );
+/** Releases tab: history, config diffs and rollback. */
+export default function ReleasesPage() {
+  const name = useAppName();
+  const app = useApp(name);
+  useAppEvents(name);
+  if (app.isError) return null; // the layout shows the error
+  if (!app.data) {
+    return (
+      <Card>
+        <SkeletonRows rows={4} label="Loading releases" />
+      </Card>
+    );
+  }
+  return <ReleaseList app={app.data} />;
 }
