@@ -10,6 +10,7 @@ import { registerLogCommands } from "./commands/logs.ts";
 import { registerDomainCommands } from "./commands/domains.ts";
 import { registerPsCommands } from "./commands/ps.ts";
 import { registerInstanceCommands } from "./commands/instances.ts";
+import { registerRunCommand } from "./commands/run.ts";
 import { registerGitCommands } from "./commands/git.ts";
 import { registerReleaseCommands } from "./commands/releases.ts";
 import { registerStatsCommands } from "./commands/stats.ts";
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerLogCommands(program);
   registerPsCommands(program);
   registerInstanceCommands(program);
+  registerRunCommand(program);
   registerStatsCommands(program);
   registerDomainCommands(program);
   registerTeamCommands(program);
@@ -64,7 +66,8 @@ export async function run(argv: string[]): Promise<number> {
     // Commander already printed its message (help, version or a usage error).
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
     if (err instanceof CliError) {
-      process.stderr.write(`berth: ${clean(err.message)}\n`);
+      // An empty message passes a remote exit code through (`berth run`), with nothing to add.
+      if (err.message) process.stderr.write(`berth: ${clean(err.message)}\n`);
       return err.exitCode;
     }
     process.stderr.write(`berth: unexpected error: ${clean(err instanceof Error ? err.message : String(err))}\n`);

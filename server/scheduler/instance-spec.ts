@@ -29,18 +29,22 @@ export function pullRef(r: Pick<SpecRelease, "imageRef" | "imageDigest">, regist
   return r.imageDigest ? `${repo.replace(/@sha256:[a-f0-9]{64}$/, "")}@${r.imageDigest}` : repo;
 }
 
-/** The spec of one instance. Procfile commands run through the image's /bin/sh, as on Heroku; "" = image CMD. */
+/**
+ * The spec of one instance. Procfile commands (and one-off commands) run through the image's /bin/sh, as on Heroku;
+ * "" = the image's CMD.
+ */
 export function instanceSpec(
   instance: { id: string; processType: string },
   app: string,
   release: SpecRelease,
   limits: { memoryMb: number; cpu: number },
   registryHost: string,
+  oneOff?: { command: string },
 ): InstanceSpecInput {
   const processTypes = JSON.parse(release.processTypes) as Record<string, string>;
   const config = JSON.parse(release.config) as Record<string, string>;
-  const command = processTypes[instance.processType] ?? "";
-  const web = instance.processType === "web";
+  const command = oneOff ? oneOff.command : (processTypes[instance.processType] ?? "");
+  const web = !oneOff && instance.processType === "web";
   return {
     id: instance.id,
     app,
@@ -55,6 +59,7 @@ export function instanceSpec(
       cpuMillis: Math.max(10, Math.round(limits.cpu * 1000)),
     },
     healthCheck: web ? { type: "tcp", intervalMs: 500, timeoutMs: 1000, startTimeoutMs: 60_000 } : { type: "none" },
-    restartPolicy: "always",
+    // A one-off (`berth run`) runs once; its exit code is the answer.
+    restartPolicy: oneOff ? "never" : "always",
   };
 }

@@ -66,6 +66,8 @@ export class Scheduler extends EventEmitter {
   private readonly drainUntil = new Map<string, number>();
   private readonly placementIssues = new Map<string, string>();
   private router: RouteSink | undefined;
+  /** Commands of one-off instances (`berth run`), by instance id; they do not outlive this control plane. */
+  readonly oneOffs = new Map<string, { command: string }>();
   private lastRoutes = "";
   /** Timings; tests may tune them on a running scheduler. */
   readonly opts: SchedulerOptions;
@@ -206,9 +208,10 @@ export class Scheduler extends EventEmitter {
       if (image) c.images.add(image);
     }
 
-    let changed = false;
+    let changed = await this.placeOneOffs(instances, [...capacity.values()], appById, limitsOf);
     for (const app of apps) {
-      const mine = instances.filter((i) => i.appId === app.id);
+      // One-offs are not part of the formation; they live until their command exits.
+      const mine = instances.filter((i) => i.appId === app.id && i.desired !== "oneoff");
       if (app.releases.length === 0 && mine.every((i) => i.desired === "stopped")) continue;
       const plan = planApp(
         {
@@ -322,6 +325,37 @@ export class Scheduler extends EventEmitter {
     await this.applyRoutes(apps, instances, nodes, connected);
   }
 
+  /** Puts new one-off instances on a node, or fails them when none fits; one-offs whose command is lost stop. */
+  private async placeOneOffs(
+    instances: { id: string; appId: string; processType: string; desired: string; nodeId: string | null; releaseId: string }[],
+    capacity: (NodeCapacity & { teamId: string | null })[],
+    appById: Map<string, { name: string; teamId: string }>,
+    limitsOf: (appId: string, type: string) => { memoryMb: number; cpu: number },
+  ): Promise<boolean> {
+    let changed = false;
+    for (const i of instances.filter((x) => x.desired === "oneoff")) {
+      if (!this.oneOffs.has(i.id)) {
+        await this.s.db.instance.update({ where: { id: i.id }, data: { desired: "stopped" } });
+        changed = true;
+        continue;
+      }
+      if (i.nodeId) continue;
+      const app = appById.get(i.appId);
+      const l = limitsOf(i.appId, "web");
+      const eligible = capacity.filter((c) => c.teamId === null || c.teamId === app?.teamId);
+      const placed = place(eligible, { group: `${i.appId}/run`, image: i.releaseId, count: 1, ...l });
+      changed = true;
+      if (placed.nodes[0]) {
+        await this.s.db.instance.update({ where: { id: i.id }, data: { nodeId: placed.nodes[0] } });
+      } else {
+        const reason = placed.ok ? "no node" : placed.reason;
+        await this.s.db.instance.update({ where: { id: i.id }, data: { state: "failed", reason: "no-node", desired: "stopped" } });
+        this.s.log.warn({ app: app?.name, instance: i.id, reason }, "cannot place a one-off");
+      }
+    }
+    return changed;
+  }
+
   /** Deletes stopped instances the node confirmed (or that can never be confirmed). */
   private async forgetStopped(
     instances: { id: string; desired: string; state: string; nodeId: string | null; updatedAt: Date }[],
@@ -369,7 +403,9 @@ export class Scheduler extends EventEmitter {
         const app = apps.find((a) => a.id === i.appId);
         const release = app?.releases.find((r) => r.id === i.releaseId) ?? extraReleases.find((r) => r.id === i.releaseId);
         if (!app || !release) continue;
-        specs.push(instanceSpec(i, app.name, release, limitsOf(i.appId, i.processType), registryHost));
+        const oneOff = i.desired === "oneoff" ? this.oneOffs.get(i.id) : undefined;
+        if (i.desired === "oneoff" && !oneOff) continue; // its command was lost with a restart; it is cleaned up
+        specs.push(instanceSpec(i, app.name, release, limitsOf(i.appId, i.processType), registryHost, oneOff));
       }
       specs.sort((a, b) => a.id.localeCompare(b.id));
       const key = JSON.stringify(specs);

@@ -29,7 +29,9 @@ export class ApiClient {
     if (setCookie) this.cookie = setCookie.split(";")[0] ?? "";
     const text = await res.text();
     let parsed: unknown = text;
-    if ((res.headers.get("content-type") ?? "").includes("json") && text) parsed = JSON.parse(text);
+    const type = res.headers.get("content-type") ?? "";
+    // NDJSON streams (berth run) stay text: one JSON document per line.
+    if (type.includes("json") && !type.includes("ndjson") && text) parsed = JSON.parse(text);
     return { status: res.status, body: parsed as T, headers: res.headers };
   }
 

@@ -446,6 +446,21 @@ const TABLE: Record<string, Row> = {
       expect(rows.some((r) => r.desired === "replace")).toBe(res.status === 202);
     },
   },
+  "POST /api/v1/apps/{app}/run": {
+    // app:deploy is member and up. No node is connected here, so the one-off cannot be placed: the stream still
+    // starts, then ends with a non-zero exit and the instance is gone.
+    expect: s(401, 404, 403, 200, 200, 200),
+    prepare: async () => ({ path: "/api/v1/apps/acme-app/run", body: { command: ["echo", "hi"] } }),
+    verify: async (_who, _call, res) => {
+      const app = await db().app.findUniqueOrThrow({ where: { name: "acme-app" } });
+      if (res.status === 200) {
+        const events = String(res.body).trim().split("\n").map((l) => JSON.parse(l) as { type: string; code?: number });
+        expect(events[0]?.type).toBe("started");
+        expect(events.at(-1)).toMatchObject({ type: "exit", code: 1 });
+      }
+      expect(await db().instance.count({ where: { appId: app.id, processType: "run", desired: "oneoff" } })).toBe(0);
+    },
+  },
   "POST /api/v1/apps/{app}/releases/rollback": {
     // app:deploy is member and up: a new release with v1's image and config; the config vars follow.
     expect: s(401, 404, 403, 201, 201, 201),

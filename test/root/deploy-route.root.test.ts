@@ -16,6 +16,7 @@ import { OciBackend } from "../../runtime-agent/runtime/oci-backend.ts";
 import { backendConfigFor } from "../../runtime-agent/agent/backend-config.ts";
 import { loadAgentConfig } from "../../runtime-agent/agent/config.ts";
 import { silentLogger } from "../../runtime-agent/log.ts";
+import { runBerth } from "../helpers/cli.ts";
 
 const APP = "golden";
 const root = path.resolve(import.meta.dirname, "../..");
@@ -256,6 +257,21 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
     });
     const ps = await owner.req<{ id: string; exitCode: number | null }[]>("GET", `/api/v1/apps/${APP}/instances`);
     expect(ps.body.find((x) => x.id === victim?.id)?.exitCode).toBe(137);
+  }, 120_000);
+
+  it("berth run: a one-off of the deployed release with its config; output and exit code come back; then it is gone", async () => {
+    const home = fs.mkdtempSync(path.join(env.tmp, "home-"));
+    const r = await runBerth(["run", "-a", APP, "--", "echo", "hello", "$GREETING;", "echo", "oops", ">&2;", "exit", "7"], {
+      url: srv.url,
+      token,
+      home,
+    });
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stdout).toBe("hello hello\n");
+    expect(r.stderr).toMatch(/Running on golden-run-[0-9a-f]{8} \(v2\)/);
+    expect(r.stderr).toContain("oops");
+    await until("one-off removed", async () => (await instances()).every((i) => i.processType !== "run"), 30_000);
+    await until("its container removed", async () => (await inspector.list()).length === 3, 30_000);
   }, 120_000);
 
   it("a custom domain routes to the app", async () => {

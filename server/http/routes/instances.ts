@@ -6,6 +6,7 @@ import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
 import { AppParam } from "../schemas.ts";
 import { ReleaseSchema } from "./releases.ts";
 import { listInstances, restartInstances } from "../../instances/instances.ts";
+import { followOneOff, startOneOff } from "../../instances/one-off.ts";
 import { rollback } from "../../releases/rollback.ts";
 
 const InstanceSchema = z
@@ -35,6 +36,17 @@ const RollbackBody = z
   .strict()
   .openapi("RollbackRequest");
 
+const RunBody = z
+  .object({
+    command: z
+      .array(z.string().min(1).max(64 * 1024).refine((v) => !v.includes("\0"), "no NUL bytes"))
+      .min(1, "give a command")
+      .max(256),
+    timeoutSeconds: z.number().int().min(1).max(86_400).default(3600),
+  })
+  .strict()
+  .openapi("RunRequest");
+
 const T = ["Instances"];
 const list = apiRoute({
   method: "get",
@@ -61,6 +73,19 @@ const back = apiRoute({
   responses: { 201: jsonResponse(ReleaseSchema, "The new release; it rolls out like any other") },
 });
 
+const run = apiRoute({
+  method: "post",
+  path: "/apps/{app}/run",
+  tags: T,
+  summary:
+    "One-off container of the deployed release (image + config) running a command once (member and up). The answer " +
+    "streams NDJSON: {type:started}, {type:output,stream,text}..., then {type:exit,code,reason?}; it is removed afterwards",
+  request: { params: AppParam, body: jsonBody(RunBody) },
+  responses: {
+    200: { description: "NDJSON event stream", content: { "application/x-ndjson": { schema: z.string() } } },
+  },
+});
+
 /** Routes under /api/v1 for instances and rollback. */
 export const instanceRoutes = new OpenAPIHono<ApiEnv>()
   .openapi(list, async (c) => c.json(await listInstances(c.get("services"), requireActor(c), c.req.valid("param").app), 200))
@@ -70,6 +95,27 @@ export const instanceRoutes = new OpenAPIHono<ApiEnv>()
       202,
     ),
   )
+  .openapi(run, async (c) => {
+    const s = c.get("services");
+    const body = c.req.valid("json");
+    const started = await startOneOff(s, requireActor(c), c.req.valid("param").app, body.command);
+    const abort = new AbortController();
+    const events = followOneOff(s, started, abort.signal, body.timeoutSeconds * 1000);
+    const encoder = new TextEncoder();
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const next = await events.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(`${JSON.stringify(next.value)}\n`));
+      },
+      async cancel() {
+        // The client went away: stop following; the generator's cleanup stops and removes the container.
+        abort.abort();
+        await events.return(undefined);
+      },
+    });
+    return c.body(stream, 200, { "content-type": "application/x-ndjson", "cache-control": "no-store" }) as never;
+  })
   .openapi(back, async (c) =>
     c.json(await rollback(c.get("services"), requireActor(c), c.req.valid("param").app, c.req.valid("json").version), 201),
   );

@@ -1,0 +1,98 @@
+// One-off instances (`berth run -a APP -- CMD`): a container of the deployed release (its image and config) that
+// runs one command once. The scheduler places it; its output comes back through the normal log path (agent log
+// shipping -> app log store), its exit code through the agent's instance events; afterwards it is removed.
+import type { Actor, Services } from "../context.ts";
+import { errors } from "../errors.ts";
+import { recordAudit } from "../audit/record.ts";
+import { requireApp } from "../teams/access.ts";
+import { logStoreFor } from "../logs/store.ts";
+import { findScheduler } from "../scheduler/scheduler.ts";
+import { newInstanceId } from "../scheduler/instance-spec.ts";
+
+const POLL_MS = 200;
+/** After the exit is reported, lines still in flight from the node get this long to arrive. */
+const SETTLE_MS = 1_500;
+const FINISHED = new Set(["stopped", "crashed", "failed"]);
+
+export type OneOffEvent =
+  | { type: "started"; instance: string; release: number }
+  | { type: "output"; stream: "stdout" | "stderr"; text: string }
+  | { type: "exit"; code: number; reason?: string | undefined };
+
+/** Creates the one-off instance; the scheduler places and starts it. */
+export async function startOneOff(s: Services, actor: Actor, appName: string, argv: string[]) {
+  const { app } = await requireApp(s.db, actor, appName, "app:deploy");
+  const sched = findScheduler(s);
+  if (!sched) throw errors.unavailable("this control plane runs no scheduler");
+  const release =
+    (await s.db.release.findFirst({ where: { appId: app.id, status: "deployed" }, orderBy: { version: "desc" } })) ??
+    (await s.db.release.findFirst({ where: { appId: app.id }, orderBy: { version: "desc" } }));
+  if (!release) throw errors.conflict(`${app.name} has no release yet; deploy it first`);
+  const id = newInstanceId(app.name, "run");
+  // Like Heroku's `bash -c "..."`: the words are joined and run by the image's shell (so `$PORT` and pipes work).
+  sched.oneOffs.set(id, { command: argv.join(" ") });
+  await s.db.instance.create({
+    data: { id, appId: app.id, releaseId: release.id, processType: "run", desired: "oneoff" },
+  });
+  await recordAudit(s.db, actor, {
+    teamId: app.teamId,
+    appName: app.name,
+    action: "instances.run",
+    target: id,
+    data: { release: `v${release.version}` },
+  });
+  sched.kick();
+  return { id, app: { id: app.id, name: app.name }, release: release.version };
+}
+
+/** Follows a one-off until it exits (or `signal` aborts, or `timeoutMs` passes); then it is stopped and removed. */
+export async function* followOneOff(
+  s: Services,
+  run: { id: string; app: { id: string; name: string }; release: number },
+  signal: AbortSignal,
+  timeoutMs: number,
+): AsyncGenerator<OneOffEvent> {
+  yield { type: "started", instance: run.id, release: run.release };
+  const store = logStoreFor(s);
+  let after = (await store.read(run.app, { lines: 0 })).lastSeq;
+  let exitedAt = 0;
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const { entries } = await store.read(run.app, { instance: run.id, source: "app", after, lines: 1000 });
+      for (const e of entries) {
+        after = e.seq;
+        yield { type: "output", stream: e.stream, text: e.text };
+      }
+      const row = await s.db.instance.findUnique({ where: { id: run.id } });
+      if (!row) {
+        yield { type: "exit", code: 1, reason: "the one-off could not be placed on a node, or was stopped" };
+        return;
+      }
+      if (FINISHED.has(row.state)) {
+        exitedAt ||= Date.now();
+        if (entries.length === 0 && Date.now() - exitedAt >= SETTLE_MS) {
+          const failed = row.state === "failed";
+          yield {
+            type: "exit",
+            code: row.exitCode ?? (failed ? 1 : 0),
+            reason: failed ? row.reason || "failed to start" : row.reason || undefined,
+          };
+          return;
+        }
+      }
+      if (signal.aborted) return;
+      if (Date.now() > deadline) {
+        yield { type: "exit", code: 124, reason: `timed out after ${Math.round(timeoutMs / 1000)} s` };
+        return;
+      }
+      if (entries.length < 1000) await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  } finally {
+    // Done, failed, timed out or the client went away: the container goes.
+    await s.db.instance.updateMany({ where: { id: run.id }, data: { desired: "stopped" } });
+    const sched = findScheduler(s);
+    sched?.oneOffs.delete(run.id);
+    sched?.kick();
+  }
+}
