@@ -164,12 +164,15 @@ describe("buildCaddyConfig", () => {
     const stderr = build([]).logging.logs;
     expect(stderr.berth_access.writer).toEqual({ output: "stderr" });
     expect(stderr.default.exclude).toContain(ACCESS_LOGGER);
-    const net = build([], { accessLog: { address: "tcp/127.0.0.1:7000" } }).logging.logs;
+    const net = build([], { accessLog: { address: "tcp/127.0.0.1:7000", upstreams: true } }).logging.logs;
     expect(net.berth_access).toMatchObject({
       writer: { output: "net", address: "tcp/127.0.0.1:7000" },
       level: "DEBUG",
     });
     expect(net.berth_access.include).toContain(ACCESS_LOGGER);
+    // Without upstream lines: access lines only, at INFO (the proxy's DEBUG lines cost throughput).
+    const lean = build([], { accessLog: { address: "tcp/127.0.0.1:7000" } }).logging.logs;
+    expect(lean.berth_access).toMatchObject({ level: "INFO", include: [ACCESS_LOGGER] });
     expect(server(build([])).logs).toEqual({ default_logger_name: "berth" });
   });
 

@@ -19,7 +19,11 @@ export interface CaddyConfigInput {
   routes: RouteEntry[];
   limits?: { maxBodyBytes?: number };
   /** Where Caddy writes JSON access lines: a Caddy net address ("tcp/127.0.0.1:PORT"); stderr when absent. */
-  accessLog?: { address: string };
+  /**
+   * Where access lines go. `upstreams` also logs the proxy's per-request "upstream roundtrip" lines (DEBUG), which
+   * name the instance that answered; they cost a large share of throughput, so they are off unless asked for.
+   */
+  accessLog?: { address: string; upstreams?: boolean };
 }
 
 /** A Caddy JSON config document (opaque to callers; it is serialized and POSTed to /load). */
@@ -178,8 +182,8 @@ export function buildCaddyConfig(input: CaddyConfigInput): CaddyConfig {
           writer,
           encoder: { format: "json" },
           // DEBUG is needed for the proxy's "upstream roundtrip" lines, which carry the upstream address.
-          level: "DEBUG",
-          include: [ACCESS_LOGGER, PROXY_LOGGER],
+          level: input.accessLog?.upstreams ? "DEBUG" : "INFO",
+          include: input.accessLog?.upstreams ? [ACCESS_LOGGER, PROXY_LOGGER] : [ACCESS_LOGGER],
         },
       },
     },

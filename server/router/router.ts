@@ -27,6 +27,8 @@ export interface RouterOptions {
   /** Request body limit in bytes (default 100 MiB). */
   maxBodyBytes?: number;
   caddyBin?: string;
+  /** Name the answering instance in access lines (costs throughput; see caddy-config.ts). */
+  logUpstreams?: boolean;
 }
 
 interface RouterEvents {
@@ -89,7 +91,7 @@ export class Router extends EventEmitter<RouterEvents> {
       adminAddress: caddy.adminAddress,
       routes,
       limits: { maxBodyBytes: this.opts.maxBodyBytes },
-      accessLog: { address: this.accessAddress },
+      accessLog: { address: this.accessAddress, upstreams: this.opts.logUpstreams ?? false },
     });
     const hosts = new Map<string, string>();
     for (const r of routes) for (const h of r.hosts) hosts.set(h, r.app);

@@ -140,6 +140,7 @@ beforeAll(async () => {
     dataDir,
     log: createLogger(process.env.ROUTER_TEST_LOG ?? "silent"),
     maxBodyBytes: MAX_BODY,
+    logUpstreams: true,
   });
   router.on("access", (line) => access.push(line));
   await router.start();
