@@ -439,3 +439,13 @@ export function useCreateJoinToken() {
       api<CreatedJoinToken>("/nodes/join-tokens", { method: "POST", body }),
   });
 }
+
+/** Cordons, uncordons or drains a node (node admins); refreshes the node list and the node. */
+export function useNodeAction(id: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (action: "cordon" | "uncordon" | "drain") =>
+      api<{ name: string; cordoned: boolean; moving?: number }>(`/nodes/${seg(id)}/${action}`, { method: "POST" }),
+    onSettled: () => void qc.invalidateQueries({ queryKey: keys.nodes }),
+  });
+}

@@ -1,8 +1,11 @@
 import { Badge } from "@/components/ui/badge";
 import type { App } from "@/lib/types";
 
-/** The app's state as far as the API knows it today (live instance status arrives with the node agent). */
-export function AppStatus({ app }: { app: Pick<App, "maintenance" | "currentRelease"> }) {
+type Props = { app: Pick<App, "maintenance" | "currentRelease" | "status" | "instances"> };
+
+/** The app's live state: maintenance, deploying, crashed, running (with instance counts), idle or not deployed. */
+export function AppStatus({ app }: Props) {
+  const counts = app.instances.total > 0 ? ` ${app.instances.running}/${app.instances.total}` : "";
   if (app.maintenance) {
     return (
       <Badge tone="amber" dot>
@@ -17,9 +20,30 @@ export function AppStatus({ app }: { app: Pick<App, "maintenance" | "currentRele
       </Badge>
     );
   }
-  return (
-    <Badge tone="green" dot>
-      Released v{app.currentRelease}
-    </Badge>
-  );
+  switch (app.status) {
+    case "deploying":
+      return (
+        <Badge tone="blue" dot>
+          Deploying{counts}
+        </Badge>
+      );
+    case "crashed":
+      return (
+        <Badge tone="red" dot>
+          Crashed{counts}
+        </Badge>
+      );
+    case "running":
+      return (
+        <Badge tone="green" dot>
+          Running{counts}
+        </Badge>
+      );
+    default:
+      return (
+        <Badge tone="neutral" dot>
+          Idle · v{app.currentRelease}
+        </Badge>
+      );
+  }
 }

@@ -11,6 +11,7 @@ import { TBody, TD, TH, THead, TR, Table } from "@/components/ui/table";
 import { cn } from "@/lib/cn";
 import { fullTime, relativeTime, titleCase } from "@/lib/format";
 import { useNode, useNodes } from "@/lib/queries";
+import { NodeActions } from "./node-actions";
 import type { Node } from "@/lib/types";
 
 const STATE_TONE: Record<string, BadgeTone> = { ready: "green", down: "red", cordoned: "amber" };
@@ -80,7 +81,7 @@ function NodeInstances({ id }: { id: string }) {
 function NodeRow({ n }: { n: Node }) {
   const [open, setOpen] = useState(false);
   // A cordoned node keeps its instances but gets no new ones (the flag may come separately from the state).
-  const state = (n as Node & { cordoned?: boolean }).cordoned ? "cordoned" : n.state;
+  const state = n.cordoned && n.state === "ready" ? "cordoned" : n.state;
   const panel = `node-${n.id}-instances`;
   return (
     <Fragment>
@@ -133,7 +134,12 @@ function NodeRow({ n }: { n: Node }) {
       </TR>
       <tr id={panel} hidden={!open} className="bg-zinc-50/60">
         <td colSpan={7} className="p-0">
-          {open ? <NodeInstances id={n.id} /> : null}
+          {open ? (
+            <>
+              <NodeActions node={n} />
+              <NodeInstances id={n.id} />
+            </>
+          ) : null}
         </td>
       </tr>
     </Fragment>

@@ -6,6 +6,7 @@ import { requireApp, requireTeam } from "../teams/access.ts";
 import { appUrls } from "./urls.ts";
 import { removeRepo } from "../git/repos.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
+import { type AppLiveStatus, appStatuses } from "./status.ts";
 
 type AppRow = {
   id: string;
@@ -17,7 +18,11 @@ type AppRow = {
 };
 
 /** Public view of an app, with its web and git URLs. */
-export function toAppView(s: Services, app: AppRow, extra?: { currentRelease?: number | null }) {
+export function toAppView(
+  s: Services,
+  app: AppRow,
+  extra?: { currentRelease?: number | null; live?: AppLiveStatus | undefined },
+) {
   return {
     id: app.id,
     name: app.name,
@@ -25,6 +30,8 @@ export function toAppView(s: Services, app: AppRow, extra?: { currentRelease?: n
     maintenance: app.maintenance,
     ...appUrls(s.config, app.name),
     currentRelease: extra?.currentRelease ?? null,
+    status: extra?.live?.status ?? "idle",
+    instances: extra?.live?.instances ?? { running: 0, total: 0 },
     createdAt: app.createdAt.toISOString(),
     updatedAt: app.updatedAt.toISOString(),
   };
@@ -38,7 +45,8 @@ export async function listApps(s: Services, actor: Actor, teamName?: string) {
     include: { team: true, releases: { orderBy: { version: "desc" }, take: 1, select: { version: true } } },
     orderBy: { name: "asc" },
   });
-  return rows.map((a) => toAppView(s, a, { currentRelease: a.releases[0]?.version ?? null }));
+  const live = await appStatuses(s.db, rows.map((a) => a.id));
+  return rows.map((a) => toAppView(s, a, { currentRelease: a.releases[0]?.version ?? null, live: live.get(a.id) }));
 }
 
 /** Creates an app in a team (admin or owner) with the Heroku-like default formation web=1. */
@@ -57,12 +65,13 @@ export async function createApp(s: Services, actor: Actor, name: string, teamNam
 /** One app with its formation. */
 export async function getApp(s: Services, actor: Actor, name: string) {
   const { app, role } = await requireApp(s.db, actor, name, "app:read");
-  const [release, formation] = await Promise.all([
+  const [release, formation, live] = await Promise.all([
     s.db.release.findFirst({ where: { appId: app.id }, orderBy: { version: "desc" }, select: { version: true } }),
     s.db.formation.findMany({ where: { appId: app.id }, orderBy: { type: "asc" } }),
+    appStatuses(s.db, [app.id]),
   ]);
   return {
-    ...toAppView(s, app, { currentRelease: release?.version ?? null }),
+    ...toAppView(s, app, { currentRelease: release?.version ?? null, live: live.get(app.id) }),
     role,
     formation: formation.map((f) => ({ type: f.type, quantity: f.quantity, memoryMb: f.memoryMb, cpu: f.cpu })),
   };
