@@ -25,10 +25,14 @@ function duration(b: Build, now: number): string {
 
 const branch = (ref: string) => ref.replace(/^refs\/heads\//, "") || "—";
 
-/** The log of one build: live text when the stream has all of it, else the stored log plus what streamed since. */
+/**
+ * The log of one build: live text when the stream has all of it, else the stored log plus what streamed since.
+ * Output goes on after the build is marked succeeded (release, rollout, "vN is running"), so the live text is
+ * used, and the live tail appended, whether or not the build still counts as running.
+ */
 function BuildOutput({ app, build, live }: { app: string; build: Build; live: LiveBuild | undefined }) {
   const running = build.status === "building";
-  const useLiveOnly = running && live?.complete === true;
+  const useLiveOnly = live?.complete === true;
   const detail = useBuild(app, useLiveOnly ? null : build.id, running);
   // How much live text had arrived when the stored log was read: only what came after is appended to it.
   const mark = useRef<{ at: number; len: number }>({ at: -1, len: 0 });
@@ -52,8 +56,8 @@ function BuildOutput({ app, build, live }: { app: string; build: Build; live: Li
       />
     );
   if (!detail.data) return <Skeleton className="h-40 w-full" />;
-  const tail = running && live ? live.text.slice(mark.current.len) : "";
-  return <BuildLog text={detail.data.output + tail} label={label} live={running} />;
+  const tail = live ? live.text.slice(mark.current.len) : "";
+  return <BuildLog text={detail.data.output + tail} label={label} live={running || tail !== ""} />;
 }
 
 function BuildRow({

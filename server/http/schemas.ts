@@ -90,6 +90,9 @@ export const AppSchema = z
     webUrl: z.string(),
     gitUrl: z.string(),
     currentRelease: z.number().int().nullable(),
+    /** Live: a newer release rolling out, an instance crashed, instances running, or nothing running. */
+    status: z.enum(["deploying", "crashed", "running", "idle"]),
+    instances: z.object({ running: z.number().int(), total: z.number().int() }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

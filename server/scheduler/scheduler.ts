@@ -86,7 +86,7 @@ export class Scheduler extends EventEmitter {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.agents.on("registered", this.onNodeChange);
+    this.agents.on("registered", this.onRegistered);
     this.agents.on("down", this.onNodeChange);
     this.agents.on("event", this.onInstanceEvent);
     this.timer = setInterval(() => this.kick(), this.opts.resyncMs);
@@ -100,7 +100,7 @@ export class Scheduler extends EventEmitter {
     this.stopped = true;
     clearInterval(this.timer);
     setSchedulerKick(this.s, undefined);
-    this.agents.off("registered", this.onNodeChange);
+    this.agents.off("registered", this.onRegistered);
     this.agents.off("down", this.onNodeChange);
     this.agents.off("event", this.onInstanceEvent);
   }
@@ -130,6 +130,24 @@ export class Scheduler extends EventEmitter {
   }
 
   private readonly onNodeChange = () => this.kick();
+
+  /**
+   * A node (re)joined: instances we were stopping there that it does not run (it lost them, e.g. a new machine under
+   * the same name) will never be reported stopped, so they are forgotten now instead of after FORGET_AFTER_MS.
+   */
+  private readonly onRegistered = (nodeId: string) => {
+    this.kick();
+    this.agents
+      .observedState(nodeId)
+      .then(async (observed) => {
+        const running = observed.map((o) => o.id);
+        const gone = await this.s.db.instance.deleteMany({
+          where: { nodeId, desired: "stopped", id: { notIn: running } },
+        });
+        if (gone.count > 0) this.kick();
+      })
+      .catch((err: unknown) => this.s.log.warn({ err, node: nodeId }, "reading a node's observed state failed"));
+  };
 
   private readonly onInstanceEvent = (_nodeId: string, e: InstanceEvent) => {
     this.s.hub.publish(e.app, "events", { kind: "instance", ...e });
