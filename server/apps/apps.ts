@@ -7,6 +7,9 @@ import { appUrls } from "./urls.ts";
 import { removeRepo } from "../git/repos.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
 import { type AppLiveStatus, appStatuses } from "./status.ts";
+import { pruneReleaseImages } from "../registry/prune.ts";
+import { logStoreFor } from "../logs/store.ts";
+import { forgetApp } from "../logs/ingest.ts";
 
 type AppRow = {
   id: string;
@@ -106,7 +109,22 @@ export async function updateApp(
 /** Destroys an app and everything it owns in the database. */
 export async function destroyApp(s: Services, actor: Actor, name: string) {
   const { app } = await requireApp(s.db, actor, name, "app:delete");
+  // Its images go from the registry first (the release rows that name them go with the app).
+  const registry = (() => {
+    try {
+      return s.registry();
+    } catch {
+      return undefined;
+    }
+  })();
+  if (registry) {
+    await pruneReleaseImages(s, app.id, app.name, registry, 0).catch((err: unknown) =>
+      s.log.warn({ err, app: name }, "removing the app's images failed"),
+    );
+  }
   await s.db.app.delete({ where: { id: app.id } });
+  forgetApp(s, name);
+  await logStoreFor(s).remove(name).catch((err: unknown) => s.log.warn({ err, app: name }, "removing the app's logs failed"));
   await removeRepo(s.config.dataDir, name);
   await recordAudit(s.db, actor, { teamId: app.teamId, appName: name, action: "app.destroy", target: name });
   // Its instances went with it (cascade): the next pass stops them on their nodes and drops its routes.

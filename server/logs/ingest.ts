@@ -47,6 +47,11 @@ async function findApp(s: Services, name: string): Promise<CachedApp["app"]> {
   return app;
 }
 
+/** Forgets a cached app (it was deleted): late lines for it are dropped instead of recreating its log. */
+export function forgetApp(s: Services, name: string): void {
+  appCaches.get(s)?.delete(name);
+}
+
 /** Appends lines to an app's log and publishes them to its live subscribers; resolves to the stored entries. */
 export async function appendAppLog(s: Services, appName: string, entries: NewLogEntry[]): Promise<LogEntry[]> {
   const app = await findApp(s, appName);

@@ -9,9 +9,12 @@ export async function pruneReleaseImages(s: Services, appId: string, appName: st
   const releases = await s.db.release.findMany({
     where: { appId, imageRef: appName },
     orderBy: { version: "desc" },
-    select: { version: true, imageDigest: true },
+    select: { version: true, imageDigest: true, status: true },
   });
-  const kept = new Set(releases.slice(0, keep).map((r) => r.imageDigest));
+  // The release that serves (and one still rolling out) keeps its image whatever its age: nodes may need to pull it.
+  // keep = 0 means everything goes (the app is being destroyed).
+  const live = keep > 0 ? releases.filter((r) => ["deployed", "deploying", "pending"].includes(r.status)) : [];
+  const kept = new Set([...releases.slice(0, keep), ...live].map((r) => r.imageDigest));
   const old = [...new Set(releases.slice(keep).map((r) => r.imageDigest))].filter((d) => d && !kept.has(d));
   const auth = `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString("base64")}`;
   const deleted: string[] = [];

@@ -282,4 +282,23 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
     }, 30_000);
     expect(r.body).toContain("greeting=hello");
   }, 60_000);
+
+  it("destroying the app removes its instances, routes, images and logs", async () => {
+    const releases = (await owner.req<{ image: string }[]>("GET", `/api/v1/apps/${APP}/releases`)).body;
+    const digests = [...new Set(releases.map((r) => r.image.split("@")[1]))];
+    const logDir = path.join(srv.dataDir, "logs", APP);
+    expect(fs.existsSync(logDir)).toBe(true);
+    expect((await owner.req("DELETE", `/api/v1/apps/${APP}`)).status).toBe(204);
+    await until("containers gone", async () => (await inspector.list()).length === 0, 60_000);
+    await until("routes gone", async () => (await get(`${APP}.localhost`)).status === 404, 30_000);
+    expect((await get("golden.example.com")).status).toBe(404);
+    const reg = srv.cp.registry();
+    const auth = `Basic ${Buffer.from(`${reg.username}:${reg.password}`).toString("base64")}`;
+    const accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+    for (const d of digests) {
+      const r = await fetch(`http://${reg.host}/v2/${APP}/manifests/${d}`, { headers: { accept, authorization: auth } });
+      expect(r.status, d).toBe(404);
+    }
+    expect(fs.existsSync(logDir)).toBe(false);
+  }, 120_000);
 });
