@@ -15,8 +15,9 @@ import { fullTime, titleCase } from "@/lib/format";
 import { useInstances, useRestart } from "@/lib/queries";
 import { useStreamStatus } from "@/lib/stream";
 import type { AppDetail, Instance } from "@/lib/types";
-import { formatBytes, formatPercent, type Series } from "@/components/metrics/series";
+import { formatBytes, formatLimit, formatPercent, type Series } from "@/components/metrics/series";
 import { useLiveStats } from "@/components/metrics/use-live-stats";
+import { shortInstanceId } from "./instance-id";
 import { LiveIndicator } from "./live-indicator";
 
 const STATE_TONE: Record<string, BadgeTone> = {
@@ -127,9 +128,9 @@ function Usage({ series, metric, now }: { series: Series | undefined; metric: "c
   if (metric === "cpu") return <>{formatPercent(p.cpuPercent)}</>;
   const limit = p.memoryLimitBytes;
   return (
-    <span title={limit > 0 ? `${formatBytes(p.memoryBytes)} of ${formatBytes(limit, 0)} limit` : "No memory limit"}>
+    <span title={limit > 0 ? `${formatBytes(p.memoryBytes)} of ${formatLimit(limit)} limit` : "No memory limit"}>
       {formatBytes(p.memoryBytes)}
-      {limit > 0 ? <span className="text-zinc-400"> / {formatBytes(limit, 0)}</span> : null}
+      {limit > 0 ? <span className="text-zinc-400"> / {formatLimit(limit)}</span> : null}
     </span>
   );
 }
@@ -209,7 +210,7 @@ export function InstancesCard({ app }: { app: AppDetail }) {
                 <TD>
                   <span className="font-mono font-medium text-zinc-900">{i.processType}</span>
                   <span className="ml-2 font-mono text-xs text-zinc-500" title={i.id}>
-                    {i.id.slice(0, 8)}
+                    {shortInstanceId(i.id)}
                   </span>
                   <span className="block text-xs text-zinc-500 md:hidden">on {i.node?.name ?? "no node yet"}</span>
                 </TD>

@@ -6,6 +6,7 @@ import { memo, useDeferredValue, useEffect, useLayoutEffect, useMemo, useRef, us
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { ArrowDownToLine, History, Pause, Play, Search, SquareTerminal, TriangleAlert, X } from "lucide-react";
 import { parseAnsi } from "@/components/deploy/ansi";
+import { shortInstanceId } from "@/components/instances/instance-id";
 import { LiveIndicator } from "@/components/instances/live-indicator";
 import { Button } from "@/components/ui/button";
 import { Card, CardHeader } from "@/components/ui/card";
@@ -46,7 +47,7 @@ function clock(iso: string): string {
 function origin(l: LogLine): string {
   if (l.source !== "app") return l.source;
   const type = l.processType ?? "app";
-  return l.instance ? `${type}.${l.instance.slice(0, 8)}` : type;
+  return l.instance ? `${type}.${shortInstanceId(l.instance)}` : type;
 }
 
 const ORIGIN_TONE: Record<string, string> = { router: "text-violet-300", berth: "text-amber-300" };

@@ -18,6 +18,7 @@ import {
   alignedData,
   type ChartSeries,
   formatBytes,
+  formatLimit,
   formatPercent,
   formatRate,
   latest,
@@ -120,7 +121,7 @@ function ChartCard({
 }
 
 const percentAxis = (v: number | null) => (v === null ? "—" : `${Math.round(v * 10) / 10}%`);
-const bytesAxis = (v: number | null) => formatBytes(v, 0);
+const bytesAxis = (v: number | null) => formatLimit(v);
 const rateAxis = (v: number | null) => (v === null ? "—" : `${formatBytes(v, 0)}/s`);
 const CPU: Metric[] = ["cpu"];
 const MEMORY: Metric[] = ["memory", "limit"];
@@ -177,7 +178,7 @@ function CurrentTable({ series, instances, view }: { series: ChartSeries[]; inst
                   {limit !== null ? (
                     <span className="hidden text-zinc-400 sm:inline">
                       {" "}
-                      / {formatBytes(limit, 0)}
+                      / {formatLimit(limit)}
                       {mem !== null ? ` (${Math.round((mem / limit) * 100)}%)` : ""}
                     </span>
                   ) : null}
@@ -340,7 +341,7 @@ export function MetricsPanel({ app }: { app: AppDetail }) {
             label="Memory now"
             value={stats.isPending ? <Skeleton className="h-7 w-20" /> : formatBytes(memory)}
             sub={
-              memory === null ? "no samples yet" : limit !== null ? `of ${formatBytes(limit, 0)} limit` : "no limit set"
+              memory === null ? "no samples yet" : limit !== null ? `of ${formatLimit(limit)} limit` : "no limit set"
             }
           />
           <Tile

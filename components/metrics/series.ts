@@ -1,5 +1,6 @@
 // Pure helpers of the Metrics tab: merging history and live points per instance (deduplicated by instance and time,
 // bounded to one hour), network rates from cumulative counters, and aggregation per process type. No React here.
+import { shortInstanceId } from "../instances/instance-id";
 
 /** One sample of an instance (GET /apps/{app}/stats, server/stats/history.ts). Counters are cumulative. */
 export interface StatsPoint {
@@ -254,7 +255,7 @@ export function perInstance(map: SeriesMap): ChartSeries[] {
     .sort((a, b) => a.processType.localeCompare(b.processType) || a.instanceId.localeCompare(b.instanceId))
     .map((s) => ({
       key: `instance:${s.instanceId}`,
-      label: `${s.processType}.${s.instanceId.slice(0, 8)}`,
+      label: `${s.processType}.${shortInstanceId(s.instanceId)}`,
       processType: s.processType,
       instances: 1,
       derived: derive(s),
@@ -307,6 +308,11 @@ export function formatBytes(n: number | null | undefined, digits = 1): string {
   }
   const s = u === 0 ? String(Math.round(v)) : v.toFixed(v >= 100 ? 0 : digits);
   return `${n < 0 ? "-" : ""}${s} ${units[u]}`;
+}
+
+/** A limit: "512 MiB", "1.5 GiB" (a decimal only when it is not a whole number of its unit, so 1.5 GiB never shows as 2). */
+export function formatLimit(n: number | null | undefined): string {
+  return formatBytes(n, 1).replace(/\.0 /, " ");
 }
 
 /** "12.5 KiB/s". */

@@ -1,6 +1,7 @@
 "use client";
 import { Fragment, useState } from "react";
 import { ChevronRight, Server } from "lucide-react";
+import { shortInstanceId } from "@/components/instances/instance-id";
 import { InstanceStateBadge } from "@/components/instances/instances-card";
 import { Badge, type BadgeTone } from "@/components/ui/badge";
 import { Card, CardHeader } from "@/components/ui/card";
@@ -58,7 +59,7 @@ function NodeInstances({ id }: { id: string }) {
         <li key={i.id} className="flex flex-wrap items-center gap-x-4 gap-y-1 px-5 py-2.5 text-sm sm:pl-12">
           <span className="font-mono font-medium text-zinc-900">{i.processType}</span>
           <span className="font-mono text-xs text-zinc-500" title={i.id}>
-            {i.id.slice(0, 8)}
+            {shortInstanceId(i.id)}
           </span>
           <InstanceStateBadge state={i.state} />
           {i.hostPort !== null ? <span className="font-mono text-xs text-zinc-500">port {i.hostPort}</span> : null}

@@ -19,7 +19,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const isRoot = process.getuid?.() === 0;
-const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp" };
+const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp", NODE_ENV: "production" };
 
 it("is one self-contained file that refuses to run without root, in one line", () => {
   const text = fs.readFileSync(bundle, "utf8");
