@@ -19,7 +19,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const isRoot = process.getuid?.() === 0;
-const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp", NODE_ENV: "production" };
+const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp", NODE_ENV: "production" };
 
 it("is one self-contained file that refuses to run without root, in one line", () => {
   const text = fs.readFileSync(bundle, "utf8");
@@ -39,7 +39,12 @@ it("is one self-contained file that refuses to run without root, in one line", (
 });
 
 it.runIf(isRoot)("as root, it loads its whole dependency graph and validates its configuration", () => {
-  const r = spawnSync(process.execPath, [bundle, "--control-plane=not a url"], { cwd: dir, env, encoding: "utf8", timeout: 30_000 });
+  const r = spawnSync(process.execPath, [bundle, "--control-plane=not a url"], {
+    cwd: dir,
+    env,
+    encoding: "utf8",
+    timeout: 30_000,
+  });
   expect(r.stderr).toMatch(/^berth-agent: invalid agent configuration: controlPlane/);
   expect(r.status).toBe(2);
 });
