@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { runStreaming, type BuilderStorage, type BuildLimits } from "../buildah.ts";
+import { acquireBuildNetwork } from "../build-network.ts";
 import {
   parsePackageJson,
   planNodeBuild,
@@ -124,8 +125,8 @@ export async function buildOnStack(
     return ms;
   };
   const ctr = `berth-build-${req.app}-${randomBytes(4).toString("hex")}`;
-  const buildah = (args: string[], onLine: (l: string) => void = indent) =>
-    runStreaming("buildah", [...g(storage), ...args], onLine, { timeoutMs: remaining() + 30_000 });
+  const buildah = (args: string[], onLine: (l: string) => void = indent, env?: NodeJS.ProcessEnv) =>
+    runStreaming("buildah", [...g(storage), ...args], onLine, { timeoutMs: remaining() + 30_000, env });
 
   await buildah(
     ["from", "--quiet", "--pull=never", "--name", ctr, "--memory", req.limits.memory, "--", stack.image],
@@ -145,14 +146,15 @@ export async function buildOnStack(
       log.step(step.label);
       const env = { ...plan.buildEnv, ...req.buildEnv };
       const secs = Math.max(1, Math.floor(remaining() / 1000));
+      // The download step runs on the isolated build network (server/builds/build-network.ts), others offline.
+      const net = step.network ? await acquireBuildNetwork(storage) : null;
       const args = [
         "run",
         "--runtime",
         "/usr/sbin/runc",
         "--isolation",
         "oci",
-        "--network",
-        step.network ? "host" : "none",
+        ...(net ? net.args : ["--network", "none"]),
         "--user",
         plan.user,
         "--workingdir",
@@ -167,10 +169,14 @@ export async function buildOnStack(
       args.push(ctr, "--", "timeout", "-k", "10", String(secs), ...step.argv);
       let last = "";
       try {
-        await buildah(args, (l) => {
-          last = l;
-          indent(l);
-        });
+        await buildah(
+          args,
+          (l) => {
+            last = l;
+            indent(l);
+          },
+          net?.env,
+        );
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
         // `timeout` exits 124 (137 after its SIGKILL); buildah reports the runtime's status on its last line.
@@ -180,6 +186,8 @@ export async function buildOnStack(
             ? `${step.label}: exceeded the build time limit`
             : `${step.label} failed (${msg.replace(/^buildah /, "")})`,
         );
+      } finally {
+        await net?.release();
       }
     }
     const config = [
