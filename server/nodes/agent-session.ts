@@ -13,6 +13,7 @@ import {
   type RequestMethod,
   type RequestParamsInput,
   type RequestResult,
+  type ResponseFrame,
   type StatsBatch,
 } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
@@ -54,8 +55,15 @@ export class AgentSession {
   ) {
     ws.on("message", (data: Buffer) => {
       this.lastHeard = Date.now();
+      const out = parseFrame(data);
+      // Answers to our requests are handled at once: only requests and notifications need ordering, and an
+      // acknowledgement must not wait behind thousands of queued instance events (seen at 5,000 instances).
+      if (out.ok && (out.frame.kind === "result" || out.frame.kind === "error")) {
+        this.onResponse(out.frame);
+        return;
+      }
       this.chain = this.chain
-        .then(() => this.onMessage(data))
+        .then(() => this.onMessage(out))
         .catch((err: unknown) => this.s.log.error({ err, node: this.nodeId }, "agent frame failed"));
     });
     ws.on("pong", () => (this.lastHeard = Date.now()));
@@ -88,8 +96,7 @@ export class AgentSession {
     });
   }
 
-  private async onMessage(data: Buffer): Promise<void> {
-    const out = parseFrame(data);
+  private async onMessage(out: ReturnType<typeof parseFrame>): Promise<void> {
     if (!out.ok) {
       this.s.log.warn({ node: this.nodeId, error: out.error }, "invalid frame from agent");
       if (out.id !== null && out.id !== undefined) this.ws.send(encodeError(out.id, out.error.code, out.error.message));
@@ -131,6 +138,11 @@ export class AgentSession {
       }
       return;
     }
+    this.onResponse(f);
+  }
+
+  /** Settles the pending request a result or error answers. */
+  private onResponse(f: ResponseFrame): void {
     if (f.id === null) return;
     const p = this.pending.get(f.id);
     if (!p) return;

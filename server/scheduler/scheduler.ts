@@ -52,6 +52,8 @@ export const CPU_OVERCOMMIT = 4;
 const LIVE_RELEASE_STATUSES = ["pending", "deploying", "deployed"];
 /** A stopped instance the node never confirmed is forgotten after this long. */
 const FORGET_AFTER_MS = 5 * 60_000;
+/** Ids per DELETE statement (below SQLite's 999 bound values). */
+const DELETE_BATCH = 500;
 
 /**
  * Events: `release` (ReleaseOutcome), `pass` (after each pass), `instance` (appName, InstanceEvent), `decision`
@@ -227,9 +229,16 @@ export class Scheduler extends EventEmitter {
     }
 
     let changed = await this.placeOneOffs(instances, [...capacity.values()], appById, limitsOf);
+    // One-offs are not part of the formation; they live until their command exits.
+    const byApp = new Map<string, typeof instances>();
+    for (const i of instances) {
+      if (i.desired === "oneoff") continue;
+      const list = byApp.get(i.appId);
+      if (list) list.push(i);
+      else byApp.set(i.appId, [i]);
+    }
     for (const app of apps) {
-      // One-offs are not part of the formation; they live until their command exits.
-      const mine = instances.filter((i) => i.appId === app.id && i.desired !== "oneoff");
+      const mine = byApp.get(app.id) ?? [];
       if (app.releases.length === 0 && mine.every((i) => i.desired === "stopped")) continue;
       const plan = planApp(
         {
@@ -392,7 +401,12 @@ export class Scheduler extends EventEmitter {
           now - i.updatedAt.getTime() > FORGET_AFTER_MS),
     );
     if (gone.length === 0) return;
-    await this.s.db.instance.deleteMany({ where: { id: { in: gone.map((i) => i.id) }, desired: "stopped" } });
+    // In batches: SQLite takes at most 999 bound values per statement (Prisma fails the whole query beyond that), and
+    // a node lost or a big scale-down can leave thousands to forget at once.
+    for (let k = 0; k < gone.length; k += DELETE_BATCH) {
+      const ids = gone.slice(k, k + DELETE_BATCH).map((i) => i.id);
+      await this.s.db.instance.deleteMany({ where: { id: { in: ids }, desired: "stopped" } });
+    }
     for (const i of gone) this.drainUntil.delete(i.id);
   }
 
@@ -409,17 +423,31 @@ export class Scheduler extends EventEmitter {
     } catch {
       return; // Without the registry no image can be pulled; nodes keep their last desired state.
     }
-    const missing = instances.filter((i) => !apps.some((a) => a.releases.some((r) => r.id === i.releaseId)));
+    // Lookups by id, built once per pass: with 100 nodes and thousands of instances, scanning every app and release
+    // per instance and node dominates a pass.
+    const appById = new Map(apps.map((a) => [a.id, a]));
+    const liveRelease = new Map<string, { appId: string; release: (typeof apps)[number]["releases"][number] }>();
+    for (const a of apps) for (const r of a.releases) liveRelease.set(r.id, { appId: a.id, release: r });
+    const missing = instances.filter((i) => !liveRelease.has(i.releaseId));
     const extraReleases = missing.length
       ? await this.s.db.release.findMany({ where: { id: { in: [...new Set(missing.map((i) => i.releaseId))] } } })
       : [];
+    const extraById = new Map(extraReleases.map((r) => [r.id, r]));
+    const byNode = new Map<string, typeof instances>();
+    for (const i of instances) {
+      if (i.nodeId === null) continue;
+      const list = byNode.get(i.nodeId);
+      if (list) list.push(i);
+      else byNode.set(i.nodeId, [i]);
+    }
+    const sends: Promise<void>[] = [];
     for (const nodeId of nodeIds) {
       const specs = [];
-      for (const i of instances) {
-        if (i.nodeId !== nodeId) continue;
+      for (const i of byNode.get(nodeId) ?? []) {
         if (i.desired === "stopped" && (this.drainUntil.get(i.id) ?? 0) <= now) continue;
-        const app = apps.find((a) => a.id === i.appId);
-        const release = app?.releases.find((r) => r.id === i.releaseId) ?? extraReleases.find((r) => r.id === i.releaseId);
+        const app = appById.get(i.appId);
+        const live = liveRelease.get(i.releaseId);
+        const release = live && live.appId === i.appId ? live.release : extraById.get(i.releaseId);
         if (!app || !release) continue;
         const oneOff = i.desired === "oneoff" ? this.oneOffs.get(i.id) : undefined;
         if (i.desired === "oneoff" && !oneOff) continue; // its command was lost with a restart; it is cleaned up
@@ -428,14 +456,20 @@ export class Scheduler extends EventEmitter {
       specs.sort((a, b) => a.id.localeCompare(b.id));
       const key = JSON.stringify(specs);
       if (this.lastSent.get(nodeId) === key) continue;
-      try {
-        await this.agents.setDesiredState(nodeId, specs);
-        this.lastSent.set(nodeId, key);
-      } catch (err) {
-        this.s.log.warn({ err, node: nodeId }, "sending desired state failed; retrying at next pass");
-        this.lastSent.delete(nodeId);
-      }
+      // Nodes are independent: send to all of them at once rather than one round trip (and agent write) after another.
+      sends.push(
+        this.agents.setDesiredState(nodeId, specs).then(
+          () => {
+            this.lastSent.set(nodeId, key);
+          },
+          (err: unknown) => {
+            this.s.log.warn({ err, node: nodeId }, "sending desired state failed; retrying at next pass");
+            this.lastSent.delete(nodeId);
+          },
+        ),
+      );
     }
+    await Promise.all(sends);
   }
 
   private async applyRoutes(
