@@ -57,6 +57,11 @@ async function authenticateUpgrade(s: Services, req: IncomingMessage): Promise<A
 export class StreamServer {
   readonly hub: StreamHub;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+
+  /** The connected stream clients (server side), e.g. to check their buffered bytes. */
+  get clients(): ReadonlySet<WebSocket> {
+    return this.wss.clients;
+  }
   private readonly heartbeat: NodeJS.Timeout;
   private readonly alive = new WeakMap<WebSocket, boolean>();
 
