@@ -449,3 +449,33 @@ export function useNodeAction(id: string) {
     onSettled: () => void qc.invalidateQueries({ queryKey: keys.nodes }),
   });
 }
+
+// ---- domains ---------------------------------------------------------------------------------------------------
+
+/** A custom domain of an app and the CNAME target to point DNS at. */
+export interface AppDomain {
+  hostname: string;
+  cname: string;
+  createdAt: string;
+}
+
+/** The app's custom domains. */
+export function useDomains(app: string) {
+  return useQuery({
+    queryKey: ["app", app, "domains"] as const,
+    queryFn: ({ signal }) => api<AppDomain[]>(`/apps/${seg(app)}/domains`, { signal }),
+  });
+}
+
+/** Adds or removes a custom domain (team admins and owners); refreshes the list. */
+export function useDomainChange(app: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (c: { add: string } | { remove: string }): Promise<AppDomain | null> => {
+      if ("add" in c) return api<AppDomain>(`/apps/${seg(app)}/domains`, { method: "POST", body: { hostname: c.add } });
+      await api<void>(`/apps/${seg(app)}/domains/${seg(c.remove)}`, { method: "DELETE" });
+      return null;
+    },
+    onSettled: () => void qc.invalidateQueries({ queryKey: ["app", app, "domains"] }),
+  });
+}

@@ -2,6 +2,7 @@
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { useAppName } from "@/components/apps/app-context";
+import { DomainsCard } from "@/components/apps/domains-card";
 import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardFooter, CardHeader } from "@/components/ui/card";
 import { Dialog } from "@/components/ui/dialog";
@@ -205,6 +206,7 @@ export default function AppSettingsPage() {
   return (
     <div className="space-y-6">
       <MaintenanceCard app={app.data} canEdit={canEdit} />
+      <DomainsCard app={app.data.name} canEdit={canEdit} />
       <TransferCard app={app.data} canEdit={canEdit} />
       <DeleteCard app={app.data} canEdit={canEdit} />
     </div>
