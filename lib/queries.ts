@@ -456,6 +456,10 @@ export function useNodeAction(id: string) {
 export interface AppDomain {
   hostname: string;
   cname: string;
+  /** Where the app answers on this hostname (https:// when the router has HTTPS on). */
+  url: string;
+  /** The router gets a certificate for it and redirects plain HTTP to HTTPS. */
+  https: boolean;
   createdAt: string;
 }
 

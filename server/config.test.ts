@@ -115,6 +115,46 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ BERTH_ADMIN_PASSWORD: "a-long-password" })).toThrow(/both BERTH_ADMIN_EMAIL and BERTH_ADMIN_PASSWORD/);
   });
 
+  it("has HTTPS off by default, with Let's Encrypt (ACME) as the issuer once it is on", () => {
+    expect(loadConfig({})).toMatchObject({ httpsPort: 0, tlsIssuer: "acme", acmeEmail: undefined, acmeCa: undefined });
+  });
+
+  it("reads the TLS settings", () => {
+    const acme = loadConfig({
+      BERTH_ROUTER_PORT: "80",
+      BERTH_HTTPS_PORT: "443",
+      BERTH_ACME_EMAIL: "ops@example.com",
+      BERTH_ACME_CA: "https://acme-staging-v02.api.letsencrypt.org/directory",
+    });
+    expect(acme).toMatchObject({
+      httpsPort: 443,
+      tlsIssuer: "acme",
+      acmeEmail: "ops@example.com",
+      acmeCa: "https://acme-staging-v02.api.letsencrypt.org/directory",
+    });
+    expect(loadConfig({ BERTH_HTTPS_PORT: "8443", BERTH_TLS_ISSUER: "internal" })).toMatchObject({
+      httpsPort: 8443,
+      tlsIssuer: "internal",
+    });
+  });
+
+  it.each([
+    ["BERTH_HTTPS_PORT", "65536"],
+    ["BERTH_TLS_ISSUER", "zerossl"],
+    ["BERTH_ACME_EMAIL", "ops"],
+    ["BERTH_ACME_CA", "http://ca.example/directory"],
+    ["BERTH_ACME_CA", "letsencrypt"],
+  ])("refuses %s=%s and names the variable", (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`invalid configuration: .*${name}`));
+  });
+
+  it("refuses an HTTPS port equal to the router port, and ACME settings for the internal issuer", () => {
+    expect(() => loadConfig({ BERTH_ROUTER_PORT: "8443", BERTH_HTTPS_PORT: "8443" })).toThrow(/must differ/);
+    expect(() => loadConfig({ BERTH_TLS_ISSUER: "internal", BERTH_ACME_EMAIL: "ops@example.com" })).toThrow(
+      /only to BERTH_TLS_ISSUER=acme/,
+    );
+  });
+
   it("reads process.env by default", () => {
     const before = process.env.BERTH_DOMAIN;
     process.env.BERTH_DOMAIN = "from-process.example";

@@ -14,6 +14,10 @@ const EnvSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().default("0.0.0.0"),
   BERTH_ROUTER_PORT: port.default(8080),
+  BERTH_HTTPS_PORT: port.default(0),
+  BERTH_TLS_ISSUER: z.enum(["acme", "internal"]).default("acme"),
+  BERTH_ACME_EMAIL: z.email().optional(),
+  BERTH_ACME_CA: z.url({ protocol: /^https$/ }).optional(),
   BERTH_DOMAIN: z.string().default("localhost"),
   BERTH_PUBLIC_URL: optionalNonEmpty,
   BERTH_ADMIN_EMAIL: optionalNonEmpty,
@@ -42,6 +46,13 @@ export interface Config {
   port: number;
   host: string;
   routerPort: number;
+  /** Router TLS listener port; 0 = HTTPS off. When on, hosts outside localhost get certificates (router.md). */
+  httpsPort: number;
+  /** Where those certificates come from: an ACME CA, or Caddy's internal CA (tests, private networks). */
+  tlsIssuer: "acme" | "internal";
+  /** ACME account email and directory URL (Let's Encrypt production when unset); acme issuer only. */
+  acmeEmail: string | undefined;
+  acmeCa: string | undefined;
   domain: string;
   /** Base URL users reach the control plane at (used in printed URLs and Origin checks). */
   publicUrl: string | undefined;
@@ -83,12 +94,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if ((e.BERTH_ADMIN_EMAIL === undefined) !== (e.BERTH_ADMIN_PASSWORD === undefined)) {
     throw new Error("invalid configuration: set both BERTH_ADMIN_EMAIL and BERTH_ADMIN_PASSWORD, or neither");
   }
+  if (e.BERTH_HTTPS_PORT !== 0 && e.BERTH_HTTPS_PORT === e.BERTH_ROUTER_PORT) {
+    throw new Error("invalid configuration: BERTH_HTTPS_PORT and BERTH_ROUTER_PORT must differ");
+  }
+  if (e.BERTH_TLS_ISSUER === "internal" && (e.BERTH_ACME_EMAIL ?? e.BERTH_ACME_CA) !== undefined) {
+    throw new Error("invalid configuration: BERTH_ACME_EMAIL and BERTH_ACME_CA apply only to BERTH_TLS_ISSUER=acme");
+  }
   return {
     dataDir,
     databaseUrl: `file:${path.join(dataDir, "berth.db")}`,
     port: e.PORT,
     host: e.HOST,
     routerPort: e.BERTH_ROUTER_PORT,
+    httpsPort: e.BERTH_HTTPS_PORT,
+    tlsIssuer: e.BERTH_TLS_ISSUER,
+    acmeEmail: e.BERTH_ACME_EMAIL,
+    acmeCa: e.BERTH_ACME_CA,
     domain: e.BERTH_DOMAIN,
     publicUrl: e.BERTH_PUBLIC_URL,
     admin:

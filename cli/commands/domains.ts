@@ -9,6 +9,9 @@ import { authedClient } from "../session.ts";
 interface Domain {
   hostname: string;
   cname: string;
+  /** Where the app answers on this hostname (https:// when the router gets a certificate for it). */
+  url: string;
+  https: boolean;
   createdAt: string;
 }
 
@@ -19,7 +22,10 @@ interface AppOpts {
 
 /** A rough shape check so typos fail fast; the server does the real validation. */
 function checkHost(raw: string): string {
-  const host = raw.trim().toLowerCase().replace(/(?<!\.)\.$/, "");
+  const host = raw
+    .trim()
+    .toLowerCase()
+    .replace(/(?<!\.)\.$/, "");
   if (!host || host.length > 253 || /[\s/:@?#]/.test(host)) {
     throw usageError(`expected a hostname like www.example.com, got ${JSON.stringify(raw)}`);
   }
@@ -31,8 +37,8 @@ async function list(opts: AppOpts): Promise<void> {
   const { body } = await authedClient().get<Domain[]>(`/apps/${seg(app)}/domains`);
   if (opts.json) return printJson(body);
   printTable(
-    ["HOSTNAME", "CNAME TARGET", "ADDED"],
-    body.map((d) => [d.hostname, d.cname, formatDate(d.createdAt)]),
+    ["HOSTNAME", "CNAME TARGET", "URL", "ADDED"],
+    body.map((d) => [d.hostname, d.cname, d.url, formatDate(d.createdAt)]),
     `${app} has no custom domains; add one with \`berth domains:add HOSTNAME -a ${app}\`.`,
   );
 }
@@ -44,6 +50,7 @@ async function add(host: string, opts: AppOpts): Promise<void> {
   if (opts.json) return printJson(body);
   println(`Added ${body.hostname} to ${app}.`);
   println(`Point a DNS CNAME record for ${body.hostname} to ${body.cname}.`);
+  if (body.https) println(`Once DNS points here, the router gets a certificate and serves ${body.url}`);
 }
 
 async function remove(host: string, opts: AppOpts): Promise<void> {

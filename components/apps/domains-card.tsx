@@ -1,5 +1,6 @@
 "use client";
 import { useState, type FormEvent } from "react";
+import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardFooter, CardHeader } from "@/components/ui/card";
 import { CopyButton } from "@/components/ui/copy-button";
@@ -12,8 +13,8 @@ import { errorMessage } from "@/lib/api";
 import { useDomainChange, useDomains } from "@/lib/queries";
 
 /**
- * Custom domains: add (one app per hostname, checked by the server), remove, and the CNAME to point DNS at. The
- * router serves them over plain HTTP; automatic HTTPS is not set up on this platform yet, which the card says.
+ * Custom domains: add (one app per hostname, checked by the server), remove, and the CNAME to point DNS at. Whether a
+ * domain is served over HTTPS comes from the server (it depends on the platform's BERTH_HTTPS_PORT), never assumed.
  */
 export function DomainsCard({ app, canEdit }: { app: string; canEdit: boolean }) {
   const domains = useDomains(app);
@@ -49,7 +50,7 @@ export function DomainsCard({ app, canEdit }: { app: string; canEdit: boolean })
     <Card>
       <CardHeader
         title="Custom domains"
-        description="Route your own hostnames to this app. Point a CNAME record at the target shown. Served over HTTP by the router; HTTPS certificates are not issued automatically yet."
+        description="Route your own hostnames to this app. Point a CNAME record at the target shown."
       />
       <CardBody className="space-y-4">
         {domains.isPending ? (
@@ -62,7 +63,15 @@ export function DomainsCard({ app, canEdit }: { app: string; canEdit: boolean })
           <ul aria-label="Custom domains" className="divide-y divide-zinc-100 rounded-md border border-zinc-200">
             {domains.data.map((d) => (
               <li key={d.hostname} className="flex flex-wrap items-center gap-x-4 gap-y-1 px-4 py-2.5 text-sm">
-                <span className="font-mono font-medium text-zinc-900">{d.hostname}</span>
+                <a
+                  href={d.url}
+                  target="_blank"
+                  rel="noreferrer"
+                  className="font-mono font-medium text-zinc-900 hover:underline"
+                >
+                  {d.hostname}
+                </a>
+                <Badge tone={d.https ? "green" : "neutral"}>{d.https ? "HTTPS" : "HTTP only"}</Badge>
                 <span className="text-xs text-zinc-500">
                   CNAME → <span className="font-mono">{d.cname}</span>
                 </span>
@@ -82,6 +91,13 @@ export function DomainsCard({ app, canEdit }: { app: string; canEdit: boolean })
             ))}
           </ul>
         )}
+        {domains.data && domains.data.length > 0 ? (
+          <p className="text-xs text-zinc-500">
+            {domains.data.some((d) => d.https)
+              ? "HTTPS: the router obtains a certificate for each domain by itself once its DNS points here, and redirects http:// requests to https://."
+              : "Served over plain HTTP: HTTPS is not enabled on this platform (BERTH_HTTPS_PORT)."}
+          </p>
+        ) : null}
         <form onSubmit={add} className="flex flex-wrap items-end gap-3">
           <Field id="domain-hostname" label="Hostname" className="min-w-64 flex-1">
             <Input

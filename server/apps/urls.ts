@@ -1,5 +1,6 @@
 // Where users reach an app (router) and its git repo (control plane).
 import type { Config } from "../config.ts";
+import { wantsTls } from "../router/caddy-config.ts";
 
 /** Base URL of the control plane as users see it. */
 export function controlPlaneUrl(config: Config): string {
@@ -7,11 +8,14 @@ export function controlPlaneUrl(config: Config): string {
   return `http://localhost:${config.port}`;
 }
 
-/** App URL on the router and the git remote URL. */
+/** App URL on the router (https when the router has a certificate for it) and the git remote URL. */
 export function appUrls(config: Config, appName: string) {
-  const routerPort = config.routerPort === 80 ? "" : `:${config.routerPort}`;
+  const host = `${appName}.${config.domain}`;
+  const tls = config.httpsPort > 0 && wantsTls(host);
+  const port = tls ? config.httpsPort : config.routerPort;
+  const shown = port === (tls ? 443 : 80) ? "" : `:${port}`;
   return {
-    webUrl: `http://${appName}.${config.domain}${routerPort}/`,
+    webUrl: `${tls ? "https" : "http"}://${host}${shown}/`,
     gitUrl: `${controlPlaneUrl(config)}/git/${appName}.git`,
   };
 }

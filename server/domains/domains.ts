@@ -8,16 +8,27 @@ import { recordAudit } from "../audit/record.ts";
 import { requireApp } from "../teams/access.ts";
 import { hostnameProblem, isUnder, normalizeHostname } from "./hostname.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
+import { wantsTls } from "../router/caddy-config.ts";
 
 /** Custom domains per app. */
 export const MAX_DOMAINS = 100;
 
 const TAKEN = (hostname: string) => errors.conflict(`${hostname} already belongs to another app`);
 
+/** Whether the router serves `hostname` over HTTPS (with its http:// requests redirected) and the URL to open. */
+export function domainUrl(config: Pick<Config, "httpsPort" | "routerPort">, hostname: string) {
+  // The same rule the router applies when it builds its certificate list, so the dashboard cannot promise more.
+  if (config.httpsPort > 0 && wantsTls(hostname)) {
+    return { https: true, url: `https://${hostname}${config.httpsPort === 443 ? "" : `:${config.httpsPort}`}/` };
+  }
+  return { https: false, url: `http://${hostname}${config.routerPort === 80 ? "" : `:${config.routerPort}`}/` };
+}
+
 function view(d: { hostname: string; createdAt: Date }, appName: string, config: Config) {
   return {
     hostname: d.hostname,
     cname: `${appName}.${normalizeHostname(config.domain)}`,
+    ...domainUrl(config, d.hostname),
     createdAt: d.createdAt.toISOString(),
   };
 }

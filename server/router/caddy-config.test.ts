@@ -2,12 +2,15 @@ import { describe, expect, it } from "vitest";
 import {
   ACCESS_LOGGER,
   DEFAULT_MAX_BODY_BYTES,
+  LETS_ENCRYPT,
   adminOnlyConfig,
   assertHost,
   assertUpstream,
   buildCaddyConfig,
   type CaddyConfigInput,
+  type HttpsOptions,
   type RouteEntry,
+  wantsTls,
 } from "./caddy-config.ts";
 
 const base: CaddyConfigInput = { listen: { host: "0.0.0.0", port: 8080 }, adminAddress: "127.0.0.1:2999", routes: [] };
@@ -216,5 +219,155 @@ describe("buildCaddyConfig", () => {
   it("is deterministic (Router skips reloads by comparing JSON)", () => {
     const routes = [web("a", ["a.test"], ["127.0.0.1:1"])];
     expect(JSON.stringify(build(routes))).toBe(JSON.stringify(build(structuredClone(routes))));
+  });
+});
+
+describe("wantsTls", () => {
+  it.each([
+    ["shop.example.com", true],
+    ["shop.apps.example.test", true],
+    ["1.2.3.example", true],
+    ["localhost", false],
+    ["x.localhost", false],
+    ["a.b.localhost", false],
+    ["localhost.example.com", true],
+    ["127.0.0.1", false],
+    ["10.0.0.1", false],
+    ["intranet", false],
+  ])("%s -> %s", (host, want) => expect(wantsTls(host)).toBe(want));
+});
+
+describe("buildCaddyConfig with HTTPS", () => {
+  const internal: HttpsOptions = { port: 8443, issuer: "internal" };
+  const routes = [
+    web("shop", ["shop.localhost", "www.shop.example", "shop.example.test"], ["127.0.0.1:4001"]),
+    web("blog", ["blog.localhost", "127.0.0.1"], ["127.0.0.1:4002"]),
+  ];
+  const tlsCfg = (https: HttpsOptions, r = routes) => build(r, { https });
+  const tlsServer = (cfg: any): any => cfg.apps.http.servers.berth_tls;
+  const redirect = (cfg: any): any => server(cfg).routes.find((r: any) => r.handle[0].status_code === 308);
+
+  it("certifies exactly the hosts outside localhost and IP addresses, with no on-demand issuance", () => {
+    const cfg = tlsCfg(internal);
+    const hosts = ["shop.example.test", "www.shop.example"];
+    expect(cfg.apps.tls.certificates).toEqual({ automate: hosts });
+    expect(cfg.apps.tls.automation.policies).toEqual([
+      { subjects: hosts, issuers: [{ module: "internal", ca: "local" }], disable_ocsp_stapling: true },
+    ]);
+    expect(JSON.stringify(cfg)).not.toContain("on_demand");
+    expect(cfg.apps.pki.certificate_authorities.local.install_trust).toBe(false);
+  });
+
+  it("sends certificate warnings and errors to the access writer, where Router logs them", () => {
+    const cfg = build(routes, { https: internal, accessLog: { address: "tcp/127.0.0.1:7000" } });
+    expect(cfg.logging.logs.berth_tls).toEqual({
+      writer: { output: "net", address: "tcp/127.0.0.1:7000" },
+      encoder: { format: "json" },
+      level: "WARN",
+      include: ["tls"],
+    });
+    expect(build(routes).logging.logs.berth_tls).toBeUndefined();
+  });
+
+  it("adds a TLS server with the same app routes, strict SNI and no automatic HTTPS of its own", () => {
+    const cfg = tlsCfg(internal);
+    const tls = tlsServer(cfg);
+    expect(tls.listen).toEqual(["0.0.0.0:8443"]);
+    expect(tls.tls_connection_policies).toEqual([{}]);
+    expect(tls.strict_sni_host).toBe(true);
+    expect(tls.automatic_https).toEqual({ disable: true });
+    expect(tls.protocols).toEqual(["h1", "h2"]);
+    expect(tls.logs).toEqual({ default_logger_name: "berth" });
+    // Same routes as plain HTTP minus the redirect: request id first, every app, then the 404.
+    expect(tls.routes).toEqual(server(cfg).routes.filter((r: any) => r !== redirect(cfg)));
+    expect(tls.routes.at(-1).handle[0].status_code).toBe(404);
+    expect(cfg.apps.http.http_port).toBe(8080);
+    expect(cfg.apps.http.https_port).toBe(8443);
+  });
+
+  it.each([
+    { port: 8443, location: "https://{http.request.host}:8443{http.request.uri}" },
+    { port: 443, location: "https://{http.request.host}{http.request.uri}" },
+  ])("redirects plain HTTP for certified hosts only, to port $port", ({ port, location }) => {
+    const cfg = tlsCfg({ port, issuer: "internal" });
+    const r = redirect(cfg);
+    expect(r.match).toEqual([{ host: ["shop.example.test", "www.shop.example"] }]);
+    expect(r.handle[0].headers.Location).toEqual([location]);
+    expect(r.terminal).toBe(true);
+    // After the request id route, before any app route, so no certified host is ever served over plain HTTP.
+    expect(server(cfg).routes.indexOf(r)).toBe(1);
+    expect(handlersFor(cfg, "shop.localhost")[0].handler).toBe("subroute");
+  });
+
+  it.each<{ name: string; https: HttpsOptions; issuer: Record<string, unknown> }>([
+    {
+      name: "Let's Encrypt by default",
+      https: { port: 443, issuer: "acme" },
+      issuer: { module: "acme", ca: LETS_ENCRYPT },
+    },
+    {
+      name: "a given CA and email",
+      https: { port: 443, issuer: "acme", acmeCa: "https://ca.example.net/dir", acmeEmail: "ops@example.com" },
+      issuer: { module: "acme", ca: "https://ca.example.net/dir", email: "ops@example.com" },
+    },
+  ])("uses the ACME issuer with $name and solves challenges on our own ports", ({ https, issuer }) => {
+    const cfg = build(routes, { https, listen: { host: "", port: 80 } });
+    const [policy] = cfg.apps.tls.automation.policies;
+    expect(policy.issuers).toEqual([
+      { ...issuer, challenges: { http: { alternate_port: 80 }, "tls-alpn": { alternate_port: 443 } } },
+    ]);
+    expect(server(cfg).listen).toEqual([":80"]);
+    expect(tlsServer(cfg).listen).toEqual([":443"]);
+  });
+
+  it("has no certificates, policies or redirect when no host qualifies", () => {
+    const cfg = tlsCfg(internal, [web("a", ["a.localhost"], ["127.0.0.1:1"])]);
+    expect(cfg.apps.tls).toEqual({});
+    expect(redirect(cfg)).toBeUndefined();
+    expect(tlsServer(cfg).listen).toEqual(["0.0.0.0:8443"]);
+  });
+
+  it("leaves the plain-HTTP config untouched without https", () => {
+    const cfg = build(routes);
+    expect(Object.keys(cfg.apps)).toEqual(["http"]);
+    expect(Object.keys(cfg.apps.http.servers)).toEqual(["berth"]);
+    expect(redirect(cfg)).toBeUndefined();
+  });
+
+  it.each<{ name: string; https: HttpsOptions; error: RegExp }>([
+    { name: "port 0", https: { port: 0, issuer: "internal" }, error: /https port/ },
+    { name: "port out of range", https: { port: 70000, issuer: "internal" }, error: /https port/ },
+    { name: "same port as http", https: { port: 8080, issuer: "internal" }, error: /also the http port/ },
+    { name: "unknown issuer", https: { port: 8443, issuer: "zerossl" as "acme" }, error: /tls issuer/ },
+    {
+      name: "ACME email with the internal issuer",
+      https: { port: 8443, issuer: "internal", acmeEmail: "a@example.com" },
+      error: /only to the acme issuer/,
+    },
+    {
+      name: "ACME CA with the internal issuer",
+      https: { port: 8443, issuer: "internal", acmeCa: LETS_ENCRYPT },
+      error: /only to the acme issuer/,
+    },
+    { name: "bad email", https: { port: 443, issuer: "acme", acmeEmail: "ops" }, error: /ACME email/ },
+    {
+      name: "email with a placeholder",
+      https: { port: 443, issuer: "acme", acmeEmail: "{env.X}@example.com" },
+      error: /ACME email/,
+    },
+    { name: "http CA", https: { port: 443, issuer: "acme", acmeCa: "http://ca.example/dir" }, error: /ACME CA/ },
+    { name: "CA not a URL", https: { port: 443, issuer: "acme", acmeCa: "letsencrypt" }, error: /ACME CA/ },
+    {
+      name: "CA with credentials",
+      https: { port: 443, issuer: "acme", acmeCa: "https://u:p@ca.example/dir" },
+      error: /ACME CA/,
+    },
+    {
+      name: "CA with a placeholder",
+      https: { port: 443, issuer: "acme", acmeCa: "https://ca.example/{env.X}" },
+      error: /ACME CA/,
+    },
+  ])("throws on $name", ({ https, error }) => {
+    expect(() => build(routes, { https })).toThrow(error);
   });
 });

@@ -24,6 +24,20 @@ export interface CaddyConfigInput {
    * name the instance that answered; they cost a large share of throughput, so they are off unless asked for.
    */
   accessLog?: { address: string; upstreams?: boolean };
+  /** A TLS listener for the hosts that qualify (see wantsTls); plain HTTP only when absent. */
+  https?: HttpsOptions;
+}
+
+/** The router's TLS listener and where its certificates come from. */
+export interface HttpsOptions {
+  /** Port of the TLS listener (443 in production); must differ from the HTTP port. */
+  port: number;
+  /** "acme": a public ACME CA (Let's Encrypt unless acmeCa says otherwise); "internal": Caddy's own local CA. */
+  issuer: "acme" | "internal";
+  /** ACME account email (the CA's expiry notices go there); acme only. */
+  acmeEmail?: string;
+  /** ACME directory URL (https); acme only, LETS_ENCRYPT when absent. */
+  acmeCa?: string;
 }
 
 /** A Caddy JSON config document (opaque to callers; it is serialized and POSTed to /load). */
@@ -33,9 +47,15 @@ export type CaddyConfig = Record<string, unknown>;
 export const DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024;
 /** The HTTP server's name inside the config; its access logger is `http.log.access.<name>`. */
 export const SERVER_NAME = "berth";
+/** The TLS server's name; it logs under SERVER_NAME too, so access lines need no second logger. */
+export const TLS_SERVER_NAME = "berth_tls";
+/** Let's Encrypt's production directory: the ACME CA when none is configured. */
+export const LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory";
 /** Logger names Caddy uses for access lines and for the reverse proxy's per-upstream debug lines. */
 export const ACCESS_LOGGER = `http.log.access.${SERVER_NAME}`;
 export const PROXY_LOGGER = "http.handlers.reverse_proxy";
+/** Caddy's certificate management logs under this name and its children (tls.obtain, tls.renew, ...). */
+export const TLS_LOGGER = "tls";
 
 /** Passive health: an upstream with one failed proxy attempt is left out of rotation for this long. */
 export const FAIL_DURATION = "5s";
@@ -60,6 +80,45 @@ export function assertUpstream(upstream: string): void {
   const port = m ? Number(m[2]) : 0;
   if (!m || !(m[1] === "localhost" || IPV4_RE.test(m[1] ?? "")) || port < 1 || port > 65535) {
     throw new Error(`router: invalid upstream ${JSON.stringify(upstream)} (want ipv4:port or localhost:port)`);
+  }
+}
+
+/**
+ * True if `host` (a valid host name) gets a certificate and an HTTPS redirect when HTTPS is on. `localhost` names
+ * always mean this machine and no CA certifies them, IP-like names are not names, and one-label names cannot be
+ * certified publicly; all of these stay plain HTTP.
+ */
+export function wantsTls(host: string): boolean {
+  const labels = host.split(".");
+  if (labels.length < 2 || host === "localhost" || host.endsWith(".localhost")) return false;
+  return !/^[0-9]+$/.test(labels[labels.length - 1] ?? "");
+}
+
+function assertHttps(https: HttpsOptions, httpPort: number): void {
+  assertPort(https.port, "https");
+  if (https.port === httpPort) throw new Error(`router: https port ${https.port} is also the http port`);
+  if (https.issuer !== "acme" && https.issuer !== "internal") {
+    throw new Error(`router: invalid tls issuer ${JSON.stringify(https.issuer)} (want acme or internal)`);
+  }
+  if (https.issuer === "internal" && (https.acmeEmail !== undefined || https.acmeCa !== undefined)) {
+    throw new Error("router: acmeEmail and acmeCa apply only to the acme issuer");
+  }
+  // Both strings go into Caddy's JSON, where braces would be read as placeholders.
+  const email = https.acmeEmail;
+  if (email !== undefined && (email.length > 254 || !/^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/.test(email))) {
+    throw new Error(`router: invalid ACME email ${JSON.stringify(email)}`);
+  }
+  const ca = https.acmeCa;
+  if (ca !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(ca);
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.protocol !== "https:" || url.username || url.password || /[{}\s]/.test(ca) || ca.length > 2000) {
+      throw new Error(`router: ACME CA must be an https directory URL, got ${JSON.stringify(ca)}`);
+    }
   }
 }
 
@@ -90,6 +149,7 @@ function assertInput(input: CaddyConfigInput): void {
   const max = input.limits?.maxBodyBytes;
   if (max !== undefined && (!Number.isSafeInteger(max) || max < 1))
     throw new Error(`router: invalid maxBodyBytes ${max}`);
+  if (input.https) assertHttps(input.https, listen.port);
 }
 
 function page(status: number, title: string, message: string): Record<string, unknown> {
@@ -171,7 +231,44 @@ export function buildCaddyConfig(input: CaddyConfigInput): CaddyConfig {
   }
 
   const writer = input.accessLog ? { output: "net", address: input.accessLog.address } : { output: "stderr" };
-  const listen = `${input.listen.host}:${input.listen.port}`;
+  const https = input.https;
+  const tlsHosts = https ? [...owner.keys()].filter(wantsTls).sort() : [];
+  const requestId = {
+    // Deferred so it overrides whatever the upstream sent and also lands on Caddy's own pages.
+    handle: [{ handler: "headers", response: { set: { "X-Request-Id": ["{http.request.uuid}"] }, deferred: true } }],
+  };
+  const notFound = {
+    handle: [
+      {
+        handler: "static_response",
+        status_code: 404,
+        headers: { "Content-Type": ["text/plain; charset=utf-8"], "Cache-Control": ["no-store"] },
+        body: "no app at this address\n",
+      },
+    ],
+  };
+  const server = (port: number, routes: Record<string, unknown>[]) => ({
+    listen: [`${input.listen.host}:${port}`],
+    // Caddy would otherwise pick certificate names from the host matchers (localhost included) and add its own
+    // redirect listeners; here certificates come only from the explicit list in apps.tls, redirects from our route.
+    automatic_https: { disable: true },
+    read_header_timeout: "30s",
+    logs: { default_logger_name: SERVER_NAME },
+    routes: [requestId, ...routes, ...appRoutes, notFound],
+  });
+  const servers: Record<string, unknown> = {
+    [SERVER_NAME]: server(input.listen.port, redirectRoutes(tlsHosts, https)),
+  };
+  if (https) {
+    servers[TLS_SERVER_NAME] = {
+      ...server(https.port, []),
+      tls_connection_policies: [{}],
+      // Host must equal the SNI name (else 421): a connection made for one certified host cannot reach another app.
+      strict_sni_host: true,
+      // No HTTP/3: it would need a UDP listener that port checks and firewall notes do not cover.
+      protocols: ["h1", "h2"],
+    };
+  }
   return {
     admin: { listen: input.adminAddress, config: { persist: false } },
     logging: {
@@ -185,43 +282,65 @@ export function buildCaddyConfig(input: CaddyConfigInput): CaddyConfig {
           level: input.accessLog?.upstreams ? "DEBUG" : "INFO",
           include: input.accessLog?.upstreams ? [ACCESS_LOGGER, PROXY_LOGGER] : [ACCESS_LOGGER],
         },
+        // Certificate trouble (ACME errors, renewals failing) must reach our log at warn/error; Caddy's stderr only
+        // reaches it at debug.
+        ...(https ? { berth_tls: { writer, encoder: { format: "json" }, level: "WARN", include: [TLS_LOGGER] } } : {}),
       },
     },
-    apps: {
-      http: {
-        servers: {
-          [SERVER_NAME]: {
-            listen: [listen],
-            // Plain HTTP by design; without this Caddy would try to get certificates for every host it sees.
-            automatic_https: { disable: true },
-            read_header_timeout: "30s",
-            logs: { default_logger_name: SERVER_NAME },
-            routes: [
-              // Deferred so it overrides whatever the upstream sent and also lands on Caddy's own pages.
-              {
-                handle: [
-                  {
-                    handler: "headers",
-                    response: { set: { "X-Request-Id": ["{http.request.uuid}"] }, deferred: true },
-                  },
-                ],
-              },
-              ...appRoutes,
-              {
-                handle: [
-                  {
-                    handler: "static_response",
-                    status_code: 404,
-                    headers: { "Content-Type": ["text/plain; charset=utf-8"], "Cache-Control": ["no-store"] },
-                    body: "no app at this address\n",
-                  },
-                ],
-              },
-            ],
-          },
+    apps: https
+      ? {
+          http: { http_port: input.listen.port, https_port: https.port, servers },
+          ...tlsApps(tlsHosts, https, input.listen.port),
+        }
+      : { http: { servers } },
+  };
+}
+
+/** Plain-HTTP requests for certified hosts go to HTTPS (ACME HTTP-01 challenges are answered before any route). */
+function redirectRoutes(tlsHosts: string[], https: HttpsOptions | undefined): Record<string, unknown>[] {
+  if (!https || tlsHosts.length === 0) return [];
+  const port = https.port === 443 ? "" : `:${https.port}`;
+  return [
+    {
+      match: [{ host: tlsHosts }],
+      handle: [
+        {
+          handler: "static_response",
+          // 308 keeps the method and body, so a POST to http:// is not silently turned into a GET.
+          status_code: 308,
+          // The host placeholder is the request's own Host without port, which the matcher limited to tlsHosts.
+          headers: { Location: [`https://{http.request.host}${port}{http.request.uri}`] },
         },
-      },
+      ],
+      terminal: true,
     },
+  ];
+}
+
+/** The tls and pki apps: exactly `tlsHosts` get certificates (no on-demand issuance), from the chosen issuer. */
+function tlsApps(tlsHosts: string[], https: HttpsOptions, httpPort: number): Record<string, unknown> {
+  const issuer =
+    https.issuer === "internal"
+      ? { module: "internal", ca: "local" }
+      : {
+          module: "acme",
+          ca: https.acmeCa ?? LETS_ENCRYPT,
+          ...(https.acmeEmail !== undefined ? { email: https.acmeEmail } : {}),
+          // The challenge solvers must use our listeners rather than bind 80/443 themselves.
+          challenges: { http: { alternate_port: httpPort }, "tls-alpn": { alternate_port: https.port } },
+        };
+  return {
+    tls:
+      tlsHosts.length === 0
+        ? {}
+        : {
+            certificates: { automate: tlsHosts },
+            // Let's Encrypt no longer runs OCSP and internal certificates name no responder: stapling would only
+            // log a warning per certificate on every config load.
+            automation: { policies: [{ subjects: tlsHosts, issuers: [issuer], disable_ocsp_stapling: true }] },
+          },
+    // Caddy (running as root) would otherwise install its local root CA into the system trust store.
+    pki: { certificate_authorities: { local: { install_trust: false } } },
   };
 }
 

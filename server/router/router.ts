@@ -7,12 +7,12 @@ import path from "node:path";
 import type { Logger } from "../logger.ts";
 import { freeLoopbackPort } from "../lib/free-port.ts";
 import { AccessLogParser, type AccessLine } from "./access-log.ts";
-import { buildCaddyConfig, type RouteEntry } from "./caddy-config.ts";
+import { buildCaddyConfig, type HttpsOptions, type RouteEntry } from "./caddy-config.ts";
 import { CaddyProcess } from "./caddy-process.ts";
 import { LogSink } from "./log-sink.ts";
 
 export type { AccessLine } from "./access-log.ts";
-export type { RouteEntry } from "./caddy-config.ts";
+export type { HttpsOptions, RouteEntry } from "./caddy-config.ts";
 
 export interface RouterOptions {
   /** Address the public HTTP listener binds ("0.0.0.0", "127.0.0.1", "" for all). */
@@ -29,6 +29,8 @@ export interface RouterOptions {
   caddyBin?: string;
   /** Name the answering instance in access lines (costs throughput; see caddy-config.ts). */
   logUpstreams?: boolean;
+  /** TLS listener for the hosts that qualify (caddy-config.ts wantsTls); plain HTTP only when absent. */
+  https?: HttpsOptions;
 }
 
 interface RouterEvents {
@@ -57,6 +59,11 @@ export class Router extends EventEmitter<RouterEvents> {
     return this.listenPort;
   }
 
+  /** The TLS listener's port, or 0 when HTTPS is off (0 means off here, so unlike the HTTP port it is never picked). */
+  get httpsPort(): number {
+    return this.opts.https?.port ?? 0;
+  }
+
   /** Starts Caddy and serves an empty route table (every host answers 404) until the first apply(). */
   async start(): Promise<void> {
     const dir = path.join(this.opts.dataDir, "caddy");
@@ -76,7 +83,15 @@ export class Router extends EventEmitter<RouterEvents> {
       await this.stop();
       throw err;
     }
-    this.log.info({ port: this.listenPort, admin: this.caddy.adminAddress }, "router started");
+    this.log.info(
+      {
+        port: this.listenPort,
+        httpsPort: this.httpsPort,
+        issuer: this.opts.https?.issuer,
+        admin: this.caddy.adminAddress,
+      },
+      "router started",
+    );
   }
 
   /**
@@ -92,6 +107,7 @@ export class Router extends EventEmitter<RouterEvents> {
       routes,
       limits: { maxBodyBytes: this.opts.maxBodyBytes },
       accessLog: { address: this.accessAddress, upstreams: this.opts.logUpstreams ?? false },
+      https: this.opts.https,
     });
     const hosts = new Map<string, string>();
     for (const r of routes) for (const h of r.hosts) hosts.set(h, r.app);

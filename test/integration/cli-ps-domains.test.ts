@@ -155,7 +155,8 @@ describe("berth domains", () => {
     const addJson = await berth(["domains:add", "api.example.com", "-a", "ps-cli", "--json"]);
     expect(JSON.parse(addJson.stdout)).toMatchObject({ hostname: "api.example.com", cname: "ps-cli.localhost" });
     const table = await berth(["domains", "-a", "ps-cli"]);
-    expect(table.stdout.split("\n")[0]).toMatch(/^HOSTNAME\s+CNAME TARGET\s+ADDED$/);
+    expect(table.stdout.split("\n")[0]).toMatch(/^HOSTNAME\s+CNAME TARGET\s+URL\s+ADDED$/);
+    expect(table.stdout).toContain("http://www.example.com:");
     expect(table.stdout).toContain("www.example.com");
     const json = await berth(["domains", "-a", "ps-cli", "--json"]);
     expect(JSON.parse(json.stdout).map((d: { hostname: string }) => d.hostname)).toEqual([

@@ -10,6 +10,10 @@ const DomainSchema = z
   .object({
     hostname: z.string(),
     cname: z.string().openapi({ description: "Point a CNAME record for the hostname here" }),
+    url: z.string().openapi({ description: "Where the app answers on this hostname" }),
+    https: z.boolean().openapi({
+      description: "Served over HTTPS with a certificate the router obtains itself; plain HTTP redirects there",
+    }),
     createdAt: z.string(),
   })
   .openapi("Domain");
