@@ -31,7 +31,11 @@ interface LogsOpts {
   app?: string;
   num: string;
   tail?: boolean;
+  /** CONTRACT spelling of --tail. */
+  follow?: boolean;
   ps?: string;
+  /** CONTRACT spelling of --ps. */
+  type?: string;
   source?: string;
   json?: boolean;
 }
@@ -71,9 +75,12 @@ function parseLines(raw: string): number {
 
 function parseFilters(opts: LogsOpts): Filters {
   const f: Filters = {};
-  if (opts.ps !== undefined) {
-    if (!TYPE.test(opts.ps)) throw usageError(`invalid process type ${JSON.stringify(opts.ps)}`);
-    f.processType = opts.ps;
+  if (opts.ps !== undefined && opts.type !== undefined && opts.ps !== opts.type)
+    throw usageError("--ps and --type name the same filter; give one");
+  const type = opts.ps ?? opts.type;
+  if (type !== undefined) {
+    if (!TYPE.test(type)) throw usageError(`invalid process type ${JSON.stringify(type)}`);
+    f.processType = type;
   }
   if (opts.source !== undefined) {
     if (!(SOURCES as readonly string[]).includes(opts.source))
@@ -236,7 +243,7 @@ async function logs(opts: LogsOpts): Promise<void> {
   const filters = parseFilters(opts);
   const app = await resolveApp(opts.app);
   const api = authedClient();
-  if (!opts.tail) {
+  if (!opts.tail && !opts.follow) {
     const q = query({ lines, processType: filters.processType, source: filters.source });
     const { body } = await api.get<LogsPage>(`/apps/${seg(app)}/logs?${q}`);
     printEntries(body.entries, opts.json ?? false);
@@ -250,11 +257,13 @@ async function logs(opts: LogsOpts): Promise<void> {
 export function registerLogCommands(program: Command): void {
   program
     .command("logs")
-    .description("show an app's recent log lines (app output, router, platform); --tail follows them live")
+    .description("show an app's recent log lines (app output, router, platform); -f/--tail follows them live")
     .option("-a, --app <app>", "app name (default: from git remote `berth`)")
     .option("-n, --num <lines>", "how many recent lines (1-10000)", "100")
-    .option("-t, --tail", "keep printing new lines as they arrive (Ctrl-C to stop)")
-    .option("--ps <type>", "only lines of this process type, e.g. web")
+    .option("-f, --follow", "keep printing new lines as they arrive (Ctrl-C to stop)")
+    .option("-t, --tail", "same as --follow (Heroku's spelling)")
+    .option("--type <type>", "only lines of this process type, e.g. web")
+    .option("--ps <type>", "same as --type (Heroku's spelling)")
     .option("--source <source>", "only lines from app, router or berth")
     .action(logs);
 }

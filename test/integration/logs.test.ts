@@ -217,6 +217,8 @@ describe("berth logs", () => {
     expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
     const ps = await berth(["logs", "-a", "red-app", "--ps", "worker"]);
     expect(ps.stdout.trim().split("\n")).toHaveLength(1);
+    expect((await berth(["logs", "-a", "red-app", "--type", "worker"])).stdout).toBe(ps.stdout);
+    expect((await berth(["logs", "-a", "red-app", "--type", "worker", "--ps", "web"])).code).toBe(2);
     const src = await berth(["logs", "-a", "red-app", "--source", "router", "--json"]);
     const lines = src.stdout
       .trim()
@@ -230,8 +232,8 @@ describe("berth logs", () => {
     expect(denied.stderr).toContain("not found");
   });
 
-  it("--tail prints the history, then new lines exactly once", async () => {
-    const child = spawn(process.execPath, [BIN, "logs", "-a", "red-app", "-n", "2", "--tail"], {
+  it("--follow prints the history, then new lines exactly once", async () => {
+    const child = spawn(process.execPath, [BIN, "logs", "-a", "red-app", "-n", "2", "-f"], {
       env: {
         ...process.env,
         BERTH_URL: srv.url,
