@@ -15,6 +15,7 @@ import { StreamHub } from "./ws/hub.ts";
 import { errors } from "./errors.ts";
 import { GIT_PREFIX, GitEndpoint, HOOK_PATH } from "./git/endpoint.ts";
 import { createBuildPipeline } from "./builds/pipeline.ts";
+import { handlePull, PULL_PREFIX } from "./registry/pull-proxy.ts";
 import { startRegistry, type RegistryInfo } from "./registry/registry.ts";
 import { pruneLoginFailures } from "./auth/login.ts";
 import { AGENT_PATH, agentHubFor } from "./nodes/agent-hub.ts";
@@ -62,7 +63,16 @@ async function loadDashboard(config: Config, log: Logger) {
 
 /** Starts the router; a platform without one still serves the API and dashboard (apps are just not reachable). */
 async function startRouter(config: Config, log: Logger): Promise<Router | undefined> {
-  const router = new Router({ listenHost: config.host, listenPort: config.routerPort, dataDir: config.dataDir, log });
+  const https = config.httpsPort
+    ? { port: config.httpsPort, issuer: config.tlsIssuer, acmeEmail: config.acmeEmail, acmeCa: config.acmeCa }
+    : undefined;
+  const router = new Router({
+    listenHost: config.host,
+    listenPort: config.routerPort,
+    dataDir: config.dataDir,
+    log,
+    https,
+  });
   try {
     await router.start();
   } catch (err) {
@@ -120,6 +130,13 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     }
     if (url === API_BASE || url.startsWith(`${API_BASE}/`) || url.startsWith(`${API_BASE}?`)) {
       apiListener(req, res);
+      return;
+    }
+    if (url.startsWith(PULL_PREFIX)) {
+      handlePull(services, req, res).catch((err: unknown) => {
+        log.error({ err, url }, "registry pull request failed");
+        if (!res.headersSent) res.writeHead(500).end();
+      });
       return;
     }
     if (url.startsWith(GIT_PREFIX) || url === HOOK_PATH) {
