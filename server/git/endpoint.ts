@@ -5,6 +5,7 @@ import type http from "node:http";
 import { z } from "zod";
 import type { Actor, Services } from "../context.ts";
 import { BerthError } from "../errors.ts";
+import { selfUrl } from "../lib/self-url.ts";
 import { resolveApiToken } from "../tokens/api-tokens.ts";
 import { requireApp } from "../teams/access.ts";
 import { NAME_PATTERN } from "../validation/names.ts";
@@ -39,7 +40,16 @@ const Rev = z.string().regex(/^[0-9a-f]{40}$/);
 const HookBody = z
   .object({
     updates: z
-      .array(z.object({ oldRev: Rev, newRev: Rev, ref: z.string().regex(/^refs\/[A-Za-z0-9._/-]{1,200}$/).refine((r) => !r.includes("..")) }))
+      .array(
+        z.object({
+          oldRev: Rev,
+          newRev: Rev,
+          ref: z
+            .string()
+            .regex(/^refs\/[A-Za-z0-9._/-]{1,200}$/)
+            .refine((r) => !r.includes("..")),
+        }),
+      )
       .max(100),
     objectDirectory: z.string().max(4096).nullable(),
     alternateObjectDirectories: z.string().max(8192).nullable(),
@@ -62,7 +72,13 @@ async function authenticate(s: Services, req: http.IncomingMessage): Promise<Act
   const password = decoded.slice(decoded.indexOf(":") + 1);
   const user = await resolveApiToken(s.db, password);
   if (!user) return null;
-  return { userId: user.id, email: user.email, isAdmin: user.isAdmin, via: "token", ip: req.socket.remoteAddress ?? "" };
+  return {
+    userId: user.id,
+    email: user.email,
+    isAdmin: user.isAdmin,
+    via: "token",
+    ip: req.socket.remoteAddress ?? "",
+  };
 }
 
 /** True if `p` is absent or lies inside `dir` (the hook's object paths must point into the app's repo). */
@@ -86,7 +102,7 @@ export class GitEndpoint {
     const app = m?.[1];
     const tail = m?.[2];
     if (!app || !tail || !NAME_PATTERN.test(app)) return send(res, 404, "repository not found");
-    const service = tail === "/info/refs" ? url.searchParams.get("service") ?? "" : tail.slice(1);
+    const service = tail === "/info/refs" ? (url.searchParams.get("service") ?? "") : tail.slice(1);
     if (!SERVICES.has(service) || (tail === "/info/refs" ? req.method !== "GET" : req.method !== "POST")) {
       return send(res, 404, "only the smart HTTP protocol is served");
     }
@@ -109,13 +125,19 @@ export class GitEndpoint {
     if (pushing && tail === "/git-receive-pack") {
       session = this.pushes.open(app, repoDir, actor);
       extraEnv.BERTH_PUSH_SECRET = session.secret;
-      extraEnv.BERTH_HOOK_URL = `http://127.0.0.1:${this.s.config.port}${HOOK_PATH}`;
+      extraEnv.BERTH_HOOK_URL = `${selfUrl(this.s.config)}${HOOK_PATH}`;
       res.on("close", () => session && this.pushes.close(session));
     }
     runHttpBackend(
       req,
       res,
-      { projectRoot: reposRoot(this.s.config.dataDir), pathInfo: `/${app}.git${tail}`, query: url.search.slice(1), remoteUser: actor.email, extraEnv },
+      {
+        projectRoot: reposRoot(this.s.config.dataDir),
+        pathInfo: `/${app}.git${tail}`,
+        query: url.search.slice(1),
+        remoteUser: actor.email,
+        extraEnv,
+      },
       this.s.log.child({ component: "git", app }),
     );
   }
@@ -124,7 +146,10 @@ export class GitEndpoint {
   async handleHook(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const addr = req.socket.remoteAddress ?? "";
     const secret = /^Bearer\s+(\S+)$/.exec(req.headers.authorization ?? "")?.[1];
-    const session = secret && (addr === "127.0.0.1" || addr === "::1" || addr === "::ffff:127.0.0.1") ? this.pushes.find(secret) : undefined;
+    // Only the hook on this machine calls back: over loopback, or from our own listen address (HOST=<one address>).
+    const local =
+      addr === "127.0.0.1" || addr === "::1" || addr === "::ffff:127.0.0.1" || addr === req.socket.localAddress;
+    const session = secret && local ? this.pushes.find(secret) : undefined;
     if (!session) return send(res, 404, "not found");
     const chunks: Buffer[] = [];
     let size = 0;

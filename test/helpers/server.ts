@@ -34,7 +34,7 @@ export async function startTestServer(
   const cp = await createControlPlane({ config, log: createLogger(config.logLevel), dashboard: false, registry: opts.registry ?? false, router: opts.router ?? false });
   const port = await cp.listen();
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${config.host}:${port}`,
     port,
     dataDir,
     cp,
