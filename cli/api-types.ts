@@ -29,6 +29,11 @@ export interface AppDetail extends App {
   formation: { type: string; quantity: number; memoryMb: number; cpu: number }[];
 }
 
+export interface DeploySettings {
+  rolloutBatch: number;
+  healthCheckPath: string | null;
+}
+
 export interface Team {
   id: string;
   name: string;

@@ -8,6 +8,7 @@ import { registerConfigCommands } from "./commands/config.ts";
 import { registerNodeCommands } from "./commands/nodes.ts";
 import { registerLogCommands } from "./commands/logs.ts";
 import { registerDomainCommands } from "./commands/domains.ts";
+import { registerDeploySettingsCommands } from "./commands/deploy-settings.ts";
 import { registerPsCommands } from "./commands/ps.ts";
 import { registerInstanceCommands } from "./commands/instances.ts";
 import { registerRunCommand } from "./commands/run.ts";
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerNodeCommands(program);
   registerLogCommands(program);
   registerPsCommands(program);
+  registerDeploySettingsCommands(program);
   registerInstanceCommands(program);
   registerRunCommand(program);
   registerStatsCommands(program);

@@ -63,6 +63,20 @@ function formationSummary(d: Data): string {
   return changes.length ? `Scaled ${list(changes)}` : "Changed the formation";
 }
 
+function deploySettingsSummary(d: Data): string {
+  const before = (d.before ?? {}) as { rolloutBatch?: unknown; healthCheckPath?: unknown };
+  const after = (d.after ?? {}) as { rolloutBatch?: unknown; healthCheckPath?: unknown };
+  const parts: string[] = [];
+  const batch = num(after.rolloutBatch);
+  if (batch !== null && after.rolloutBatch !== before.rolloutBatch)
+    parts.push(batch === 0 ? "rollouts start all new instances at once" : `rollouts start ${batch} at a time`);
+  if (after.healthCheckPath !== before.healthCheckPath && after.healthCheckPath !== undefined) {
+    const path = str(after.healthCheckPath);
+    parts.push(path ? `web health check GET ${path.slice(0, 200)}` : "web health check is a TCP connect");
+  }
+  return parts.length ? `Deploy settings: ${parts.join("; ")}` : "Changed deploy settings";
+}
+
 /** A short sentence for one event; falls back to the action name for actions it does not know. */
 export function summarize(action: string, target: string, d: Data): string {
   switch (action) {
@@ -96,6 +110,8 @@ export function summarize(action: string, target: string, d: Data): string {
       return configSummary(d);
     case "formation.change":
       return formationSummary(d);
+    case "deploy-settings.change":
+      return deploySettingsSummary(d);
     case "domain.add":
       return `Added domain ${str(d.hostname) ?? target}`;
     case "domain.remove":

@@ -17,6 +17,7 @@ import { releaseRoutes } from "./routes/releases.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { configRoutes } from "./routes/config.ts";
 import { formationRoutes } from "./routes/formation.ts";
+import { deploySettingsRoutes } from "./routes/deploy-settings.ts";
 import { instanceRoutes } from "./routes/instances.ts";
 import { domainRoutes } from "./routes/domains.ts";
 import { logRoutes } from "./routes/logs.ts";
@@ -87,6 +88,7 @@ export function createApi(services: Services) {
   api.route("/", nodeRoutes);
   api.route("/", configRoutes);
   api.route("/", formationRoutes);
+  api.route("/", deploySettingsRoutes);
   api.route("/", instanceRoutes);
   api.route("/", domainRoutes);
   api.route("/", logRoutes);

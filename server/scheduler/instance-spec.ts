@@ -29,12 +29,16 @@ export function pullRef(r: Pick<SpecRelease, "imageRef" | "imageDigest">, regist
   return r.imageDigest ? `${repo.replace(/@sha256:[a-f0-9]{64}$/, "")}@${r.imageDigest}` : repo;
 }
 
+/** Web health check timings: probe often so a rollout moves on soon after the app listens. */
+const WEB_CHECK = { intervalMs: 500, timeoutMs: 1000, startTimeoutMs: 60_000 } as const;
+
 /**
  * The spec of one instance. Procfile commands (and one-off commands) run through the image's /bin/sh, as on Heroku;
- * "" = the image's CMD.
+ * "" = the image's CMD. A web instance is checked with an HTTP GET of its `healthCheckPath` (the app's setting when
+ * it was created: a changed spec makes the agent recreate the container), else with a TCP connect to PORT.
  */
 export function instanceSpec(
-  instance: { id: string; processType: string },
+  instance: { id: string; processType: string; healthCheckPath?: string | null },
   app: string,
   release: SpecRelease,
   limits: { memoryMb: number; cpu: number },
@@ -45,20 +49,35 @@ export function instanceSpec(
   const config = JSON.parse(release.config) as Record<string, string>;
   const command = oneOff ? oneOff.command : (processTypes[instance.processType] ?? "");
   const web = !oneOff && instance.processType === "web";
+  const releaseName = `v${release.version}`;
   return {
     id: instance.id,
     app,
-    release: `v${release.version}`,
+    release: releaseName,
     processType: instance.processType,
     image: pullRef(release, registryHost),
     ...(command ? { command: ["/bin/sh", "-c", command] } : {}),
-    env: { ...config, ...(web ? { PORT: String(WEB_PORT) } : {}), DYNO: instance.id },
+    // The platform's variables come last: config vars never override them (config:set refuses them too, but an
+    // older release's snapshot may predate that rule).
+    env: {
+      ...config,
+      ...(web ? { PORT: String(WEB_PORT) } : {}),
+      DYNO: instance.id,
+      BERTH_APP: app,
+      BERTH_RELEASE: releaseName,
+      BERTH_PROCESS_TYPE: instance.processType,
+      BERTH_INSTANCE: instance.id,
+    },
     ...(web ? { port: WEB_PORT } : {}),
     limits: {
       memoryBytes: Math.max(4, Math.round(limits.memoryMb)) * MiB,
       cpuMillis: Math.max(10, Math.round(limits.cpu * 1000)),
     },
-    healthCheck: web ? { type: "tcp", intervalMs: 500, timeoutMs: 1000, startTimeoutMs: 60_000 } : { type: "none" },
+    healthCheck: !web
+      ? { type: "none" }
+      : instance.healthCheckPath
+        ? { type: "http", path: instance.healthCheckPath, ...WEB_CHECK }
+        : { type: "tcp", ...WEB_CHECK },
     // A one-off (`berth run`) runs once; its exit code is the answer.
     restartPolicy: oneOff ? "never" : "always",
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type PlanInstance, type PlanRelease, planApp } from "./plan.ts";
+import { type Plan, type PlanInstance, type PlanRelease, planApp } from "./plan.ts";
 
 const opts = { startTimeoutMs: 60_000, crashLimit: 2, rolloutTimeoutMs: 300_000 };
 const now = 1_000_000;
@@ -31,7 +31,10 @@ const formation = (entries: Record<string, number>) => new Map(Object.entries(en
 
 describe("planApp: scaling the deployed release", () => {
   it("starts what is missing", () => {
-    const p = planApp({ releases: [rel(1, "deployed")], formation: formation({ web: 3 }), instances: [inst(1)], now }, opts);
+    const p = planApp(
+      { releases: [rel(1, "deployed")], formation: formation({ web: 3 }), instances: [inst(1)], now },
+      opts,
+    );
     expect(p.start).toEqual([{ releaseId: "r1", processType: "web", count: 2 }]);
     expect(p.stop).toEqual([]);
   });
@@ -40,7 +43,10 @@ describe("planApp: scaling the deployed release", () => {
     const a = inst(1, { id: "a", createdAt: now - 3000 });
     const b = inst(1, { id: "b", createdAt: now - 2000 });
     const c = inst(1, { id: "c", state: "starting", createdAt: now - 5000 });
-    const p = planApp({ releases: [rel(1, "deployed")], formation: formation({ web: 1 }), instances: [a, b, c], now }, opts);
+    const p = planApp(
+      { releases: [rel(1, "deployed")], formation: formation({ web: 1 }), instances: [a, b, c], now },
+      opts,
+    );
     expect(p.stop).toEqual(["c", "b"]);
   });
 
@@ -55,24 +61,34 @@ describe("planApp: scaling the deployed release", () => {
   });
 
   it("is stable when converged", () => {
-    const p = planApp({ releases: [rel(1, "deployed")], formation: formation({ web: 1 }), instances: [inst(1)], now }, opts);
+    const p = planApp(
+      { releases: [rel(1, "deployed")], formation: formation({ web: 1 }), instances: [inst(1)], now },
+      opts,
+    );
     expect(p).toEqual({ start: [], stop: [], statuses: [] });
   });
 
   it("rolling restart: replacements first, old ones stop once replacements are healthy", () => {
     const old = inst(1, { id: "old", desired: "replace" });
-    const step1 = planApp({ releases: [rel(1, "deployed")], formation: formation({ web: 1 }), instances: [old], now }, opts);
+    const step1 = planApp(
+      { releases: [rel(1, "deployed")], formation: formation({ web: 1 }), instances: [old], now },
+      opts,
+    );
     expect(step1.start).toEqual([{ releaseId: "r1", processType: "web", count: 1 }]);
     expect(step1.stop).toEqual([]);
     const starting = inst(1, { id: "new", state: "starting" });
     expect(
-      planApp({ releases: [rel(1, "deployed")], formation: formation({ web: 1 }), instances: [old, starting], now }, opts)
-        .stop,
+      planApp(
+        { releases: [rel(1, "deployed")], formation: formation({ web: 1 }), instances: [old, starting], now },
+        opts,
+      ).stop,
     ).toEqual([]);
     const healthy = inst(1, { id: "new" });
     expect(
-      planApp({ releases: [rel(1, "deployed")], formation: formation({ web: 1 }), instances: [old, healthy], now }, opts)
-        .stop,
+      planApp(
+        { releases: [rel(1, "deployed")], formation: formation({ web: 1 }), instances: [old, healthy], now },
+        opts,
+      ).stop,
     ).toEqual(["old"]);
   });
 
@@ -100,7 +116,12 @@ describe("planApp: rollouts", () => {
     const olds = [inst(1, { id: "o1" }), inst(1, { id: "o2" })];
     const news = [inst(2, { state: "running" }), inst(2, { state: "starting" })];
     const p = planApp(
-      { releases: [rel(1, "deployed"), rel(2, "deploying")], formation: formation({ web: 2 }), instances: [...olds, ...news], now },
+      {
+        releases: [rel(1, "deployed"), rel(2, "deploying")],
+        formation: formation({ web: 2 }),
+        instances: [...olds, ...news],
+        now,
+      },
       opts,
     );
     expect(p.stop).toEqual([]);
@@ -111,7 +132,12 @@ describe("planApp: rollouts", () => {
     const olds = [inst(1, { id: "o1" }), inst(1, { id: "o2" })];
     const news = [inst(2), inst(2)];
     const p = planApp(
-      { releases: [rel(1, "deployed"), rel(2, "deploying")], formation: formation({ web: 2 }), instances: [...olds, ...news], now },
+      {
+        releases: [rel(1, "deployed"), rel(2, "deploying")],
+        formation: formation({ web: 2 }),
+        instances: [...olds, ...news],
+        now,
+      },
       opts,
     );
     expect(p.stop).toEqual(["o1", "o2"]);
@@ -125,7 +151,12 @@ describe("planApp: rollouts", () => {
     const old = inst(1, { id: "old" });
     const slow = inst(2, { id: "slow", state: "starting", createdAt: now - 61_000 });
     const p = planApp(
-      { releases: [rel(1, "deployed"), rel(2, "deploying")], formation: formation({ web: 1 }), instances: [old, slow], now },
+      {
+        releases: [rel(1, "deployed"), rel(2, "deploying")],
+        formation: formation({ web: 1 }),
+        instances: [old, slow],
+        now,
+      },
       opts,
     );
     expect(p.statuses).toEqual([
@@ -138,7 +169,12 @@ describe("planApp: rollouts", () => {
   it("aborts on a crash loop with the exit code", () => {
     const crashing = inst(2, { id: "c", state: "crashed", restarts: 2, exitCode: 137, reason: "oom-killed" });
     const p = planApp(
-      { releases: [rel(1, "deployed"), rel(2, "deploying")], formation: formation({ web: 1 }), instances: [inst(1), crashing], now },
+      {
+        releases: [rel(1, "deployed"), rel(2, "deploying")],
+        formation: formation({ web: 1 }),
+        instances: [inst(1), crashing],
+        now,
+      },
       opts,
     );
     expect(p.statuses[0]).toEqual({
@@ -151,7 +187,12 @@ describe("planApp: rollouts", () => {
   it("one crash is not yet a crash loop", () => {
     const crashed = inst(2, { state: "crashed", restarts: 1 });
     const p = planApp(
-      { releases: [rel(1, "deployed"), rel(2, "deploying")], formation: formation({ web: 1 }), instances: [inst(1), crashed], now },
+      {
+        releases: [rel(1, "deployed"), rel(2, "deploying")],
+        formation: formation({ web: 1 }),
+        instances: [inst(1), crashed],
+        now,
+      },
       opts,
     );
     expect(p.statuses).toEqual([]);
@@ -194,7 +235,12 @@ describe("planApp: rollouts", () => {
 
   it("a release with zero instances deploys at once", () => {
     const p = planApp(
-      { releases: [rel(1, "deployed"), rel(2, "pending", ["worker"])], formation: formation({ worker: 0 }), instances: [inst(1)], now },
+      {
+        releases: [rel(1, "deployed"), rel(2, "pending", ["worker"])],
+        formation: formation({ worker: 0 }),
+        instances: [inst(1)],
+        now,
+      },
       opts,
     );
     expect(p.statuses).toContainEqual({ releaseId: "r2", status: "deployed" });
@@ -209,9 +255,240 @@ describe("planApp: rollouts", () => {
 
   it("never rolls back to an older pending release", () => {
     const p = planApp(
-      { releases: [rel(1, "pending"), rel(2, "deployed")], formation: formation({ web: 1 }), instances: [inst(2)], now },
+      {
+        releases: [rel(1, "pending"), rel(2, "deployed")],
+        formation: formation({ web: 1 }),
+        instances: [inst(2)],
+        now,
+      },
       opts,
     );
     expect(p).toEqual({ start: [], stop: [], statuses: [] });
+  });
+});
+
+/** A snapshot the tests drive pass by pass, applying each plan the way the scheduler does. */
+interface World {
+  releases: PlanRelease[];
+  instances: PlanInstance[];
+}
+
+/** Applies a plan: stopped instances leave (they are out of the router before they stop), new ones are starting. */
+function apply(w: World, p: Plan): void {
+  const stop = new Set(p.stop);
+  w.instances = w.instances.filter((i) => !stop.has(i.id));
+  for (const s of p.start) {
+    for (let k = 0; k < s.count; k++) {
+      const version = Number(s.releaseId.slice(1));
+      w.instances.push(inst(version, { processType: s.processType, state: "starting", createdAt: now }));
+    }
+  }
+  for (const st of p.statuses) {
+    const r = w.releases.find((x) => x.id === st.releaseId);
+    if (r) r.status = st.status;
+  }
+}
+
+/** Healthy instances of a type, whatever their release: what the router sends traffic to. */
+const healthyCount = (w: World, type = "web") =>
+  w.instances.filter((i) => i.processType === type && i.desired !== "stopped" && i.state === "running").length;
+
+/** Marks every starting instance healthy (the agent's health check passed). */
+const becomeHealthy = (w: World) => {
+  for (const i of w.instances) if (i.state === "starting") i.state = "running";
+};
+
+describe("planApp: rolling rollouts (rolloutBatch)", () => {
+  const olds = () => [
+    inst(1, { id: "o1", createdAt: now - 9000 }),
+    inst(1, { id: "o2", createdAt: now - 8000 }),
+    inst(1, { id: "o3", createdAt: now - 7000 }),
+  ];
+  const world = (): World => ({ releases: [rel(1, "deployed"), rel(2, "pending")], instances: olds() });
+  const web3 = formation({ web: 3 });
+
+  it("batch 1, web=3: one new instance at a time, one old one stopped per new healthy one", () => {
+    const w = world();
+    const steps: { start: number; stop: string[]; statuses: string[] }[] = [];
+    for (let pass = 0; pass < 10 && w.releases[1]?.status !== "deployed"; pass++) {
+      const p = planApp({ ...w, formation: web3, now, rolloutBatch: 1 }, opts);
+      steps.push({
+        start: p.start.reduce((n, s) => n + s.count, 0),
+        stop: p.stop,
+        statuses: p.statuses.map((s) => `${s.releaseId} ${s.status}`),
+      });
+      apply(w, p);
+      // Never fewer healthy instances than the formation, and at most one new one starting.
+      expect(healthyCount(w)).toBeGreaterThanOrEqual(3);
+      expect(w.instances.filter((i) => i.state === "starting").length).toBeLessThanOrEqual(1);
+      // The new instance is still starting: nothing changes until its health check passes.
+      if (w.instances.some((i) => i.state === "starting")) {
+        expect(planApp({ ...w, formation: web3, now, rolloutBatch: 1 }, opts)).toEqual({
+          start: [],
+          stop: [],
+          statuses: [],
+        });
+      }
+      becomeHealthy(w);
+    }
+    expect(steps).toEqual([
+      { start: 1, stop: [], statuses: ["r2 deploying"] },
+      { start: 1, stop: ["o1"], statuses: [] },
+      { start: 1, stop: ["o2"], statuses: [] },
+      { start: 0, stop: ["o3"], statuses: ["r2 deployed", "r1 superseded"] },
+    ]);
+    expect(w.instances.map((i) => i.releaseId)).toEqual(["r2", "r2", "r2"]);
+  });
+
+  it("batch 2, web=3: two at a time (maxSurge 2)", () => {
+    const w = world();
+    const p1 = planApp({ ...w, formation: web3, now, rolloutBatch: 2 }, opts);
+    expect(p1.start).toEqual([{ releaseId: "r2", processType: "web", count: 2 }]);
+    apply(w, p1);
+    becomeHealthy(w);
+    const p2 = planApp({ ...w, formation: web3, now, rolloutBatch: 2 }, opts);
+    expect(p2.stop).toEqual(["o1", "o2"]);
+    expect(p2.start).toEqual([{ releaseId: "r2", processType: "web", count: 1 }]);
+  });
+
+  it("a failure mid-rollout aborts and scales the old release back, never below the healthy count", () => {
+    const w = world();
+    for (let pass = 0; pass < 2; pass++) {
+      apply(w, planApp({ ...w, formation: web3, now, rolloutBatch: 1 }, opts));
+      if (pass === 0) becomeHealthy(w);
+    }
+    // o1 stopped for the first healthy new instance; the second new one crash-loops.
+    const [n1, n2] = w.instances.filter((i) => i.releaseId === "r2");
+    expect(w.instances.map((i) => i.id)).not.toContain("o1");
+    Object.assign(n2 as PlanInstance, { state: "crashed", restarts: 2, exitCode: 1 });
+
+    const abort = planApp({ ...w, formation: web3, now, rolloutBatch: 1 }, opts);
+    expect(abort.statuses).toEqual([
+      { releaseId: "r2", status: "failed", reason: `web instance ${n2?.id} keeps crashing (exit code 1)` },
+    ]);
+    expect(abort.start).toEqual([{ releaseId: "r1", processType: "web", count: 1 }]);
+    // The healthy new instance keeps serving until the old release has its formation healthy again.
+    expect(abort.stop).toEqual([n2?.id]);
+    apply(w, abort);
+    expect(healthyCount(w)).toBe(3);
+
+    // The failed release is no longer live (the scheduler only passes pending/deploying/deployed ones).
+    w.releases = w.releases.filter((r) => r.status !== "failed");
+    expect(planApp({ ...w, formation: web3, now, rolloutBatch: 1 }, opts)).toEqual({
+      start: [],
+      stop: [],
+      statuses: [],
+    });
+    becomeHealthy(w);
+    const settled = planApp({ ...w, formation: web3, now, rolloutBatch: 1 }, opts);
+    expect(settled).toEqual({ start: [], stop: [n1?.id], statuses: [] });
+    apply(w, settled);
+    expect(w.instances.map((i) => i.releaseId)).toEqual(["r1", "r1", "r1"]);
+  });
+
+  it("batch 0 is unchanged: the whole formation at once, and an abort stops every new instance", () => {
+    const w = world();
+    for (const batch of [0, undefined]) {
+      const p = planApp({ ...w, formation: web3, now, rolloutBatch: batch }, opts);
+      expect(p.start).toEqual([{ releaseId: "r2", processType: "web", count: 3 }]);
+      expect(p.stop).toEqual([]);
+    }
+    const healthyNew = inst(2, { id: "n1" });
+    const failing = inst(2, { id: "n2", state: "failed" });
+    const instances = [inst(1, { id: "o2" }), inst(1, { id: "o3" }), healthyNew, failing];
+    const p = planApp(
+      { releases: [rel(1, "deployed"), rel(2, "deploying")], formation: web3, instances, now, rolloutBatch: 0 },
+      opts,
+    );
+    expect(p.stop).toEqual(["n1", "n2"]);
+    expect(p.start).toEqual([{ releaseId: "r1", processType: "web", count: 1 }]);
+  });
+
+  it("rolling restart (ps:restart) respects the batch", () => {
+    const w: World = {
+      releases: [rel(1, "deployed")],
+      instances: olds().map((i) => ({ ...i, desired: "replace" as const })),
+    };
+    const stops: string[][] = [];
+    for (let pass = 0; pass < 10 && w.instances.some((i) => i.desired === "replace"); pass++) {
+      const p = planApp({ ...w, formation: web3, now, rolloutBatch: 1 }, opts);
+      expect(p.start.reduce((n, s) => n + s.count, 0)).toBeLessThanOrEqual(1);
+      stops.push(p.stop);
+      apply(w, p);
+      expect(healthyCount(w)).toBeGreaterThanOrEqual(3);
+      becomeHealthy(w);
+    }
+    expect(stops).toEqual([[], ["o1"], ["o2"], ["o3"]]);
+    expect(w.instances).toHaveLength(3);
+    // Batch 0: every replacement at once, the old ones stop together.
+    const all = planApp(
+      {
+        releases: [rel(1, "deployed")],
+        formation: web3,
+        instances: olds().map((i) => ({ ...i, desired: "replace" as const })),
+        now,
+      },
+      opts,
+    );
+    expect(all.start).toEqual([{ releaseId: "r1", processType: "web", count: 3 }]);
+  });
+
+  it("capacity that is missing anyway (lost node, scale-up) is not held back by the batch", () => {
+    const lost = inst(1, { id: "lost", lost: true });
+    const p = planApp(
+      {
+        releases: [rel(1, "deployed")],
+        formation: formation({ web: 4 }),
+        instances: [lost, inst(1)],
+        now,
+        rolloutBatch: 1,
+      },
+      opts,
+    );
+    expect(p.start).toEqual([{ releaseId: "r1", processType: "web", count: 3 }]);
+  });
+
+  it("a newer release during a rolling rollout replaces the superseded one's instances one by one too", () => {
+    const instances = [inst(1, { id: "o2" }), inst(1, { id: "o3" }), inst(2, { id: "n1" })];
+    const p = planApp(
+      {
+        releases: [rel(1, "deployed"), rel(2, "deploying"), rel(3, "pending")],
+        formation: web3,
+        instances,
+        now,
+        rolloutBatch: 1,
+      },
+      opts,
+    );
+    expect(p.statuses).toContainEqual({ releaseId: "r2", status: "superseded" });
+    expect(p.stop).toEqual([]);
+    expect(p.start).toEqual([{ releaseId: "r3", processType: "web", count: 1 }]);
+  });
+
+  it("a rolling rollout fails only when it makes no progress for the rollout timeout", () => {
+    const r2 = { ...rel(2, "deploying"), createdAt: now - 400_000 };
+    const progressing = [
+      inst(1),
+      inst(1),
+      inst(2, { createdAt: now - 30_000 }),
+      inst(2, { state: "starting", createdAt: now - 5_000 }),
+    ];
+    const busy = planApp(
+      { releases: [rel(1, "deployed"), r2], formation: web3, instances: progressing, now, rolloutBatch: 1 },
+      opts,
+    );
+    expect(busy.statuses).toEqual([]);
+    const stuck = planApp(
+      {
+        releases: [rel(1, "deployed"), r2],
+        formation: web3,
+        instances: olds(),
+        now,
+        rolloutBatch: 1,
+        placementIssue: "no ready node to run it on",
+      },
+      opts,
+    );
+    expect(stuck.statuses[0]?.reason).toBe("the rollout made no progress in 300 s: no ready node to run it on");
   });
 });

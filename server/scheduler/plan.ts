@@ -4,6 +4,10 @@
 //
 // Release statuses: pending -> deploying -> deployed (the one serving) | failed (with a reason) | superseded (a
 // newer release was deployed, or a newer one was created before this one finished).
+//
+// Rollouts start the whole new formation beside the old one (surge 100%), unless the app sets a rollout batch N:
+// then each process type has at most N new instances starting at a time, and every new healthy instance lets one
+// old instance stop, so the healthy count never drops below the formation (maxUnavailable 0, maxSurge N).
 
 export type Desired = "running" | "replace" | "stopped";
 
@@ -36,6 +40,11 @@ export interface PlanInput {
   now: number;
   /** Why the previous pass could not place instances (shown when the rollout times out). */
   placementIssue?: string | undefined;
+  /**
+   * The app's rollout batch: at most this many new instances per process type starting at a time during rollouts
+   * and rolling restarts, one old instance stopped per new healthy one. 0 or absent: all at once.
+   */
+  rolloutBatch?: number | undefined;
 }
 
 export interface PlanOptions {
@@ -78,33 +87,116 @@ function failure(i: PlanInstance, now: number, o: PlanOptions): string | null {
   return null;
 }
 
-/** Scale the instances of `release` to the formation: start the missing ones, stop the extra ones. */
-function scale(release: PlanRelease, input: PlanInput, plan: Plan): void {
+/** Instances that serve least first: not healthy, then not of `preferKept`'s release, then the oldest. */
+function leastServingFirst(preferKept: string | undefined) {
+  return (a: PlanInstance, b: PlanInstance) =>
+    Number(a.state === "running") - Number(b.state === "running") ||
+    Number(a.releaseId === preferKept) - Number(b.releaseId === preferKept) ||
+    a.createdAt - b.createdAt ||
+    a.id.localeCompare(b.id);
+}
+
+/**
+ * Scales one process type of `release` to quantity `q`. `predecessors` are the instances its new ones replace: the
+ * release's own `replace` instances (rolling restart) and, in a rolling rollout, the other releases' instances of
+ * the type. With batch 0 they all stop once `q` new ones are healthy; with batch N at most N new ones start at a
+ * time and each new healthy one lets one predecessor stop.
+ */
+function scaleType(
+  release: PlanRelease,
+  type: string,
+  q: number,
+  mine: PlanInstance[],
+  predecessors: PlanInstance[],
+  batch: number,
+  plan: Plan,
+  preferKept?: string,
+): void {
+  const running = mine.filter((i) => i.desired === "running");
+  const healthy = running.filter((i) => i.state === "running").length;
+  let start = q - running.length;
+  if (start > 0 && batch > 0) {
+    // Capacity that is missing anyway (scale-up, lost instances) starts at once; only replacing instances that
+    // still serve waits for the batch.
+    const missing = Math.max(0, start - predecessors.length);
+    start = missing + Math.min(start - missing, Math.max(0, batch - (running.length - healthy)));
+  }
+  if (start > 0) plan.start.push({ releaseId: release.id, processType: type, count: start });
+  if (running.length > q) {
+    // Stop the ones that serve least first: not yet running, then the newest.
+    const extra = [...running]
+      .sort((a, b) => Number(a.state === "running") - Number(b.state === "running") || b.createdAt - a.createdAt)
+      .slice(0, running.length - q);
+    plan.stop.push(...extra.map((i) => i.id));
+  }
+  if (batch === 0) {
+    if (healthy >= q) plan.stop.push(...predecessors.map((i) => i.id));
+  } else {
+    const keep = Math.max(0, q - healthy);
+    const surplus = [...predecessors]
+      .sort(leastServingFirst(preferKept))
+      .slice(0, Math.max(0, predecessors.length - keep));
+    plan.stop.push(...surplus.map((i) => i.id));
+  }
+}
+
+/**
+ * Scales the instances of `release` to the formation: start the missing ones, stop the extra ones. In a rolling
+ * rollout (`rollingFrom`), the other releases' instances of each type are predecessors that stop one by one.
+ */
+function scale(release: PlanRelease, input: PlanInput, plan: Plan, batch: number, rollingFrom?: string): void {
   for (const type of release.processTypes) {
     const q = input.formation.get(type) ?? 0;
-    const mine = input.instances.filter((i) => alive(i) && i.releaseId === release.id && i.processType === type);
-    const running = mine.filter((i) => i.desired === "running");
-    if (running.length < q) plan.start.push({ releaseId: release.id, processType: type, count: q - running.length });
-    if (running.length > q) {
-      // Stop the ones that serve least first: not yet running, then the newest.
-      const extra = [...running]
-        .sort((a, b) => Number(a.state === "running") - Number(b.state === "running") || b.createdAt - a.createdAt)
-        .slice(0, running.length - q);
-      plan.stop.push(...extra.map((i) => i.id));
-    }
-    // Rolling restart: old instances (`replace`) stop once as many replacements are healthy as the type needs.
-    const healthy = running.filter((i) => i.state === "running").length;
-    if (healthy >= q) plan.stop.push(...mine.filter((i) => i.desired === "replace").map((i) => i.id));
+    const ofType = input.instances.filter((i) => alive(i) && i.processType === type);
+    const mine = ofType.filter((i) => i.releaseId === release.id);
+    const predecessors = [
+      ...mine.filter((i) => i.desired === "replace"),
+      ...(rollingFrom !== undefined ? ofType.filter((i) => i.releaseId !== release.id) : []),
+    ];
+    scaleType(release, type, q, mine, predecessors, batch, plan, rollingFrom);
   }
   const types = new Set(release.processTypes);
   plan.stop.push(
-    ...input.instances.filter((i) => alive(i) && i.releaseId === release.id && !types.has(i.processType)).map((i) => i.id),
+    ...input.instances
+      .filter((i) => alive(i) && i.releaseId === release.id && !types.has(i.processType))
+      .map((i) => i.id),
+  );
+}
+
+/**
+ * Healthy instances of other releases that keep serving until `current` has its formation healthy again: after a
+ * rolling rollout failed, old instances were already stopped for new healthy ones, and stopping those at once
+ * would drop below the healthy count the rollout kept.
+ */
+function bridges(current: PlanRelease, input: PlanInput, plan: Plan): Set<string> {
+  const stopping = new Set(plan.stop);
+  const keep = new Set<string>();
+  for (const type of current.processTypes) {
+    const q = input.formation.get(type) ?? 0;
+    const ofType = input.instances.filter((i) => alive(i) && i.processType === type && !stopping.has(i.id));
+    const serving = ofType.filter((i) => i.releaseId === current.id && i.state === "running").length;
+    const spare = ofType
+      .filter((i) => i.releaseId !== current.id && i.desired === "running" && i.state === "running")
+      .sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id))
+      .slice(0, Math.max(0, q - serving));
+    for (const i of spare) keep.add(i.id);
+  }
+  return keep;
+}
+
+/** Converges to `current` alone: scales it, and stops every other instance (but the bridges of a rolling app). */
+function settle(current: PlanRelease | undefined, input: PlanInput, plan: Plan, batch: number): void {
+  if (current) scale(current, input, plan, batch);
+  const keep = current && batch > 0 ? bridges(current, input, plan) : new Set<string>();
+  plan.stop.push(
+    ...input.instances.filter((i) => alive(i) && i.releaseId !== current?.id && !keep.has(i.id)).map((i) => i.id),
   );
 }
 
 /** Computes the next step for one app. */
 export function planApp(input: PlanInput, o: PlanOptions): Plan {
   const plan: Plan = { start: [], stop: [], statuses: [] };
+  const batch = Math.max(0, Math.floor(input.rolloutBatch ?? 0));
   // Instances whose node is gone are written off; their replacements are started by the counting below.
   plan.stop.push(...input.instances.filter((i) => i.desired !== "stopped" && i.lost).map((i) => i.id));
 
@@ -114,25 +206,34 @@ export function planApp(input: PlanInput, o: PlanOptions): Plan {
   const target = candidates[0];
   for (const older of candidates.slice(1)) {
     plan.statuses.push({ releaseId: older.id, status: "superseded" });
-    plan.stop.push(...input.instances.filter((i) => alive(i) && i.releaseId === older.id).map((i) => i.id));
+    // A rolling rollout replaces them one by one like the old release's (they may carry part of the capacity).
+    if (batch === 0)
+      plan.stop.push(...input.instances.filter((i) => alive(i) && i.releaseId === older.id).map((i) => i.id));
   }
 
   if (target) {
     const mine = input.instances.filter((i) => alive(i) && i.releaseId === target.id);
+    // A rolling rollout of a big formation takes many start timeouts; it only fails for being stuck: nothing new
+    // started for the whole timeout (e.g. nothing could be placed).
+    const since = batch > 0 ? Math.max(target.createdAt, ...mine.map((i) => i.createdAt)) : target.createdAt;
     const reason =
       mine.map((i) => failure(i, input.now, o)).find((r) => r !== null) ??
-      (input.now - target.createdAt > o.rolloutTimeoutMs
-        ? `the rollout did not finish in ${Math.round(o.rolloutTimeoutMs / 1000)} s` +
+      (input.now - since > o.rolloutTimeoutMs
+        ? `the rollout ${batch > 0 ? "made no progress" : "did not finish"} in ${Math.round(o.rolloutTimeoutMs / 1000)} s` +
           (input.placementIssue ? `: ${input.placementIssue}` : "")
         : null);
     if (reason) {
-      // Abort: the old release keeps serving untouched.
+      // Abort: the old release scales back to its formation (untouched unless the rollout was rolling).
       plan.statuses.push({ releaseId: target.id, status: "failed", reason });
-      plan.stop.push(...mine.map((i) => i.id));
-      if (current) scale(current, input, plan);
+      if (batch > 0) {
+        settle(current, input, plan, batch);
+      } else {
+        plan.stop.push(...mine.map((i) => i.id));
+        if (current) scale(current, input, plan, batch);
+      }
       return dedupe(plan);
     }
-    scale(target, input, plan);
+    scale(target, input, plan, batch, batch > 0 ? (current?.id ?? "") : undefined);
     const ready = target.processTypes.every((type) => {
       const q = input.formation.get(type) ?? 0;
       return mine.filter((i) => i.processType === type && i.desired === "running" && i.state === "running").length >= q;
@@ -147,9 +248,7 @@ export function planApp(input: PlanInput, o: PlanOptions): Plan {
     return dedupe(plan);
   }
 
-  if (current) scale(current, input, plan);
-  const keep = current?.id;
-  plan.stop.push(...input.instances.filter((i) => alive(i) && i.releaseId !== keep).map((i) => i.id));
+  settle(current, input, plan, batch);
   return dedupe(plan);
 }
 

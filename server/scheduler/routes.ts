@@ -16,12 +16,21 @@ export function appHost(config: Pick<Config, "domain">, app: string): string {
 
 /**
  * Routes for every app, sorted by app. Upstreams are web instances that are healthy (`running`), still wanted
- * (a stopping instance leaves the router first, then drains) and on a connected node.
+ * (a stopping instance leaves the router first, then drains: the scheduler starts its drain period only once the
+ * router applied routes without it) and on a connected node. Whatever their release: during a rollout, healthy
+ * instances of the old and the new release serve side by side.
  */
 export function routesFor(
   config: Pick<Config, "domain">,
   apps: { id: string; name: string; maintenance: boolean; domains: { hostname: string }[] }[],
-  instances: { appId: string; processType: string; desired: string; state: string; hostPort: number | null; nodeId: string | null }[],
+  instances: {
+    appId: string;
+    processType: string;
+    desired: string;
+    state: string;
+    hostPort: number | null;
+    nodeId: string | null;
+  }[],
   nodes: { id: string; address: string }[],
   connected: Set<string>,
 ): AppRoute[] {

@@ -50,6 +50,8 @@ const FINISHED = new Set(["stopped", "crashed", "failed"]);
  */
 export const CPU_OVERCOMMIT = 4;
 const LIVE_RELEASE_STATUSES = ["pending", "deploying", "deployed"];
+/** Longest a stopped instance waits for the router to drop it before its drain starts anyway. */
+const ROUTE_WAIT_MS = 30_000;
 /** A stopped instance the node never confirmed is forgotten after this long. */
 const FORGET_AFTER_MS = 5 * 60_000;
 /** Ids per DELETE statement (below SQLite's 999 bound values). */
@@ -66,6 +68,8 @@ export class Scheduler extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   private readonly lastSent = new Map<string, string>();
   private readonly drainUntil = new Map<string, number>();
+  /** Instances marked stopped whose removal from the router is not confirmed yet. */
+  private readonly routing = new Set<string>();
   private readonly placementIssues = new Map<string, string>();
   private router: RouteSink | undefined;
   /** Commands of one-off instances (`berth run`), by instance id; they do not outlive this control plane. */
@@ -181,6 +185,8 @@ export class Scheduler extends EventEmitter {
           name: true,
           teamId: true,
           maintenance: true,
+          rolloutBatch: true,
+          healthCheckPath: true,
           domains: { select: { hostname: true } },
           formation: true,
           releases: { where: { status: { in: LIVE_RELEASE_STATUSES } } },
@@ -191,7 +197,9 @@ export class Scheduler extends EventEmitter {
     const connected = new Set(nodes.filter((n) => this.agents.isConnected(n.id)).map((n) => n.id));
     const lostNodes = new Set(
       nodes
-        .filter((n) => !connected.has(n.id) && now - (n.lastSeenAt ?? n.createdAt).getTime() > this.opts.nodeLostGraceMs)
+        .filter(
+          (n) => !connected.has(n.id) && now - (n.lastSeenAt ?? n.createdAt).getTime() > this.opts.nodeLostGraceMs,
+        )
         .map((n) => n.id),
     );
     const appById = new Map(apps.map((a) => [a.id, a]));
@@ -250,22 +258,21 @@ export class Scheduler extends EventEmitter {
             createdAt: r.createdAt.getTime(),
           })),
           formation: new Map(app.formation.map((f) => [f.type, f.quantity])),
-          instances: mine.map(
-            (i): PlanInstance => ({
-              id: i.id,
-              releaseId: i.releaseId,
-              processType: i.processType,
-              desired: i.desired as Desired,
-              state: i.state,
-              restarts: i.restarts,
-              exitCode: i.exitCode,
-              reason: i.reason,
-              createdAt: i.createdAt.getTime(),
-              lost: i.nodeId === null || lostNodes.has(i.nodeId),
-            }),
-          ),
+          instances: mine.map((i): PlanInstance => ({
+            id: i.id,
+            releaseId: i.releaseId,
+            processType: i.processType,
+            desired: i.desired as Desired,
+            state: i.state,
+            restarts: i.restarts,
+            exitCode: i.exitCode,
+            reason: i.reason,
+            createdAt: i.createdAt.getTime(),
+            lost: i.nodeId === null || lostNodes.has(i.nodeId),
+          })),
           now,
           placementIssue: this.placementIssues.get(app.id),
+          rolloutBatch: app.rolloutBatch,
         },
         this.opts.plan,
       );
@@ -273,10 +280,24 @@ export class Scheduler extends EventEmitter {
       if (plan.stop.length) {
         changed = true;
         await db.instance.updateMany({ where: { id: { in: plan.stop } }, data: { desired: "stopped" } });
-        for (const id of plan.stop) this.drainUntil.set(id, now + this.opts.drainMs);
-        setTimeout(() => this.kick(), this.opts.drainMs + 50).unref();
+        // Held in the desired state until the router no longer sends them requests (drain starts at the end of the
+        // pass, see startDrains); a router that keeps failing holds them at most ROUTE_WAIT_MS.
+        for (const id of plan.stop) {
+          this.drainUntil.set(id, now + ROUTE_WAIT_MS + this.opts.drainMs);
+          this.routing.add(id);
+        }
         this.s.log.info({ app: app.name, instances: plan.stop }, "stopping instances");
-        this.emit("decision", app.name, `stopping ${plan.stop.join(", ")}`);
+        const stopping = new Set(plan.stop);
+        const lost = mine.filter((i) => stopping.has(i.id) && i.nodeId !== null && lostNodes.has(i.nodeId));
+        const nodeNames = new Map(nodes.map((n) => [n.id, n.name]));
+        for (const i of lost)
+          this.emit(
+            "decision",
+            app.name,
+            `${i.id} lost with node ${nodeNames.get(i.nodeId ?? "") ?? "?"}: rescheduling`,
+          );
+        const rest = plan.stop.filter((id) => !lost.some((i) => i.id === id));
+        if (rest.length) this.emit("decision", app.name, `stopping ${rest.join(", ")}`);
         this.s.hub.publish(app.name, "events", { kind: "instance", stopping: plan.stop });
       }
 
@@ -300,7 +321,12 @@ export class Scheduler extends EventEmitter {
             data: st.reason ? { reason: st.reason } : {},
           });
         }
-        this.s.hub.publish(app.name, "events", { kind: "release", version: r.version, status: st.status, reason: st.reason });
+        this.s.hub.publish(app.name, "events", {
+          kind: "release",
+          version: r.version,
+          status: st.status,
+          reason: st.reason,
+        });
         this.emit("release", outcome);
       }
 
@@ -321,7 +347,11 @@ export class Scheduler extends EventEmitter {
         if (!placed.ok) {
           // Said once per new reason, not at every resync.
           if (previousIssue !== placed.reason) {
-            this.emit("decision", app.name, `cannot place ${req.count - placed.nodes.length} ${req.processType} instance(s): ${placed.reason}`);
+            this.emit(
+              "decision",
+              app.name,
+              `cannot place ${req.count - placed.nodes.length} ${req.processType} instance(s): ${placed.reason}`,
+            );
           }
           this.placementIssues.set(app.id, placed.reason);
           this.s.log.warn({ app: app.name, type: req.processType, reason: placed.reason }, "cannot place instances");
@@ -334,6 +364,8 @@ export class Scheduler extends EventEmitter {
           releaseId: release.id,
           nodeId,
           processType: req.processType,
+          // Fixed for the instance's life: a changed setting applies to instances started from now on.
+          healthCheckPath: req.processType === "web" ? app.healthCheckPath : null,
         }));
         await db.instance.createMany({ data: rows });
         this.s.log.info(
@@ -341,20 +373,46 @@ export class Scheduler extends EventEmitter {
           "placed instances",
         );
         const names = placed.nodes.map((id) => nodes.find((n) => n.id === id)?.name ?? id);
-        this.emit("decision", app.name, `starting ${rows.map((r) => r.id).join(", ")} (v${release.version}) on ${names.join(", ")}`);
+        this.emit(
+          "decision",
+          app.name,
+          `starting ${rows.map((r) => r.id).join(", ")} (v${release.version}) on ${names.join(", ")}`,
+        );
         this.s.hub.publish(app.name, "events", { kind: "instance", placed: rows.map((r) => r.id) });
       }
     }
 
     if (changed) instances = await db.instance.findMany();
     await this.forgetStopped(instances, lostNodes, connected, now);
-    await this.sendDesiredStates(nodes.map((n) => n.id), instances, apps, limitsOf, now);
-    await this.applyRoutes(apps, instances, nodes, connected);
+    await this.sendDesiredStates(
+      nodes.map((n) => n.id),
+      instances,
+      apps,
+      limitsOf,
+      now,
+    );
+    if (await this.applyRoutes(apps, instances, nodes, connected)) this.startDrains();
+  }
+
+  /** Instances stopped since the last router update are out of the routes now: their drain period starts. */
+  private startDrains(): void {
+    if (this.routing.size === 0) return;
+    const until = Date.now() + this.opts.drainMs;
+    for (const id of this.routing) this.drainUntil.set(id, Math.min(until, this.drainUntil.get(id) ?? until));
+    this.routing.clear();
+    setTimeout(() => this.kick(), this.opts.drainMs + 50).unref();
   }
 
   /** Puts new one-off instances on a node, or fails them when none fits; one-offs whose command is lost stop. */
   private async placeOneOffs(
-    instances: { id: string; appId: string; processType: string; desired: string; nodeId: string | null; releaseId: string }[],
+    instances: {
+      id: string;
+      appId: string;
+      processType: string;
+      desired: string;
+      nodeId: string | null;
+      releaseId: string;
+    }[],
     capacity: (NodeCapacity & { teamId: string | null })[],
     appById: Map<string, { name: string; teamId: string }>,
     limitsOf: (appId: string, type: string) => { memoryMb: number; cpu: number },
@@ -376,7 +434,10 @@ export class Scheduler extends EventEmitter {
         await this.s.db.instance.update({ where: { id: i.id }, data: { nodeId: placed.nodes[0] } });
       } else {
         const reason = placed.ok ? "no node" : placed.reason;
-        await this.s.db.instance.update({ where: { id: i.id }, data: { state: "failed", reason: "no-node", desired: "stopped" } });
+        await this.s.db.instance.update({
+          where: { id: i.id },
+          data: { state: "failed", reason: "no-node", desired: "stopped" },
+        });
         this.s.log.warn({ app: app?.name, instance: i.id, reason }, "cannot place a one-off");
       }
     }
@@ -412,14 +473,32 @@ export class Scheduler extends EventEmitter {
 
   private async sendDesiredStates(
     nodeIds: string[],
-    instances: { id: string; appId: string; releaseId: string; processType: string; desired: string; nodeId: string | null }[],
-    apps: { id: string; name: string; releases: { id: string; version: number; imageRef: string; imageDigest: string; config: string; processTypes: string }[] }[],
+    instances: {
+      id: string;
+      appId: string;
+      releaseId: string;
+      processType: string;
+      desired: string;
+      nodeId: string | null;
+      healthCheckPath: string | null;
+    }[],
+    apps: {
+      id: string;
+      name: string;
+      releases: {
+        id: string;
+        version: number;
+        imageRef: string;
+        imageDigest: string;
+        config: string;
+        processTypes: string;
+      }[];
+    }[],
     limitsOf: (appId: string, type: string) => { memoryMb: number; cpu: number },
     now: number,
   ): Promise<void> {
-    let registryHost: string;
     try {
-      registryHost = this.s.registry().host;
+      this.s.registry();
     } catch {
       return; // Without the registry no image can be pulled; nodes keep their last desired state.
     }
@@ -442,6 +521,10 @@ export class Scheduler extends EventEmitter {
     }
     const sends: Promise<void>[] = [];
     for (const nodeId of nodeIds) {
+      // A node pulls through the control-plane address it connected to; one that has not registered since this
+      // control plane started gets its desired state from the pass its registration triggers.
+      const pullHost = this.agents.pullHost(nodeId);
+      if (!pullHost) continue;
       const specs = [];
       for (const i of byNode.get(nodeId) ?? []) {
         if (i.desired === "stopped" && (this.drainUntil.get(i.id) ?? 0) <= now) continue;
@@ -451,7 +534,7 @@ export class Scheduler extends EventEmitter {
         if (!app || !release) continue;
         const oneOff = i.desired === "oneoff" ? this.oneOffs.get(i.id) : undefined;
         if (i.desired === "oneoff" && !oneOff) continue; // its command was lost with a restart; it is cleaned up
-        specs.push(instanceSpec(i, app.name, release, limitsOf(i.appId, i.processType), registryHost, oneOff));
+        specs.push(instanceSpec(i, app.name, release, limitsOf(i.appId, i.processType), pullHost, oneOff));
       }
       specs.sort((a, b) => a.id.localeCompare(b.id));
       const key = JSON.stringify(specs);
@@ -474,19 +557,28 @@ export class Scheduler extends EventEmitter {
 
   private async applyRoutes(
     apps: { id: string; name: string; maintenance: boolean; domains: { hostname: string }[] }[],
-    instances: { appId: string; processType: string; desired: string; state: string; hostPort: number | null; nodeId: string | null }[],
+    instances: {
+      appId: string;
+      processType: string;
+      desired: string;
+      state: string;
+      hostPort: number | null;
+      nodeId: string | null;
+    }[],
     nodes: { id: string; address: string }[],
     connected: Set<string>,
-  ): Promise<void> {
-    if (!this.router) return;
+  ): Promise<boolean> {
+    if (!this.router) return true;
     const routes = routesFor(this.s.config, apps, instances, nodes, connected);
     const key = JSON.stringify(routes);
-    if (key === this.lastRoutes) return;
+    if (key === this.lastRoutes) return true;
     try {
       await this.router.apply(routes);
       this.lastRoutes = key;
+      return true;
     } catch (err) {
       this.s.log.error({ err }, "router update failed; retrying at next pass");
+      return false;
     }
   }
 }

@@ -56,6 +56,8 @@ beforeAll(async () => {
   expect(unset.status).toBe(200);
   const scale = await owner.req("PATCH", "/api/v1/apps/act-app/formation", { updates: [{ type: "web", quantity: 3 }] });
   expect(scale.status).toBe(200);
+  const deploy = { rolloutBatch: 2, healthCheckPath: "/healthz" };
+  expect((await owner.req("PATCH", "/api/v1/apps/act-app/deploy-settings", deploy)).status).toBe(200);
   expect((await owner.req("PATCH", "/api/v1/apps/act-app", { maintenance: true })).status).toBe(200);
 });
 afterAll(async () => srv.close());
@@ -67,6 +69,7 @@ describe("app activity", () => {
     const actions = r.body.map((e) => e.action);
     expect(actions).toEqual([
       "app.update",
+      "deploy-settings.change",
       "formation.change",
       "release.create",
       "config.change",
@@ -78,12 +81,13 @@ describe("app activity", () => {
     const at = r.body.map((e) => Date.parse(e.at));
     expect([...at].sort((a, b) => b - a)).toEqual(at);
     expect(r.body[0]).toMatchObject({ actor: "act-owner@example.com", summary: "Turned maintenance mode on" });
-    expect(r.body[1]?.summary).toBe("Scaled web 1 → 3");
+    expect(r.body[1]?.summary).toBe("Deploy settings: rollouts start 2 at a time; web health check GET /healthz");
+    expect(r.body[2]?.summary).toBe("Scaled web 1 → 3");
     expect(r.body.find((e) => e.action === "config.change")?.summary).toBe("Config vars: removed COLOR");
     expect(r.body.filter((e) => e.action === "config.change")[1]?.summary).toBe("Config vars: set API_TOKEN and COLOR");
     // The first release was made by the system (no actor).
-    expect(r.body[6]).toMatchObject({ actor: "system", target: "v1", summary: "Released v1: Deploy abc1234" });
-    expect(r.body[7]?.summary).toBe("Created the app");
+    expect(r.body[7]).toMatchObject({ actor: "system", target: "v1", summary: "Released v1: Deploy abc1234" });
+    expect(r.body[8]?.summary).toBe("Created the app");
     for (const e of r.body) expect(Object.keys(e).sort()).toEqual(["action", "actor", "at", "id", "summary", "target"]);
   });
 

@@ -419,6 +419,28 @@ const TABLE: Record<string, Row> = {
       expect(await db().release.count({ where: { appId: app.id } })).toBe(1);
     },
   },
+  "GET /api/v1/apps/{app}/deploy-settings": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => ({ path: "/api/v1/apps/acme-app/deploy-settings" }),
+    verify: async (who, _call, res) => {
+      if (isRole(who)) expect(res.body).toEqual({ rolloutBatch: 0, healthCheckPath: null });
+    },
+  },
+  "PATCH /api/v1/apps/{app}/deploy-settings": {
+    // The formation's roles (app:scale, member and up). On acme-cfg, so its audit events do not crowd acme-app's
+    // activity page; a change never makes a release (acme-cfg has none).
+    expect: s(401, 404, 403, 200, 200, 200),
+    prepare: async () => {
+      await db().app.update({ where: { name: "acme-cfg" }, data: { rolloutBatch: 0 } });
+      const rolloutBatch = 1 + (++seq % 90);
+      return { path: "/api/v1/apps/acme-cfg/deploy-settings", body: { rolloutBatch }, ref: String(rolloutBatch) };
+    },
+    verify: async (_who, call, res) => {
+      const app = await db().app.findUniqueOrThrow({ where: { name: "acme-cfg" } });
+      expect(app.rolloutBatch).toBe(res.status === 200 ? Number(call.ref) : 0);
+      expect(await db().release.count({ where: { appId: app.id } })).toBe(0);
+    },
+  },
   "GET /api/v1/apps/{app}/instances": {
     expect: s(401, 404, 200, 200, 200, 200),
     prepare: async () => ({ path: "/api/v1/apps/acme-app/instances" }),

@@ -2,6 +2,7 @@
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { useAppName } from "@/components/apps/app-context";
+import { DeploySettingsCard } from "@/components/apps/deploy-settings-card";
 import { DomainsCard } from "@/components/apps/domains-card";
 import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardFooter, CardHeader } from "@/components/ui/card";
@@ -28,7 +29,8 @@ function MaintenanceCard({ app, canEdit }: { app: AppDetail; canEdit: boolean })
       { maintenance: on },
       {
         onSuccess: () => toast({ title: on ? "Maintenance mode on" : "Maintenance mode off" }),
-        onError: (err) => toast({ tone: "error", title: "Could not change maintenance mode", description: errorMessage(err) }),
+        onError: (err) =>
+          toast({ tone: "error", title: "Could not change maintenance mode", description: errorMessage(err) }),
       },
     );
   return (
@@ -39,8 +41,8 @@ function MaintenanceCard({ app, canEdit }: { app: AppDetail; canEdit: boolean })
             Maintenance mode
           </h2>
           <p id="maintenance-desc" className="mt-1 max-w-xl text-sm text-zinc-500">
-            Visitors get a maintenance page (HTTP 503) instead of the app. Processes keep running, so you can migrate data or
-            investigate in peace.
+            Visitors get a maintenance page (HTTP 503) instead of the app. Processes keep running, so you can migrate
+            data or investigate in peace.
           </p>
         </div>
         <Switch
@@ -79,7 +81,10 @@ function TransferCard({ app, canEdit }: { app: AppDetail; canEdit: boolean }) {
 
   return (
     <Card>
-      <CardHeader title="Transfer to another team" description={`Move ${app.name} with its releases, config and history. You need admin rights in both teams.`} />
+      <CardHeader
+        title="Transfer to another team"
+        description={`Move ${app.name} with its releases, config and history. You need admin rights in both teams.`}
+      />
       <CardBody>
         {teams.isPending ? (
           <Skeleton className="h-9 w-64" />
@@ -146,7 +151,14 @@ function DeleteForm({ app, onClose }: { app: AppDetail; onClose: () => void }) {
       <div className="rounded-md border border-red-200 bg-red-50 px-3 py-2.5 text-sm text-red-800">
         This stops every process and deletes the app&apos;s releases, config and git repository. It cannot be undone.
       </div>
-      <Field id="confirm-name" label={<>Type <code className="rounded bg-zinc-100 px-1 font-mono text-[13px]">{app.name}</code> to confirm</>}>
+      <Field
+        id="confirm-name"
+        label={
+          <>
+            Type <code className="rounded bg-zinc-100 px-1 font-mono text-[13px]">{app.name}</code> to confirm
+          </>
+        }
+      >
         <Input
           id="confirm-name"
           data-autofocus
@@ -174,7 +186,11 @@ function DeleteCard({ app, canEdit }: { app: AppDetail; canEdit: boolean }) {
   const [open, setOpen] = useState(false);
   return (
     <Card tone="danger">
-      <CardHeader title="Delete app" description="Permanently remove the app, its processes, releases and repository." divider={false} />
+      <CardHeader
+        title="Delete app"
+        description="Permanently remove the app, its processes, releases and repository."
+        divider={false}
+      />
       <CardFooter tone="danger">
         <span>{canEdit ? "This cannot be undone." : ADMIN_ONLY}</span>
         <Button variant="danger" onClick={() => setOpen(true)} disabled={!canEdit}>
@@ -188,7 +204,7 @@ function DeleteCard({ app, canEdit }: { app: AppDetail; canEdit: boolean }) {
   );
 }
 
-/** Settings tab: maintenance mode, transfer, delete. */
+/** Settings tab: maintenance mode, domains, deploys, transfer, delete. */
 export default function AppSettingsPage() {
   const name = useAppName();
   const app = useApp(name);
@@ -199,6 +215,7 @@ export default function AppSettingsPage() {
         <Skeleton className="h-28 w-full rounded-lg" />
         <Skeleton className="h-40 w-full rounded-lg" />
         <Skeleton className="h-32 w-full rounded-lg" />
+        <Skeleton className="h-40 w-full rounded-lg" />
       </div>
     );
   }
@@ -207,6 +224,8 @@ export default function AppSettingsPage() {
     <div className="space-y-6">
       <MaintenanceCard app={app.data} canEdit={canEdit} />
       <DomainsCard app={app.data.name} canEdit={canEdit} />
+      {/* The formation's roles (member and up), not the admin-only settings above. */}
+      <DeploySettingsCard app={app.data.name} canEdit={atLeast(app.data.role, "member")} />
       <TransferCard app={app.data} canEdit={canEdit} />
       <DeleteCard app={app.data} canEdit={canEdit} />
     </div>

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { InstanceSpec } from "../../runtime-agent/protocol/index.ts";
+import { instanceSpec, type SpecRelease, WEB_PORT } from "./instance-spec.ts";
+
+const release: SpecRelease = {
+  version: 7,
+  imageRef: "shop",
+  imageDigest: `sha256:${"a".repeat(64)}`,
+  config: JSON.stringify({ GREETING: "hi", BERTH_APP: "spoofed", BERTH_INSTANCE: "x", DYNO: "y" }),
+  processTypes: JSON.stringify({ web: "node server.js", worker: "node worker.js" }),
+};
+const limits = { memoryMb: 256, cpu: 0.5 };
+
+/** The spec of a `processType` instance created while the app's health check path was `healthCheckPath`. */
+const spec = (processType: string, healthCheckPath: string | null = null, oneOff?: { command: string }) =>
+  instanceSpec(
+    { id: `shop-${processType}-1a2b3c4d`, processType, healthCheckPath },
+    "shop",
+    release,
+    limits,
+    "127.0.0.1:3000",
+    oneOff,
+  );
+
+describe("instanceSpec", () => {
+  it("gives every instance the contract's env; config vars cannot override it", () => {
+    expect(spec("web").env).toEqual({
+      GREETING: "hi",
+      PORT: String(WEB_PORT),
+      DYNO: "shop-web-1a2b3c4d",
+      BERTH_APP: "shop",
+      BERTH_RELEASE: "v7",
+      BERTH_PROCESS_TYPE: "web",
+      BERTH_INSTANCE: "shop-web-1a2b3c4d",
+    });
+    const worker = spec("worker").env ?? {};
+    expect(worker).toMatchObject({
+      BERTH_PROCESS_TYPE: "worker",
+      BERTH_INSTANCE: "shop-worker-1a2b3c4d",
+      BERTH_RELEASE: "v7",
+    });
+    // Only web receives HTTP, so only web gets a PORT.
+    expect(worker).not.toHaveProperty("PORT");
+  });
+
+  it("checks web over TCP by default and over HTTP when the app sets a health check path", () => {
+    expect(spec("web").healthCheck).toMatchObject({ type: "tcp" });
+    expect(spec("web", "/healthz").healthCheck).toMatchObject({ type: "http", path: "/healthz" });
+    expect(spec("web", "/healthz").port).toBe(WEB_PORT);
+    // Non-web types have no port to probe, whatever the app's setting.
+    expect(spec("worker", "/healthz").healthCheck).toEqual({ type: "none" });
+    expect(spec("worker", "/healthz").port).toBeUndefined();
+  });
+
+  it("runs the Procfile command through the image's shell, with the release's image and limits", () => {
+    const s = spec("worker");
+    expect(s.command).toEqual(["/bin/sh", "-c", "node worker.js"]);
+    expect(s.image).toBe(`127.0.0.1:3000/shop@${release.imageDigest}`);
+    expect(s.limits).toEqual({ memoryBytes: 256 * 1024 * 1024, cpuMillis: 500 });
+    expect(s.restartPolicy).toBe("always");
+  });
+
+  it("one-off: its own command, run once, no port or health check, the same platform env", () => {
+    const s = instanceSpec({ id: "shop-run-9f8e7d6c", processType: "run" }, "shop", release, limits, "reg:5000", {
+      command: "rake db:migrate",
+    });
+    expect(s.command).toEqual(["/bin/sh", "-c", "rake db:migrate"]);
+    expect(s.restartPolicy).toBe("never");
+    expect(s.port).toBeUndefined();
+    expect(s.healthCheck).toEqual({ type: "none" });
+    expect(s.env).toMatchObject({ BERTH_APP: "shop", BERTH_PROCESS_TYPE: "run", BERTH_INSTANCE: "shop-run-9f8e7d6c" });
+    expect(s.env).not.toHaveProperty("PORT");
+  });
+
+  it("produces specs the agent protocol accepts", () => {
+    for (const s of [spec("web"), spec("web", "/healthz"), spec("worker"), spec("web", null, { command: "ls" })]) {
+      expect(InstanceSpec.safeParse(s).success).toBe(true);
+    }
+  });
+});
