@@ -4,6 +4,7 @@ import { startAgent } from "./agent/agent.ts";
 import { backendConfigFor } from "./agent/backend-config.ts";
 import { loadAgentConfig } from "./agent/config.ts";
 import { hostInfo } from "./agent/host-info.ts";
+import { preparePullAccess } from "./agent/pull-access.ts";
 import { isRoot, NEEDS_ROOT } from "./agent/root-check.ts";
 import { createLogger } from "./log.ts";
 import { OciBackend } from "./runtime/oci-backend.ts";
@@ -15,15 +16,17 @@ async function main(): Promise<void> {
     return;
   }
   let config;
+  let pull;
   try {
     config = loadAgentConfig(process.argv.slice(2), process.env);
+    pull = await preparePullAccess(config);
   } catch (err) {
     process.stderr.write(`berth-agent: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 2;
     return;
   }
   const log = createLogger();
-  const backend = await OciBackend.open(backendConfigFor(config), log);
+  const backend = await OciBackend.open(backendConfigFor(config, pull), log);
   const agent = await startAgent({
     controlPlane: config.controlPlane,
     joinToken: config.joinToken,

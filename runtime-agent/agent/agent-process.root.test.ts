@@ -1,7 +1,7 @@
 // Root tier: the agent process (runtime-agent/main.ts) on the real OCI backend against a real control plane:
 // desired state -> containers running and healthy; kill -9 the agent -> containers keep running; restart ->
 // re-adopted (same pid, no restart) and an exit that happened while it was down is reported and restarted.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -13,6 +13,7 @@ import { silentLogger } from "../log.ts";
 import type { InstanceEvent, InstanceSpecInput } from "../protocol/index.ts";
 import { OciBackend } from "../runtime/oci-backend.ts";
 import { describeRoot } from "../../test/helpers/root.ts";
+import { agentFlagsFor, spawnAgent, stopAgent } from "../test-support/agent-process.ts";
 import { createRootEnv, type RootEnv } from "../test-support/root-env.ts";
 import { backendConfigFor } from "./backend-config.ts";
 import { loadAgentConfig } from "./config.ts";
@@ -53,22 +54,10 @@ describeRoot("agent process (root)", () => {
   const portBase = 30_000 + Math.floor(Math.random() * 200) * 100;
 
   const startProcess = () => {
-    const p = spawn(process.execPath, ["--import", "tsx", "runtime-agent/main.ts", ...flags], {
-      cwd: root,
-      stdio: ["ignore", "ignore", "pipe"],
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", BERTH_LOG_LEVEL: "warn", NODE_ENV: "test" },
-    });
-    p.stderr?.on("data", () => undefined);
-    child = p;
-    return p;
+    child = spawnAgent(flags);
+    return child;
   };
-  const killHard = async () => {
-    const p = child;
-    if (!p || p.exitCode !== null) return;
-    const exited = new Promise((r) => p.once("exit", r));
-    p.kill("SIGKILL");
-    await exited;
-  };
+  const killHard = () => stopAgent(child, "SIGKILL");
 
   beforeAll(async () => {
     env = await createRootEnv();
@@ -76,26 +65,7 @@ describeRoot("agent process (root)", () => {
     const admin = new ApiClient(srv.url);
     await admin.signUp("agent-root@example.com");
     const token = (await admin.req("POST", "/api/v1/nodes/join-tokens", { name: "root-node" })).body.token as string;
-    const c = env.backend.config;
-    flags = [
-      `--control-plane=${srv.url}`,
-      `--join-token=${token}`,
-      `--state-dir=${path.join(env.tmp, "agent")}`,
-      `--runc-root=${c.runcRoot}`,
-      `--storage-root=${c.storage.root}`,
-      `--storage-run-root=${c.storage.runRoot}`,
-      `--cni-network=${c.cni.networkName}`,
-      `--cni-bridge=${c.cni.bridge}`,
-      `--subnet=${c.cni.subnet}`,
-      `--cgroup-parent=${c.cgroupParent}`,
-      `--name-prefix=${c.namePrefix}`,
-      "--node-name=root-node",
-      "--node-address=127.0.0.1",
-      "--host-ip=127.0.0.1",
-      `--host-ports=${portBase}-${portBase + 99}`,
-      "--ip-masq=false",
-      "--tick-ms=250",
-    ];
+    flags = agentFlagsFor(env, { controlPlane: srv.url, joinToken: token, nodeName: "root-node", portBase });
     inspector = await OciBackend.open(backendConfigFor(loadAgentConfig(flags, { NODE_ENV: "test" })), silentLogger());
     agentHubFor(srv.cp.services).on("event", (_node: string, e: InstanceEvent) => events.push(e));
   });

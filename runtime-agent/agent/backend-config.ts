@@ -2,17 +2,21 @@
 import path from "node:path";
 import type { OciBackendConfigInput } from "../runtime/config.ts";
 import type { AgentConfig } from "./config.ts";
+import type { PullAccess } from "./pull-access.ts";
 
-/** The OciBackend configuration an agent with `config` uses (tests open the same one to inspect and clean up). */
-export function backendConfigFor(config: AgentConfig): OciBackendConfigInput {
+/**
+ * The OciBackend configuration an agent with `config` uses (tests open the same one to inspect and clean up); `pull`
+ * (from preparePullAccess) adds the control plane's registry.
+ */
+export function backendConfigFor(config: AgentConfig, pull?: PullAccess): OciBackendConfigInput {
   return {
     stateDir: path.join(config.stateDir, "runtime"),
     runcRoot: config.runcRoot,
     storage: {
       root: config.storageRoot,
       runRoot: config.storageRunRoot,
-      insecureRegistries: config.insecureRegistries,
-      ...(config.registryAuthFile ? { authFile: config.registryAuthFile } : {}),
+      insecureRegistries: pull?.insecureRegistries ?? config.insecureRegistries,
+      ...(pull ? { authFile: pull.authFile } : config.registryAuthFile ? { authFile: config.registryAuthFile } : {}),
     },
     cni: {
       networkName: config.cniNetwork,

@@ -21,6 +21,8 @@ import { markNodeDown, touchNode } from "./registry.ts";
 /** Path agents connect to. */
 export const AGENT_PATH = "/api/v1/agent";
 const DEFAULT_HEARTBEAT_MS = 10_000;
+/** A Host header usable as an image registry host (name or IPv4 with optional port; bracketed IPv6). */
+const PULL_HOST = /^(?:[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]{2,45}\])(?::[0-9]{1,5})?$/;
 
 /** Result of setDesiredState: what the node acknowledged, or `delivered: false` when it is not connected. */
 export type DesiredStateOutcome =
@@ -35,6 +37,8 @@ export class AgentHub extends EventEmitter {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   private readonly sessions = new Map<string, AgentSession>();
   private readonly desired = new Map<string, DesiredState>();
+  /** host[:port] each node reached this control plane at; it pulls platform images there (`/v2/`, pull-proxy.ts). */
+  private readonly pullHosts = new Map<string, string>();
   private readonly heartbeat: NodeJS.Timeout;
 
   constructor(
@@ -55,8 +59,10 @@ export class AgentHub extends EventEmitter {
           socket.end("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
           return;
         }
+        const host = (req.headers.host ?? "").toLowerCase();
         this.wss.handleUpgrade(req, socket, head, (ws) => {
-          new AgentSession(ws, token.teamId, this.s, this.hooks, this.heartbeatMs);
+          const session = new AgentSession(ws, token.teamId, this.s, this.hooks, this.heartbeatMs);
+          if (PULL_HOST.test(host)) session.pullHost = host;
         });
       },
       (err: unknown) => {
@@ -64,6 +70,15 @@ export class AgentHub extends EventEmitter {
         socket.end("HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       },
     );
+  }
+
+  /**
+   * Where the node pulls platform images from: the host its agent connected to (the control plane serves a read-only
+   * registry at /v2/ there). Undefined until the node registered with this control plane; it is kept while the node
+   * is away so specs stay identical (a changed image ref would make the agent replace the container).
+   */
+  pullHost(nodeId: string): string | undefined {
+    return this.pullHosts.get(nodeId);
   }
 
   /** True when the node's agent is connected and registered. */
@@ -105,6 +120,7 @@ export class AgentHub extends EventEmitter {
       const nodeId = session.nodeId as string;
       const old = this.sessions.get(nodeId);
       this.sessions.set(nodeId, session);
+      if (session.pullHost) this.pullHosts.set(nodeId, session.pullHost);
       old?.ws.terminate();
       this.emit("registered", nodeId);
       const desired = this.desired.get(nodeId);

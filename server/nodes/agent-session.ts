@@ -40,6 +40,8 @@ export interface SessionHooks {
 /** The server side of one agent connection, authenticated by a join token of `teamId` (null = shared node). */
 export class AgentSession {
   nodeId: string | undefined;
+  /** The Host header of the agent's handshake (validated by the hub). */
+  pullHost: string | undefined;
   lastHeard = Date.now();
   private nextId = 1;
   private readonly pending = new Map<FrameId, Pending>();

@@ -2,12 +2,12 @@
 // shared join token it creates for itself at every start. Names, subnet and host ports derive from the data
 // dir, so two platforms with different data dirs can run side by side without sharing a bridge or ports.
 import crypto from "node:crypto";
-import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Services } from "../context.ts";
 import { hashToken, newToken } from "../auth/secrets.ts";
+import { selfUrl } from "../lib/self-url.ts";
 import { Supervisor } from "../lib/supervisor.ts";
 
 const AGENT_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "runtime-agent", "main.ts");
@@ -19,7 +19,13 @@ export function localAgentEnv(dataDir: string, controlPlane: string, joinToken: 
   const tag = h.toString("hex").slice(0, 6);
   const slot = h.readUInt16BE(3);
   const portBase = 20_000 + (slot % 8) * 5_000;
-  const nodeName = os.hostname().toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "local";
+  const nodeName =
+    os
+      .hostname()
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 40) || "local";
   return {
     BERTH_CONTROL_PLANE_URL: controlPlane,
     BERTH_JOIN_TOKEN: joinToken,
@@ -39,41 +45,32 @@ export function localAgentEnv(dataDir: string, controlPlane: string, joinToken: 
 }
 
 /**
- * Pull access to the platform registry for the local agent: a containers-auth.json (mode 0600, never in argv) and
- * plain HTTP for that loopback address only. Instances publish their ports on loopback only: in single-machine
- * mode the router is the way in.
+ * Instances publish their ports on loopback only: in single-machine mode the router is the way in. Images are pulled
+ * through the control plane's /v2/ endpoint with the join token, like on any node (runtime-agent/agent/pull-access.ts).
  */
-function registryAccess(s: Services): Record<string, string> {
-  const local = { BERTH_NODE_ADDRESS: "127.0.0.1", BERTH_HOST_IP: "127.0.0.1" };
-  let reg;
-  try {
-    reg = s.registry();
-  } catch {
-    return local;
-  }
-  const dir = path.join(s.config.dataDir, "agent");
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = path.join(dir, "registry-auth.json");
-  const auth = Buffer.from(`${reg.username}:${reg.password}`).toString("base64");
-  fs.writeFileSync(file, JSON.stringify({ auths: { [reg.host]: { auth } } }), { mode: 0o600 });
-  fs.chmodSync(file, 0o600);
-  return { ...local, BERTH_REGISTRY_AUTH_FILE: file, BERTH_INSECURE_REGISTRIES: reg.host };
-}
+const LOCAL_ADDRESS = { BERTH_NODE_ADDRESS: "127.0.0.1", BERTH_HOST_IP: "127.0.0.1" };
 
 /** Starts the supervised local agent (root only); returns its supervisor, or null when not root. */
 export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
   if (process.getuid?.() !== 0) {
-    s.log.warn("local node agent not started: it needs root (namespaces, cgroups); run `sudo npm start` to run apps here");
+    s.log.warn(
+      "local node agent not started: it needs root (namespaces, cgroups); run `sudo npm start` to run apps here",
+    );
     return null;
   }
   // A fresh shared token per start; earlier local tokens are revoked so no stale secret stays valid.
-  await s.db.nodeJoinToken.updateMany({ where: { name: LOCAL_TOKEN_NAME, teamId: null, revokedAt: null }, data: { revokedAt: new Date() } });
+  await s.db.nodeJoinToken.updateMany({
+    where: { name: LOCAL_TOKEN_NAME, teamId: null, revokedAt: null },
+    data: { revokedAt: new Date() },
+  });
   const token = newToken("node");
-  await s.db.nodeJoinToken.create({ data: { name: LOCAL_TOKEN_NAME, teamId: null, tokenHash: hashToken(token), createdById: "system" } });
-  const env = {
+  await s.db.nodeJoinToken.create({
+    data: { name: LOCAL_TOKEN_NAME, teamId: null, tokenHash: hashToken(token), createdById: "system" },
+  });
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
-    ...localAgentEnv(s.config.dataDir, `http://127.0.0.1:${s.config.port}`, token),
-    ...registryAccess(s),
+    ...localAgentEnv(s.config.dataDir, selfUrl(s.config), token),
+    ...LOCAL_ADDRESS,
   };
   const sup = new Supervisor(
     { name: "agent", command: process.execPath, args: ["--import", "tsx", AGENT_ENTRY], env },

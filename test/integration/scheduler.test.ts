@@ -112,7 +112,7 @@ beforeAll(async () => {
   expect((await admin.req("POST", "/api/v1/apps", { name: APP })).status).toBe(201);
   appId = (await db().app.findUniqueOrThrow({ where: { name: APP } })).id;
   const joinToken = (await admin.req("POST", "/api/v1/nodes/join-tokens", { name: "sched" })).body.token as string;
-  const registry = srv.cp.registry().host;
+  const registry = new URL(srv.url).host; // nodes pull through the control plane (pull-proxy.ts)
   // v3's image exists nowhere: its instances fail to start, and its rollout must abort.
   const images = ["a", "b", "d"].map((c) => pullRef({ imageRef: APP, imageDigest: digest(c) }, registry));
   for (const name of ["sched-n1", "sched-n2", "sched-n3"]) await startNode(name, joinToken, images);
@@ -168,7 +168,7 @@ describe("scheduler with three fake nodes", () => {
     // Bring it back (its fake containers are gone with it; the scheduler already replaced them).
     nodes.splice(nodes.indexOf(victim), 1);
     const joinToken = (await admin.req("POST", "/api/v1/nodes/join-tokens", { name: "sched-back" })).body.token as string;
-    const registry = srv.cp.registry().host;
+    const registry = new URL(srv.url).host; // nodes pull through the control plane (pull-proxy.ts)
     const images = ["a", "b", "d"].map((c) => pullRef({ imageRef: APP, imageDigest: digest(c) }, registry));
     await startNode(victim.name, joinToken, images);
     await converged(2, 1);

@@ -2,7 +2,7 @@
 // a real agent process (runc, conmon, CNI) -> Caddy router. Scale web=3 and see requests spread; change config
 // under steady load with zero failed requests; a failing release aborts with zero failed requests and the old one
 // still serving; a crash restarts; an unknown host is a 404; a custom domain routes; destroy cleans up.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
@@ -11,6 +11,7 @@ import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
+import { agentFlagsFor, spawnAgent, stopAgent } from "../../runtime-agent/test-support/agent-process.ts";
 import { createRootEnv, type RootEnv } from "../../runtime-agent/test-support/root-env.ts";
 import { OciBackend } from "../../runtime-agent/runtime/oci-backend.ts";
 import { backendConfigFor } from "../../runtime-agent/agent/backend-config.ts";
@@ -19,7 +20,6 @@ import { silentLogger } from "../../runtime-agent/log.ts";
 import { runBerth } from "../helpers/cli.ts";
 
 const APP = "golden";
-const root = path.resolve(import.meta.dirname, "../..");
 const CGI = `#!/bin/sh
 echo "Content-Type: text/plain"
 echo ""
@@ -114,40 +114,11 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
     await owner.signUp("golden@example.com");
     token = (await owner.tokenClient()).token;
     const join = (await owner.req("POST", "/api/v1/nodes/join-tokens", { name: "golden-node" })).body.token as string;
-    const reg = srv.cp.registry();
-    const authFile = path.join(env.tmp, "registry-auth.json");
-    const auth = Buffer.from(`${reg.username}:${reg.password}`).toString("base64");
-    fs.writeFileSync(authFile, JSON.stringify({ auths: { [reg.host]: { auth } } }), { mode: 0o600 });
-    const c = env.backend.config;
+    // No registry credentials: the agent pulls through the control plane's /v2/ with its join token.
     const portBase = 31_000 + Math.floor(Math.random() * 200) * 100;
-    const flags = [
-      `--control-plane=${srv.url}`,
-      `--join-token=${join}`,
-      `--state-dir=${path.join(env.tmp, "agent")}`,
-      `--runc-root=${c.runcRoot}`,
-      `--storage-root=${c.storage.root}`,
-      `--storage-run-root=${c.storage.runRoot}`,
-      `--cni-network=${c.cni.networkName}`,
-      `--cni-bridge=${c.cni.bridge}`,
-      `--subnet=${c.cni.subnet}`,
-      `--cgroup-parent=${c.cgroupParent}`,
-      `--name-prefix=${c.namePrefix}`,
-      "--node-name=golden-node",
-      "--node-address=127.0.0.1",
-      "--host-ip=127.0.0.1",
-      `--host-ports=${portBase}-${portBase + 99}`,
-      "--ip-masq=false",
-      "--tick-ms=250",
-      `--insecure-registries=${reg.host}`,
-      `--registry-auth-file=${authFile}`,
-    ];
+    const flags = agentFlagsFor(env, { controlPlane: srv.url, joinToken: join, nodeName: "golden-node", portBase });
     inspector = await OciBackend.open(backendConfigFor(loadAgentConfig(flags, { NODE_ENV: "test" })), silentLogger());
-    agent = spawn(process.execPath, ["--import", "tsx", "runtime-agent/main.ts", ...flags], {
-      cwd: root,
-      stdio: ["ignore", "ignore", "pipe"],
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", BERTH_LOG_LEVEL: "warn", NODE_ENV: "test" },
-    });
-    agent.stderr?.on("data", () => undefined);
+    agent = spawnAgent(flags);
     await until("node ready", async () => (await srv.cp.services.db.node.findUnique({ where: { name: "golden-node" } }))?.state === "ready");
     expect((await owner.req("POST", "/api/v1/apps", { name: APP })).status).toBe(201);
     repo = await makeRepo({
@@ -166,11 +137,7 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
         problems.push(String(e)),
       );
     }
-    if (agent && agent.exitCode === null) {
-      const exited = new Promise((r) => agent?.once("exit", r));
-      agent.kill("SIGTERM");
-      await exited;
-    }
+    await stopAgent(agent);
     for (const c of (await inspector?.list()) ?? []) await inspector.delete(c.id).catch((e: unknown) => problems.push(String(e)));
     await srv?.close();
     problems.push(...((await env?.destroy()) ?? []));
