@@ -13,6 +13,7 @@ import { registerPsCommands } from "./commands/ps.ts";
 import { registerInstanceCommands } from "./commands/instances.ts";
 import { registerRunCommand } from "./commands/run.ts";
 import { registerGitCommands } from "./commands/git.ts";
+import { registerGitCredentialCommand } from "./commands/git-credential.ts";
 import { registerReleaseCommands } from "./commands/releases.ts";
 import { registerStatsCommands } from "./commands/stats.ts";
 import { registerTeamCommands } from "./commands/teams.ts";
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerAuthCommands(program);
   registerAppCommands(program);
   registerGitCommands(program);
+  registerGitCredentialCommand(program);
   registerReleaseCommands(program);
   registerBuildCommands(program);
   registerConfigCommands(program);

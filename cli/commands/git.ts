@@ -6,7 +6,8 @@ import type { AppDetail } from "../api-types.ts";
 import { appFromGitUrl, resolveApp } from "../app-resolver.ts";
 import { CliError, usageError } from "../errors.ts";
 import { clean, note, printJson, println } from "../output.ts";
-import { authedClient } from "../session.ts";
+import { authedClient, resolveTarget } from "../session.ts";
+import { helperCommand } from "./git-credential.ts";
 
 const DEFAULT_REMOTE = "berth";
 
@@ -68,7 +69,7 @@ function checkGitUrl(url: string, app: string): string {
   return url;
 }
 
-async function gitRemote(opts: { json?: boolean; app?: string; remote?: string }): Promise<void> {
+async function gitRemote(opts: { json?: boolean; app?: string; remote?: string; credentialHelper?: boolean }): Promise<void> {
   const cwd = process.cwd();
   const remote = checkRemoteName(opts.remote ?? DEFAULT_REMOTE);
   const name = await resolveApp(opts.app, cwd);
@@ -89,14 +90,28 @@ async function gitRemote(opts: { json?: boolean; app?: string; remote?: string }
     action = before === null ? "added" : "updated";
   }
 
-  if (opts.json) return printJson({ app: app.name, remote, url, action, previousUrl: before });
+  // git push then uses this CLI's login: a credential helper for this URL's origin only (local repo config).
+  const origin = new URL(url).origin;
+  let helper = false;
+  if (opts.credentialHelper !== false) {
+    const key = `credential.${origin}.helper`;
+    const set = await git(["config", "--local", "--replace-all", key, helperCommand(origin, resolveTarget().url)], cwd);
+    if (set.code !== 0) throw new CliError(`cannot set ${key}: ${gitReason(set)}`);
+    helper = true;
+  }
+
+  if (opts.json) return printJson({ app: app.name, remote, url, action, previousUrl: before, credentialHelper: helper });
   if (action === "added") println(`Added git remote ${remote}: ${url}`);
   else if (action === "updated") println(`Updated git remote ${remote}: ${url} (was ${before ?? "-"})`);
   else println(`Git remote ${remote} already points at ${url}`);
   println();
   println(`Deploy with:  git push ${remote} main`);
-  println("git asks for a user name and password: any user name, and an API token as the password");
-  println("(create one with `berth tokens:create --name git`).");
+  if (helper) {
+    println(`git uses your berth login for ${origin} (a credential helper in this repository's git config).`);
+  } else {
+    println("git asks for a user name and password: any user name, and an API token as the password");
+    println("(create one with `berth tokens:create --name git`).");
+  }
   if (remote !== DEFAULT_REMOTE) note(`Note: without -a, berth commands find the app through a remote named ${DEFAULT_REMOTE}, not ${remote}.`);
 }
 
@@ -107,5 +122,6 @@ export function registerGitCommands(program: Command): void {
     .description("add (or update) a git remote pointing at the app, for `git push berth main`")
     .option("-a, --app <app>", "app name (default: from git remote `berth`)")
     .option("-r, --remote <name>", "name of the git remote", DEFAULT_REMOTE)
+    .option("--no-credential-helper", "do not let git use this CLI's login (git then asks for an API token)")
     .action(gitRemote);
 }

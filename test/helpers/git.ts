@@ -9,8 +9,8 @@ export interface GitResult {
   out: string;
 }
 
-/** Runs `git args...` in `cwd`; never throws, returns exit code and combined output. */
-export function git(cwd: string, args: string[]): Promise<GitResult> {
+/** Runs `git args...` in `cwd` (plus `env`); never throws, returns exit code and combined output. */
+export function git(cwd: string, args: string[], env: Record<string, string> = {}): Promise<GitResult> {
   return new Promise((resolve) => {
     execFile(
       "git",
@@ -26,6 +26,7 @@ export function git(cwd: string, args: string[]): Promise<GitResult> {
           GIT_AUTHOR_EMAIL: "test@example.com",
           GIT_COMMITTER_NAME: "Test",
           GIT_COMMITTER_EMAIL: "test@example.com",
+          ...env,
         },
         maxBuffer: 20 * 1024 * 1024,
       },

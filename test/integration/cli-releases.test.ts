@@ -1,5 +1,6 @@
 // The real `berth` CLI for git remotes, releases, builds and deploy against a real control plane (no root: no
 // builds or image copies happen here; see test/root/cli-deploy.root.test.ts for those).
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,7 +9,6 @@ import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { git } from "../helpers/git.ts";
 import { runBerth, type CliRun } from "../helpers/cli.ts";
-
 
 let srv: TestServer;
 let tmp: string;
@@ -69,10 +69,35 @@ describe("berth git:remote", () => {
     expect((await git(repo, ["remote", "get-url", "berth"])).out.trim()).toBe(url);
     expect(r.stdout).toContain(`Added git remote berth: ${url}`);
     expect(r.stdout).toContain("git push berth main");
-    expect(r.stdout).toMatch(/any user name.*API token as the password/);
+    expect(r.stdout).toContain(`git uses your berth login for ${new URL(url).origin}`);
     // Commands without -a now find the app through that remote.
     const info = await berth(["apps:info", "--json"], { cwd: repo });
     expect(JSON.parse(info.stdout).name).toBe("shop");
+  });
+
+  it("sets a credential helper that gives git the CLI's token for that origin only", async () => {
+    const origin = new URL(await gitUrl("shop"));
+    const fill = (host: string, env: Record<string, string> = { BERTH_URL: srv.url, BERTH_TOKEN: token }) =>
+      spawnSync("git", ["credential", "fill"], {
+        cwd: repo,
+        input: `protocol=http\nhost=${host}\n\n`,
+        encoding: "utf8",
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          HOME: tmp,
+          GIT_TERMINAL_PROMPT: "0",
+          NODE_ENV: "test",
+          ...env,
+        },
+      });
+    const ok = fill(origin.host);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain(`password=${token}\n`);
+    // Another host, or a CLI now pointed at another server: git gets nothing (and cannot prompt here).
+    expect(fill("evil.example:80").stdout).not.toContain(token);
+    expect(fill(origin.host, { BERTH_URL: "http://127.0.0.2:1", BERTH_TOKEN: token }).stdout).not.toContain(token);
+    const cfg = await git(repo, ["config", "--local", "--get-all", `credential.${origin.origin}.helper`]);
+    expect(cfg.out.trim().split("\n")).toHaveLength(1);
   });
 
   it("running it again keeps the URL; for another app it updates it (set-url)", async () => {

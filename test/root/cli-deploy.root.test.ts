@@ -61,7 +61,7 @@ describeRoot("berth CLI with real builds: git:remote, releases, builds, deploy -
     await srv?.close();
   });
 
-  it("apps:create + git:remote + git push berth main (token as the password) builds v1", async () => {
+  it("apps:create + git:remote + git push berth main (the CLI's login via its credential helper) builds v1", async () => {
     const created = await berth(["apps:create", "cli-dock"]);
     expect(created.code, created.stderr).toBe(0);
     repo = await makeRepo({ Dockerfile: DOCKERFILE, busybox: fs.readFileSync(BUSYBOX) });
@@ -70,9 +70,9 @@ describeRoot("berth CLI with real builds: git:remote, releases, builds, deploy -
     expect(remote.code, remote.stderr).toBe(0);
     expect(remote.stdout).toContain("git push berth main");
 
-    // What the printed instructions say: any user name, the API token as the password (here from a helper).
-    const helper = `!f() { echo username=anyone; echo 'password=${token}'; }; f`;
-    const push = await git(repo, ["-c", `credential.helper=${helper}`, "push", "berth", "main"]);
+    // git:remote set a credential helper: git push gets the CLI's token without asking.
+    expect(remote.stdout).toContain("git uses your berth login");
+    const push = await git(repo, ["push", "berth", "main"], { BERTH_URL: srv.url, BERTH_TOKEN: token });
     expect(push.code, push.out).toBe(0);
     expect(push.out).toMatch(/remote: -----> Released v1/);
   });
