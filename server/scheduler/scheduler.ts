@@ -29,6 +29,14 @@ export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   plan: { startTimeoutMs: 90_000, crashLimit: 2, rolloutTimeoutMs: 300_000 },
 };
 
+/** What decides an instance's limits: its stored ones, else its app's formation for its type. */
+interface InstanceLimits {
+  appId: string;
+  processType: string;
+  memoryMb: number | null;
+  cpu: number | null;
+}
+
 /** Where routes go (the Caddy router); optional so API-only control planes can run without one. */
 export interface RouteSink {
   apply(routes: AppRoute[]): Promise<void>;
@@ -207,6 +215,9 @@ export class Scheduler extends EventEmitter {
       const f = appById.get(appId)?.formation.find((x) => x.type === type);
       return { memoryMb: f?.memoryMb ?? 512, cpu: f?.cpu ?? 1 };
     };
+    // What an instance was created with; older rows without stored limits follow the formation.
+    const limitsOfInstance = (i: InstanceLimits) =>
+      i.memoryMb !== null && i.cpu !== null ? { memoryMb: i.memoryMb, cpu: i.cpu } : limitsOf(i.appId, i.processType);
 
     // Capacity of every node, from the limits of what it already runs.
     const capacity = new Map<string, NodeCapacity & { teamId: string | null }>();
@@ -227,7 +238,7 @@ export class Scheduler extends EventEmitter {
     for (const i of instances) {
       const c = i.nodeId ? capacity.get(i.nodeId) : undefined;
       if (!c || i.desired === "stopped") continue;
-      const l = limitsOf(i.appId, i.processType);
+      const l = limitsOfInstance(i);
       c.allocated.memoryMb += l.memoryMb;
       c.allocated.cpu += l.cpu;
       const group = `${i.appId}/${i.processType}`;
@@ -248,6 +259,7 @@ export class Scheduler extends EventEmitter {
     for (const app of apps) {
       const mine = byApp.get(app.id) ?? [];
       if (app.releases.length === 0 && mine.every((i) => i.desired === "stopped")) continue;
+      if (await this.replaceChangedLimits(app, mine, limitsOf)) changed = true;
       const plan = planApp(
         {
           releases: app.releases.map((r) => ({
@@ -366,6 +378,8 @@ export class Scheduler extends EventEmitter {
           processType: req.processType,
           // Fixed for the instance's life: a changed setting applies to instances started from now on.
           healthCheckPath: req.processType === "web" ? app.healthCheckPath : null,
+          memoryMb: l.memoryMb,
+          cpu: l.cpu,
         }));
         await db.instance.createMany({ data: rows });
         this.s.log.info(
@@ -388,7 +402,7 @@ export class Scheduler extends EventEmitter {
       nodes.map((n) => n.id),
       instances,
       apps,
-      limitsOf,
+      limitsOfInstance,
       now,
     );
     if (await this.applyRoutes(apps, instances, nodes, connected)) this.startDrains();
@@ -471,6 +485,34 @@ export class Scheduler extends EventEmitter {
     for (const i of gone) this.drainUntil.delete(i.id);
   }
 
+  /**
+   * `limits:set` changed a type's limits: its running instances of the deployed release are replaced rolling (like
+   * `ps:restart`, honouring the rollout batch) rather than recreated in place by their agents all at once. Marks them
+   * `replace` in the database and in `mine` (so this pass plans with it); true when it marked any.
+   */
+  private async replaceChangedLimits(
+    app: { id: string; name: string; releases: { id: string; status: string }[] },
+    mine: (InstanceLimits & { id: string; releaseId: string; desired: string })[],
+    limitsOf: (appId: string, type: string) => { memoryMb: number; cpu: number },
+  ): Promise<boolean> {
+    const deployed = app.releases.find((r) => r.status === "deployed")?.id;
+    if (!deployed || app.releases.some((r) => r.status === "pending" || r.status === "deploying")) return false;
+    const stale = mine.filter((i) => {
+      if (i.desired !== "running" || i.releaseId !== deployed || i.memoryMb === null || i.cpu === null) return false;
+      const want = limitsOf(app.id, i.processType);
+      return want.memoryMb !== i.memoryMb || want.cpu !== i.cpu;
+    });
+    if (stale.length === 0) return false;
+    await this.s.db.instance.updateMany({
+      where: { id: { in: stale.map((i) => i.id) }, desired: "running" },
+      data: { desired: "replace" },
+    });
+    for (const i of stale) i.desired = "replace";
+    const types = [...new Set(stale.map((i) => i.processType))].sort().join(", ");
+    this.emit("decision", app.name, `limits of ${types} changed: replacing ${stale.length} instance(s) rolling`);
+    return true;
+  }
+
   private async sendDesiredStates(
     nodeIds: string[],
     instances: {
@@ -481,6 +523,8 @@ export class Scheduler extends EventEmitter {
       desired: string;
       nodeId: string | null;
       healthCheckPath: string | null;
+      memoryMb: number | null;
+      cpu: number | null;
     }[],
     apps: {
       id: string;
@@ -494,7 +538,7 @@ export class Scheduler extends EventEmitter {
         processTypes: string;
       }[];
     }[],
-    limitsOf: (appId: string, type: string) => { memoryMb: number; cpu: number },
+    limitsOf: (i: InstanceLimits) => { memoryMb: number; cpu: number },
     now: number,
   ): Promise<void> {
     try {
@@ -534,7 +578,7 @@ export class Scheduler extends EventEmitter {
         if (!app || !release) continue;
         const oneOff = i.desired === "oneoff" ? this.oneOffs.get(i.id) : undefined;
         if (i.desired === "oneoff" && !oneOff) continue; // its command was lost with a restart; it is cleaned up
-        specs.push(instanceSpec(i, app.name, release, limitsOf(i.appId, i.processType), pullHost, oneOff));
+        specs.push(instanceSpec(i, app.name, release, limitsOf(i), pullHost, oneOff));
       }
       specs.sort((a, b) => a.id.localeCompare(b.id));
       const key = JSON.stringify(specs);

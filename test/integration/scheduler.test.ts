@@ -70,7 +70,8 @@ async function startNode(name: string, token: string, images: string[]) {
 }
 
 const db = () => srv.cp.services.db;
-const live = () => db().instance.findMany({ where: { appId, desired: { not: "stopped" } }, include: { release: true } });
+const live = () =>
+  db().instance.findMany({ where: { appId, desired: { not: "stopped" } }, include: { release: true } });
 const running = async (backend: FakeBackend) => (await backend.list()).filter((c) => c.status === "running").length;
 
 async function newRelease(version: number, image: string) {
@@ -150,7 +151,9 @@ describe("scheduler with three fake nodes", () => {
 
     const cli = await berth("ps", "-a", APP);
     expect(cli.code).toBe(0);
-    expect(cli.stdout.split("\n")[0]).toMatch(/INSTANCE\s+TYPE\s+STATE\s+RELEASE\s+NODE\s+UPTIME\s+RESTARTS\s+LAST EXIT/);
+    expect(cli.stdout.split("\n")[0]).toMatch(
+      /INSTANCE\s+TYPE\s+STATE\s+RELEASE\s+NODE\s+UPTIME\s+RESTARTS\s+LAST EXIT/,
+    );
     expect(cli.stdout.match(/ web +running +v1 +sched-n\d/g)).toHaveLength(5);
 
     await admin.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: 2 }] });
@@ -167,7 +170,8 @@ describe("scheduler with three fake nodes", () => {
     });
     // Bring it back (its fake containers are gone with it; the scheduler already replaced them).
     nodes.splice(nodes.indexOf(victim), 1);
-    const joinToken = (await admin.req("POST", "/api/v1/nodes/join-tokens", { name: "sched-back" })).body.token as string;
+    const joinToken = (await admin.req("POST", "/api/v1/nodes/join-tokens", { name: "sched-back" })).body
+      .token as string;
     const registry = new URL(srv.url).host; // nodes pull through the control plane (pull-proxy.ts)
     const images = ["a", "b", "d"].map((c) => pullRef({ imageRef: APP, imageDigest: digest(c) }, registry));
     await startNode(victim.name, joinToken, images);
@@ -182,7 +186,11 @@ describe("scheduler with three fake nodes", () => {
     expect(r.stdout).toMatch(new RegExp(`^Draining ${busy.name}: \\d instance\\(s\\) move to other nodes`));
     await until("drained", async () => {
       const now = await live();
-      return now.length === 2 && now.every((i) => i.nodeId !== busy.id && i.state === "running") && (await running(busy.backend)) === 0;
+      return (
+        now.length === 2 &&
+        now.every((i) => i.nodeId !== busy.id && i.state === "running") &&
+        (await running(busy.backend)) === 0
+      );
     });
     await admin.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: 4 }] });
     await converged(4, 1);
@@ -223,6 +231,23 @@ describe("scheduler with three fake nodes", () => {
     await converged(2, 2);
   });
 
+  it("limits:set replaces instances rolling (new ids, never below the formation), not in place", async () => {
+    const before = (await live()).map((i) => i.id).sort();
+    const r = await admin.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", memoryMb: 256 }] });
+    expect(r.status).toBe(200);
+    let fewest = Infinity;
+    await until("replaced with the new limits", async () => {
+      const rows = await db().instance.findMany({ where: { appId } });
+      const serving = rows.filter((i) => i.state === "running" && i.desired !== "stopped").length;
+      fewest = Math.min(fewest, serving);
+      return (
+        rows.length === 2 && rows.every((i) => !before.includes(i.id) && i.state === "running" && i.memoryMb === 256)
+      );
+    });
+    expect(fewest).toBeGreaterThanOrEqual(2);
+    await converged(2, 2);
+  });
+
   it("rollback makes a new release from an earlier one and rolls it out", async () => {
     const r = await berth("rollback", "v1", "-a", APP, "--json");
     expect(r.code).toBe(0);
@@ -238,6 +263,8 @@ describe("scheduler with three fake nodes", () => {
     await admin.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: 1 }] });
     await converged(1, 4);
     expect((await admin.req("DELETE", `/api/v1/apps/${APP}`)).status).toBeLessThan(300);
-    await until("nodes empty", async () => (await Promise.all(nodes.map((n) => n.backend.list()))).every((l) => l.length === 0));
+    await until("nodes empty", async () =>
+      (await Promise.all(nodes.map((n) => n.backend.list()))).every((l) => l.length === 0),
+    );
   });
 });
