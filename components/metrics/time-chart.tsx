@@ -13,6 +13,15 @@ export interface ChartLine {
   width?: number;
 }
 
+const two = (n: number) => String(n).padStart(2, "0");
+
+/** Local 24-hour time of a uPlot x value (seconds), like the log view's timestamps (uPlot defaults to 12-hour). */
+function clock(seconds: number, withSeconds: boolean): string {
+  const d = new Date(seconds * 1000);
+  const hm = `${two(d.getHours())}:${two(d.getMinutes())}`;
+  return withSeconds ? `${hm}:${two(d.getSeconds())}` : hm;
+}
+
 /** Axis steps for byte values: powers of two of B, KiB, MiB, GiB (so ticks read "256 MiB", not "244 MiB"). */
 export const BYTE_INCRS = [0, 1, 2, 3, 4].flatMap((k) =>
   [1, 2, 4, 8, 16, 32, 64, 128, 256, 512].map((m) => m * 1024 ** k),
@@ -85,7 +94,8 @@ export function TimeChart({
         const opts: uPlot.Options = {
           width: Math.max(200, el.clientWidth),
           height,
-          padding: [8, 8, 0, 0],
+          // Right room for the last time tick label (centered on the edge).
+          padding: [8, 20, 0, 0],
           cursor: { drag: { x: false, y: false }, points: { size: 6 } },
           legend: { live: true },
           hooks: { setCursor: [showLatest], setData: [showLatest] },
@@ -95,9 +105,12 @@ export function TimeChart({
               range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(minMax ?? 0, (max ?? 0) * 1.1 || 1)],
             },
           },
-          axes: [{ ...AXIS }, { ...AXIS, size: 64, incrs, values: (_u, splits) => splits.map((v) => fmt.current(v)) }],
+          axes: [
+            { ...AXIS, values: (_u, splits) => splits.map((v) => clock(v, false)) },
+            { ...AXIS, size: 64, incrs, values: (_u, splits) => splits.map((v) => fmt.current(v)) },
+          ],
           series: [
-            { label: "Time" },
+            { label: "Time", value: (_u, v) => (v === null ? "--" : clock(v, true)) },
             ...parsed.map((l): uPlot.Series => ({
               label: l.label,
               stroke: l.stroke,
