@@ -3,6 +3,8 @@ import {
   ACCESS_LOGGER,
   DEFAULT_MAX_BODY_BYTES,
   LETS_ENCRYPT,
+  ON_DEMAND_BURST,
+  ON_DEMAND_INTERVAL,
   adminOnlyConfig,
   assertHost,
   assertUpstream,
@@ -10,13 +12,16 @@ import {
   type CaddyConfigInput,
   type HttpsOptions,
   type RouteEntry,
+  tlsHostsOf,
   wantsTls,
 } from "./caddy-config.ts";
 
 const base: CaddyConfigInput = { listen: { host: "0.0.0.0", port: 8080 }, adminAddress: "127.0.0.1:2999", routes: [] };
+const ASK = "http://127.0.0.1:7001/tls-ask";
 
+/** Builds with `extra`; with https and no tlsAsk in `extra`, the ask URL is ASK. */
 function build(routes: RouteEntry[], extra: Partial<CaddyConfigInput> = {}): any {
-  return buildCaddyConfig({ ...base, ...extra, routes });
+  return buildCaddyConfig({ ...base, ...(extra.https ? { tlsAsk: ASK } : {}), ...extra, routes });
 }
 
 function server(cfg: any): any {
@@ -235,6 +240,15 @@ describe("wantsTls", () => {
     ["10.0.0.1", false],
     ["intranet", false],
   ])("%s -> %s", (host, want) => expect(wantsTls(host)).toBe(want));
+
+  it("tlsHostsOf lists the TLS hosts of all routes once, sorted", () => {
+    const routes = [
+      web("a", ["b.example.test", "a.localhost", "a.example.test", "b.example.test"], []),
+      web("b", ["10.0.0.1", "z.example.test", "intranet"], []),
+    ];
+    expect(tlsHostsOf(routes)).toEqual(["a.example.test", "b.example.test", "z.example.test"]);
+    expect(tlsHostsOf([])).toEqual([]);
+  });
 });
 
 describe("buildCaddyConfig with HTTPS", () => {
@@ -247,15 +261,33 @@ describe("buildCaddyConfig with HTTPS", () => {
   const tlsServer = (cfg: any): any => cfg.apps.http.servers.berth_tls;
   const redirect = (cfg: any): any => server(cfg).routes.find((r: any) => r.handle[0].status_code === 308);
 
-  it("certifies exactly the hosts outside localhost and IP addresses, with no on-demand issuance", () => {
+  it("issues on demand, only for the hosts outside localhost and IP addresses, gated by the ask URL", () => {
     const cfg = tlsCfg(internal);
     const hosts = ["shop.example.test", "www.shop.example"];
-    expect(cfg.apps.tls.certificates).toEqual({ automate: hosts });
+    // Nothing is obtained at config load: no certificates to automate, one on-demand policy limited to our hosts.
+    expect(cfg.apps.tls.certificates).toBeUndefined();
     expect(cfg.apps.tls.automation.policies).toEqual([
-      { subjects: hosts, issuers: [{ module: "internal", ca: "local" }], disable_ocsp_stapling: true },
+      {
+        subjects: hosts,
+        issuers: [{ module: "internal", ca: "local" }],
+        on_demand: true,
+        disable_ocsp_stapling: true,
+      },
     ]);
-    expect(JSON.stringify(cfg)).not.toContain("on_demand");
+    expect(cfg.apps.tls.automation.on_demand).toEqual({
+      ask: ASK,
+      rate_limit: { interval: ON_DEMAND_INTERVAL, burst: ON_DEMAND_BURST },
+    });
+    expect(ON_DEMAND_BURST).toBeGreaterThan(0);
     expect(cfg.apps.pki.certificate_authorities.local.install_trust).toBe(false);
+  });
+
+  it("keeps the policy's subjects in step with the routes, so a removed host leaves the policy", () => {
+    const before = tlsCfg(internal).apps.tls.automation.policies[0].subjects;
+    const after = tlsCfg(internal, [web("shop", ["shop.example.test", "new.example.test"], ["127.0.0.1:4001"])]).apps
+      .tls.automation.policies[0].subjects;
+    expect(before).toEqual(["shop.example.test", "www.shop.example"]);
+    expect(after).toEqual(["new.example.test", "shop.example.test"]);
   });
 
   it("sends certificate warnings and errors to the access writer, where Router logs them", () => {
@@ -320,9 +352,12 @@ describe("buildCaddyConfig with HTTPS", () => {
     expect(tlsServer(cfg).listen).toEqual([":443"]);
   });
 
-  it("has no certificates, policies or redirect when no host qualifies", () => {
+  it("has no policy or redirect when no host qualifies, but keeps the on-demand limits", () => {
     const cfg = tlsCfg(internal, [web("a", ["a.localhost"], ["127.0.0.1:1"])]);
-    expect(cfg.apps.tls).toEqual({});
+    // A policy without subjects would match every name; the on_demand block stays so Caddy keeps its rate limiter.
+    expect(cfg.apps.tls).toEqual({
+      automation: { on_demand: { ask: ASK, rate_limit: { interval: ON_DEMAND_INTERVAL, burst: ON_DEMAND_BURST } } },
+    });
     expect(redirect(cfg)).toBeUndefined();
     expect(tlsServer(cfg).listen).toEqual(["0.0.0.0:8443"]);
   });
@@ -369,5 +404,25 @@ describe("buildCaddyConfig with HTTPS", () => {
     },
   ])("throws on $name", ({ https, error }) => {
     expect(() => build(routes, { https })).toThrow(error);
+  });
+
+  it("needs an ask URL with https and ignores one without", () => {
+    expect(() => buildCaddyConfig({ ...base, routes, https: internal })).toThrow(/ask URL/);
+    expect(JSON.stringify(build(routes, { tlsAsk: ASK }))).not.toContain(ASK);
+  });
+
+  it.each([
+    "https://127.0.0.1:7001/tls-ask",
+    "http://localhost:7001/tls-ask",
+    "http://10.0.0.1:7001/tls-ask",
+    "http://127.0.0.1/tls-ask",
+    "http://127.0.0.1:0/tls-ask",
+    "http://127.0.0.1:70000/tls-ask",
+    "http://127.0.0.1:7001/tls-ask?x=1",
+    "http://127.0.0.1:7001/{env.X}",
+    "http://user@127.0.0.1:7001/tls-ask",
+    "127.0.0.1:7001/tls-ask",
+  ])("rejects the ask URL %j", (tlsAsk) => {
+    expect(() => build(routes, { https: internal, tlsAsk })).toThrow(/tls ask/);
   });
 });

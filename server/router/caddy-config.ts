@@ -26,6 +26,11 @@ export interface CaddyConfigInput {
   accessLog?: { address: string; upstreams?: boolean };
   /** A TLS listener for the hosts that qualify (see wantsTls); plain HTTP only when absent. */
   https?: HttpsOptions;
+  /**
+   * Required with `https`: the URL Caddy asks (`GET URL?domain=HOST`, 200 = yes) before it obtains a certificate at a
+   * TLS handshake; loopback http only ("http://127.0.0.1:PORT/path"). The Router serves it (ask-server.ts).
+   */
+  tlsAsk?: string;
 }
 
 /** The router's TLS listener and where its certificates come from. */
@@ -56,6 +61,13 @@ export const ACCESS_LOGGER = `http.log.access.${SERVER_NAME}`;
 export const PROXY_LOGGER = "http.handlers.reverse_proxy";
 /** Caddy's certificate management logs under this name and its children (tls.obtain, tls.renew, ...). */
 export const TLS_LOGGER = "tls";
+/**
+ * On-demand issuance limit for the whole router: at most ON_DEMAND_BURST certificates obtained or renewed at TLS
+ * handshakes per ON_DEMAND_INTERVAL (Caddy counts only names the ask endpoint allowed; certificates already in storage
+ * load without counting). A handshake over the limit fails without contacting the CA.
+ */
+export const ON_DEMAND_INTERVAL = "1m";
+export const ON_DEMAND_BURST = 10;
 
 /** Passive health: an upstream with one failed proxy attempt is left out of rotation for this long. */
 export const FAIL_DURATION = "5s";
@@ -92,6 +104,11 @@ export function wantsTls(host: string): boolean {
   const labels = host.split(".");
   if (labels.length < 2 || host === "localhost" || host.endsWith(".localhost")) return false;
   return !/^[0-9]+$/.test(labels[labels.length - 1] ?? "");
+}
+
+/** The hosts of `routes` that get TLS (wantsTls), deduplicated and sorted; the routes must be valid already. */
+export function tlsHostsOf(routes: RouteEntry[]): string[] {
+  return [...new Set(routes.flatMap((r) => r.hosts))].filter(wantsTls).sort();
 }
 
 function assertHttps(https: HttpsOptions, httpPort: number): void {
@@ -149,7 +166,15 @@ function assertInput(input: CaddyConfigInput): void {
   const max = input.limits?.maxBodyBytes;
   if (max !== undefined && (!Number.isSafeInteger(max) || max < 1))
     throw new Error(`router: invalid maxBodyBytes ${max}`);
-  if (input.https) assertHttps(input.https, listen.port);
+  if (input.https) {
+    assertHttps(input.https, listen.port);
+    // Without the ask endpoint on-demand issuance would have no gate but the policy's subjects.
+    if (input.tlsAsk === undefined) throw new Error("router: https needs the on-demand ask URL (tlsAsk)");
+    const ask = /^http:\/\/127\.0\.0\.1:([0-9]{1,5})\/[A-Za-z0-9._~/-]*$/.exec(input.tlsAsk);
+    if (!ask)
+      throw new Error(`router: tls ask URL must be http://127.0.0.1:PORT/path, got ${JSON.stringify(input.tlsAsk)}`);
+    assertPort(Number(ask[1]), "tls ask");
+  }
 }
 
 function page(status: number, title: string, message: string): Record<string, unknown> {
@@ -232,7 +257,7 @@ export function buildCaddyConfig(input: CaddyConfigInput): CaddyConfig {
 
   const writer = input.accessLog ? { output: "net", address: input.accessLog.address } : { output: "stderr" };
   const https = input.https;
-  const tlsHosts = https ? [...owner.keys()].filter(wantsTls).sort() : [];
+  const tlsHosts = https ? tlsHostsOf(input.routes) : [];
   const requestId = {
     // Deferred so it overrides whatever the upstream sent and also lands on Caddy's own pages.
     handle: [{ handler: "headers", response: { set: { "X-Request-Id": ["{http.request.uuid}"] }, deferred: true } }],
@@ -250,7 +275,7 @@ export function buildCaddyConfig(input: CaddyConfigInput): CaddyConfig {
   const server = (port: number, routes: Record<string, unknown>[]) => ({
     listen: [`${input.listen.host}:${port}`],
     // Caddy would otherwise pick certificate names from the host matchers (localhost included) and add its own
-    // redirect listeners; here certificates come only from the explicit list in apps.tls, redirects from our route.
+    // redirect listeners; here certificates come only from the on-demand policy in apps.tls, redirects from our route.
     automatic_https: { disable: true },
     read_header_timeout: "30s",
     logs: { default_logger_name: SERVER_NAME },
@@ -290,7 +315,7 @@ export function buildCaddyConfig(input: CaddyConfigInput): CaddyConfig {
     apps: https
       ? {
           http: { http_port: input.listen.port, https_port: https.port, servers },
-          ...tlsApps(tlsHosts, https, input.listen.port),
+          ...tlsApps(tlsHosts, https, input.listen.port, input.tlsAsk ?? ""),
         }
       : { http: { servers } },
   };
@@ -317,8 +342,25 @@ function redirectRoutes(tlsHosts: string[], https: HttpsOptions | undefined): Re
   ];
 }
 
-/** The tls and pki apps: exactly `tlsHosts` get certificates (no on-demand issuance), from the chosen issuer. */
-function tlsApps(tlsHosts: string[], https: HttpsOptions, httpPort: number): Record<string, unknown> {
+/**
+ * The tls and pki apps. Certificates are on demand: Caddy obtains one at the first TLS handshake for a host (which
+ * only arrives once the host's DNS points here), never at config load. Caddy 2.6 restarts every pending order on
+ * each load, and we load on every route change, so load-time issuance would retry a host without DNS once per
+ * deploy and burn the CA's failed-validation limit; an on-demand order is started by a handshake and keeps its own
+ * backoff across any number of loads (docs/router.md has the measurements).
+ *
+ * Two gates decide which names may get a certificate:
+ * - The policy lists `tlsHosts` as subjects. A handshake for any other name (unknown, localhost, no longer routed)
+ *   falls through to Caddy's default policy, which is not on demand, so it fails without a CA or the ask endpoint
+ *   being involved. Caddy 2.6 also loads stored certificates at handshakes for on-demand policies without asking,
+ *   so a policy without subjects would keep serving a removed host's stored certificate after a restart; with
+ *   subjects it does not.
+ * - `ask` (the Router's ask server) must answer 200 for the name before Caddy obtains or renews. It says yes only
+ *   for hosts in both the loaded table and the latest one given to apply(), so a removed host is refused from the
+ *   moment apply() is called, while Caddy's loaded subjects still list it until the new config is live.
+ * Then `rate_limit` bounds how many issuances handshakes can trigger across all names (see ON_DEMAND_BURST).
+ */
+function tlsApps(tlsHosts: string[], https: HttpsOptions, httpPort: number, ask: string): Record<string, unknown> {
   const issuer =
     https.issuer === "internal"
       ? { module: "internal", ca: "local" }
@@ -329,16 +371,23 @@ function tlsApps(tlsHosts: string[], https: HttpsOptions, httpPort: number): Rec
           // The challenge solvers must use our listeners rather than bind 80/443 themselves.
           challenges: { http: { alternate_port: httpPort }, "tls-alpn": { alternate_port: https.port } },
         };
+  const policy = {
+    subjects: tlsHosts,
+    issuers: [issuer],
+    on_demand: true,
+    // Let's Encrypt no longer runs OCSP and internal certificates name no responder: stapling would only log a
+    // warning per certificate.
+    disable_ocsp_stapling: true,
+  };
   return {
-    tls:
-      tlsHosts.length === 0
-        ? {}
-        : {
-            certificates: { automate: tlsHosts },
-            // Let's Encrypt no longer runs OCSP and internal certificates name no responder: stapling would only
-            // log a warning per certificate on every config load.
-            automation: { policies: [{ subjects: tlsHosts, issuers: [issuer], disable_ocsp_stapling: true }] },
-          },
+    tls: {
+      automation: {
+        // Present even without TLS hosts: Caddy resets its on-demand rate limiter when a load has no rate_limit.
+        on_demand: { ask, rate_limit: { interval: ON_DEMAND_INTERVAL, burst: ON_DEMAND_BURST } },
+        // No policy at all without TLS hosts: a policy without subjects would match every name.
+        ...(tlsHosts.length > 0 ? { policies: [policy] } : {}),
+      },
+    },
     // Caddy (running as root) would otherwise install its local root CA into the system trust store.
     pki: { certificate_authorities: { local: { install_trust: false } } },
   };

@@ -7,11 +7,13 @@ import path from "node:path";
 import type { Logger } from "../logger.ts";
 import { freeLoopbackPort } from "../lib/free-port.ts";
 import { AccessLogParser, type AccessLine } from "./access-log.ts";
-import { buildCaddyConfig, type HttpsOptions, type RouteEntry } from "./caddy-config.ts";
+import { AskServer, type AskDecision } from "./ask-server.ts";
+import { buildCaddyConfig, tlsHostsOf, type HttpsOptions, type RouteEntry } from "./caddy-config.ts";
 import { CaddyProcess } from "./caddy-process.ts";
 import { LogSink } from "./log-sink.ts";
 
 export type { AccessLine } from "./access-log.ts";
+export type { AskDecision } from "./ask-server.ts";
 export type { HttpsOptions, RouteEntry } from "./caddy-config.ts";
 
 export interface RouterOptions {
@@ -35,23 +37,31 @@ export interface RouterOptions {
 
 interface RouterEvents {
   access: [line: AccessLine];
+  /** Caddy (or anything local) asked whether a host may get a certificate now (HTTPS only). */
+  tlsAsk: [decision: AskDecision];
 }
 
 export class Router extends EventEmitter<RouterEvents> {
   private readonly log: Logger;
   private readonly parser = new AccessLogParser();
   private readonly sink: LogSink;
+  /** HTTPS only: the on-demand TLS ask endpoint (see tlsApps in caddy-config.ts). */
+  private readonly ask: AskServer | undefined;
   private caddy: CaddyProcess | undefined;
   private listenPort = 0;
   private accessAddress = "";
-  private desired: { json: string; hosts: Map<string, string> } | undefined;
+  private askUrl: string | undefined;
+  private desired: { json: string; hosts: Map<string, string>; tlsHosts: string[] } | undefined;
   private loadedJson: string | undefined;
+  /** TLS hosts of the config Caddy has loaded. */
+  private loadedTlsHosts: string[] = [];
   private loading: Promise<void> | undefined;
 
   constructor(private readonly opts: RouterOptions) {
     super();
     this.log = opts.log.child({ component: "router" });
     this.sink = new LogSink((line) => this.onLogLine(line));
+    if (opts.https) this.ask = new AskServer((decision) => this.onAsk(decision));
   }
 
   /** The public HTTP port (valid after start()). */
@@ -77,6 +87,7 @@ export class Router extends EventEmitter<RouterEvents> {
       caddyBin: this.opts.caddyBin,
     });
     try {
+      this.askUrl = await this.ask?.start();
       await this.caddy.start();
       await this.apply([]);
     } catch (err) {
@@ -108,30 +119,37 @@ export class Router extends EventEmitter<RouterEvents> {
       limits: { maxBodyBytes: this.opts.maxBodyBytes },
       accessLog: { address: this.accessAddress, upstreams: this.opts.logUpstreams ?? false },
       https: this.opts.https,
+      tlsAsk: this.askUrl,
     });
     const hosts = new Map<string, string>();
     for (const r of routes) for (const h of r.hosts) hosts.set(h, r.app);
-    this.desired = { json: JSON.stringify(config), hosts };
+    const tlsHosts = this.opts.https ? tlsHostsOf(routes) : [];
+    this.desired = { json: JSON.stringify(config), hosts, tlsHosts };
+    // A host leaves the ask server's set now, before Caddy has the config without it; it joins once that is live.
+    this.allowCertificates();
     if (this.loading) return this.loading;
     if (this.desired.json === this.loadedJson) return;
     this.loading = this.drain(caddy);
     return this.loading;
   }
 
-  /** Stops Caddy and the access-log listener; safe to call twice. */
+  /** Stops Caddy, the access-log listener and the ask server; safe to call twice. */
   async stop(): Promise<void> {
     const caddy = this.caddy;
     this.caddy = undefined;
     await caddy?.stop();
     await this.sink.stop();
+    await this.ask?.stop();
     this.loadedJson = undefined;
+    this.loadedTlsHosts = [];
+    this.ask?.setHosts([]);
   }
 
   private async drain(caddy: CaddyProcess): Promise<void> {
     try {
       // Latest wins: whatever apply() stored while a load was in flight is loaded next; older ones are skipped.
       while (this.desired && this.desired.json !== this.loadedJson) {
-        const { json, hosts } = this.desired;
+        const { json, hosts, tlsHosts } = this.desired;
         try {
           await caddy.load(json);
         } catch (err) {
@@ -141,11 +159,27 @@ export class Router extends EventEmitter<RouterEvents> {
         }
         this.loadedJson = json;
         this.parser.setHosts(hosts);
+        this.loadedTlsHosts = tlsHosts;
+        this.allowCertificates();
       }
     } finally {
       // Cleared in the same tick as the loop's last check, so no apply() can slip between them unseen.
       this.loading = undefined;
     }
+  }
+
+  /** Certificates only for hosts in both the live config and the latest apply(): removals count at once. */
+  private allowCertificates(): void {
+    const latest = new Set(this.desired?.tlsHosts ?? []);
+    this.ask?.setHosts(this.loadedTlsHosts.filter((h) => latest.has(h)));
+  }
+
+  private onAsk(decision: AskDecision): void {
+    // Caddy asks before each issuance or renewal at a handshake, not per request; a refusal for a host Caddy still
+    // lists means it was just removed. Anything local can ask too, so refusals stay at debug.
+    if (decision.allowed) this.log.info({ host: decision.domain }, "on-demand certificate allowed");
+    else this.log.debug({ domain: decision.domain }, "on-demand certificate refused (host not routed with TLS)");
+    this.emit("tlsAsk", decision);
   }
 
   private onLogLine(line: string): void {

@@ -1,18 +1,21 @@
-// Real Caddy with HTTPS on, certificates from Caddy's internal CA (never a real ACME CA: this machine only talks to
-// loopback): a custom domain is served over TLS and redirected from plain HTTP, localhost names stay plain HTTP,
-// unknown names get no app, certificates live in (and are reused from) the data dir. Needs /usr/bin/caddy, not root.
+// Real Caddy with HTTPS on, certificates on demand from Caddy's internal CA (never a real ACME CA: this machine only
+// talks to loopback): a custom domain gets its certificate at its first TLS handshake after the Router's ask server
+// said yes, is served over TLS and redirected from plain HTTP; localhost names stay plain HTTP, unknown and removed
+// names get no certificate, certificates live in (and are reused from) the data dir. An ACME issuer pointed at a
+// fake CA on loopback shows that config loads start no order. Needs /usr/bin/caddy, not root.
 import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { Writable } from "node:stream";
 import tls from "node:tls";
 import { X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../server/logger.ts";
 import { freeLoopbackPort } from "../../server/lib/free-port.ts";
-import { Router, type AccessLine, type RouteEntry } from "../../server/router/router.ts";
+import { Router, type AccessLine, type AskDecision, type RouteEntry } from "../../server/router/router.ts";
 
 const CADDY = "/usr/bin/caddy";
 const SHOP = "shop.example.test";
@@ -55,11 +58,39 @@ interface TlsRes extends Res {
 let router: Router;
 let dataDir: string;
 let httpsPort: number;
+let adminPort: number;
 const ups: Record<string, Upstream> = {};
 const access: AccessLine[] = [];
+/** Every answer of the router's ask server, in order. */
+const asks: AskDecision[] = [];
 
 /** Caddy keeps its storage under XDG_DATA_HOME, which CaddyProcess points into the data dir. */
 const caRootPath = () => path.join(dataDir, "caddy", "data", "caddy", "pki", "authorities", "local", "root.crt");
+/** Where Caddy stores the internal issuer's certificate for `host`. */
+const storedCert = (host: string) =>
+  path.join(dataDir, "caddy", "data", "caddy", "certificates", "local", host, `${host}.crt`);
+const asksFor = (host: string) => asks.filter((a) => a.domain === host);
+
+/** GET on a fresh connection (Caddy's admin API closes idle connections when a config is loaded). */
+function get(url: URL): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      url,
+      { agent: false },
+      (res) => void readBody(res).then((body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body })),
+    );
+    req.on("error", reject);
+  });
+}
+
+/** Asks the router's ask server directly, at the URL from the config Caddy has loaded, as Caddy would. */
+async function ask(host: string): Promise<number> {
+  const res = await get(new URL(`http://127.0.0.1:${adminPort}/config/apps/tls/automation/on_demand/ask`));
+  expect(res.status).toBe(200);
+  const url = new URL(JSON.parse(res.body) as string);
+  url.searchParams.set("domain", host);
+  return (await get(url)).status;
+}
 
 function readBody(res: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -150,14 +181,17 @@ beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-router-tls-"));
   for (const name of ["shop", "x"]) ups[name] = await startUpstream(name);
   httpsPort = await freeLoopbackPort();
+  adminPort = await freeLoopbackPort();
   router = new Router({
     listenHost: "127.0.0.1",
     listenPort: 0,
+    adminPort,
     dataDir,
     log: createLogger(process.env.ROUTER_TEST_LOG ?? "silent"),
     https: { port: httpsPort, issuer: "internal" },
   });
   router.on("access", (line) => access.push(line));
+  router.on("tlsAsk", (d) => asks.push(d));
   await router.start();
   await router.apply([shop(), local()]);
   await waitForCertificate(SHOP);
@@ -190,6 +224,26 @@ describe("router with HTTPS (Caddy internal CA)", () => {
     expect(line).toMatchObject({ app: "shop", host: SHOP, path: "/cart", status: 200 });
   });
 
+  it("obtains a certificate at the first handshake for a routed domain, after the ask server said yes", async () => {
+    const FIRST = "first.example.test";
+    const withFirst = () => ({ ...shop(), hosts: [...shop().hosts, FIRST] });
+    // Two loads (the second changes the config): neither obtains anything, since nobody has connected yet.
+    await router.apply([withFirst(), local()]);
+    await router.apply([withFirst(), { ...local(), upstreams: [ups.x!.addr, ups.shop!.addr] }]);
+    expect(fs.existsSync(storedCert(FIRST))).toBe(false);
+    expect(asksFor(FIRST)).toEqual([]);
+    const r = await httpsRequest(FIRST); // the very first handshake succeeds: issuance happens inside it
+    expect(r.status).toBe(200);
+    expect(r.authorized).toBe(true);
+    expect(r.cert.subjectaltname).toBe(`DNS:${FIRST}`);
+    expect(asksFor(FIRST)).toEqual([{ domain: FIRST, allowed: true }]);
+    expect(fs.existsSync(storedCert(FIRST))).toBe(true);
+    // Later handshakes use the cached certificate without asking again.
+    expect((await httpsRequest(FIRST)).cert.fingerprint256).toBe(r.cert.fingerprint256);
+    expect(asksFor(FIRST)).toHaveLength(1);
+    await router.apply([shop(), local()]);
+  });
+
   it("redirects plain HTTP for the custom domain to HTTPS on the TLS port, before any instance sees it", async () => {
     const hits = ups.shop!.hits;
     for (const method of ["GET", "POST"]) {
@@ -213,13 +267,19 @@ describe("router with HTTPS (Caddy internal CA)", () => {
       expect(r.headers.location).toBeUndefined();
       expect(JSON.parse(r.body).name).toBe(name);
     }
-    // No certificate exists for them: a TLS handshake for a localhost name fails.
+    // No certificate exists for them: a TLS handshake for a localhost name fails, and Caddy does not even ask.
     await expect(httpsRequest("x.localhost")).rejects.toThrow();
+    expect(asksFor("x.localhost")).toEqual([]);
+    expect(await ask("x.localhost")).toBe(404);
   });
 
   it("gives no app to unknown names or to a Host that differs from the SNI name", async () => {
     const hits = ups.shop!.hits + ups.x!.hits;
     await expect(httpsRequest("unknown.example.test")).rejects.toThrow();
+    // Not a subject of the on-demand policy: Caddy refuses it itself; had it asked, the answer would be no.
+    expect(asksFor("unknown.example.test").filter((a) => a.allowed)).toEqual([]);
+    expect(await ask("unknown.example.test")).toBe(404);
+    expect(fs.existsSync(storedCert("unknown.example.test"))).toBe(false);
     // One certified name must not open a way to another app (x.localhost is plain HTTP only).
     const fronted = await httpsRequest(SHOP, { host: "x.localhost" });
     expect(fronted.status).toBe(421);
@@ -231,13 +291,37 @@ describe("router with HTTPS (Caddy internal CA)", () => {
 
   it("certifies a domain added later and stops redirecting it once removed", async () => {
     await router.apply([{ ...shop(), hosts: [...shop().hosts, "new.example.test"] }, local()]);
-    const r = await waitForCertificate("new.example.test");
+    const r = await httpsRequest("new.example.test");
     expect(r.cert.subjectaltname).toBe("DNS:new.example.test");
     expect(JSON.parse(r.body).name).toBe("shop");
     expect((await httpRequest("new.example.test")).status).toBe(308);
     await router.apply([shop(), local()]);
     expect((await httpRequest("new.example.test")).status).toBe(404);
+    expect(await ask("new.example.test")).toBe(404);
     expect((await httpsRequest(SHOP)).status).toBe(200);
+  });
+
+  it("refuses a removed host at its next new certificate, while a never-seen routed host still gets one", async () => {
+    const GONE = "gone.example.test";
+    const FRESH = "fresh.example.test";
+    await router.apply([{ ...shop(), hosts: [...shop().hosts, GONE] }, local()]);
+    expect(await ask(GONE)).toBe(200); // routed: it would get a certificate at its first handshake
+    await router.apply([{ ...shop(), hosts: [...shop().hosts, FRESH] }, local()]);
+    const since = asks.length;
+    // GONE never had a handshake, so it has no certificate; now its first one fails and nothing is issued.
+    expect(await ask(GONE)).toBe(404);
+    await expect(httpsRequest(GONE)).rejects.toThrow();
+    expect(asks.slice(since).filter((a) => a.domain === GONE && a.allowed)).toEqual([]);
+    expect(fs.existsSync(storedCert(GONE))).toBe(false);
+    // The ask path end to end: Caddy asks for a routed host it has never seen, gets yes, issues at that handshake.
+    expect(asksFor(FRESH)).toEqual([]);
+    const r = await httpsRequest(FRESH);
+    expect(r.status).toBe(200);
+    expect(r.cert.subjectaltname).toBe(`DNS:${FRESH}`);
+    expect(asksFor(FRESH)).toEqual([{ domain: FRESH, allowed: true }]);
+    expect(await ask(SHOP)).toBe(200);
+    await router.apply([shop(), local()]);
+    expect(await ask(FRESH)).toBe(404);
   });
 
   it("reuses the stored certificate after a restart instead of issuing a new one", async () => {
@@ -248,13 +332,113 @@ describe("router with HTTPS (Caddy internal CA)", () => {
     router = new Router({
       listenHost: "127.0.0.1",
       listenPort: 0,
+      adminPort,
       dataDir,
       log: createLogger("silent"),
       https: { port: httpsPort, issuer: "internal" },
     });
+    const asked: AskDecision[] = [];
+    router.on("tlsAsk", (d) => asked.push(d));
     await router.start();
     await router.apply([shop(), local()]);
     const after = await waitForCertificate(SHOP);
     expect(after.cert.fingerprint256).toBe(before);
+    // Loaded from storage at the handshake: no new issuance, so Caddy had no reason to ask.
+    expect(asked).toEqual([]);
+  });
+});
+
+describe("router with HTTPS from an ACME CA (a fake one on loopback that drops every connection)", () => {
+  const A = "nodns-a.example.test";
+  const B = "nodns-b.example.test";
+  let acmeRouter: Router;
+  let acmeDir: string;
+  let acmePort: number;
+  let ca: net.Server;
+  const clients: tls.TLSSocket[] = [];
+  /**
+   * What happened, in order: "ask HOST yes|no" from the ask server, "ca" for each connection to the CA, and
+   * "failed HOST" when Caddy reports (through the router's log) that an attempt to get HOST's certificate failed.
+   */
+  const events: string[] = [];
+  /** `events` with runs of "ca" folded into one (one attempt makes a few connections: the ACME client retries). */
+  const folded = (from = 0) => events.slice(from).filter((e, i, all) => e !== "ca" || all[i - 1] !== "ca");
+
+  const entry = (hosts: string[], upstreams: string[]): RouteEntry => ({
+    app: "shop",
+    hosts,
+    maintenance: false,
+    upstreams,
+  });
+
+  /** Starts a handshake and leaves it pending: the certificate it waits for does not come. */
+  function startHandshake(servername: string): void {
+    const socket = tls.connect({ host: "127.0.0.1", port: acmePort, servername, rejectUnauthorized: false });
+    socket.on("error", () => {});
+    clients.push(socket);
+  }
+
+  function failedAttempts(host: string): true | undefined {
+    return events.includes(`failed ${host}`) ? true : undefined;
+  }
+
+  beforeAll(async () => {
+    acmeDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-router-acme-"));
+    // Drops every connection: each attempt fails at once, and Caddy waits a minute before its next one.
+    ca = net.createServer((socket) => {
+      events.push("ca");
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => ca.listen(0, "127.0.0.1", resolve));
+    acmePort = await freeLoopbackPort();
+    const logs = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString("utf8").split("\n")) {
+          if (!line.includes("could not get certificate from issuer")) continue;
+          for (const host of [A, B]) if (line.includes(host)) events.push(`failed ${host}`);
+        }
+        done();
+      },
+    });
+    acmeRouter = new Router({
+      listenHost: "127.0.0.1",
+      listenPort: 0,
+      dataDir: acmeDir,
+      log: createLogger("warn", logs),
+      https: {
+        port: acmePort,
+        issuer: "acme",
+        acmeCa: `https://127.0.0.1:${(ca.address() as net.AddressInfo).port}/directory`,
+      },
+    });
+    acmeRouter.on("tlsAsk", (d) => events.push(`ask ${d.domain} ${d.allowed ? "yes" : "no"}`));
+    await acmeRouter.start();
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.destroy();
+    await acmeRouter?.stop();
+    await new Promise<void>((resolve) => (ca ? ca.close(() => resolve()) : resolve()));
+    if (acmeDir) fs.rmSync(acmeDir, { recursive: true, force: true });
+  });
+
+  it("starts no order at config load; a handshake starts one, and later loads do not restart it", async () => {
+    // Three loads of a host whose DNS (in real life) does not point here yet: no CA contact, no ask.
+    await acmeRouter.apply([entry([A], [ups.shop!.addr])]);
+    await acmeRouter.apply([entry([A], [ups.shop!.addr, ups.x!.addr])]);
+    await acmeRouter.apply([entry([A], [ups.x!.addr])]);
+    // The first handshake for the name is what starts an order, after the ask server said yes.
+    startHandshake(A);
+    await waitFor(`a failed attempt for ${A}`, async () => failedAttempts(A));
+    expect(folded()).toEqual([`ask ${A} yes`, "ca", `failed ${A}`]);
+    // Two more loads while A waits for its next attempt, another handshake for A (it joins the pending order), and a
+    // second host's first handshake as a marker: the loads restarted nothing, and only B's order reached the CA.
+    const mark = events.length;
+    await acmeRouter.apply([entry([A, B], [ups.shop!.addr])]);
+    await acmeRouter.apply([entry([A, B], [ups.x!.addr])]);
+    startHandshake(A);
+    startHandshake(B);
+    await waitFor(`a failed attempt for ${B}`, async () => failedAttempts(B));
+    expect(folded(mark)).toEqual([`ask ${B} yes`, "ca", `failed ${B}`]);
   });
 });
