@@ -92,6 +92,26 @@ describe("AskServer", () => {
     ]);
   });
 
+  it("says yes to a host once per cooldown (a failed order is not retried at every handshake)", async () => {
+    server.setHosts(["shop.example.test", "www.shop.example"]);
+    // www.shop.example got its yes in the test above: refused now, whatever the table says.
+    expect((await get(q("www.shop.example"))).status).toBe(404);
+    let clock = 1_000_000;
+    const quick = new AskServer(undefined, 60_000, () => clock);
+    const quickUrl = await quick.start();
+    try {
+      quick.setHosts(["a.example.test"]);
+      const ask = async () => (await fetch(`${quickUrl}?domain=a.example.test`)).status;
+      expect(await ask()).toBe(200);
+      clock += 59_999;
+      expect(await ask()).toBe(404);
+      clock += 1;
+      expect(await ask()).toBe(200);
+    } finally {
+      await quick.stop();
+    }
+  });
+
   it("stops listening on stop(), and a second stop() is harmless", async () => {
     const other = new AskServer();
     const otherUrl = await other.start();

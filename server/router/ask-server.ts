@@ -43,22 +43,47 @@ export function decideAsk(
   return { domain, allowed: wantsTls(domain) && hosts.has(domain) };
 }
 
+/**
+ * After a yes, the same host is refused this long. A stored certificate is served without asking, so a host asks
+ * again only when its order failed (DNS not pointing here yet, an AAAA record elsewhere): at most two orders an hour
+ * keep it under Let's Encrypt's 5 failed validations per host per hour (an order tries two challenge types).
+ */
+export const ASK_COOLDOWN_MS = 30 * 60_000;
+
 export class AskServer {
   private server: http.Server | undefined;
   private hosts: ReadonlySet<string> = new Set();
+  private readonly lastYes = new Map<string, number>();
 
   /** `onAsk` sees every decision (for logs and tests); it must not throw. */
-  constructor(private readonly onAsk?: (decision: AskDecision) => void) {}
+  constructor(
+    private readonly onAsk?: (decision: AskDecision) => void,
+    private readonly cooldownMs = ASK_COOLDOWN_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The decision with the per-host cooldown applied (and recorded when it is a yes). */
+  private answer(method: string | undefined, url: string | undefined): AskDecision {
+    const decision = decideAsk(method, url, this.hosts);
+    if (!decision.allowed) return decision;
+    const now = this.now();
+    const last = this.lastYes.get(decision.domain);
+    if (last !== undefined && now - last < this.cooldownMs) return { ...decision, allowed: false };
+    this.lastYes.set(decision.domain, now);
+    return decision;
+  }
 
   /** Replaces the hosts that may get a certificate; nothing is allowed until the first call. */
   setHosts(hosts: Iterable<string>): void {
     this.hosts = new Set(hosts);
+    const now = this.now();
+    for (const [host, at] of this.lastYes) if (now - at >= this.cooldownMs) this.lastYes.delete(host);
   }
 
   /** Listens on a free 127.0.0.1 port; resolves to the URL to put in Caddy's config. */
   async start(): Promise<string> {
     const server = http.createServer((req, res) => {
-      const decision = decideAsk(req.method, req.url, this.hosts);
+      const decision = this.answer(req.method, req.url);
       res.writeHead(decision.allowed ? 200 : 404, {
         "Content-Type": "text/plain; charset=utf-8",
         "Cache-Control": "no-store",

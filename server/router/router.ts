@@ -33,6 +33,8 @@ export interface RouterOptions {
   logUpstreams?: boolean;
   /** TLS listener for the hosts that qualify (caddy-config.ts wantsTls); plain HTTP only when absent. */
   https?: HttpsOptions;
+  /** How long a host that got a yes from the ask endpoint is refused (default ASK_COOLDOWN_MS; tests use 0). */
+  tlsAskCooldownMs?: number;
 }
 
 interface RouterEvents {
@@ -61,7 +63,7 @@ export class Router extends EventEmitter<RouterEvents> {
     super();
     this.log = opts.log.child({ component: "router" });
     this.sink = new LogSink((line) => this.onLogLine(line));
-    if (opts.https) this.ask = new AskServer((decision) => this.onAsk(decision));
+    if (opts.https) this.ask = new AskServer((decision) => this.onAsk(decision), opts.tlsAskCooldownMs);
   }
 
   /** The public HTTP port (valid after start()). */
