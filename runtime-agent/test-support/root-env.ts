@@ -12,6 +12,7 @@ import { run } from "../runtime/exec.ts";
 import { OciBackend } from "../runtime/oci-backend.ts";
 import { ensureBusyboxImage } from "./busybox-image.ts";
 import { hostportChainsExist, removeHostportChains } from "./iptables-cleanup.ts";
+import { unmountUnder } from "./mounts.ts";
 
 const IP = "/usr/sbin/ip";
 const IP_FORWARD = "/proc/sys/net/ipv4/ip_forward";
@@ -104,14 +105,7 @@ export async function createRootEnv(): Promise<RootEnv> {
     const buildah = [...backend.buildah.globalArgs()];
     await attempt("buildah rm", () => run("/usr/bin/buildah", [...buildah, "rm", "--all"]));
     await attempt("buildah rmi", () => run("/usr/bin/buildah", [...buildah, "rmi", "--all", "--force"]));
-    await attempt("mounts", async () => {
-      const mountinfo = await fs.readFile("/proc/self/mountinfo", "utf8");
-      const mine = mountinfo
-        .split("\n")
-        .map((l) => l.split(" ")[4] ?? "")
-        .filter((p) => p.startsWith(tmp));
-      for (const p of mine.reverse()) await run("/usr/bin/umount", ["-l", p]).catch(() => undefined);
-    });
+    await attempt("mounts", () => unmountUnder(tmp));
     await attempt("temp dir", () => fs.rm(tmp, { recursive: true, force: true }));
     return problems;
   };

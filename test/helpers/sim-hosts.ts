@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { cgroupMounts } from "../../runtime-agent/runtime/cgroups.ts";
 import { run } from "../../runtime-agent/runtime/exec.ts";
+import { unmountUnder } from "../../runtime-agent/test-support/mounts.ts";
 
 const IP = "/usr/sbin/ip";
 const NSENTER = "/usr/bin/nsenter";
@@ -88,14 +89,7 @@ export async function createSimLan(count: number): Promise<SimLan> {
       const { stdout } = await run(IP, ["-o", "link", "show"]);
       if (stdout.includes(` ${bridge}:`)) await run(IP, ["link", "delete", bridge]);
     });
-    await attempt("mounts", async () => {
-      const mountinfo = await fs.readFile("/proc/self/mountinfo", "utf8");
-      const mine = mountinfo
-        .split("\n")
-        .map((l) => l.split(" ")[4] ?? "")
-        .filter((p) => p.startsWith(tmp));
-      for (const p of mine.reverse()) await run("/usr/bin/umount", ["-l", p]).catch(() => undefined);
-    });
+    await attempt("mounts", () => unmountUnder(tmp));
     await attempt("temp dir", () => fs.rm(tmp, { recursive: true, force: true }));
     for (const h of hosts)
       await attempt(`${h.name} runc root`, () => fs.rm(h.runcRoot, { recursive: true, force: true }));

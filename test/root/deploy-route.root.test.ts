@@ -9,6 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
+import { busyboxWebApp } from "../helpers/busybox-app.ts";
 import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
 import { agentFlagsFor, spawnAgent, stopAgent } from "../../runtime-agent/test-support/agent-process.ts";
@@ -20,18 +21,6 @@ import { silentLogger } from "../../runtime-agent/log.ts";
 import { runBerth } from "../helpers/cli.ts";
 
 const APP = "golden";
-const CGI = `#!/bin/sh
-echo "Content-Type: text/plain"
-echo ""
-echo "instance=$(hostname) greeting=\${GREETING:-none}"
-`;
-const dockerfile = `FROM scratch
-COPY busybox /bin/busybox
-RUN ["/bin/busybox","--install","-s","/bin"]
-COPY www /www
-RUN ["/bin/chmod","755","/www/cgi-bin/who"]
-CMD ["httpd","-f","-p","5000","-h","/www"]
-`;
 
 let env: RootEnv;
 let srv: TestServer;
@@ -55,7 +44,14 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | null | f
 function get(host: string, urlPath = "/cgi-bin/who"): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
     const req = http.request(
-      { host: "127.0.0.1", port: srv.cp.services.config.routerPort, path: urlPath, headers: { host }, timeout: 10_000, agent: false },
+      {
+        host: "127.0.0.1",
+        port: srv.cp.services.config.routerPort,
+        path: urlPath,
+        headers: { host },
+        timeout: 10_000,
+        agent: false,
+      },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
@@ -92,10 +88,12 @@ function steadyLoad(rate = 20) {
 }
 
 const instances = async () =>
-  (await owner.req<{ id: string; state: string; release: number; restarts: number; processType: string }[]>(
-    "GET",
-    `/api/v1/apps/${APP}/instances`,
-  )).body;
+  (
+    await owner.req<{ id: string; state: string; release: number; restarts: number; processType: string }[]>(
+      "GET",
+      `/api/v1/apps/${APP}/instances`,
+    )
+  ).body;
 
 async function runningWeb(n: number, release: number) {
   return until(`${n} running web instances of v${release}`, async () => {
@@ -119,14 +117,12 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
     const flags = agentFlagsFor(env, { controlPlane: srv.url, joinToken: join, nodeName: "golden-node", portBase });
     inspector = await OciBackend.open(backendConfigFor(loadAgentConfig(flags, { NODE_ENV: "test" })), silentLogger());
     agent = spawnAgent(flags);
-    await until("node ready", async () => (await srv.cp.services.db.node.findUnique({ where: { name: "golden-node" } }))?.state === "ready");
+    await until(
+      "node ready",
+      async () => (await srv.cp.services.db.node.findUnique({ where: { name: "golden-node" } }))?.state === "ready",
+    );
     expect((await owner.req("POST", "/api/v1/apps", { name: APP })).status).toBe(201);
-    repo = await makeRepo({
-      Dockerfile: dockerfile,
-      busybox: fs.readFileSync("/bin/busybox"),
-      "www/index.html": "<h1>golden</h1>\n",
-      "www/cgi-bin/who": CGI,
-    });
+    repo = await makeRepo(busyboxWebApp({ "www/index.html": "<h1>golden</h1>\n" }));
   }, 300_000);
 
   afterAll(async () => {
@@ -138,7 +134,8 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
       );
     }
     await stopAgent(agent);
-    for (const c of (await inspector?.list()) ?? []) await inspector.delete(c.id).catch((e: unknown) => problems.push(String(e)));
+    for (const c of (await inspector?.list()) ?? [])
+      await inspector.delete(c.id).catch((e: unknown) => problems.push(String(e)));
     await srv?.close();
     problems.push(...((await env?.destroy()) ?? []));
     if (repo) fs.rmSync(repo, { recursive: true, force: true });
@@ -164,17 +161,23 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
   }, 300_000);
 
   it("scale web=3: requests spread over three instances", async () => {
-    expect((await owner.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: 3 }] })).status).toBe(200);
+    expect(
+      (await owner.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: 3 }] })).status,
+    ).toBe(200);
     const web = await runningWeb(3, 1);
     const seen = new Set<string>();
-    await until("all three answered", async () => {
-      for (let i = 0; i < 12; i++) {
-        const r = await get(`${APP}.localhost`);
-        expect(r.status).toBe(200);
-        seen.add(/instance=(\S+)/.exec(r.body)?.[1] ?? "");
-      }
-      return seen.size === 3;
-    }, 30_000);
+    await until(
+      "all three answered",
+      async () => {
+        for (let i = 0; i < 12; i++) {
+          const r = await get(`${APP}.localhost`);
+          expect(r.status).toBe(200);
+          seen.add(/instance=(\S+)/.exec(r.body)?.[1] ?? "");
+        }
+        return seen.size === 3;
+      },
+      30_000,
+    );
     expect([...seen].sort()).toEqual(web.map((i) => i.id).sort());
   }, 180_000);
 
@@ -206,7 +209,10 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
     expect(push.out).toContain("the push was rejected; the running release is unchanged");
     expect(total).toBeGreaterThan(20);
     expect(failed).toEqual([]);
-    const rel = await owner.req<{ version: number; status: string; failReason: string | null }[]>("GET", `/api/v1/apps/${APP}/releases`);
+    const rel = await owner.req<{ version: number; status: string; failReason: string | null }[]>(
+      "GET",
+      `/api/v1/apps/${APP}/releases`,
+    );
     expect(rel.body.find((x) => x.version === 3)).toMatchObject({ status: "failed" });
     expect(rel.body.find((x) => x.version === 2)).toMatchObject({ status: "deployed" });
     await runningWeb(3, 2);
@@ -228,11 +234,14 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
 
   it("berth run: a one-off of the deployed release with its config; output and exit code come back; then it is gone", async () => {
     const home = fs.mkdtempSync(path.join(env.tmp, "home-"));
-    const r = await runBerth(["run", "-a", APP, "--", "echo", "hello", "$GREETING;", "echo", "oops", ">&2;", "exit", "7"], {
-      url: srv.url,
-      token,
-      home,
-    });
+    const r = await runBerth(
+      ["run", "-a", APP, "--", "echo", "hello", "$GREETING;", "echo", "oops", ">&2;", "exit", "7"],
+      {
+        url: srv.url,
+        token,
+        home,
+      },
+    );
     expect(r.code, r.stderr).toBe(7);
     expect(r.stdout).toBe("hello hello\n");
     expect(r.stderr).toMatch(/Running on golden-run-[0-9a-f]{8} \(v2\)/);
@@ -242,11 +251,17 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
   }, 120_000);
 
   it("a custom domain routes to the app", async () => {
-    expect((await owner.req("POST", `/api/v1/apps/${APP}/domains`, { hostname: "golden.example.com" })).status).toBe(201);
-    const r = await until("domain routed", async () => {
-      const x = await get("golden.example.com");
-      return x.status === 200 && x;
-    }, 30_000);
+    expect((await owner.req("POST", `/api/v1/apps/${APP}/domains`, { hostname: "golden.example.com" })).status).toBe(
+      201,
+    );
+    const r = await until(
+      "domain routed",
+      async () => {
+        const x = await get("golden.example.com");
+        return x.status === 200 && x;
+      },
+      30_000,
+    );
     expect(r.body).toContain("greeting=hello");
   }, 60_000);
 
@@ -263,7 +278,9 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
     const auth = `Basic ${Buffer.from(`${reg.username}:${reg.password}`).toString("base64")}`;
     const accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
     for (const d of digests) {
-      const r = await fetch(`http://${reg.host}/v2/${APP}/manifests/${d}`, { headers: { accept, authorization: auth } });
+      const r = await fetch(`http://${reg.host}/v2/${APP}/manifests/${d}`, {
+        headers: { accept, authorization: auth },
+      });
       expect(r.status, d).toBe(404);
     }
     expect(fs.existsSync(logDir)).toBe(false);

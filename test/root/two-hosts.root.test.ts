@@ -8,6 +8,7 @@ import http from "node:http";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
+import { busyboxWebApp } from "../helpers/busybox-app.ts";
 import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
 import { createSimLan, type SimLan } from "../helpers/sim-hosts.ts";
@@ -15,18 +16,6 @@ import { until } from "../helpers/until.ts";
 import { findScheduler } from "../../server/scheduler/scheduler.ts";
 
 const APP = "twohost";
-const CGI = `#!/bin/sh
-echo "Content-Type: text/plain"
-echo ""
-echo "instance=$(hostname)"
-`;
-const dockerfile = `FROM scratch
-COPY busybox /bin/busybox
-RUN ["/bin/busybox","--install","-s","/bin"]
-COPY www /www
-RUN ["/bin/chmod","755","/www/cgi-bin/who"]
-CMD ["httpd","-f","-p","5000","-h","/www"]
-`;
 
 interface InstanceView {
   id: string;
@@ -104,11 +93,7 @@ describeRoot("two simulated hosts: pulls through the control plane, cross-node r
       );
     });
     expect((await owner.req("POST", "/api/v1/apps", { name: APP })).status).toBe(201);
-    repo = await makeRepo({
-      Dockerfile: dockerfile,
-      busybox: fs.readFileSync("/bin/busybox"),
-      "www/cgi-bin/who": CGI,
-    });
+    repo = await makeRepo(busyboxWebApp());
   }, 300_000);
 
   afterAll(async () => {
