@@ -11,6 +11,7 @@ import { AskServer, type AskDecision } from "./ask-server.ts";
 import { buildCaddyConfig, tlsHostsOf, type HttpsOptions, type RouteEntry } from "./caddy-config.ts";
 import { CaddyProcess } from "./caddy-process.ts";
 import { LogSink } from "./log-sink.ts";
+import { enableRequestMigration } from "./request-migration.ts";
 
 export type { AccessLine } from "./access-log.ts";
 export type { AskDecision } from "./ask-server.ts";
@@ -89,6 +90,7 @@ export class Router extends EventEmitter<RouterEvents> {
       caddyBin: this.opts.caddyBin,
     });
     try {
+      await enableRequestMigration(this.log);
       this.askUrl = await this.ask?.start();
       await this.caddy.start();
       await this.apply([]);
