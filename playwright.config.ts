@@ -46,7 +46,8 @@ export default defineConfig({
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
     timeout: 120_000,
-    stdout: "ignore",
+    // The platform logs warnings and errors (BERTH_LOG_LEVEL=warn) to stdout: shown, so a failing run says why.
+    stdout: "pipe",
     stderr: "pipe",
     env: {
       PORT: String(port),
