@@ -150,6 +150,27 @@ describe("Reconciler", () => {
     expect(events.at(-1)?.message).toBe("restart in 0 ms");
   });
 
+  it("waits for an exit status that is not known yet, then reports it (or gives up after a while)", async () => {
+    const r = make();
+    await settle(r, desired(1, inst("a", { restartPolicy: "never" }), inst("b", { restartPolicy: "never" })));
+    backend.simulateExit("a", undefined);
+    backend.simulateExit("b", undefined);
+    await r.tick();
+    expect(states("a").at(-1)).toBe("running"); // not handled yet: the container (and its status) is kept
+    expect((await backend.list()).map((c) => c.id).sort()).toEqual(["a", "b"]);
+    backend.setExitCode("a", 7);
+    clock += 1_000;
+    await r.tick();
+    expect(events.filter((e) => e.instanceId === "a").at(-1)).toMatchObject({ state: "crashed", exitCode: 7 });
+    expect(states("b").at(-1)).toBe("running");
+    clock += 5_000;
+    await r.tick();
+    const b = events.filter((e) => e.instanceId === "b").at(-1);
+    expect(b?.state).toBe("crashed");
+    expect(b).not.toHaveProperty("exitCode");
+    expect(await backend.list()).toEqual([]);
+  });
+
   it("honours restart policies never and on-failure", async () => {
     const r = make();
     await settle(r, desired(1, inst("a", { restartPolicy: "never" }), inst("b", { restartPolicy: "on-failure" })));

@@ -27,6 +27,9 @@ export interface ReconcilerOptions {
 
 type Owner = Pick<InstanceSpec, "id" | "app" | "release" | "processType">;
 
+/** How long a stopped container without a known exit status is kept before it is handled as exited anyway. */
+const EXIT_STATUS_WAIT_MS = 5_000;
+
 const RESTARTABLE = (spec: InstanceSpec, exitCode: number | undefined) =>
   spec.restartPolicy === "always" || (spec.restartPolicy === "on-failure" && exitCode !== 0);
 
@@ -34,6 +37,8 @@ const RESTARTABLE = (spec: InstanceSpec, exitCode: number | undefined) =>
 export class Reconciler {
   private desired: DesiredState;
   private readonly records = new Map<string, InstanceRecord>();
+  /** When each stopped container was first seen without its exit status (see handleExit). */
+  private readonly exitSeenAt = new Map<string, number>();
   private readonly now: () => number;
   private running: Promise<void> | undefined;
   private again = false;
@@ -248,6 +253,14 @@ export class Reconciler {
   }
 
   private async handleExit(spec: InstanceSpec, rec: InstanceRecord, c: ContainerInfo): Promise<void> {
+    // runc can report the container stopped before conmon has written its exit status (seen on a loaded machine);
+    // deleting it then loses the code (`berth run` would answer 0 for `exit 7`). Wait a few ticks for it.
+    if (c.exitCode === undefined && !c.oomKilled) {
+      const first = this.exitSeenAt.get(spec.id) ?? this.now();
+      this.exitSeenAt.set(spec.id, first);
+      if (this.now() - first < EXIT_STATUS_WAIT_MS) return;
+    }
+    this.exitSeenAt.delete(spec.id);
     const reason = c.oomKilled ? "oom-killed" : "exited";
     await this.opts.backend.delete(spec.id);
     this.scheduleRestart(spec, rec, c.exitCode, reason);

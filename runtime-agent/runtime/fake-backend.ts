@@ -39,11 +39,19 @@ export class FakeBackend implements RuntimeBackend {
     this.failures.set(method, error);
   }
 
-  /** Makes a running container exit as if its process ended with `exitCode`. */
-  simulateExit(id: string, exitCode: number, opts: { oomKilled?: boolean } = {}): void {
+  /**
+   * Makes a running container exit as if its process ended with `exitCode`; undefined = stopped with the status not
+   * known yet (conmon has not written its exit file), supplied later with `setExitCode`.
+   */
+  simulateExit(id: string, exitCode: number | undefined, opts: { oomKilled?: boolean } = {}): void {
     const c = this.get(id);
     if (c.info.status !== "running") throw new RuntimeError("conflict", `${id} is not running`);
     this.exit(c, exitCode, opts.oomKilled ?? false);
+  }
+
+  /** The exit status of a stopped container becomes known. */
+  setExitCode(id: string, exitCode: number): void {
+    this.get(id).info.exitCode = exitCode;
   }
 
   async create(input: ContainerConfigInput): Promise<ContainerInfo> {
@@ -139,9 +147,10 @@ export class FakeBackend implements RuntimeBackend {
     return c;
   }
 
-  private exit(c: FakeContainer, exitCode: number, oomKilled: boolean): void {
+  private exit(c: FakeContainer, exitCode: number | undefined, oomKilled: boolean): void {
     c.info.status = "stopped";
-    c.info.exitCode = exitCode;
+    if (exitCode === undefined) delete c.info.exitCode;
+    else c.info.exitCode = exitCode;
     if (oomKilled) c.info.oomKilled = true;
     delete c.info.pid;
   }

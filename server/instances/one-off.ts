@@ -75,7 +75,8 @@ export async function* followOneOff(
           const failed = row.state === "failed";
           yield {
             type: "exit",
-            code: row.exitCode ?? (failed ? 1 : 0),
+            // A crash whose status the node never learned is a failure, not a success.
+            code: row.exitCode ?? (failed || row.state === "crashed" ? 1 : 0),
             reason: failed ? row.reason || "failed to start" : row.reason || undefined,
           };
           return;
