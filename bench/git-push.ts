@@ -14,7 +14,14 @@ import { createControlPlane } from "../server/control-plane.ts";
 const runs = Number(process.argv[2] ?? 5);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-push-"));
 const src = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-src-"));
-const storage = ["--root", path.join(dataDir, "raw", "storage"), "--runroot", path.join(dataDir, "raw", "run"), "--storage-driver", "overlay"];
+const storage = [
+  "--root",
+  path.join(dataDir, "raw", "storage"),
+  "--runroot",
+  path.join(dataDir, "raw", "run"),
+  "--storage-driver",
+  "overlay",
+];
 
 const run = promisify(execFile);
 // Asynchronous on purpose: the control plane runs in this process and must keep serving during a push.
@@ -39,7 +46,13 @@ async function main() {
   const port = await cp.listen();
   const base = `http://127.0.0.1:${port}`;
   const post = async (p: string, body: unknown, headers: Record<string, string>) =>
-    (await fetch(base + p, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) })).json() as Promise<{ token?: string }>;
+    (
+      await fetch(base + p, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+      })
+    ).json() as Promise<{ token?: string }>;
   const signup = await fetch(`${base}/api/v1/auth/signup`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -52,7 +65,10 @@ async function main() {
   const remote = `http://berth:${token}@127.0.0.1:${port}/git/bench-app.git`;
 
   fs.copyFileSync("/bin/busybox", path.join(src, "busybox"));
-  fs.writeFileSync(path.join(src, "Dockerfile"), 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\nCOPY app.txt /app.txt\nCMD ["httpd","-f","-p","5000"]\n');
+  fs.writeFileSync(
+    path.join(src, "Dockerfile"),
+    'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\nCOPY app.txt /app.txt\nCMD ["httpd","-f","-p","5000"]\n',
+  );
   fs.writeFileSync(path.join(src, "app.txt"), "0");
   await sh("git", ["init", "-q", "-b", "main"]);
   await sh("git", ["add", "-A"]);
@@ -60,11 +76,40 @@ async function main() {
 
   const reg = cp.registry();
   const rawBuild = async (tag: string) => {
-    await sh("buildah", [...storage, "bud", "--runtime", "/usr/sbin/runc", "--isolation", "oci", "--layers", "--network", "none", "-q", "-t", tag, "--", src]);
-    await sh("buildah", [...storage, "push", "-q", "--tls-verify=false", "--creds", `${reg.username}:${reg.password}`, "--", tag, `docker://${reg.host}/raw:${Date.now()}`]);
+    await sh("buildah", [
+      ...storage,
+      "bud",
+      "--runtime",
+      "/usr/sbin/runc",
+      "--isolation",
+      "oci",
+      "--layers",
+      "--network",
+      "none",
+      "-q",
+      "-t",
+      tag,
+      "--",
+      src,
+    ]);
+    await sh("buildah", [
+      ...storage,
+      "push",
+      "-q",
+      "--tls-verify=false",
+      "--creds",
+      `${reg.username}:${reg.password}`,
+      "--",
+      tag,
+      `docker://${reg.host}/raw:${Date.now()}`,
+    ]);
   };
 
-  const rows: Record<string, { berth: number[]; raw: number[] }> = { cold: { berth: [], raw: [] }, warm: { berth: [], raw: [] }, "no-change": { berth: [], raw: [] } };
+  const rows: Record<string, { berth: number[]; raw: number[] }> = {
+    cold: { berth: [], raw: [] },
+    warm: { berth: [], raw: [] },
+    "no-change": { berth: [], raw: [] },
+  };
   rows.cold!.berth.push(await time(() => sh("git", ["push", "-q", remote, "main"])));
   rows.cold!.raw.push(await time(() => rawBuild("raw:cold")));
   for (let i = 1; i <= runs; i++) {
@@ -78,16 +123,27 @@ async function main() {
   }
   const targets: Record<string, number> = { warm: 5000, "no-change": 3000 };
   process.stdout.write(`git push -> release, small Dockerfile app, ${runs} runs, ${os.cpus().length} cores\n`);
-  process.stdout.write("| case | berth push (median ms) | raw buildah bud+push (median ms) | ratio | target |\n|---|---|---|---|---|\n");
+  process.stdout.write(
+    "| case | berth push (median ms) | raw buildah bud+push (median ms) | ratio | target |\n|---|---|---|---|---|\n",
+  );
   for (const [name, r] of Object.entries(rows)) {
     const b = median(r.berth);
     const w = median(r.raw);
     const t = targets[name];
-    process.stdout.write(`| ${name} | ${b.toFixed(0)} | ${w.toFixed(0)} | ${(b / w).toFixed(2)} | ${t ? `<= ${t} ms: ${b <= t ? "met" : "MISSED"}` : "-"} |\n`);
+    process.stdout.write(
+      `| ${name} | ${b.toFixed(0)} | ${w.toFixed(0)} | ${(b / w).toFixed(2)} | ${t ? `<= ${t} ms: ${b <= t ? "met" : "MISSED"}` : "-"} |\n`,
+    );
   }
   await cp.close();
   execFileSync("buildah", [...storage, "rmi", "--all", "--force"], { stdio: "ignore" });
-  const builder = ["--root", path.join(dataDir, "builder", "storage"), "--runroot", path.join(dataDir, "builder", "run"), "--storage-driver", "overlay"];
+  const builder = [
+    "--root",
+    path.join(dataDir, "builder", "storage"),
+    "--runroot",
+    path.join(dataDir, "builder", "run"),
+    "--storage-driver",
+    "overlay",
+  ];
   execFileSync("buildah", [...builder, "rmi", "--all", "--force"], { stdio: "ignore" });
   fs.rmSync(dataDir, { recursive: true, force: true });
   fs.rmSync(src, { recursive: true, force: true });

@@ -3,8 +3,12 @@
 // pushed with git. N config changes in a row (each a new release and a rollout) while a separate load-generator
 // process sends a constant R requests/s through the router; counts failed requests (non-200 or connection errors),
 // latency p50/p99 (from each request's scheduled send time, so a stall is not hidden) and each rollout's duration.
-// Run: sudo npx tsx bench/zero-downtime.ts [redeploys=10] [rate=200] [web=2]   Results go to stdout; copy them into
-// docs/benchmarks.md.
+// Run: sudo npx tsx bench/zero-downtime.ts [redeploys=10] [rate=200] [web=2] [tcp_migrate_req=keep|0|1]
+// Results go to stdout; copy them into docs/benchmarks.md. The last argument sets the host's
+// net.ipv4.tcp_migrate_req before the control plane starts (restored afterwards): with 1 the kernel hands connections
+// queued on a closing SO_REUSEPORT listener (Caddy's old server on every config load) to the new one instead of
+// resetting them; see bench/router-reload.ts. Berth's Router turns it on itself at start when it runs as root, so
+// `0` does not give a baseline here any more (the value in force during the load is printed); router-reload.ts does.
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -29,6 +33,23 @@ import { cleanupBuilder } from "../test/helpers/builder-cleanup.ts";
 const REDEPLOYS = Number(process.argv[2] ?? 10);
 const RATE = Number(process.argv[3] ?? 200);
 const WEB = Number(process.argv[4] ?? 2);
+const MIGRATE_REQ = process.argv[5] ?? "keep";
+const MIGRATE_REQ_FILE = "/proc/sys/net/ipv4/tcp_migrate_req";
+let migrateReqBefore: string | undefined;
+
+/** Host-wide TCP counters (other processes count too; TCPMigrateReqSuccess moves only for SO_REUSEPORT handovers). */
+function tcpCounters(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const file of ["/proc/net/netstat", "/proc/net/snmp"]) {
+    const lines = fs.readFileSync(file, "utf8").trim().split("\n");
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const names = lines[i]!.split(/\s+/);
+      const values = lines[i + 1]!.split(/\s+/);
+      for (let k = 1; k < names.length; k++) out[`${names[0]!.replace(":", "")}.${names[k]}`] = Number(values[k]);
+    }
+  }
+  return out;
+}
 const APP = "zdt";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dockerfile = `FROM scratch
@@ -69,7 +90,7 @@ function one(due) {
     res.on("error", (e) => finish(0, e.message));
   });
   req.on("timeout", () => req.destroy(new Error("timeout")));
-  req.on("error", (e) => finish(0, e.message));
+  req.on("error", (e) => finish(0, (e.code ? e.code + " " : "") + e.message));
   req.end();
 }
 const timer = setInterval(() => {
@@ -167,6 +188,11 @@ function startLoad(port: number, host: string): Promise<{ stop(): Promise<LoadRe
 
 async function main() {
   if (process.getuid?.() !== 0) throw new Error("run as root (runc, buildah, CNI)");
+  if (MIGRATE_REQ !== "keep") {
+    if (MIGRATE_REQ !== "0" && MIGRATE_REQ !== "1") throw new Error("tcp_migrate_req must be keep, 0 or 1");
+    migrateReqBefore = fs.readFileSync(MIGRATE_REQ_FILE, "utf8").trim();
+    fs.writeFileSync(MIGRATE_REQ_FILE, MIGRATE_REQ);
+  }
   env = await createRootEnv();
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-zdt-"));
   const config = loadConfig({
@@ -259,6 +285,9 @@ async function main() {
       }
     };
   }
+  // Read after the control plane started: its Router turns the setting on by itself when it can (root).
+  const migrateReq = fs.readFileSync(MIGRATE_REQ_FILE, "utf8").trim();
+  const countersBefore = tcpCounters();
   const load = await startLoad(routerPort, host);
   const loadStart = Date.now();
   await sleep(2_000);
@@ -289,6 +318,8 @@ async function main() {
   await sleep(2_000);
   const result = await load.stop();
   loadgen = undefined;
+  const countersAfter = tcpCounters();
+  const delta = (k: string) => (countersAfter[k] ?? 0) - (countersBefore[k] ?? 0);
   const last = await get(routerPort, host, "/cgi-bin/who");
 
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -298,7 +329,8 @@ async function main() {
     .join(" ");
   process.stdout.write(
     `\nzero-downtime: ${REDEPLOYS} config changes in a row (new release + rollout each), web=${WEB}, ` +
-      `${RATE} req/s constant rate through the router (new connection per request), ${os.cpus().length} cores, load average ${la}\n\n`,
+      `${RATE} req/s constant rate through the router (new connection per request), ${os.cpus().length} cores, ` +
+      `load average ${la}, net.ipv4.tcp_migrate_req=${migrateReq}\n\n`,
   );
   process.stdout.write(
     "| requests | duration (s) | achieved req/s | failed | p50 (ms) | p99 (ms) | max (ms) | target |\n|---|---|---|---|---|---|---|---|\n",
@@ -319,6 +351,11 @@ async function main() {
   process.stdout.write(
     `router updates (Caddy config loads) during the load: ${loadsDuring.length}, duration median ${med(loadMs).toFixed(0)} ms, max ${Math.max(0, ...loadMs)} ms\n`,
   );
+  process.stdout.write(
+    `host TCP counters during the load (whole machine): RSTs sent ${delta("Tcp.OutRsts")}, ` +
+      `requests migrated from a closing listener (TCPMigrateReqSuccess) ${delta("TcpExt.TCPMigrateReqSuccess")}, ` +
+      `failed migrations ${delta("TcpExt.TCPMigrateReqFailure")}\n`,
+  );
   for (const f of result.failures.slice(0, 20)) {
     const near = loadsDuring.reduce<{ start: number; end: number } | undefined>(
       (best, l) => (!best || Math.abs(l.start - f.at) < Math.abs(best.start - f.at) ? l : best),
@@ -330,12 +367,27 @@ async function main() {
     process.stdout.write(`failed request due at +${f.at - loadStart} ms: ${f.status} ${f.detail}${where}\n`);
   }
   if (result.failures.length > 20) process.stdout.write(`(${result.failures.length - 20} more)\n`);
+  // All failures, as windows of consecutive failed requests (gaps under 100 ms) with what the client saw.
+  const windows: { from: number; to: number; n: number; kinds: Map<string, number> }[] = [];
+  for (const f of [...result.failures].sort((a, b) => a.at - b.at)) {
+    let w = windows[windows.length - 1];
+    if (!w || f.at - w.to > 100) windows.push((w = { from: f.at, to: f.at, n: 0, kinds: new Map() }));
+    const kind = f.status ? `HTTP ${f.status}` : f.detail;
+    w.to = f.at;
+    w.n++;
+    w.kinds.set(kind, (w.kinds.get(kind) ?? 0) + 1);
+  }
+  for (const w of windows) {
+    const kinds = [...w.kinds].map(([k, n]) => `${n}x ${k}`).join(", ");
+    process.stdout.write(`failure window +${w.from - loadStart}..+${w.to - loadStart} ms: ${w.n} failed (${kinds})\n`);
+  }
   process.stdout.write(`last response: ${last.status} ${last.body.trim()}\n`);
 }
 
 async function cleanup(): Promise<string[]> {
   const problems: string[] = [];
   loadgen?.kill("SIGKILL");
+  if (migrateReqBefore !== undefined) fs.writeFileSync(MIGRATE_REQ_FILE, migrateReqBefore);
   if (cp && agent && owner) {
     await owner.req("DELETE", `/api/v1/apps/${APP}`).catch(() => undefined);
     await until("containers gone", async () => (await inspector?.list())?.length === 0, 60_000).catch((e: unknown) =>
