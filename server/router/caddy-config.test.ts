@@ -99,6 +99,7 @@ describe("buildCaddyConfig", () => {
     expect(rp.load_balancing.selection_policy.policy).toBe("least_conn");
     expect(rp.load_balancing.try_duration).toBeTruthy();
     expect(rp.load_balancing.retry_match).toEqual([{ expression: "false" }]);
+    expect(rp.transport).toEqual({ protocol: "http", keep_alive: { max_idle_conns_per_host: 128 } });
     expect(rp.health_checks.passive).toMatchObject({ max_fails: 1 });
     expect(rp.headers.request.set["X-Request-Id"]).toEqual(["{http.request.uuid}"]);
     expect(handlersFor(cfg, "blog.berth.test")[0].routes.at(-1).handle[1].upstreams).toEqual([
