@@ -6,7 +6,7 @@ import type { Duplex } from "node:stream";
 import { getRequestListener } from "@hono/node-server";
 import type { Config } from "./config.ts";
 import type { Services } from "./context.ts";
-import { createDb } from "./db/client.ts";
+import { createDb, useWriteAheadLog } from "./db/client.ts";
 import type { Logger } from "./logger.ts";
 import { API_BASE, createApi } from "./http/api.ts";
 import { STREAM_PATH, StreamServer } from "./ws/stream.ts";
@@ -88,6 +88,7 @@ async function startRouter(config: Config, log: Logger): Promise<Router | undefi
 export async function createControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const { config, log } = opts;
   const db = createDb(config.databaseUrl);
+  await useWriteAheadLog(db);
   const hub = new StreamHub(log.child({ component: "stream-hub" }));
   // Without a registry (e.g. docker-registry not installed on a non-root dev machine) the control plane still
   // serves the dashboard and API; builds and image deploys then answer "registry is not running".
