@@ -1,13 +1,21 @@
-// Benchmark: the scheduler's reconcile loop at scale. A real control plane (real SQLite database file, registry
-// started so desired states are sent, router replaced by a sink that only counts route sets) and N in-process agents
-// on the FakeBackend (probe always healthy). A apps x Q web instances; measures how long the whole system takes to
-// converge from nothing, then after one app is scaled up, after one app's new release rolls out, and after every app
-// is scaled down by 10%; plus scheduler passes and pass durations. No root needed (docker-registry must be installed).
-// Run: npx tsx bench/reconcile.ts [nodes] [apps] [instances-per-app]   (default 100 50... see below)
+// Benchmark: the scheduler's reconcile loop at scale. This process runs a real control plane (SQLite database file,
+// registry started so desired states are sent, the Caddy router replaced by a sink that keeps the last route set);
+// N fake nodes run in W child processes (bench/lib/fake-agents-worker.ts), each a real agent on the FakeBackend with
+// a small simulated start/stop latency and an always-healthy probe, so this process's event loop, CPU and profile
+// are the control plane's alone (plus this script's convergence checks). A apps x Q web instances; measures how long
+// the whole system takes to converge from nothing and after each change (see CHANGES below).
+// Run: npx tsx bench/reconcile.ts [nodes=100] [apps=100] [web-per-app=50]
+//   BENCH_WORKERS=4 agent processes, BENCH_TICK_MS=1000 agent tick, BENCH_LATENCY=create,start,stop,delete ms
+//   (default 100,50,50,20), BENCH_ROLLOUT_APPS=100 apps in the many-apps rollout, BENCH_PROFILE=1 per-query and
+//   per-step timings and SQL statements, BENCH_LOG_LEVEL=warn control-plane log on stderr. Profile the control plane: node --cpu-prof --cpu-prof-dir=DIR --import tsx bench/reconcile.ts
+//   then npx tsx bench/lib/cpuprofile-top.ts DIR/*.cpuprofile
 // Results go to stdout; copy them into docs/benchmarks.md.
+import { fork, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { loadConfig } from "../server/config.ts";
 import { createLogger } from "../server/logger.ts";
 import { migrateDatabase } from "../server/db/migrate.ts";
@@ -15,24 +23,32 @@ import { createControlPlane, type ControlPlane } from "../server/control-plane.t
 import { findScheduler, type Scheduler } from "../server/scheduler/scheduler.ts";
 import type { AppRoute } from "../server/scheduler/routes.ts";
 import { agentHubFor } from "../server/nodes/agent-hub.ts";
-import { startAgent, type Agent } from "../runtime-agent/agent/agent.ts";
-import { silentLogger } from "../runtime-agent/log.ts";
-import { FakeBackend } from "../runtime-agent/runtime/fake-backend.ts";
-import { PROTOCOL_VERSION } from "../runtime-agent/protocol/index.ts";
 import { ApiClient } from "../test/helpers/client.ts";
+import type { ParentMessage, WorkerMessage } from "./lib/fake-agents-worker.ts";
+import { profileSql, sqlReport } from "./lib/sql-profile.ts";
 
 const NODES = Number(process.argv[2] ?? 100);
 const APPS = Number(process.argv[3] ?? 100);
 const PER_APP = Number(process.argv[4] ?? 50);
-const TICK_MS = 200;
+const WORKERS = Math.max(1, Math.min(NODES, Number(process.env.BENCH_WORKERS ?? 4)));
+const TICK_MS = Number(process.env.BENCH_TICK_MS ?? 1000);
+const [CREATE_MS, START_MS, STOP_MS, DELETE_MS] = (process.env.BENCH_LATENCY ?? "100,50,50,20").split(",").map(Number);
+const ROLLOUT_APPS = Math.min(APPS, Number(process.env.BENCH_ROLLOUT_APPS ?? APPS));
+const SETUP_STEP = Number(process.env.BENCH_SETUP_STEP ?? 10);
 const TARGET_MS = 5_000;
+/** A change that has not converged after this long is reported as missed, and the run goes on. */
+const CHANGE_TIMEOUT_MS = 120_000;
+const POLL_MS = 20;
+const WORKER_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), "lib", "fake-agents-worker.ts");
 
-const dirs: string[] = [];
-const agents: { agent: Agent; backend: FakeBackend }[] = [];
+let rootDir: string | undefined;
+const workers: Worker[] = [];
 let cp: ControlPlane | undefined;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const digest = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
+const nodeName = (n: number) => `bench-n${String(n).padStart(3, "0")}`;
+const nodeAddress = (n: number) => `127.1.${n >> 8}.${(n & 255) + 1}`;
 
 function pct(xs: number[], q: number): number {
   if (xs.length === 0) return NaN;
@@ -45,7 +61,76 @@ async function until(what: string, fn: () => Promise<boolean>, ms = 300_000): Pr
   for (;;) {
     if (await fn()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
+    await sleep(POLL_MS);
+  }
+}
+
+/** One agent process: the nodes it hosts and the last running set it reported. */
+class Worker {
+  readonly child: ChildProcess;
+  count = 0;
+  hash = "";
+  cpuMs = 0;
+  lagMaxMs = 0;
+  private inspected: ((info: unknown) => void) | undefined;
+  private readonly waiters = new Map<string, () => void>();
+  exited = false;
+
+  constructor(readonly nodes: { name: string; address: string }[]) {
+    this.child = fork(WORKER_FILE, [], {
+      execArgv: ["--import", "tsx"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    this.child.on("message", (m: WorkerMessage) => {
+      if (m.type === "running") {
+        this.count = m.count;
+        this.hash = m.hash;
+      } else if (m.type === "load") {
+        this.cpuMs = m.cpuMs;
+        this.lagMaxMs = Math.max(this.lagMaxMs, m.lagMaxMs);
+      } else if (m.type === "inspect") {
+        this.inspected?.(m.info);
+      } else if (m.type === "error") {
+        process.stderr.write(`agent worker: ${m.message}\n`);
+      }
+      this.waiters.get(m.type)?.();
+    });
+    this.child.on("exit", () => {
+      this.exited = true;
+      for (const w of this.waiters.values()) w();
+    });
+  }
+
+  /** Resolves at the next message of this type (or when the process exits). */
+  next(type: WorkerMessage["type"]): Promise<void> {
+    return new Promise((resolve) => this.waiters.set(type, resolve));
+  }
+
+  send(m: ParentMessage): void {
+    this.child.send(m);
+  }
+
+  /** What the agent of `node` (hosted here) wants and runs of `ids`. */
+  inspect(node: string, ids: string[]): Promise<unknown> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve("no answer in 10 s"), 10_000);
+      this.inspected = (info) => {
+        clearTimeout(timer);
+        resolve(info);
+      };
+      this.send({ type: "inspect", node, ids });
+    });
+  }
+
+  /** Stops the agents, then waits for the process to exit (killed after 10 s). */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((r) => this.child.once("exit", () => r()));
+    if (this.child.connected) this.child.send({ type: "stop" });
+    else this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
   }
 }
 
@@ -117,15 +202,16 @@ function profileSteps(sched: Scheduler): void {
 function profileSends(target: ControlPlane): void {
   const hub = agentHubFor(target.services);
   const original = hub.setDesiredState.bind(hub);
+  const key = "  of which agentHub.setDesiredState (until the agent acks)";
   hub.setDesiredState = async (nodeId, instances) => {
     const t = performance.now();
     try {
       return await original(nodeId, instances);
     } finally {
-      const st = steps.get("  of which agentHub.setDesiredState (until the agent acks)") ?? { n: 0, ms: 0 };
+      const st = steps.get(key) ?? { n: 0, ms: 0 };
       st.n++;
       st.ms += performance.now() - t;
-      steps.set("  of which agentHub.setDesiredState (until the agent acks)", st);
+      steps.set(key, st);
     }
   };
 }
@@ -139,12 +225,33 @@ function printProfile(): void {
   }
 }
 
+/** Event-loop delay of this process while a change converges (setInterval drift, 10 ms interval). */
+function loopLag(): { stop: () => { p99: number; max: number } } {
+  const lags: number[] = [];
+  let last = performance.now();
+  const t = setInterval(() => {
+    const now = performance.now();
+    lags.push(Math.max(0, now - last - 10));
+    last = now;
+  }, 10);
+  return {
+    stop: () => {
+      clearInterval(t);
+      return { p99: pct(lags, 0.99), max: Math.max(0, ...lags) };
+    },
+  };
+}
+
 async function main() {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-reconcile-"));
-  dirs.push(dataDir);
+  if (PROFILE) profileSql();
+  rootDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-reconcile-"));
+  const dataDir = path.join(rootDir, "data");
+  fs.mkdirSync(dataDir);
   const config = loadConfig({ BERTH_DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", BERTH_LOG_LEVEL: "error" });
   await migrateDatabase(config.databaseUrl);
-  cp = await createControlPlane({ config, log: createLogger("error"), dashboard: false, registry: true });
+  // BENCH_LOG_LEVEL=warn shows the control plane's warnings (on stderr, beside the progress lines).
+  const log = createLogger(process.env.BENCH_LOG_LEVEL ?? "error", process.stderr);
+  cp = await createControlPlane({ config, log, dashboard: false, registry: true });
   const port = await cp.listen();
   const url = `http://127.0.0.1:${port}`;
   const sched = findScheduler(cp.services) as Scheduler;
@@ -154,13 +261,15 @@ async function main() {
     profileSteps(sched);
     profileSends(cp);
   }
-  const db = cp.services.db;
+  const db = () => (cp as ControlPlane).services.db;
   let routeSets = 0;
   let lastRoutes: AppRoute[] = [];
+  let lastRoutesAt = 0;
   sched.setRouter({
     apply: async (routes) => {
       routeSets++;
       lastRoutes = routes;
+      lastRoutesAt = performance.now();
     },
   });
 
@@ -169,73 +278,97 @@ async function main() {
   const api = await admin.tokenClient("bench");
   const joinToken = (await api.req("POST", "/api/v1/nodes/join-tokens", { name: "bench" })).body.token as string;
 
-  // Nodes: big enough that placement never runs out (50 x 512 MB / 1 CPU each, plus a rollout's surge).
+  // Nodes, dealt round-robin to the agent processes. Big enough that placement never runs out (64 CPUs, 256 GB).
   const tJoin = performance.now();
-  for (let n = 0; n < NODES; n++) {
-    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-agent-"));
-    dirs.push(stateDir);
-    const backend = new FakeBackend();
-    const name = `bench-n${String(n).padStart(3, "0")}`;
-    const agent = await startAgent({
+  const shares: { name: string; address: string }[][] = Array.from({ length: WORKERS }, () => []);
+  for (let n = 0; n < NODES; n++) shares[n % WORKERS]?.push({ name: nodeName(n), address: nodeAddress(n) });
+  const workerOf = new Map<string, number>();
+  shares.forEach((nodes, w) => nodes.forEach((x) => workerOf.set(x.name, w)));
+  for (const nodes of shares) {
+    const w = new Worker(nodes);
+    workers.push(w);
+    const dir = path.join(rootDir, `agents-${workers.length}`);
+    const ready = w.next("ready");
+    w.send({
+      type: "start",
       controlPlane: url,
       joinToken,
-      stateDir,
-      backend,
-      log: silentLogger(),
+      nodes,
+      dir,
       tickMs: TICK_MS,
-      probe: async () => true,
-      register: async () => ({
-        protocolVersion: PROTOCOL_VERSION,
-        hostname: name,
-        address: "127.0.0.1",
-        cpus: 64,
-        memoryBytes: 256 * 1024 ** 3,
-        diskBytes: 500 * 1024 ** 3,
-        kernel: "6.1.0-bench",
-        cgroupVersion: 2,
-        agentVersion: "0.1.0",
-      }),
+      latency: { create: CREATE_MS ?? 0, start: START_MS ?? 0, stop: STOP_MS ?? 0, delete: DELETE_MS ?? 0 },
     });
-    agents.push({ agent, backend });
+    await ready;
+    if (w.exited) throw new Error("an agent process exited during start");
   }
-  await until("nodes ready", async () => (await db.node.count({ where: { state: "ready" } })) === NODES);
+  await until("nodes ready", async () => (await db().node.count({ where: { state: "ready" } })) === NODES);
   const joinMs = performance.now() - tJoin;
 
-  // Apps with a deployed-able release each (the image digests are fake; the FakeBackend accepts any image).
+  // Apps (the image digests are fake; the FakeBackend accepts any image).
   const appIds: string[] = [];
   for (let a = 0; a < APPS; a++) {
     const name = `app${String(a).padStart(3, "0")}`;
     const r = await api.req("POST", "/api/v1/apps", { name });
     if (r.status !== 201) throw new Error(`app create failed: ${r.status} ${JSON.stringify(r.body)}`);
-    appIds.push((await db.app.findUniqueOrThrow({ where: { name } })).id);
+    appIds.push((await db().app.findUniqueOrThrow({ where: { name } })).id);
   }
 
-  const agentRunning = async () => {
-    let n = 0;
-    for (const a of agents) n += (await a.backend.list()).filter((c) => c.status === "running").length;
-    return n;
-  };
-  /** The whole system agrees: `total` instance rows, all wanted and running, and the agents run exactly those. */
+  /**
+   * Converged, checked in this order (cheap in-memory checks first, so the database is read only when they pass):
+   * 1. agents: the agent processes together run exactly `total` containers, and each process's set of running
+   *    `node/instance` pairs equals the database's;
+   * 2. routes: the last route set the scheduler applied has, for every app, exactly the `address:hostPort` of its
+   *    instances in the database;
+   * 3. database: exactly `total` instance rows, every one wanted `running` and reported `running` (no row left
+   *    stopping, replacing or pending), plus `extra` (e.g. the new releases deployed).
+   */
   let lastProgress = 0;
-  const converged = async (total: number, extra?: () => Promise<boolean>) => {
+  const converged = async (total: number, extra?: () => Promise<boolean>): Promise<boolean> => {
     if (Date.now() - lastProgress > 10_000) {
       lastProgress = Date.now();
-      const states = await db.instance.groupBy({ by: ["state", "desired"], _count: true });
-      const releases = await db.release.groupBy({ by: ["status"], _count: true });
-      const nodes = await db.node.groupBy({ by: ["state"], _count: true });
+      const states = await db().instance.groupBy({ by: ["state", "desired"], _count: true });
+      const releases = await db().release.groupBy({ by: ["status"], _count: true });
+      const nodes = await db().node.groupBy({ by: ["state"], _count: true });
       process.stderr.write(
         `  instances ${states.map((x) => `${x.state}/${x.desired}=${x._count}`).join(" ")}; releases ` +
           `${releases.map((x) => `${x.status}=${x._count}`).join(" ")}; nodes ${nodes.map((x) => `${x.state}=${x._count}`).join(" ")}` +
-          `; passes ${passes.durations.length}\n`,
+          `; agents run ${workers.reduce((n, w) => n + w.count, 0)}; passes ${passes.durations.length}\n`,
       );
     }
-    const [rows, ok] = await Promise.all([
-      db.instance.count(),
-      db.instance.count({ where: { state: "running", desired: "running" } }),
-    ]);
-    if (rows !== total || ok !== total) return false;
-    if (extra && !(await extra())) return false;
-    return (await agentRunning()) === total;
+    if (workers.reduce((n, w) => n + w.count, 0) !== total) return false;
+    if (lastRoutes.reduce((n, r) => n + r.upstreams.length, 0) !== total) return false;
+    const rows = await db().instance.findMany({
+      select: {
+        id: true,
+        appId: true,
+        desired: true,
+        state: true,
+        hostPort: true,
+        node: { select: { name: true, address: true } },
+      },
+    });
+    if (rows.length !== total || rows.some((r) => r.desired !== "running" || r.state !== "running" || !r.node)) {
+      return false;
+    }
+    const lines: string[][] = workers.map(() => []);
+    const upstreams = new Map<string, string[]>();
+    for (const r of rows) {
+      const node = r.node as { name: string; address: string };
+      lines[workerOf.get(node.name) ?? -1]?.push(`${node.name}/${r.id}`);
+      const list = upstreams.get(r.appId) ?? [];
+      list.push(`${node.address}:${r.hostPort}`);
+      upstreams.set(r.appId, list);
+    }
+    for (const [w, l] of lines.entries()) {
+      const hash = crypto.createHash("sha1").update(l.sort().join("\n")).digest("hex");
+      if (workers[w]?.hash !== hash) return false;
+    }
+    const nameOf = new Map(appIds.map((id, i) => [`app${String(i).padStart(3, "0")}`, id]));
+    for (const route of lastRoutes) {
+      const want = (upstreams.get(nameOf.get(route.app) ?? "") ?? []).sort();
+      if (JSON.stringify(want) !== JSON.stringify(route.upstreams)) return false;
+    }
+    return !extra || (await extra());
   };
 
   interface Row {
@@ -246,8 +379,62 @@ async function main() {
     passes: number[];
     routeSets: number;
     cpu: number;
+    lag: { p99: number; max: number };
+    /** Agent processes: CPU (cores) and their largest event-loop delay. */
+    agentCpu: number;
+    agentLag: number;
   }
   const rows: Row[] = [];
+  const allDeployed = (version: number, count: number) => async () =>
+    (await db().release.count({ where: { status: "deployed", version } })) === count;
+  /** A change takes long: what the database, the control plane and the agents say about a few stuck instances. */
+  async function diagnose() {
+    // Instances wanted and not running first (a start that does not finish), then any other not in place.
+    const starting = await db().instance.findMany({
+      where: { desired: "running", state: { not: "running" } },
+      select: {
+        id: true,
+        state: true,
+        desired: true,
+        createdAt: true,
+        updatedAt: true,
+        node: { select: { id: true, name: true } },
+      },
+      orderBy: { createdAt: "asc" },
+      take: 2,
+    });
+    const other = await db().instance.findMany({
+      where: { OR: [{ state: { not: "running" } }, { desired: { not: "running" } }] },
+      select: {
+        id: true,
+        state: true,
+        desired: true,
+        createdAt: true,
+        updatedAt: true,
+        node: { select: { id: true, name: true } },
+      },
+      orderBy: { createdAt: "asc" },
+      take: 1,
+    });
+    const stuck = [...starting, ...other];
+    const releases = await db().release.findMany({
+      where: { status: { in: ["pending", "deploying"] } },
+      select: { version: true, status: true, createdAt: true, app: { select: { name: true } } },
+    });
+    process.stderr.write(`  releases rolling out: ${JSON.stringify(releases)}\n`);
+    const hub = agentHubFor((cp as ControlPlane).services) as unknown as {
+      desired: Map<string, { generation: number; instances: { id: string }[] }>;
+    };
+    for (const i of stuck) {
+      const sent = i.node ? hub.desired.get(i.node.id) : undefined;
+      const w = i.node ? workers[workerOf.get(i.node.name) ?? -1] : undefined;
+      const agent = i.node && w ? await w.inspect(i.node.name, [i.id]) : undefined;
+      process.stderr.write(
+        `  stuck: ${JSON.stringify({ ...i, ageS: (Date.now() - i.createdAt.getTime()) / 1000, sentGeneration: sent?.generation, inSent: sent?.instances.some((x) => x.id === i.id), agent })}\n`,
+      );
+    }
+  }
+
   async function measure(
     change: string,
     total: number,
@@ -258,142 +445,242 @@ async function main() {
     const p0 = passes.durations.length;
     const r0 = routeSets;
     const c0 = process.cpuUsage();
+    const w0 = workers.reduce((n, w) => n + w.cpuMs, 0);
+    for (const w of workers) w.lagMaxMs = 0;
+    const lag = loopLag();
+    let diagnosed = 0;
     const t = performance.now();
     await act();
     let milestoneMs: number | undefined;
-    await until(change, async () => {
-      if (milestone && milestoneMs === undefined && (await milestone.done())) milestoneMs = performance.now() - t;
-      return converged(total, extra);
-    });
-    const ms = performance.now() - t;
+    let convergedAt = Infinity;
+    try {
+      await until(
+        change,
+        async () => {
+          const at = performance.now();
+          if (milestone && milestoneMs === undefined && (await milestone.done())) milestoneMs = performance.now() - t;
+          if (!(await converged(total, extra))) {
+            if (performance.now() - t > 30_000 * (diagnosed + 1) && diagnosed < 3) {
+              diagnosed++;
+              process.stderr.write(`  not converged after ${((performance.now() - t) / 1000).toFixed(0)} s:\n`);
+              await diagnose();
+            }
+            return false;
+          }
+          convergedAt = at;
+          return true;
+        },
+        CHANGE_TIMEOUT_MS,
+      );
+    } catch (err) {
+      process.stderr.write(`  ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+    const ms = convergedAt - t;
     const cpu = process.cpuUsage(c0);
     rows.push({
       change,
       instances: total,
       ms,
-      ...(milestone ? { milestone: `${milestone.name} ${((milestoneMs ?? ms) / 1000).toFixed(2)} s` } : {}),
+      ...(milestone
+        ? { milestone: `${milestone.name} ${milestoneMs === undefined ? "-" : (milestoneMs / 1000).toFixed(2)} s` }
+        : {}),
       passes: passes.durations.slice(p0),
       routeSets: routeSets - r0,
-      cpu: (cpu.user + cpu.system) / 1000 / ms,
+      cpu: (cpu.user + cpu.system) / 1000 / (performance.now() - t),
+      lag: lag.stop(),
+      agentCpu: (workers.reduce((n, w) => n + w.cpuMs, 0) - w0) / (performance.now() - t),
+      agentLag: Math.max(...workers.map((w) => w.lagMaxMs)),
     });
-    process.stderr.write(`${change}: ${(ms / 1000).toFixed(2)} s\n`);
-    // Settle before the next change: trailing passes (drain timers, late events) finish, and agents whose connection
-    // was dropped during a long pass (heartbeat) have registered again.
+    process.stderr.write(
+      `${change}: ${(ms / 1000).toFixed(2)} s (last route set ${((lastRoutesAt - t) / 1000).toFixed(2)} s)\n`,
+    );
+    await settle(total);
+  }
+
+  /** Before the next change: trailing passes (drain timers, late events) finish and every node is ready. */
+  async function settle(total: number) {
     const settleStart = performance.now();
     await sleep(4_000);
     await until(
       "settled",
-      async () => (await db.node.count({ where: { state: "ready" } })) === NODES && (await converged(total)),
+      async () => (await db().node.count({ where: { state: "ready" } })) === NODES && (await converged(total)),
     );
-    await sleep(3_000);
+    await sleep(2_000);
     const settleMs = performance.now() - settleStart;
     if (settleMs > 10_000) process.stderr.write(`  settled after ${(settleMs / 1000).toFixed(1)} s\n`);
   }
 
-  // 1. From nothing: formation web=PER_APP and a v1 release for every app at once.
+  // 1. Setup (not a measured change): formation web=PER_APP and a v1 release for SETUP_STEP apps at a time, each
+  // step converged before the next (all at once is the all-apps rollout below, from a running system).
   const total0 = APPS * PER_APP;
-  await measure(
-    `0 -> ${total0} instances (${APPS} releases + formations at once)`,
-    total0,
-    async () => {
-      await db.formation.updateMany({ where: { type: "web" }, data: { quantity: PER_APP } });
-      await db.release.createMany({
-        data: appIds.map((appId, i) => ({
-          appId,
-          version: 1,
-          imageRef: `app${i}`,
-          imageDigest: digest(i + 1),
-          processTypes: '{"web":""}',
-        })),
+  const tSetup = performance.now();
+  await db().formation.updateMany({ where: { type: "web" }, data: { quantity: PER_APP } });
+  for (let k = 0; k < APPS; k += SETUP_STEP) {
+    const step = appIds.slice(k, k + SETUP_STEP);
+    await db().release.createMany({
+      data: step.map((appId, j) => ({
+        appId,
+        version: 1,
+        imageRef: `app${k + j}`,
+        imageDigest: digest(k + j + 1),
+        processTypes: '{"web":""}',
+      })),
+    });
+    sched.kick();
+    const count = (k + step.length) * PER_APP;
+    await until(`setup: ${count} instances`, () => converged(count, allDeployed(1, k + step.length)));
+    process.stderr.write(`setup: ${count} instances after ${((performance.now() - tSetup) / 1000).toFixed(1)} s\n`);
+  }
+  const setupMs = performance.now() - tSetup;
+  await settle(total0);
+
+  const idle: number[] = [];
+  try {
+    // 2a. One app scaled up by 10 through the API.
+    const total1 = total0 + 10;
+    await measure(`scale up app000 web ${PER_APP} -> ${PER_APP + 10} (API)`, total1, async () => {
+      const r = await api.req("PATCH", "/api/v1/apps/app000/formation", {
+        updates: [{ type: "web", quantity: PER_APP + 10 }],
+      });
+      if (r.status !== 200) throw new Error(`scale failed: ${r.status}`);
+    });
+
+    // 2b. Every app scaled up by 10% at once (one formation write, then one kick, like a bulk API change).
+    const up = (q: number) => Math.round(q * 1.1);
+    const total2 = up(PER_APP + 10) + (APPS - 1) * up(PER_APP);
+    await measure(`scale up all ${APPS} apps 10% (${total1} -> ${total2})`, total2, async () => {
+      await db().formation.update({
+        where: { appId_type: { appId: appIds[0] as string, type: "web" } },
+        data: { quantity: up(PER_APP + 10) },
+      });
+      await db().formation.updateMany({
+        where: { type: "web", appId: { not: appIds[0] as string } },
+        data: { quantity: up(PER_APP) },
       });
       sched.kick();
-    },
-    async () => (await db.release.count({ where: { status: "deployed" } })) === APPS,
-  );
-
-  // 2. One app scaled up by 10 through the API.
-  const total1 = total0 + 10;
-  await measure(`scale app000 web ${PER_APP} -> ${PER_APP + 10} (API)`, total1, async () => {
-    const r = await api.req("PATCH", "/api/v1/apps/app000/formation", {
-      updates: [{ type: "web", quantity: PER_APP + 10 }],
     });
-    if (r.status !== 200) throw new Error(`scale failed: ${r.status}`);
-  });
 
-  // 3. A new release of one app (config change through the API): new instances start beside the old, then the old stop.
-  const deployedV2 = async () =>
-    (await db.release.findFirst({ where: { appId: appIds[1] as string, version: 2 } }))?.status === "deployed";
-  await measure(
-    `rollout of app001 v2 (config change, ${PER_APP} instances replaced)`,
-    total1,
-    async () => {
-      const r = await api.req("PATCH", "/api/v1/apps/app001/config", { set: { BENCH: "2" } });
-      if (r.status !== 200) throw new Error(`config change failed: ${r.status} ${JSON.stringify(r.body)}`);
-    },
-    async () =>
-      (await deployedV2()) &&
-      (await db.instance.count({ where: { appId: appIds[1] as string, release: { version: 1 } } })) === 0,
-    { name: "v2 deployed after", done: deployedV2 },
-  );
-
-  // 4. Every app scaled down by 10% at once (one formation write, then one kick, like a bulk API change).
-  const down = (q: number) => Math.floor(q * 0.9);
-  const total2 = down(PER_APP + 10) + (APPS - 1) * down(PER_APP);
-  await measure(`all ${APPS} apps scaled down 10% (${total1} -> ${total2})`, total2, async () => {
-    await db.formation.update({
-      where: { appId_type: { appId: appIds[0] as string, type: "web" } },
-      data: { quantity: down(PER_APP + 10) },
-    });
-    await db.formation.updateMany({
-      where: { type: "web", appId: { not: appIds[0] as string } },
-      data: { quantity: down(PER_APP) },
-    });
-    sched.kick();
-  });
-
-  // 5. Steady state: passes that find nothing to do, at total2 instances.
-  const idle: number[] = [];
-  for (let i = 0; i < 20; i++) {
-    const before = passes.durations.length;
-    sched.kick();
-    await until("idle pass", async () => passes.durations.length > before, 30_000);
-    idle.push(passes.durations.at(-1) as number);
-  }
-  const upstreams = lastRoutes.reduce((n, r) => n + r.upstreams.length, 0);
-
-  const load = os
-    .loadavg()
-    .map((x) => x.toFixed(1))
-    .join(" ");
-  process.stdout.write(
-    `\nreconcile: ${NODES} fake nodes (in-process agents, tick ${TICK_MS} ms), ${APPS} apps x ${PER_APP} web, ` +
-      `${os.cpus().length} cores, load average ${load}; ${NODES} agents joined in ${(joinMs / 1000).toFixed(1)} s\n\n`,
-  );
-  process.stdout.write(
-    "| change | instances after | converged (s) | target | passes | pass p50 (ms) | pass max (ms) | route sets | CPU of the process |\n",
-  );
-  process.stdout.write("|---|---|---|---|---|---|---|---|---|\n");
-  for (const r of rows) {
-    const s = r.ms / 1000;
-    process.stdout.write(
-      `| ${r.change}${r.milestone ? ` (${r.milestone})` : ""} | ${r.instances} | ${s.toFixed(2)} | ` +
-        `${rows.indexOf(r) === 0 ? "-" : `< 5 s: ${r.ms < TARGET_MS ? "met" : "MISSED"}`} | ${r.passes.length} | ` +
-        `${pct(r.passes, 0.5).toFixed(0)} | ${Math.max(...r.passes).toFixed(0)} | ${r.routeSets} | ${(r.cpu * 100).toFixed(0)}% |\n`,
+    // 3a. A new release of one app (config change through the API): new instances start beside the old, then the old
+    // leave the router, drain 3 s and stop.
+    const v2Of = (a: number) => async () =>
+      (await db().release.findFirst({ where: { appId: appIds[a] as string, version: 2 } }))?.status === "deployed";
+    await measure(
+      `rollout of app001 v2 (config change, API; ${up(PER_APP)} instances replaced)`,
+      total2,
+      async () => {
+        const r = await api.req("PATCH", "/api/v1/apps/app001/config", { set: { BENCH: "2" } });
+        if (r.status !== 200) throw new Error(`config change failed: ${r.status} ${JSON.stringify(r.body)}`);
+      },
+      async () =>
+        (await v2Of(1)()) &&
+        (await db().instance.count({ where: { appId: appIds[1] as string, release: { version: 1 } } })) === 0,
+      { name: "v2 deployed after", done: v2Of(1) },
     );
+
+    // 3b. A new release of every app (of the first BENCH_ROLLOUT_APPS) at once, written in one statement like the
+    // setup (as if that many pushes landed together): every instance of those apps is replaced. Not through the API:
+    // 100 concurrent config-change requests take their own ~100 s to return under this load (each holds an
+    // interactive transaction, i.e. the database, across event-loop turns), which would measure the API, not the loop.
+    const rolled = appIds.slice(0, ROLLOUT_APPS);
+    const rolledInstances = rolled.reduce((n, _, i) => n + (i === 0 ? up(PER_APP + 10) : up(PER_APP)), 0);
+    /** Every app's newest release is the deployed one. */
+    const newestDeployed = async () =>
+      (
+        await db().app.findMany({
+          select: { releases: { orderBy: { version: "desc" }, take: 1, select: { status: true } } },
+        })
+      ).every((a) => a.releases[0]?.status === "deployed");
+    await measure(
+      `rollout of ${rolled.length} apps at once (new releases in one write; ${rolledInstances} instances replaced)`,
+      total2,
+      async () => {
+        const latest = await db().release.findMany({
+          where: { appId: { in: rolled }, status: "deployed" },
+          select: { appId: true, version: true, imageRef: true, imageDigest: true, processTypes: true },
+        });
+        await db().release.createMany({
+          data: latest.map((r) => ({ ...r, version: r.version + 1, config: '{"BENCH":"3"}' })),
+        });
+        sched.kick();
+      },
+      async () =>
+        (await newestDeployed()) &&
+        (await db().instance.count({ where: { release: { status: { not: "deployed" } } } })) === 0,
+      { name: "all deployed after", done: newestDeployed },
+    );
+
+    // 4. Every app scaled down by 10% at once.
+    const down = (q: number) => Math.floor(q * 0.9);
+    const total3 = down(up(PER_APP + 10)) + (APPS - 1) * down(up(PER_APP));
+    await measure(`scale down all ${APPS} apps 10% (${total2} -> ${total3})`, total3, async () => {
+      await db().formation.update({
+        where: { appId_type: { appId: appIds[0] as string, type: "web" } },
+        data: { quantity: down(up(PER_APP + 10)) },
+      });
+      await db().formation.updateMany({
+        where: { type: "web", appId: { not: appIds[0] as string } },
+        data: { quantity: down(up(PER_APP)) },
+      });
+      sched.kick();
+    });
+
+    // 5. Steady state: passes that find nothing to do.
+    for (let i = 0; i < 20; i++) {
+      const before = passes.durations.length;
+      sched.kick();
+      await until("idle pass", async () => passes.durations.length > before, 30_000);
+      idle.push(passes.durations.at(-1) as number);
+    }
+  } finally {
+    const upstreams = lastRoutes.reduce((n, r) => n + r.upstreams.length, 0);
+    const load = os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ");
+    process.stdout.write(
+      `\nreconcile: ${NODES} fake nodes in ${WORKERS} agent processes (tick ${TICK_MS} ms, backend latency create ` +
+        `${CREATE_MS} / start ${START_MS} / stop ${STOP_MS} / delete ${DELETE_MS} ms), ${APPS} apps x ${PER_APP} web, ` +
+        `${os.cpus().length} cores, load average ${load}; ${NODES} agents joined in ${(joinMs / 1000).toFixed(1)} s; setup ` +
+        `(${SETUP_STEP} apps at a time) ${(setupMs / 1000).toFixed(1)} s\n\n`,
+    );
+    process.stdout.write(
+      "| change | instances after | converged (s) | target | passes | pass p50 (ms) | pass max (ms) | route sets | " +
+        "CPU of the control plane | event-loop lag p99 / max (ms) | CPU of the agents | agents' lag max (ms) |\n",
+    );
+    process.stdout.write("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (const r of rows) {
+      const s = r.ms / 1000;
+      process.stdout.write(
+        `| ${r.change}${r.milestone ? ` (${r.milestone})` : ""} | ${r.instances} | ${Number.isFinite(s) ? s.toFixed(2) : `> ${CHANGE_TIMEOUT_MS / 1000}`} | ` +
+          `< 5 s: ${r.ms < TARGET_MS ? "met" : "MISSED"} | ${r.passes.length} | ` +
+          `${pct(r.passes, 0.5).toFixed(0)} | ${Math.max(0, ...r.passes).toFixed(0)} | ${r.routeSets} | ` +
+          `${(r.cpu * 100).toFixed(0)}% | ${r.lag.p99.toFixed(0)} / ${r.lag.max.toFixed(0)} | ${(r.agentCpu * 100).toFixed(0)}% | ${r.agentLag.toFixed(0)} |\n`,
+      );
+    }
+    process.stdout.write(
+      `\nidle pass at ${workers.reduce((n, w) => n + w.count, 0)} instances (nothing to change), 20 passes: p50 ${pct(idle, 0.5).toFixed(0)} ms, ` +
+        `max ${Math.max(0, ...idle).toFixed(0)} ms; last route set has ${upstreams} upstreams\n`,
+    );
+    process.stdout.write(
+      `RESULT ${JSON.stringify({ rows: rows.map((r) => ({ change: r.change, s: +(r.ms / 1000).toFixed(2), milestone: r.milestone, passes: r.passes.length, passMax: Math.round(Math.max(0, ...r.passes)), cpu: Math.round(r.cpu * 100), agentCpu: Math.round(r.agentCpu * 100), lagMax: Math.round(r.lag.max), agentLag: Math.round(r.agentLag) })), idleP50: Math.round(pct(idle, 0.5)) })}\n`,
+    );
+    if (PROFILE) {
+      printProfile();
+      process.stdout.write(sqlReport());
+    }
   }
-  process.stdout.write(
-    `\nidle pass at ${total2} instances (nothing to change), 20 passes: p50 ${pct(idle, 0.5).toFixed(0)} ms, ` +
-      `max ${Math.max(...idle).toFixed(0)} ms; last route set has ${upstreams} upstreams\n`,
-  );
-  if (PROFILE) printProfile();
 }
 
-async function cleanup() {
-  // Stop the scheduler first: otherwise every agent that leaves triggers passes over thousands of instances.
-  if (cp) findScheduler(cp.services)?.stop();
-  for (const a of agents) await a.agent.stop().catch(() => undefined);
-  await cp?.close().catch(() => undefined);
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    // Stop the scheduler first: otherwise every agent that leaves triggers passes over thousands of instances.
+    if (cp) findScheduler(cp.services)?.stop();
+    await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
+    await cp?.close().catch(() => undefined);
+    if (rootDir) fs.rmSync(rootDir, { recursive: true, force: true });
+  })();
+  return cleaning;
 }
 
 for (const sig of ["SIGINT", "SIGTERM"] as const) {

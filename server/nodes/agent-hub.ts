@@ -16,7 +16,8 @@ import type { Services } from "../context.ts";
 import { errors } from "../errors.ts";
 import { AgentSession } from "./agent-session.ts";
 import { verifyJoinToken } from "./join-tokens.ts";
-import { markNodeDown, touchNode } from "./registry.ts";
+import { InstanceEventWriter } from "./event-writer.ts";
+import { markNodeDown, touchNodes } from "./registry.ts";
 
 /** Path agents connect to. */
 export const AGENT_PATH = "/api/v1/agent";
@@ -40,12 +41,15 @@ export class AgentHub extends EventEmitter {
   /** host[:port] each node reached this control plane at; it pulls platform images there (`/v2/`, pull-proxy.ts). */
   private readonly pullHosts = new Map<string, string>();
   private readonly heartbeat: NodeJS.Timeout;
+  /** Instance events of all nodes, stored in batches; `event` is emitted for each once it is stored. */
+  private readonly events: InstanceEventWriter;
 
   constructor(
     private readonly s: Services,
     private readonly heartbeatMs = DEFAULT_HEARTBEAT_MS,
   ) {
     super();
+    this.events = new InstanceEventWriter(s, (nodeId, event) => this.emit("event", nodeId, event));
     this.heartbeat = setInterval(() => this.sweep(), heartbeatMs);
     this.heartbeat.unref();
   }
@@ -138,7 +142,8 @@ export class AgentHub extends EventEmitter {
         .then(() => this.emit("down", nodeId))
         .catch((err: unknown) => this.s.log.error({ err, node: nodeId }, "marking node down failed"));
     },
-    event: (session: AgentSession, event: InstanceEvent) => this.emit("event", session.nodeId, event),
+    event: (session: AgentSession, event: InstanceEvent) =>
+      this.events.add({ id: session.nodeId as string, teamId: session.teamId }, event),
     logs: (session: AgentSession, batch: LogBatch) =>
       this.emit("logs", { nodeId: session.nodeId, teamId: session.teamId }, batch),
     stats: (session: AgentSession, batch: StatsBatch) =>
@@ -147,6 +152,7 @@ export class AgentHub extends EventEmitter {
 
   private sweep(): void {
     const now = Date.now();
+    const alive: string[] = [];
     for (const [nodeId, session] of this.sessions) {
       if (now - session.lastHeard > 2 * this.heartbeatMs) {
         this.s.log.warn({ node: nodeId }, "agent silent; dropping it");
@@ -154,8 +160,10 @@ export class AgentHub extends EventEmitter {
         continue;
       }
       session.ws.ping();
-      touchNode(this.s.db, nodeId).catch((err: unknown) => this.s.log.warn({ err, node: nodeId }, "touch failed"));
+      alive.push(nodeId);
     }
+    if (alive.length === 0) return;
+    touchNodes(this.s.db, alive).catch((err: unknown) => this.s.log.warn({ err, nodes: alive.length }, "touch failed"));
   }
 }
 

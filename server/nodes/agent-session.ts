@@ -18,7 +18,6 @@ import {
 } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
 import { BerthError } from "../errors.ts";
-import { recordInstanceEvent } from "./instances.ts";
 import { registerNode } from "./registry.ts";
 
 type Pending = {
@@ -32,7 +31,8 @@ type Pending = {
 export interface SessionHooks {
   registered: (session: AgentSession) => void;
   closed: (session: AgentSession) => void;
-  event: (session: AgentSession, event: InstanceEvent) => void;
+  /** Stores an instance event (in batches with others) and reports it; resolves once stored. */
+  event: (session: AgentSession, event: InstanceEvent) => Promise<void>;
   logs: (session: AgentSession, batch: LogBatch) => void;
   stats: (session: AgentSession, batch: StatsBatch) => void;
 }
@@ -47,6 +47,8 @@ export class AgentSession {
   private readonly pending = new Map<FrameId, Pending>();
   // Frames are handled one at a time so a node's events are stored in the order they were sent.
   private chain: Promise<void> = Promise.resolve();
+  /** Resolves once the last instance event received from this node is stored (see InstanceEventWriter). */
+  private eventsStored: Promise<void> = Promise.resolve();
 
   constructor(
     readonly ws: WebSocket,
@@ -105,6 +107,13 @@ export class AgentSession {
       return;
     }
     const f = out.frame;
+    // Instance events are stored in batches, not one frame at a time (a rollout of 5,000 instances is 10,000 events
+    // and more): every other frame is handled after the events that came before it are stored.
+    if (f.kind === "notification" && f.method === "instance.event") {
+      if (this.nodeId) this.eventsStored = this.hooks.event(this, f.params);
+      return;
+    }
+    await this.eventsStored;
     if (f.kind === "request") {
       if (f.method !== "node.register") {
         this.ws.send(encodeError(f.id, "unknown_method", `${f.method} is not served by the control plane`));
@@ -130,10 +139,7 @@ export class AgentSession {
     }
     if (f.kind === "notification") {
       if (!this.nodeId) return;
-      if (f.method === "instance.event") {
-        await recordInstanceEvent(this.s.db, { id: this.nodeId, teamId: this.teamId }, f.params);
-        this.hooks.event(this, f.params);
-      } else if (f.method === "instance.logs") {
+      if (f.method === "instance.logs") {
         this.hooks.logs(this, f.params);
       } else if (f.method === "node.stats") {
         this.hooks.stats(this, f.params);

@@ -12,12 +12,9 @@ async function releaseIdFor(db: Db, appId: string, ref: string): Promise<string 
   return byVersion?.id ?? null;
 }
 
-/**
- * Stores one transition. A node may only write instances that are its own (or new); for a node of a team, the app must
- * belong to that team. Returns false when the event was ignored.
- */
-export async function recordInstanceEvent(db: Db, node: { id: string; teamId: string | null }, e: InstanceEvent) {
-  const state = {
+/** The columns one event sets (fields an event leaves out keep their value). */
+function stateOf(node: { id: string }, e: InstanceEvent) {
+  return {
     state: e.state,
     // The last exit code and reason stay until a later exit replaces them (`berth ps` shows them after a restart).
     ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
@@ -27,6 +24,14 @@ export async function recordInstanceEvent(db: Db, node: { id: string; teamId: st
     ...(e.state === "running" ? { startedAt: new Date(e.at) } : {}),
     nodeId: node.id,
   };
+}
+
+/**
+ * Stores one transition. A node may only write instances that are its own (or new); for a node of a team, the app must
+ * belong to that team. Returns false when the event was ignored.
+ */
+export async function recordInstanceEvent(db: Db, node: { id: string; teamId: string | null }, e: InstanceEvent) {
+  const state = stateOf(node, e);
   const existing = await db.instance.findUnique({ where: { id: e.instanceId }, select: { nodeId: true } });
   if (existing) {
     if (existing.nodeId !== null && existing.nodeId !== node.id) return false;
@@ -43,4 +48,52 @@ export async function recordInstanceEvent(db: Db, node: { id: string; teamId: st
     data: { id: e.instanceId, appId: app.id, releaseId, processType: e.processType, desired: "stopped", ...state },
   });
   return true;
+}
+
+/** Events stored per transaction (and ids per lookup: SQLite binds at most 999 values per statement). */
+export const EVENT_BATCH_MAX = 500;
+
+/** One transition and the node that reported it. */
+export interface NodeEvent {
+  node: { id: string; teamId: string | null };
+  event: InstanceEvent;
+}
+
+/**
+ * Stores transitions (of any nodes), in the order given, with the same result as recordInstanceEvent for each one
+ * after another: one lookup and one transaction per EVENT_BATCH_MAX events instead of two queries and a commit per
+ * event. An agent reports two transitions for every instance it starts or stops, so a rollout of thousands of
+ * instances is thousands of events, and every commit is a synchronous disk sync on the control plane's event loop
+ * (libSQL).
+ */
+export async function recordInstanceEvents(db: Db, items: NodeEvent[]): Promise<void> {
+  for (let k = 0; k < items.length; k += EVENT_BATCH_MAX) {
+    const batch = items.slice(k, k + EVENT_BATCH_MAX);
+    const ids = [...new Set(batch.map((x) => x.event.instanceId))];
+    const rows = await db.instance.findMany({ where: { id: { in: ids } }, select: { id: true, nodeId: true } });
+    const owner = new Map(rows.map((r) => [r.id, r.nodeId]));
+    // Known instances: the events of one instance folded into one write (later fields win, as with one update each);
+    // the first node to write an instance without one owns it from then on.
+    const writes = new Map<string, { nodeId: string; data: ReturnType<typeof stateOf> }>();
+    const unknown: NodeEvent[] = [];
+    for (const x of batch) {
+      const id = x.event.instanceId;
+      if (!owner.has(id)) {
+        unknown.push(x);
+        continue;
+      }
+      const nodeId = owner.get(id);
+      if (nodeId !== null && nodeId !== x.node.id) continue;
+      owner.set(id, x.node.id);
+      writes.set(id, { nodeId: x.node.id, data: { ...writes.get(id)?.data, ...stateOf(x.node, x.event) } });
+    }
+    // The ownership check is repeated in the write, so a row taken over in between is not overwritten.
+    const updates = [...writes].map(([id, w]) =>
+      db.instance.updateMany({ where: { id, OR: [{ nodeId: null }, { nodeId: w.nodeId }] }, data: w.data }),
+    );
+    if (updates.length > 1) await db.$transaction(updates);
+    else if (updates[0]) await updates[0];
+    // Instances the scheduler does not know (rare): one event after another, the first one creates the row.
+    for (const x of unknown) await recordInstanceEvent(db, x.node, x.event);
+  }
 }

@@ -67,9 +67,15 @@ export async function registerNode(db: Db, teamId: string | null, p: RegisterPar
   return { id: node.id };
 }
 
-/** Records that a node's agent is alive. */
-export async function touchNode(db: Db, nodeId: string): Promise<void> {
-  await db.node.update({ where: { id: nodeId }, data: { lastSeenAt: new Date() } });
+/**
+ * Records that these nodes' agents are alive: one statement per 500 nodes, not a commit per node (each commit is a
+ * synchronous disk sync on the event loop; 100 nodes every heartbeat were 10 commits a second).
+ */
+export async function touchNodes(db: Db, nodeIds: string[]): Promise<void> {
+  const now = new Date();
+  for (let k = 0; k < nodeIds.length; k += 500) {
+    await db.node.updateMany({ where: { id: { in: nodeIds.slice(k, k + 500) } }, data: { lastSeenAt: now } });
+  }
 }
 
 /** Marks a node down (its agent disconnected or went silent). */

@@ -35,25 +35,23 @@ export function routesFor(
   connected: Set<string>,
 ): AppRoute[] {
   const address = new Map(nodes.map((n) => [n.id, n.address]));
+  // Upstreams grouped by app in one scan (filtering all instances per app was apps x instances per pass).
+  const upstreams = new Map<string, string[]>();
+  for (const i of instances) {
+    if (i.processType !== "web" || i.desired === "stopped" || i.state !== "running" || i.hostPort === null) continue;
+    if (i.nodeId === null || !connected.has(i.nodeId)) continue;
+    const addr = address.get(i.nodeId);
+    if (!addr) continue;
+    const list = upstreams.get(i.appId);
+    if (list) list.push(`${addr}:${i.hostPort}`);
+    else upstreams.set(i.appId, [`${addr}:${i.hostPort}`]);
+  }
   return [...apps]
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((app) => ({
       app: app.name,
       hosts: [appHost(config, app.name), ...app.domains.map((d) => d.hostname.toLowerCase()).sort()],
       maintenance: app.maintenance,
-      upstreams: instances
-        .filter(
-          (i) =>
-            i.appId === app.id &&
-            i.processType === "web" &&
-            i.desired !== "stopped" &&
-            i.state === "running" &&
-            i.hostPort !== null &&
-            i.nodeId !== null &&
-            connected.has(i.nodeId) &&
-            Boolean(address.get(i.nodeId)),
-        )
-        .map((i) => `${address.get(i.nodeId as string)}:${i.hostPort}`)
-        .sort(),
+      upstreams: (upstreams.get(app.id) ?? []).sort(),
     }));
 }

@@ -3,7 +3,7 @@
 // instance, writes the decisions, sends each changed node its full desired state and refreshes the router.
 // Triggered by every change (kick) and by a periodic resync; passes never overlap.
 import { EventEmitter } from "node:events";
-import type { InstanceEvent } from "../../runtime-agent/protocol/index.ts";
+import type { InstanceEvent, InstanceSpecInput } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
 import { recordAudit } from "../audit/record.ts";
 import type { AgentHub } from "../nodes/agent-hub.ts";
@@ -75,6 +75,11 @@ export class Scheduler extends EventEmitter {
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
   private readonly lastSent = new Map<string, string>();
+  /** Nodes with a desired state sent and not acknowledged yet, and those to send a newer one to after that. */
+  private readonly sending = new Set<string>();
+  private readonly resend = new Set<string>();
+  /** The spec of every instance sent in the last pass, with its fingerprint (see sendDesiredStates). */
+  private specs = new Map<string, { fp: string; spec: InstanceSpecInput }>();
   private readonly drainUntil = new Map<string, number>();
   /** Instances marked stopped whose removal from the router is not confirmed yet. */
   private readonly routing = new Set<string>();
@@ -563,13 +568,16 @@ export class Scheduler extends EventEmitter {
       if (list) list.push(i);
       else byNode.set(i.nodeId, [i]);
     }
-    const sends: Promise<void>[] = [];
+    // A spec depends only on the instance row, its app's name, its release (immutable but for its status), its limits
+    // and the node's pull host: it is built again only when one of those changed, and a node's state is compared by
+    // these fingerprints, not by encoding every spec of every node at every pass.
+    const specs = new Map<string, { fp: string; spec: InstanceSpecInput }>();
     for (const nodeId of nodeIds) {
       // A node pulls through the control-plane address it connected to; one that has not registered since this
       // control plane started gets its desired state from the pass its registration triggers.
       const pullHost = this.agents.pullHost(nodeId);
       if (!pullHost) continue;
-      const specs = [];
+      const entries: { fp: string; spec: InstanceSpecInput }[] = [];
       for (const i of byNode.get(nodeId) ?? []) {
         if (i.desired === "stopped" && (this.drainUntil.get(i.id) ?? 0) <= now) continue;
         const app = appById.get(i.appId);
@@ -578,14 +586,32 @@ export class Scheduler extends EventEmitter {
         if (!app || !release) continue;
         const oneOff = i.desired === "oneoff" ? this.oneOffs.get(i.id) : undefined;
         if (i.desired === "oneoff" && !oneOff) continue; // its command was lost with a restart; it is cleaned up
-        specs.push(instanceSpec(i, app.name, release, limitsOf(i), pullHost, oneOff));
+        const l = limitsOf(i);
+        const fp =
+          `${i.id} ${release.id} ${app.name} ${pullHost} ${i.processType} ${i.healthCheckPath ?? ""} ` +
+          `${l.memoryMb} ${l.cpu} ${oneOff ? `run:${oneOff.command}` : ""}`;
+        let entry = this.specs.get(i.id);
+        if (entry?.fp !== fp) entry = { fp, spec: instanceSpec(i, app.name, release, l, pullHost, oneOff) };
+        specs.set(i.id, entry);
+        entries.push(entry);
       }
-      specs.sort((a, b) => a.id.localeCompare(b.id));
-      const key = JSON.stringify(specs);
+      const key = entries
+        .map((e) => e.fp)
+        .sort()
+        .join("\n");
       if (this.lastSent.get(nodeId) === key) continue;
-      // Nodes are independent: send to all of them at once rather than one round trip (and agent write) after another.
-      sends.push(
-        this.agents.setDesiredState(nodeId, specs).then(
+      // Nodes are independent and a pass does not wait for their acknowledgements (an agent busy starting 50
+      // instances must not hold up the next pass for everyone). One desired state per node is on its way at a time;
+      // the pass after its acknowledgement sends the newest one.
+      if (this.sending.has(nodeId)) {
+        this.resend.add(nodeId);
+        continue;
+      }
+      this.sending.add(nodeId);
+      const desired = entries.map((e) => e.spec).sort((a, b) => a.id.localeCompare(b.id));
+      void this.agents
+        .setDesiredState(nodeId, desired)
+        .then(
           () => {
             this.lastSent.set(nodeId, key);
           },
@@ -593,10 +619,13 @@ export class Scheduler extends EventEmitter {
             this.s.log.warn({ err, node: nodeId }, "sending desired state failed; retrying at next pass");
             this.lastSent.delete(nodeId);
           },
-        ),
-      );
+        )
+        .finally(() => {
+          this.sending.delete(nodeId);
+          if (this.resend.delete(nodeId)) this.kick();
+        });
     }
-    await Promise.all(sends);
+    this.specs = specs;
   }
 
   private async applyRoutes(
