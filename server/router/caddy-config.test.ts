@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   ACCESS_LOGGER,
+  APPS_PER_ROUTE_GROUP,
   DEFAULT_MAX_BODY_BYTES,
   LETS_ENCRYPT,
   ON_DEMAND_BURST,
@@ -220,6 +221,34 @@ describe("buildCaddyConfig", () => {
     { name: "remote access log", input: { accessLog: { address: "tcp/10.0.0.1:9" } }, error: /access log/ },
   ])("throws on $name", ({ input, error }) => {
     expect(() => buildCaddyConfig({ ...base, ...input })).toThrow(error);
+  });
+
+  it("groups app routes behind one route per APPS_PER_ROUTE_GROUP apps once there are more", () => {
+    const many = (n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        web(`app${i}`, [`app${i}.test`, `www.app${i}.example`], [`127.0.0.1:${i + 1}`]),
+      );
+    const flat = server(build(many(APPS_PER_ROUTE_GROUP))).routes.filter((r: any) => r.match);
+    expect(flat).toHaveLength(APPS_PER_ROUTE_GROUP);
+    const n = 2 * APPS_PER_ROUTE_GROUP + 5;
+    const routes = server(build(many(n))).routes;
+    const groups = routes.filter((r: any) => r.match);
+    expect(groups).toHaveLength(3);
+    expect(routes.at(-1).handle[0].status_code).toBe(404); // still the last route
+    for (const g of groups) {
+      expect(g.terminal).toBe(true);
+      const inner = g.handle[0].routes;
+      expect(g.handle[0].handler).toBe("subroute");
+      // The group matches exactly its apps' hosts; each app route inside is unchanged.
+      expect(g.match[0].host).toEqual(inner.flatMap((r: any) => r.match[0].host));
+      expect(inner.every((r: any) => r.terminal === true && r.handle[0].handler === "subroute")).toBe(true);
+    }
+    const hosts = groups.flatMap((g: any) => g.match[0].host);
+    expect(hosts).toHaveLength(2 * n);
+    expect(new Set(hosts).size).toBe(2 * n);
+    const last = groups[2].handle[0].routes.at(-1);
+    expect(last.match[0].host).toEqual([`app${n - 1}.test`, `www.app${n - 1}.example`]);
+    expect(last.handle[0].routes.at(-1).handle[1].upstreams).toEqual([{ dial: `127.0.0.1:${n}` }]);
   });
 
   it("is deterministic (Router skips reloads by comparing JSON)", () => {

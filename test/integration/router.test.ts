@@ -267,6 +267,28 @@ describe("router (Caddy)", () => {
     expect((await request("shop.berth.test")).status).toBe(200); // a rejected apply leaves the live config alone
   });
 
+  it("routes every one of 150 apps to its own instances once routes are grouped", async () => {
+    // More apps than APPS_PER_ROUTE_GROUP: app routes sit behind group routes; each host must still reach its app.
+    const filler = Array.from({ length: 147 }, (_, i): RouteEntry => {
+      const u = i % 2 === 0 ? ups.blog! : ups.upload!;
+      return { app: `app${i}`, hosts: [`app${i}.berth.test`], maintenance: i % 7 === 3, upstreams: [u.addr] };
+    });
+    await router.apply([...filler, shop(), blog(), upload()]);
+    try {
+      for (const i of [0, 1, 3, 63, 64, 65, 100, 127, 128, 146]) {
+        const r = await request(`APP${i}.berth.test`);
+        if (i % 7 === 3) expect(r.status, `app${i}`).toBe(503);
+        else expect(JSON.parse(r.body).name, `app${i}`).toBe(i % 2 === 0 ? "blog" : "upload");
+      }
+      expect(JSON.parse((await request("www.shop.example")).body).name).toMatch(/^shop[12]$/);
+      expect(JSON.parse((await request("upload.berth.test")).body).name).toBe("upload");
+      for (const host of ["app147.berth.test", "app1.berth.test.evil.com"])
+        expect((await request(host)).status).toBe(404);
+    } finally {
+      await router.apply([shop(), blog(), upload()]);
+    }
+  });
+
   it("emits parsed access lines with app, status, path and upstream", async () => {
     await router.apply([shop(), blog(), upload()]);
     const r = await request("blog.berth.test", { path: "/posts/1?token=abc" });
