@@ -390,29 +390,23 @@ async function main() {
   /** A change takes long: what the database, the control plane and the agents say about a few stuck instances. */
   async function diagnose() {
     // Instances wanted and not running first (a start that does not finish), then any other not in place.
+    const select = {
+      id: true,
+      state: true,
+      desired: true,
+      createdAt: true,
+      updatedAt: true,
+      node: { select: { id: true, name: true } },
+    } as const;
     const starting = await db().instance.findMany({
       where: { desired: "running", state: { not: "running" } },
-      select: {
-        id: true,
-        state: true,
-        desired: true,
-        createdAt: true,
-        updatedAt: true,
-        node: { select: { id: true, name: true } },
-      },
+      select,
       orderBy: { createdAt: "asc" },
       take: 2,
     });
     const other = await db().instance.findMany({
       where: { OR: [{ state: { not: "running" } }, { desired: { not: "running" } }] },
-      select: {
-        id: true,
-        state: true,
-        desired: true,
-        createdAt: true,
-        updatedAt: true,
-        node: { select: { id: true, name: true } },
-      },
+      select,
       orderBy: { createdAt: "asc" },
       take: 1,
     });
