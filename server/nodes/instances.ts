@@ -1,5 +1,6 @@
 // Observed instance state reported by agents, stored in the Instance table.
 import type { InstanceEvent } from "../../runtime-agent/protocol/index.ts";
+import { inBatches, MAX_IDS_PER_STATEMENT } from "../db/batches.ts";
 import type { Db } from "../db/client.ts";
 
 /** Resolves a protocol release reference (a release id or `v<version>`) to a release id of the app. */
@@ -50,8 +51,8 @@ export async function recordInstanceEvent(db: Db, node: { id: string; teamId: st
   return true;
 }
 
-/** Events stored per transaction (and ids per lookup: SQLite binds at most 999 values per statement). */
-export const EVENT_BATCH_MAX = 500;
+/** Events stored per transaction (their ids are looked up in one statement). */
+export const EVENT_BATCH_MAX = MAX_IDS_PER_STATEMENT;
 
 /** One transition and the node that reported it. */
 export interface NodeEvent {
@@ -67,8 +68,7 @@ export interface NodeEvent {
  * (libSQL).
  */
 export async function recordInstanceEvents(db: Db, items: NodeEvent[]): Promise<void> {
-  for (let k = 0; k < items.length; k += EVENT_BATCH_MAX) {
-    const batch = items.slice(k, k + EVENT_BATCH_MAX);
+  for (const batch of inBatches(items, EVENT_BATCH_MAX)) {
     const ids = [...new Set(batch.map((x) => x.event.instanceId))];
     const rows = await db.instance.findMany({ where: { id: { in: ids } }, select: { id: true, nodeId: true } });
     const owner = new Map(rows.map((r) => [r.id, r.nodeId]));
@@ -91,8 +91,7 @@ export async function recordInstanceEvents(db: Db, items: NodeEvent[]): Promise<
     const updates = [...writes].map(([id, w]) =>
       db.instance.updateMany({ where: { id, OR: [{ nodeId: null }, { nodeId: w.nodeId }] }, data: w.data }),
     );
-    if (updates.length > 1) await db.$transaction(updates);
-    else if (updates[0]) await updates[0];
+    if (updates.length > 0) await db.$transaction(updates);
     // Instances the scheduler does not know (rare): one event after another, the first one creates the row.
     for (const x of unknown) await recordInstanceEvent(db, x.node, x.event);
   }

@@ -1,6 +1,7 @@
 // The node registry: nodes upserted on register (state ready), marked down on disconnect, listed per caller.
 import type { RegisterParams } from "../../runtime-agent/protocol/index.ts";
 import type { Actor, Services } from "../context.ts";
+import { inBatches } from "../db/batches.ts";
 import type { Db } from "../db/client.ts";
 import { errors } from "../errors.ts";
 import { requireNodeScope, visibleNodesFilter } from "./access.ts";
@@ -68,13 +69,13 @@ export async function registerNode(db: Db, teamId: string | null, p: RegisterPar
 }
 
 /**
- * Records that these nodes' agents are alive: one statement per 500 nodes, not a commit per node (each commit is a
- * synchronous disk sync on the event loop; 100 nodes every heartbeat were 10 commits a second).
+ * Records that these nodes' agents are alive: one statement for all of them (per 500), not a commit per node (each
+ * commit is a synchronous disk sync on the event loop; 100 nodes every heartbeat were 10 commits a second).
  */
 export async function touchNodes(db: Db, nodeIds: string[]): Promise<void> {
   const now = new Date();
-  for (let k = 0; k < nodeIds.length; k += 500) {
-    await db.node.updateMany({ where: { id: { in: nodeIds.slice(k, k + 500) } }, data: { lastSeenAt: now } });
+  for (const batch of inBatches(nodeIds)) {
+    await db.node.updateMany({ where: { id: { in: batch } }, data: { lastSeenAt: now } });
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InstanceSpec } from "../../runtime-agent/protocol/index.ts";
-import { instanceSpec, type SpecRelease, WEB_PORT } from "./instance-spec.ts";
+import { instanceSpec, specFingerprint, type SpecRelease, WEB_PORT } from "./instance-spec.ts";
 
 const release: SpecRelease = {
   version: 7,
@@ -76,5 +76,33 @@ describe("instanceSpec", () => {
     for (const s of [spec("web"), spec("web", "/healthz"), spec("worker"), spec("web", null, { command: "ls" })]) {
       expect(InstanceSpec.safeParse(s).success).toBe(true);
     }
+  });
+});
+
+describe("specFingerprint", () => {
+  const web = { id: "shop-web-1a2b3c4d", processType: "web", healthCheckPath: null };
+  const fp = (
+    o: Partial<{ instance: typeof web; app: string; release: string; memoryMb: number; host: string }> = {},
+  ) =>
+    specFingerprint(
+      o.instance ?? web,
+      o.app ?? "shop",
+      { id: o.release ?? "rel-7" },
+      { ...limits, memoryMb: o.memoryMb ?? limits.memoryMb },
+      o.host ?? "127.0.0.1:3000",
+    );
+
+  it("is stable for the same inputs and changes with every input the spec is built from", () => {
+    expect(fp()).toBe(fp());
+    const variants = [
+      fp({ instance: { ...web, id: "shop-web-9f9f9f9f" } }),
+      fp({ instance: { ...web, healthCheckPath: "/up" } }),
+      fp({ app: "shop2" }),
+      fp({ release: "rel-8" }),
+      fp({ memoryMb: 512 }),
+      fp({ host: "10.0.0.1:3000" }),
+      specFingerprint(web, "shop", { id: "rel-7" }, limits, "127.0.0.1:3000", { command: "rake db:migrate" }),
+    ];
+    expect(new Set([fp(), ...variants]).size).toBe(variants.length + 1);
   });
 });

@@ -33,6 +33,25 @@ export function pullRef(r: Pick<SpecRelease, "imageRef" | "imageDigest">, regist
 const WEB_CHECK = { intervalMs: 500, timeoutMs: 1000, startTimeoutMs: 60_000 } as const;
 
 /**
+ * A string that changes whenever instanceSpec's result for the same arguments would: the instance's fields it reads,
+ * the app's name, the release (immutable but for its status, so its id stands for it), the limits, the registry host
+ * and the one-off command. The scheduler compares these instead of building and encoding every spec at every pass.
+ */
+export function specFingerprint(
+  instance: { id: string; processType: string; healthCheckPath?: string | null },
+  app: string,
+  release: { id: string },
+  limits: { memoryMb: number; cpu: number },
+  registryHost: string,
+  oneOff?: { command: string },
+): string {
+  return (
+    `${instance.id} ${release.id} ${app} ${registryHost} ${instance.processType} ${instance.healthCheckPath ?? ""} ` +
+    `${limits.memoryMb} ${limits.cpu} ${oneOff ? `run:${oneOff.command}` : ""}`
+  );
+}
+
+/**
  * The spec of one instance. Procfile commands (and one-off commands) run through the image's /bin/sh, as on Heroku;
  * "" = the image's CMD. A web instance is checked with an HTTP GET of its `healthCheckPath` (the app's setting when
  * it was created: a changed spec makes the agent recreate the container), else with a TCP connect to PORT.

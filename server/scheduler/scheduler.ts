@@ -6,8 +6,9 @@ import { EventEmitter } from "node:events";
 import type { InstanceEvent, InstanceSpecInput } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
 import { recordAudit } from "../audit/record.ts";
+import { inBatches } from "../db/batches.ts";
 import type { AgentHub } from "../nodes/agent-hub.ts";
-import { instanceSpec, newInstanceId } from "./instance-spec.ts";
+import { instanceSpec, newInstanceId, specFingerprint } from "./instance-spec.ts";
 import { type NodeCapacity, place } from "./placement.ts";
 import { type Desired, type PlanInstance, type PlanOptions, planApp } from "./plan.ts";
 import { type AppRoute, routesFor } from "./routes.ts";
@@ -62,8 +63,6 @@ const LIVE_RELEASE_STATUSES = ["pending", "deploying", "deployed"];
 const ROUTE_WAIT_MS = 30_000;
 /** A stopped instance the node never confirmed is forgotten after this long. */
 const FORGET_AFTER_MS = 5 * 60_000;
-/** Ids per DELETE statement (below SQLite's 999 bound values). */
-const DELETE_BATCH = 500;
 
 /**
  * Events: `release` (ReleaseOutcome), `pass` (after each pass), `instance` (appName, InstanceEvent), `decision`
@@ -481,11 +480,9 @@ export class Scheduler extends EventEmitter {
           now - i.updatedAt.getTime() > FORGET_AFTER_MS),
     );
     if (gone.length === 0) return;
-    // In batches: SQLite takes at most 999 bound values per statement (Prisma fails the whole query beyond that), and
-    // a node lost or a big scale-down can leave thousands to forget at once.
-    for (let k = 0; k < gone.length; k += DELETE_BATCH) {
-      const ids = gone.slice(k, k + DELETE_BATCH).map((i) => i.id);
-      await this.s.db.instance.deleteMany({ where: { id: { in: ids }, desired: "stopped" } });
+    // A node lost or a big scale-down can leave thousands to forget at once.
+    for (const batch of inBatches(gone)) {
+      await this.s.db.instance.deleteMany({ where: { id: { in: batch.map((i) => i.id) }, desired: "stopped" } });
     }
     for (const i of gone) this.drainUntil.delete(i.id);
   }
@@ -568,9 +565,8 @@ export class Scheduler extends EventEmitter {
       if (list) list.push(i);
       else byNode.set(i.nodeId, [i]);
     }
-    // A spec depends only on the instance row, its app's name, its release (immutable but for its status), its limits
-    // and the node's pull host: it is built again only when one of those changed, and a node's state is compared by
-    // these fingerprints, not by encoding every spec of every node at every pass.
+    // A spec is built again only when its fingerprint changed, and a node's state is compared by the fingerprints,
+    // not by encoding every spec of every node at every pass.
     const specs = new Map<string, { fp: string; spec: InstanceSpecInput }>();
     for (const nodeId of nodeIds) {
       // A node pulls through the control-plane address it connected to; one that has not registered since this
@@ -587,9 +583,7 @@ export class Scheduler extends EventEmitter {
         const oneOff = i.desired === "oneoff" ? this.oneOffs.get(i.id) : undefined;
         if (i.desired === "oneoff" && !oneOff) continue; // its command was lost with a restart; it is cleaned up
         const l = limitsOf(i);
-        const fp =
-          `${i.id} ${release.id} ${app.name} ${pullHost} ${i.processType} ${i.healthCheckPath ?? ""} ` +
-          `${l.memoryMb} ${l.cpu} ${oneOff ? `run:${oneOff.command}` : ""}`;
+        const fp = specFingerprint(i, app.name, release, l, pullHost, oneOff);
         let entry = this.specs.get(i.id);
         if (entry?.fp !== fp) entry = { fp, spec: instanceSpec(i, app.name, release, l, pullHost, oneOff) };
         specs.set(i.id, entry);
