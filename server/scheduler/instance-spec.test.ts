@@ -80,7 +80,11 @@ describe("instanceSpec", () => {
 });
 
 describe("specFingerprint", () => {
-  const web = { id: "shop-web-1a2b3c4d", processType: "web", healthCheckPath: null };
+  const web: { id: string; processType: string; healthCheckPath: string | null } = {
+    id: "shop-web-1a2b3c4d",
+    processType: "web",
+    healthCheckPath: null,
+  };
   const fp = (
     o: Partial<{ instance: typeof web; app: string; release: string; memoryMb: number; host: string }> = {},
   ) =>
