@@ -189,15 +189,20 @@ export class StreamServer {
     this.send(conn, { type: "error", app: sub.appName, channel: sub.channel, ...body.error });
   }
 
-  /** Ends a socket whose credential ended: nothing more is delivered, an `error` frame, then close 4401. */
-  private endConnection(conn: Conn, message: string): void {
+  /**
+   * Ends a socket: nothing more is delivered, an `error` frame, then the close. A credential that ended gets
+   * `unauthorized` and 4401 (clients must not retry with it); `unavailable` closes with 1011 (clients may retry).
+   */
+  private endConnection(conn: Conn, err: BerthError): void {
     if (conn.ended) return;
     this.hub.removeClient(conn.ws);
     conn.subs.clear();
-    this.send(conn, { type: "error", code: "unauthorized", message });
+    const { body } = toErrorResponse(err);
+    this.send(conn, { type: "error", ...body.error });
     conn.ended = true;
     this.conns.delete(conn.ws);
-    conn.ws.close(CLOSE_UNAUTHORIZED, "unauthorized");
+    if (err.code === "unauthorized") conn.ws.close(CLOSE_UNAUTHORIZED, "unauthorized");
+    else conn.ws.close(1011, "try again");
   }
 
   /**
@@ -228,7 +233,9 @@ export class StreamServer {
       ]);
       if (live) {
         for (const conn of conns) {
-          if (!live.has(credentialKey(conn.credential))) this.endConnection(conn, "the credential of this stream was revoked or expired");
+          if (!live.has(credentialKey(conn.credential))) {
+            this.endConnection(conn, errors.unauthorized("the credential of this stream was revoked or expired"));
+          }
         }
       }
       for (const t of targets) {
@@ -240,7 +247,9 @@ export class StreamServer {
       this.s.log.error({ err }, "re-checking stream access failed");
       if (!opts.hold) return; // periodic: keep serving, the next round tries again
       // An announced change could not be verified: end what it may concern rather than trust it.
-      if (opts.credentials) for (const conn of conns) this.endConnection(conn, "could not re-check this stream's credential");
+      if (opts.credentials) {
+        for (const conn of conns) this.endConnection(conn, errors.unavailable("could not re-check this stream's credential"));
+      }
       for (const t of targets) this.endSubscription(t.conn, t.sub, errors.unavailable("could not re-check access; subscribe again"));
     }
   }
@@ -260,14 +269,14 @@ export class StreamServer {
   private readonly onTokenRevoked = (tokenId: string): void => {
     this.changed();
     for (const conn of [...this.conns.values()]) {
-      if (conn.credential.kind === "token" && conn.credential.id === tokenId) this.endConnection(conn, "the API token was revoked");
+      if (conn.credential.kind === "token" && conn.credential.id === tokenId) this.endConnection(conn, errors.unauthorized("the API token was revoked"));
     }
   };
 
   private readonly onSessionEnded = (sessionId: string): void => {
     this.changed();
     for (const conn of [...this.conns.values()]) {
-      if (conn.credential.kind === "session" && conn.credential.id === sessionId) this.endConnection(conn, "the session ended");
+      if (conn.credential.kind === "session" && conn.credential.id === sessionId) this.endConnection(conn, errors.unauthorized("the session ended"));
     }
   };
 

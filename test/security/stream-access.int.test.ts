@@ -313,12 +313,12 @@ describe("the periodic re-check catches changes made behind the server's back", 
 });
 
 describe("clients stop when their subscription ends", () => {
-  it("`berth logs -f` prints why and exits non-zero when the user is removed from the team", async () => {
-    const viewer = await newMember(TEAM, "viewer");
+  /** Runs `berth logs -f` with `token` until it follows a live line, then `cut()`; resolves to exit code and stderr. */
+  async function followThenCut(token: string, cut: () => Promise<void>): Promise<{ code: number | null | "running"; err: string }> {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "berth-sec-cli-"));
     dirs.push(home);
     const child = spawn(process.execPath, [BIN, "logs", "-a", APP, "-n", "1", "-f"], {
-      env: { ...process.env, BERTH_URL: srv.url, BERTH_TOKEN: viewer.token, XDG_CONFIG_HOME: path.join(home, "config"), HOME: home },
+      env: { ...process.env, BERTH_URL: srv.url, BERTH_TOKEN: token, XDG_CONFIG_HOME: path.join(home, "config"), HOME: home },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -334,12 +334,33 @@ describe("clients stop when their subscription ends", () => {
         await publishLog(control, APP, "cli live line");
         return out.includes("cli live line");
       }, 20_000, 300);
-      expect((await owner.req("DELETE", `/api/v1/teams/${TEAM}/members/${viewer.email}`)).status).toBe(204);
+      await cut();
       const code = await Promise.race([exited, new Promise<"running">((r) => setTimeout(() => r("running"), 10_000))]);
-      expect(code).toBe(1);
-      expect(err).toMatch(/cannot follow the logs of sec-stream-app: .*not found/);
+      return { code, err };
     } finally {
       child.kill("SIGTERM");
     }
+  }
+
+  it("`berth logs -f` prints why and exits non-zero when the user is removed from the team", async () => {
+    const viewer = await newMember(TEAM, "viewer");
+    const r = await followThenCut(viewer.token, async () => {
+      expect((await owner.req("DELETE", `/api/v1/teams/${TEAM}/members/${viewer.email}`)).status).toBe(204);
+    });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/cannot follow the logs of sec-stream-app: .*not found/);
+  }, 60_000);
+
+  it("`berth logs -f` prints why and exits non-zero when its token is revoked", async () => {
+    const viewer = await newMember(TEAM, "viewer");
+    const id = (await viewer.session.req<{ id: string; prefix: string }[]>("GET", "/api/v1/tokens")).body.find((t) =>
+      viewer.token.startsWith(t.prefix),
+    )?.id;
+    expect(id).toBeTruthy();
+    const r = await followThenCut(viewer.token, async () => {
+      expect((await viewer.session.req("DELETE", `/api/v1/tokens/${id as string}`)).status).toBe(200);
+    });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/revoked/);
   }, 60_000);
 });
