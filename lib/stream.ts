@@ -1,14 +1,20 @@
 // Live updates over ONE multiplexed WebSocket per tab (/api/v1/stream, same-origin, cookie auth). Components
 // subscribe to (app, channel) topics; the socket opens with the first subscription, closes a little after the last
 // one goes away, reconnects with jittered exponential backoff and re-subscribes every topic after a reconnect.
+// The server ends a subscription with an `error` frame when access to the app is lost (removed from the team, app
+// destroyed): the topic keeps the error and its listeners are told. It closes the socket with 4401 when the session
+// ended (signed out elsewhere): that is not retried; the status becomes "signed-out" and the session is re-checked.
 "use client";
 import { useEffect, useRef, useSyncExternalStore } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { keys } from "./queries";
 
 export type StreamChannel = "logs" | "stats" | "events" | "builds";
-/** idle: nothing subscribed; connecting: first attempt; open; reconnecting: lost, retrying after a delay. */
-export type StreamStatus = "idle" | "connecting" | "open" | "reconnecting";
+/**
+ * idle: nothing subscribed; connecting: first attempt; open; reconnecting: lost, retrying after a delay;
+ * signed-out: the server closed the stream because the session ended (no retry until something subscribes again).
+ */
+export type StreamStatus = "idle" | "connecting" | "open" | "reconnecting" | "signed-out";
 
 type Listener = (data: unknown) => void;
 
@@ -32,8 +38,11 @@ interface ServerFrame {
 }
 
 type DroppedListener = (app: string, channel: string, count: number) => void;
+type TopicErrorListener = (app: string, channel: string, message: string) => void;
 
 const PATH = "/api/v1/stream";
+/** Close code of a stream whose session or token ended (docs/api.md): reconnecting with it cannot work. */
+const CLOSE_UNAUTHORIZED = 4401;
 const BACKOFF_MIN_MS = 1_000;
 const BACKOFF_MAX_MS = 30_000;
 /** Keep the socket this long after the last unsubscribe, so moving between tabs of a page does not reconnect. */
@@ -47,6 +56,8 @@ class StreamClient {
   private readonly statusListeners = new Set<() => void>();
   private readonly reconnectListeners = new Set<() => void>();
   private readonly droppedListeners = new Set<DroppedListener>();
+  private readonly topicErrorListeners = new Set<TopicErrorListener>();
+  private readonly signedOutListeners = new Set<() => void>();
   private status: StreamStatus = "idle";
   private attempt = 0;
   private everOpened = false;
@@ -79,6 +90,18 @@ class StreamClient {
   onDropped(fn: DroppedListener): () => void {
     this.droppedListeners.add(fn);
     return () => this.droppedListeners.delete(fn);
+  }
+
+  /** Called when the server refuses or ends a topic's subscription (e.g. access to the app was lost). */
+  onTopicError(fn: TopicErrorListener): () => void {
+    this.topicErrorListeners.add(fn);
+    return () => this.topicErrorListeners.delete(fn);
+  }
+
+  /** Called when the server closed the stream because the session ended. */
+  onSignedOut(fn: () => void): () => void {
+    this.signedOutListeners.add(fn);
+    return () => this.signedOutListeners.delete(fn);
   }
 
   /** Listens to one topic; the topic is subscribed on the server while it has at least one listener. */
@@ -159,11 +182,23 @@ class StreamClient {
       if (frame.type === "message") for (const fn of topic.listeners) fn(frame.data);
       else if (frame.type === "dropped") {
         for (const fn of this.droppedListeners) fn(frame.app, frame.channel, Number(frame.count) || 0);
-      } else if (frame.type === "error") topic.error = frame.message ?? frame.code ?? "subscription refused";
+      } else if (frame.type === "error") {
+        // Refused, or ended by the server after access was lost: no more messages come for this topic.
+        topic.error = frame.message ?? frame.code ?? "subscription refused";
+        for (const fn of this.topicErrorListeners) fn(frame.app, frame.channel, topic.error);
+      }
     };
-    ws.onclose = () => {
+    ws.onclose = (e: CloseEvent) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      if (e.code === CLOSE_UNAUTHORIZED) {
+        // The session ended: retrying would only be refused. Stay down until something subscribes again.
+        this.attempt = 0;
+        this.everOpened = false;
+        this.setStatus("signed-out");
+        for (const fn of this.signedOutListeners) fn();
+        return;
+      }
       if (this.topics.size === 0) this.setStatus("idle");
       else this.scheduleReconnect();
     };
@@ -244,6 +279,30 @@ export function useStreamReconnect(fn: () => void): void {
   useEffect(() => streamClient().onReconnect(() => handler.current()), []);
 }
 
+/** Calls `fn` when the server closed the tab's stream because the session ended (to re-check the session). */
+export function useStreamSignedOut(fn: () => void): void {
+  const handler = useRef(fn);
+  useEffect(() => {
+    handler.current = fn;
+  });
+  useEffect(() => streamClient().onSignedOut(() => handler.current()), []);
+}
+
+/** Calls `fn` with the server's message when it refuses or ends the subscription of (app, channel). */
+export function useStreamError(app: string, channel: StreamChannel, fn: (message: string) => void): void {
+  const handler = useRef(fn);
+  useEffect(() => {
+    handler.current = fn;
+  });
+  useEffect(
+    () =>
+      streamClient().onTopicError((a, c, message) => {
+        if (a === app && c === channel) handler.current(message);
+      }),
+    [app, channel],
+  );
+}
+
 /** Calls `fn` with the number of messages on (app, channel) the server dropped because this tab fell behind. */
 export function useStreamDropped(app: string, channel: StreamChannel, fn: (count: number) => void): void {
   const handler = useRef(fn);
@@ -287,4 +346,6 @@ export function useAppEvents(app: string): void {
   };
   useStream(app, "events", refresh);
   useStreamReconnect(refresh);
+  // Access to the app was lost (or it was destroyed): the refetch answers 404 and the page shows that.
+  useStreamError(app, "events", refresh);
 }

@@ -3,6 +3,7 @@ import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { Logger } from "./logger.ts";
 import type { StreamHub } from "./ws/hub.ts";
+import type { AccessEvents } from "./auth/access-events.ts";
 import type { RegistryInfo } from "./registry/registry.ts";
 
 /** Shared dependencies of the control plane, created once at start. */
@@ -12,6 +13,8 @@ export interface Services {
   log: Logger;
   /** Live fan-out to stream subscribers (logs, stats, events, build output). */
   hub: StreamHub;
+  /** Access changes (token revoked, session ended, membership changed, app destroyed or moved) as they happen. */
+  access: AccessEvents;
   /** Address and credentials of the platform registry; throws when it is not running. */
   registry: () => RegistryInfo;
 }

@@ -12,6 +12,7 @@ import { API_BASE, createApi } from "./http/api.ts";
 import { STREAM_PATH, StreamServer } from "./ws/stream.ts";
 import { bootstrapAdmin } from "./auth/accounts.ts";
 import { StreamHub } from "./ws/hub.ts";
+import { AccessEvents } from "./auth/access-events.ts";
 import { errors } from "./errors.ts";
 import { GIT_PREFIX, GitEndpoint, HOOK_PATH } from "./git/endpoint.ts";
 import { createBuildPipeline } from "./builds/pipeline.ts";
@@ -104,7 +105,8 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     if (!registry) throw errors.unavailable("the image registry is not running on this control plane");
     return registry.info;
   };
-  const services: Services = { db, config, log, hub, registry: registryInfo };
+  const access = new AccessEvents(log.child({ component: "access-events" }));
+  const services: Services = { db, config, log, hub, access, registry: registryInfo };
   await bootstrapAdmin(services);
   const git = new GitEndpoint(
     services,

@@ -6,6 +6,7 @@ import { Logo } from "@/components/logo";
 import { ErrorState } from "@/components/ui/error-state";
 import { Skeleton } from "@/components/ui/skeleton";
 import { signOutIntent, useSession } from "@/lib/queries";
+import { useStreamSignedOut } from "@/lib/stream";
 
 function ShellSkeleton() {
   return (
@@ -37,6 +38,9 @@ export default function DashboardLayout({ children }: { children: ReactNode }) {
   const router = useRouter();
   const pathname = usePathname();
   const signedOut = session.isSuccess && session.data === null;
+  // The live stream was closed because this session ended (signed out in another tab, or revoked): re-check it, and
+  // the effect below sends the user to /login.
+  useStreamSignedOut(() => void session.refetch());
 
   useEffect(() => {
     if (signedOut) {

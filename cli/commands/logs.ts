@@ -46,6 +46,8 @@ interface Filters {
 }
 
 const SOURCES = ["app", "router", "berth"] as const;
+/** Close code of a stream whose credential ended (docs/api.md). */
+const STREAM_CLOSE_UNAUTHORIZED = 4401;
 const TYPE = /^[a-z][a-z0-9_-]{0,29}$/;
 const PAGE = 1000;
 
@@ -159,6 +161,7 @@ class Follower {
       } catch {
         return;
       }
+      // Refused, or ended later because access was lost (removed from the team, app destroyed, token revoked).
       if (f.type === "error") {
         this.done = true;
         ws.close();
@@ -189,8 +192,14 @@ class Follower {
       }
     });
     ws.on("error", () => undefined);
-    ws.on("close", () => {
+    ws.on("close", (code: number) => {
       if (this.done || this.ws !== ws) return;
+      // 4401: the token this stream was opened with was revoked or expired; reconnecting with it cannot work.
+      if (code === STREAM_CLOSE_UNAUTHORIZED) {
+        this.done = true;
+        this.fail?.(new CliError("the stream ended: the token was revoked or expired; run `berth login` or check BERTH_TOKEN"));
+        return;
+      }
       const delay = Math.min(10_000, 250 * 2 ** this.attempt++);
       if (this.attempt === 3) note("berth: log stream interrupted; reconnecting...");
       setTimeout(() => this.connect(false), delay);

@@ -11,6 +11,7 @@ const LABELS = {
     dot: "bg-amber-500 animate-pulse",
     hint: "Live updates were lost; retrying. Data refreshes every 15 seconds meanwhile.",
   },
+  "signed-out": { text: "Signed out", dot: "bg-zinc-400", hint: "Your session ended; sign in again for live updates." },
 } as const;
 
 /** Shows whether the tab's live stream is connected (a dot and a word; the detail is in the tooltip). */

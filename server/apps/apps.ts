@@ -100,6 +100,8 @@ export async function updateApp(
   });
   await recordAudit(s.db, actor, { teamId: app.teamId, appName: name, action: "app.update", target: name, data: patch });
   if (teamId !== app.teamId) {
+    // Members of the old team only may be streaming it: their subscriptions are re-checked now.
+    s.access.emit("appTeamChanged", app.id);
     await recordAudit(s.db, actor, { teamId, appName: name, action: "app.transfer", target: name, data: { from: app.team.name } });
   }
   kickScheduler(s);
@@ -124,6 +126,8 @@ export async function destroyApp(s: Services, actor: Actor, name: string) {
   }
   await s.db.app.delete({ where: { id: app.id } });
   forgetApp(s, name);
+  // Its live subscriptions end now; they are bound to this id, so a new app with the name never reaches them.
+  s.access.emit("appDestroyed", app.id);
   await logStoreFor(s).remove(name).catch((err: unknown) => s.log.warn({ err, app: name }, "removing the app's logs failed"));
   await removeRepo(s.config.dataDir, name);
   await recordAudit(s.db, actor, { teamId: app.teamId, appName: name, action: "app.destroy", target: name });

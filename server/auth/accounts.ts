@@ -1,7 +1,6 @@
 // Accounts: sign-up (first user becomes instance admin), the configured bootstrap admin, personal teams.
 import type { Prisma } from "@prisma/client";
 import type { Services } from "../context.ts";
-import type { Db } from "../db/client.ts";
 import { errors } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
 import { isValidResourceName } from "../validation/names.ts";
@@ -71,7 +70,9 @@ export async function bootstrapAdmin(s: Services): Promise<void> {
   s.log.info({ email: user.email, team: team.name }, "created the first admin from BERTH_ADMIN_EMAIL");
 }
 
-/** Deletes a user's sessions (used on password change and sign-out everywhere). */
-export async function revokeUserSessions(db: Db, userId: string): Promise<void> {
-  await db.session.deleteMany({ where: { userId } });
+/** Deletes a user's sessions (used on password change and sign-out everywhere); their open streams close at once. */
+export async function revokeUserSessions(s: Pick<Services, "db" | "access">, userId: string): Promise<void> {
+  const sessions = await s.db.session.findMany({ where: { userId }, select: { id: true } });
+  await s.db.session.deleteMany({ where: { userId } });
+  for (const x of sessions) s.access.emit("sessionEnded", x.id);
 }

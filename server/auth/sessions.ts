@@ -1,6 +1,8 @@
 // Browser sessions: opaque cookie token (stored hashed) plus a per-session CSRF token.
 import crypto from "node:crypto";
 import type { Db } from "../db/client.ts";
+import type { Services } from "../context.ts";
+import { inBatches } from "../db/batches.ts";
 import { hashToken, looksLikeToken, newToken } from "./secrets.ts";
 
 export const SESSION_COOKIE = "berth_session";
@@ -40,9 +42,24 @@ export async function resolveSession(db: Db, token: string) {
   return session;
 }
 
-/** Ends the session identified by the cookie value. */
-export async function destroySession(db: Db, token: string): Promise<void> {
-  await db.session.deleteMany({ where: { tokenHash: hashToken(token) } });
+/** Ends the session identified by the cookie value; its open streams are closed at once (AccessEvents). */
+export async function destroySession(s: Pick<Services, "db" | "access">, token: string): Promise<void> {
+  if (!looksLikeToken("session", token)) return;
+  const session = await s.db.session.findUnique({ where: { tokenHash: hashToken(token) }, select: { id: true } });
+  if (!session) return;
+  await s.db.session.deleteMany({ where: { id: session.id } });
+  s.access.emit("sessionEnded", session.id);
+}
+
+/** Which of these session ids are still live (the others ended, expired or were deleted). */
+export async function liveSessionIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
+  const live = new Set<string>();
+  const now = Date.now();
+  for (const slice of inBatches(ids)) {
+    const rows = await db.session.findMany({ where: { id: { in: slice } }, select: { id: true, expiresAt: true } });
+    for (const r of rows) if (r.expiresAt.getTime() > now) live.add(r.id);
+  }
+  return live;
 }
 
 /** Constant-time comparison of the CSRF header against the session's token. */

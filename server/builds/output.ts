@@ -14,7 +14,8 @@ export class BuildOutput {
   constructor(
     private readonly db: Db,
     private readonly hub: StreamHub,
-    private readonly app: string,
+    /** The app's id: the live `builds` channel is keyed by it, never by the (reusable) name. */
+    private readonly appId: string,
     private readonly buildId: string,
     private readonly toPusher: (text: string) => void,
   ) {}
@@ -25,7 +26,7 @@ export class BuildOutput {
     this.text += line;
     if (this.text.length > MAX_STORED) this.text = this.text.slice(this.text.length - MAX_STORED);
     this.toPusher(line);
-    this.hub.publish(this.app, "builds", { buildId: this.buildId, text: line });
+    this.hub.publish(this.appId, "builds", { buildId: this.buildId, text: line });
     this.dirty = true;
     this.timer ??= setTimeout(() => {
       this.timer = undefined;

@@ -114,7 +114,7 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
             createdById: session.actor.userId,
           },
         });
-        const out = new BuildOutput(s.db, opts.hub, app.name, build.id, write);
+        const out = new BuildOutput(s.db, opts.hub, app.id, build.id, write);
         const work = await fs.mkdtemp(path.join(os.tmpdir(), "berth-build-"));
         // One local tag per app, overwritten by each build: its layers stay as the cache of the next build.
         const tag = `berth-build/${app.name}:latest`;

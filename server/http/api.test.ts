@@ -6,6 +6,7 @@ import type { Db } from "../db/client.ts";
 import type { Logger } from "../logger.ts";
 import { newToken } from "../auth/secrets.ts";
 import { StreamHub } from "../ws/hub.ts";
+import { AccessEvents } from "../auth/access-events.ts";
 import { MAX_BODY_BYTES, createApi } from "./api.ts";
 
 const SECRET = "SQLITE_IOERR: disk I/O error at /var/lib/berth/berth.db (tokenHash=deadbeef)";
@@ -36,6 +37,7 @@ function setup() {
     config: loadConfig({ BERTH_DATA_DIR: "/nonexistent" }),
     log,
     hub: new StreamHub(log),
+    access: new AccessEvents(log),
     registry: () => {
       throw new Error("no registry in this test");
     },

@@ -61,7 +61,7 @@ export async function appendAppLog(s: Services, appName: string, entries: NewLog
 
 async function appendTo(s: Services, app: { id: string; name: string }, entries: NewLogEntry[]): Promise<LogEntry[]> {
   const stored = await logStoreFor(s).append(app, entries);
-  if (stored.length > 0) s.hub.publish(app.name, "logs", { entries: stored } satisfies LogsMessage);
+  if (stored.length > 0) s.hub.publish(app.id, "logs", { entries: stored } satisfies LogsMessage);
   return stored;
 }
 

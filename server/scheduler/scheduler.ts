@@ -167,11 +167,24 @@ export class Scheduler extends EventEmitter {
       .catch((err: unknown) => this.s.log.warn({ err, node: nodeId }, "reading a node's observed state failed"));
   };
 
-  private readonly onInstanceEvent = (_nodeId: string, e: InstanceEvent) => {
-    this.s.hub.publish(e.app, "events", { kind: "instance", ...e });
+  private readonly onInstanceEvent = (nodeId: string, e: InstanceEvent) => {
+    // Looked up before the pass this kicks can forget the instance.
+    this.publishInstanceEvent(nodeId, e).catch((err: unknown) =>
+      this.s.log.warn({ err, instance: e.instanceId }, "publishing an instance event failed"),
+    );
     this.emit("instance", e.app, e);
     this.kick();
   };
+
+  /**
+   * Live `events` subscribers are keyed by app id: the instance's own row says which app it belongs to (the name
+   * in the event is the agent's word, and a name can be reused by another team's new app). Only the node the
+   * instance is on is published.
+   */
+  private async publishInstanceEvent(nodeId: string, e: InstanceEvent): Promise<void> {
+    const row = await this.s.db.instance.findUnique({ where: { id: e.instanceId }, select: { appId: true, nodeId: true } });
+    if (row && row.nodeId === nodeId) this.s.hub.publish(row.appId, "events", { kind: "instance", ...e });
+  }
 
   private async loop(): Promise<void> {
     do {
@@ -314,7 +327,7 @@ export class Scheduler extends EventEmitter {
           );
         const rest = plan.stop.filter((id) => !lost.some((i) => i.id === id));
         if (rest.length) this.emit("decision", app.name, `stopping ${rest.join(", ")}`);
-        this.s.hub.publish(app.name, "events", { kind: "instance", stopping: plan.stop });
+        this.s.hub.publish(app.id, "events", { kind: "instance", stopping: plan.stop });
       }
 
       for (const st of plan.statuses) {
@@ -337,7 +350,7 @@ export class Scheduler extends EventEmitter {
             data: st.reason ? { reason: st.reason } : {},
           });
         }
-        this.s.hub.publish(app.name, "events", {
+        this.s.hub.publish(app.id, "events", {
           kind: "release",
           version: r.version,
           status: st.status,
@@ -396,7 +409,7 @@ export class Scheduler extends EventEmitter {
           app.name,
           `starting ${rows.map((r) => r.id).join(", ")} (v${release.version}) on ${names.join(", ")}`,
         );
-        this.s.hub.publish(app.name, "events", { kind: "instance", placed: rows.map((r) => r.id) });
+        this.s.hub.publish(app.id, "events", { kind: "instance", placed: rows.map((r) => r.id) });
       }
     }
 

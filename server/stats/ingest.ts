@@ -19,7 +19,6 @@ export interface StreamPoint extends StatsPoint {
 interface Owner {
   nodeId: string | null;
   appId: string;
-  appName: string;
   teamId: string;
   processType: string;
 }
@@ -53,14 +52,14 @@ export function startStatsIngest(services: Services, agentHub: AgentHub): StatsI
     if (missing.length === 0) return out;
     const rows = await services.db.instance.findMany({
       where: { id: { in: missing } },
-      select: { id: true, nodeId: true, appId: true, processType: true, app: { select: { name: true, teamId: true } } },
+      select: { id: true, nodeId: true, appId: true, processType: true, app: { select: { teamId: true } } },
     });
     const found = new Map(rows.map((r) => [r.id, r]));
     if (owners.size + missing.length > MAX_CACHED) owners.clear();
     for (const id of missing) {
       const r = found.get(id);
       const owner = r
-        ? { nodeId: r.nodeId, appId: r.appId, appName: r.app.name, teamId: r.app.teamId, processType: r.processType }
+        ? { nodeId: r.nodeId, appId: r.appId, teamId: r.app.teamId, processType: r.processType }
         : null;
       owners.set(id, { owner, until: now + OWNER_CACHE_MS });
       out.set(id, owner);
@@ -82,12 +81,12 @@ export function startStatsIngest(services: Services, agentHub: AgentHub): StatsI
       }
       const point = history.record({ appId: o.appId, processType: o.processType }, batch.at, s);
       if (!point) continue;
-      const list = byApp.get(o.appName) ?? [];
+      const list = byApp.get(o.appId) ?? [];
       list.push({ instanceId: s.instanceId, processType: o.processType, ...point });
-      byApp.set(o.appName, list);
+      byApp.set(o.appId, list);
     }
     if (ignored > 0) log.debug({ node: node.nodeId, ignored }, "stats for instances not on this node ignored");
-    for (const [app, points] of byApp) services.hub.publish(app, "stats", { points });
+    for (const [appId, points] of byApp) services.hub.publish(appId, "stats", { points });
   }
 
   const onStats = (node: { nodeId: string | undefined; teamId: string | null }, batch: StatsBatch) => {

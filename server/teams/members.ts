@@ -65,6 +65,8 @@ export async function changeMemberRole(s: Services, actor: Actor, teamName: stri
   if (!canChangeMember(actorRole, target.role, role)) throw errors.forbidden("only owners can change owners or grant ownership");
   if (target.role === "owner" && role !== "owner") await assertOwnerRemains(s, team.id, target.userId);
   const m = await s.db.membership.update({ where: { id: target.id }, data: { role } });
+  // A demotion may take channels away from the member's open streams: they are re-checked now.
+  s.access.emit("membershipChanged", team.id, target.userId);
   await recordAudit(s.db, actor, {
     teamId: team.id,
     action: "member.role",
@@ -85,5 +87,6 @@ export async function removeMember(s: Services, actor: Actor, teamName: string, 
   if (team.personal && self) throw errors.conflict("you cannot leave your personal team");
   if (target.role === "owner") await assertOwnerRemains(s, team.id, target.userId);
   await s.db.membership.delete({ where: { id: target.id } });
+  s.access.emit("membershipChanged", team.id, target.userId);
   await recordAudit(s.db, actor, { teamId: team.id, action: self ? "member.leave" : "member.remove", target: target.user.email });
 }

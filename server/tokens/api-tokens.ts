@@ -4,6 +4,7 @@ import type { Db } from "../db/client.ts";
 import { errors } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
 import { hashToken, looksLikeToken, newToken } from "../auth/secrets.ts";
+import { inBatches } from "../db/batches.ts";
 
 // Writing lastUsedAt on every request would turn reads into writes; once a minute is enough to show activity.
 const LAST_USED_RESOLUTION_MS = 60 * 1000;
@@ -61,17 +62,45 @@ export async function revokeApiToken(s: Services, actor: Actor, id: string) {
     ? row
     : await s.db.apiToken.update({ where: { id }, data: { revokedAt: new Date() } });
   await recordAudit(s.db, actor, { action: "token.revoke", target: row.name, data: { id } });
+  // Open streams authenticated by this token end now, not at their next request (there is none).
+  s.access.emit("tokenRevoked", id);
   return toTokenView(updated);
 }
 
-/** Resolves a bearer secret to its user if the token is live; every call hits the database, so revocation is immediate. */
-export async function resolveApiToken(db: Db, secret: string) {
+/** Whether a token row may still authenticate (not revoked, not expired). */
+function isLive(row: { revokedAt: Date | null; expiresAt: Date | null }, now = Date.now()): boolean {
+  return !row.revokedAt && !(row.expiresAt && row.expiresAt.getTime() <= now);
+}
+
+/**
+ * Resolves a bearer secret to the live token's id and its user; every call hits the database, so revocation is
+ * immediate. Long-lived connections keep the id to notice a later revocation.
+ */
+export async function resolveApiTokenCredential(db: Db, secret: string) {
   if (!looksLikeToken("api", secret)) return null;
   const row = await db.apiToken.findUnique({ where: { tokenHash: hashToken(secret) }, include: { user: true } });
-  if (!row || row.revokedAt) return null;
-  if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return null;
+  if (!row || !isLive(row)) return null;
   if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
     await db.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } });
   }
-  return row.user;
+  return { tokenId: row.id, user: row.user };
+}
+
+/** Resolves a bearer secret to its user if the token is live (see resolveApiTokenCredential). */
+export async function resolveApiToken(db: Db, secret: string) {
+  return (await resolveApiTokenCredential(db, secret))?.user ?? null;
+}
+
+/** Which of these token ids may still authenticate (the others were revoked, expired or deleted). */
+export async function liveTokenIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
+  const live = new Set<string>();
+  const now = Date.now();
+  for (const slice of inBatches(ids)) {
+    const rows = await db.apiToken.findMany({
+      where: { id: { in: slice } },
+      select: { id: true, revokedAt: true, expiresAt: true },
+    });
+    for (const r of rows) if (isLive(r, now)) live.add(r.id);
+  }
+  return live;
 }

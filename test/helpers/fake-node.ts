@@ -27,7 +27,7 @@ export interface FakeNode {
  */
 export async function startFakeNode(
   srv: TestServer,
-  opts: { name: string; joinToken: string; backend?: FakeBackend; probe?: Prober },
+  opts: { name: string; joinToken: string; backend?: FakeBackend; probe?: Prober; statsIntervalMs?: number },
 ): Promise<FakeNode> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-fake-node-"));
   const backend = opts.backend ?? new FakeBackend();
@@ -38,6 +38,7 @@ export async function startFakeNode(
     backend,
     log: silentLogger(),
     tickMs: 100,
+    ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
     probe: opts.probe ?? (async () => true),
     register: async () => ({
       protocolVersion: PROTOCOL_VERSION,

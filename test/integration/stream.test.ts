@@ -67,12 +67,15 @@ describe("stream websocket", () => {
     ws.send(JSON.stringify({ type: "subscribe", app: "bob-app", channel: "logs" }));
     const denied = await next();
     expect(denied).toMatchObject({ type: "error", code: "not_found", app: "bob-app" });
-    expect(srv.cp.streams.hub.subscriberCount("bob-app", "logs")).toBe(0);
+    // The hub is keyed by app id (a name can be reused by another team's new app after a destroy).
+    const idOf = async (name: string) => (await srv.cp.services.db.app.findUniqueOrThrow({ where: { name } })).id;
+    const [aliceAppId, bobAppId] = [await idOf("alice-app"), await idOf("bob-app")];
+    expect(srv.cp.streams.hub.subscriberCount(bobAppId, "logs")).toBe(0);
 
     ws.send(JSON.stringify({ type: "subscribe", app: "alice-app", channel: "logs" }));
     expect(await next()).toMatchObject({ type: "subscribed", app: "alice-app", channel: "logs" });
-    srv.cp.streams.hub.publish("alice-app", "logs", { line: "hello from the hub" });
-    srv.cp.streams.hub.publish("bob-app", "logs", { line: "must not arrive" });
+    srv.cp.streams.hub.publish(aliceAppId, "logs", { line: "hello from the hub" });
+    srv.cp.streams.hub.publish(bobAppId, "logs", { line: "must not arrive" });
     expect(await next()).toMatchObject({ type: "message", app: "alice-app", data: { line: "hello from the hub" } });
 
     ws.send(JSON.stringify({ type: "subscribe", app: "$(id)", channel: "logs" }));

@@ -90,7 +90,7 @@ export const authRoutes = new OpenAPIHono<ApiEnv>()
   })
   .openapi(logoutRoute, async (c) => {
     const cookie = getCookie(c, SESSION_COOKIE);
-    if (cookie) await destroySession(c.get("services").db, cookie);
+    if (cookie) await destroySession(c.get("services"), cookie);
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
     return c.body(null, 204);
   })
