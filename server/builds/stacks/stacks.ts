@@ -453,7 +453,8 @@ export async function useStack(s: BuilderStorage, name: StackName, opts: StackOp
           return;
         }
         leases.delete(k);
-        if (retired.delete(k)) void dropImage(s, info.id);
+        // Under the stack's lock: not while a build looks the stack up (buildah may see a half-removed image).
+        if (retired.delete(k)) void locks.run(key, () => dropImage(s, info.id));
       },
     };
   });
