@@ -1,4 +1,5 @@
 // The control-plane process: one HTTP server for the dashboard (Next.js), the REST API, git, health and streams.
+import { existsSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +17,7 @@ import { AccessEvents } from "./auth/access-events.ts";
 import { errors } from "./errors.ts";
 import { GIT_PREFIX, GitEndpoint, HOOK_PATH } from "./git/endpoint.ts";
 import { createBuildPipeline } from "./builds/pipeline.ts";
+import { builderDirOf, sweepBuilderStores } from "./builds/builder-stores.ts";
 import { handlePull, PULL_PREFIX } from "./registry/pull-proxy.ts";
 import { startRegistry, type RegistryInfo } from "./registry/registry.ts";
 import { pruneLoginFailures } from "./auth/login.ts";
@@ -108,13 +110,20 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const access = new AccessEvents(log.child({ component: "access-events" }));
   const services: Services = { db, config, log, hub, access, registry: registryInfo };
   await bootstrapAdmin(services);
+  const builderDir = builderDirOf(config.dataDir);
+  if (existsSync(builderDir)) {
+    // Before any build can start: stores of apps deleted while the control plane was down (or crashed mid-destroy),
+    // and what older versions kept in the shared stack store.
+    const ids = new Set((await db.app.findMany({ select: { id: true } })).map((a) => a.id));
+    await sweepBuilderStores(builderDir, ids, log.child({ component: "builder" }));
+  }
   const git = new GitEndpoint(
     services,
     createBuildPipeline(services, {
       deployBranches: config.deployBranches,
       concurrency: config.build.concurrency,
       limits: { timeoutMs: config.build.timeoutMs, memory: config.build.memory },
-      storage: { root: path.join(config.dataDir, "builder", "storage"), runRoot: path.join(config.dataDir, "builder", "run") },
+      builderDir,
       registry: registryInfo,
       hub,
     }),

@@ -5,6 +5,7 @@ import { recordAudit } from "../audit/record.ts";
 import { requireApp, requireTeam } from "../teams/access.ts";
 import { appUrls } from "./urls.ts";
 import { removeRepo } from "../git/repos.ts";
+import { builderDirOf, discardAppStore } from "../builds/builder-stores.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
 import { type AppLiveStatus, appStatuses } from "./status.ts";
 import { pruneReleaseImages } from "../registry/prune.ts";
@@ -130,6 +131,8 @@ export async function destroyApp(s: Services, actor: Actor, name: string) {
   s.access.emit("appDestroyed", app.id);
   await logStoreFor(s).remove(name).catch((err: unknown) => s.log.warn({ err, app: name }, "removing the app's logs failed"));
   await removeRepo(s.config.dataDir, name);
+  // Its local images, layer cache and npm cache (now, or after a build of it that is still running; never fails).
+  await discardAppStore(builderDirOf(s.config.dataDir), app.id, s.log);
   await recordAudit(s.db, actor, { teamId: app.teamId, appName: name, action: "app.destroy", target: name });
   // Its instances went with it (cascade): the next pass stops them on their nodes and drops its routes.
   kickScheduler(s);

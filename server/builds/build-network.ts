@@ -249,11 +249,12 @@ function serial<T>(key: string, fn: (s: { count: number }) => Promise<T>): Promi
 }
 
 /**
- * Takes the build network of a builder storage (`<dataDir>/builder/storage`): the first user sets it up, the last
- * release removes it, so nothing stays behind when no build runs (and so after the control plane stops).
+ * Takes the build network of a builder directory (`<dataDir>/builder`, shared by every app store under it): the
+ * first user sets it up, the last release removes it, so nothing stays behind when no build runs (and so after the
+ * control plane stops).
  */
-export async function acquireBuildNetwork(storage: { root: string }): Promise<BuildNetworkLease> {
-  const net = buildNetworkFor(path.dirname(storage.root));
+export async function acquireBuildNetwork(builderDir: string): Promise<BuildNetworkLease> {
+  const net = buildNetworkFor(builderDir);
   await serial(net.tag, async (s) => {
     if (s.count === 0) await setUpBuildNetwork(net);
     s.count++;

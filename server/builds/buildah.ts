@@ -8,6 +8,8 @@ import path from "node:path";
 export interface BuilderStorage {
   root: string;
   runRoot: string;
+  /** Stores whose images this one sees read-only (an app store sees the platform's stack store for stack builds). */
+  imageStores?: string[];
 }
 
 export interface BuildLimits {
@@ -68,18 +70,34 @@ export function runStreaming(
   });
 }
 
-function globalArgs(s: BuilderStorage): string[] {
-  return ["--root", s.root, "--runroot", s.runRoot, "--storage-driver", "overlay"];
+/** buildah's global options for a store (every buildah call on it passes the same ones). */
+export function storageArgs(s: BuilderStorage): string[] {
+  const args = ["--root", s.root, "--runroot", s.runRoot, "--storage-driver", "overlay"];
+  // containers/storage's additional image stores: read-only, never written to by this store.
+  for (const ro of s.imageStores ?? []) args.push("--storage-opt", `overlay.imagestore=${ro}`);
+  return args;
 }
 
-/** `buildah bud` of a Dockerfile into a local image `tag`. */
+
+/**
+ * `buildah bud` of a Dockerfile into a local image `tag`. `dockerfile` is a path outside the context, written by the
+ * caller from the commit's blob; `authFile` holds no credentials, so base images are pulled anonymously (the
+ * platform registry, which holds every team's images, needs credentials).
+ */
 export async function buildDockerfile(
   s: BuilderStorage,
-  opts: { context: string; dockerfile: string; tag: string; buildArgs: Record<string, string>; limits: BuildLimits },
+  opts: {
+    context: string;
+    dockerfile: string;
+    authFile: string;
+    tag: string;
+    buildArgs: Record<string, string>;
+    limits: BuildLimits;
+  },
   onLine: (line: string) => void,
 ): Promise<void> {
   const args = [
-    ...globalArgs(s),
+    ...storageArgs(s),
     "bud",
     "--runtime",
     "/usr/sbin/runc",
@@ -94,8 +112,10 @@ export async function buildDockerfile(
     "--memory",
     opts.limits.memory,
     "--pull=missing",
+    "--authfile",
+    opts.authFile,
     "-f",
-    path.join(opts.context, opts.dockerfile),
+    opts.dockerfile,
     "-t",
     opts.tag,
   ];
@@ -133,7 +153,7 @@ export async function pushImage(
   try {
     await runStreaming(
       "buildah",
-      [...globalArgs(s), "push", "--tls-verify=false", "--creds", `${creds.username}:${creds.password}`, "--digestfile", digestFile, "--", image, dest],
+      [...storageArgs(s), "push", "--tls-verify=false", "--creds", `${creds.username}:${creds.password}`, "--digestfile", digestFile, "--", image, dest],
       onLine,
       { timeoutMs: 10 * 60 * 1000 },
     );
@@ -156,7 +176,7 @@ export interface ImageConfig {
 /** Reads the run configuration (CMD, ENTRYPOINT, ...) of a local image. */
 export async function inspectImage(s: BuilderStorage, image: string): Promise<ImageConfig> {
   let out = "";
-  await runStreaming("buildah", [...globalArgs(s), "inspect", "--type", "image", "--", image], (l) => (out += `${l}\n`));
+  await runStreaming("buildah", [...storageArgs(s), "inspect", "--type", "image", "--", image], (l) => (out += `${l}\n`));
   const json = JSON.parse(out) as { OCIv1?: { config?: Record<string, unknown> } };
   const c = json.OCIv1?.config ?? {};
   const arr = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
@@ -171,5 +191,5 @@ export async function inspectImage(s: BuilderStorage, image: string): Promise<Im
 
 /** Removes a local image (ignores "not found"). */
 export async function removeImage(s: BuilderStorage, image: string): Promise<void> {
-  await runStreaming("buildah", [...globalArgs(s), "rmi", "--", image], () => undefined).catch(() => undefined);
+  await runStreaming("buildah", [...storageArgs(s), "rmi", "--", image], () => undefined).catch(() => undefined);
 }

@@ -1,7 +1,6 @@
 // The push processor: checks refs, queues per app, builds the pushed commit, pushes the image to the registry
 // and creates the release. A failure at any step rejects the push and leaves the current release untouched.
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -19,13 +18,16 @@ import {
   buildDockerfile,
   inspectImage,
   pushImage,
+  removeImage,
   type BuilderStorage,
   type BuildLimits,
 } from "./buildah.ts";
+import { appStorage, discardAppStore, npmCacheDir, stackStorage, withAppStore } from "./builder-stores.ts";
 import { describeBuild, detectBuild } from "./detect.ts";
 import { BuildOutput } from "./output.ts";
 import { parseProcfile } from "./procfile.ts";
-import { buildOnStack, isStackUserError } from "./stacks/index.ts";
+import { PushedFiles, SourceError } from "./pushed-files.ts";
+import { buildOnStack, isStackUserError, readPlanInputs, useStack, type StackLease } from "./stacks/index.ts";
 import { exportCommit, findEscapingSymlinks } from "./source.ts";
 import { findReusableImage } from "./reuse.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
@@ -33,17 +35,28 @@ import { watchRollout } from "../scheduler/rollout-watch.ts";
 
 const ZERO = "0".repeat(40);
 const execFileAsync = promisify(execFile);
+/** Largest Procfile / Dockerfile the platform reads from a commit. */
+const MAX_PROCFILE_BYTES = 256 * 1024;
+const MAX_DOCKERFILE_BYTES = 1024 * 1024;
+/** Files buildah itself reads from the context on the host during a Dockerfile build. */
+const DOCKER_IGNORE_FILES = [".dockerignore", ".containerignore"];
 
 export interface PipelineOptions {
   deployBranches: string[];
   concurrency: number;
   limits: BuildLimits;
-  storage: BuilderStorage;
+  /** `<dataDir>/builder`: the platform's stack store, one store per app (builder-stores.ts), the build network. */
+  builderDir: string;
   registry: () => RegistryInfo;
   hub: StreamHub;
 }
 
 class BuildFailure extends Error {}
+
+/** Rethrows failures caused by the app (its files, its build steps) or a missing host tool as a BuildFailure. */
+function asUserError(err: unknown): never {
+  throw isStackUserError(err) ? new BuildFailure(err.message) : err;
+}
 
 /** Picks the one deployable update of a push, or explains why the push is refused. */
 export function selectDeployUpdate(
@@ -115,121 +128,176 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
           },
         });
         const out = new BuildOutput(s.db, opts.hub, app.id, build.id, write);
-        const work = await fs.mkdtemp(path.join(os.tmpdir(), "berth-build-"));
-        // One local tag per app, overwritten by each build: its layers stay as the cache of the next build.
-        const tag = `berth-build/${app.name}:latest`;
         try {
-          out.step(`Building ${app.name} from ${update.ref.replace("refs/heads/", "")} ${update.newRev.slice(0, 8)}`);
-          const reuse = await findReusableImage(s.db, app.id, session.repoDir, update.newRev, objectEnv);
-          if (reuse) {
-            out.step(`No source changes since ${reuse.commit.slice(0, 8)}: reusing its image`);
-            const release = await createRelease(s.db, session.actor, {
-              appId: app.id,
-              teamId: app.teamId,
-              appName: app.name,
-              buildId: build.id,
-              imageRef: reuse.imageRef,
-              imageDigest: reuse.imageDigest,
-              processTypes: reuse.processTypes,
-              description: `Deploy ${update.newRev.slice(0, 8)} (image of ${reuse.commit.slice(0, 8)})`,
-            });
-            const imageRef = `${reuse.imageRef}@${reuse.imageDigest}`;
-            await s.db.build.update({ where: { id: build.id }, data: { status: "succeeded", imageRef, finishedAt: new Date() } });
-            out.step(`Released v${release.version} (process types: ${Object.keys(reuse.processTypes).join(", ")})`);
-            return await rollOut(s, out, app.name, release);
-          }
-          const src = path.join(work, "src");
-          await exportCommit(session.repoDir, update.newRev, src, objectEnv);
-          const escaping = await findEscapingSymlinks(src);
-          if (escaping.length > 0)
-            throw new BuildFailure(`symlinks pointing outside the source tree: ${escaping.slice(0, 5).join(", ")}`);
-          const exists = (f: string) => existsSync(path.join(src, f));
-          const kind = detectBuild(exists);
-          if (!kind)
-            throw new BuildFailure("no Dockerfile, package.json, index.html or Procfile at the repository root");
-          out.step(`Detected ${describeBuild(kind)}`);
-          let processTypes: Record<string, string> = {};
-          if (exists("Procfile")) {
-            const parsed = parseProcfile(await fs.readFile(path.join(src, "Procfile"), "utf8"));
-            if (parsed.errors.length) throw new BuildFailure(`Procfile: ${parsed.errors.join("; ")}`);
-            processTypes = parsed.types;
-          }
-          const buildVars = await s.db.configVar.findMany({
-            where: { appId: app.id, buildTime: true },
-          });
-          const buildEnv = Object.fromEntries(buildVars.map((v) => [v.key, v.value]));
-          if (kind.kind !== "dockerfile") {
-            // No Dockerfile: build on a platform stack (server/builds/stacks/).
-            processTypes = await buildOnStack(
-              opts.storage,
-              { kind: kind.kind, app: app.name, src, tag, limits: opts.limits, procfile: processTypes, buildEnv },
-              out,
-            ).catch((err: unknown) => {
-              throw isStackUserError(err) ? new BuildFailure(err.message) : err;
-            });
-          } else {
-            await buildDockerfile(
-              opts.storage,
-              { context: src, dockerfile: kind.dockerfile, tag, buildArgs: buildEnv, limits: opts.limits },
-              (l) => out.line(`       ${l}`),
-            );
-          }
-          const image = await inspectImage(opts.storage, tag);
-          if (!processTypes.web && (image.cmd.length > 0 || image.entrypoint.length > 0)) {
-            // Without a Procfile web entry, the image's own CMD/ENTRYPOINT is the web process ("" = image default).
-            processTypes = { web: "", ...processTypes };
-          }
-          if (Object.keys(processTypes).length === 0)
-            throw new BuildFailure("the image has no CMD/ENTRYPOINT and there is no Procfile");
-          const reg = opts.registry();
-          out.step("Pushing image to the platform registry");
-          const digest = await pushImage(
-            opts.storage,
-            tag,
-            `docker://${reg.host}/${app.name}:build-${build.id}`,
-            reg,
-            () => undefined,
-          );
-          out.line(`       ${app.name}@${digest}`);
+          // The app's own builder store, to itself for the build (builds of other apps use other stores).
+          return await withAppStore(opts.builderDir, app.id, () => buildInStore(app, build.id, out));
+        } finally {
+          // Destroyed while it built: its store goes now that the build is over (destroy could not remove it).
+          const gone = !(await s.db.app.findUnique({ where: { id: app.id }, select: { id: true } }).catch(() => app));
+          if (gone) await discardAppStore(opts.builderDir, app.id, s.log);
+        }
+      });
+    }
+
+    async function buildInStore(
+      app: { id: string; name: string; teamId: string },
+      buildId: string,
+      out: BuildOutput,
+    ): Promise<boolean> {
+      const work = await fs.mkdtemp(path.join(os.tmpdir(), "berth-build-"));
+      // One local tag per app in the app's own store, overwritten by each build: a Dockerfile build's layers stay
+      // as the cache of the next one; a stack build's image is removed once pushed (see the finally below).
+      const tag = `berth-build/${app.name}:latest`;
+      let storage: BuilderStorage | null = null;
+      let stack: StackLease | null = null;
+      try {
+        out.step(`Building ${app.name} from ${update.ref.replace("refs/heads/", "")} ${update.newRev.slice(0, 8)}`);
+        const reuse = await findReusableImage(s.db, app.id, session.repoDir, update.newRev, objectEnv);
+        if (reuse) {
+          out.step(`No source changes since ${reuse.commit.slice(0, 8)}: reusing its image`);
           const release = await createRelease(s.db, session.actor, {
             appId: app.id,
             teamId: app.teamId,
             appName: app.name,
-            buildId: build.id,
-            imageRef: app.name,
-            imageDigest: digest,
-            processTypes,
-            description: `Deploy ${update.newRev.slice(0, 8)}`,
+            buildId,
+            imageRef: reuse.imageRef,
+            imageDigest: reuse.imageDigest,
+            processTypes: reuse.processTypes,
+            description: `Deploy ${update.newRev.slice(0, 8)} (image of ${reuse.commit.slice(0, 8)})`,
           });
-          await s.db.build.update({
-            where: { id: build.id },
-            data: {
-              status: "succeeded",
-              imageRef: `${app.name}@${digest}`,
-              finishedAt: new Date(),
-            },
-          });
-          await pruneReleaseImages(s, app.id, app.name, reg, s.config.keepReleases).catch((err: unknown) =>
-            s.log.warn({ err, app: app.name }, "pruning old release images failed"),
-          );
-          out.step(`Released v${release.version} (process types: ${Object.keys(processTypes).join(", ")})`);
+          const imageRef = `${reuse.imageRef}@${reuse.imageDigest}`;
+          await s.db.build.update({ where: { id: buildId }, data: { status: "succeeded", imageRef, finishedAt: new Date() } });
+          out.step(`Released v${release.version} (process types: ${Object.keys(reuse.processTypes).join(", ")})`);
           return await rollOut(s, out, app.name, release);
-        } catch (err) {
-          const message = err instanceof BuildFailure ? err.message : err instanceof Error ? err.message : String(err);
-          if (!(err instanceof BuildFailure || err instanceof BuildLimitError))
-            s.log.warn({ err, app: app.name, build: build.id }, "build failed");
-          out.line(`error: build failed: ${message}`);
-          out.line("       the push was rejected; the running release is unchanged");
-          await out.flush();
-          await s.db.build.update({
-            where: { id: build.id },
-            data: { status: "failed", error: message, finishedAt: new Date() },
-          });
-          return false;
-        } finally {
-          await fs.rm(work, { recursive: true, force: true });
         }
-      });
+        // What the platform reads itself (build kind, Procfile, Dockerfile, package.json, lockfiles) comes from the
+        // commit's git objects, never through the exported tree: a symlink there is refused, not followed.
+        const files = await PushedFiles.load(session.repoDir, update.newRev, objectEnv);
+        const kind = detectBuild((f) => files.has(f));
+        if (!kind) throw new BuildFailure("no Dockerfile, package.json, index.html or Procfile at the repository root");
+        out.step(`Detected ${describeBuild(kind)}`);
+        let processTypes: Record<string, string> = {};
+        const procfile = await files.readText("Procfile", MAX_PROCFILE_BYTES);
+        if (procfile !== null) {
+          const parsed = parseProcfile(procfile);
+          if (parsed.errors.length) throw new BuildFailure(`Procfile: ${parsed.errors.join("; ")}`);
+          processTypes = parsed.types;
+        }
+        const dockerfile =
+          kind.kind === "dockerfile" ? ((await files.readText(kind.dockerfile, MAX_DOCKERFILE_BYTES)) ?? "") : null;
+        if (kind.kind === "dockerfile") for (const f of DOCKER_IGNORE_FILES) files.requireRegular(f);
+        const inputs = kind.kind === "dockerfile" ? null : await readPlanInputs(kind.kind, files).catch(asUserError);
+
+        const src = path.join(work, "src");
+        await exportCommit(session.repoDir, update.newRev, src, objectEnv);
+        // Defence in depth before anything copies the tree: no link may lead out of it, through chains or not.
+        const escaping = await findEscapingSymlinks(src);
+        if (escaping.length > 0)
+          throw new BuildFailure(`symlinks pointing outside the source tree: ${escaping.slice(0, 5).join(", ")}`);
+        const buildVars = await s.db.configVar.findMany({
+          where: { appId: app.id, buildTime: true },
+        });
+        const buildEnv = Object.fromEntries(buildVars.map((v) => [v.key, v.value]));
+        if (kind.kind !== "dockerfile" && inputs) {
+          // No Dockerfile: build on a platform stack (server/builds/stacks/), in the app's store, which sees the
+          // stack store read-only. The lease keeps the stack image until the app image built on it is gone.
+          storage = appStorage(opts.builderDir, app.id, { withStacks: true });
+          stack = await useStack(stackStorage(opts.builderDir), kind.kind === "static" ? "static" : "node", {
+            onLine: (l) => out.line(`       ${l}`),
+          }).catch(asUserError);
+          processTypes = await buildOnStack(
+            storage,
+            stack,
+            {
+              kind: kind.kind,
+              app: app.name,
+              src,
+              files,
+              inputs,
+              builderDir: opts.builderDir,
+              npmCacheDir: npmCacheDir(opts.builderDir, app.id),
+              tag,
+              limits: opts.limits,
+              procfile: processTypes,
+              buildEnv,
+            },
+            out,
+          ).catch(asUserError);
+        } else {
+          // A Dockerfile build sees the app's store alone: its FROM / COPY --from can name only this app's images
+          // (its layer cache) or images pulled (anonymously) from registries.
+          storage = appStorage(opts.builderDir, app.id, { withStacks: false });
+          const dockerfilePath = path.join(work, "Dockerfile");
+          const authFile = path.join(work, "auth.json");
+          await fs.writeFile(dockerfilePath, dockerfile ?? "");
+          await fs.writeFile(authFile, "{}\n", { mode: 0o600 });
+          await buildDockerfile(
+            storage,
+            { context: src, dockerfile: dockerfilePath, authFile, tag, buildArgs: buildEnv, limits: opts.limits },
+            (l) => out.line(`       ${l}`),
+          );
+        }
+        const image = await inspectImage(storage, tag);
+        if (!processTypes.web && (image.cmd.length > 0 || image.entrypoint.length > 0)) {
+          // Without a Procfile web entry, the image's own CMD/ENTRYPOINT is the web process ("" = image default).
+          processTypes = { web: "", ...processTypes };
+        }
+        if (Object.keys(processTypes).length === 0)
+          throw new BuildFailure("the image has no CMD/ENTRYPOINT and there is no Procfile");
+        const reg = opts.registry();
+        out.step("Pushing image to the platform registry");
+        const digest = await pushImage(
+          storage,
+          tag,
+          `docker://${reg.host}/${app.name}:build-${buildId}`,
+          reg,
+          () => undefined,
+        );
+        out.line(`       ${app.name}@${digest}`);
+        const release = await createRelease(s.db, session.actor, {
+          appId: app.id,
+          teamId: app.teamId,
+          appName: app.name,
+          buildId,
+          imageRef: app.name,
+          imageDigest: digest,
+          processTypes,
+          description: `Deploy ${update.newRev.slice(0, 8)}`,
+        });
+        await s.db.build.update({
+          where: { id: buildId },
+          data: {
+            status: "succeeded",
+            imageRef: `${app.name}@${digest}`,
+            finishedAt: new Date(),
+          },
+        });
+        await pruneReleaseImages(s, app.id, app.name, reg, s.config.keepReleases).catch((err: unknown) =>
+          s.log.warn({ err, app: app.name }, "pruning old release images failed"),
+        );
+        out.step(`Released v${release.version} (process types: ${Object.keys(processTypes).join(", ")})`);
+        return await rollOut(s, out, app.name, release);
+      } catch (err) {
+        const userError = err instanceof BuildFailure || err instanceof BuildLimitError || err instanceof SourceError;
+        const message = err instanceof Error ? err.message : String(err);
+        if (!userError) s.log.warn({ err, app: app.name, build: buildId }, "build failed");
+        out.line(`error: build failed: ${message}`);
+        out.line("       the push was rejected; the running release is unchanged");
+        await out.flush();
+        await s.db.build.update({
+          where: { id: buildId },
+          data: { status: "failed", error: message, finishedAt: new Date() },
+        });
+        return false;
+      } finally {
+        // A stack build's image is not a cache (every stack build starts from the stack): it leaves the app store
+        // once pushed, so no app store keeps layers on top of a stack image that a rebuild may replace.
+        if (stack && storage) {
+          await removeImage(storage, tag);
+          stack.release();
+        }
+        await fs.rm(work, { recursive: true, force: true });
+      }
     }
   };
 }

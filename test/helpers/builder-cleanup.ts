@@ -1,19 +1,19 @@
-// Removes what builds leave under a test data dir: buildah images/containers and any mounts below it.
+// Removes what builds leave under a test data dir: buildah images/containers of every builder store (the stack
+// store, each app's store, the tests' own check store) and any mounts below it.
 import { execFile } from "node:child_process";
 import fs from "node:fs";
-import path from "node:path";
 import { promisify } from "node:util";
+import { builderStoresOf, checkStoreOf, storeArgs } from "./builder-stores.ts";
 
 const run = promisify(execFile);
 
-/** Deletes buildah state of `dataDir/builder` and unmounts anything still mounted under `dataDir`. */
+/** Deletes buildah state of `dataDir`'s builder stores and unmounts anything still mounted under `dataDir`. */
 export async function cleanupBuilder(dataDir: string): Promise<void> {
-  const root = path.join(dataDir, "builder", "storage");
-  const runRoot = path.join(dataDir, "builder", "run");
-  if (fs.existsSync(root)) {
-    const g = ["--root", root, "--runroot", runRoot, "--storage-driver", "overlay"];
-    await run("buildah", [...g, "rm", "--all"]).catch(() => undefined);
-    await run("buildah", [...g, "rmi", "--all", "--force"]).catch(() => undefined);
+  const stores = [...builderStoresOf(dataDir), checkStoreOf(dataDir)].filter((s) => fs.existsSync(s.root));
+  // App stores first: they may see the stack store (read-only), which must still be there.
+  for (const s of stores.reverse()) {
+    await run("buildah", [...storeArgs(s), "rm", "--all"]).catch(() => undefined);
+    await run("buildah", [...storeArgs(s), "rmi", "--all", "--force"]).catch(() => undefined);
   }
   const mounts = fs
     .readFileSync("/proc/self/mountinfo", "utf8")

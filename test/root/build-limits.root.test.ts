@@ -13,6 +13,7 @@ import { ApiClient } from "../helpers/client.ts";
 import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
 import { cleanupBuilder } from "../helpers/builder-cleanup.ts";
+import { localContainers } from "../helpers/builder-stores.ts";
 import { ensureStack, listStacks, rebuildStack } from "../../server/builds/stacks/index.ts";
 
 const run = promisify(execFile);
@@ -45,17 +46,9 @@ function sleepers(): number[] {
   return out;
 }
 
+/** Working containers in every builder store of the server (the app's own, the stack store). */
 async function buildahContainers(): Promise<string[]> {
-  const g = [
-    "--root",
-    path.join(srv.dataDir, "builder", "storage"),
-    "--runroot",
-    path.join(srv.dataDir, "builder", "run"),
-    "--storage-driver",
-    "overlay",
-  ];
-  const { stdout } = await run("buildah", [...g, "containers", "--quiet"]);
-  return stdout.split("\n").filter(Boolean);
+  return localContainers(srv.dataDir);
 }
 
 describeRoot("build limits, and builds during a stack rebuild", () => {

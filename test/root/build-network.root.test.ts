@@ -170,7 +170,7 @@ describeRoot("build network isolation", () => {
       expect(open[`${NS_IP}:${NS_PORT}`]).toBe("REACHED");
       expect(open[`127.0.0.1:${srv.port}`]).toBe("REACHED");
 
-      const lease = await acquireBuildNetwork(storage);
+      const lease = await acquireBuildNetwork(path.join(srv.dataDir, "builder"));
       try {
         const rules = (await run("iptables", ["-w", "-S", "FORWARD"])).stdout;
         expect(rules).toContain(`-i ${net.bridge} -j ${net.forwardChain}`);

@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ensureStack, rebuildStack } from "../../server/builds/stacks/index.ts";
 import { cleanupBuilder } from "../helpers/builder-cleanup.ts";
+import { buildahIn, checkStoreOf, localContainers, pullReleased } from "../helpers/builder-stores.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
@@ -37,11 +38,22 @@ async function buildah(args: string[], dataDir = srv.dataDir): Promise<string> {
   return stdout;
 }
 
+/**
+ * The image of an app's release, pulled from the platform registry into the test's own check store (app images
+ * stay in the app's builder store only while it builds; stack builds remove theirs once pushed).
+ */
+async function released(app: string, version = 1): Promise<string> {
+  const rel = await owner.req<any>("GET", `/api/v1/apps/${app}/releases/v${version}`);
+  expect(rel.status).toBe(200);
+  return pullReleased(srv.dataDir, srv.cp.registry(), rel.body.image);
+}
+const check = (args: string[]) => buildahIn(checkStoreOf(srv.dataDir), args);
+
 /** Runs `argv` in a throwaway container of `image` (no network) and returns its output. */
 async function inImage(image: string, argv: string[]): Promise<string> {
-  const ctr = (await buildah(["from", "--quiet", "--pull=never", image])).trim();
+  const ctr = (await check(["from", "--quiet", "--pull=never", image])).trim();
   try {
-    return await buildah([
+    return await check([
       "run",
       "--runtime",
       "/usr/sbin/runc",
@@ -54,13 +66,13 @@ async function inImage(image: string, argv: string[]): Promise<string> {
       ...argv,
     ]);
   } finally {
-    await buildah(["rm", ctr]).catch(() => undefined);
+    await check(["rm", ctr]).catch(() => undefined);
   }
 }
 
 async function imageConfig(image: string): Promise<Record<string, any>> {
   return (
-    JSON.parse(await buildah(["inspect", "--type", "image", image])) as { OCIv1: { config: Record<string, any> } }
+    JSON.parse(await check(["inspect", "--type", "image", image])) as { OCIv1: { config: Record<string, any> } }
   ).OCIv1.config;
 }
 
@@ -130,7 +142,7 @@ describeRoot("builds without a Dockerfile on platform stacks", () => {
     expect(rel.body.processTypes).toEqual({ web: "node server.js", worker: "node worker.js" });
     expect(rel.body.image).toMatch(/^node-app@sha256:[0-9a-f]{64}$/);
 
-    const image = "berth-build/node-app:latest";
+    const image = await released("node-app");
     const config = await imageConfig(image);
     expect(config.Env).toEqual(expect.arrayContaining(["NODE_ENV=production", "PORT=5000"]));
     expect(config.WorkingDir).toBe("/app");
@@ -163,7 +175,7 @@ describeRoot("builds without a Dockerfile on platform stacks", () => {
     expect(ok.code, ok.out).toBe(0);
     expect(ok.out).toContain("remote: -----> Running build script (npm run build)");
     expect(ok.out).toContain("built it");
-    expect(await inImage("berth-build/node-broken:latest", ["cat", "/app/built.txt"])).toBe("ok");
+    expect(await inImage(await released("node-broken"), ["cat", "/app/built.txt"])).toBe("ok");
     const before = (await git(d, ["rev-parse", "HEAD"])).out.trim();
 
     fs.writeFileSync(path.join(d, "build.js"), "console.error('build breaks on purpose'); process.exit(3);\n");
@@ -177,8 +189,8 @@ describeRoot("builds without a Dockerfile on platform stacks", () => {
     ]);
     const remote = await git(d, ["ls-remote", remoteUrl(srv.url, "node-broken", token), "refs/heads/main"]);
     expect(remote.out.split("\t")[0]).toBe(before);
-    // The failed build's container is gone.
-    expect(await buildah(["containers", "--quiet"])).toBe("");
+    // The failed build's container is gone (from the app's builder store, and from every other).
+    expect(await localContainers(srv.dataDir)).toEqual([]);
   });
 
   it("installs locked dependencies with npm ci from the npm registry", async () => {
@@ -212,7 +224,7 @@ describeRoot("builds without a Dockerfile on platform stacks", () => {
     expect(out.out).toContain("remote: -----> Installing dependencies with npm ci (package-lock.json)");
     expect(out.out).toContain("ignoring the app's .npmrc");
     expect(out.out).not.toContain("npm rebuild"); // the lockfile says nothing has install scripts
-    const seen = await inImage("berth-build/node-deps:latest", ["node", "-e", "console.log(require('ms')(60000))"]);
+    const seen = await inImage(await released("node-deps"), ["node", "-e", "console.log(require('ms')(60000))"]);
     expect(seen.trim()).toBe("1m");
 
     // A dependency from anywhere but the registry is refused before anything runs with network access.
@@ -253,7 +265,7 @@ describeRoot("builds without a Dockerfile on platform stacks", () => {
     const rel = await owner.req<any>("GET", "/api/v1/apps/static-site/releases/v1");
     expect(rel.body.processTypes).toEqual({ web: 'httpd -f -v -p "$PORT" -h /app' });
     // httpd daemonizes without -f; the container (and httpd with it) ends when sh exits.
-    const page = await inImage("berth-build/static-site:latest", [
+    const page = await inImage(await released("static-site"), [
       "sh",
       "-c",
       "ip link set lo up 2>/dev/null; httpd -p 127.0.0.1:8080 -h /app && wget -q -O - http://127.0.0.1:8080/ http://127.0.0.1:8080/about/",
@@ -274,7 +286,7 @@ describeRoot("builds without a Dockerfile on platform stacks", () => {
     expect(out.out).toMatch(/Using stack berth-stack\/node:[0-9a-f]{16}/);
     const rel = await owner.req<any>("GET", "/api/v1/apps/procfile-app/releases/v1");
     expect(rel.body.processTypes).toEqual({ web: "sh ./serve.sh", clock: "sh -c 'while sleep 60; do date; done'" });
-    expect(await inImage("berth-build/procfile-app:latest", ["cat", "/app/serve.sh"])).toContain("serving on $PORT");
+    expect(await inImage(await released("procfile-app"), ["cat", "/app/serve.sh"])).toContain("serving on $PORT");
   });
 
   it("builds a stack once for concurrent builds, and rebuilds it on demand", async () => {

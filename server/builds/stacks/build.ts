@@ -5,8 +5,9 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { runStreaming, type BuilderStorage, type BuildLimits } from "../buildah.ts";
+import { runStreaming, storageArgs, type BuilderStorage, type BuildLimits } from "../buildah.ts";
 import { acquireBuildNetwork } from "../build-network.ts";
+import type { SourceFiles } from "../pushed-files.ts";
 import {
   parsePackageJson,
   planNodeBuild,
@@ -14,10 +15,11 @@ import {
   planStaticBuild,
   PlanError,
   type BuildPlan,
+  type PackageJson,
   type StackKind,
 } from "./plan.ts";
 import { APP_UID } from "./recipe.ts";
-import { ensureStack, type StackOptions } from "./stacks.ts";
+import type { StackInfo } from "./stacks.ts";
 
 export { PlanError } from "./plan.ts";
 
@@ -26,6 +28,14 @@ export interface StackBuildRequest {
   app: string;
   /** The exported source tree (already checked for escaping symlinks); may be modified (e.g. .npmrc removed). */
   src: string;
+  /** The commit's root files as git has them: what the plan reads (package.json, lockfiles), never via `src`. */
+  files: SourceFiles;
+  /** The package.json and lockfile, read (and refused if symlinked) before the stack was prepared. */
+  inputs: PlanInputs;
+  /** The platform's builder directory (`<dataDir>/builder`): its build network. */
+  builderDir: string;
+  /** The app's own npm cache directory, kept between its builds. */
+  npmCacheDir: string;
   /** Local image name to commit to. */
   tag: string;
   limits: BuildLimits;
@@ -42,9 +52,7 @@ export interface BuildLog {
 
 const MAX_JSON_BYTES = 16 * 1024 * 1024;
 
-function g(s: BuilderStorage): string[] {
-  return ["--root", s.root, "--runroot", s.runRoot, "--storage-driver", "overlay"];
-}
+const g = storageArgs;
 
 const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 const CA_IN_CONTAINER = "/etc/ssl/berth-host-ca.crt";
@@ -64,57 +72,79 @@ function hostNetworkTrust(): string[] {
   return args;
 }
 
-/** Reads and parses a JSON file of the source, with a size cap and a clear error. */
-async function readJson(file: string, label: string): Promise<string> {
-  const st = await fs.lstat(file);
-  if (!st.isFile()) throw new PlanError(`${label} must be a regular file`);
-  if (st.size > MAX_JSON_BYTES) throw new PlanError(`${label} is larger than ${MAX_JSON_BYTES / 1024 / 1024} MiB`);
-  return fs.readFile(file, "utf8");
+/** What a plan reads from the app's files: parsed package.json and lockfile (Node.js apps only). */
+export interface PlanInputs {
+  pkg: PackageJson | null;
+  lock: unknown;
 }
 
-/** The plan for a source tree, given the stack's Node.js version. */
-export async function planFor(
-  kind: StackKind,
-  src: string,
-  procfile: Record<string, string>,
-  stack: { nodeVersion: string | null; tools: string[] },
-): Promise<BuildPlan> {
-  if (kind === "static") return planStaticBuild(procfile);
-  if (kind === "procfile") return planProcfileBuild(procfile);
-  const has = (f: string) => existsSync(path.join(src, f));
-  const pkg = parsePackageJson(await readJson(path.join(src, "package.json"), "package.json"));
+/**
+ * Reads package.json and the npm lockfile of a Node.js app from the commit (refusing symlinks, oversized or invalid
+ * files with a clear message); nothing for other kinds. Runs before the stack is prepared, so a bad file fails fast.
+ */
+export async function readPlanInputs(kind: StackKind, files: SourceFiles): Promise<PlanInputs> {
+  if (kind !== "node") return { pkg: null, lock: null };
+  // A symlinked or oversized file is refused by readText (SourceError, shown to the pusher as is).
+  const text = await files.readText("package.json", MAX_JSON_BYTES);
+  if (text === null) throw new PlanError("package.json is missing");
+  const pkg = parsePackageJson(text);
   let lock: unknown = null;
   for (const f of ["package-lock.json", "npm-shrinkwrap.json"]) {
-    if (!has(f)) continue;
+    if (!files.has(f)) continue;
+    const lockText = (await files.readText(f, MAX_JSON_BYTES)) ?? "";
     try {
-      lock = JSON.parse(await readJson(path.join(src, f), f));
-    } catch (err) {
-      if (err instanceof PlanError) throw err;
+      lock = JSON.parse(lockText);
+    } catch {
       throw new PlanError(`${f} is not valid JSON`);
     }
     break;
   }
-  return planNodeBuild({ pkg, lock, has, nodeVersion: stack.nodeVersion ?? "0.0.0", tools: stack.tools, procfile });
+  return { pkg, lock };
 }
 
-/** Builds the app image on its stack; returns the release's process types. */
+/** The plan for an app's files, given the stack's Node.js version. */
+export function planFor(
+  kind: StackKind,
+  files: Pick<SourceFiles, "has">,
+  inputs: PlanInputs,
+  procfile: Record<string, string>,
+  stack: { nodeVersion: string | null; tools: string[] },
+): BuildPlan {
+  if (kind === "static") return planStaticBuild(procfile);
+  if (kind === "procfile") return planProcfileBuild(procfile);
+  if (!inputs.pkg) throw new PlanError("package.json is missing");
+  return planNodeBuild({
+    pkg: inputs.pkg,
+    lock: inputs.lock,
+    has: (f) => files.has(f),
+    nodeVersion: stack.nodeVersion ?? "0.0.0",
+    tools: stack.tools,
+    procfile,
+  });
+}
+
+/**
+ * Builds the app image on `stack` in the app's store (`storage`, which sees the stack store read-only) and commits
+ * it to `req.tag`; returns the release's process types. The caller holds the stack's lease until the image has
+ * left the app store.
+ */
 export async function buildOnStack(
   storage: BuilderStorage,
+  stack: StackInfo,
   req: StackBuildRequest,
   log: BuildLog,
-  stackOpts: StackOptions = {},
 ): Promise<Record<string, string>> {
   const indent = (l: string) => log.line(`       ${l}`);
-  const stack = await ensureStack(storage, req.kind === "static" ? "static" : "node", { ...stackOpts, onLine: indent });
   log.step(`Using stack ${stack.image} (${stack.description})`);
-  const plan = await planFor(req.kind, req.src, req.procfile, {
+  const plan = planFor(req.kind, req.files, req.inputs, req.procfile, {
     nodeVersion: stack.nodeVersion,
     tools: stack.recipe.tools,
   });
   for (const w of plan.warnings) log.line(` !     warning: ${w}`);
-  if (req.kind === "node" && existsSync(path.join(req.src, ".npmrc"))) {
+  if (req.kind === "node" && req.files.present(".npmrc")) {
     // A project .npmrc could point npm (which runs with network access) at any host; Berth uses its own settings.
-    await fs.rm(path.join(req.src, ".npmrc"), { force: true });
+    // Whatever it is in the commit (file, link, directory), the entry itself goes; rm never follows a link.
+    await fs.rm(path.join(req.src, ".npmrc"), { force: true, recursive: true });
     log.line(" !     warning: ignoring the app's .npmrc: dependencies come from the public npm registry");
   }
 
@@ -129,7 +159,8 @@ export async function buildOnStack(
     runStreaming("buildah", [...g(storage), ...args], onLine, { timeoutMs: remaining() + 30_000, env });
 
   await buildah(
-    ["from", "--quiet", "--pull=never", "--name", ctr, "--memory", req.limits.memory, "--", stack.image],
+    // By id: the leased image, even if a rebuild has moved the name meanwhile.
+    ["from", "--quiet", "--pull=never", "--name", ctr, "--memory", req.limits.memory, "--", stack.id],
     () => undefined,
   );
   let committed = false;
@@ -137,8 +168,8 @@ export async function buildOnStack(
     await buildah(["copy", "--quiet", "--chown", `${APP_UID}:${APP_UID}`, ctr, `${req.src}/`, "/app"], () => undefined);
     let npmCache: string | null = null;
     if (plan.steps.length > 0 && req.kind === "node") {
-      // A per-app npm cache kept between builds (only this app's builds ever see it).
-      npmCache = path.join(path.dirname(storage.root), "cache", req.app, "npm");
+      // A per-app npm cache kept between builds (only this app's builds ever see it; it goes with the app's store).
+      npmCache = req.npmCacheDir;
       await fs.mkdir(npmCache, { recursive: true });
       await fs.chown(npmCache, APP_UID, APP_UID);
     }
@@ -147,7 +178,7 @@ export async function buildOnStack(
       const env = { ...plan.buildEnv, ...req.buildEnv };
       const secs = Math.max(1, Math.floor(remaining() / 1000));
       // The download step runs on the isolated build network (server/builds/build-network.ts), others offline.
-      const net = step.network ? await acquireBuildNetwork(storage) : null;
+      const net = step.network ? await acquireBuildNetwork(req.builderDir) : null;
       const args = [
         "run",
         "--runtime",

@@ -3,10 +3,10 @@
 // refused (409). App builds that need a stack meanwhile wait for it on the stack's lock (stacks.ts) and then use
 // the new image; builds already past that point keep the image they started from.
 import { randomUUID } from "node:crypto";
-import path from "node:path";
 import type { Actor, Services } from "../../context.ts";
 import { errors } from "../../errors.ts";
 import type { BuilderStorage } from "../buildah.ts";
+import { builderDirOf, stackStorage } from "../builder-stores.ts";
 import { listStacks, rebuildStacks, type StackInfo, type StackOptions, type StackStatus } from "./stacks.ts";
 
 /** Output lines kept per rebuild (the oldest are dropped; `outputStart` says how many). */
@@ -28,12 +28,9 @@ export interface StackRebuildView {
 
 export type RebuildFn = (s: BuilderStorage, opts: StackOptions) => Promise<StackInfo[]>;
 
-/** The builder storage of a control plane (the same paths the build pipeline uses). */
+/** The stack store of a control plane (the one the build pipeline's stack builds read). */
 export function builderStorage(s: Services): BuilderStorage {
-  return {
-    root: path.join(s.config.dataDir, "builder", "storage"),
-    runRoot: path.join(s.config.dataDir, "builder", "run"),
-  };
+  return stackStorage(builderDirOf(s.config.dataDir));
 }
 
 /** Stack rebuilds of one control plane. */

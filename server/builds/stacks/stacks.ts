@@ -10,7 +10,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { KeyedLock } from "../../lib/concurrency.ts";
-import { runStreaming, type BuilderStorage } from "../buildah.ts";
+import { runStreaming, storageArgs, type BuilderStorage } from "../buildah.ts";
 import {
   APP_UID,
   APP_USER,
@@ -35,6 +35,8 @@ export interface StackInfo {
   hash: string;
   /** Local image name in the builder storage. */
   image: string;
+  /** Image id (64 hex digits) the name pointed to when this was read: what a build starts from and leases. */
+  id: string;
   /** Node.js version in the stack ("18.20.4"), null for stacks without Node.js. */
   nodeVersion: string | null;
   /** Human description for the build output. */
@@ -54,9 +56,7 @@ export class StackError extends Error {}
 
 const locks = new KeyedLock();
 
-function g(s: BuilderStorage): string[] {
-  return ["--root", s.root, "--runroot", s.runRoot, "--storage-driver", "overlay"];
-}
+const g = storageArgs;
 
 async function buildahOut(s: BuilderStorage, args: string[], timeoutMs = 10 * 60 * 1000): Promise<string> {
   try {
@@ -141,11 +141,13 @@ async function localStack(s: BuilderStorage, recipe: StackRecipe): Promise<Stack
   } catch {
     return null;
   }
-  const labels =
-    (JSON.parse(json) as { OCIv1?: { config?: { Labels?: Record<string, string> } } }).OCIv1?.config?.Labels ?? {};
+  const parsed = JSON.parse(json) as { FromImageID?: string; OCIv1?: { config?: { Labels?: Record<string, string> } } };
+  const labels = parsed.OCIv1?.config?.Labels ?? {};
   if (labels["berth.stack.hash"] !== hash) return null;
+  const id = (parsed.FromImageID ?? "").replace(/^sha256:/, "");
+  if (!/^[0-9a-f]{64}$/.test(id)) return null;
   const nodeVersion = labels["berth.stack.node-version"] || null;
-  return { name: recipe.name, recipe, hash, image, nodeVersion, description: describeStack(recipe, nodeVersion) };
+  return { name: recipe.name, recipe, hash, image, id, nodeVersion, description: describeStack(recipe, nodeVersion) };
 }
 
 const archiveName = (recipe: StackRecipe) => `${recipe.name}-${recipeHash(recipe)}.oci.tar`;
@@ -390,7 +392,9 @@ async function buildStack(
     log(`committing ${image}`);
     await buildahOut(s, ["commit", "--quiet", "--rm", ctr, image], STACK_TIMEOUT_MS);
     committed = true;
-    return { name: recipe.name, recipe, hash, image, nodeVersion, description: describeStack(recipe, nodeVersion) };
+    const info = await localStack(s, recipe);
+    if (!info) throw new Error(`the new stack ${image} is not in the storage`);
+    return info;
   } finally {
     if (!committed) {
       if (mnt) await unmountBelow(mnt);
@@ -407,21 +411,66 @@ export async function ensureStack(s: BuilderStorage, name: StackName, opts: Stac
   return locks.run(key, () => obtain(s, recipe, opts, false));
 }
 
+/** A stack image a build uses; its image stays in the stack store until `release()`. */
+export interface StackLease extends StackInfo {
+  release(): void;
+}
+
+// Builds in app stores start from stack images of the stack store, which knows nothing of them: a rebuild must not
+// remove the image it replaced while a build still uses it (its container's and image's lower layers are the
+// stack's). Builds hold a lease on the image id; a replaced image is removed when its last lease ends.
+const leases = new Map<string, number>();
+const retired = new Set<string>();
+const leaseKey = (s: BuilderStorage, id: string) => `${s.root}\0${id}`;
+
+/** Removes a replaced stack image (errors ignored: the start-up sweep removes what is left). */
+async function dropImage(s: BuilderStorage, id: string): Promise<void> {
+  await buildahOut(s, ["rmi", "--", id]).catch(() => undefined);
+}
+
+/**
+ * Like ensureStack, and keeps the image in the stack store until the lease is released: a rebuild meanwhile moves
+ * the name to its new image but removes the old one only after the last build on it has released it.
+ */
+export async function useStack(s: BuilderStorage, name: StackName, opts: StackOptions = {}): Promise<StackLease> {
+  const recipe = await stackRecipe(name);
+  const key = `${s.root}\0${name}`;
+  if (locks.busy(key)) opts.onLine?.(`waiting for the ${name} stack (another build is preparing it)`);
+  // Taken under the stack's lock, so a rebuild cannot slip between finding the image and leasing it.
+  return locks.run(key, async () => {
+    const info = await obtain(s, recipe, opts, false);
+    const k = leaseKey(s, info.id);
+    leases.set(k, (leases.get(k) ?? 0) + 1);
+    let released = false;
+    return {
+      ...info,
+      release: () => {
+        if (released) return;
+        released = true;
+        const left = (leases.get(k) ?? 1) - 1;
+        if (left > 0) {
+          leases.set(k, left);
+          return;
+        }
+        leases.delete(k);
+        // Under the stack's lock: not while a build looks the stack up (buildah may see a half-removed image).
+        if (retired.delete(k)) void locks.run(key, () => dropImage(s, info.id));
+      },
+    };
+  });
+}
+
 /** Builds stack `name` again from its recipe (e.g. to pick up Debian security updates) and refreshes the cache. */
 export async function rebuildStack(s: BuilderStorage, name: StackName, opts: StackOptions = {}): Promise<StackInfo> {
   const recipe = await stackRecipe(name);
   return locks.run(`${s.root}\0${name}`, async () => {
-    const image = `berth-stack/${name}:${recipeHash(recipe)}`;
-    const idOf = () =>
-      buildahOut(s, ["inspect", "--type", "image", "--format", "{{.FromImageID}}", "--", image])
-        .then((o) => o.trim())
-        .catch(() => "");
-    const before = existsSync(s.root) ? await idOf() : "";
+    const before = existsSync(s.root) ? ((await localStack(s, recipe))?.id ?? "") : "";
     const info = await obtain(s, recipe, opts, true);
-    // The old image lost its name to the new one: drop it unless something still uses it (app images keep the
-    // layers they share with it; a container of a running build makes buildah refuse, which is fine).
-    if (/^[0-9a-f]{64}$/.test(before) && before !== (await idOf()))
-      await buildahOut(s, ["rmi", "--", before]).catch(() => undefined);
+    // The old image lost its name to the new one: drop it now, or once the last build using it is over.
+    if (before && before !== info.id) {
+      if (leases.has(leaseKey(s, before))) retired.add(leaseKey(s, before));
+      else await dropImage(s, before);
+    }
     return info;
   });
 }
