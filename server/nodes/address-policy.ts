@@ -86,13 +86,13 @@ export function ownAddresses(listenHost: string): Set<string> {
 export function refusedReason(ip: string, own: ReadonlySet<string>): string | null {
   const family = net.isIPv4(ip) ? "ipv4" : net.isIPv6(ip) ? "ipv6" : null;
   if (!family) return `${ip || "(none)"} is not an IP address`;
-  if (own.has(ip)) return `${ip} is an address of the control plane's own host`;
   if (refused.check(ip, family)) {
     if (ip.startsWith("127.") || ip === "::1") return `${ip} is a loopback address`;
     if (ip.startsWith("169.254.") || /^fe[89ab]/.test(ip)) return `${ip} is a link-local address`;
     if (/^(22[4-9]|23\d)\./.test(ip) || ip.startsWith("ff")) return `${ip} is a multicast address`;
     return `${ip} is not a unicast address the router may use`;
   }
+  if (own.has(ip)) return `${ip} is an address of the control plane's own host`;
   return null;
 }
 

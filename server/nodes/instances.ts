@@ -2,7 +2,6 @@
 import type { InstanceEvent } from "../../runtime-agent/protocol/index.ts";
 import { inBatches, MAX_IDS_PER_STATEMENT } from "../db/batches.ts";
 import type { Db } from "../db/client.ts";
-import { routableHostPort } from "./address-policy.ts";
 
 /** Resolves a protocol release reference (a release id or `v<version>`) to a release id of the app. */
 async function releaseIdFor(db: Db, appId: string, ref: string): Promise<string | null> {
@@ -35,8 +34,8 @@ function stateOf(node: { id: string }, e: InstanceEvent) {
     ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
     ...(e.reason !== undefined ? { reason: e.reason } : {}),
     restarts: e.restarts ?? 0,
-    // A privileged port is never an instance's (agents publish from their range, 1024 and up): not stored, not routed.
-    ...(e.hostPort !== undefined ? { hostPort: routableHostPort(e.hostPort) ? e.hostPort : null } : {}),
+    // Stored as reported (shown by `berth ps`); the router uses only ports in 1024-65535 (scheduler/routes.ts).
+    ...(e.hostPort !== undefined ? { hostPort: e.hostPort } : {}),
     ...(e.state === "running" ? { startedAt: new Date(e.at) } : {}),
     nodeId: node.id,
   };
