@@ -83,8 +83,7 @@ function NodeRow({ n }: { n: Node }) {
   const [open, setOpen] = useState(false);
   // A cordoned node keeps its instances but gets no new ones (the flag may come separately from the state); an
   // unroutable one gets neither instances nor traffic (the reason shows under its address).
-  const state =
-    n.state !== "ready" ? n.state : n.unroutable ? "unroutable" : n.cordoned ? "cordoned" : n.state;
+  const state = n.state !== "ready" ? n.state : n.unroutable ? "unroutable" : n.cordoned ? "cordoned" : n.state;
   const panel = `node-${n.id}-instances`;
   return (
     <Fragment>

@@ -1,11 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  normalizeIp,
-  ownAddresses,
-  refusedReason,
-  routableHostPort,
-  routeAddress,
-} from "./address-policy.ts";
+import { normalizeIp, ownAddresses, refusedReason, routableHostPort, routeAddress } from "./address-policy.ts";
 
 describe("normalizeIp", () => {
   it.each([
@@ -19,7 +13,9 @@ describe("normalizeIp", () => {
     ["::1", "::1"],
   ])("%s -> %s", (raw, want) => expect(normalizeIp(raw)).toBe(want));
 
-  it.each(["", "example.com", "10.0.0.256", "1.2.3", "::g"])("rejects %j", (raw) => expect(normalizeIp(raw)).toBeNull());
+  it.each(["", "example.com", "10.0.0.256", "1.2.3", "::g"])("rejects %j", (raw) =>
+    expect(normalizeIp(raw)).toBeNull(),
+  );
 });
 
 describe("refusedReason", () => {
@@ -63,7 +59,9 @@ describe("routeAddress", () => {
   });
   it("marks a remote node seen on loopback or on this host unroutable", () => {
     expect(routeAddress({ observed: "127.0.0.1", override: null, local: false }, own).unroutable).toContain("loopback");
-    expect(routeAddress({ observed: "192.0.2.10", override: null, local: false }, own).unroutable).toContain("own host");
+    expect(routeAddress({ observed: "192.0.2.10", override: null, local: false }, own).unroutable).toContain(
+      "own host",
+    );
     expect(routeAddress({ observed: "", override: null, local: false }, own).unroutable).toContain("no address");
   });
   it("routes the local agent on loopback, whatever it connected from", () => {

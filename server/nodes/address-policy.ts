@@ -110,7 +110,10 @@ export interface NodeAddressInput {
  * The address the router uses for a node and, when it may not use it, why. The admin's address wins; else the local
  * agent is reached where it publishes (loopback), any other node where its connection came from.
  */
-export function routeAddress(n: NodeAddressInput, own: ReadonlySet<string>): { address: string; unroutable: string | null } {
+export function routeAddress(
+  n: NodeAddressInput,
+  own: ReadonlySet<string>,
+): { address: string; unroutable: string | null } {
   if (n.override) return { address: n.override, unroutable: n.local ? null : unroutableReason(n.override, own) };
   if (n.local) return { address: LOCAL_NODE_ADDRESS, unroutable: null };
   if (!n.observed) return { address: "", unroutable: "no address observed for the agent's connection" };
@@ -124,4 +127,3 @@ export function unroutableReason(ip: string, own: ReadonlySet<string>): string |
   if (!net.isIPv4(ip)) return `${ip} is IPv6; the router reaches nodes over IPv4 (set the node's IPv4 address)`;
   return null;
 }
-

@@ -75,7 +75,13 @@ export class AgentHub extends EventEmitter {
         // register params (both are the client's to choose). Behind a proxy this is the proxy: set the node's address.
         const observed = normalizeIp(req.socket.remoteAddress) ?? "";
         this.wss.handleUpgrade(req, socket, head, (ws) => {
-          const auth = { tokenId: token.id, teamId: token.teamId, local: token.local, expiresAt: token.expiresAt, observed };
+          const auth = {
+            tokenId: token.id,
+            teamId: token.teamId,
+            local: token.local,
+            expiresAt: token.expiresAt,
+            observed,
+          };
           const session = new AgentSession(ws, auth, this.s, this.hooks, this.heartbeatMs);
           this.pending.add(session);
           ws.once("close", () => this.pending.delete(session));

@@ -127,7 +127,13 @@ export async function createLocalJoinToken(
 ): Promise<{ id: string; token: string }> {
   const token = newToken("node");
   const row = await db.nodeJoinToken.create({
-    data: { name: opts.name, teamId: opts.teamId ?? null, tokenHash: hashToken(token), createdById: "system", local: true },
+    data: {
+      name: opts.name,
+      teamId: opts.teamId ?? null,
+      tokenHash: hashToken(token),
+      createdById: "system",
+      local: true,
+    },
   });
   return { id: row.id, token };
 }

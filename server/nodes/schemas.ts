@@ -42,12 +42,22 @@ export const NodeSchema = z
     id: z.string(),
     name: z.string(),
     address: z.string().openapi({
-      description: "Where the router reaches the node: addressOverride, else observedAddress (127.0.0.1 for the local agent)",
+      description:
+        "Where the router reaches the node: addressOverride, else observedAddress (127.0.0.1 for the local agent)",
     }),
-    observedAddress: z.string().openapi({ description: "Remote address of the agent's connection as the control plane saw it" }),
-    reportedAddress: z.string().openapi({ description: "What the agent says its address is: information only, never routed to" }),
-    addressOverride: z.string().nullable().openapi({ description: "Address set by the instance admin (nodes:address)" }),
-    local: z.boolean().openapi({ description: "The control plane's own local agent (the only node routed on loopback)" }),
+    observedAddress: z
+      .string()
+      .openapi({ description: "Remote address of the agent's connection as the control plane saw it" }),
+    reportedAddress: z
+      .string()
+      .openapi({ description: "What the agent says its address is: information only, never routed to" }),
+    addressOverride: z
+      .string()
+      .nullable()
+      .openapi({ description: "Address set by the instance admin (nodes:address)" }),
+    local: z
+      .boolean()
+      .openapi({ description: "The control plane's own local agent (the only node routed on loopback)" }),
     unroutable: z.string().nullable().openapi({
       description: "Why the router sends nothing to the node and no instance is placed on it; null when routable",
     }),

@@ -163,8 +163,13 @@ function assertInput(input: CaddyConfigInput): void {
   if (!admin) throw new Error(`router: admin address must be loopback host:port, got ${JSON.stringify(adminAddress)}`);
   assertPort(Number(admin[2]), "admin");
   // The Router uses a Unix socket (log-sink.ts); loopback TCP stays accepted for tools that read the config builder.
-  if (input.accessLog && !/^(?:tcp\/127\.0\.0\.1:[0-9]{1,5}|unix\/\/[A-Za-z0-9._/-]{1,200})$/.test(input.accessLog.address)) {
-    throw new Error(`router: access log address must be unix//PATH or tcp/127.0.0.1:PORT, got ${input.accessLog.address}`);
+  if (
+    input.accessLog &&
+    !/^(?:tcp\/127\.0\.0\.1:[0-9]{1,5}|unix\/\/[A-Za-z0-9._/-]{1,200})$/.test(input.accessLog.address)
+  ) {
+    throw new Error(
+      `router: access log address must be unix//PATH or tcp/127.0.0.1:PORT, got ${input.accessLog.address}`,
+    );
   }
   const max = input.limits?.maxBodyBytes;
   if (max !== undefined && (!Number.isSafeInteger(max) || max < 1))

@@ -75,7 +75,10 @@ function writeAsNobody(address: string, line: string): Promise<{ code: number | 
 }
 
 async function routerLog(): Promise<string[]> {
-  const r = await victim.req<{ entries: { text: string }[] }>("GET", `/api/v1/apps/${APP}/logs?source=router&lines=200`);
+  const r = await victim.req<{ entries: { text: string }[] }>(
+    "GET",
+    `/api/v1/apps/${APP}/logs?source=router&lines=200`,
+  );
   expect(r.status).toBe(200);
   return r.body.entries.map((e) => e.text);
 }

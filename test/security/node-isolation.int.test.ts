@@ -92,13 +92,11 @@ async function twoPasses(): Promise<void> {
   }
 }
 
-let instanceAdmin: ApiClient;
-
 beforeAll(async () => {
   srv = await startTestServer({}, { registry: true, router: true });
   sched = findScheduler(srv.cp.services) as Scheduler;
   // The first account is the instance admin; the tenants below are ordinary users.
-  instanceAdmin = (await user("iso-root@example.com")).client;
+  await user("iso-root@example.com");
 });
 
 afterAll(async () => {
@@ -161,10 +159,12 @@ describe("(a) a tenant's node cannot point the router at the router host's loopb
     }
     expect(secret.hits()).toBe(0);
     // The node is there, but unroutable, and says why; nothing was placed on it.
-    const listed = (await mallory.client.req<{ name: string; unroutable: string | null; reportedAddress: string }[]>(
-      "GET",
-      "/api/v1/nodes",
-    )).body.find((n) => n.name === "mallory-node");
+    const listed = (
+      await mallory.client.req<{ name: string; unroutable: string | null; reportedAddress: string }[]>(
+        "GET",
+        "/api/v1/nodes",
+      )
+    ).body.find((n) => n.name === "mallory-node");
     expect(listed?.unroutable).toContain("loopback");
     expect(listed?.reportedAddress).toBe("127.0.0.1");
     expect(await db().instance.count({ where: { nodeId: node.id } })).toBe(0);
@@ -188,7 +188,9 @@ describe("(d) creating a team's join token needs owner or admin", () => {
       clients.set(role, u.client);
     }
     for (const role of ["viewer", "member"]) {
-      const r = await clients.get(role)!.req("POST", "/api/v1/nodes/join-tokens", { name: `by-${role}`, team: "tok-team" });
+      const r = await clients
+        .get(role)!
+        .req("POST", "/api/v1/nodes/join-tokens", { name: `by-${role}`, team: "tok-team" });
       expect(r.status, role).toBe(403);
       expect(r.body).not.toHaveProperty("token");
       expect(await db().nodeJoinToken.count({ where: { name: `by-${role}` } })).toBe(0);
@@ -227,7 +229,11 @@ describe("(e) the agent's socket closes at once when its join token is revoked o
     cleanups.push(() => agent.close());
     expect((await owner.client.req("DELETE", `/api/v1/nodes/join-tokens/${t.body.id}`)).status).toBe(200);
     expect(await closesWithin(agent, 3_000)).toBe(true);
-    await until("node down", async () => (await db().node.findUnique({ where: { id: agent.nodeId } }))?.state === "down", 10_000);
+    await until(
+      "node down",
+      async () => (await db().node.findUnique({ where: { id: agent.nodeId } }))?.state === "down",
+      10_000,
+    );
     await expect(connectRawAgent(srv.url, t.body.token, registerParams("sock-node-1"))).rejects.toThrow(/401/);
   });
 
@@ -246,7 +252,11 @@ describe("(e) the agent's socket closes at once when its join token is revoked o
       at: new Date().toISOString(),
       restarts: 0,
     });
-    await until("instance recorded", () => db().instance.findFirst({ where: { id: "sock-app-web-x1", nodeId: agent.nodeId } }), 10_000);
+    await until(
+      "instance recorded",
+      () => db().instance.findFirst({ where: { id: "sock-app-web-x1", nodeId: agent.nodeId } }),
+      10_000,
+    );
 
     const stranger = await user("sock-stranger@example.com");
     expect((await stranger.client.req("DELETE", `/api/v1/nodes/${agent.nodeId}`)).status).toBe(404);
@@ -286,10 +296,14 @@ describe("(f) a team's node is never routed for another team's app", () => {
     const token = await localJoinToken(srv, "att-node", "att-team");
     const agent = await connectRawAgent(srv.url, token, registerParams("att-node"));
     cleanups.push(() => agent.close());
-    await until("vic-app routed (no instance yet)", async () => {
-      const r = await viaRouter("vic-app");
-      return r.body.includes("vic-app has no running web instances");
-    }, 30_000);
+    await until(
+      "vic-app routed (no instance yet)",
+      async () => {
+        const r = await viaRouter("vic-app");
+        return r.body.includes("vic-app has no running web instances");
+      },
+      30_000,
+    );
 
     // 1. An instance of vic-app waiting for a node (no node yet): the attacker reports it as running on its node.
     await db().instance.create({

@@ -101,9 +101,17 @@ describeRoot("a node's claimed address is ignored in favour of the observed one"
     expect(t.status).toBe(201);
     const app = await srv.cp.services.db.app.findUniqueOrThrow({ where: { name: APP } });
     await srv.cp.services.db.release.create({
-      data: { appId: app.id, version: 1, imageRef: APP, imageDigest: `sha256:${"b".repeat(64)}`, processTypes: '{"web":""}' },
+      data: {
+        appId: app.id,
+        version: 1,
+        imageRef: APP,
+        imageDigest: `sha256:${"b".repeat(64)}`,
+        processTypes: '{"web":""}',
+      },
     });
-    const scaled = await tenant.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: 1 }] });
+    const scaled = await tenant.req("PATCH", `/api/v1/apps/${APP}/formation`, {
+      updates: [{ type: "web", quantity: 1 }],
+    });
     expect(scaled.status).toBe(200);
 
     const host = lan.hosts[0]!;
