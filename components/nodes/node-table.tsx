@@ -157,7 +157,8 @@ function NodeRow({ n }: { n: Node }) {
 export function NodeTable() {
   const nodes = useNodes();
   const list = nodes.data ?? [];
-  const ready = list.filter((n) => n.state === "ready").length;
+  // Ready means usable: an unroutable node is connected but gets no instances.
+  const ready = list.filter((n) => n.state === "ready" && !n.unroutable).length;
   return (
     <Card>
       <CardHeader
