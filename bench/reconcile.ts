@@ -23,6 +23,7 @@ import { createControlPlane, type ControlPlane } from "../server/control-plane.t
 import { findScheduler, type Scheduler } from "../server/scheduler/scheduler.ts";
 import type { AppRoute } from "../server/scheduler/routes.ts";
 import { agentHubFor } from "../server/nodes/agent-hub.ts";
+import { createLocalJoinToken } from "../server/nodes/join-tokens.ts";
 import { ApiClient } from "../test/helpers/client.ts";
 import type { ParentMessage, WorkerMessage } from "./lib/fake-agents-worker.ts";
 import { profileSql, sqlReport } from "./lib/sql-profile.ts";
@@ -276,7 +277,8 @@ async function main() {
   const admin = new ApiClient(url);
   if ((await admin.signUp("bench@example.com")).status !== 201) throw new Error("signup failed");
   const api = await admin.tokenClient("bench");
-  const joinToken = (await api.req("POST", "/api/v1/nodes/join-tokens", { name: "bench" })).body.token as string;
+  // The fake nodes connect from 127.0.0.1: a local-agent token, the only kind the control plane routes on loopback.
+  const joinToken = (await createLocalJoinToken(db(), { name: "bench" })).token;
 
   // Nodes, dealt round-robin to the agent processes. Big enough that placement never runs out (64 CPUs, 256 GB).
   const tJoin = performance.now();

@@ -114,7 +114,7 @@ async function runVariant(dir: string, v: Variant, upstreams: string[]): Promise
   setMigrateReq(v.migrateReq ?? false);
   let accessLines = 0;
   const sink = new LogSink(() => accessLines++);
-  const accessAddress = await sink.start();
+  const accessAddress = await sink.start(path.join(dir, `sink-${Date.now()}`));
   const listenPort = await freeLoopbackPort();
   const caddy = await startBareCaddy(path.join(dir, `caddy-${Date.now()}`));
   const config = (ups: string[]) => {

@@ -392,7 +392,7 @@ async function startVariant(v: Variant, upstreamPort: number, n: number, routes?
     counter.lines++;
     if (v.sink === "parse") parser.parse(line);
   });
-  const accessAddress = await sink.start();
+  const accessAddress = await sink.start(path.join(vdir, "sink"));
   const port = await freeLoopbackPort();
   const caddy = await startBareCaddy(vdir, v.env);
   const config = v.bare

@@ -21,6 +21,7 @@ import { migrateDatabase } from "../server/db/migrate.ts";
 import { createControlPlane, type ControlPlane } from "../server/control-plane.ts";
 import { findScheduler } from "../server/scheduler/scheduler.ts";
 import type { RouteSink } from "../server/scheduler/scheduler.ts";
+import { createLocalJoinToken } from "../server/nodes/join-tokens.ts";
 import { createRootEnv, type RootEnv } from "../runtime-agent/test-support/root-env.ts";
 import { OciBackend } from "../runtime-agent/runtime/oci-backend.ts";
 import { backendConfigFor } from "../runtime-agent/agent/backend-config.ts";
@@ -211,7 +212,8 @@ async function main() {
   await admin.signUp("zdt@example.com");
   owner = await admin.tokenClient("bench");
   const api = owner;
-  const join = (await api.req("POST", "/api/v1/nodes/join-tokens", { name: "zdt-node" })).body.token as string;
+  // The agent publishes on 127.0.0.1: a local-agent token, the only kind the control plane routes on loopback.
+  const join = (await createLocalJoinToken(cp.services.db, { name: "zdt-node" })).token;
   const reg = cp.registry();
   const authFile = path.join(env.tmp, "registry-auth.json");
   const auth = Buffer.from(`${reg.username}:${reg.password}`).toString("base64");

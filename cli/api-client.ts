@@ -90,6 +90,11 @@ export class BerthApi {
     return this.request<T>("PATCH", path, body);
   }
 
+  /** PUT request with a JSON body. */
+  put<T>(path: string, body: unknown): Promise<ApiResponse<T>> {
+    return this.request<T>("PUT", path, body);
+  }
+
   /** DELETE request. */
   delete<T>(path: string): Promise<ApiResponse<T>> {
     return this.request<T>("DELETE", path);

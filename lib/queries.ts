@@ -450,6 +450,19 @@ export function useNodeAction(id: string) {
   });
 }
 
+/** Removes a node (node admins): its agent is disconnected and its instances start elsewhere; refreshes the list. */
+export function useRemoveNode(id: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: () =>
+      api<{ id: string; name: string; instances: number; disconnected: boolean }>(`/nodes/${seg(id)}`, {
+        method: "DELETE",
+      }),
+    onSuccess: () => qc.removeQueries({ queryKey: keys.node(id) }),
+    onSettled: () => void qc.invalidateQueries({ queryKey: keys.nodes }),
+  });
+}
+
 // ---- domains ---------------------------------------------------------------------------------------------------
 
 /** A custom domain of an app and the CNAME target to point DNS at. */

@@ -5,12 +5,17 @@ import { Dialog } from "@/components/ui/dialog";
 import { useToast } from "@/components/ui/toast";
 import { useNodeAction } from "@/lib/queries";
 import type { Node } from "@/lib/types";
+import { RemoveNodeDialog } from "./remove-node-dialog";
 
-/** Cordon / uncordon, and drain with a confirmation: what a node admin does before maintenance on a host. */
+/**
+ * Cordon / uncordon, drain with a confirmation (what a node admin does before maintenance on a host), and remove
+ * with the node's name typed again.
+ */
 export function NodeActions({ node }: { node: Node }) {
   const action = useNodeAction(node.id);
   const toast = useToast();
   const [confirmDrain, setConfirmDrain] = useState(false);
+  const [confirmRemove, setConfirmRemove] = useState(false);
   const run = (a: "cordon" | "uncordon" | "drain") =>
     action.mutate(a, {
       onSuccess: (r) =>
@@ -42,10 +47,14 @@ export function NodeActions({ node }: { node: Node }) {
       <Button size="sm" variant="danger-outline" disabled={action.isPending} onClick={() => setConfirmDrain(true)}>
         Drain
       </Button>
+      <Button size="sm" variant="danger-outline" disabled={action.isPending} onClick={() => setConfirmRemove(true)}>
+        Remove…
+      </Button>
       <p className="text-xs text-zinc-500">
         Cordon: no new instances here. Drain: also move this node&apos;s instances elsewhere, each once its replacement
-        is healthy.
+        is healthy. Remove: disconnect its agent and forget the node.
       </p>
+      <RemoveNodeDialog node={node} open={confirmRemove} onClose={() => setConfirmRemove(false)} />
       <Dialog
         open={confirmDrain}
         onClose={() => setConfirmDrain(false)}

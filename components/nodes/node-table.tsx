@@ -15,7 +15,7 @@ import { useNode, useNodes } from "@/lib/queries";
 import { NodeActions } from "./node-actions";
 import type { Node } from "@/lib/types";
 
-const STATE_TONE: Record<string, BadgeTone> = { ready: "green", down: "red", cordoned: "amber" };
+const STATE_TONE: Record<string, BadgeTone> = { ready: "green", down: "red", cordoned: "amber", unroutable: "amber" };
 
 function formatMemory(mb: number): string {
   return mb >= 1024 ? `${(mb / 1024).toFixed(mb % 1024 === 0 ? 0 : 1)} GB` : `${mb} MB`;
@@ -81,8 +81,9 @@ function NodeInstances({ id }: { id: string }) {
 
 function NodeRow({ n }: { n: Node }) {
   const [open, setOpen] = useState(false);
-  // A cordoned node keeps its instances but gets no new ones (the flag may come separately from the state).
-  const state = n.cordoned && n.state === "ready" ? "cordoned" : n.state;
+  // A cordoned node keeps its instances but gets no new ones (the flag may come separately from the state); an
+  // unroutable one gets neither instances nor traffic (the reason shows under its address).
+  const state = n.state !== "ready" ? n.state : n.unroutable ? "unroutable" : n.cordoned ? "cordoned" : n.state;
   const panel = `node-${n.id}-instances`;
   return (
     <Fragment>
@@ -118,6 +119,11 @@ function NodeRow({ n }: { n: Node }) {
         </TD>
         <TD className="hidden font-mono text-[13px] md:table-cell">
           {n.address || <span className="text-zinc-400">—</span>}
+          {n.unroutable ? (
+            <span className="block max-w-56 font-sans text-xs text-amber-700" title={n.unroutable}>
+              Not routed: {n.unroutable}
+            </span>
+          ) : null}
         </TD>
         <TD className="hidden font-mono text-[13px] lg:table-cell">
           {n.version || <span className="text-zinc-400">—</span>}
@@ -151,7 +157,8 @@ function NodeRow({ n }: { n: Node }) {
 export function NodeTable() {
   const nodes = useNodes();
   const list = nodes.data ?? [];
-  const ready = list.filter((n) => n.state === "ready").length;
+  // Ready means usable: an unroutable node is connected but gets no instances.
+  const ready = list.filter((n) => n.state === "ready" && !n.unroutable).length;
   return (
     <Card>
       <CardHeader

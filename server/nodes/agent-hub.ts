@@ -1,5 +1,6 @@
 // The agent endpoint (/api/v1/agent): join-token auth on the handshake, one session per node, heartbeats that mark
-// silent nodes down, and setDesiredState() for the scheduler (level-triggered: always the full set).
+// silent nodes down, and setDesiredState() for the scheduler (level-triggered: always the full set). A revoked join
+// token or a removed node closes the agent's socket at once (dropToken, dropNode via agent-control.ts).
 import { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -14,10 +15,13 @@ import {
 } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
 import { errors } from "../errors.ts";
+import { normalizeIp } from "./address-policy.ts";
+import { setAgentControl } from "./agent-control.ts";
 import { AgentSession } from "./agent-session.ts";
-import { verifyJoinToken } from "./join-tokens.ts";
+import { joinTokenValid, verifyJoinToken } from "./join-tokens.ts";
 import { InstanceEventWriter } from "./event-writer.ts";
 import { markNodeDown, touchNodes } from "./registry.ts";
+import { inBatches } from "../db/batches.ts";
 
 /** Path agents connect to. */
 export const AGENT_PATH = "/api/v1/agent";
@@ -37,6 +41,8 @@ export type DesiredStateOutcome =
 export class AgentHub extends EventEmitter {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   private readonly sessions = new Map<string, AgentSession>();
+  /** Connected sockets not registered yet (a revoked token must close these too). */
+  private readonly pending = new Set<AgentSession>();
   private readonly desired = new Map<string, DesiredState>();
   /** host[:port] each node reached this control plane at; it pulls platform images there (`/v2/`, pull-proxy.ts). */
   private readonly pullHosts = new Map<string, string>();
@@ -52,6 +58,7 @@ export class AgentHub extends EventEmitter {
     this.events = new InstanceEventWriter(s, (nodeId, event) => this.emit("event", nodeId, event));
     this.heartbeat = setInterval(() => this.sweep(), heartbeatMs);
     this.heartbeat.unref();
+    setAgentControl(s, { dropToken: (id) => this.dropToken(id), dropNode: (id) => this.dropNode(id) });
   }
 
   /** Completes (or refuses with 401) an agent's WebSocket handshake. */
@@ -64,8 +71,20 @@ export class AgentHub extends EventEmitter {
           return;
         }
         const host = (req.headers.host ?? "").toLowerCase();
+        // The address the node is routed to comes from the connection itself, never from a header or the agent's
+        // register params (both are the client's to choose). Behind a proxy this is the proxy: set the node's address.
+        const observed = normalizeIp(req.socket.remoteAddress) ?? "";
         this.wss.handleUpgrade(req, socket, head, (ws) => {
-          const session = new AgentSession(ws, token.teamId, this.s, this.hooks, this.heartbeatMs);
+          const auth = {
+            tokenId: token.id,
+            teamId: token.teamId,
+            local: token.local,
+            expiresAt: token.expiresAt,
+            observed,
+          };
+          const session = new AgentSession(ws, auth, this.s, this.hooks, this.heartbeatMs);
+          this.pending.add(session);
+          ws.once("close", () => this.pending.delete(session));
           if (PULL_HOST.test(host)) session.pullHost = host;
         });
       },
@@ -110,6 +129,36 @@ export class AgentHub extends EventEmitter {
     return (await session.request("node.observedState", {})).instances;
   }
 
+  /**
+   * Closes every connection made with this join token (it was revoked), registered or not; the nodes go `down`.
+   * Returns how many sockets were closed.
+   */
+  dropToken(tokenId: string): number {
+    let n = 0;
+    for (const session of [...this.pending, ...this.sessions.values()]) {
+      if (session.auth.tokenId !== tokenId || session.dropped) continue;
+      session.dropped = true;
+      session.ws.close(4401, "join token revoked");
+      // close() waits for the agent's answer; a silent agent must not keep its socket.
+      setTimeout(() => session.ws.terminate(), 1_000).unref();
+      n++;
+    }
+    return n;
+  }
+
+  /** Closes the socket of a node that is being removed; nothing it still sends is handled. */
+  dropNode(nodeId: string): boolean {
+    const session = this.sessions.get(nodeId);
+    if (!session) return false;
+    session.dropped = true;
+    this.sessions.delete(nodeId);
+    this.desired.delete(nodeId);
+    this.pullHosts.delete(nodeId);
+    session.ws.close(4404, "node removed");
+    setTimeout(() => session.ws.terminate(), 1_000).unref();
+    return true;
+  }
+
   /** Tells agents to reconnect (the control plane restarts) and closes every connection. */
   close(): void {
     clearInterval(this.heartbeat);
@@ -123,6 +172,7 @@ export class AgentHub extends EventEmitter {
     registered: (session: AgentSession) => {
       const nodeId = session.nodeId as string;
       const old = this.sessions.get(nodeId);
+      this.pending.delete(session);
       this.sessions.set(nodeId, session);
       if (session.pullHost) this.pullHosts.set(nodeId, session.pullHost);
       old?.ws.terminate();
@@ -159,11 +209,39 @@ export class AgentHub extends EventEmitter {
         session.ws.terminate();
         continue;
       }
+      if (session.auth.expiresAt && session.auth.expiresAt.getTime() <= now) {
+        this.s.log.warn({ node: nodeId }, "agent's join token expired; dropping it");
+        this.dropToken(session.auth.tokenId);
+        continue;
+      }
       session.ws.ping();
       alive.push(nodeId);
     }
+    this.recheckTokens().catch((err: unknown) => this.s.log.warn({ err }, "re-checking join tokens failed"));
     if (alive.length === 0) return;
     touchNodes(this.s.db, alive).catch((err: unknown) => this.s.log.warn({ err, nodes: alive.length }, "touch failed"));
+  }
+
+  /**
+   * Backstop for revocations that did not go through revokeJoinToken (a token deleted with its team, a change made by
+   * another process): connections whose token is gone or no longer valid are closed at the next heartbeat.
+   */
+  private async recheckTokens(): Promise<void> {
+    const ids = [...new Set([...this.pending, ...this.sessions.values()].map((x) => x.auth.tokenId))];
+    if (ids.length === 0) return;
+    const valid = new Set<string>();
+    for (const batch of inBatches(ids)) {
+      const rows = await this.s.db.nodeJoinToken.findMany({
+        where: { id: { in: batch } },
+        select: { id: true, revokedAt: true, expiresAt: true },
+      });
+      for (const r of rows) if (joinTokenValid(r)) valid.add(r.id);
+    }
+    for (const id of ids) {
+      if (valid.has(id)) continue;
+      this.s.log.warn({ token: id }, "agent's join token is no longer valid; dropping its connections");
+      this.dropToken(id);
+    }
   }
 }
 

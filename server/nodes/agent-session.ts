@@ -18,7 +18,7 @@ import {
 } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
 import { BerthError } from "../errors.ts";
-import { registerNode } from "./registry.ts";
+import { markNodeDown, registerNode } from "./registry.ts";
 
 type Pending = {
   method: RequestMethod;
@@ -37,11 +37,25 @@ export interface SessionHooks {
   stats: (session: AgentSession, batch: StatsBatch) => void;
 }
 
-/** The server side of one agent connection, authenticated by a join token of `teamId` (null = shared node). */
+/** The join token an agent connected with, and where its connection came from. */
+export interface SessionAuth {
+  tokenId: string;
+  /** The token's team (null = shared node). */
+  teamId: string | null;
+  /** The local agent's token. */
+  local: boolean;
+  expiresAt: Date | null;
+  /** The connection's remote address as this control plane sees it (normalised; "" when unknown). */
+  observed: string;
+}
+
+/** The server side of one agent connection, authenticated by a join token (`auth`). */
 export class AgentSession {
   nodeId: string | undefined;
   /** The Host header of the agent's handshake (validated by the hub). */
   pullHost: string | undefined;
+  /** Set when the node was removed or its token revoked: nothing more from this socket is handled. */
+  dropped = false;
   lastHeard = Date.now();
   private nextId = 1;
   private readonly pending = new Map<FrameId, Pending>();
@@ -52,12 +66,13 @@ export class AgentSession {
 
   constructor(
     readonly ws: WebSocket,
-    readonly teamId: string | null,
+    readonly auth: SessionAuth,
     private readonly s: Services,
     private readonly hooks: SessionHooks,
     private readonly heartbeatMs: number,
   ) {
     ws.on("message", (data: Buffer) => {
+      if (this.dropped) return;
       this.lastHeard = Date.now();
       const out = parseFrame(data);
       // Answers to our requests are handled at once: only requests and notifications need ordering, and an
@@ -83,6 +98,11 @@ export class AgentSession {
     ws.on("error", (err) => this.s.log.warn({ err: err.message, node: this.nodeId }, "agent socket error"));
   }
 
+  /** The join token's team (null = shared node). */
+  get teamId(): string | null {
+    return this.auth.teamId;
+  }
+
   /** Sends a request to the agent and resolves with its parsed result. */
   request<M extends RequestMethod>(
     method: M,
@@ -101,6 +121,8 @@ export class AgentSession {
   }
 
   private async onMessage(out: ReturnType<typeof parseFrame>): Promise<void> {
+    // Frames queued before the node was removed or its token revoked are not handled.
+    if (this.dropped) return;
     if (!out.ok) {
       this.s.log.warn({ node: this.nodeId, error: out.error }, "invalid frame from agent");
       if (out.id !== null && out.id !== undefined) this.ws.send(encodeError(out.id, out.error.code, out.error.message));
@@ -114,6 +136,7 @@ export class AgentSession {
       return;
     }
     await this.eventsStored;
+    if (this.dropped) return;
     if (f.kind === "request") {
       if (f.method !== "node.register") {
         this.ws.send(encodeError(f.id, "unknown_method", `${f.method} is not served by the control plane`));
@@ -124,7 +147,18 @@ export class AgentSession {
         return;
       }
       try {
-        const node = await registerNode(this.s.db, this.teamId, f.params);
+        const a = this.auth;
+        const node = await registerNode(this.s, { teamId: a.teamId, local: a.local, observed: a.observed }, f.params);
+        if (this.dropped) {
+          await markNodeDown(this.s.db, node.id); // revoked while registering: it is not connected
+          return;
+        }
+        if (node.unroutable) {
+          this.s.log.warn(
+            { node: f.params.hostname, observed: a.observed, reported: f.params.address, reason: node.unroutable },
+            "node registered but unroutable: no instances are placed on it and the router sends it nothing",
+          );
+        }
         this.nodeId = node.id;
         this.ws.send(encodeResult(f.id, "node.register", { nodeId: node.id, heartbeatMs: this.heartbeatMs }));
         this.hooks.registered(this);

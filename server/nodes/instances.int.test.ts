@@ -109,6 +109,27 @@ describe("recordInstanceEvents", () => {
     expect(rows.find((r) => r.id === "a-3")?.nodeId).toBe("team-node");
   });
 
+  it("does not let a team's node adopt another team's instance (a shared node may)", async () => {
+    const events = [{ ...ev("b-9", "running", { hostPort: 20009 }), app: "web-b", release: "rel-b1" }];
+    const one = await seeded();
+    const batched = await seeded();
+    for (const db of [one, batched]) {
+      await db.instance.create({ data: { id: "b-9", appId: "app-b", releaseId: "rel-b1", processType: "web" } });
+    }
+    for (const e of events) await recordInstanceEvent(one, { id: "team-node", teamId: "team-a" }, e);
+    await recordInstanceEvents(
+      batched,
+      events.map((event) => ({ node: { id: "team-node", teamId: "team-a" }, event })),
+    );
+    expect(await snapshot(batched)).toEqual(await snapshot(one));
+    expect((await batched.instance.findUniqueOrThrow({ where: { id: "b-9" } })).nodeId).toBeNull();
+    await recordInstanceEvents(batched, [{ node: { id: "shared", teamId: null }, event: events[0]! }]);
+    expect(await batched.instance.findUniqueOrThrow({ where: { id: "b-9" } })).toMatchObject({
+      nodeId: "shared",
+      state: "running",
+    });
+  });
+
   it("keeps each node to its own instances when a batch has several nodes' events", async () => {
     const shared = { id: "shared", teamId: null };
     const other = { id: "other", teamId: null };

@@ -13,6 +13,19 @@ async function releaseIdFor(db: Db, appId: string, ref: string): Promise<string 
   return byVersion?.id ?? null;
 }
 
+/** True when apps of `appTeamId` may run on the node: a shared node runs any team's apps, a team node only its own. */
+function mayRun(node: { teamId: string | null }, appTeamId: string): boolean {
+  return node.teamId === null || node.teamId === appTeamId;
+}
+
+/**
+ * True when the node may write this instance row: its own, or one without a node (adopted) of an app it may run. A
+ * team's node adopting another team's instance would otherwise get that app's traffic routed to it.
+ */
+function mayWrite(node: { id: string; teamId: string | null }, owner: string | null, appTeamId: string): boolean {
+  return owner === null ? mayRun(node, appTeamId) : owner === node.id;
+}
+
 /** The columns one event sets (fields an event leaves out keep their value). */
 function stateOf(node: { id: string }, e: InstanceEvent) {
   return {
@@ -21,6 +34,7 @@ function stateOf(node: { id: string }, e: InstanceEvent) {
     ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
     ...(e.reason !== undefined ? { reason: e.reason } : {}),
     restarts: e.restarts ?? 0,
+    // Stored as reported (shown by `berth ps`); the router uses only ports in 1024-65535 (scheduler/routes.ts).
     ...(e.hostPort !== undefined ? { hostPort: e.hostPort } : {}),
     ...(e.state === "running" ? { startedAt: new Date(e.at) } : {}),
     nodeId: node.id,
@@ -33,14 +47,19 @@ function stateOf(node: { id: string }, e: InstanceEvent) {
  */
 export async function recordInstanceEvent(db: Db, node: { id: string; teamId: string | null }, e: InstanceEvent) {
   const state = stateOf(node, e);
-  const existing = await db.instance.findUnique({ where: { id: e.instanceId }, select: { nodeId: true } });
+  const existing = await db.instance.findUnique({
+    where: { id: e.instanceId },
+    select: { nodeId: true, app: { select: { teamId: true } } },
+  });
   if (existing) {
-    if (existing.nodeId !== null && existing.nodeId !== node.id) return false;
+    if (!mayWrite(node, existing.nodeId, existing.app.teamId)) return false;
     await db.instance.update({ where: { id: e.instanceId }, data: state });
     return true;
   }
   const app = await db.app.findUnique({ where: { name: e.app }, select: { id: true, teamId: true } });
-  if (!app || (node.teamId !== null && app.teamId !== node.teamId)) return false;
+  if (!app || !mayRun(node, app.teamId)) return false;
+  // A node removed while its last events were queued: they are dropped with it.
+  if (!(await db.node.findUnique({ where: { id: node.id }, select: { id: true } }))) return false;
   const releaseId = await releaseIdFor(db, app.id, e.release);
   if (!releaseId) return false;
   // An instance the scheduler does not know (state lost, or run by hand): recorded so it shows up, and wanted
@@ -70,8 +89,12 @@ export interface NodeEvent {
 export async function recordInstanceEvents(db: Db, items: NodeEvent[]): Promise<void> {
   for (const batch of inBatches(items, EVENT_BATCH_MAX)) {
     const ids = [...new Set(batch.map((x) => x.event.instanceId))];
-    const rows = await db.instance.findMany({ where: { id: { in: ids } }, select: { id: true, nodeId: true } });
+    const rows = await db.instance.findMany({
+      where: { id: { in: ids } },
+      select: { id: true, nodeId: true, app: { select: { teamId: true } } },
+    });
     const owner = new Map(rows.map((r) => [r.id, r.nodeId]));
+    const appTeam = new Map(rows.map((r) => [r.id, r.app.teamId]));
     // Known instances: the events of one instance folded into one write (later fields win, as with one update each);
     // the first node to write an instance without one owns it from then on.
     const writes = new Map<string, { nodeId: string; data: ReturnType<typeof stateOf> }>();
@@ -82,8 +105,7 @@ export async function recordInstanceEvents(db: Db, items: NodeEvent[]): Promise<
         unknown.push(x);
         continue;
       }
-      const nodeId = owner.get(id);
-      if (nodeId !== null && nodeId !== x.node.id) continue;
+      if (!mayWrite(x.node, owner.get(id) ?? null, appTeam.get(id) ?? "")) continue;
       owner.set(id, x.node.id);
       writes.set(id, { nodeId: x.node.id, data: { ...writes.get(id)?.data, ...stateOf(x.node, x.event) } });
     }

@@ -6,9 +6,10 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Services } from "../context.ts";
-import { hashToken, newToken } from "../auth/secrets.ts";
 import { selfUrl } from "../lib/self-url.ts";
 import { Supervisor } from "../lib/supervisor.ts";
+import { LOCAL_NODE_ADDRESS } from "./address-policy.ts";
+import { createLocalJoinToken } from "./join-tokens.ts";
 
 const AGENT_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "runtime-agent", "main.ts");
 export const LOCAL_TOKEN_NAME = "local agent";
@@ -45,10 +46,11 @@ export function localAgentEnv(dataDir: string, controlPlane: string, joinToken: 
 }
 
 /**
- * Instances publish their ports on loopback only: in single-machine mode the router is the way in. Images are pulled
- * through the control plane's /v2/ endpoint with the join token, like on any node (runtime-agent/agent/pull-access.ts).
+ * Instances publish their ports on loopback only: in single-machine mode the router is the way in, and the control
+ * plane routes to this node on LOCAL_NODE_ADDRESS because its token is the local one. Images are pulled through the
+ * control plane's /v2/ endpoint with the join token, like on any node (runtime-agent/agent/pull-access.ts).
  */
-const LOCAL_ADDRESS = { BERTH_NODE_ADDRESS: "127.0.0.1", BERTH_HOST_IP: "127.0.0.1" };
+const LOCAL_ADDRESS = { BERTH_NODE_ADDRESS: LOCAL_NODE_ADDRESS, BERTH_HOST_IP: LOCAL_NODE_ADDRESS };
 
 /** Starts the supervised local agent (root only); returns its supervisor, or null when not root. */
 export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
@@ -58,15 +60,13 @@ export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
     );
     return null;
   }
-  // A fresh shared token per start; earlier local tokens are revoked so no stale secret stays valid.
+  // A fresh shared token per start; earlier local tokens are revoked so no stale secret stays valid (tokens named
+  // like this from before the `local` column are included: they were this agent's too).
   await s.db.nodeJoinToken.updateMany({
-    where: { name: LOCAL_TOKEN_NAME, teamId: null, revokedAt: null },
+    where: { OR: [{ local: true }, { name: LOCAL_TOKEN_NAME, teamId: null }], revokedAt: null },
     data: { revokedAt: new Date() },
   });
-  const token = newToken("node");
-  await s.db.nodeJoinToken.create({
-    data: { name: LOCAL_TOKEN_NAME, teamId: null, tokenHash: hashToken(token), createdById: "system" },
-  });
+  const { token } = await createLocalJoinToken(s.db, { name: LOCAL_TOKEN_NAME });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...localAgentEnv(s.config.dataDir, selfUrl(s.config), token),

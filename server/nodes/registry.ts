@@ -1,10 +1,16 @@
-// The node registry: nodes upserted on register (state ready), marked down on disconnect, listed per caller.
+// The node registry: nodes upserted on register (state ready), marked down on disconnect, listed per caller,
+// removed by their admins. A node's address is the one this control plane saw its agent connect from (or the one
+// the instance admin set), checked by address-policy.ts; what the agent reports is kept only as information.
 import type { RegisterParams } from "../../runtime-agent/protocol/index.ts";
 import type { Actor, Services } from "../context.ts";
+import { recordAudit } from "../audit/record.ts";
 import { inBatches } from "../db/batches.ts";
 import type { Db } from "../db/client.ts";
 import { errors } from "../errors.ts";
+import { kickScheduler } from "../scheduler/kick.ts";
 import { requireNodeScope, visibleNodesFilter } from "./access.ts";
+import { agentControl } from "./agent-control.ts";
+import { normalizeIp, ownAddresses, routeAddress, unroutableReason } from "./address-policy.ts";
 
 const MiB = 1024 * 1024;
 
@@ -12,6 +18,11 @@ type NodeRow = {
   id: string;
   name: string;
   address: string;
+  observedAddress: string;
+  reportedAddress: string;
+  addressOverride: string | null;
+  local: boolean;
+  unroutable: string | null;
   cpus: number;
   memoryMb: number;
   diskMb: number;
@@ -31,6 +42,11 @@ export function toNodeView(n: NodeRow, team: string | null) {
     id: n.id,
     name: n.name,
     address: n.address,
+    observedAddress: n.observedAddress,
+    reportedAddress: n.reportedAddress,
+    addressOverride: n.addressOverride,
+    local: n.local,
+    unroutable: n.unroutable,
     cpus: n.cpus,
     memoryMb: n.memoryMb,
     diskMb: n.diskMb,
@@ -45,12 +61,37 @@ export function toNodeView(n: NodeRow, team: string | null) {
   };
 }
 
-/** Upserts the node named by the agent (state ready); a name held by another team's node is a conflict. */
-export async function registerNode(db: Db, teamId: string | null, p: RegisterParams): Promise<{ id: string }> {
-  const existing = await db.node.findUnique({ where: { name: p.hostname } });
-  if (existing && existing.teamId !== teamId) throw errors.conflict(`node name '${p.hostname}' is taken`);
+/** Who is registering: the join token's team and kind, and the address the agent's connection came from. */
+export interface Registrant {
+  teamId: string | null;
+  /** Joined with the local agent's token. */
+  local: boolean;
+  /** Remote address of the agent's WebSocket (normalised; "" when unknown). */
+  observed: string;
+}
+
+/**
+ * Upserts the node named by the agent (state ready); a name held by another team's node is a conflict. The routed
+ * address is worked out again at every registration (a node that comes back from a new address is routed there),
+ * from what the control plane observed, never from the agent's own `address`.
+ */
+export async function registerNode(
+  s: Pick<Services, "db" | "config">,
+  who: Registrant,
+  p: RegisterParams,
+): Promise<{ id: string; address: string; unroutable: string | null }> {
+  const existing = await s.db.node.findUnique({ where: { name: p.hostname } });
+  if (existing && existing.teamId !== who.teamId) throw errors.conflict(`node name '${p.hostname}' is taken`);
+  const route = routeAddress(
+    { observed: who.observed, override: existing?.addressOverride ?? null, local: who.local },
+    ownAddresses(s.config.host),
+  );
   const data = {
-    address: p.address,
+    address: route.address,
+    observedAddress: who.observed,
+    reportedAddress: p.address,
+    local: who.local,
+    unroutable: route.unroutable,
     cpus: p.cpus,
     memoryMb: Math.floor(p.memoryBytes / MiB),
     diskMb: Math.floor(p.diskBytes / MiB),
@@ -60,12 +101,12 @@ export async function registerNode(db: Db, teamId: string | null, p: RegisterPar
     state: "ready",
     lastSeenAt: new Date(),
   };
-  const node = await db.node.upsert({
+  const node = await s.db.node.upsert({
     where: { name: p.hostname },
-    create: { name: p.hostname, teamId, ...data },
+    create: { name: p.hostname, teamId: who.teamId, ...data },
     update: data,
   });
-  return { id: node.id };
+  return { id: node.id, address: route.address, unroutable: route.unroutable };
 }
 
 /**
@@ -120,4 +161,72 @@ async function teamNames(db: Db, ids: (string | null)[]): Promise<Map<string, st
   if (wanted.length === 0) return new Map();
   const teams = await db.team.findMany({ where: { id: { in: wanted } }, select: { id: true, name: true } });
   return new Map(teams.map((t) => [t.id, t.name]));
+}
+
+/** Loads a node the actor administers: missing or another team's is a 404, a team member below admin a 403. */
+async function nodeFor(s: Services, actor: Actor, id: string) {
+  const node = await s.db.node.findUnique({ where: { id } });
+  if (!node) throw errors.notFound(`node '${id}'`);
+  await requireNodeScope(s.db, actor, node.teamId, `node '${id}'`);
+  return node;
+}
+
+/**
+ * Removes a node: its agent's socket is closed at once, its instance rows and the node row go, and the scheduler
+ * starts replacements elsewhere (as for a lost node). The agent reconnects and registers again if its join token is
+ * still valid: revoke the token too to keep the host out.
+ */
+export async function removeNode(s: Services, actor: Actor, id: string) {
+  const node = await nodeFor(s, actor, id);
+  // First the socket: nothing the agent still sends may be stored for a node that is going away.
+  const disconnected = agentControl(s)?.dropNode(id) ?? false;
+  const [gone] = await s.db.$transaction([
+    s.db.instance.deleteMany({ where: { nodeId: id } }),
+    s.db.node.delete({ where: { id } }),
+  ]);
+  await recordAudit(s.db, actor, {
+    teamId: node.teamId,
+    action: "node.remove",
+    target: node.name,
+    data: { id, instances: gone.count, disconnected },
+  });
+  kickScheduler(s);
+  return { id, name: node.name, instances: gone.count, disconnected };
+}
+
+/**
+ * Sets (or with null clears) the address the router uses for a node, for nodes whose connections come from another
+ * address (NAT, a proxy). Instance admin only: a tenant choosing where the router sends traffic is the problem this
+ * prevents. Validated like an observed address; the local node may keep loopback.
+ */
+export async function setNodeAddress(s: Services, actor: Actor, id: string, address: string | null) {
+  if (!actor.isAdmin) {
+    await nodeFor(s, actor, id); // 404 for what the actor may not see
+    throw errors.forbidden("only the instance admin sets a node's address");
+  }
+  const node = await nodeFor(s, actor, id);
+  let override: string | null = null;
+  if (address !== null) {
+    override = normalizeIp(address);
+    if (!override) throw errors.validation(`${JSON.stringify(address)} is not an IP address`);
+    const refused = node.local ? null : unroutableReason(override, ownAddresses(s.config.host));
+    if (refused) throw errors.validation(`the router may not use this address: ${refused}`);
+  }
+  const route = routeAddress(
+    { observed: node.observedAddress, override, local: node.local },
+    ownAddresses(s.config.host),
+  );
+  const row = await s.db.node.update({
+    where: { id },
+    data: { addressOverride: override, address: route.address, unroutable: route.unroutable },
+  });
+  await recordAudit(s.db, actor, {
+    teamId: node.teamId,
+    action: override ? "node.address.set" : "node.address.clear",
+    target: node.name,
+    data: { address: override, previous: node.addressOverride },
+  });
+  kickScheduler(s);
+  const teams = await teamNames(s.db, [row.teamId]);
+  return toNodeView(row, row.teamId ? (teams.get(row.teamId) ?? null) : null);
 }

@@ -8,6 +8,8 @@ export const JoinTokenSchema = z
     id: z.string(),
     name: z.string(),
     team: z.string().nullable(),
+    /** The local agent's token (made by the control plane at start, never through the API). */
+    local: z.boolean(),
     expiresAt: z.string().nullable(),
     revokedAt: z.string().nullable(),
     createdAt: z.string(),
@@ -39,7 +41,26 @@ export const NodeSchema = z
   .object({
     id: z.string(),
     name: z.string(),
-    address: z.string(),
+    address: z.string().openapi({
+      description:
+        "Where the router reaches the node: addressOverride, else observedAddress (127.0.0.1 for the local agent)",
+    }),
+    observedAddress: z
+      .string()
+      .openapi({ description: "Remote address of the agent's connection as the control plane saw it" }),
+    reportedAddress: z
+      .string()
+      .openapi({ description: "What the agent says its address is: information only, never routed to" }),
+    addressOverride: z
+      .string()
+      .nullable()
+      .openapi({ description: "Address set by the instance admin (nodes:address)" }),
+    local: z
+      .boolean()
+      .openapi({ description: "The control plane's own local agent (the only node routed on loopback)" }),
+    unroutable: z.string().nullable().openapi({
+      description: "Why the router sends nothing to the node and no instance is placed on it; null when routable",
+    }),
     cpus: z.number(),
     memoryMb: z.number(),
     diskMb: z.number(),
@@ -68,3 +89,13 @@ export const NodeDetailSchema = NodeSchema.extend({
     }),
   ),
 }).openapi("NodeDetail");
+
+/** Body of PUT /nodes/{id}/address: an IPv4 address, or null to go back to the observed one. */
+export const NodeAddressBody = z
+  .object({ address: z.string().trim().min(1).max(64).nullable() })
+  .strict()
+  .openapi("NodeAddress");
+/** Answer of DELETE /nodes/{id}. */
+export const RemovedNodeSchema = z
+  .object({ id: z.string(), name: z.string(), instances: z.number().int(), disconnected: z.boolean() })
+  .openapi("RemovedNode");

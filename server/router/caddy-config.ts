@@ -18,7 +18,7 @@ export interface CaddyConfigInput {
   adminAddress: string;
   routes: RouteEntry[];
   limits?: { maxBodyBytes?: number };
-  /** Where Caddy writes JSON access lines: a Caddy net address ("tcp/127.0.0.1:PORT"); stderr when absent. */
+  /** Where Caddy writes JSON access lines: a Caddy net address ("unix//PATH", the Router's; or "tcp/127.0.0.1:PORT"); stderr when absent. */
   /**
    * Where access lines go. `upstreams` also logs the proxy's per-request "upstream roundtrip" lines (DEBUG), which
    * name the instance that answered; they cost a large share of throughput, so they are off unless asked for.
@@ -162,8 +162,14 @@ function assertInput(input: CaddyConfigInput): void {
   const admin = /^(127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|localhost):([0-9]{1,5})$/.exec(adminAddress);
   if (!admin) throw new Error(`router: admin address must be loopback host:port, got ${JSON.stringify(adminAddress)}`);
   assertPort(Number(admin[2]), "admin");
-  if (input.accessLog && !/^tcp\/127\.0\.0\.1:[0-9]{1,5}$/.test(input.accessLog.address)) {
-    throw new Error(`router: access log address must be tcp/127.0.0.1:PORT, got ${input.accessLog.address}`);
+  // The Router uses a Unix socket (log-sink.ts); loopback TCP stays accepted for tools that read the config builder.
+  if (
+    input.accessLog &&
+    !/^(?:tcp\/127\.0\.0\.1:[0-9]{1,5}|unix\/\/[A-Za-z0-9._/-]{1,200})$/.test(input.accessLog.address)
+  ) {
+    throw new Error(
+      `router: access log address must be unix//PATH or tcp/127.0.0.1:PORT, got ${input.accessLog.address}`,
+    );
   }
   const max = input.limits?.maxBodyBytes;
   if (max !== undefined && (!Number.isSafeInteger(max) || max < 1))

@@ -82,7 +82,8 @@ export class Router extends EventEmitter<RouterEvents> {
     const dir = path.join(this.opts.dataDir, "caddy");
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.listenPort = this.opts.listenPort || (await freeLoopbackPort());
-    this.accessAddress = await this.sink.start();
+    // A Unix socket in a directory only we can enter: no other local process can write access lines (log-sink.ts).
+    this.accessAddress = await this.sink.start(path.join(dir, "sink"));
     this.caddy = new CaddyProcess({
       dir,
       log: this.opts.log,

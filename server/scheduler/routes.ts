@@ -1,5 +1,7 @@
 // Router routes from the scheduler's view: each app's host names and its healthy web instances. Pure.
 import type { Config } from "../config.ts";
+import net from "node:net";
+import { routableHostPort } from "../nodes/address-policy.ts";
 
 /** One app's route, in the shape the router takes. */
 export interface AppRoute {
@@ -14,15 +16,27 @@ export function appHost(config: Pick<Config, "domain">, app: string): string {
   return `${app}.${config.domain}`.toLowerCase();
 }
 
+/** A node as routing sees it. */
+export interface RouteNode {
+  id: string;
+  address: string;
+  /** The node's team (null: shared, runs any team's apps). */
+  teamId: string | null;
+  /** Why the router must not use this node (server/nodes/address-policy.ts), null when it may. */
+  unroutable: string | null;
+}
+
 /**
  * Routes for every app, sorted by app. Upstreams are web instances that are healthy (`running`), still wanted
  * (a stopping instance leaves the router first, then drains: the scheduler starts its drain period only once the
  * router applied routes without it) and on a connected node. Whatever their release: during a rollout, healthy
- * instances of the old and the new release serve side by side.
+ * instances of the old and the new release serve side by side. Never an instance on a node that may not run the app
+ * (another team's node) or that is unroutable (its address is loopback, the control plane's own, ...), nor a host
+ * port outside 1024-65535: where the router connects is not the agent's to choose.
  */
 export function routesFor(
   config: Pick<Config, "domain">,
-  apps: { id: string; name: string; maintenance: boolean; domains: { hostname: string }[] }[],
+  apps: { id: string; name: string; teamId: string; maintenance: boolean; domains: { hostname: string }[] }[],
   instances: {
     appId: string;
     processType: string;
@@ -31,20 +45,25 @@ export function routesFor(
     hostPort: number | null;
     nodeId: string | null;
   }[],
-  nodes: { id: string; address: string }[],
+  nodes: RouteNode[],
   connected: Set<string>,
 ): AppRoute[] {
-  const address = new Map(nodes.map((n) => [n.id, n.address]));
+  const nodeById = new Map(nodes.map((n) => [n.id, n]));
+  const teamOf = new Map(apps.map((a) => [a.id, a.teamId]));
   // Upstreams grouped by app in one scan (filtering all instances per app was apps x instances per pass).
   const upstreams = new Map<string, string[]>();
   for (const i of instances) {
-    if (i.processType !== "web" || i.desired === "stopped" || i.state !== "running" || i.hostPort === null) continue;
+    if (i.processType !== "web" || i.desired === "stopped" || i.state !== "running") continue;
+    if (!routableHostPort(i.hostPort)) continue;
     if (i.nodeId === null || !connected.has(i.nodeId)) continue;
-    const addr = address.get(i.nodeId);
-    if (!addr) continue;
+    const node = nodeById.get(i.nodeId);
+    // IPv4 only, as the router's config takes it: one odd address must not make the whole config invalid.
+    if (!node || !net.isIPv4(node.address) || node.unroutable !== null) continue;
+    if (node.teamId !== null && node.teamId !== teamOf.get(i.appId)) continue;
+    const upstream = `${node.address}:${i.hostPort}`;
     const list = upstreams.get(i.appId);
-    if (list) list.push(`${addr}:${i.hostPort}`);
-    else upstreams.set(i.appId, [`${addr}:${i.hostPort}`]);
+    if (list) list.push(upstream);
+    else upstreams.set(i.appId, [upstream]);
   }
   return [...apps]
     .sort((a, b) => a.name.localeCompare(b.name))

@@ -11,7 +11,7 @@ import type { AgentHub } from "../nodes/agent-hub.ts";
 import { instanceSpec, newInstanceId, specFingerprint } from "./instance-spec.ts";
 import { type NodeCapacity, place } from "./placement.ts";
 import { type Desired, type PlanInstance, type PlanOptions, planApp } from "./plan.ts";
-import { type AppRoute, routesFor } from "./routes.ts";
+import { type AppRoute, type RouteNode, routesFor } from "./routes.ts";
 import { setSchedulerKick } from "./kick.ts";
 
 export interface SchedulerOptions {
@@ -143,7 +143,10 @@ export class Scheduler extends EventEmitter {
 
   /** True if some node can take new instances now. */
   async hasReadyNode(): Promise<boolean> {
-    const nodes = await this.s.db.node.findMany({ where: { state: "ready", cordoned: false }, select: { id: true } });
+    const nodes = await this.s.db.node.findMany({
+      where: { state: "ready", cordoned: false, unroutable: null },
+      select: { id: true },
+    });
     return nodes.some((n) => this.agents.isConnected(n.id));
   }
 
@@ -242,7 +245,9 @@ export class Scheduler extends EventEmitter {
       capacity.set(n.id, {
         id: n.id,
         teamId: n.teamId,
-        schedulable: n.state === "ready" && connected.has(n.id) && !n.cordoned,
+        // An unroutable node (its address is loopback, the control plane's own, ...) gets nothing: its web instances
+        // could never be reached, and it shows in `berth nodes` why.
+        schedulable: n.state === "ready" && connected.has(n.id) && !n.cordoned && n.unroutable === null,
         cpus: n.cpus * CPU_OVERCOMMIT,
         memoryMb: n.memoryMb,
         allocated: { cpu: 0, memoryMb: 0 },
@@ -636,7 +641,7 @@ export class Scheduler extends EventEmitter {
   }
 
   private async applyRoutes(
-    apps: { id: string; name: string; maintenance: boolean; domains: { hostname: string }[] }[],
+    apps: { id: string; name: string; teamId: string; maintenance: boolean; domains: { hostname: string }[] }[],
     instances: {
       appId: string;
       processType: string;
@@ -645,7 +650,7 @@ export class Scheduler extends EventEmitter {
       hostPort: number | null;
       nodeId: string | null;
     }[],
-    nodes: { id: string; address: string }[],
+    nodes: RouteNode[],
     connected: Set<string>,
   ): Promise<boolean> {
     if (!this.router) return true;

@@ -602,6 +602,27 @@ const TABLE: Record<string, Row> = {
       expect(node.cordoned).toBe(res.status === 200);
     },
   },
+  "DELETE /api/v1/nodes/{id}": {
+    expect: s(401, 404, 403, 403, 200, 200),
+    prepare: async () => {
+      const acme = await db().team.findUniqueOrThrow({ where: { name: "acme" } });
+      const node = await db().node.create({ data: { name: fresh("gone-node"), teamId: acme.id, state: "down" } });
+      return { path: `/api/v1/nodes/${node.id}`, ref: node.id };
+    },
+    verify: async (_who, call, res) => {
+      const node = await db().node.findUnique({ where: { id: call.ref ?? "" } });
+      expect(node === null).toBe(res.status === 200);
+    },
+  },
+  "PUT /api/v1/nodes/{id}/address": {
+    // Instance admin only (nobody in acme is one): a tenant must not choose where the router sends traffic.
+    expect: s(401, 404, 403, 403, 403, 403),
+    prepare: async () => ({ path: `/api/v1/nodes/${fixtures.nodeId}/address`, body: { address: "10.1.2.3" } }),
+    verify: async () => {
+      const node = await db().node.findUniqueOrThrow({ where: { id: fixtures.nodeId } });
+      expect(node.addressOverride).toBeNull();
+    },
+  },
   "GET /api/v1/nodes/join-tokens": {
     expect: s(401, 404, 403, 403, 200, 200),
     prepare: async () => ({ path: "/api/v1/nodes/join-tokens?team=acme" }),

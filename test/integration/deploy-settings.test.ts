@@ -15,6 +15,7 @@ import { findScheduler, type Scheduler } from "../../server/scheduler/scheduler.
 import { ApiClient } from "../helpers/client.ts";
 import { runBerth } from "../helpers/cli.ts";
 import { type FakeNode, startFakeNode } from "../helpers/fake-node.ts";
+import { localJoinToken } from "../helpers/local-token.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { until } from "../helpers/until.ts";
 
@@ -271,7 +272,8 @@ describe("with the scheduler and a node", () => {
 
   beforeAll(async () => {
     backend = new RecordingBackend();
-    const joinToken = (await owner.req("POST", "/api/v1/nodes/join-tokens", { name: "ds", team: "dsteam" })).body.token;
+    // A local-agent token of the team: this in-process node publishes on 127.0.0.1 (routed only for local agents).
+    const joinToken = await localJoinToken(srv, "ds", "dsteam");
     node = await startFakeNode(srv, {
       name: "ds-node",
       joinToken,

@@ -14,6 +14,7 @@ import { PROTOCOL_VERSION } from "../../runtime-agent/protocol/index.ts";
 import { findScheduler, type Scheduler } from "../../server/scheduler/scheduler.ts";
 import { pullRef } from "../../server/scheduler/instance-spec.ts";
 import { runBerth } from "../helpers/cli.ts";
+import { localJoinToken } from "../helpers/local-token.ts";
 
 const APP = "sched-app";
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -112,7 +113,9 @@ beforeAll(async () => {
   token = (await admin.tokenClient()).token as string;
   expect((await admin.req("POST", "/api/v1/apps", { name: APP })).status).toBe(201);
   appId = (await db().app.findUniqueOrThrow({ where: { name: APP } })).id;
-  const joinToken = (await admin.req("POST", "/api/v1/nodes/join-tokens", { name: "sched" })).body.token as string;
+  // Local-agent tokens: these in-process nodes connect from and publish on 127.0.0.1, which the control plane routes
+  // to only for its own local agent (a node with an API-made token there would be unroutable).
+  const joinToken = await localJoinToken(srv, "sched");
   const registry = new URL(srv.url).host; // nodes pull through the control plane (pull-proxy.ts)
   // v3's image exists nowhere: its instances fail to start, and its rollout must abort.
   const images = ["a", "b", "d"].map((c) => pullRef({ imageRef: APP, imageDigest: digest(c) }, registry));
@@ -170,8 +173,7 @@ describe("scheduler with three fake nodes", () => {
     });
     // Bring it back (its fake containers are gone with it; the scheduler already replaced them).
     nodes.splice(nodes.indexOf(victim), 1);
-    const joinToken = (await admin.req("POST", "/api/v1/nodes/join-tokens", { name: "sched-back" })).body
-      .token as string;
+    const joinToken = await localJoinToken(srv, "sched-back");
     const registry = new URL(srv.url).host; // nodes pull through the control plane (pull-proxy.ts)
     const images = ["a", "b", "d"].map((c) => pullRef({ imageRef: APP, imageDigest: digest(c) }, registry));
     await startNode(victim.name, joinToken, images);

@@ -19,6 +19,7 @@ import { backendConfigFor } from "../../runtime-agent/agent/backend-config.ts";
 import { loadAgentConfig } from "../../runtime-agent/agent/config.ts";
 import { silentLogger } from "../../runtime-agent/log.ts";
 import { runBerth } from "../helpers/cli.ts";
+import { localJoinToken } from "../helpers/local-token.ts";
 
 const APP = "golden";
 
@@ -111,7 +112,9 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
     owner = new ApiClient(srv.url);
     await owner.signUp("golden@example.com");
     token = (await owner.tokenClient()).token;
-    const join = (await owner.req("POST", "/api/v1/nodes/join-tokens", { name: "golden-node" })).body.token as string;
+    // The agent runs on this machine and publishes on 127.0.0.1, like the local agent of `npm start`: a local-agent
+    // token, the only kind the control plane routes on loopback.
+    const join = await localJoinToken(srv, "golden-node");
     // No registry credentials: the agent pulls through the control plane's /v2/ with its join token.
     const portBase = 31_000 + Math.floor(Math.random() * 200) * 100;
     const flags = agentFlagsFor(env, { controlPlane: srv.url, joinToken: join, nodeName: "golden-node", portBase });

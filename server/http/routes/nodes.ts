@@ -9,11 +9,13 @@ import {
   IdParam,
   JoinTokenListQuery,
   JoinTokenSchema,
+  NodeAddressBody,
   NodeDetailSchema,
   NodeSchema,
+  RemovedNodeSchema,
 } from "../../nodes/schemas.ts";
 import { createJoinToken, listJoinTokens, revokeJoinToken } from "../../nodes/join-tokens.ts";
-import { getNode, listNodes } from "../../nodes/registry.ts";
+import { getNode, listNodes, removeNode, setNodeAddress } from "../../nodes/registry.ts";
 import { drainNode, setCordon } from "../../nodes/cordon.ts";
 
 const T = ["Nodes"];
@@ -29,7 +31,8 @@ const createToken = apiRoute({
   method: "post",
   path: "/nodes/join-tokens",
   tags: T,
-  summary: "Create a node join token for a team (team admin) or a shared one (instance admin); secret shown once",
+  summary:
+    "Create a node join token for a team (team owner or admin) or a shared one (instance admin); secret shown once",
   request: { body: jsonBody(CreateJoinTokenBody) },
   responses: { 201: jsonResponse(CreatedJoinTokenSchema, "Created") },
 });
@@ -37,7 +40,7 @@ const revokeToken = apiRoute({
   method: "delete",
   path: "/nodes/join-tokens/{id}",
   tags: T,
-  summary: "Revoke a join token (connected agents keep their session; new connections are refused)",
+  summary: "Revoke a join token: agents connected with it are disconnected at once and new connections are refused",
   request: { params: IdParam },
   responses: { 200: jsonResponse(JoinTokenSchema, "Revoked") },
 });
@@ -84,6 +87,24 @@ const drain = apiRoute({
   request: { params: IdParam },
   responses: { 200: jsonResponse(CordonResult, "Draining") },
 });
+const remove = apiRoute({
+  method: "delete",
+  path: "/nodes/{id}",
+  tags: T,
+  summary:
+    "Remove a node (node admins): its agent is disconnected, its instances are started elsewhere; revoke its join token too to keep it out",
+  request: { params: IdParam },
+  responses: { 200: jsonResponse(RemovedNodeSchema, "Removed") },
+});
+const setAddress = apiRoute({
+  method: "put",
+  path: "/nodes/{id}/address",
+  tags: T,
+  summary:
+    "Set the address the router uses for a node instead of the one its agent connects from (instance admin; null clears it)",
+  request: { params: IdParam, body: jsonBody(NodeAddressBody) },
+  responses: { 200: jsonResponse(NodeSchema, "Node") },
+});
 
 /** Routes under /api/v1 for nodes. */
 export const nodeRoutes = new OpenAPIHono<ApiEnv>()
@@ -104,4 +125,13 @@ export const nodeRoutes = new OpenAPIHono<ApiEnv>()
   .openapi(uncordon, async (c) =>
     c.json(await setCordon(c.get("services"), requireActor(c), c.req.valid("param").id, false), 200),
   )
-  .openapi(drain, async (c) => c.json(await drainNode(c.get("services"), requireActor(c), c.req.valid("param").id), 200));
+  .openapi(drain, async (c) => c.json(await drainNode(c.get("services"), requireActor(c), c.req.valid("param").id), 200))
+  .openapi(remove, async (c) =>
+    c.json(await removeNode(c.get("services"), requireActor(c), c.req.valid("param").id), 200),
+  )
+  .openapi(setAddress, async (c) =>
+    c.json(
+      await setNodeAddress(c.get("services"), requireActor(c), c.req.valid("param").id, c.req.valid("json").address),
+      200,
+    ),
+  );
