@@ -33,6 +33,23 @@ export async function fetchFrom(
   return r.ok && r.out !== "" ? r.out : null;
 }
 
+/**
+ * GETs `url` from inside the container (busybox wget), optionally with a Host header; the body, or null when the
+ * request failed (refused, unreachable, an error status, or no answer within `timeoutS` seconds).
+ */
+export async function httpFrom(
+  runcRoot: string,
+  id: string,
+  url: string,
+  o: { host?: string; timeoutS?: number } = {},
+): Promise<string | null> {
+  if (!/^http:\/\/[\w.:%-]+\/[\w./-]*$/.test(url) || (o.host && !/^[\w.-]+$/.test(o.host)))
+    throw new Error(`unexpected url or host ${url} ${o.host ?? ""}`);
+  const header = o.host ? `--header 'Host: ${o.host}' ` : "";
+  const r = await execIn(runcRoot, id, `wget -q -T ${o.timeoutS ?? 3} -O - ${header}'${url}'`);
+  return r.ok ? r.out : null;
+}
+
 /** A network namespace the test created, with a veth into a bridge or into the host. */
 export interface PeerNetns {
   name: string;
