@@ -203,8 +203,13 @@ describeRoot("tenant isolation: two teams on two simulated hosts", () => {
     const other = lan.hosts.find((h) => h !== home)!;
     const bHere = b.find((i) => hostOf(i) === home)!;
     const bThere = b.find((i) => hostOf(i) === other)!;
-    const url = (host: string, port: number) => `http://${host}:${port}/cgi-bin/who`;
-    const get = (target: string, o: { host?: string } = {}) => httpFrom(home!.runcRoot, a1!.id, target, o);
+    const url = (host: string, port: number, hostHeader?: string) => ({
+      host,
+      port,
+      path: "/cgi-bin/who",
+      ...(hostHeader ? { hostHeader } : {}),
+    });
+    const get = (target: ReturnType<typeof url>) => httpFrom(home!.runcRoot, a1!.id, target);
     const nc = (host: string, port: number) => fetchFrom(home!.runcRoot, a1!.id, host, port);
 
     expect(await get(url(ipOf(a2!), WEB))).toContain(who(a2!));
@@ -220,7 +225,7 @@ describeRoot("tenant isolation: two teams on two simulated hosts", () => {
     expect(await nc(METADATA, 80)).toBeNull();
     // Out through NAT, and team B's app the way everyone reaches it: through the router.
     expect(await nc(`${lan.prefix}.250`, 7000)).toBe("internet");
-    expect(await get(url(lan.gateway, srv.cp.services.config.routerPort), { host: `${B}.localhost` })).toMatch(
+    expect(await get(url(lan.gateway, srv.cp.services.config.routerPort, `${B}.localhost`))).toMatch(
       /^instance=iso-b-/,
     );
     // And the other way round: team B's instance on that node cannot reach team A's.
