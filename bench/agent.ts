@@ -151,7 +151,7 @@ async function latency(e: RootEnv) {
     {
       ...backend.config,
       stateDir: path.join(e.tmp, "state-no-policy"),
-      networkPolicy: { enabled: false, routerSources: [] },
+      networkPolicy: { enabled: false, routerSources: [], publicPorts: [] },
     },
     silentLogger(),
   );

@@ -34,6 +34,6 @@ export function backendConfigFor(
     },
     namePrefix: config.namePrefix,
     cgroupParent: config.cgroupParent,
-    networkPolicy: { enabled: true, routerSources },
+    networkPolicy: { enabled: true, routerSources, publicPorts: config.publicPorts },
   };
 }

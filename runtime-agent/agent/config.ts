@@ -26,6 +26,7 @@ const OPTIONS = {
   "insecure-registries": "BERTH_INSECURE_REGISTRIES",
   "registry-auth-file": "BERTH_REGISTRY_AUTH_FILE",
   "router-sources": "BERTH_ROUTER_SOURCES",
+  "public-ports": "BERTH_PUBLIC_PORTS",
 } as const;
 type Key = keyof typeof OPTIONS;
 
@@ -61,6 +62,8 @@ export const AgentConfig = z.strictObject({
   routerSources: z
     .union([z.literal("any"), z.array(z.string().refine(isIpv4Cidr, { message: "not an IPv4 address or CIDR" }))])
     .optional(),
+  /** TCP ports of this node its instances may connect to: the router's, when it runs here (single-machine mode). */
+  publicPorts: z.array(z.int().min(1).max(65_535)).max(16),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
@@ -107,6 +110,11 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
     insecureRegistries: (get("insecure-registries") ?? "").split(",").filter(Boolean),
     registryAuthFile: get("registry-auth-file"),
     routerSources: parseSources(get("router-sources")),
+    publicPorts: (get("public-ports") ?? "")
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean)
+      .map(Number),
   };
   const parsed = AgentConfig.safeParse(Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)));
   if (!parsed.success) {

@@ -26,6 +26,12 @@ describe("router sources", () => {
     expect(await resolveRouterSources(cfg("http://10.0.0.5:3000"), failing)).toEqual(["10.0.0.5"]);
   });
 
+  it("come with the node's public ports (the router's, in single-machine mode)", () => {
+    expect(cfg("http://10.0.0.5:3000").publicPorts).toEqual([]);
+    expect(cfg("http://10.0.0.5:3000", ["--public-ports=8080, 8443"]).publicPorts).toEqual([8080, 8443]);
+    expect(() => cfg("http://10.0.0.5:3000", ["--public-ports=80;rm"])).toThrow(/publicPorts/);
+  });
+
   it("refuse anything that is not an IPv4 address or CIDR (the values reach iptables argv)", () => {
     for (const bad of ["10.0.0.1 -j ACCEPT", "0/0", "example.com", "10.0.0.0/40"])
       expect(() => cfg("http://10.0.0.5:3000", [`--router-sources=${bad}`])).toThrow(/routerSources/);

@@ -58,8 +58,10 @@ export const OciBackendConfig = z.strictObject({
       enabled: z.boolean().default(true),
       /** Who may connect to published ports from outside the node: IPv4 addresses/CIDRs, or "any". */
       routerSources: z.union([z.literal("any"), z.array(Ipv4OrCidr).max(64)]).default([]),
+      /** TCP ports of the node open to instances (the router's, when it runs on this node). */
+      publicPorts: z.array(z.int().min(1).max(65_535)).max(16).default([]),
     })
-    .default({ enabled: true, routerSources: [] }),
+    .default({ enabled: true, routerSources: [], publicPorts: [] }),
   /** Prefix of named netns (/var/run/netns/<prefix><id>) and buildah container names. */
   namePrefix: z
     .string()

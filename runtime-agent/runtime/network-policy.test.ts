@@ -166,6 +166,16 @@ describe("policyRestoreScript", () => {
     ]);
   });
 
+  it("opens the node's public ports (the router here) to instances, TCP only, and nothing else", () => {
+    const withRouter = policyRestoreScript({ ...node, publicPorts: [8080, 8443, 8080, 0, 70000] }, members).script;
+    const input = rulesOf(withRouter, c.input);
+    expect(input.filter((r) => r.includes("public port"))).toEqual([
+      `-p tcp --dport 8080 -m comment --comment "public port" -j RETURN`,
+      `-p tcp --dport 8443 -m comment --comment "public port" -j RETURN`,
+    ]);
+    expect(input.at(-1)).toBe(`-m comment --comment "the node itself" -j ${c.reject}`);
+  });
+
   it("never accepts: every rule returns to the host's own chains or rejects", () => {
     const targets = script
       .split("\n")

@@ -21,6 +21,11 @@ export interface PolicyNode {
   resolvers: readonly string[];
   /** IPv4 addresses/CIDRs allowed to open connections to published ports from outside the node; "any" = all. */
   routerSources: "any" | readonly string[];
+  /**
+   * TCP ports of the node itself that instances may connect to: the platform's public entrances when they run on this
+   * node (the router's ports in single-machine mode), which anyone on the internet reaches anyway. Default none.
+   */
+  publicPorts?: readonly number[];
 }
 
 /** One instance's part in the policy: its address on the bridge and its team. */
@@ -175,6 +180,7 @@ export function policyRestoreScript(
   );
   const resolvers = [...new Set(node.resolvers.filter(isIpv4))];
   const sources = node.routerSources === "any" ? "any" : node.routerSources.filter(isIpv4Cidr);
+  const publicPorts = [...new Set(node.publicPorts ?? [])].filter((p) => Number.isInteger(p) && p > 0 && p < 65_536);
   const note = (text: string) => ["-m", "comment", "--comment", `"${text}"`];
   const dns = (chain: string) =>
     resolvers.flatMap((r) =>
@@ -253,9 +259,21 @@ export function policyRestoreScript(
       ...list.map((m) => ["-A", groupChain(br, g), "-d", m.ip, ...note(m.id), "-j", "RETURN"]),
       ["-A", groupChain(br, g), ...note(g), "-j", c.reject],
     ]),
-    // To the node itself: replies and the resolvers only (the control plane, router, registry, sshd... are refused).
+    // To the node itself: replies, the resolvers and the public ports only (the control plane, registry, sshd... and
+    // everything else listening on the node are refused).
     established(c.input),
     ...dns(c.input),
+    ...publicPorts.map((p) => [
+      "-A",
+      c.input,
+      "-p",
+      "tcp",
+      "--dport",
+      String(p),
+      ...note("public port"),
+      "-j",
+      "RETURN",
+    ]),
     ["-A", c.input, ...note("the node itself"), "-j", c.reject],
   ];
   const chains = [...fixed, ...groupChains];

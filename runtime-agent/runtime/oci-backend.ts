@@ -78,6 +78,7 @@ export class OciBackend implements RuntimeBackend {
           gateway: gatewayOf(cni.subnet),
           resolvers: backend.nameservers,
           routerSources: networkPolicy.routerSources,
+          publicPorts: networkPolicy.publicPorts,
         },
         () => backend.policyMembers(),
         log.child({ component: "network-policy" }),

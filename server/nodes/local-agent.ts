@@ -76,6 +76,9 @@ export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...localAgentEnv(s.config.dataDir, selfUrl(s.config), token),
+    // The router runs on this node: its public ports are the one way instances reach apps (their own or another
+    // team's) by URL here, as anyone outside does; every other port of this machine stays closed to them.
+    BERTH_PUBLIC_PORTS: [s.config.routerPort, s.config.httpsPort].filter((p) => p > 0).join(","),
   };
   const sup = new Supervisor(
     { name: "agent", command: process.execPath, args: ["--import", "tsx", AGENT_ENTRY], env },
