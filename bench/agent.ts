@@ -1,7 +1,8 @@
 // Benchmark: the node agent's runtime on this host, side by side with the raw tools in one run. Needs root.
 // 1. Start latency (create -> process running) and stop+delete of a busybox `sleep` container: Berth's OciBackend
-//    (buildah rootfs, netns + CNI, conmon + runc) vs raw `runc run -d` of the same spec on a rootfs mounted once (no
-//    CNI, no conmon) vs raw `buildah from` + `buildah mount` + `runc run -d` per container. Iterations interleaved.
+//    (buildah rootfs, netns + CNI, network policy, conmon + runc), the same without the network policy (the path
+//    before it existed), raw `runc run -d` of the same spec on a rootfs mounted once (no CNI, no conmon) and raw
+//    `buildah from` + `buildah mount` + `runc run -d` per container. Iterations interleaved.
 // 2. Density: N idle containers through the OciBackend (64 MiB limit each, started concurrently as the reconciler
 //    does), conmon RSS/PSS per container, agent-side heap, time to start and to stop+delete all, host counts after.
 // 3. Logs: one container printing 80-char lines as fast as it can through conmon's k8s-file log; lines/s the
@@ -140,12 +141,22 @@ interface Sample {
   stop: number;
   rootfs?: number;
   network?: number;
+  policy?: number;
 }
 
 async function latency(e: RootEnv) {
   const { backend } = e;
+  // The same node without the network policy: the path before it existed (own state dir, same bridge and storage).
+  const plain = await OciBackend.open(
+    {
+      ...backend.config,
+      stateDir: path.join(e.tmp, "state-no-policy"),
+      networkPolicy: { enabled: false, routerSources: [], publicPorts: [] },
+    },
+    silentLogger(),
+  );
   // Phase timing by wrapping the tools' wrappers (bench only; the backend is unchanged).
-  const phase = { rootfs: 0, network: 0 };
+  const phase = { rootfs: 0, network: 0, policy: 0 };
   const wrap = (obj: object, name: string, bucket: keyof typeof phase) => {
     const o = obj as Record<string, (...a: unknown[]) => Promise<unknown>>;
     const original = (o[name] as (...a: unknown[]) => Promise<unknown>).bind(obj);
@@ -158,9 +169,12 @@ async function latency(e: RootEnv) {
       }
     };
   };
-  for (const m of ["ensureImage", "from", "mount", "imageConfig"]) wrap(backend.buildah, m, "rootfs");
-  wrap(backend.netns, "add", "network");
-  wrap((backend as unknown as { cni: object }).cni, "add", "network");
+  for (const b of [backend, plain]) {
+    for (const m of ["ensureImage", "from", "mount", "imageConfig"]) wrap(b.buildah, m, "rootfs");
+    wrap(b.netns, "add", "network");
+    wrap((b as unknown as { cni: object }).cni, "add", "network");
+  }
+  wrap((backend as unknown as { network: object }).network, "refresh", "policy");
 
   const rawDir = path.join(e.tmp, "raw");
   rawRunc.root = path.join(rawDir, "runc");
@@ -216,21 +230,23 @@ async function latency(e: RootEnv) {
     await fs.rm(path.join(rawDir, id), { recursive: true, force: true });
   };
 
-  const berth = async (i: number): Promise<Sample> => {
-    const id = `lat-${i}`;
+  const berthOn = async (b: OciBackend, id: string): Promise<Sample> => {
     phase.rootfs = 0;
     phase.network = 0;
+    phase.policy = 0;
     const t0 = performance.now();
-    await backend.create(e.container(id, { command: SLEEP }));
+    await b.create(e.container(id, { command: SLEEP }));
     const t1 = performance.now();
-    await backend.start(id);
+    await b.start(id);
     const t2 = performance.now();
     const snapshot = { ...phase };
-    await backend.stop(id, 0); // busybox sleep as pid 1 ignores SIGTERM: grace 0 goes straight to SIGKILL
-    await backend.delete(id);
+    await b.stop(id, 0); // busybox sleep as pid 1 ignores SIGTERM: grace 0 goes straight to SIGKILL
+    await b.delete(id);
     const t3 = performance.now();
     return { run: t2 - t0, create: t1 - t0, start: t2 - t1, stop: t3 - t2, ...snapshot };
   };
+  const berth = (i: number) => berthOn(backend, `lat-${i}`);
+  const berthPlain = (i: number) => berthOn(plain, `latp-${i}`);
   const raw = async (i: number): Promise<Sample> => {
     const id = `raw-${i}`;
     const t0 = performance.now();
@@ -253,11 +269,13 @@ async function latency(e: RootEnv) {
     return { run: t1 - t0, rootfs: tr - t0, stop: performance.now() - t1 };
   };
 
-  // One warm-up round (bridge creation, first buildah from), then interleaved rounds so load hits all three alike.
-  await berth(-1).then(() => raw(-1).then(() => rawBuildah(-1)));
-  const rows = { berth: [] as Sample[], raw: [] as Sample[], rawBuildah: [] as Sample[] };
+  // One warm-up round (bridge creation, policy chains, first buildah from), then interleaved rounds so load hits all
+  // four alike.
+  await berth(-1).then(() => berthPlain(-1).then(() => raw(-1).then(() => rawBuildah(-1))));
+  const rows = { berth: [] as Sample[], plain: [] as Sample[], raw: [] as Sample[], rawBuildah: [] as Sample[] };
   for (let i = 0; i < ITERATIONS; i++) {
     rows.berth.push(await berth(i));
+    rows.plain.push(await berthPlain(i));
     rows.raw.push(await raw(i));
     rows.rawBuildah.push(await rawBuildah(i));
   }
@@ -278,7 +296,8 @@ async function latency(e: RootEnv) {
       `| ${name} | ${ms(p50(s, "run"))} | ${ms(pct(col(s, "run"), 0.95))} | ${(p50(s, "run") / rawP50).toFixed(2)} | ` +
         `${ms(p50(s, "stop"))} | ${ms(pct(col(s, "stop"), 0.95))} | ${(p50(s, "stop") / rawStopP50).toFixed(2)} |\n`,
     );
-  line("Berth OciBackend create+start (buildah rootfs, netns + CNI bridge, conmon, runc)", rows.berth);
+  line("Berth OciBackend create+start (buildah rootfs, netns + CNI bridge, network policy, conmon, runc)", rows.berth);
+  line("Berth OciBackend without the network policy (the path before it)", rows.plain);
   line("raw `runc run -d`, same spec, rootfs mounted once, new empty netns, no conmon", rows.raw);
   line("raw `buildah from` + `buildah mount` + `runc run -d` per container", rows.rawBuildah);
   out(
@@ -287,11 +306,20 @@ async function latency(e: RootEnv) {
   out(`\nBerth/raw runc start ratio: p50 ${(p50(rows.berth, "run") / rawP50).toFixed(2)}, `);
   out(`p95 ${(pct(col(rows.berth, "run"), 0.95) / rawP95).toFixed(2)}; `);
   out(`Berth/raw buildah+runc p50 ${(p50(rows.berth, "run") / p50(rows.rawBuildah, "run")).toFixed(2)}\n`);
-  const other = rows.berth.map((s) => (s.create ?? 0) - (s.rootfs ?? 0) - (s.network ?? 0));
+  out(
+    `\nnetwork policy cost: with/without start p50 ${(p50(rows.berth, "run") / p50(rows.plain, "run")).toFixed(2)} ` +
+      `(${ms(p50(rows.berth, "run") - p50(rows.plain, "run"))} ms), p95 ` +
+      `${(pct(col(rows.berth, "run"), 0.95) / pct(col(rows.plain, "run"), 0.95)).toFixed(2)}; stop+delete p50 ` +
+      `${(p50(rows.berth, "stop") / p50(rows.plain, "stop")).toFixed(2)} ` +
+      `(${ms(p50(rows.berth, "stop") - p50(rows.plain, "stop"))} ms); the rebuild itself (one iptables-restore of the ` +
+      `node's chains) p50 ${ms(p50(rows.berth, "policy"))} ms at create\n`,
+  );
+  const other = rows.berth.map((s) => (s.create ?? 0) - (s.rootfs ?? 0) - (s.network ?? 0) - (s.policy ?? 0));
   out("\nBerth create+start by phase (p50 ms): ");
   out(
     `rootfs (buildah inspect/from/mount/config) ${ms(p50(rows.berth, "rootfs"))}, ` +
       `network (ip netns add + CNI bridge/portmap ADD) ${ms(p50(rows.berth, "network"))}, ` +
+      `network policy rebuild ${ms(p50(rows.berth, "policy"))}, ` +
       `conmon + runc create + bundle files ${ms(pct(other, 0.5))}, runc start + exec ${ms(p50(rows.berth, "start"))}; ` +
       `raw buildah from+mount ${ms(p50(rows.rawBuildah, "rootfs"))}\n`,
   );
@@ -326,6 +354,14 @@ async function density(e: RootEnv) {
     }),
   );
   const startAll = performance.now() - t0;
+  // One rebuild of the node's policy with all of them in it (what every later create and delete pays).
+  const policy = (backend as unknown as { network: { refresh(): Promise<void> } }).network;
+  const rebuilds: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    await policy.refresh();
+    rebuilds.push(performance.now() - t);
+  }
   await sleep(2_000);
   const running = (await backend.list()).filter((c) => c.status === "running").length;
 
@@ -360,6 +396,7 @@ async function density(e: RootEnv) {
   out(`| time to create+start all (${running}/${n} running) | ${(startAll / 1000).toFixed(1)} s | `);
   out(`${ms(startAll / n)} ms (first running after ${ms(Math.min(...starts))} ms) |\n`);
   out(`| time to stop+delete all | ${(stopAll / 1000).toFixed(1)} s | ${ms(stopAll / n)} ms |\n`);
+  out(`| network policy rebuild with ${n} instances (p50 of 5) | ${ms(pct(rebuilds, 0.5))} ms | - |\n`);
   out(`| conmon RSS (${pids.length} processes) | ${(rss / 1024).toFixed(1)} MiB | ${(rss / n).toFixed(0)} KiB |\n`);
   out(`| conmon PSS (shared pages split) | ${(pss / 1024).toFixed(1)} MiB | ${(pss / n).toFixed(0)} KiB |\n`);
   const heapDelta = (heapAfter.heapUsed - heapBefore.heapUsed) / 1024;

@@ -18,6 +18,7 @@ import { localAgentEnv } from "../server/nodes/local-agent.ts";
 import { cleanupBuilder } from "../test/helpers/builder-cleanup.ts";
 import { git, makeRepo } from "../test/helpers/git.ts";
 import { hostportChainsExist, removeHostportChains } from "../runtime-agent/test-support/iptables-cleanup.ts";
+import { removeNetworkPolicy } from "../runtime-agent/runtime/network-policy-applier.ts";
 import { shot } from "./screenshots";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -177,6 +178,8 @@ test.describe("golden path on the live platform", () => {
       // never created, or already gone
     }
     if (!chainsExisted) await removeHostportChains();
+    // The node's network policy (chains and hooks) is kept while containers may run; the platform is gone now.
+    await removeNetworkPolicy(env.BERTH_CNI_BRIDGE!);
     // What the agent may have created for this data dir: runtime dirs on /run and its cgroup parents.
     fs.rmSync(path.dirname(env.BERTH_RUNC_ROOT!), { recursive: true, force: true });
     for (const ctl of fs.existsSync("/sys/fs/cgroup") ? fs.readdirSync("/sys/fs/cgroup") : []) {

@@ -6,6 +6,7 @@ import { loadAgentConfig } from "./agent/config.ts";
 import { hostInfo } from "./agent/host-info.ts";
 import { preparePullAccess } from "./agent/pull-access.ts";
 import { isRoot, NEEDS_ROOT } from "./agent/root-check.ts";
+import { resolveRouterSources } from "./agent/router-sources.ts";
 import { createLogger } from "./log.ts";
 import { OciBackend } from "./runtime/oci-backend.ts";
 
@@ -26,7 +27,12 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLogger();
-  const backend = await OciBackend.open(backendConfigFor(config, pull), log);
+  const routerSources = await resolveRouterSources(config);
+  log.info({ routerSources }, "published ports accept connections from outside this node from these sources only");
+  const backend = await OciBackend.open(backendConfigFor(config, pull, routerSources), log);
+  // The node's network policy survives in the kernel while the agent is down; put it back exactly as the records say
+  // (and its hooks in place) before any instance is touched. A node that cannot isolate tenants does not run them.
+  await backend.syncNetworkPolicy();
   const agent = await startAgent({
     controlPlane: config.controlPlane,
     joinToken: config.joinToken,

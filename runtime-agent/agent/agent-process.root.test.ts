@@ -35,9 +35,10 @@ async function until<T>(
   }
 }
 
-function connects(port: number): Promise<boolean> {
+/** True if `host:port` accepts a connection (the published address: the bridge gateway, see agentFlagsFor). */
+function connects(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect({ host: "127.0.0.1", port });
+    const s = net.connect({ host, port });
     s.setTimeout(2000, () => (s.destroy(), resolve(false)));
     s.once("connect", () => (s.destroy(), resolve(true)));
     s.once("error", () => resolve(false));
@@ -103,6 +104,7 @@ describeRoot("agent process (root)", () => {
     });
     const base = {
       app: "rt-app",
+      team: "cl0team0000000000000000001",
       release: "v1",
       processType: "web",
       image: env.image,
@@ -126,14 +128,14 @@ describeRoot("agent process (root)", () => {
       ["rt-web", "rt-worker"].every((id) => events.some((e) => e.instanceId === id && e.state === "running")),
     );
     const hostPort = events.find((e) => e.instanceId === "rt-web" && e.hostPort)?.hostPort as number;
-    expect(await connects(hostPort)).toBe(true);
+    expect(await connects(env.gateway, hostPort)).toBe(true);
     const webPid = (await inspector.state("rt-web"))?.pid;
     expect(webPid).toBeGreaterThan(0);
 
     await killHard();
     // The agent is gone; its containers are not. Make the worker exit while nobody watches.
     expect((await inspector.state("rt-web"))?.status).toBe("running");
-    expect(await connects(hostPort)).toBe(true);
+    expect(await connects(env.gateway, hostPort)).toBe(true);
     await inspector.kill("rt-worker", "SIGKILL");
     await until("worker exit recorded", async () => (await inspector.state("rt-worker"))?.status === "stopped");
     events.length = 0;
@@ -149,7 +151,7 @@ describeRoot("agent process (root)", () => {
     // Re-adopted: same container process, never restarted, still serving on the same port.
     expect((await inspector.state("rt-web"))?.pid).toBe(webPid);
     expect(events.filter((e) => e.instanceId === "rt-web" && e.state !== "running")).toEqual([]);
-    expect(await connects(hostPort)).toBe(true);
+    expect(await connects(env.gateway, hostPort)).toBe(true);
     const observed = await hub.observedState(nodeId);
     expect(observed.find((o) => o.id === "rt-web")).toMatchObject({ state: "running", restarts: 0, hostPort });
 

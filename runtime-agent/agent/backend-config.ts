@@ -3,12 +3,18 @@ import path from "node:path";
 import type { OciBackendConfigInput } from "../runtime/config.ts";
 import type { AgentConfig } from "./config.ts";
 import type { PullAccess } from "./pull-access.ts";
+import { literalRouterSources } from "./router-sources.ts";
 
 /**
  * The OciBackend configuration an agent with `config` uses (tests open the same one to inspect and clean up); `pull`
- * (from preparePullAccess) adds the control plane's registry.
+ * (from preparePullAccess) adds the control plane's registry; `routerSources` (resolveRouterSources) who may reach
+ * published ports from outside, by default the configured or literal ones.
  */
-export function backendConfigFor(config: AgentConfig, pull?: PullAccess): OciBackendConfigInput {
+export function backendConfigFor(
+  config: AgentConfig,
+  pull?: PullAccess,
+  routerSources: "any" | string[] = literalRouterSources(config) ?? [],
+): OciBackendConfigInput {
   return {
     stateDir: path.join(config.stateDir, "runtime"),
     runcRoot: config.runcRoot,
@@ -28,5 +34,6 @@ export function backendConfigFor(config: AgentConfig, pull?: PullAccess): OciBac
     },
     namePrefix: config.namePrefix,
     cgroupParent: config.cgroupParent,
+    networkPolicy: { enabled: true, routerSources, publicPorts: config.publicPorts },
   };
 }

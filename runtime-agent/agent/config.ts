@@ -2,6 +2,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { isIpv4Cidr } from "../runtime/network-policy.ts";
 
 const OPTIONS = {
   "control-plane": "BERTH_CONTROL_PLANE_URL",
@@ -24,6 +25,8 @@ const OPTIONS = {
   "ip-masq": "BERTH_IP_MASQ",
   "insecure-registries": "BERTH_INSECURE_REGISTRIES",
   "registry-auth-file": "BERTH_REGISTRY_AUTH_FILE",
+  "router-sources": "BERTH_ROUTER_SOURCES",
+  "public-ports": "BERTH_PUBLIC_PORTS",
 } as const;
 type Key = keyof typeof OPTIONS;
 
@@ -52,8 +55,28 @@ export const AgentConfig = z.strictObject({
   /** host:port of registries pulled from over plain HTTP (comma-separated in the env). */
   insecureRegistries: z.array(z.string()),
   registryAuthFile: z.string().startsWith("/").optional(),
+  /**
+   * Who may connect to published ports from outside the node (the router's addresses): IPv4 addresses/CIDRs, or
+   * "any". Unset: the addresses the control plane's host name resolves to (the router runs beside it).
+   */
+  routerSources: z
+    .union([z.literal("any"), z.array(z.string().refine(isIpv4Cidr, { message: "not an IPv4 address or CIDR" }))])
+    .optional(),
+  /** TCP ports of this node its instances may connect to: the router's, when it runs here (single-machine mode). */
+  publicPorts: z.array(z.int().min(1).max(65_535)).max(16),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
+
+function parseSources(value: string | undefined): "any" | string[] | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  return v === "any"
+    ? "any"
+    : v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean);
+}
 
 /** Reads flags and env; throws a one-line message on a missing or invalid value. */
 export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig {
@@ -86,6 +109,12 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
     ipMasq: (get("ip-masq") ?? "true") !== "false",
     insecureRegistries: (get("insecure-registries") ?? "").split(",").filter(Boolean),
     registryAuthFile: get("registry-auth-file"),
+    routerSources: parseSources(get("router-sources")),
+    publicPorts: (get("public-ports") ?? "")
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean)
+      .map(Number),
   };
   const parsed = AgentConfig.safeParse(Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)));
   if (!parsed.success) {

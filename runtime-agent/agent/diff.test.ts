@@ -6,6 +6,7 @@ const spec = (id: string, patch: Partial<InstanceSpecInput> = {}) =>
   InstanceSpec.parse({
     id,
     app: "shop",
+    team: "cl0team0000000000000000001",
     release: "v1",
     processType: "web",
     image: "localhost/busybox:latest",

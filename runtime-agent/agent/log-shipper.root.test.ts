@@ -102,6 +102,7 @@ describeRoot("log shipping (root)", () => {
     });
     const base = {
       app: "rt-logs",
+      team: "cl0team0000000000000000001",
       release: "v1",
       image: env.image,
       limits: { memoryBytes: 64 * MiB, cpuMillis: 500, pids: 64 },

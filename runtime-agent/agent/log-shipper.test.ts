@@ -184,6 +184,7 @@ describe("LogShipper", () => {
     await wrapped.create({
       id: "web-1",
       app: "shop",
+      team: "cl0team0000000000000000001",
       release: "v3",
       processType: "web",
       image: "localhost/busybox:latest",

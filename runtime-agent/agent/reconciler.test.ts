@@ -13,6 +13,7 @@ import { emptyState, loadState } from "./state-file.ts";
 const inst = (id: string, patch: Partial<InstanceSpecInput> = {}): InstanceSpecInput => ({
   id,
   app: "shop",
+  team: "cl0team0000000000000000001",
   release: "v1",
   processType: "web",
   image: "localhost/busybox:latest",

@@ -201,6 +201,7 @@ export class Reconciler {
     await this.opts.backend.create({
       id: spec.id,
       app: spec.app,
+      team: spec.team,
       release: spec.release,
       processType: spec.processType,
       image: spec.image,

@@ -9,6 +9,7 @@ const MiB = 1024 * 1024;
 const config = (id: string) => ({
   id,
   app: "demo",
+  team: "cl0team0000000000000000001",
   release: "v1",
   processType: "web",
   image: "localhost/busybox:latest",

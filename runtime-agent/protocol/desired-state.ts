@@ -12,6 +12,7 @@ import {
   InstanceId,
   ProcessType,
   ReleaseId,
+  TeamId,
 } from "./names.ts";
 
 const MiB = 1024 * 1024;
@@ -61,6 +62,8 @@ export const Env = z
 export const InstanceSpec = z.strictObject({
   id: InstanceId,
   app: AppName,
+  /** The app's team: instances of one team may connect to each other on a node, other teams' may not. */
+  team: TeamId,
   release: ReleaseId,
   processType: ProcessType,
   image: ImageRef,

@@ -8,6 +8,12 @@ export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** App names as the platform allows them (a lowercase letter first). */
 export const APP_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 
+/**
+ * Team ids as the control plane makes them (Prisma cuids: lowercase letters and digits). The agent groups instances
+ * by team for its network policy; the id only ever reaches a hash and an iptables comment.
+ */
+export const TEAM_PATTERN = /^[a-z0-9]{8,40}$/;
+
 /** Procfile process types: `web`, `worker`, `clock`. */
 export const PROCESS_TYPE_PATTERN = /^[a-z][a-z0-9_-]{0,29}$/;
 
@@ -39,6 +45,8 @@ export const ReleaseId = z.string().regex(ID_PATTERN, { message: "invalid releas
 export const NodeId = z.string().regex(ID_PATTERN, { message: "invalid node id" });
 /** An app name. */
 export const AppName = z.string().regex(APP_PATTERN, { message: "invalid app name" });
+/** A team id: the tenant an instance belongs to (network isolation boundary on the node). */
+export const TeamId = z.string().regex(TEAM_PATTERN, { message: "invalid team id" });
 /** A process type from the Procfile. */
 export const ProcessType = z.string().regex(PROCESS_TYPE_PATTERN, { message: "invalid process type" });
 /** An environment variable name. */

@@ -19,6 +19,7 @@ import {
 const instance: InstanceSpecInput = {
   id: "web-1-abc",
   app: "shop",
+  team: "clx7k2m9p0000abcd1234efgh",
   release: "v12",
   processType: "web",
   image: "127.0.0.1:5000/shop:v12",
@@ -148,6 +149,11 @@ describe("InstanceSpec allowlists", () => {
     ["id starting with a dash", { id: "-rf" }],
     ["id too long", { id: "a".repeat(64) }],
     ["app with a space", { app: "my app" }],
+    ["no team", { team: undefined }],
+    ["team with a dash", { team: "team-abcdefgh" }],
+    ["team with upper case", { team: "CLX7K2M9P0000ABCD" }],
+    ["team too short", { team: "abc" }],
+    ["team with a quote (reaches an iptables comment)", { team: 'clx7k2m9p"x' }],
     ["process type with a dot", { processType: "web.1" }],
     ["env key with a dash", { env: { "BAD-KEY": "x" } }],
     ["env key starting with a digit", { env: { "1X": "x" } }],
@@ -199,7 +205,9 @@ describe("image references", () => {
 describe("RegisterParams", () => {
   it("accepts a node and rejects a wrong protocol version or address", () => {
     expect(RegisterParams.safeParse(register).success).toBe(true);
-    expect(RegisterParams.safeParse({ ...register, protocolVersion: 2 }).success).toBe(false);
+    expect(RegisterParams.safeParse({ ...register, protocolVersion: PROTOCOL_VERSION + 1 }).success).toBe(false);
+    // v1 agents send specs without a team; the control plane refuses them rather than run them unisolated.
+    expect(RegisterParams.safeParse({ ...register, protocolVersion: 1 }).success).toBe(false);
     expect(RegisterParams.safeParse({ ...register, address: "example.com" }).success).toBe(false);
     expect(RegisterParams.safeParse({ ...register, cgroupVersion: 3 }).success).toBe(false);
   });

@@ -2,7 +2,7 @@
 // in-memory fake for control-plane tests implement it. Everything above this layer talks only to RuntimeBackend.
 import { z } from "zod";
 import { Env, Limits } from "../protocol/desired-state.ts";
-import { AppName, CommandArg, ImageRef, InstanceId, ProcessType, ReleaseId } from "../protocol/names.ts";
+import { AppName, CommandArg, ImageRef, InstanceId, ProcessType, ReleaseId, TeamId } from "../protocol/names.ts";
 import type { InstanceStats } from "../protocol/notifications.ts";
 
 /** What a backend needs to create one container; parsed again by every backend (defence in depth). */
@@ -10,6 +10,8 @@ export const ContainerConfig = z
   .strictObject({
     id: InstanceId,
     app: AppName,
+    /** The app's team: the node's network policy lets instances of one team connect to each other, no others. */
+    team: TeamId,
     release: ReleaseId,
     processType: ProcessType,
     image: ImageRef,

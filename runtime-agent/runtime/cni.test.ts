@@ -59,6 +59,11 @@ describe("bridgeConflist", () => {
   it("is a bridge with host-local IPAM in the configured data dir, then portmap", () => {
     expect(bridgeConflist({ ...net, ipMasq: true })).toMatchSnapshot();
   });
+  it("never asks portmap for SNAT (which turns route_localnet on for the bridge); the gateway is the subnet's first", () => {
+    const list = bridgeConflist(net);
+    expect(list.plugins.find((p) => p.type === "portmap")?.snat).toBe(false);
+    expect(JSON.stringify(list.plugins[0]?.ipam)).toContain(`"gateway":"10.88.7.1"`);
+  });
 });
 
 describe("Cni", () => {

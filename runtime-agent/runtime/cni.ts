@@ -4,6 +4,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { RuntimeError } from "./errors.ts";
 import { run } from "./exec.ts";
+import { gatewayOf } from "./network-policy.ts";
 
 export const CNI_VERSION = "1.0.0";
 
@@ -47,13 +48,16 @@ export function bridgeConflist(net: CniNetwork): { cniVersion: string; name: str
         hairpinMode: true,
         ipam: {
           type: "host-local",
-          ranges: [[{ subnet: net.subnet }]],
+          // Explicit (host-local's own default is the same): the policy and single-machine mode rely on it.
+          ranges: [[{ subnet: net.subnet, gateway: gatewayOf(net.subnet) }]],
           routes: [{ dst: "0.0.0.0/0" }],
           dataDir: net.dataDir,
         },
       },
-      // snat: hairpin and localhost (127.0.0.1:hostPort) connections are masqueraded so replies come back.
-      { type: "portmap", capabilities: { portMappings: true }, snat: true },
+      // No snat: it masquerades hairpin and 127.0.0.1:hostPort connections, and for the latter turns route_localnet on
+      // for the bridge, which lets packets addressed to 127.0.0.0/8 in from the bridge. Nothing needs it: the local
+      // router reaches published ports on the bridge gateway, other hosts' routers on the node's address.
+      { type: "portmap", capabilities: { portMappings: true }, snat: false },
     ],
   };
 }

@@ -1,6 +1,7 @@
 // Configuration of the real (OCI) backend. Every host-global name (runc root, storage roots, CNI network,
 // bridge, netns prefix, cgroup parent) is configurable so two agents can share one machine.
 import { z } from "zod";
+import { isIpv4Cidr } from "./network-policy.ts";
 
 const AbsPath = z
   .string()
@@ -10,6 +11,7 @@ const AbsPath = z
 /** Linux interface names: at most 15 characters. */
 const IfName = z.string().regex(/^[a-z][a-z0-9-]{0,14}$/, { message: "invalid interface name (max 15 chars)" });
 const Cidr4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/, { message: "invalid IPv4 CIDR" });
+const Ipv4OrCidr = z.string().refine(isIpv4Cidr, { message: "invalid IPv4 address or CIDR" });
 
 export const OciBackendConfig = z.strictObject({
   /** Agent state: one directory per instance (bundle, meta, hosts, logs), exit files, conmon sockets. */
@@ -40,12 +42,26 @@ export const OciBackendConfig = z.strictObject({
     dataDir: AbsPath,
     /** Masquerade outbound traffic from containers. */
     ipMasq: z.boolean().default(true),
-    /** Host address mapped ports listen on; empty = every address. */
+    /**
+     * Host address mapped ports listen on; empty = every address. Single-machine mode uses the bridge gateway: the
+     * node itself reaches it, nothing outside does (the policy refuses forwarded connections to it).
+     */
     hostIp: z
       .string()
       .regex(/^(\d{1,3}\.){3}\d{1,3}$/)
       .optional(),
   }),
+  /** The node's network policy (runtime/network-policy.ts): default deny between teams, node and metadata. */
+  networkPolicy: z
+    .strictObject({
+      /** Off only to measure its cost (bench/agent.ts); the agent always runs with it. */
+      enabled: z.boolean().default(true),
+      /** Who may connect to published ports from outside the node: IPv4 addresses/CIDRs, or "any". */
+      routerSources: z.union([z.literal("any"), z.array(Ipv4OrCidr).max(64)]).default([]),
+      /** TCP ports of the node open to instances (the router's, when it runs on this node). */
+      publicPorts: z.array(z.int().min(1).max(65_535)).max(16).default([]),
+    })
+    .default({ enabled: true, routerSources: [], publicPorts: [] }),
   /** Prefix of named netns (/var/run/netns/<prefix><id>) and buildah container names. */
   namePrefix: z
     .string()

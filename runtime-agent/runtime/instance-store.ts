@@ -9,6 +9,8 @@ import { assertValidId } from "../protocol/names.ts";
 export const InstanceMeta = z.object({
   id: z.string(),
   app: z.string(),
+  /** Absent in records written before the network policy existed: such an instance is a group of its own. */
+  team: z.string().optional(),
   release: z.string(),
   processType: z.string(),
   image: z.string(),
@@ -23,6 +25,8 @@ export const InstanceMeta = z.object({
   cniAttached: z.boolean().default(false),
   cniResult: z.record(z.string(), z.unknown()).optional(),
   ip: z.string().optional(),
+  /** Set before the instance's network policy rules are removed, so no later rebuild (by any process) re-adds them. */
+  networkRemoved: z.boolean().optional(),
   port: z.number().int().optional(),
   hostPort: z.number().int().optional(),
 });

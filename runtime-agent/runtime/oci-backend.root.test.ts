@@ -117,8 +117,8 @@ describeRoot("OCI backend (root)", () => {
     expect(environ).toContain("PORT=8080");
     expect(environ).toContain("GREETING=$(touch /pwned) `id`");
 
-    // Port mapping from the host's loopback, and the container address on the bridge.
-    expect(await until("port mapping", () => request("127.0.0.1", hostPort).catch(() => null))).toBe("hi\n");
+    // Port mapping on the published address (the bridge gateway), and the container address on the bridge.
+    expect(await until("port mapping", () => request(env.gateway, hostPort).catch(() => null))).toBe("hi\n");
     expect(await request(created.ip!, 8080)).toBe("hi\n");
 
     // Logs in k8s-file format.
@@ -291,7 +291,7 @@ describeRoot("OCI backend (root)", () => {
       );
       await backend.start(id);
       // Serving means the TERM trap is installed; it also exercises the portmap rules of every cycle.
-      expect(await until("serving", () => request("127.0.0.1", hostPort + 1).catch(() => null))).toBe("hi\n");
+      expect(await until("serving", () => request(env.gateway, hostPort + 1).catch(() => null))).toBe("hi\n");
       expect((await backend.stop(id, 2_000)).exitCode).toBe(0);
       await backend.delete(id);
     }

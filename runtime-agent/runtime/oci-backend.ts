@@ -16,6 +16,8 @@ import { RuntimeError } from "./errors.ts";
 import { type InstanceMeta, InstanceStore } from "./instance-store.ts";
 import { KeyedLock } from "./keyed-lock.ts";
 import { NetnsManager } from "./netns.ts";
+import { gatewayOf, type PolicyMember } from "./network-policy.ts";
+import { NetworkPolicy } from "./network-policy-applier.ts";
 import { hostNameservers, hostsFile, resolvConf } from "./platform-files.ts";
 import { readRootfsFile } from "./rootfs-read.ts";
 import { Runc } from "./runc.ts";
@@ -41,6 +43,8 @@ export class OciBackend implements RuntimeBackend {
   readonly buildah: Buildah;
   readonly netns: NetnsManager;
   private readonly cni: Cni;
+  /** The node's network policy; undefined when disabled (benchmarks of its cost only). */
+  private network: NetworkPolicy | undefined;
   private readonly locks = new KeyedLock();
   private nameservers: string[] = [];
   private nofile = 1024;
@@ -66,7 +70,36 @@ export class OciBackend implements RuntimeBackend {
     await fs.mkdir(parsed.data.runcRoot, { recursive: true, mode: 0o700 });
     backend.nameservers = parsed.data.dns ?? (await hostNameservers());
     backend.nofile = await nofileHardLimit();
+    const { cni, networkPolicy } = parsed.data;
+    if (networkPolicy.enabled) {
+      backend.network = new NetworkPolicy(
+        {
+          bridge: cni.bridge,
+          gateway: gatewayOf(cni.subnet),
+          resolvers: backend.nameservers,
+          routerSources: networkPolicy.routerSources,
+          publicPorts: networkPolicy.publicPorts,
+        },
+        () => backend.policyMembers(),
+        log.child({ component: "network-policy" }),
+      );
+    }
     return backend;
+  }
+
+  /**
+   * Rebuilds the node's network policy from the instances' records and re-checks its hooks in INPUT/FORWARD. The
+   * agent calls it once at start (rules survive an agent restart in the kernel; this repairs what changed meanwhile).
+   * Opening a backend does not, so a second backend opened to inspect a node changes nothing.
+   */
+  async syncNetworkPolicy(): Promise<void> {
+    await this.network?.sync();
+  }
+
+  /** The instances the network policy is for: every record with an address that is not being torn down. */
+  private async policyMembers(): Promise<PolicyMember[]> {
+    const metas = await Promise.all((await this.store.ids()).map((id) => this.store.readMeta(id)));
+    return metas.flatMap((m) => (m?.ip && !m.networkRemoved ? [{ id: m.id, ip: m.ip, team: m.team }] : []));
   }
 
   /** Name of the instance's netns and buildah container. */
@@ -85,6 +118,7 @@ export class OciBackend implements RuntimeBackend {
       const meta: InstanceMeta = {
         id: config.id,
         app: config.app,
+        team: config.team,
         release: config.release,
         processType: config.processType,
         image: config.image,
@@ -128,6 +162,8 @@ export class OciBackend implements RuntimeBackend {
     meta.ip = attachment.ip;
     meta.cniResult = attachment.result;
     await this.store.writeMeta(meta);
+    // Its team's rules exist before its process does; until then it could reach no other instance anyway.
+    await this.network?.refresh();
 
     await fs.writeFile(this.store.file(id, "hosts"), hostsFile(id, attachment.ip), { mode: 0o644 });
     await fs.writeFile(this.store.file(id, "resolv.conf"), resolvConf(this.nameservers), { mode: 0o644 });
@@ -265,6 +301,7 @@ export class OciBackend implements RuntimeBackend {
         buildah: this.buildah,
         store: this.store,
         log: this.log,
+        ...(this.network ? { network: this.network } : {}),
         hostName: this.hostName(id),
         cgroupPath: `${this.config.cgroupParent}/${id}`,
       },

@@ -8,6 +8,7 @@ import { RuntimeError } from "./errors.ts";
 import type { InstanceStore } from "./instance-store.ts";
 import type { NetnsManager } from "./netns.ts";
 import { netnsPath } from "./netns.ts";
+import type { NetworkPolicy } from "./network-policy-applier.ts";
 import type { Runc } from "./runc.ts";
 import type { Buildah } from "./storage.ts";
 
@@ -18,6 +19,8 @@ export interface TeardownDeps {
   buildah: Buildah;
   store: InstanceStore;
   log: Logger;
+  /** The node's network policy (absent when disabled). */
+  network?: Pick<NetworkPolicy, "refresh">;
   /** Host-global names of the instance (netns, buildah container) and its cgroup path. */
   hostName: string;
   cgroupPath: string;
@@ -61,6 +64,19 @@ export async function teardownInstance(d: TeardownDeps, id: string): Promise<voi
 
   await step("runc delete", () => d.runc.delete(id, true));
   await step("conmon", () => reapConmon(d.store, id, 5_000));
+  // Its rules go before its address does (CNI DEL releases it for the next instance, maybe another team's). The mark
+  // in meta.json keeps any later rebuild, by this or another process, from adding them back.
+  if (d.network) {
+    const network = d.network;
+    await step("network policy", async () => {
+      if (meta && !meta.ip) return; // never attached: no rules name it
+      if (meta?.ip && !meta.networkRemoved) {
+        meta.networkRemoved = true;
+        await d.store.writeMeta(meta);
+      }
+      await network.refresh();
+    });
+  }
   // portmap's DEL is a no-op without mappings; when the record is lost, a placeholder mapping still makes it remove
   // the chains it named after this container id.
   const ports: PortMapping[] =

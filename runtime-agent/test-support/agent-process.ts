@@ -15,7 +15,10 @@ export interface AgentProcessOptions {
   extra?: string[];
 }
 
-/** The agent's flags for `env` (a node on loopback, plain CNI, a fast tick). */
+/**
+ * The agent's flags for `env`: a node reached on its bridge gateway, as in single-machine mode (the router on this
+ * machine connects there), plain CNI, a fast tick.
+ */
 export function agentFlagsFor(env: RootEnv, o: AgentProcessOptions): string[] {
   const c = env.backend.config;
   return [
@@ -31,8 +34,8 @@ export function agentFlagsFor(env: RootEnv, o: AgentProcessOptions): string[] {
     `--cgroup-parent=${c.cgroupParent}`,
     `--name-prefix=${c.namePrefix}`,
     `--node-name=${o.nodeName}`,
-    "--node-address=127.0.0.1",
-    "--host-ip=127.0.0.1",
+    `--node-address=${env.gateway}`,
+    `--host-ip=${env.gateway}`,
     `--host-ports=${o.portBase}-${o.portBase + 99}`,
     "--ip-masq=false",
     "--tick-ms=250",

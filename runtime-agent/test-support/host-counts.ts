@@ -4,6 +4,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { cgroupMounts } from "../runtime/cgroups.ts";
 import { run } from "../runtime/exec.ts";
+import { networkPolicyLines } from "../runtime/network-policy-applier.ts";
 import type { OciBackend } from "../runtime/oci-backend.ts";
 
 export interface HostCounts {
@@ -14,6 +15,8 @@ export interface HostCounts {
   mounts: number;
   cgroups: number;
   cniNatRules: number;
+  /** Lines of iptables-save/ip6tables-save in the node's policy chains, plus the hooks into them. */
+  networkPolicyRules: number;
   conmons: number;
   storageContainers: number;
   runcContainers: number;
@@ -60,6 +63,7 @@ export async function hostCounts(backend: OciBackend, scratchRoot: string): Prom
     mounts: mountinfo.split("\n").filter((l) => l.includes(scratchRoot) || l.includes(netnsMounts)).length,
     cgroups: await cgroupCount(config.cgroupParent),
     cniNatRules: (await lines("/usr/sbin/iptables-save", ["-t", "nat"])).filter((l) => /CNI-(DN|SN)-/.test(l)).length,
+    networkPolicyRules: (await networkPolicyLines(config.cni.bridge)).length,
     conmons: await conmonCount(config.stateDir),
     storageContainers: (await backend.buildah.containers()).length,
     runcContainers: (await backend.runc.list()).length,

@@ -10,6 +10,8 @@ import type { ContainerConfigInput } from "../runtime/backend.ts";
 import { cgroupMounts } from "../runtime/cgroups.ts";
 import { run } from "../runtime/exec.ts";
 import { OciBackend } from "../runtime/oci-backend.ts";
+import { gatewayOf } from "../runtime/network-policy.ts";
+import { removeNetworkPolicy } from "../runtime/network-policy-applier.ts";
 import { ensureBusyboxImage } from "./busybox-image.ts";
 import { hostportChainsExist, removeHostportChains } from "./iptables-cleanup.ts";
 import { unmountUnder } from "./mounts.ts";
@@ -18,11 +20,23 @@ const IP = "/usr/sbin/ip";
 const IP_FORWARD = "/proc/sys/net/ipv4/ip_forward";
 const MiB = 1024 * 1024;
 
+/** The team of the env's default container config (a cuid-shaped id, as the control plane's). */
+export const TEST_TEAM = "cl0team0000000000000000001";
+
+export interface RootEnvOptions {
+  /** Masquerade container traffic leaving the node (default off: tests reach only their own addresses). */
+  ipMasq?: boolean;
+  /** Nameservers of the containers; "gateway" = the bridge address (a test's own resolver can listen there). */
+  dns?: "gateway" | string[];
+}
+
 export interface RootEnv {
   tmp: string;
   backend: OciBackend;
   image: string;
   subnetPrefix: string;
+  /** The bridge's address: ports are published there (the node reaches it, nothing outside does). */
+  gateway: string;
   /** A container config with test defaults. */
   container(id: string, over?: Partial<ContainerConfigInput>): ContainerConfigInput;
   destroy(): Promise<string[]>;
@@ -39,10 +53,11 @@ async function pickSubnet(): Promise<number> {
 }
 
 /** Creates the environment and builds (or reuses) the busybox image. */
-export async function createRootEnv(): Promise<RootEnv> {
+export async function createRootEnv(opts: RootEnvOptions = {}): Promise<RootEnv> {
   const tag = crypto.randomBytes(3).toString("hex");
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "berth-rt-"));
   const x = await pickSubnet();
+  const gateway = gatewayOf(`10.88.${x}.0/24`);
   const ipForward = (await fs.readFile(IP_FORWARD, "utf8")).trim();
   const chainsExisted = await hostportChainsExist();
   const netnsMounted = async () =>
@@ -62,12 +77,13 @@ export async function createRootEnv(): Promise<RootEnv> {
         bridge: `bt${tag}`,
         subnet: `10.88.${x}.0/24`,
         dataDir: path.join(tmp, "cni"),
-        ipMasq: false,
-        hostIp: "127.0.0.1",
+        ipMasq: opts.ipMasq ?? false,
+        // Published on the bridge gateway, as in single-machine mode (127.0.0.1 would need route_localnet).
+        hostIp: gateway,
       },
       namePrefix: `bt${tag}-`,
       cgroupParent: `/berth-test-${tag}`,
-      dns: ["10.88.0.53"],
+      dns: opts.dns === "gateway" ? [gateway] : (opts.dns ?? ["10.88.0.53"]),
     },
     silentLogger(),
   );
@@ -79,6 +95,8 @@ export async function createRootEnv(): Promise<RootEnv> {
     for (const id of await backend.store.ids()) await attempt(`delete ${id}`, () => backend.delete(id));
     for (const name of await backend.netns.list(backend.config.namePrefix))
       await attempt(`netns ${name}`, () => backend.netns.delete(name));
+    // The node's network policy chains and hooks (kept while instances ran): nothing of it may stay.
+    await attempt("network policy", () => removeNetworkPolicy(backend.config.cni.bridge));
     await attempt("bridge", async () => {
       const { stdout } = await run(IP, ["-o", "link", "show"]);
       if (stdout.includes(` ${backend.config.cni.bridge}:`))
@@ -122,10 +140,12 @@ export async function createRootEnv(): Promise<RootEnv> {
     backend,
     image,
     subnetPrefix: `10.88.${x}.`,
+    gateway,
     destroy,
     container: (id, over = {}) => ({
       id,
       app: "test",
+      team: TEST_TEAM,
       release: "v1",
       processType: "web",
       image,

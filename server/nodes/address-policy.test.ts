@@ -64,11 +64,23 @@ describe("routeAddress", () => {
     );
     expect(routeAddress({ observed: "", override: null, local: false }, own).unroutable).toContain("no address");
   });
-  it("routes the local agent on loopback, whatever it connected from", () => {
+  it("routes the local agent where it reports it publishes, else on loopback, whatever it connected from", () => {
+    expect(routeAddress({ observed: "192.0.2.10", override: null, local: true, reported: "10.99.3.1" }, own)).toEqual({
+      address: "10.99.3.1",
+      unroutable: null,
+    });
     expect(routeAddress({ observed: "192.0.2.10", override: null, local: true }, own)).toEqual({
       address: "127.0.0.1",
       unroutable: null,
     });
+    expect(routeAddress({ observed: "192.0.2.10", override: null, local: true, reported: "fd00::1" }, own).address).toBe(
+      "127.0.0.1",
+    );
+  });
+  it("never trusts the reported address of any other node", () => {
+    expect(routeAddress({ observed: "10.0.0.7", override: null, local: false, reported: "10.0.0.99" }, own).address).toBe(
+      "10.0.0.7",
+    );
   });
   it("prefers the admin's address, validated the same way", () => {
     expect(routeAddress({ observed: "10.0.0.7", override: "10.0.0.8", local: false }, own)).toEqual({

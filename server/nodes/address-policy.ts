@@ -6,7 +6,7 @@
 import net from "node:net";
 import os from "node:os";
 
-/** Where the local agent publishes instance ports (server/nodes/local-agent.ts sets its BERTH_HOST_IP to this). */
+/** Where a local-kind node is routed when it reports no usable IPv4 address of its own (fake nodes in tests). */
 export const LOCAL_NODE_ADDRESS = "127.0.0.1";
 
 /** Host ports the router accepts from an agent: never a privileged port of the node. */
@@ -104,18 +104,21 @@ export interface NodeAddressInput {
   override: string | null;
   /** Registered with the local agent's token. */
   local: boolean;
+  /** The address the agent reports for itself: trusted only for the local agent, which `npm start` configures. */
+  reported?: string;
 }
 
 /**
  * The address the router uses for a node and, when it may not use it, why. The admin's address wins; else the local
- * agent is reached where it publishes (loopback), any other node where its connection came from.
+ * agent is reached where it says it publishes (its bridge gateway, set by server/nodes/local-agent.ts; loopback when
+ * it reports nothing usable), any other node where its connection came from.
  */
 export function routeAddress(
   n: NodeAddressInput,
   own: ReadonlySet<string>,
 ): { address: string; unroutable: string | null } {
   if (n.override) return { address: n.override, unroutable: n.local ? null : unroutableReason(n.override, own) };
-  if (n.local) return { address: LOCAL_NODE_ADDRESS, unroutable: null };
+  if (n.local) return { address: n.reported && net.isIPv4(n.reported) ? n.reported : LOCAL_NODE_ADDRESS, unroutable: null };
   if (!n.observed) return { address: "", unroutable: "no address observed for the agent's connection" };
   return { address: n.observed, unroutable: unroutableReason(n.observed, own) };
 }

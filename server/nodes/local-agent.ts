@@ -8,18 +8,25 @@ import { fileURLToPath } from "node:url";
 import type { Services } from "../context.ts";
 import { selfUrl } from "../lib/self-url.ts";
 import { Supervisor } from "../lib/supervisor.ts";
-import { LOCAL_NODE_ADDRESS } from "./address-policy.ts";
 import { createLocalJoinToken } from "./join-tokens.ts";
 
 const AGENT_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "runtime-agent", "main.ts");
 export const LOCAL_TOKEN_NAME = "local agent";
 
-/** Agent settings for this data dir: unique bridge, subnet, cgroup parent, name prefix and host-port range. */
+/**
+ * Agent settings for this data dir: unique bridge, subnet, cgroup parent, name prefix and host-port range. Instances
+ * publish their ports on the bridge's gateway address, and the node registers that as its address, so the router
+ * (Caddy, on this machine) reaches them there: an address of this machine that nothing outside it reaches (the
+ * agent's network policy refuses forwarded connections to it) and that needs no route_localnet, unlike 127.0.0.1.
+ */
 export function localAgentEnv(dataDir: string, controlPlane: string, joinToken: string): Record<string, string> {
   const h = crypto.createHash("sha256").update(dataDir).digest();
   const tag = h.toString("hex").slice(0, 6);
   const slot = h.readUInt16BE(3);
   const portBase = 20_000 + (slot % 8) * 5_000;
+  const net24 = `10.${89 + (h[0]! % 100)}.${h[1]!}`;
+  // The first host address is the bridge's (the agent's CNI config sets that gateway explicitly).
+  const gateway = `${net24}.1`;
   const nodeName =
     os
       .hostname()
@@ -37,20 +44,15 @@ export function localAgentEnv(dataDir: string, controlPlane: string, joinToken: 
     BERTH_STORAGE_RUN_ROOT: `/run/berth-${tag}/storage`,
     BERTH_CNI_NETWORK: `berth-${tag}`,
     BERTH_CNI_BRIDGE: `berth${tag}`,
-    BERTH_BRIDGE_SUBNET: `10.${89 + (h[0]! % 100)}.${h[1]!}.0/24`,
+    BERTH_BRIDGE_SUBNET: `${net24}.0/24`,
     BERTH_CGROUP_PARENT: `/berth-${tag}`,
     BERTH_NAME_PREFIX: `b${tag}-`,
     BERTH_HOST_PORTS: `${portBase}-${portBase + 4_999}`,
     BERTH_NODE_NAME: nodeName,
+    BERTH_NODE_ADDRESS: gateway,
+    BERTH_HOST_IP: gateway,
   };
 }
-
-/**
- * Instances publish their ports on loopback only: in single-machine mode the router is the way in, and the control
- * plane routes to this node on LOCAL_NODE_ADDRESS because its token is the local one. Images are pulled through the
- * control plane's /v2/ endpoint with the join token, like on any node (runtime-agent/agent/pull-access.ts).
- */
-const LOCAL_ADDRESS = { BERTH_NODE_ADDRESS: LOCAL_NODE_ADDRESS, BERTH_HOST_IP: LOCAL_NODE_ADDRESS };
 
 /** Starts the supervised local agent (root only); returns its supervisor, or null when not root. */
 export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
@@ -67,10 +69,14 @@ export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
     data: { revokedAt: new Date() },
   });
   const { token } = await createLocalJoinToken(s.db, { name: LOCAL_TOKEN_NAME });
+  // Images are pulled through the control plane's /v2/ endpoint with the join token, like on any node
+  // (runtime-agent/agent/pull-access.ts).
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...localAgentEnv(s.config.dataDir, selfUrl(s.config), token),
-    ...LOCAL_ADDRESS,
+    // The router runs on this node: its public ports are the one way instances reach apps (their own or another
+    // team's) by URL here, as anyone outside does; every other port of this machine stays closed to them.
+    BERTH_PUBLIC_PORTS: [s.config.routerPort, s.config.httpsPort].filter((p) => p > 0).join(","),
   };
   const sup = new Supervisor(
     { name: "agent", command: process.execPath, args: ["--import", "tsx", AGENT_ENTRY], env },

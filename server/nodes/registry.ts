@@ -83,7 +83,7 @@ export async function registerNode(
   const existing = await s.db.node.findUnique({ where: { name: p.hostname } });
   if (existing && existing.teamId !== who.teamId) throw errors.conflict(`node name '${p.hostname}' is taken`);
   const route = routeAddress(
-    { observed: who.observed, override: existing?.addressOverride ?? null, local: who.local },
+    { observed: who.observed, override: existing?.addressOverride ?? null, local: who.local, reported: p.address },
     ownAddresses(s.config.host),
   );
   const data = {
@@ -213,7 +213,7 @@ export async function setNodeAddress(s: Services, actor: Actor, id: string, addr
     if (refused) throw errors.validation(`the router may not use this address: ${refused}`);
   }
   const route = routeAddress(
-    { observed: node.observedAddress, override, local: node.local },
+    { observed: node.observedAddress, override, local: node.local, reported: node.reportedAddress },
     ownAddresses(s.config.host),
   );
   const row = await s.db.node.update({

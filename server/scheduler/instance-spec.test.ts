@@ -10,12 +10,13 @@ const release: SpecRelease = {
   processTypes: JSON.stringify({ web: "node server.js", worker: "node worker.js" }),
 };
 const limits = { memoryMb: 256, cpu: 0.5 };
+const shop = { name: "shop", team: "clx7k2m9p0000abcd1234efgh" };
 
 /** The spec of a `processType` instance created while the app's health check path was `healthCheckPath`. */
 const spec = (processType: string, healthCheckPath: string | null = null, oneOff?: { command: string }) =>
   instanceSpec(
     { id: `shop-${processType}-1a2b3c4d`, processType, healthCheckPath },
-    "shop",
+    shop,
     release,
     limits,
     "127.0.0.1:3000",
@@ -61,7 +62,7 @@ describe("instanceSpec", () => {
   });
 
   it("one-off: its own command, run once, no port or health check, the same platform env", () => {
-    const s = instanceSpec({ id: "shop-run-9f8e7d6c", processType: "run" }, "shop", release, limits, "reg:5000", {
+    const s = instanceSpec({ id: "shop-run-9f8e7d6c", processType: "run" }, shop, release, limits, "reg:5000", {
       command: "rake db:migrate",
     });
     expect(s.command).toEqual(["/bin/sh", "-c", "rake db:migrate"]);
@@ -70,6 +71,12 @@ describe("instanceSpec", () => {
     expect(s.healthCheck).toEqual({ type: "none" });
     expect(s.env).toMatchObject({ BERTH_APP: "shop", BERTH_PROCESS_TYPE: "run", BERTH_INSTANCE: "shop-run-9f8e7d6c" });
     expect(s.env).not.toHaveProperty("PORT");
+    // A one-off runs in its app's team: the node isolates it from other teams like any instance.
+    expect(s.team).toBe(shop.team);
+  });
+
+  it("carries the app's team, for the node's network policy", () => {
+    for (const type of ["web", "worker"]) expect(spec(type).team).toBe(shop.team);
   });
 
   it("produces specs the agent protocol accepts", () => {
@@ -86,11 +93,18 @@ describe("specFingerprint", () => {
     healthCheckPath: null,
   };
   const fp = (
-    o: Partial<{ instance: typeof web; app: string; release: string; memoryMb: number; host: string }> = {},
+    o: Partial<{
+      instance: typeof web;
+      app: string;
+      team: string;
+      release: string;
+      memoryMb: number;
+      host: string;
+    }> = {},
   ) =>
     specFingerprint(
       o.instance ?? web,
-      o.app ?? "shop",
+      { name: o.app ?? "shop", team: o.team ?? shop.team },
       { id: o.release ?? "rel-7" },
       { ...limits, memoryMb: o.memoryMb ?? limits.memoryMb },
       o.host ?? "127.0.0.1:3000",
@@ -102,10 +116,11 @@ describe("specFingerprint", () => {
       fp({ instance: { ...web, id: "shop-web-9f9f9f9f" } }),
       fp({ instance: { ...web, healthCheckPath: "/up" } }),
       fp({ app: "shop2" }),
+      fp({ team: "clx7k2m9p0000abcd1234zzzz" }),
       fp({ release: "rel-8" }),
       fp({ memoryMb: 512 }),
       fp({ host: "10.0.0.1:3000" }),
-      specFingerprint(web, "shop", { id: "rel-7" }, limits, "127.0.0.1:3000", { command: "rake db:migrate" }),
+      specFingerprint(web, shop, { id: "rel-7" }, limits, "127.0.0.1:3000", { command: "rake db:migrate" }),
     ];
     expect(new Set([fp(), ...variants]).size).toBe(variants.length + 1);
   });

@@ -32,21 +32,27 @@ export function pullRef(r: Pick<SpecRelease, "imageRef" | "imageDigest">, regist
 /** Web health check timings: probe often so a rollout moves on soon after the app listens. */
 const WEB_CHECK = { intervalMs: 500, timeoutMs: 1000, startTimeoutMs: 60_000 } as const;
 
+/** The app an instance belongs to: its name and its team's id (the agent isolates teams from each other). */
+export interface SpecApp {
+  name: string;
+  team: string;
+}
+
 /**
  * A string that changes whenever instanceSpec's result for the same arguments would: the instance's fields it reads,
- * the app's name, the release (immutable but for its status, so its id stands for it), the limits, the registry host
+ * the app's name and team, the release (immutable but for its status, so its id stands for it), the limits, the registry host
  * and the one-off command. The scheduler compares these instead of building and encoding every spec at every pass.
  */
 export function specFingerprint(
   instance: { id: string; processType: string; healthCheckPath?: string | null },
-  app: string,
+  app: SpecApp,
   release: { id: string },
   limits: { memoryMb: number; cpu: number },
   registryHost: string,
   oneOff?: { command: string },
 ): string {
   return (
-    `${instance.id} ${release.id} ${app} ${registryHost} ${instance.processType} ${instance.healthCheckPath ?? ""} ` +
+    `${instance.id} ${release.id} ${app.name} ${app.team} ${registryHost} ${instance.processType} ${instance.healthCheckPath ?? ""} ` +
     `${limits.memoryMb} ${limits.cpu} ${oneOff ? `run:${oneOff.command}` : ""}`
   );
 }
@@ -58,7 +64,7 @@ export function specFingerprint(
  */
 export function instanceSpec(
   instance: { id: string; processType: string; healthCheckPath?: string | null },
-  app: string,
+  app: SpecApp,
   release: SpecRelease,
   limits: { memoryMb: number; cpu: number },
   registryHost: string,
@@ -71,7 +77,8 @@ export function instanceSpec(
   const releaseName = `v${release.version}`;
   return {
     id: instance.id,
-    app,
+    app: app.name,
+    team: app.team,
     release: releaseName,
     processType: instance.processType,
     image: pullRef(release, registryHost),
@@ -82,7 +89,7 @@ export function instanceSpec(
       ...config,
       ...(web ? { PORT: String(WEB_PORT) } : {}),
       DYNO: instance.id,
-      BERTH_APP: app,
+      BERTH_APP: app.name,
       BERTH_RELEASE: releaseName,
       BERTH_PROCESS_TYPE: instance.processType,
       BERTH_INSTANCE: instance.id,

@@ -549,6 +549,7 @@ export class Scheduler extends EventEmitter {
     apps: {
       id: string;
       name: string;
+      teamId: string;
       releases: {
         id: string;
         version: number;
@@ -601,9 +602,10 @@ export class Scheduler extends EventEmitter {
         const oneOff = i.desired === "oneoff" ? this.oneOffs.get(i.id) : undefined;
         if (i.desired === "oneoff" && !oneOff) continue; // its command was lost with a restart; it is cleaned up
         const l = limitsOf(i);
-        const fp = specFingerprint(i, app.name, release, l, pullHost, oneOff);
+        const specApp = { name: app.name, team: app.teamId };
+        const fp = specFingerprint(i, specApp, release, l, pullHost, oneOff);
         let entry = this.specs.get(i.id);
-        if (entry?.fp !== fp) entry = { fp, spec: instanceSpec(i, app.name, release, l, pullHost, oneOff) };
+        if (entry?.fp !== fp) entry = { fp, spec: instanceSpec(i, specApp, release, l, pullHost, oneOff) };
         specs.set(i.id, entry);
         entries.push(entry);
       }

@@ -37,6 +37,10 @@ export interface SimHost {
 export interface SimLan {
   /** This machine's address on the LAN: the control plane and router listen here. */
   gateway: string;
+  /** The LAN bridge (other stand-in machines can be attached to it). */
+  bridge: string;
+  /** The LAN's first three octets (`10.200.x`). */
+  prefix: string;
   hosts: SimHost[];
   destroy(): Promise<string[]>;
 }
@@ -56,8 +60,11 @@ const exited = (child: ChildProcess) =>
     ? Promise.resolve()
     : new Promise<void>((resolve) => child.once("exit", () => resolve()));
 
-/** Creates the LAN bridge and `count` hosts on it (no agents yet). */
-export async function createSimLan(count: number): Promise<SimLan> {
+/**
+ * Creates the LAN bridge and `count` hosts on it (no agents yet). `ipMasq`: the hosts' agents masquerade container
+ * traffic leaving the host (as on a real node), so containers reach the LAN.
+ */
+export async function createSimLan(count: number, opts: { ipMasq?: boolean } = {}): Promise<SimLan> {
   const tag = crypto.randomBytes(3).toString("hex");
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "berth-sim-"));
   const lan = await freeSlash24("10.200", 1, 250);
@@ -145,7 +152,7 @@ export async function createSimLan(count: number): Promise<SimLan> {
             `--node-address=${address}`,
             `--host-ip=${address}`,
             `--host-ports=${portBase}-${portBase + 99}`,
-            "--ip-masq=false",
+            `--ip-masq=${opts.ipMasq ? "true" : "false"}`,
             "--tick-ms=250",
           ];
           // The token goes in the environment, not argv (visible in ps).
@@ -191,5 +198,5 @@ export async function createSimLan(count: number): Promise<SimLan> {
     await destroy();
     throw err;
   }
-  return { gateway, hosts, destroy };
+  return { gateway, bridge, prefix: `10.200.${lan}`, hosts, destroy };
 }

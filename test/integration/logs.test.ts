@@ -316,6 +316,7 @@ describe("in-process agent ships its containers' logs", () => {
       {
         id: "red-agent-web-1",
         app: "red-agent",
+        team: "cl0team0000000000000000001",
         release: "v1",
         processType: "web",
         image: "localhost/busybox:latest",

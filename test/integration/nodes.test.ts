@@ -69,6 +69,7 @@ async function nodeNamed(client: ApiClient, name: string) {
 const inst = (id: string): InstanceSpecInput => ({
   id,
   app: "nodes-app",
+  team: "cl0team0000000000000000001",
   release: "v1",
   processType: "web",
   image: "localhost/busybox:latest",

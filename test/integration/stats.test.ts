@@ -134,6 +134,7 @@ beforeAll(async () => {
     {
       id: INSTANCE,
       app: APP,
+      team: "cl0team0000000000000000001",
       release: "v1",
       processType: "web",
       image: "localhost/busybox:latest",

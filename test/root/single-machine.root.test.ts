@@ -13,6 +13,8 @@ import { localAgentEnv } from "../../server/nodes/local-agent.ts";
 import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { cleanupBuilder } from "../helpers/builder-cleanup.ts";
 import { hostportChainsExist, removeHostportChains } from "../../runtime-agent/test-support/iptables-cleanup.ts";
+import { httpFrom } from "../../runtime-agent/test-support/container-net.ts";
+import { networkPolicyLines, removeNetworkPolicy } from "../../runtime-agent/runtime/network-policy-applier.ts";
 
 let dataDir = "";
 
@@ -29,11 +31,14 @@ const agentCount = () => count("runtime-agent/main.ts");
 async function viaRouter(port: number, host: string): Promise<{ status: number; body: string }> {
   const http = await import("node:http");
   return new Promise((resolve) => {
-    const req = http.request({ host: "127.0.0.1", port, path: "/", headers: { host }, agent: false, timeout: 5000 }, (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = http.request(
+      { host: "127.0.0.1", port, path: "/", headers: { host }, agent: false, timeout: 5000 },
+      (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", (err) => resolve({ status: 0, body: err.message }));
     req.end();
@@ -41,7 +46,6 @@ async function viaRouter(port: number, host: string): Promise<{ status: number; 
 }
 
 let chainsExisted = true;
-
 
 describeRoot("single-machine mode", () => {
   beforeAll(async () => {
@@ -59,6 +63,9 @@ describeRoot("single-machine mode", () => {
       // never created, or already gone
     }
     if (!chainsExisted) await removeHostportChains();
+    // The node's network policy stays while containers may run; with the platform gone, it is removed explicitly.
+    await removeNetworkPolicy(bridge);
+    expect(await networkPolicyLines(bridge)).toEqual([]);
     // What the agent may have created for this data dir: runtime dirs on /run and its cgroup parents.
     const env = localAgentEnv(dataDir, "http://x", "x");
     fs.rmSync(path.dirname(env.BERTH_RUNC_ROOT!), { recursive: true, force: true });
@@ -111,25 +118,47 @@ describeRoot("single-machine mode", () => {
       const tokens = await c.req<any[]>("GET", "/api/v1/nodes/join-tokens");
       expect(tokens.body.filter((t) => t.name === "local agent" && !t.revokedAt)).toHaveLength(1);
 
-      // The whole platform on this one machine: push, build, registry pull by the local agent, router.
+      // The whole platform on this one machine: push, build, registry pull by the local agent, router. Two apps of
+      // two teams (the admin owns both), so the node's network policy is in the path.
+      expect((await c.req("POST", "/api/v1/teams", { name: "crew" })).status).toBe(201);
       expect((await c.req("POST", "/api/v1/apps", { name: "solo" })).status).toBe(201);
+      expect((await c.req("POST", "/api/v1/apps", { name: "duo", team: "crew" })).status).toBe(201);
       const token = (await c.tokenClient()).token as string;
-      const repo = await makeRepo({
-        Dockerfile: `FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\nCOPY www /www\nCMD ["httpd","-f","-p","5000","-h","/www"]\n`,
-        busybox: fs.readFileSync("/bin/busybox"),
-        "www/index.html": "solo on one machine\n",
-      });
-      try {
-        const push = await git(repo, ["push", remoteUrl(url, "solo", token), "main"]);
-        expect(push.code, push.out + out.slice(-3000)).toBe(0);
-        expect(push.out).toContain("remote: -----> v1 is running");
-        expect(push.out).toContain(`http://solo.localhost:${routerPort}/`);
-      } finally {
-        fs.rmSync(repo, { recursive: true, force: true });
+      for (const app of ["solo", "duo"]) {
+        const repo = await makeRepo({
+          Dockerfile: `FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\nCOPY www /www\nCMD ["httpd","-f","-p","5000","-h","/www"]\n`,
+          busybox: fs.readFileSync("/bin/busybox"),
+          "www/index.html": `${app} on one machine\n`,
+        });
+        try {
+          const push = await git(repo, ["push", remoteUrl(url, app, token), "main"]);
+          expect(push.code, push.out + out.slice(-3000)).toBe(0);
+          expect(push.out).toContain("remote: -----> v1 is running");
+          expect(push.out).toContain(`http://${app}.localhost:${routerPort}/`);
+        } finally {
+          fs.rmSync(repo, { recursive: true, force: true });
+        }
       }
-      const r = await viaRouter(routerPort, "solo.localhost");
-      expect(r).toEqual({ status: 200, body: "solo on one machine\n" });
+      // The router (on this machine) reaches both through their ports published on the bridge gateway.
+      expect(await viaRouter(routerPort, "solo.localhost")).toEqual({ status: 200, body: "solo on one machine\n" });
+      expect(await viaRouter(routerPort, "duo.localhost")).toEqual({ status: 200, body: "duo on one machine\n" });
       expect((await viaRouter(routerPort, "other.localhost")).status).toBe(404);
+      // Between the two teams' instances nothing passes, directly or through the published port.
+      const agentEnv = localAgentEnv(dataDir, "http://x", "x");
+      const instance = async (app: string) => {
+        const list = (await c.req<any[]>("GET", `/api/v1/apps/${app}/instances`)).body;
+        const i = list.find((x) => x.processType === "web");
+        const meta = path.join(dataDir, "agent", "runtime", "instances", i.id, "meta.json");
+        return { id: i.id as string, hostPort: i.hostPort as number, ip: JSON.parse(fs.readFileSync(meta, "utf8")).ip };
+      };
+      const [solo, duo] = [await instance("solo"), await instance("duo")];
+      const probe = (from: string, host: string, port: number) =>
+        httpFrom(agentEnv.BERTH_RUNC_ROOT!, from, { host, port, path: "/" });
+      expect(await probe(solo.id, solo.ip, 5000)).toBe("solo on one machine");
+      expect(await probe(solo.id, duo.ip, 5000)).toBeNull();
+      expect(await probe(duo.id, solo.ip, 5000)).toBeNull();
+      expect(await probe(solo.id, agentEnv.BERTH_NODE_ADDRESS!, duo.hostPort)).toBeNull();
+      expect((await c.req("DELETE", "/api/v1/apps/duo")).status).toBe(204);
       // Destroying the app stops its instance on the node before we shut down (containers outlive the agent).
       expect((await c.req("DELETE", "/api/v1/apps/solo")).status).toBe(204);
       const gone = Date.now() + 60_000;
