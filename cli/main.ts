@@ -20,11 +20,12 @@ import { registerTeamCommands } from "./commands/teams.ts";
 import { registerTokenCommands } from "./commands/tokens.ts";
 import { registerStackCommands } from "./commands/stacks.ts";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.ts";
+import { PACKAGE_JSON } from "./install-paths.ts";
 import { clean } from "./output.ts";
 
 function version(): string {
   try {
-    const pkg = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
+    const pkg = JSON.parse(fs.readFileSync(PACKAGE_JSON, "utf8")) as { version?: string };
     return pkg.version ?? "unknown";
   } catch {
     return "unknown";
