@@ -141,6 +141,11 @@ export class Scheduler extends EventEmitter {
     setImmediate(() => void this.loop());
   }
 
+  /** Why the last pass could not place some of an app's instances, or undefined when it placed them all. */
+  placementIssue(appId: string): string | undefined {
+    return this.placementIssues.get(appId);
+  }
+
   /** True if some node can take new instances now. */
   async hasReadyNode(): Promise<boolean> {
     const nodes = await this.s.db.node.findMany({ where: { state: "ready", cordoned: false }, select: { id: true } });
