@@ -19,6 +19,8 @@ import { registerStatsCommands } from "./commands/stats.ts";
 import { registerTeamCommands } from "./commands/teams.ts";
 import { registerTokenCommands } from "./commands/tokens.ts";
 import { registerStackCommands } from "./commands/stacks.ts";
+import { registerCompletionCommands } from "./commands/completion.ts";
+import { registerOpenCommand } from "./commands/open.ts";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.ts";
 import { PACKAGE_JSON } from "./install-paths.ts";
 import { clean } from "./output.ts";
@@ -31,6 +33,9 @@ function version(): string {
     return "unknown";
   }
 }
+
+/** Commands without --json (their output is for a shell, not for people or scripts). */
+const NO_JSON: ReadonlySet<string> = new Set(["completion", "completion:list"]);
 
 /** Builds the program with every command; settings are applied first because subcommands inherit them. */
 export function buildProgram(): Command {
@@ -58,7 +63,12 @@ export function buildProgram(): Command {
   registerTeamCommands(program);
   registerTokenCommands(program);
   registerStackCommands(program);
-  for (const cmd of program.commands) cmd.option("--json", "print machine-readable JSON");
+  registerOpenCommand(program);
+  registerCompletionCommands(program);
+  // Every command that prints data takes --json; the completion commands print a shell script or bare words.
+  for (const cmd of program.commands) {
+    if (!NO_JSON.has(cmd.name())) cmd.option("--json", "print machine-readable JSON");
+  }
   return program;
 }
 
