@@ -44,7 +44,7 @@ export async function buildBundle(name, outfile = path.join(ROOT, BUNDLE_FILES[n
     banner: { js: BANNER },
     logLevel: "warning",
   });
-  const sources = Object.keys(result.metafile.inputs).filter((p) => !p.startsWith("node_modules/") && !p.includes(":"));
+  const sources = Object.keys(result.metafile.inputs).filter((p) => !p.split("/").includes("node_modules") && !p.includes(":"));
   const inputs = [...new Set([...sources, ...COMMON_INPUTS])].sort();
   const stamp = `${STAMP_PREFIX}${JSON.stringify({ hash: hashInputs(ROOT, inputs), inputs })}`;
   // esbuild keeps an entry's own `#!` line; the bundle gets exactly one, first.

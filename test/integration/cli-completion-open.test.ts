@@ -132,6 +132,20 @@ describe("berth completion", () => {
     expect(await zshComplete("berth completion ")).toEqual(["bash", "zsh"]);
   });
 
+  it("shows that every command takes --json (but completion, a shell script) and the rollout commands take --wait", () => {
+    const options = new Map(
+      [...fs.readFileSync(scripts.bash as string, "utf8").matchAll(/^ {4}([a-z:-]+)\) _berth_o="([^"]*)"/gm)].map((m) => [
+        m[1] as string,
+        (m[2] as string).split(" "),
+      ]),
+    );
+    expect(options.size).toBeGreaterThan(45);
+    const withoutJson = [...options].filter(([, o]) => !o.includes("--json")).map(([name]) => name);
+    expect(withoutJson.sort()).toEqual(["completion", "help"]);
+    const withWait = [...options].filter(([, o]) => o.includes("--wait")).map(([name]) => name);
+    expect(withWait.sort()).toEqual(["config:set", "config:unset", "ps:restart", "ps:scale", "rollback"]);
+  });
+
   it("completion:list prints nothing (and no error) when it cannot ask the server", async () => {
     const r = await runBerth(["completion:list", "apps"], { url: "http://127.0.0.1:9", home });
     expect(r).toMatchObject({ code: 0, stdout: "", stderr: "" });
