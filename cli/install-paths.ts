@@ -1,5 +1,5 @@
 // Files of the installation, found relative to this module. It sits directly in cli/ so that the same relative
-// paths hold once bundled: dist/berth-cli.mjs is one level below the repository root too, and esbuild keeps
+// paths hold once bundled: dist/berth-cli.cjs is one level below the repository root too, and esbuild keeps
 // `import.meta.url` as the bundle's own URL.
 import path from "node:path";
 import { fileURLToPath } from "node:url";

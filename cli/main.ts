@@ -97,4 +97,6 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-process.exitCode = await run(process.argv);
+void run(process.argv).then((code) => {
+  process.exitCode = code;
+});

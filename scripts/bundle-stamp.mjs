@@ -17,7 +17,7 @@ export const STAMP_PREFIX = "// berth-bundle ";
 export const COMMON_INPUTS = ["package-lock.json", "scripts/bundle.mjs"];
 
 /** Where each bundle is written, relative to the root. */
-export const BUNDLE_FILES = { cli: "dist/berth-cli.mjs", agent: "dist/berth-agent.mjs" };
+export const BUNDLE_FILES = { cli: "dist/berth-cli.cjs", agent: "dist/berth-agent.mjs" };
 
 /** sha256 over the paths and contents of `inputs` (relative to `root`); throws if one is missing. */
 export function hashInputs(root, inputs) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the single-file bundles with esbuild: the CLI (dist/berth-cli.mjs, which bin/berth.mjs runs, so a call does
+// Builds the single-file bundles with esbuild: the CLI (dist/berth-cli.cjs, which bin/berth.mjs runs, so a call does
 // not compile TypeScript) and the node agent (dist/berth-agent.mjs, which runs with plain `node` on a host that has
 // only Node.js 20 and the OCI tools: no checkout, no npm install, no tsx). The TypeScript sources stay the truth:
 // each bundle carries a stamp of the sources it was built from (scripts/bundle-stamp.mjs) and is rebuilt when they
@@ -14,34 +14,56 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { BUNDLE_FILES, COMMON_INPUTS, ROOT, STAMP_PREFIX, hashInputs, isFresh } from "./bundle-stamp.mjs";
 
-const ENTRIES = { cli: "cli/main.ts", agent: "runtime-agent/main.ts" };
-
-/** Bundled CommonJS dependencies (commander, ws, pino) call require(); give the ES module one. */
-const BANNER =
-  "import { createRequire as __berthRequire } from 'node:module';\nconst require = __berthRequire(import.meta.url);";
+/**
+ * Per bundle: its entry and how it is built. The agent is an ES module that runs alone on a host. The CLI is
+ * CommonJS because there `require()` of a module used by one command only stays inside that command's code, while
+ * an ES module bundle loads every Node built-in any command imports (readline, child_process, net, ...) at start;
+ * that and its code cache (bin/berth.mjs) halve what the bundle adds to `node -e 0`.
+ */
+const BUNDLES = {
+  cli: {
+    entry: "cli/main.ts",
+    format: "cjs",
+    // import.meta does not exist in CommonJS: give cli/install-paths.ts the bundle's own URL instead.
+    define: { "import.meta.url": "__berthBundleUrl" },
+    banner: "const __berthBundleUrl = require('node:url').pathToFileURL(__filename).href;",
+    // import() of Node built-ins becomes require() too: lazy either way, and no ES module loader needed at run time.
+    supported: { "dynamic-import": false },
+  },
+  agent: {
+    entry: "runtime-agent/main.ts",
+    format: "esm",
+    define: {},
+    // Bundled CommonJS dependencies (ws, pino) call require(); give the ES module one.
+    banner: "import { createRequire as __berthRequire } from 'node:module';\nconst require = __berthRequire(import.meta.url);",
+    supported: {},
+  },
+};
 
 /**
  * Builds bundle `name` ("cli" or "agent") into `outfile` (default: its place in dist/) and returns the path. The file
  * is replaced atomically, so a concurrent `berth` call never runs half a bundle.
  */
 export async function buildBundle(name, outfile = path.join(ROOT, BUNDLE_FILES[name])) {
-  const entry = ENTRIES[name];
-  if (!entry) throw new Error(`unknown bundle ${JSON.stringify(name)}: use cli or agent`);
+  const spec = BUNDLES[name];
+  if (!spec) throw new Error(`unknown bundle ${JSON.stringify(name)}: use cli or agent`);
   const { build } = await import("esbuild");
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: [path.join(ROOT, entry)],
+    entryPoints: [path.join(ROOT, spec.entry)],
     outfile,
     write: false,
     metafile: true,
     bundle: true,
     platform: "node",
-    format: "esm",
+    format: spec.format,
     target: "node20",
+    define: spec.define,
+    supported: spec.supported,
     minify: false,
     sourcemap: false,
     legalComments: "none",
-    banner: { js: BANNER },
+    banner: { js: spec.banner },
     logLevel: "warning",
   });
   const sources = Object.keys(result.metafile.inputs).filter((p) => !p.split("/").includes("node_modules") && !p.includes(":"));
@@ -62,7 +84,7 @@ export function bundleIsFresh(name) {
 }
 
 /** Builds the named bundles that are stale (or all of them with `force`); returns the ones built. */
-export async function buildStale(names = Object.keys(ENTRIES), { force = false } = {}) {
+export async function buildStale(names = Object.keys(BUNDLES), { force = false } = {}) {
   const built = [];
   for (const name of names) {
     if (!force && bundleIsFresh(name)) continue;
@@ -76,8 +98,8 @@ async function main(argv) {
   const flags = new Set(argv.filter((a) => a.startsWith("--") && !a.startsWith("--outfile=")));
   const out = argv.find((a) => a.startsWith("--outfile="));
   const names = argv.filter((a) => !a.startsWith("--"));
-  for (const n of names) if (!ENTRIES[n]) throw new Error(`unknown bundle ${JSON.stringify(n)}: use cli or agent`);
-  const chosen = names.length ? names : Object.keys(ENTRIES);
+  for (const n of names) if (!BUNDLES[n]) throw new Error(`unknown bundle ${JSON.stringify(n)}: use cli or agent`);
+  const chosen = names.length ? names : Object.keys(BUNDLES);
   if (out) {
     if (chosen.length !== 1) throw new Error("--outfile needs exactly one bundle name");
     const file = await buildBundle(chosen[0], path.resolve(out.slice("--outfile=".length)));

@@ -1,4 +1,4 @@
-// The CLI bundle (dist/berth-cli.mjs, built by `npm ci` through scripts/bundle.mjs): the installed bundles match
+// The CLI bundle (dist/berth-cli.cjs, built by `npm ci` through scripts/bundle.mjs): the installed bundles match
 // their sources byte for byte (a stale one fails here); the CLI bundle holds no server code; and in a copy of the
 // checkout, the launcher builds a missing bundle, notices a changed source and rebuilds, and falls back to the
 // TypeScript sources with a one-line notice when it cannot write the bundle.
@@ -37,16 +37,16 @@ function berthIn(root: string, args: string[]) {
 describe("installed bundles", () => {
   it("are fresh, and identical to a new build of the sources", () => {
     expect(bundleScript(ROOT, ["--check"])).toEqual({ code: 0, out: "" });
-    for (const name of ["cli", "agent"]) {
-      const fresh = path.join(tmp, `fresh-${name}.mjs`);
-      expect(bundleScript(ROOT, [name, `--outfile=${fresh}`]).code).toBe(0);
-      const installed = fs.readFileSync(path.join(ROOT, "dist", `berth-${name}.mjs`));
-      expect(installed.equals(fs.readFileSync(fresh)), `dist/berth-${name}.mjs differs from a fresh build`).toBe(true);
+    for (const file of ["berth-cli.cjs", "berth-agent.mjs"]) {
+      const fresh = path.join(tmp, `fresh-${file}`);
+      expect(bundleScript(ROOT, [file.includes("cli") ? "cli" : "agent", `--outfile=${fresh}`]).code).toBe(0);
+      const installed = fs.readFileSync(path.join(ROOT, "dist", file));
+      expect(installed.equals(fs.readFileSync(fresh)), `dist/${file} differs from a fresh build`).toBe(true);
     }
   });
 
   it("the CLI bundle is built from cli/ alone: no server, agent or dashboard code", () => {
-    const text = fs.readFileSync(path.join(ROOT, "dist", "berth-cli.mjs"), "utf8");
+    const text = fs.readFileSync(path.join(ROOT, "dist", "berth-cli.cjs"), "utf8");
     const stamp = JSON.parse(STAMP.exec(text)?.[1] ?? "null") as { inputs: string[] };
     expect(stamp.inputs).toContain("cli/main.ts");
     expect(stamp.inputs.filter((p) => !p.startsWith("cli/"))).toEqual(["package-lock.json", "scripts/bundle.mjs"]);
@@ -63,24 +63,33 @@ describe("the launcher in a checkout", () => {
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(copy, "node_modules"));
   });
 
-  it("builds a missing bundle and runs it", () => {
+  it("builds a missing bundle and runs it; the next call runs it from V8's code cache", () => {
     const r = berthIn(copy, ["--version"]);
     expect(r).toMatchObject({ code: 0, stdout: "0.1.0\n", stderr: "" });
     expect(bundleScript(copy, ["--check", "cli"]).code).toBe(0);
+    const cache = path.join(copy, "dist", "berth-cli.cjs.v8cache");
+    expect(fs.statSync(cache).size).toBeGreaterThan(10_000);
+    const written = fs.statSync(cache).mtimeMs;
+    expect(berthIn(copy, ["--version"])).toMatchObject({ code: 0, stdout: "0.1.0\n", stderr: "" });
+    // Accepted by V8, so not written again; a broken cache is rejected by V8 and replaced, never fatal.
+    expect(fs.statSync(cache).mtimeMs).toBe(written);
+    fs.writeFileSync(cache, "not a code cache");
+    expect(berthIn(copy, ["--version"])).toMatchObject({ code: 0, stdout: "0.1.0\n", stderr: "" });
+    expect(fs.statSync(cache).size).toBeGreaterThan(10_000);
   });
 
   it("notices a changed source, rebuilds, and runs the new code", () => {
     const file = path.join(copy, "cli", "commands", "open.ts");
-    const before = fs.readFileSync(path.join(copy, "dist", "berth-cli.mjs"), "utf8");
+    const before = fs.readFileSync(path.join(copy, "dist", "berth-cli.cjs"), "utf8");
     fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("open the app's web URL in the browser", "OPENS-IT-CHANGED"));
     const check = bundleScript(copy, ["--check", "cli"]);
     expect(check.code).toBe(1);
-    expect(check.out).toContain("dist/berth-cli.mjs is stale");
+    expect(check.out).toContain("dist/berth-cli.cjs is stale");
     const r = berthIn(copy, ["--help"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe("");
     expect(r.stdout).toContain("OPENS-IT-CHANGED");
-    expect(fs.readFileSync(path.join(copy, "dist", "berth-cli.mjs"), "utf8")).not.toBe(before);
+    expect(fs.readFileSync(path.join(copy, "dist", "berth-cli.cjs"), "utf8")).not.toBe(before);
     expect(bundleScript(copy, ["--check", "cli"]).code).toBe(0);
   });
 
@@ -94,12 +103,12 @@ describe("the launcher in a checkout", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("FROM-SOURCES");
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(/^berth: cannot rebuild dist\/berth-cli\.mjs \(.+\); running the TypeScript sources \(slower\)$/m);
+    expect(r.stderr).toMatch(/^berth: cannot rebuild dist\/berth-cli\.cjs \(.+\); running the TypeScript sources \(slower\)$/m);
   });
 
   it("the build script names nothing outside the checkout", () => {
-    execFileSync(process.execPath, [path.join(copy, "scripts", "bundle.mjs"), "cli", `--outfile=${path.join(tmp, "c.mjs")}`]);
-    const stamp = JSON.parse(STAMP.exec(fs.readFileSync(path.join(tmp, "c.mjs"), "utf8"))?.[1] ?? "null") as {
+    execFileSync(process.execPath, [path.join(copy, "scripts", "bundle.mjs"), "cli", `--outfile=${path.join(tmp, "c.cjs")}`]);
+    const stamp = JSON.parse(STAMP.exec(fs.readFileSync(path.join(tmp, "c.cjs"), "utf8"))?.[1] ?? "null") as {
       inputs: string[];
     };
     expect(stamp.inputs.every((p) => !p.startsWith("..") && !path.isAbsolute(p))).toBe(true);
