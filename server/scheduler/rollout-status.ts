@@ -36,7 +36,7 @@ export interface RolloutStatus {
   failing: { instance: string; processType: string; reason: string }[];
   /** Why the scheduler could not place some instances, or null. */
   placementIssue: string | null;
-  /** True if some node can take new instances. */
+  /** True if some node the app may run on (its team's or a shared one) can take new instances. */
   nodeReady: boolean;
   /** The release is deployed and every process type runs its quantity, none starting, replaced or of older releases. */
   settled: boolean;
@@ -87,7 +87,8 @@ export async function rolloutStatus(s: Services, actor: Actor, appName: string, 
     stopping: instances.filter((i) => i.desired === "stopped" && !FINISHED.has(i.state)).length,
     failing,
     placementIssue: sched?.placementIssue(app.id) ?? null,
-    nodeReady: (await sched?.hasReadyNode()) ?? false,
+    // Only nodes this app may run on: what other teams' nodes do is none of this team's business.
+    nodeReady: (await sched?.hasReadyNode(app.teamId)) ?? false,
     settled:
       release?.status === "deployed" &&
       old === 0 &&

@@ -146,9 +146,12 @@ export class Scheduler extends EventEmitter {
     return this.placementIssues.get(appId);
   }
 
-  /** True if some node can take new instances now. */
-  async hasReadyNode(): Promise<boolean> {
-    const nodes = await this.s.db.node.findMany({ where: { state: "ready", cordoned: false }, select: { id: true } });
+  /** True if some node can take new instances now (with `teamId`: one that team's apps may use, its own or shared). */
+  async hasReadyNode(teamId?: string): Promise<boolean> {
+    const nodes = await this.s.db.node.findMany({
+      where: { state: "ready", cordoned: false, ...(teamId ? { OR: [{ teamId: null }, { teamId }] } : {}) },
+      select: { id: true },
+    });
     return nodes.some((n) => this.agents.isConnected(n.id));
   }
 

@@ -22,6 +22,7 @@ let srv: TestServer;
 let sched: Scheduler;
 let owner: ApiClient;
 let node: FakeNode;
+let teamNode: FakeNode | undefined;
 let home = "";
 let token = "";
 let appId = "";
@@ -56,6 +57,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await teamNode?.stop();
   await node?.stop();
   await srv?.close();
   if (home) fs.rmSync(home, { recursive: true, force: true });
@@ -128,6 +130,24 @@ describe("berth --wait", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^berth: web instance \S+ (failed to start|keeps crashing)/m);
     expect((await liveWeb()).filter((i) => i.state === "running")).toHaveLength(2);
+  });
+
+  it("fails at once when no node the app may use is ready; another team's node does not count", async () => {
+    expect((await owner.req("POST", "/api/v1/teams", { name: "wait-team" })).status).toBe(201);
+    expect((await owner.req("POST", "/api/v1/apps", { name: "wait-team-app", team: "wait-team" })).status).toBe(201);
+    const joinToken = (await owner.req("POST", "/api/v1/nodes/join-tokens", { name: "wait-team", team: "wait-team" })).body
+      .token;
+    teamNode = await startFakeNode(srv, { name: "wait-team-node", joinToken });
+    expect((await owner.req("POST", `/api/v1/nodes/${node.id}/cordon`)).status).toBe(200);
+    try {
+      expect((await owner.req("GET", `/api/v1/apps/${APP}/rollout`)).body.nodeReady).toBe(false);
+      expect((await owner.req("GET", "/api/v1/apps/wait-team-app/rollout")).body.nodeReady).toBe(true);
+      const r = await berth("ps:scale", "web=3", "-a", APP, "--wait");
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^berth: no node is ready to run instances; the change applies when one joins$/m);
+    } finally {
+      expect((await owner.req("POST", `/api/v1/nodes/${node.id}/uncordon`)).status).toBe(200);
+    }
   });
 
   it("without --wait nothing is followed", async () => {
