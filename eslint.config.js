@@ -19,6 +19,25 @@ export default tseslint.config(
     rules: { "no-console": "error" },
   },
   {
+    // The CLI is a pure client of /api/v1 and is bundled into one file that must start fast (docs/cli.md).
+    files: ["cli/**/*.ts"],
+    ignores: ["cli/**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "zod", message: "use zod/mini in the CLI: the full build costs ~0.1 s of start-up" }],
+          patterns: [
+            {
+              group: ["**/server/**", "**/runtime-agent/**", "**/app/**", "**/lib/**"],
+              message: "the CLI talks to the server through /api/v1 only; keep server code out of its bundle",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["test/**/*.ts", "**/*.test.ts", "e2e/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },
   },

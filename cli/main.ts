@@ -19,17 +19,23 @@ import { registerStatsCommands } from "./commands/stats.ts";
 import { registerTeamCommands } from "./commands/teams.ts";
 import { registerTokenCommands } from "./commands/tokens.ts";
 import { registerStackCommands } from "./commands/stacks.ts";
+import { registerCompletionCommands } from "./commands/completion.ts";
+import { registerOpenCommand } from "./commands/open.ts";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.ts";
+import { PACKAGE_JSON } from "./install-paths.ts";
 import { clean } from "./output.ts";
 
 function version(): string {
   try {
-    const pkg = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
+    const pkg = JSON.parse(fs.readFileSync(PACKAGE_JSON, "utf8")) as { version?: string };
     return pkg.version ?? "unknown";
   } catch {
     return "unknown";
   }
 }
+
+/** Commands without --json (their output is for a shell, not for people or scripts). */
+const NO_JSON: ReadonlySet<string> = new Set(["completion", "completion:list"]);
 
 /** Builds the program with every command; settings are applied first because subcommands inherit them. */
 export function buildProgram(): Command {
@@ -57,7 +63,12 @@ export function buildProgram(): Command {
   registerTeamCommands(program);
   registerTokenCommands(program);
   registerStackCommands(program);
-  for (const cmd of program.commands) cmd.option("--json", "print machine-readable JSON");
+  registerOpenCommand(program);
+  registerCompletionCommands(program);
+  // Every command that prints data takes --json; the completion commands print a shell script or bare words.
+  for (const cmd of program.commands) {
+    if (!NO_JSON.has(cmd.name())) cmd.option("--json", "print machine-readable JSON");
+  }
   return program;
 }
 
@@ -86,4 +97,6 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-process.exitCode = await run(process.argv);
+void run(process.argv).then((code) => {
+  process.exitCode = code;
+});

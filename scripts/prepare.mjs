@@ -1,5 +1,5 @@
-// Build steps shared by `npm start` and `npm test`: Prisma client generation and the Next.js build, each
-// skipped when its inputs have not changed since the last run (content hash stamped next to the output).
+// Build steps shared by `npm start` and `npm test`: Prisma client generation, the Next.js build and the CLI and agent
+// bundles, each skipped when its inputs have not changed since the last run (content hash stamped with the output).
 import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -66,4 +66,9 @@ export function buildDashboard() {
     stdio: ["ignore", "ignore", "inherit"],
   });
   fs.writeFileSync(stamp, hash);
+}
+
+/** Rebuilds the CLI and agent bundles in dist/ if their sources changed (see scripts/bundle.mjs). */
+export function buildBundles() {
+  execFileSync(process.execPath, [path.join(root, "scripts", "bundle.mjs")], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
 }

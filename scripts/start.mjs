@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { PLATFORM_PACKAGES, ensurePackages } from "./host-packages.mjs";
-import { buildDashboard, generatePrismaClient, root } from "./prepare.mjs";
+import { buildBundles, buildDashboard, generatePrismaClient, root } from "./prepare.mjs";
 
 const missing = ensurePackages(PLATFORM_PACKAGES);
 if (missing.length > 0) {
@@ -13,6 +13,7 @@ if (missing.length > 0) {
   );
 }
 generatePrismaClient();
+buildBundles();
 buildDashboard();
 
 const port = process.env.PORT ?? "3000";

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { buildDashboard, generatePrismaClient, root } from "./prepare.mjs";
+import { buildBundles, buildDashboard, generatePrismaClient, root } from "./prepare.mjs";
 
 const only = process.argv.slice(2); // e.g. `npm test -- unit integration`
 const want = (step) => only.length === 0 || only.includes(step);
@@ -80,6 +80,8 @@ function freePort() {
 }
 
 generatePrismaClient();
+// The CLI tests run bin/berth.mjs, which would otherwise rebuild a stale bundle in whichever test calls it first.
+buildBundles();
 
 if (want("static")) {
   check("typecheck", run(bin("tsc"), ["--noEmit", "-p", "."]));

@@ -1,6 +1,6 @@
 // `berth login`, `logout`, `whoami`: turn an email/password sign-in into a saved API token, and back.
 import type { Command } from "commander";
-import { BerthApi } from "../api-client.ts";
+import { BerthApi, type ResponseHeaders } from "../api-client.ts";
 import type { CreatedToken, Session } from "../api-types.ts";
 import { configPath, loadLogin, removeLogin, saveLogin, type SavedLogin } from "../config-store.ts";
 import { ApiError, CliError } from "../errors.ts";
@@ -23,7 +23,7 @@ function savedOrNull(): SavedLogin | null {
 }
 
 /** The `berth_session` cookie pair from a login answer. */
-function sessionCookie(headers: Headers): string | null {
+function sessionCookie(headers: ResponseHeaders): string | null {
   for (const c of headers.getSetCookie()) {
     const pair = c.split(";")[0]?.trim();
     if (pair?.startsWith("berth_session=")) return pair;

@@ -6,7 +6,7 @@ import { resolveApp } from "../app-resolver.ts";
 import { usageError } from "../errors.ts";
 import { formatAge, formatDate, formatDuration, printFields, printJson, println, printTable, stripTerminal } from "../output.ts";
 import { authedClient } from "../session.ts";
-import { ResourceId } from "../../server/validation/names.ts";
+import { isResourceId } from "../names.ts";
 
 interface AppOpts {
   json?: boolean;
@@ -28,7 +28,7 @@ async function list(opts: AppOpts): Promise<void> {
 }
 
 async function info(id: string, opts: AppOpts): Promise<void> {
-  if (!ResourceId.safeParse(id).success) throw usageError(`invalid build id ${JSON.stringify(id)}: see \`berth builds\``);
+  if (!isResourceId(id)) throw usageError(`invalid build id ${JSON.stringify(id)}: see \`berth builds\``);
   const app = await resolveApp(opts.app);
   const { body: b } = await authedClient().get<BuildDetail>(`/apps/${seg(app)}/builds/${seg(id)}`);
   if (opts.json) return printJson(b);

@@ -3,8 +3,10 @@ import type { Command } from "commander";
 import { seg } from "../api-client.ts";
 import { resolveApp } from "../app-resolver.ts";
 import { usageError } from "../errors.ts";
-import { printJson, println, printTable } from "../output.ts";
+import { note, printJson, println, printTable } from "../output.ts";
+import { WAIT_HELP } from "../rollout-wait.ts";
 import { authedClient } from "../session.ts";
+import { finishWait } from "./wait-output.ts";
 
 interface ConfigVar {
   key: string;
@@ -16,6 +18,7 @@ interface ConfigVar {
 interface AppOpts {
   json?: boolean;
   app?: string;
+  wait?: boolean;
 }
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -47,10 +50,14 @@ async function list(opts: AppOpts): Promise<void> {
   show(body, app);
 }
 
-async function change(app: string, body: object, json: boolean | undefined): Promise<void> {
-  const { body: r } = await authedClient().patch<{ config: ConfigVar[]; release: number | null }>(`/apps/${seg(app)}/config`, body);
-  if (json) return printJson(r);
-  println(r.release ? `Config changed; released v${r.release} of ${app}.` : `Config changed for ${app} (it has no release yet).`);
+async function change(app: string, body: object, opts: AppOpts): Promise<void> {
+  const api = authedClient();
+  const { body: r } = await api.patch<{ config: ConfigVar[]; release: number | null }>(`/apps/${seg(app)}/config`, body);
+  if (opts.json) printJson(r);
+  else println(r.release ? `Config changed; released v${r.release} of ${app}.` : `Config changed for ${app} (it has no release yet).`);
+  if (!opts.wait) return;
+  if (r.release === null) return note(`${app} has no release yet: nothing to roll out.`);
+  await finishWait(api, app, { kind: "release", version: r.release }, opts.json);
 }
 
 /** Registers the config topic. */
@@ -66,18 +73,20 @@ export function registerConfigCommands(program: Command): void {
     .argument("<assignments...>", "KEY=value pairs")
     .option("--build-time", "also pass these vars to builds as build arguments")
     .option("-a, --app <app>", "app name (default: from git remote `berth`)")
+    .option("--wait", WAIT_HELP)
     .action(async (assignments: string[], opts: AppOpts & { buildTime?: boolean }) => {
       const set = parseAssignments(assignments);
-      await change(await resolveApp(opts.app), { set, buildTime: opts.buildTime ? Object.keys(set) : [] }, opts.json);
+      await change(await resolveApp(opts.app), { set, buildTime: opts.buildTime ? Object.keys(set) : [] }, opts);
     });
   program
     .command("config:unset")
     .description("remove config vars in one change (one release)")
     .argument("<keys...>", "names of the vars to remove")
     .option("-a, --app <app>", "app name (default: from git remote `berth`)")
+    .option("--wait", WAIT_HELP)
     .action(async (keys: string[], opts: AppOpts) => {
       const bad = keys.filter((k) => !KEY.test(k));
       if (bad.length) throw usageError(`invalid config var name ${JSON.stringify(bad[0])}`);
-      await change(await resolveApp(opts.app), { unset: keys }, opts.json);
+      await change(await resolveApp(opts.app), { unset: keys }, opts);
     });
 }

@@ -3,13 +3,9 @@
 // (`credential.<origin>.helper`), and the helper answers only when git asks for that origin and the CLI still talks
 // to the server the remote came from: a token is never handed to another host.
 import fs from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
+import { LAUNCHER } from "../install-paths.ts";
 import { normalizeUrl, resolveTarget } from "../session.ts";
-
-/** The CLI launcher git runs for the helper (absolute, so it works outside the checkout's node_modules/.bin). */
-const BIN = path.resolve(fileURLToPath(new URL("../../bin/berth.mjs", import.meta.url)));
 
 /** Single-quotes a word for the POSIX shell git runs helpers with ("!cmd" helpers go through `sh -c`). */
 function shellWord(s: string): string {
@@ -18,7 +14,7 @@ function shellWord(s: string): string {
 
 /** The `credential.<origin>.helper` value: this node and CLI, pinned to `origin` and the CLI's `server`. */
 export function helperCommand(origin: string, server: string): string {
-  const words = [process.execPath, BIN, "git:credential", "--origin", origin, "--server", server];
+  const words = [process.execPath, LAUNCHER, "git:credential", "--origin", origin, "--server", server];
   return `!${words.map(shellWord).join(" ")}`;
 }
 

@@ -5,12 +5,15 @@ import type { Release } from "../api-types.ts";
 import { resolveApp } from "../app-resolver.ts";
 import { usageError } from "../errors.ts";
 import { formatAge, printJson, println, printTable } from "../output.ts";
+import { currentInstanceIds, WAIT_HELP } from "../rollout-wait.ts";
 import { authedClient } from "../session.ts";
 import { parseVersion } from "./releases.ts";
+import { finishWait } from "./wait-output.ts";
 
 interface AppOpts {
   json?: boolean;
   app?: string;
+  wait?: boolean;
 }
 
 /** One instance as the API returns it. */
@@ -67,26 +70,31 @@ export function registerInstanceCommands(program: Command): void {
     .description("rolling restart: replace instances (all, one process type, or one instance) one healthy step at a time")
     .argument("[target]", "process type (web) or instance id")
     .option("-a, --app <app>", "app name (default: from git remote `berth`)")
+    .option("--wait", WAIT_HELP)
     .action(async (target: string | undefined, opts: AppOpts) => {
       if (target !== undefined && !TARGET.test(target)) throw usageError(`invalid process type or instance ${JSON.stringify(target)}`);
       const app = await resolveApp(opts.app);
-      const { body } = await authedClient().post<{ restarting: number }>(
-        `/apps/${seg(app)}/restart`,
-        target ? { target } : {},
-      );
-      if (opts.json) return printJson(body);
-      println(`Restarting ${body.restarting} instance${body.restarting === 1 ? "" : "s"} of ${app}${target ? ` (${target})` : ""}`);
+      const api = authedClient();
+      const known = opts.wait ? await currentInstanceIds(api, app) : null;
+      const { body } = await api.post<{ restarting: number }>(`/apps/${seg(app)}/restart`, target ? { target } : {});
+      if (opts.json) printJson(body);
+      else println(`Restarting ${body.restarting} instance${body.restarting === 1 ? "" : "s"} of ${app}${target ? ` (${target})` : ""}`);
+      if (known) await finishWait(api, app, { kind: "settled", known }, opts.json);
     });
   program
     .command("rollback")
     .description("release an earlier version's image and config again (default: the one before the running release)")
     .argument("[version]", "release to go back to, like v3")
     .option("-a, --app <app>", "app name (default: from git remote `berth`)")
+    .option("--wait", WAIT_HELP)
     .action(async (version: string | undefined, opts: AppOpts) => {
       const v = version === undefined ? undefined : parseVersion(version);
       const app = await resolveApp(opts.app);
-      const { body } = await authedClient().post<Release>(`/apps/${seg(app)}/releases/rollback`, v ? { version: v } : {});
-      if (opts.json) return printJson(body);
-      println(`${body.description}: released ${body.name}; it rolls out now (follow with \`berth ps -a ${app}\`)`);
+      const api = authedClient();
+      const { body } = await api.post<Release>(`/apps/${seg(app)}/releases/rollback`, v ? { version: v } : {});
+      if (opts.json) printJson(body);
+      else if (opts.wait) println(`${body.description}: released ${body.name}; rolling it out`);
+      else println(`${body.description}: released ${body.name}; it rolls out now (follow with \`berth ps -a ${app}\` or --wait)`);
+      if (opts.wait) await finishWait(api, app, { kind: "release", version: body.version }, opts.json);
     });
 }

@@ -3,7 +3,7 @@
 // fetched, and only entries with a larger seq than anything printed are printed, so nothing is lost or doubled.
 // When the server drops messages for a slow reader, or the stream reconnects, the gap is fetched by seq.
 import type { Command } from "commander";
-import WebSocket from "ws";
+import type WebSocket from "ws";
 import { seg, type BerthApi } from "../api-client.ts";
 import { resolveApp } from "../app-resolver.ts";
 import { CliError, usageError } from "../errors.ts";
@@ -116,6 +116,7 @@ class Follower {
   private attempt = 0;
   private done = false;
   private fail: ((err: Error) => void) | undefined;
+  private WebSocketClass: typeof WebSocket | undefined;
 
   constructor(
     private readonly api: BerthApi,
@@ -129,7 +130,9 @@ class Follower {
   }
 
   /** Subscribes, prints the history, then the live entries; resolves only when stopped. */
-  run(): Promise<void> {
+  async run(): Promise<void> {
+    // Loaded here, not at start: only --follow needs a WebSocket, and every other command starts faster without it.
+    this.WebSocketClass = (await import("ws")).default;
     return new Promise<void>((resolve, reject) => {
       this.fail = reject;
       const stop = () => {
@@ -147,7 +150,7 @@ class Follower {
     if (this.done) return;
     const u = new URL(`${this.api.url}/api/v1/stream`);
     u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(u, {
+    const ws = new (this.WebSocketClass as typeof WebSocket)(u, {
       headers: { authorization: `Bearer ${this.token}`, "user-agent": "berth-cli" },
       handshakeTimeout: 15_000,
     });

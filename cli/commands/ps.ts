@@ -5,7 +5,9 @@ import { seg } from "../api-client.ts";
 import { resolveApp } from "../app-resolver.ts";
 import { usageError } from "../errors.ts";
 import { printJson, println, printTable } from "../output.ts";
+import { currentInstanceIds, WAIT_HELP } from "../rollout-wait.ts";
 import { authedClient } from "../session.ts";
+import { finishWait } from "./wait-output.ts";
 
 interface FormationEntry {
   type: string;
@@ -24,6 +26,7 @@ interface FormationUpdate {
 interface AppOpts {
   json?: boolean;
   app?: string;
+  wait?: boolean;
 }
 
 const TYPE = /^[a-z][a-z0-9_-]{0,29}$/;
@@ -78,11 +81,16 @@ async function list(opts: AppOpts): Promise<void> {
   show(body, app);
 }
 
-async function change(app: string, updates: FormationUpdate[], json: boolean | undefined): Promise<void> {
-  const { body } = await authedClient().patch<FormationEntry[]>(`/apps/${seg(app)}/formation`, { updates });
-  if (json) return printJson(body);
-  println(`Formation of ${app} changed:`);
-  show(body, app);
+async function change(app: string, updates: FormationUpdate[], opts: AppOpts): Promise<void> {
+  const api = authedClient();
+  const known = opts.wait ? await currentInstanceIds(api, app) : null;
+  const { body } = await api.patch<FormationEntry[]>(`/apps/${seg(app)}/formation`, { updates });
+  if (opts.json) printJson(body);
+  else {
+    println(`Formation of ${app} changed:`);
+    show(body, app);
+  }
+  if (known) await finishWait(api, app, { kind: "settled", known }, opts.json);
 }
 
 /** Registers the formation commands. */
@@ -97,9 +105,10 @@ export function registerPsCommands(program: Command): void {
     .description("set how many instances of each process type run (one change, no release)")
     .argument("<scale...>", "TYPE=N pairs, like web=3 worker=1")
     .option("-a, --app <app>", "app name (default: from git remote `berth`)")
+    .option("--wait", WAIT_HELP)
     .action(async (pairs: string[], opts: AppOpts) => {
       const updates = parseScale(pairs);
-      await change(await resolveApp(opts.app), updates, opts.json);
+      await change(await resolveApp(opts.app), updates, opts);
     });
   program
     .command("limits:set")
@@ -113,6 +122,6 @@ export function registerPsCommands(program: Command): void {
       if (opts.memory !== undefined) update.memoryMb = parseMemory(opts.memory);
       if (opts.cpu !== undefined) update.cpu = parseCpu(opts.cpu);
       if (update.memoryMb === undefined && update.cpu === undefined) throw usageError("give --memory, --cpu or both");
-      await change(await resolveApp(opts.app), [update], opts.json);
+      await change(await resolveApp(opts.app), [update], { ...opts, wait: false });
     });
 }

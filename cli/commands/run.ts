@@ -10,6 +10,7 @@ import { resolveTarget } from "../session.ts";
 interface RunOpts {
   app?: string;
   timeout?: string;
+  json?: boolean;
 }
 
 type RunEvent =
@@ -50,9 +51,12 @@ async function runCommand(words: string[], opts: RunOpts): Promise<void> {
   const handle = (line: string) => {
     const e = parseRunEvent(line);
     if (!e) return;
-    if (e.type === "started") note(`Running on ${e.instance} (v${e.release})`);
+    // --json: the API's own events, one JSON object per line (like `logs --json`), output text unmodified.
+    if (opts.json) process.stdout.write(`${JSON.stringify(e)}\n`);
+    if (e.type === "exit") exit = e;
+    else if (opts.json) return;
+    else if (e.type === "started") note(`Running on ${e.instance} (v${e.release})`);
     else if (e.type === "output") (e.stream === "stderr" ? process.stderr : process.stdout).write(`${stripTerminal(e.text)}\n`);
-    else exit = e;
   };
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
     buffered += decoder.decode(chunk, { stream: true });
@@ -66,7 +70,7 @@ async function runCommand(words: string[], opts: RunOpts): Promise<void> {
   if (buffered) handle(buffered);
   const done = exit as Extract<RunEvent, { type: "exit" }> | undefined;
   if (!done) throw new CliError("the connection ended before the command finished");
-  if (done.reason && done.code !== 0) note(`exited with code ${done.code}: ${clean(done.reason)}`);
+  if (done.reason && done.code !== 0 && !opts.json) note(`exited with code ${done.code}: ${clean(done.reason)}`);
   if (done.code !== 0) throw new CliError("", done.code);
 }
 

@@ -2,10 +2,9 @@
 import { Option, type Command } from "commander";
 import { seg } from "../api-client.ts";
 import type { CreatedInvitation, Member, Team } from "../api-types.ts";
-import { checkName } from "../names.ts";
+import { checkName, ROLES } from "../names.ts";
 import { formatDate, printJson, println, printTable } from "../output.ts";
 import { authedClient } from "../session.ts";
-import { ROLES } from "../../server/teams/roles.ts";
 
 interface TeamOpts {
   json?: boolean;

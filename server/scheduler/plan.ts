@@ -72,13 +72,17 @@ const ROLLING_OUT = new Set(["pending", "deploying"]);
 
 const alive = (i: PlanInstance) => i.desired !== "stopped" && !i.lost;
 
-function describeExit(i: PlanInstance): string {
+function describeExit(i: Pick<PlanInstance, "exitCode" | "reason">): string {
   const parts = [i.exitCode !== null ? `exit code ${i.exitCode}` : "", i.reason].filter(Boolean);
   return parts.length ? ` (${parts.join(", ")})` : "";
 }
 
-/** Why a new instance counts as failed for its rollout, or null. */
-function failure(i: PlanInstance, now: number, o: PlanOptions): string | null {
+/** Why a new instance counts as failed for its rollout, or null (also what `GET /apps/{app}/rollout` reports). */
+export function instanceFailure(
+  i: Pick<PlanInstance, "id" | "processType" | "state" | "restarts" | "exitCode" | "reason" | "createdAt">,
+  now: number,
+  o: PlanOptions,
+): string | null {
   if (i.state === "failed") return `${i.processType} instance ${i.id} failed to start${describeExit(i)}`;
   if (i.state === "crashed" && i.restarts >= o.crashLimit)
     return `${i.processType} instance ${i.id} keeps crashing${describeExit(i)}`;
@@ -217,7 +221,7 @@ export function planApp(input: PlanInput, o: PlanOptions): Plan {
     // started for the whole timeout (e.g. nothing could be placed).
     const since = batch > 0 ? Math.max(target.createdAt, ...mine.map((i) => i.createdAt)) : target.createdAt;
     const reason =
-      mine.map((i) => failure(i, input.now, o)).find((r) => r !== null) ??
+      mine.map((i) => instanceFailure(i, input.now, o)).find((r) => r !== null) ??
       (input.now - since > o.rolloutTimeoutMs
         ? `the rollout ${batch > 0 ? "made no progress" : "did not finish"} in ${Math.round(o.rolloutTimeoutMs / 1000)} s` +
           (input.placementIssue ? `: ${input.placementIssue}` : "")

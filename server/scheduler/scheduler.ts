@@ -141,10 +141,15 @@ export class Scheduler extends EventEmitter {
     setImmediate(() => void this.loop());
   }
 
-  /** True if some node can take new instances now. */
-  async hasReadyNode(): Promise<boolean> {
+  /** Why the last pass could not place some of an app's instances, or undefined when it placed them all. */
+  placementIssue(appId: string): string | undefined {
+    return this.placementIssues.get(appId);
+  }
+
+  /** True if some node can take new instances now (with `teamId`: one that team's apps may use, its own or shared). */
+  async hasReadyNode(teamId?: string): Promise<boolean> {
     const nodes = await this.s.db.node.findMany({
-      where: { state: "ready", cordoned: false, unroutable: null },
+      where: { state: "ready", cordoned: false, unroutable: null, ...(teamId ? { OR: [{ teamId: null }, { teamId }] } : {}) },
       select: { id: true },
     });
     return nodes.some((n) => this.agents.isConnected(n.id));

@@ -12,10 +12,14 @@ export interface CliRun {
   stderr: string;
 }
 
-/** `berth args...` with BERTH_URL/BERTH_TOKEN set and config kept under `home`. */
-export function runBerth(args: string[], env: { url: string; token?: string; home: string; cwd?: string }): Promise<CliRun> {
+/** `berth args...` with BERTH_URL/BERTH_TOKEN set and config kept under `home`; `extra` adds or overrides variables. */
+export function runBerth(
+  args: string[],
+  env: { url: string; token?: string; home: string; cwd?: string; extra?: Record<string, string> },
+): Promise<CliRun> {
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
+    ...env.extra,
     BERTH_URL: env.url,
     ...(env.token ? { BERTH_TOKEN: env.token } : {}),
     XDG_CONFIG_HOME: path.join(env.home, "config"),

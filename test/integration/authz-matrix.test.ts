@@ -448,6 +448,14 @@ const TABLE: Record<string, Row> = {
       if (isRole(who)) expect(Array.isArray(res.body)).toBe(true);
     },
   },
+  "GET /api/v1/apps/{app}/rollout": {
+    // Read-only (app:read, viewer and up); another team's app is a 404 like everywhere.
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => ({ path: "/api/v1/apps/acme-app/rollout" }),
+    verify: async (who, _call, res) => {
+      if (isRole(who)) expect(res.body).toMatchObject({ processes: expect.any(Array), settled: expect.any(Boolean) });
+    },
+  },
   "POST /api/v1/apps/{app}/restart": {
     // app:scale is member and up: running instances are marked for a rolling replacement.
     expect: s(401, 404, 403, 202, 202, 202),

@@ -253,6 +253,18 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
     await until("its container removed", async () => (await inspector.list()).length === 3, 30_000);
   }, 120_000);
 
+  it("berth run --json: the API's events as JSON lines, exit code still passed back", async () => {
+    const home = fs.mkdtempSync(path.join(env.tmp, "home-"));
+    const r = await runBerth(["run", "-a", APP, "--json", "--", "echo", "hi;", "exit", "3"], { url: srv.url, token, home });
+    expect(r.code, r.stderr).toBe(3);
+    const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string });
+    expect(events[0]).toMatchObject({ type: "started", release: 2 });
+    expect(events).toContainEqual({ type: "output", stream: "stdout", text: "hi" });
+    expect(events.at(-1)).toMatchObject({ type: "exit", code: 3 });
+    await until("one-off removed", async () => (await instances()).every((i) => i.processType !== "run"), 30_000);
+    await until("its container removed", async () => (await inspector.list()).length === 3, 30_000);
+  }, 120_000);
+
   it("a custom domain routes to the app", async () => {
     expect((await owner.req("POST", `/api/v1/apps/${APP}/domains`, { hostname: "golden.example.com" })).status).toBe(
       201,

@@ -8,6 +8,7 @@ import { ReleaseSchema } from "./releases.ts";
 import { listInstances, restartInstances } from "../../instances/instances.ts";
 import { followOneOff, startOneOff } from "../../instances/one-off.ts";
 import { rollback } from "../../releases/rollback.ts";
+import { rolloutStatus } from "../../scheduler/rollout-status.ts";
 
 const InstanceSchema = z
   .object({
@@ -26,6 +27,34 @@ const InstanceSchema = z
     updatedAt: z.string(),
   })
   .openapi("Instance");
+
+const RolloutSchema = z
+  .object({
+    release: z
+      .object({ version: z.number().int(), status: z.string(), failReason: z.string().nullable() })
+      .nullable(),
+    deployed: z.number().int().nullable(),
+    processes: z.array(
+      z.object({
+        type: z.string(),
+        quantity: z.number().int(),
+        running: z.number().int(),
+        starting: z.number().int(),
+        replacing: z.number().int(),
+      }),
+    ),
+    old: z.number().int(),
+    stopping: z.number().int(),
+    failing: z.array(z.object({ instance: z.string(), processType: z.string(), reason: z.string() })),
+    placementIssue: z.string().nullable(),
+    nodeReady: z.boolean(),
+    settled: z.boolean(),
+  })
+  .openapi("RolloutStatus");
+
+const RolloutQuery = z
+  .object({ release: z.coerce.number().int().min(1).max(1_000_000_000).optional() })
+  .strict();
 
 const RestartBody = z
   .object({ target: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "a process type or instance id").optional() })
@@ -55,6 +84,17 @@ const list = apiRoute({
   summary: "The app's instances: state, node, release, restarts, last exit code and reason",
   request: { params: AppParam },
   responses: { 200: jsonResponse(z.array(InstanceSchema), "Instances") },
+});
+const rollout = apiRoute({
+  method: "get",
+  path: "/apps/{app}/rollout",
+  tags: T,
+  summary:
+    "Where the app's rollout stands (poll it to follow one): the release (`release=N`, else the one rolling out, else " +
+    "the deployed one), per process type its running/starting/replacing instances, failing instances, placement " +
+    "problem, and `settled` once the release is deployed and the formation runs with nothing left to replace",
+  request: { params: AppParam, query: RolloutQuery },
+  responses: { 200: jsonResponse(RolloutSchema, "Rollout status") },
 });
 const restart = apiRoute({
   method: "post",
@@ -89,6 +129,12 @@ const run = apiRoute({
 /** Routes under /api/v1 for instances and rollback. */
 export const instanceRoutes = new OpenAPIHono<ApiEnv>()
   .openapi(list, async (c) => c.json(await listInstances(c.get("services"), requireActor(c), c.req.valid("param").app), 200))
+  .openapi(rollout, async (c) =>
+    c.json(
+      await rolloutStatus(c.get("services"), requireActor(c), c.req.valid("param").app, c.req.valid("query").release),
+      200,
+    ),
+  )
   .openapi(restart, async (c) =>
     c.json(
       await restartInstances(c.get("services"), requireActor(c), c.req.valid("param").app, c.req.valid("json").target),
