@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { startFakeNode, type FakeNode } from "../helpers/fake-node.ts";
+import { localJoinToken } from "../helpers/local-token.ts";
 import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { TestStream, type StreamFrame } from "../helpers/stream-client.ts";
 import { until } from "../helpers/until.ts";
@@ -81,7 +82,8 @@ beforeAll(async () => {
   expect((await owner.req("POST", "/api/v1/teams", { name: TEAM })).status).toBe(201);
   expect((await owner.req("POST", "/api/v1/apps", { name: APP, team: TEAM })).status).toBe(201);
   // A running instance on an agent: the scheduler publishes events, the agent's samples become stats.
-  const joinToken = (await owner.req("POST", "/api/v1/nodes/join-tokens", { name: "sec-stream" })).body.token as string;
+  // The fake node publishes on loopback, which the control plane routes only for a local-kind join token.
+  const joinToken = await localJoinToken(srv, "sec-stream");
   node = await startFakeNode(srv, { name: "sec-stream-node", joinToken, statsIntervalMs: 300 });
   const app = await db().app.findUniqueOrThrow({ where: { name: APP } });
   await db().release.create({
