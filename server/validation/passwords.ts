@@ -11,11 +11,19 @@ function commonPasswords(): ReadonlySet<string> {
   return common;
 }
 
-/** True if `s` is a run of consecutive characters, up or down (0123456789, abcdefghij, 9876543210). */
+/**
+ * True if `s` is a run of consecutive characters, up or down (abcdefghij, 9876543210); digits wrap around, as on a
+ * keyboard's number row (1234567890, 0987654321).
+ */
 function isSequence(s: string): boolean {
-  const step = s.charCodeAt(1) - s.charCodeAt(0);
+  const digits = /^[0-9]+$/.test(s);
+  const stepAt = (i: number) => {
+    const d = s.charCodeAt(i) - s.charCodeAt(i - 1);
+    return digits ? ((d + 10) % 10 === 9 ? -1 : (d + 10) % 10) : d;
+  };
+  const step = stepAt(1);
   if (step !== 1 && step !== -1) return false;
-  for (let i = 1; i < s.length; i++) if (s.charCodeAt(i) - s.charCodeAt(i - 1) !== step) return false;
+  for (let i = 2; i < s.length; i++) if (stepAt(i) !== step) return false;
   return true;
 }
 
