@@ -18,8 +18,8 @@ export const PLATFORM_PACKAGES = [
   "ca-certificates",
 ];
 
-/** Extra packages the test tiers need (browser for e2e, load tools for benchmarks). */
-export const TEST_PACKAGES = ["chromium", "fonts-liberation"];
+/** Extra packages the test tiers need (browser for e2e, a DNS server for domain verification tests). */
+export const TEST_PACKAGES = ["chromium", "fonts-liberation", "dnsmasq-base"];
 
 /** Names of packages from `wanted` that dpkg does not report as installed. */
 export function missingPackages(wanted) {

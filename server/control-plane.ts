@@ -18,6 +18,7 @@ import { createBuildPipeline } from "./builds/pipeline.ts";
 import { handlePull, PULL_PREFIX } from "./registry/pull-proxy.ts";
 import { startRegistry, type RegistryInfo } from "./registry/registry.ts";
 import { pruneLoginFailures } from "./auth/login.ts";
+import { pruneExpiredDomainClaims } from "./domains/domains.ts";
 import { AGENT_PATH, agentHubFor } from "./nodes/agent-hub.ts";
 import { schedulerFor } from "./scheduler/scheduler.ts";
 import { startStatsIngest } from "./stats/ingest.ts";
@@ -181,6 +182,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
 
   const pruner = setInterval(() => {
     pruneLoginFailures(services).catch((err: unknown) => log.error({ err }, "pruning login failures failed"));
+    pruneExpiredDomainClaims(services).catch((err: unknown) => log.error({ err }, "pruning lapsed domain claims failed"));
   }, 10 * 60 * 1000);
   pruner.unref();
   const scheduler = schedulerFor(services, agentHubFor(services));
