@@ -29,6 +29,19 @@ export class TestDns {
     throw new Error(`could not start dnsmasq: ${String(last)}`);
   }
 
+  /** Starts a server with no records on `port` (a platform started earlier was told this address). */
+  static async startOn(port: number): Promise<TestDns> {
+    if (!fs.existsSync(DNSMASQ)) throw new Error(`${DNSMASQ} is missing: apt-get install dnsmasq-base (scripts/host-packages.mjs)`);
+    const dns = new TestDns(port);
+    try {
+      await dns.launch({});
+    } catch (err) {
+      await dns.stop();
+      throw err;
+    }
+    return dns;
+  }
+
   /** What BERTH_DNS_RESOLVER takes. */
   get address(): string {
     return `127.0.0.1:${this.port}`;
