@@ -7,6 +7,9 @@ import { defineConfig } from "@playwright/test";
 
 const port = Number(process.env.BERTH_E2E_PORT || 3917);
 const baseURL = `http://127.0.0.1:${port}`;
+// Domain verification asks only this loopback DNS server (e2e/domains.spec.ts starts it while it runs), never the
+// machine's resolver. Derived from the port (e2e/domains.spec.ts computes the same), so everyone agrees on it.
+const e2eDnsPort = Number(process.env.BERTH_E2E_DNS_PORT || port + 1);
 // Deterministic per port, so the config (loaded again by each worker) agrees on it; wiped before every run.
 const dataDir = path.join(os.tmpdir(), `berth-e2e-${port}`);
 if (!process.env.TEST_WORKER_INDEX) fs.rmSync(dataDir, { recursive: true, force: true });
@@ -55,6 +58,7 @@ export default defineConfig({
       BERTH_DATA_DIR: dataDir,
       BERTH_PUBLIC_URL: baseURL,
       BERTH_LOG_LEVEL: "warn",
+      BERTH_DNS_RESOLVER: `127.0.0.1:${e2eDnsPort}`,
       NODE_ENV: "production",
       // The dashboard e2e needs no node agent (it would create host networking as root).
       BERTH_NO_AGENT: "1",

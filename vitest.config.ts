@@ -15,6 +15,7 @@ export default defineConfig({
             "cli/**/*.test.ts",
             "app/**/*.test.ts",
             "components/**/*.test.ts",
+            "lib/**/*.test.ts",
           ],
           exclude: [...ignore, "**/*.root.test.ts", "**/*.int.test.ts"],
           environment: "node",

@@ -465,14 +465,20 @@ export function useRemoveNode(id: string) {
 
 // ---- domains ---------------------------------------------------------------------------------------------------
 
-/** A custom domain of an app and the CNAME target to point DNS at. */
+/** A custom domain of an app, the CNAME target to point DNS at and the TXT record that proves control of it. */
 export interface AppDomain {
   hostname: string;
+  /** pending: not routed (no certificate either) until the TXT record is published and verified. */
+  status: "pending" | "verified";
   cname: string;
   /** Where the app answers on this hostname (https:// when the router has HTTPS on). */
   url: string;
   /** The router gets a certificate for it and redirects plain HTTP to HTTPS. */
   https: boolean;
+  verification: { type: "TXT"; name: string; value: string };
+  verifiedAt: string | null;
+  /** When a pending claim lapses. */
+  expiresAt: string | null;
   createdAt: string;
 }
 
@@ -484,12 +490,15 @@ export function useDomains(app: string) {
   });
 }
 
-/** Adds or removes a custom domain (team admins and owners); refreshes the list. */
+/** Adds, verifies or removes a custom domain (team admins and owners); refreshes the list. */
 export function useDomainChange(app: string) {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: async (c: { add: string } | { remove: string }): Promise<AppDomain | null> => {
+    mutationFn: async (c: { add: string } | { verify: string } | { remove: string }): Promise<AppDomain | null> => {
       if ("add" in c) return api<AppDomain>(`/apps/${seg(app)}/domains`, { method: "POST", body: { hostname: c.add } });
+      if ("verify" in c) {
+        return api<AppDomain>(`/apps/${seg(app)}/domains/${seg(c.verify)}/verify`, { method: "POST" });
+      }
       await api<void>(`/apps/${seg(app)}/domains/${seg(c.remove)}`, { method: "DELETE" });
       return null;
     },

@@ -28,8 +28,31 @@ export function emailProblem(email: string): string | null {
   return null;
 }
 
-/** Only same-site paths are followed after sign-in (no open redirects). */
+// Backslashes, whitespace and control characters: browsers drop tabs and newlines from URLs and read `\` as `/`, so
+// `/\tevil.test` or `/\\evil.test` become the protocol-relative `//evil.test` only after a check of the raw string.
+const UNSAFE_IN_PATH = /[\\\s\u0000-\u001f\u007f]/;
+const BASE = "http://same-origin.invalid";
+
+/**
+ * Only same-origin absolute paths are followed after sign-in, sign-up or an invitation (no open redirects): one
+ * leading `/` (never `//`), no backslash, whitespace or control character, also once percent-decoded, and resolving
+ * against this origin must stay on it. Returns the normalized path (with query and fragment), or `fallback`.
+ */
 export function safeNext(next: string | null | undefined, fallback = "/apps"): string {
-  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return fallback;
-  return next;
+  if (!next || !next.startsWith("/") || next.startsWith("//") || UNSAFE_IN_PATH.test(next)) return fallback;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(next);
+  } catch {
+    return fallback; // malformed percent-encoding
+  }
+  if (decoded.startsWith("//") || UNSAFE_IN_PATH.test(decoded)) return fallback;
+  let url: URL;
+  try {
+    url = new URL(next, BASE);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== BASE) return fallback;
+  return `${url.pathname}${url.search}${url.hash}`;
 }

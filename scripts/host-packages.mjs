@@ -18,8 +18,9 @@ export const PLATFORM_PACKAGES = [
   "ca-certificates",
 ];
 
-/** Extra packages the test tiers need (browser for e2e, load tools for benchmarks, zsh for the CLI completion test). */
-export const TEST_PACKAGES = ["chromium", "fonts-liberation", "zsh"];
+/** Extra packages the test tiers need (browser for e2e, load tools for benchmarks, zsh for the CLI completion test, a
+ * DNS server for domain verification tests). */
+export const TEST_PACKAGES = ["chromium", "fonts-liberation", "zsh", "dnsmasq-base"];
 
 /** Names of packages from `wanted` that dpkg does not report as installed. */
 export function missingPackages(wanted) {

@@ -117,9 +117,12 @@ if (want("e2e")) {
   buildDashboard();
   const out = path.join(outDir, "e2e.json");
   const port = await freePort();
+  // The loopback DNS server e2e/domains.spec.ts runs for domain verification (the platform is told at start).
+  const dnsPort = await freePort();
   const ok = run(bin("playwright"), ["test", "--reporter=list,json"], {
     PLAYWRIGHT_JSON_OUTPUT_NAME: out,
     BERTH_E2E_PORT: String(port),
+    BERTH_E2E_DNS_PORT: String(dnsPort),
   });
   if (fs.existsSync(out)) {
     const report = JSON.parse(fs.readFileSync(out, "utf8"));

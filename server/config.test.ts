@@ -18,6 +18,7 @@ describe("loadConfig", () => {
       domain: "localhost",
       publicUrl: undefined,
       admin: undefined,
+      dnsResolvers: [],
       logLevel: "info",
       loginAccountLimitPerHour: 100,
       loginIpLimitPerHour: 300,
@@ -163,6 +164,18 @@ describe("loadConfig", () => {
     } finally {
       if (before === undefined) delete process.env.BERTH_DOMAIN;
       else process.env.BERTH_DOMAIN = before;
+    }
+  });
+
+  it("reads BERTH_DNS_RESOLVER as addresses with optional ports, refusing anything else", () => {
+    expect(loadConfig({ BERTH_DNS_RESOLVER: "127.0.0.1:5353" }).dnsResolvers).toEqual(["127.0.0.1:5353"]);
+    expect(loadConfig({ BERTH_DNS_RESOLVER: "1.1.1.1, [::1]:53,2001:db8::1" }).dnsResolvers).toEqual([
+      "1.1.1.1",
+      "[::1]:53",
+      "2001:db8::1",
+    ]);
+    for (const bad of ["dns.example.com", "127.0.0.1:0", "127.0.0.1:70000", "[127.0.0.1]:53", "1.2.3:53", "127.0.0.1;rm"]) {
+      expect(() => loadConfig({ BERTH_DNS_RESOLVER: bad }), bad).toThrow(/BERTH_DNS_RESOLVER/);
     }
   });
 });

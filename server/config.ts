@@ -1,7 +1,9 @@
 // Configuration comes from the environment (CONTRACT.md), parsed once at start and passed down explicitly.
 import os from "node:os";
 import path from "node:path";
+import net from "node:net";
 import { z } from "zod";
+import { passwordProblem } from "./validation/passwords.ts";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalNonEmpty = z
@@ -36,6 +38,7 @@ const EnvSchema = z.object({
   BERTH_REGISTRY_PORT: port.default(0),
   BERTH_KEEP_RELEASES: z.coerce.number().int().min(1).max(1000).default(10),
   BERTH_SCHEDULER: z.enum(["on", "off"]).default("on"),
+  BERTH_DNS_RESOLVER: optionalNonEmpty,
   NODE_ENV: z.string().default("production"),
 });
 
@@ -70,7 +73,22 @@ export interface Config {
   keepReleases: number;
   /** Run the scheduler (off only for tests that drive agents by hand). */
   scheduler: boolean;
+  /**
+   * DNS servers (`IP` or `IP:PORT`, IPv6 as `[IP]:PORT`) that domain verification asks for TXT records; empty = the
+   * system resolver (/etc/resolv.conf).
+   */
+  dnsResolvers: string[];
   dev: boolean;
+}
+
+/** True for what dns.Resolver#setServers accepts: an IP address, optionally with a port (IPv6 in brackets then). */
+function isResolverAddress(v: string): boolean {
+  if (net.isIP(v)) return true;
+  const m = /^(?:\[([^\]]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(v);
+  if (!m) return false;
+  const ip = m[1] ?? m[2] ?? "";
+  const port = Number(m[3]);
+  return (m[1] !== undefined ? net.isIPv6(ip) : net.isIPv4(ip)) && port >= 1 && port <= 65535;
 }
 
 /** Default data dir: /var/lib/berth as root, ~/.local/share/berth otherwise. */
@@ -100,6 +118,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.BERTH_TLS_ISSUER === "internal" && (e.BERTH_ACME_EMAIL ?? e.BERTH_ACME_CA) !== undefined) {
     throw new Error("invalid configuration: BERTH_ACME_EMAIL and BERTH_ACME_CA apply only to BERTH_TLS_ISSUER=acme");
   }
+  if (e.BERTH_ADMIN_PASSWORD !== undefined) {
+    const problem = passwordProblem(e.BERTH_ADMIN_PASSWORD);
+    if (problem) throw new Error(`invalid configuration: BERTH_ADMIN_PASSWORD: ${problem}`);
+  }
+  const dnsResolvers = e.BERTH_DNS_RESOLVER === undefined ? [] : e.BERTH_DNS_RESOLVER.split(",").map((r) => r.trim());
+  const badResolver = dnsResolvers.find((r) => !isResolverAddress(r));
+  if (badResolver !== undefined) {
+    throw new Error(
+      `invalid configuration: BERTH_DNS_RESOLVER: ${JSON.stringify(badResolver)} is not IP, IP:PORT or [IPv6]:PORT`,
+    );
+  }
   return {
     dataDir,
     databaseUrl: `file:${path.join(dataDir, "berth.db")}`,
@@ -125,6 +154,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     registryPort: e.BERTH_REGISTRY_PORT,
     keepReleases: e.BERTH_KEEP_RELEASES,
     scheduler: e.BERTH_SCHEDULER === "on",
+    dnsResolvers,
     dev: e.NODE_ENV === "development",
   };
 }

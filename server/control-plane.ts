@@ -21,12 +21,14 @@ import { builderDirOf, sweepBuilderStores } from "./builds/builder-stores.ts";
 import { handlePull, PULL_PREFIX } from "./registry/pull-proxy.ts";
 import { startRegistry, type RegistryInfo } from "./registry/registry.ts";
 import { pruneLoginFailures } from "./auth/login.ts";
+import { pruneExpiredDomainClaims } from "./domains/domains.ts";
 import { AGENT_PATH, agentHubFor } from "./nodes/agent-hub.ts";
 import { schedulerFor } from "./scheduler/scheduler.ts";
 import { startStatsIngest } from "./stats/ingest.ts";
 import { Router } from "./router/router.ts";
 import { startLogIngest } from "./logs/ingest.ts";
 import { forwardPlatformLines } from "./logs/platform-lines.ts";
+import { applySecurityHeaders, securityHeaders } from "./http/security-headers.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -134,24 +136,30 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const streams = new StreamServer(services);
   const dashboard = opts.dashboard ? await loadDashboard(config, log) : undefined;
 
+  const hardening = securityHeaders(config);
   const server = http.createServer((req, res) => {
     const url = req.url ?? "/";
-    if (url === "/healthz" || url.startsWith("/healthz?")) {
+    const isApi = url === API_BASE || url.startsWith(`${API_BASE}/`) || url.startsWith(`${API_BASE}?`);
+    const isGit = url.startsWith(GIT_PREFIX) || url === HOOK_PATH;
+    const isHealth = url === "/healthz" || url.startsWith("/healthz?");
+    const isPull = url.startsWith(PULL_PREFIX);
+    applySecurityHeaders(res, hardening, Boolean(dashboard) && !(isApi || isGit || isHealth || isPull));
+    if (isHealth) {
       res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
       return;
     }
-    if (url === API_BASE || url.startsWith(`${API_BASE}/`) || url.startsWith(`${API_BASE}?`)) {
+    if (isApi) {
       apiListener(req, res);
       return;
     }
-    if (url.startsWith(PULL_PREFIX)) {
+    if (isPull) {
       handlePull(services, req, res).catch((err: unknown) => {
         log.error({ err, url }, "registry pull request failed");
         if (!res.headersSent) res.writeHead(500).end();
       });
       return;
     }
-    if (url.startsWith(GIT_PREFIX) || url === HOOK_PATH) {
+    if (isGit) {
       const handler = url === HOOK_PATH ? git.handleHook(req, res) : git.handle(req, res);
       handler.catch((err: unknown) => {
         log.error({ err, url }, "git request failed");
@@ -185,6 +193,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
 
   const pruner = setInterval(() => {
     pruneLoginFailures(services).catch((err: unknown) => log.error({ err }, "pruning login failures failed"));
+    pruneExpiredDomainClaims(services).catch((err: unknown) => log.error({ err }, "pruning lapsed domain claims failed"));
   }, 10 * 60 * 1000);
   pruner.unref();
   const scheduler = schedulerFor(services, agentHubFor(services));

@@ -25,7 +25,8 @@ const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Splits `KEY=value` arguments (the value may contain `=`); a usage error for anything else. */
 export function parseAssignments(args: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: every valid name, `constructor` and `__proto__` included, becomes an own key that is sent as typed.
+  const out = Object.create(null) as Record<string, string>;
   for (const arg of args) {
     const i = arg.indexOf("=");
     const key = i > 0 ? arg.slice(0, i) : "";

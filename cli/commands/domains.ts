@@ -1,4 +1,5 @@
-// `berth domains`, `domains:add`, `domains:remove`: custom host names routed to an app.
+// `berth domains`, `domains:add`, `domains:verify`, `domains:remove`: custom host names routed to an app once their
+// owner proved control of them with a DNS TXT record.
 import type { Command } from "commander";
 import { seg } from "../api-client.ts";
 import { resolveApp } from "../app-resolver.ts";
@@ -8,10 +9,17 @@ import { authedClient } from "../session.ts";
 
 interface Domain {
   hostname: string;
+  /** pending: not routed until verified. */
+  status: "pending" | "verified";
   cname: string;
   /** Where the app answers on this hostname (https:// when the router gets a certificate for it). */
   url: string;
   https: boolean;
+  /** The TXT record that proves control of the hostname. */
+  verification: { type: "TXT"; name: string; value: string };
+  verifiedAt: string | null;
+  /** When a pending claim lapses. */
+  expiresAt: string | null;
   createdAt: string;
 }
 
@@ -32,6 +40,12 @@ function checkHost(raw: string): string {
   return host;
 }
 
+/** The record to publish and the command to run next, for a pending domain. */
+function printProof(d: Domain, app: string): void {
+  println(`  ${d.verification.name}  TXT  "${d.verification.value}"`);
+  println(`  then: berth domains:verify ${d.hostname} -a ${app}${d.expiresAt ? ` (before ${formatDate(d.expiresAt)})` : ""}`);
+}
+
 async function list(opts: AppOpts): Promise<void> {
   const app = await resolveApp(opts.app);
   const { body } = await authedClient().get<Domain[]>(`/apps/${seg(app)}/domains`);
@@ -41,6 +55,14 @@ async function list(opts: AppOpts): Promise<void> {
     body.map((d) => [d.hostname, d.cname, d.url, formatDate(d.createdAt)]),
     `${app} has no custom domains; add one with \`berth domains:add HOSTNAME -a ${app}\`.`,
   );
+  const pending = body.filter((d) => d.status === "pending");
+  if (pending.length === 0) return;
+  println("");
+  println(`Pending verification (not routed until their owner publishes the TXT record and verifies):`);
+  for (const d of pending) {
+    println(`${d.hostname}`);
+    printProof(d, app);
+  }
 }
 
 async function add(host: string, opts: AppOpts): Promise<void> {
@@ -49,8 +71,18 @@ async function add(host: string, opts: AppOpts): Promise<void> {
   const { body } = await authedClient().post<Domain>(`/apps/${seg(app)}/domains`, { hostname });
   if (opts.json) return printJson(body);
   println(`Added ${body.hostname} to ${app}.`);
+  println(`It is routed once you prove you control it: publish this DNS record, then verify it.`);
+  printProof(body, app);
   println(`Point a DNS CNAME record for ${body.hostname} to ${body.cname}.`);
-  if (body.https) println(`Once DNS points here, the router gets a certificate and serves ${body.url}`);
+  if (body.https) println(`Once verified and DNS points here, the router gets a certificate and serves ${body.url}`);
+}
+
+async function verify(host: string, opts: AppOpts): Promise<void> {
+  const hostname = checkHost(host);
+  const app = await resolveApp(opts.app);
+  const { body } = await authedClient().post<Domain>(`/apps/${seg(app)}/domains/${seg(hostname)}/verify`, {});
+  if (opts.json) return printJson(body);
+  println(`Verified ${body.hostname}: it routes to ${app} at ${body.url}`);
 }
 
 async function remove(host: string, opts: AppOpts): Promise<void> {
@@ -70,10 +102,16 @@ export function registerDomainCommands(program: Command): void {
     .action(list);
   program
     .command("domains:add")
-    .description("route a custom hostname to an app (admins and owners)")
+    .description("claim a custom hostname for an app; routed once verified (admins and owners)")
     .argument("<hostname>", "like www.example.com")
     .option("-a, --app <app>", "app name (default: from git remote `berth`)")
     .action(add);
+  program
+    .command("domains:verify")
+    .description("check a pending domain's DNS TXT record (_berth-challenge.HOSTNAME) and route it (admins and owners)")
+    .argument("<hostname>", "like www.example.com")
+    .option("-a, --app <app>", "app name (default: from git remote `berth`)")
+    .action(verify);
   program
     .command("domains:remove")
     .description("stop routing a custom hostname to an app (admins and owners)")

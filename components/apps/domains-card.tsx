@@ -10,11 +10,55 @@ import { Field } from "@/components/ui/label";
 import { SkeletonRows } from "@/components/ui/skeleton";
 import { useToast } from "@/components/ui/toast";
 import { errorMessage } from "@/lib/api";
-import { useDomainChange, useDomains } from "@/lib/queries";
+import { fullTime } from "@/lib/format";
+import { useDomainChange, useDomains, type AppDomain } from "@/lib/queries";
+
+/** The TXT record a pending domain needs, with copy buttons, and the Verify button. */
+function Proof({
+  d,
+  canEdit,
+  busy,
+  error,
+  onVerify,
+}: {
+  d: AppDomain;
+  canEdit: boolean;
+  busy: boolean;
+  error: unknown;
+  onVerify: () => void;
+}) {
+  return (
+    <div className="mt-2 w-full space-y-2 rounded-md border border-amber-200 bg-amber-50/60 px-3 py-2.5 text-xs text-zinc-700">
+      <p>
+        Not routed yet. To prove you control <span className="font-mono">{d.hostname}</span>, publish this DNS record,
+        then verify it{d.expiresAt ? <> before {fullTime(d.expiresAt)}</> : null}.
+      </p>
+      <dl className="grid grid-cols-[auto_1fr_auto] items-center gap-x-3 gap-y-1">
+        <dt className="text-zinc-500">Name</dt>
+        <dd className="min-w-0 truncate font-mono text-zinc-900">{d.verification.name}</dd>
+        <CopyButton text={d.verification.name} label={`Copy the TXT record name for ${d.hostname}`} />
+        <dt className="text-zinc-500">Type</dt>
+        <dd className="font-mono text-zinc-900">{d.verification.type}</dd>
+        <span />
+        <dt className="text-zinc-500">Value</dt>
+        <dd className="min-w-0 truncate font-mono text-zinc-900">{d.verification.value}</dd>
+        <CopyButton text={d.verification.value} label={`Copy the TXT record value for ${d.hostname}`} />
+      </dl>
+      <div className="flex items-center gap-3">
+        <Button size="sm" disabled={!canEdit} loading={busy} onClick={onVerify} aria-label={`Verify ${d.hostname}`}>
+          Verify
+        </Button>
+        <span className="text-zinc-500">DNS changes can take a few minutes to show.</span>
+      </div>
+      <FormError error={error} />
+    </div>
+  );
+}
 
 /**
- * Custom domains: add (one app per hostname, checked by the server), remove, and the CNAME to point DNS at. Whether a
- * domain is served over HTTPS comes from the server (it depends on the platform's BERTH_HTTPS_PORT), never assumed.
+ * Custom domains: add (a pending claim), prove control with a DNS TXT record and verify (only then routed, and only
+ * one app holds a name), remove, and the CNAME to point DNS at. Whether a domain is served over HTTPS comes from the
+ * server (it depends on the platform's BERTH_HTTPS_PORT), never assumed.
  */
 export function DomainsCard({ app, canEdit }: { app: string; canEdit: boolean }) {
   const domains = useDomains(app);
@@ -22,6 +66,8 @@ export function DomainsCard({ app, canEdit }: { app: string; canEdit: boolean })
   const toast = useToast();
   const [hostname, setHostname] = useState("");
   const [error, setError] = useState<unknown>(null);
+  const [verifying, setVerifying] = useState<string | null>(null);
+  const [verifyError, setVerifyError] = useState<{ host: string; error: unknown } | null>(null);
 
   const add = (e: FormEvent) => {
     e.preventDefault();
@@ -31,9 +77,21 @@ export function DomainsCard({ app, canEdit }: { app: string; canEdit: boolean })
       {
         onSuccess: (d) => {
           setHostname("");
-          toast({ title: `${d?.hostname ?? hostname.trim()} now routes to ${app}` });
+          toast({ title: `${d?.hostname ?? hostname.trim()} added: publish its TXT record, then verify it` });
         },
         onError: (err) => setError(err),
+      },
+    );
+  };
+  const verify = (h: string) => {
+    setVerifying(h);
+    setVerifyError(null);
+    change.mutate(
+      { verify: h },
+      {
+        onSuccess: () => toast({ title: `${h} verified: it routes to ${app} now` }),
+        onError: (err) => setVerifyError({ host: h, error: err }),
+        onSettled: () => setVerifying(null),
       },
     );
   };
@@ -46,11 +104,12 @@ export function DomainsCard({ app, canEdit }: { app: string; canEdit: boolean })
       },
     );
 
+  const verified = domains.data?.filter((d) => d.status === "verified") ?? [];
   return (
     <Card>
       <CardHeader
         title="Custom domains"
-        description="Route your own hostnames to this app. Point a CNAME record at the target shown."
+        description="Route your own hostnames to this app. Prove you control each one with a DNS TXT record, then point a CNAME record at the target shown."
       />
       <CardBody className="space-y-4">
         {domains.isPending ? (
@@ -63,15 +122,25 @@ export function DomainsCard({ app, canEdit }: { app: string; canEdit: boolean })
           <ul aria-label="Custom domains" className="divide-y divide-zinc-100 rounded-md border border-zinc-200">
             {domains.data.map((d) => (
               <li key={d.hostname} className="flex flex-wrap items-center gap-x-4 gap-y-1 px-4 py-2.5 text-sm">
-                <a
-                  href={d.url}
-                  target="_blank"
-                  rel="noreferrer"
-                  className="font-mono font-medium text-zinc-900 hover:underline"
-                >
-                  {d.hostname}
-                </a>
-                <Badge tone={d.https ? "green" : "neutral"}>{d.https ? "HTTPS" : "HTTP only"}</Badge>
+                {d.status === "verified" ? (
+                  <a
+                    href={d.url}
+                    target="_blank"
+                    rel="noreferrer"
+                    className="font-mono font-medium text-zinc-900 hover:underline"
+                  >
+                    {d.hostname}
+                  </a>
+                ) : (
+                  <span className="font-mono font-medium text-zinc-900">{d.hostname}</span>
+                )}
+                {d.status === "verified" ? (
+                  <Badge tone={d.https ? "green" : "neutral"}>{d.https ? "HTTPS" : "HTTP only"}</Badge>
+                ) : (
+                  <Badge tone="amber" dot>
+                    Pending verification
+                  </Badge>
+                )}
                 <span className="text-xs text-zinc-500">
                   CNAME → <span className="font-mono">{d.cname}</span>
                 </span>
@@ -87,14 +156,23 @@ export function DomainsCard({ app, canEdit }: { app: string; canEdit: boolean })
                     Remove
                   </Button>
                 </span>
+                {d.status === "pending" ? (
+                  <Proof
+                    d={d}
+                    canEdit={canEdit && !change.isPending}
+                    busy={verifying === d.hostname}
+                    error={verifyError?.host === d.hostname ? verifyError.error : null}
+                    onVerify={() => verify(d.hostname)}
+                  />
+                ) : null}
               </li>
             ))}
           </ul>
         )}
-        {domains.data && domains.data.length > 0 ? (
+        {verified.length > 0 ? (
           <p className="text-xs text-zinc-500">
-            {domains.data.some((d) => d.https)
-              ? "HTTPS: the router obtains a certificate for each domain by itself once its DNS points here, and redirects http:// requests to https://."
+            {verified.some((d) => d.https)
+              ? "HTTPS: the router obtains a certificate for each verified domain by itself once its DNS points here, and redirects http:// requests to https://."
               : "Served over plain HTTP: HTTPS is not enabled on this platform (BERTH_HTTPS_PORT)."}
           </p>
         ) : null}
@@ -110,7 +188,7 @@ export function DomainsCard({ app, canEdit }: { app: string; canEdit: boolean })
               spellCheck={false}
             />
           </Field>
-          <Button type="submit" disabled={!canEdit || hostname.trim() === ""} loading={change.isPending}>
+          <Button type="submit" disabled={!canEdit || hostname.trim() === ""} loading={change.isPending && verifying === null}>
             Add domain
           </Button>
         </form>

@@ -34,6 +34,7 @@ function keyProblem(
   if (!key) return "Give the variable a name.";
   if (!KEY.test(key)) return "Letters, digits and _; not starting with a digit.";
   if (RESERVED.has(key)) return `${key} is set by the platform.`;
+  if (key === "__proto__") return "__proto__ cannot be used as a name.";
   if (removed.has(key)) return `${key} is marked for removal above; undo that to keep it.`;
   if (existing.has(key)) return `${key} already exists; edit it above.`;
   if (others.includes(key)) return `${key} is listed twice.`;

@@ -116,6 +116,10 @@ export function summarize(action: string, target: string, d: Data): string {
       return `Added domain ${str(d.hostname) ?? target}`;
     case "domain.remove":
       return `Removed domain ${str(d.hostname) ?? target}`;
+    case "domain.verify":
+      return `Verified domain ${str(d.hostname) ?? target}; it is routed now`;
+    case "domain.drop":
+      return `Dropped the pending claim on ${str(d.hostname) ?? target}: another app proved control of the name first`;
     default:
       return target ? `${action} ${target}` : action;
   }

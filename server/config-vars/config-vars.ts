@@ -44,11 +44,13 @@ export async function listConfig(s: Services, actor: Actor, appName: string) {
 /** Applies one change (set/unset/build-time flags) atomically; returns the new config and the release it made. */
 export async function changeConfig(s: Services, actor: Actor, appName: string, change: ConfigChange) {
   const { app, role } = await requireApp(s.db, actor, appName, "app:config");
-  const keys = [...Object.keys(change.set), ...change.unset, ...change.buildTime, ...change.runtimeOnly];
+  // `key in change.set` would also find Object.prototype's members (constructor, toString): own keys only.
+  const setKeys = new Set(Object.keys(change.set));
+  const keys = [...setKeys, ...change.unset, ...change.buildTime, ...change.runtimeOnly];
   if (keys.length === 0) throw errors.validation("nothing to change");
   const reserved = keys.filter((k) => RESERVED_KEYS.has(k));
   if (reserved.length) throw errors.validation(`${reserved.join(", ")} is set by the platform and cannot be configured`);
-  const both = change.unset.filter((k) => k in change.set);
+  const both = change.unset.filter((k) => setKeys.has(k));
   if (both.length) throw errors.validation(`${both.join(", ")} is both set and unset`);
 
   const result = await s.db.$transaction(async (tx) => {
@@ -60,7 +62,7 @@ export async function changeConfig(s: Services, actor: Actor, appName: string, c
       });
     }
     if (change.unset.length) await tx.configVar.deleteMany({ where: { appId: app.id, key: { in: change.unset } } });
-    for (const key of change.buildTime.filter((k) => !(k in change.set))) {
+    for (const key of change.buildTime.filter((k) => !setKeys.has(k))) {
       const n = await tx.configVar.updateMany({ where: { appId: app.id, key }, data: { buildTime: true } });
       if (n.count === 0) throw errors.notFound(`config var ${key}`);
     }

@@ -220,7 +220,9 @@ export class Scheduler extends EventEmitter {
           maintenance: true,
           rolloutBatch: true,
           healthCheckPath: true,
-          domains: { select: { hostname: true } },
+          // Only names whose owner proved control (server/domains): a pending claim is neither routed nor gets a
+          // certificate (the router's ask endpoint answers for routed hosts only).
+          domains: { where: { verifiedAt: { not: null } }, select: { hostname: true } },
           formation: true,
           releases: { where: { status: { in: LIVE_RELEASE_STATUSES } } },
         },

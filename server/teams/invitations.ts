@@ -1,10 +1,12 @@
 // Invitations: single-use, bound to the invited email, expiring. The link is shown to the inviter once.
+import type { Prisma } from "@prisma/client";
 import type { Services, Actor } from "../context.ts";
+import type { Db } from "../db/client.ts";
 import { errors } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
 import { hashToken, looksLikeToken, newToken } from "../auth/secrets.ts";
 import { requireTeam } from "./access.ts";
-import { canChangeMember, type Role } from "./roles.ts";
+import { canChangeMember, isRole, type Role } from "./roles.ts";
 
 export const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -61,12 +63,34 @@ export async function revokeInvitation(s: Services, actor: Actor, teamName: stri
   await recordAudit(s.db, actor, { teamId: team.id, action: "invitation.revoke", target: row.email });
 }
 
+/**
+ * An invitation grants its role with its inviter's authority, so it is only as good as that authority is now: it
+ * stops working once the inviter left the team or can no longer grant the role (an admin demoted to member, an owner
+ * demoted to admin for an owner invitation). Throws 403 with the reason.
+ */
+async function requireInviterMayStillGrant(
+  db: Db | Prisma.TransactionClient,
+  row: { teamId: string; invitedById: string; role: string },
+  teamName: string,
+): Promise<void> {
+  const inviter = await db.membership.findUnique({
+    where: { teamId_userId: { teamId: row.teamId, userId: row.invitedById } },
+  });
+  const ok = inviter !== null && isRole(inviter.role) && isRole(row.role) && canChangeMember(inviter.role, null, row.role);
+  if (!ok) {
+    throw errors.forbidden(
+      `this invitation is no longer valid: whoever sent it can no longer grant the ${row.role} role in '${teamName}'; ask a team admin for a new one`,
+    );
+  }
+}
+
 /** Looks up an invitation by its token for the accept page (team, email, role; no secrets). */
 export async function peekInvitation(s: Services, token: string) {
   const row = looksLikeToken("invite", token)
     ? await s.db.invitation.findUnique({ where: { tokenHash: hashToken(token) }, include: { team: true } })
     : null;
   if (!row || row.acceptedAt || row.expiresAt.getTime() <= Date.now()) throw errors.notFound("invitation");
+  await requireInviterMayStillGrant(s.db, row, row.team.name);
   return { team: row.team.name, email: row.email, role: row.role, expiresAt: row.expiresAt.toISOString() };
 }
 
@@ -78,6 +102,8 @@ export async function acceptInvitation(s: Services, actor: Actor, token: string)
   if (!row || row.acceptedAt || row.expiresAt.getTime() <= Date.now()) throw errors.notFound("invitation");
   if (row.email !== actor.email) throw errors.forbidden("this invitation was sent to a different email address");
   return s.db.$transaction(async (tx) => {
+    // Checked inside the transaction that grants the role, so a demotion cannot slip in between.
+    await requireInviterMayStillGrant(tx, row, row.team.name);
     // Mark used first, conditionally, so two concurrent accepts cannot both succeed.
     const used = await tx.invitation.updateMany({ where: { id: row.id, acceptedAt: null }, data: { acceptedAt: new Date() } });
     if (used.count !== 1) throw errors.notFound("invitation");

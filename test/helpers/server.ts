@@ -19,7 +19,7 @@ export interface TestServer {
 /** Starts a control plane with its own data dir; `env` overrides configuration (e.g. login limits). */
 export async function startTestServer(
   env: Record<string, string> = {},
-  opts: { registry?: boolean; router?: boolean } = {},
+  opts: { registry?: boolean; router?: boolean; dashboard?: boolean } = {},
 ): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-"));
   fs.copyFileSync(inject("templateDb"), path.join(dataDir, "berth.db"));
@@ -29,9 +29,12 @@ export async function startTestServer(
     HOST: "127.0.0.1",
     BERTH_LOG_LEVEL: process.env.BERTH_TEST_LOG_LEVEL ?? "silent",
     BERTH_ROUTER_PORT: "0",
+    // Domain verification must never ask the machine's resolver (test traffic stays on loopback): a closed loopback
+    // port answers "connection refused" at once. Tests that verify domains pass their own DNS server.
+    BERTH_DNS_RESOLVER: "127.0.0.1:1",
     ...env,
   });
-  const cp = await createControlPlane({ config, log: createLogger(config.logLevel), dashboard: false, registry: opts.registry ?? false, router: opts.router ?? false });
+  const cp = await createControlPlane({ config, log: createLogger(config.logLevel), dashboard: opts.dashboard ?? false, registry: opts.registry ?? false, router: opts.router ?? false });
   const port = await cp.listen();
   return {
     url: `http://${config.host}:${port}`,

@@ -528,6 +528,22 @@ const TABLE: Record<string, Row> = {
       expect(await db().domain.count({ where: { hostname: call.ref ?? "" } })).toBe(res.status === 201 ? 1 : 0);
     },
   },
+  "POST /api/v1/apps/{app}/domains/{hostname}/verify": {
+    // A domain verified already: the call answers without a DNS lookup, so only authorization decides.
+    expect: s(401, 404, 403, 403, 200, 200),
+    prepare: async () => {
+      // A fresh app, so these events do not crowd acme-app's activity page.
+      const name = await freshApp();
+      const hostname = `${fresh("v")}.acme.example`;
+      await must(owner().req("POST", `/api/v1/apps/${name}/domains`, { hostname }), 201, "add domain");
+      await db().domain.updateMany({ where: { hostname }, data: { verifiedAt: new Date(), verifiedHostname: hostname } });
+      return { path: `/api/v1/apps/${name}/domains/${hostname}/verify`, ref: hostname };
+    },
+    verify: async (_who, call, res) => {
+      if (res.status === 200) expect(res.body).toMatchObject({ hostname: call.ref, status: "verified" });
+      expect(await db().domain.count({ where: { hostname: call.ref ?? "", verifiedAt: { not: null } } })).toBe(1);
+    },
+  },
   "DELETE /api/v1/apps/{app}/domains/{hostname}": {
     expect: s(401, 404, 403, 403, 204, 204),
     prepare: async () => {
@@ -711,7 +727,9 @@ beforeAll(async () => {
   // A node of acme, as an agent registering with an acme join token would leave it.
   const acme = await db().team.findUniqueOrThrow({ where: { name: "acme" } });
   fixtures.nodeId = (await db().node.create({ data: { name: "acme-node", teamId: acme.id, state: "ready" } })).id;
-  await db().domain.create({ data: { appId: app.id, hostname: "www.acme.example" } });
+  await db().domain.create({
+    data: { appId: app.id, hostname: "www.acme.example", verificationToken: "berth-verify-acme", verifiedAt: new Date(), verifiedHostname: "www.acme.example" },
+  });
   await db().release.create({
     data: { appId: app.id, version: 1, buildId: build.id, imageRef: "acme-app:v1", config: JSON.stringify({ SECRET_KEY: "hunter2" }), status: "succeeded" },
   });

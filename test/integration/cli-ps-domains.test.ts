@@ -1,4 +1,5 @@
-// `berth formation`, `ps:scale`, `limits:set`, `domains`, `domains:add`, `domains:remove` through the real binary.
+// `berth formation`, `ps:scale`, `limits:set`, `domains`, `domains:add`, `domains:verify`, `domains:remove` through
+// the real binary (domain proofs against a real DNS server on loopback).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -6,9 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { runBerth } from "../helpers/cli.ts";
+import { TestDns } from "../helpers/dns.ts";
 import { createRelease } from "../../server/releases/releases.ts";
 
 let srv: TestServer;
+let dns: TestDns;
 let home: string;
 let token = "";
 let viewerToken = "";
@@ -23,7 +26,8 @@ const formation = async () => {
 };
 
 beforeAll(async () => {
-  srv = await startTestServer();
+  dns = await TestDns.start();
+  srv = await startTestServer({ BERTH_DNS_RESOLVER: dns.address });
   home = fs.mkdtempSync(path.join(os.tmpdir(), "berth-cli-ps-"));
   const owner = new ApiClient(srv.url);
   await owner.signUp("cli-ps@example.com");
@@ -51,6 +55,7 @@ beforeAll(async () => {
 afterAll(async () => {
   fs.rmSync(home, { recursive: true, force: true });
   await srv.close();
+  await dns.stop();
 });
 
 describe("berth formation, ps:scale, limits:set", () => {
@@ -152,12 +157,17 @@ describe("berth domains", () => {
     expect(add.code, add.stderr).toBe(0);
     expect(add.stdout).toContain("Added www.example.com to ps-cli.");
     expect(add.stdout).toContain("CNAME record for www.example.com to ps-cli.localhost");
+    // The proof to publish and the next command.
+    expect(add.stdout).toMatch(/_berth-challenge\.www\.example\.com {2}TXT {2}"berth-verify-[0-9a-f]{32}"/);
+    expect(add.stdout).toContain("then: berth domains:verify www.example.com -a ps-cli");
     const addJson = await berth(["domains:add", "api.example.com", "-a", "ps-cli", "--json"]);
     expect(JSON.parse(addJson.stdout)).toMatchObject({ hostname: "api.example.com", cname: "ps-cli.localhost" });
     const table = await berth(["domains", "-a", "ps-cli"]);
     expect(table.stdout.split("\n")[0]).toMatch(/^HOSTNAME\s+CNAME TARGET\s+URL\s+ADDED$/);
     expect(table.stdout).toContain("http://www.example.com:");
     expect(table.stdout).toContain("www.example.com");
+    expect(table.stdout).toContain("Pending verification");
+    expect(table.stdout).toContain("_berth-challenge.api.example.com  TXT");
     const json = await berth(["domains", "-a", "ps-cli", "--json"]);
     expect(JSON.parse(json.stdout).map((d: { hostname: string }) => d.hostname)).toEqual([
       "api.example.com",
@@ -169,6 +179,29 @@ describe("berth domains", () => {
     const rmJson = await berth(["domains:remove", "www.example.com", "-a", "ps-cli", "--json"]);
     expect(JSON.parse(rmJson.stdout)).toEqual({ app: "ps-cli", hostname: "www.example.com", removed: true });
     expect(await srv.cp.services.db.domain.count()).toBe(0);
+  });
+
+  it("verifies a domain once its TXT record is published", async () => {
+    const add = await berth(["domains:add", "proof.example.com", "-a", "ps-cli", "--json"]);
+    expect(add.code, add.stderr).toBe(0);
+    const claim = JSON.parse(add.stdout) as { verification: { name: string; value: string } };
+    const early = await berth(["domains:verify", "proof.example.com", "-a", "ps-cli"]);
+    expect(early.code).toBe(1);
+    expect(early.stderr.trim()).toBe(
+      `berth: no TXT record found at _berth-challenge.proof.example.com; publish one with the value ${claim.verification.value} (DNS changes can take a while to show)`,
+    );
+    await dns.setTxt({ [claim.verification.name]: [claim.verification.value] });
+    const ok = await berth(["domains:verify", "proof.example.com", "-a", "ps-cli"]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^Verified proof\.example\.com: it routes to ps-cli at http:\/\/proof\.example\.com/);
+    const json = await berth(["domains", "-a", "ps-cli", "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject([{ hostname: "proof.example.com", status: "verified" }]);
+    const table = await berth(["domains", "-a", "ps-cli"]);
+    expect(table.stdout).not.toContain("Pending verification");
+    expect((await berth(["domains:verify", "proof.example.com", "-a", "ps-cli"], viewerToken)).stderr).toContain(
+      "does not allow app:update",
+    );
+    expect((await berth(["domains:remove", "proof.example.com", "-a", "ps-cli"])).code).toBe(0);
   });
 
   it("reports bad hostnames, conflicts and missing domains in one line", async () => {

@@ -1,7 +1,9 @@
-// Custom domains: hostname rules, one app per hostname across the whole instance, admin-only changes, audit.
+// Custom domains: hostname rules, one app per (verified) hostname across the whole instance, admin-only changes,
+// audit. Ownership proofs themselves (pending claims, TXT records, routing) are in test/security/domain-ownership.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
+import { TestDns } from "../helpers/dns.ts";
 
 let srv: TestServer;
 let owner: ApiClient;
@@ -9,14 +11,31 @@ let admin: ApiClient;
 let member: ApiClient;
 let viewer: ApiClient;
 let other: ApiClient;
+let dns: TestDns;
+/** TXT records published so far (the DNS server serves all of them). */
+const records: Record<string, string[]> = {};
 
 const path = "/api/v1/apps/dom-app/domains";
 const db = () => srv.cp.services.db;
 const hostnames = async () => (await db().domain.findMany({ orderBy: { hostname: "asc" } })).map((d) => d.hostname);
 
+/** Proves control of `hostname` for `app` the way its owner would: publish the claim's TXT record, then verify. */
+async function verifyAs(c: ApiClient, app: string, hostname: string) {
+  const claim = (await c.req<any[]>("GET", `/api/v1/apps/${app}/domains`)).body.find((d) => d.hostname === hostname);
+  expect(claim, `${hostname} claimed by ${app}`).toBeTruthy();
+  records[claim.verification.name] = [...(records[claim.verification.name] ?? []), claim.verification.value];
+  await dns.setTxt(records);
+  return c.req<any>("POST", `/api/v1/apps/${app}/domains/${hostname}/verify`);
+}
+
 beforeAll(async () => {
+  dns = await TestDns.start();
   // The platform serves apps under apps.example.test (and its dashboard at berth.example.test).
-  srv = await startTestServer({ BERTH_DOMAIN: "Apps.Example.Test", BERTH_PUBLIC_URL: "https://berth.example.test" });
+  srv = await startTestServer({
+    BERTH_DOMAIN: "Apps.Example.Test",
+    BERTH_PUBLIC_URL: "https://berth.example.test",
+    BERTH_DNS_RESOLVER: dns.address,
+  });
   owner = new ApiClient(srv.url);
   await owner.signUp("dom-owner@example.com");
   const users = { admin: "dom-admin@example.com", member: "dom-member@example.com", viewer: "dom-viewer@example.com" };
@@ -37,7 +56,10 @@ beforeAll(async () => {
   // Another user's app in their own (personal) team.
   expect((await other.req("POST", "/api/v1/apps", { name: "other-app" })).status).toBe(201);
 });
-afterAll(async () => srv.close());
+afterAll(async () => {
+  await srv.close();
+  await dns.stop();
+});
 
 describe("domains", () => {
   it("adds lower-cased hostnames, lists them sorted with the CNAME target, removes them", async () => {
@@ -137,6 +159,9 @@ describe("domains", () => {
     expect((await other.req("POST", "/api/v1/apps/other-app/domains", { hostname: "shop.example.org" })).status).toBe(
       201,
     );
+    // (Since issue 12 a claim holds a name only once verified: before that, other apps may claim it too.)
+    expect((await verifyAs(other, "other-app", "shop.example.org")).status).toBe(200);
+    expect((await verifyAs(admin, "dom-app", "www.example.com")).status).toBe(200);
     for (const hostname of ["shop.example.org", "SHOP.example.org", "shop.example.org."]) {
       const r = await owner.req<any>("POST", path, { hostname });
       expect(r.status).toBe(409);
@@ -159,13 +184,23 @@ describe("domains", () => {
     expect((await owner.req("POST", path, { hostname: "shop.example.org" })).status).toBe(201);
   });
 
-  it("lets exactly one of two simultaneous adds of one hostname win", async () => {
+  it("lets exactly one of two simultaneous verifications of one hostname win", async () => {
+    // (Since issue 12 both adds succeed as pending claims; the name goes to one app when they are verified.)
     const [a, b] = await Promise.all([
       owner.req("POST", path, { hostname: "race.example.net" }),
       other.req("POST", "/api/v1/apps/other-app/domains", { hostname: "race.example.net" }),
     ]);
-    expect([a.status, b.status].sort()).toEqual([201, 409]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const name = "_berth-challenge.race.example.net";
+    records[name] = [a.body.verification.value, b.body.verification.value];
+    await dns.setTxt(records);
+    const [va, vb] = await Promise.all([
+      owner.req("POST", `${path}/race.example.net/verify`),
+      other.req("POST", "/api/v1/apps/other-app/domains/race.example.net/verify"),
+    ]);
+    expect([va.status, vb.status].sort(), JSON.stringify([va.body, vb.body])).toEqual([200, 409]);
     expect(await db().domain.count({ where: { hostname: "race.example.net" } })).toBe(1);
+    expect(await db().domain.count({ where: { hostname: "race.example.net", verifiedAt: { not: null } } })).toBe(1);
   });
 
   it("records domain.add and domain.remove", async () => {

@@ -20,11 +20,13 @@ import { loadAgentConfig } from "../../runtime-agent/agent/config.ts";
 import { silentLogger } from "../../runtime-agent/log.ts";
 import { runBerth } from "../helpers/cli.ts";
 import { localJoinToken } from "../helpers/local-token.ts";
+import { TestDns } from "../helpers/dns.ts";
 
 const APP = "golden";
 
 let env: RootEnv;
 let srv: TestServer;
+let dns: TestDns;
 let owner: ApiClient;
 let token = "";
 let repo = "";
@@ -108,7 +110,11 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
   beforeAll(async () => {
     if (!isRoot) return;
     env = await createRootEnv();
-    srv = await startTestServer({ BERTH_ROUTER_PORT: "0" }, { registry: true, router: true });
+    dns = await TestDns.start();
+    srv = await startTestServer(
+      { BERTH_ROUTER_PORT: "0", BERTH_DNS_RESOLVER: dns.address },
+      { registry: true, router: true },
+    );
     owner = new ApiClient(srv.url);
     await owner.signUp("golden@example.com");
     token = (await owner.tokenClient()).token;
@@ -140,6 +146,7 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
     for (const c of (await inspector?.list()) ?? [])
       await inspector.delete(c.id).catch((e: unknown) => problems.push(String(e)));
     await srv?.close();
+    await dns?.stop();
     problems.push(...((await env?.destroy()) ?? []));
     if (repo) fs.rmSync(repo, { recursive: true, force: true });
     expect(problems).toEqual([]);
@@ -265,10 +272,14 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
     await until("its container removed", async () => (await inspector.list()).length === 3, 30_000);
   }, 120_000);
 
-  it("a custom domain routes to the app", async () => {
-    expect((await owner.req("POST", `/api/v1/apps/${APP}/domains`, { hostname: "golden.example.com" })).status).toBe(
-      201,
-    );
+  it("a custom domain routes to the app once its owner proved control of it", async () => {
+    const added = await owner.req("POST", `/api/v1/apps/${APP}/domains`, { hostname: "golden.example.com" });
+    expect(added.status).toBe(201);
+    // Pending: not routed (the app itself is).
+    await until("app routed", async () => (await get(`${APP}.localhost`)).status === 200);
+    expect((await get("golden.example.com")).status).toBe(404);
+    await dns.setTxt({ [added.body.verification.name]: [added.body.verification.value] });
+    expect((await owner.req("POST", `/api/v1/apps/${APP}/domains/golden.example.com/verify`)).status).toBe(200);
     const r = await until(
       "domain routed",
       async () => {

@@ -14,9 +14,16 @@ const Value = z
   .string()
   .max(32 * 1024, { message: "config values are at most 32 KiB" })
   .refine((v) => !v.includes("\u0000"), { message: "config values cannot contain NUL" });
+// zod drops a `__proto__` key from records without a word; the raw body is checked first so it gets EnvKey's error.
+const SetVars = z.preprocess((raw, ctx) => {
+  if (raw !== null && typeof raw === "object" && Object.hasOwn(raw, "__proto__")) {
+    ctx.addIssue({ code: "custom", message: "__proto__ cannot be used as a config var name", input: raw });
+  }
+  return raw;
+}, z.record(EnvKey, Value));
 const ChangeBody = z
   .object({
-    set: z.record(EnvKey, Value).default({}),
+    set: SetVars.default({}),
     unset: z.array(EnvKey).max(200).default([]),
     buildTime: z.array(EnvKey).max(200).default([]),
     runtimeOnly: z.array(EnvKey).max(200).default([]),

@@ -4,16 +4,24 @@ import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
 import { AppParam } from "../schemas.ts";
-import { addDomain, listDomains, removeDomain } from "../../domains/domains.ts";
+import { addDomain, listDomains, removeDomain, verifyDomain } from "../../domains/domains.ts";
 
 const DomainSchema = z
   .object({
     hostname: z.string(),
+    status: z.enum(["pending", "verified"]).openapi({
+      description: "pending: not routed, no certificate, until the TXT record below is published and verified",
+    }),
     cname: z.string().openapi({ description: "Point a CNAME record for the hostname here" }),
     url: z.string().openapi({ description: "Where the app answers on this hostname" }),
     https: z.boolean().openapi({
       description: "Served over HTTPS with a certificate the router obtains itself; plain HTTP redirects there",
     }),
+    verification: z
+      .object({ type: z.literal("TXT"), name: z.string(), value: z.string() })
+      .openapi({ description: "The DNS record that proves control of the hostname: publish it, then verify" }),
+    verifiedAt: z.string().nullable(),
+    expiresAt: z.string().nullable().openapi({ description: "When a pending claim lapses (null once verified)" }),
     createdAt: z.string(),
   })
   .openapi("Domain");
@@ -35,9 +43,19 @@ const add = apiRoute({
   method: "post",
   path: "/apps/{app}/domains",
   tags: T,
-  summary: "Add a custom domain; a hostname belongs to one app on the whole instance (admin and above)",
+  summary:
+    "Claim a custom domain (pending until verified; a verified hostname belongs to one app on the whole instance; admin and above)",
   request: { params: AppParam, body: jsonBody(AddBody) },
   responses: { 201: jsonResponse(DomainSchema, "Added") },
+});
+const verify = apiRoute({
+  method: "post",
+  path: "/apps/{app}/domains/{hostname}/verify",
+  tags: T,
+  summary:
+    "Verify a pending domain: its TXT record _berth-challenge.HOSTNAME must carry the domain's token; then it is routed (admin and above)",
+  request: { params: DomainParam },
+  responses: { 200: jsonResponse(DomainSchema, "Verified") },
 });
 const remove = apiRoute({
   method: "delete",
@@ -59,6 +77,10 @@ export const domainRoutes = new OpenAPIHono<ApiEnv>()
       201,
     ),
   )
+  .openapi(verify, async (c) => {
+    const { app, hostname } = c.req.valid("param");
+    return c.json(await verifyDomain(c.get("services"), requireActor(c), app, hostname), 200);
+  })
   .openapi(remove, async (c) => {
     const { app, hostname } = c.req.valid("param");
     await removeDomain(c.get("services"), requireActor(c), app, hostname);
