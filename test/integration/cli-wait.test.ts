@@ -12,6 +12,7 @@ import { findScheduler, type Scheduler } from "../../server/scheduler/scheduler.
 import { ApiClient } from "../helpers/client.ts";
 import { runBerth } from "../helpers/cli.ts";
 import { type FakeNode, startFakeNode } from "../helpers/fake-node.ts";
+import { localJoinToken } from "../helpers/local-token.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { until } from "../helpers/until.ts";
 
@@ -47,7 +48,8 @@ beforeAll(async () => {
   expect((await owner.req("POST", "/api/v1/apps", { name: APP })).status).toBe(201);
   appId = (await db().app.findUniqueOrThrow({ where: { name: APP } })).id;
   images.push(pullRef({ imageRef: APP, imageDigest: DIGEST }, new URL(srv.url).host));
-  const joinToken = (await owner.req("POST", "/api/v1/nodes/join-tokens", { name: "wait" })).body.token;
+  // The fake node publishes on loopback, which the control plane routes only for a local-kind join token.
+  const joinToken = await localJoinToken(srv, "wait");
   node = await startFakeNode(srv, { name: "wait-node", joinToken, backend: new FakeBackend({ images }) });
   await db().release.create({
     data: { appId, version: 1, imageRef: APP, imageDigest: DIGEST, processTypes: JSON.stringify({ web: "" }) },
@@ -135,8 +137,7 @@ describe("berth --wait", () => {
   it("fails at once when no node the app may use is ready; another team's node does not count", async () => {
     expect((await owner.req("POST", "/api/v1/teams", { name: "wait-team" })).status).toBe(201);
     expect((await owner.req("POST", "/api/v1/apps", { name: "wait-team-app", team: "wait-team" })).status).toBe(201);
-    const joinToken = (await owner.req("POST", "/api/v1/nodes/join-tokens", { name: "wait-team", team: "wait-team" })).body
-      .token;
+    const joinToken = await localJoinToken(srv, "wait-team", "wait-team");
     teamNode = await startFakeNode(srv, { name: "wait-team-node", joinToken });
     expect((await owner.req("POST", `/api/v1/nodes/${node.id}/cordon`)).status).toBe(200);
     try {
