@@ -172,7 +172,7 @@ async function latency(e: RootEnv) {
   await backend.create(e.container("spec-src", { command: SLEEP }));
   const berthSpec = JSON.parse(await fs.readFile(path.join(backend.store.bundle("spec-src"), "config.json"), "utf8"));
   for (const f of ["hosts", "resolv.conf"] as const)
-    await fs.copyFile(backend.store.file("spec-src", f), path.join(rawDir, f));
+    await fs.copyFile(backend.store.platformFile("spec-src", f), path.join(rawDir, f));
   await backend.delete("spec-src");
   const rawSpec = (id: string, rootfs: string) => ({
     ...berthSpec,

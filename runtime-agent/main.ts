@@ -27,6 +27,10 @@ async function main(): Promise<void> {
   }
   const log = createLogger();
   const backend = await OciBackend.open(backendConfigFor(config, pull), log);
+  if (!backend.userNamespaces)
+    log.warn("user namespaces are off on this node (BERTH_USERNS=off): container root is host root");
+  if (!config.diskLimits)
+    log.warn("disk limits are off on this node (BERTH_DISK_LIMITS=off): writable layers are unbounded");
   const agent = await startAgent({
     controlPlane: config.controlPlane,
     joinToken: config.joinToken,
@@ -39,6 +43,7 @@ async function main(): Promise<void> {
     register: () =>
       hostInfo({
         diskPath: config.stateDir,
+        userNamespaces: backend.userNamespaces,
         ...(config.nodeName ? { nodeName: config.nodeName } : {}),
         ...(config.nodeAddress ? { address: config.nodeAddress } : {}),
       }),

@@ -102,6 +102,7 @@ describeRoot("agent process (root)", () => {
       return n && hub.isConnected(n.id) && n.id;
     });
     const base = {
+      team: "team-rt",
       app: "rt-app",
       release: "v1",
       processType: "web",

@@ -28,5 +28,8 @@ export function backendConfigFor(config: AgentConfig, pull?: PullAccess): OciBac
     },
     namePrefix: config.namePrefix,
     cgroupParent: config.cgroupParent,
+    ...(config.runDir ? { runDir: config.runDir } : {}),
+    userNamespaces: { enabled: config.userNamespaces, ...config.usernsRange },
+    diskLimits: config.diskLimits,
   };
 }

@@ -2,6 +2,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { parseIdRange } from "../runtime/id-ranges.ts";
 
 const OPTIONS = {
   "control-plane": "BERTH_CONTROL_PLANE_URL",
@@ -24,8 +25,15 @@ const OPTIONS = {
   "ip-masq": "BERTH_IP_MASQ",
   "insecure-registries": "BERTH_INSECURE_REGISTRIES",
   "registry-auth-file": "BERTH_REGISTRY_AUTH_FILE",
+  "run-dir": "BERTH_RUN_DIR",
+  userns: "BERTH_USERNS",
+  "userns-range": "BERTH_USERNS_RANGE",
+  "disk-limits": "BERTH_DISK_LIMITS",
 } as const;
 type Key = keyof typeof OPTIONS;
+
+/** Default host ids for user namespaces: 16,384 blocks of 65,536 from 1,000,000 (up to 1,074,741,823). */
+export const DEFAULT_USERNS_RANGE = "1000000-1074741823";
 
 /** Parsed agent configuration. */
 export const AgentConfig = z.strictObject({
@@ -52,6 +60,14 @@ export const AgentConfig = z.strictObject({
   /** host:port of registries pulled from over plain HTTP (comma-separated in the env). */
   insecureRegistries: z.array(z.string()),
   registryAuthFile: z.string().startsWith("/").optional(),
+  /** Rootfs mount points and platform files (searchable by others); default `containers` beside the runc root. */
+  runDir: z.string().startsWith("/").optional(),
+  /** User namespaces for containers (default on; off only for kernels that cannot). */
+  userNamespaces: z.boolean(),
+  /** Host ids the per-team blocks are cut from. */
+  usernsRange: z.strictObject({ firstId: z.int(), blocks: z.int() }),
+  /** Size-limited writable layers (default on). */
+  diskLimits: z.boolean(),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
@@ -65,6 +81,18 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
   const get = (k: Key): string | undefined => (values as Record<string, string | undefined>)[k] ?? env[OPTIONS[k]];
   const stateDir = get("state-dir") ?? "/var/lib/berth-agent";
   const [min, max] = (get("host-ports") ?? "20000-29999").split("-").map(Number);
+  const onOff = (k: Key, dflt: boolean): boolean => {
+    const v = (get(k) ?? (dflt ? "on" : "off")).toLowerCase();
+    if (["on", "true", "1"].includes(v)) return true;
+    if (["off", "false", "0"].includes(v)) return false;
+    throw new Error(`invalid agent configuration: ${k}: expected on or off, got ${JSON.stringify(v)}`);
+  };
+  let usernsRange;
+  try {
+    usernsRange = parseIdRange(get("userns-range") ?? DEFAULT_USERNS_RANGE);
+  } catch (err) {
+    throw new Error(`invalid agent configuration: userns-range: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const input = {
     controlPlane: get("control-plane"),
     joinToken: get("join-token"),
@@ -86,6 +114,10 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
     ipMasq: (get("ip-masq") ?? "true") !== "false",
     insecureRegistries: (get("insecure-registries") ?? "").split(",").filter(Boolean),
     registryAuthFile: get("registry-auth-file"),
+    runDir: get("run-dir"),
+    userNamespaces: onOff("userns", true),
+    usernsRange,
+    diskLimits: onOff("disk-limits", true),
   };
   const parsed = AgentConfig.safeParse(Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)));
   if (!parsed.success) {

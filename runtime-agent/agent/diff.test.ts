@@ -5,6 +5,7 @@ import { diffInstances, specHash } from "./diff.ts";
 const spec = (id: string, patch: Partial<InstanceSpecInput> = {}) =>
   InstanceSpec.parse({
     id,
+    team: "team-a",
     app: "shop",
     release: "v1",
     processType: "web",

@@ -183,6 +183,7 @@ describe("LogShipper", () => {
     fs.writeFileSync(file, "");
     await wrapped.create({
       id: "web-1",
+      team: "team-a",
       app: "shop",
       release: "v3",
       processType: "web",

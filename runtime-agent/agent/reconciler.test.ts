@@ -12,6 +12,7 @@ import { emptyState, loadState } from "./state-file.ts";
 
 const inst = (id: string, patch: Partial<InstanceSpecInput> = {}): InstanceSpecInput => ({
   id,
+  team: "team-a",
   app: "shop",
   release: "v1",
   processType: "web",

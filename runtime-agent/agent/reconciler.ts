@@ -200,6 +200,7 @@ export class Reconciler {
     this.transition(spec, rec, "starting", restarting ? { reason: "restarting" } : {});
     await this.opts.backend.create({
       id: spec.id,
+      team: spec.team,
       app: spec.app,
       release: spec.release,
       processType: spec.processType,

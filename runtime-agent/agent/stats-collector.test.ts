@@ -8,6 +8,7 @@ import { sanitizeStats, startStatsCollector, type StatsCollector } from "./stats
 const MiB = 1024 * 1024;
 const config = (id: string) => ({
   id,
+  team: "team-a",
   app: "demo",
   release: "v1",
   processType: "web",

@@ -11,6 +11,12 @@ export const APP_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 /** Procfile process types: `web`, `worker`, `clock`. */
 export const PROCESS_TYPE_PATTERN = /^[a-z][a-z0-9_-]{0,29}$/;
 
+/**
+ * Team ids (the control plane's database ids, e.g. cuids): lowercase letters, digits and dashes. The agent uses the
+ * team only as a key (per-team user-namespace id ranges), never in a path or argv, but it is checked all the same.
+ */
+export const TEAM_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
 /** Env keys as POSIX shells accept them. */
 export const ENV_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
 
@@ -35,6 +41,8 @@ const noNul = (v: string) => !v.includes("\0");
 export const InstanceId = z.string().regex(ID_PATTERN, { message: "invalid instance id" });
 /** A release id or version label such as `v12`. */
 export const ReleaseId = z.string().regex(ID_PATTERN, { message: "invalid release id" });
+/** The id of the team that owns an instance's app. */
+export const TeamId = z.string().regex(TEAM_ID_PATTERN, { message: "invalid team id" });
 /** A node id assigned by the control plane. */
 export const NodeId = z.string().regex(ID_PATTERN, { message: "invalid node id" });
 /** An app name. */

@@ -12,12 +12,15 @@ import {
   MAX_FRAME_BYTES,
   parseFrame,
   parseResult,
+  DEFAULT_BANDWIDTH_BITS_PER_SEC,
+  DEFAULT_DISK_BYTES,
   PROTOCOL_VERSION,
   RegisterParams,
 } from "./index.ts";
 
 const instance: InstanceSpecInput = {
   id: "web-1-abc",
+  team: "cm1team0000000000000000001",
   app: "shop",
   release: "v12",
   processType: "web",
@@ -39,6 +42,7 @@ const register = {
   diskBytes: 1e11,
   kernel: "6.1.0-18-amd64",
   cgroupVersion: 1,
+  userNamespaces: true,
   agentVersion: "0.1.0",
 };
 
@@ -50,6 +54,8 @@ describe("parseFrame", () => {
       throw new Error("bad");
     expect(out.frame.id).toBe(7);
     expect(out.frame.params.instances[0]?.limits.pids).toBe(DEFAULT_PIDS_LIMIT);
+    expect(out.frame.params.instances[0]?.limits.diskBytes).toBe(DEFAULT_DISK_BYTES);
+    expect(out.frame.params.instances[0]?.limits.bandwidthBitsPerSec).toBe(DEFAULT_BANDWIDTH_BITS_PER_SEC);
     expect(out.frame.params.instances[0]?.stopGraceMs).toBe(10_000);
   });
 
@@ -138,6 +144,8 @@ describe("InstanceSpec allowlists", () => {
     ["devices", { devices: ["/dev/kmsg"] }],
     ["capabilities", { capabilities: ["CAP_SYS_ADMIN"] }],
     ["user", { user: "0" }],
+    ["userns", { userns: "host" }],
+    ["hostIpc", { hostIpc: true }],
   ])("rejects the unknown field %s", (_name, patch) => {
     expect(bad(patch)).toBe(false);
   });
@@ -160,6 +168,12 @@ describe("InstanceSpec allowlists", () => {
     ["port 0", { port: 0 }],
     ["port too high", { port: 70000 }],
     ["tiny memory", { limits: { memoryBytes: 1024, cpuMillis: 100 } }],
+    ["tiny disk", { limits: { memoryBytes: 64e6, cpuMillis: 100, diskBytes: 1024 } }],
+    ["fractional disk", { limits: { memoryBytes: 64e6, cpuMillis: 100, diskBytes: 64e6 + 0.5 } }],
+    ["tiny bandwidth", { limits: { memoryBytes: 64e6, cpuMillis: 100, bandwidthBitsPerSec: 1000 } }],
+    ["no team", { team: undefined }],
+    ["team with a slash", { team: "../team" }],
+    ["team with upper case", { team: "Team" }],
     ["limits with an extra field", { limits: { memoryBytes: 64e6, cpuMillis: 100, swap: 1 } }],
     ["health path not absolute", { healthCheck: { type: "http", path: "healthz" } }],
     ["unknown restart policy", { restartPolicy: "sometimes" }],
@@ -199,7 +213,11 @@ describe("image references", () => {
 describe("RegisterParams", () => {
   it("accepts a node and rejects a wrong protocol version or address", () => {
     expect(RegisterParams.safeParse(register).success).toBe(true);
-    expect(RegisterParams.safeParse({ ...register, protocolVersion: 2 }).success).toBe(false);
+    expect(RegisterParams.safeParse({ ...register, protocolVersion: 1 }).success).toBe(false);
+    expect(RegisterParams.safeParse({ ...register, protocolVersion: 3 }).success).toBe(false);
+    // The isolation mode is part of what a node reports.
+    const { userNamespaces: _, ...withoutMode } = register;
+    expect(RegisterParams.safeParse(withoutMode).success).toBe(false);
     expect(RegisterParams.safeParse({ ...register, address: "example.com" }).success).toBe(false);
     expect(RegisterParams.safeParse({ ...register, cgroupVersion: 3 }).success).toBe(false);
   });

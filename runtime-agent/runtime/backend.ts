@@ -2,13 +2,15 @@
 // in-memory fake for control-plane tests implement it. Everything above this layer talks only to RuntimeBackend.
 import { z } from "zod";
 import { Env, Limits } from "../protocol/desired-state.ts";
-import { AppName, CommandArg, ImageRef, InstanceId, ProcessType, ReleaseId } from "../protocol/names.ts";
+import { AppName, CommandArg, ImageRef, InstanceId, ProcessType, ReleaseId, TeamId } from "../protocol/names.ts";
 import type { InstanceStats } from "../protocol/notifications.ts";
 
 /** What a backend needs to create one container; parsed again by every backend (defence in depth). */
 export const ContainerConfig = z
   .strictObject({
     id: InstanceId,
+    /** Owning team: selects the user-namespace id range. */
+    team: TeamId,
     app: AppName,
     release: ReleaseId,
     processType: ProcessType,

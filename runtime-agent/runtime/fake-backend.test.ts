@@ -5,6 +5,7 @@ import { FakeBackend } from "./fake-backend.ts";
 
 const config: ContainerConfigInput = {
   id: "web-1",
+  team: "team-a",
   app: "shop",
   release: "v1",
   processType: "web",

@@ -2,6 +2,7 @@
 // container run by conmon + runc with the spec from oci/spec.ts. All host state an instance creates is recorded in
 // its meta.json before it is created, so delete() can always take it down again.
 import fs from "node:fs/promises";
+import path from "node:path";
 import type { Logger } from "pino";
 import { buildSpec } from "../oci/spec.ts";
 import { mergeEnv } from "../oci/env.ts";
@@ -13,19 +14,45 @@ import { Cni, type PortMapping } from "./cni.ts";
 import { OciBackendConfig, type OciBackendConfigInput } from "./config.ts";
 import { startConmon } from "./conmon.ts";
 import { RuntimeError } from "./errors.ts";
+import { IdRangeAllocator } from "./id-ranges.ts";
 import { type InstanceMeta, InstanceStore } from "./instance-store.ts";
 import { KeyedLock } from "./keyed-lock.ts";
+import { Mounter, mountPointsUnder } from "./mounts.ts";
 import { NetnsManager } from "./netns.ts";
 import { hostNameservers, hostsFile, resolvConf } from "./platform-files.ts";
 import { readRootfsFile } from "./rootfs-read.ts";
 import { Runc } from "./runc.ts";
 import { Buildah } from "./storage.ts";
 import { teardownInstance } from "./teardown.ts";
+import { createUsernsAndNetns } from "./userns.ts";
 import { checkConfig, checkId, checkSignal } from "./validate.ts";
+import { createWritableLayer } from "./writable-layer.ts";
 
 const KILL_WAIT_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * With user namespaces, runc (as container root, an unprivileged host id) resolves the rootfs and platform-file paths
+ * below the run dir, so every directory above it must be searchable by others. Root-owned ones missing that bit get
+ * it (search only: nothing becomes listable or readable); anything else is a configuration error.
+ */
+async function ensureSearchable(dir: string, log: Logger): Promise<void> {
+  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+    const st = await fs.stat(d);
+    if ((st.mode & 0o001) === 0) {
+      if (st.uid !== 0)
+        throw new RuntimeError(
+          "invalid",
+          `user namespaces need ${d} (above the run dir ${dir}) to be searchable by others (chmod o+x), ` +
+            "or turn them off for this node (BERTH_USERNS=off)",
+        );
+      await fs.chmod(d, (st.mode & 0o7777) | 0o001);
+      log.warn({ dir: d }, "made directory searchable (o+x) for user-namespaced containers");
+    }
+    if (d === "/") return;
+  }
+}
 
 async function nofileHardLimit(): Promise<number> {
   const limits = await fs.readFile("/proc/self/limits", "utf8").catch(() => "");
@@ -40,6 +67,9 @@ export class OciBackend implements RuntimeBackend {
   readonly runc: Runc;
   readonly buildah: Buildah;
   readonly netns: NetnsManager;
+  readonly mounter: Mounter;
+  /** Per-team host id ranges; null when the node runs without user namespaces. */
+  idRanges: IdRangeAllocator | null = null;
   private readonly cni: Cni;
   private readonly locks = new KeyedLock();
   private nameservers: string[] = [];
@@ -50,7 +80,8 @@ export class OciBackend implements RuntimeBackend {
     private readonly log: Logger,
   ) {
     this.config = config;
-    this.store = new InstanceStore(config.stateDir);
+    this.store = new InstanceStore(config.stateDir, OciBackend.runDirOf(config));
+    this.mounter = new Mounter(config.mountPath, config.umountPath);
     this.runc = new Runc(config.runcPath, config.runcRoot);
     this.buildah = new Buildah(config.buildahPath, config.storage);
     this.netns = new NetnsManager(config.ipPath);
@@ -64,9 +95,45 @@ export class OciBackend implements RuntimeBackend {
     const backend = new OciBackend(parsed.data, log.child({ component: "oci-backend" }));
     await backend.store.init();
     await fs.mkdir(parsed.data.runcRoot, { recursive: true, mode: 0o700 });
+    const userns = parsed.data.userNamespaces;
+    if (userns.enabled) {
+      await ensureSearchable(backend.store.containersDir, backend.log);
+      backend.idRanges = await IdRangeAllocator.open(path.join(parsed.data.stateDir, "id-ranges.json"), {
+        firstId: userns.firstId,
+        blocks: userns.blocks,
+      });
+    }
+    await backend.sweepRunDir();
     backend.nameservers = parsed.data.dns ?? (await hostNameservers());
     backend.nofile = await nofileHardLimit();
     return backend;
+  }
+
+  /** The run dir a config resolves to (default: `containers` beside the runc root). */
+  static runDirOf(config: OciBackendConfig): string {
+    return config.runDir ?? path.join(path.dirname(config.runcRoot), "containers");
+  }
+
+  /** True when containers get user namespaces (the mode the node reports). */
+  get userNamespaces(): boolean {
+    return this.idRanges !== null;
+  }
+
+  /**
+   * Run-dir entries without an instance directory are leftovers of a record lost in a crash: unmount and remove them
+   * (the instance directory itself is what create, delete and re-adoption work from).
+   */
+  private async sweepRunDir(): Promise<void> {
+    const known = new Set(await this.store.ids());
+    for (const id of await this.store.containerDirIds()) {
+      if (known.has(id)) continue;
+      try {
+        for (const m of (await mountPointsUnder(this.store.containerDir(id))).reverse()) await this.mounter.unmount(m);
+        await fs.rm(this.store.containerDir(id), { recursive: true, force: true });
+      } catch (err) {
+        this.log.warn({ err, id }, "could not remove a leftover run-dir entry");
+      }
+    }
   }
 
   /** Name of the instance's netns and buildah container. */
@@ -84,6 +151,7 @@ export class OciBackend implements RuntimeBackend {
       }
       const meta: InstanceMeta = {
         id: config.id,
+        team: config.team,
         app: config.app,
         release: config.release,
         processType: config.processType,
@@ -94,6 +162,8 @@ export class OciBackend implements RuntimeBackend {
         storageName: this.hostName(config.id),
         cgroupPath: `${this.config.cgroupParent}/${config.id}`,
         cniAttached: false,
+        userns: false,
+        writableLayer: false,
         ...(config.port !== undefined ? { port: config.port } : {}),
         ...(config.hostPort !== undefined ? { hostPort: config.hostPort } : {}),
       };
@@ -114,28 +184,61 @@ export class OciBackend implements RuntimeBackend {
   private async prepareAndCreate(config: ContainerConfig, meta: InstanceMeta): Promise<void> {
     const { id } = config;
     await this.buildah.ensureImage(config.image);
-    await this.buildah.from(meta.storageName, config.image);
-    meta.rootfs = await this.buildah.mount(meta.storageName);
+    const range = this.idRanges ? await this.idRanges.rangeFor(config.team) : null;
+    if (range) {
+      meta.idRange = range;
+      await this.store.writeMeta(meta);
+    }
+    // With a user namespace, containers/storage presents the image layers shifted into the team's range (idmapped
+    // mounts of the shared layers on this kernel: no copy), so files keep their owners as the container sees them.
+    await this.buildah.from(meta.storageName, config.image, range ?? undefined);
+    meta.imageRootfs = await this.buildah.mount(meta.storageName);
     await this.store.writeMeta(meta);
     const image = await this.buildah.imageConfig(meta.storageName);
     const args = config.command ?? [...image.entrypoint, ...image.cmd];
     if (args.length === 0) throw new RuntimeError("invalid", `image ${config.image} has no command and none was given`);
-
-    const netnsPath = await this.netns.add(meta.netns);
-    meta.cniAttached = true;
+    meta.rootfs = await this.prepareRootfs(config, meta, meta.imageRootfs, range);
     await this.store.writeMeta(meta);
-    const attachment = await this.cni.add(id, netnsPath, this.ports(meta));
+
+    let netnsPath: string;
+    if (range) {
+      meta.userns = true;
+      meta.cniAttached = true;
+      await this.store.writeMeta(meta);
+      netnsPath = await createUsernsAndNetns(
+        { unsharePath: this.config.unsharePath, ipPath: this.config.ipPath, mounter: this.mounter },
+        meta.netns,
+        this.store.file(id, "userns"),
+        range,
+      );
+    } else {
+      netnsPath = await this.netns.add(meta.netns);
+      meta.cniAttached = true;
+      await this.store.writeMeta(meta);
+    }
+    const attachment = await this.cni.add(id, netnsPath, this.ports(meta), {
+      bitsPerSec: config.limits.bandwidthBitsPerSec,
+    });
     meta.ip = attachment.ip;
     meta.cniResult = attachment.result;
     await this.store.writeMeta(meta);
 
-    await fs.writeFile(this.store.file(id, "hosts"), hostsFile(id, attachment.ip), { mode: 0o644 });
-    await fs.writeFile(this.store.file(id, "resolv.conf"), resolvConf(this.nameservers), { mode: 0o644 });
+    const hosts = this.store.platformFile(id, "hosts");
+    const resolv = this.store.platformFile(id, "resolv.conf");
+    await fs.writeFile(hosts, hostsFile(id, attachment.ip), { mode: 0o644 });
+    await fs.writeFile(resolv, resolvConf(this.nameservers), { mode: 0o644 });
     const user = resolveImageUser(
       image.user,
       await readRootfsFile(meta.rootfs, "etc/passwd"),
       await readRootfsFile(meta.rootfs, "etc/group"),
     );
+    if (range) {
+      for (const n of [user.uid, user.gid, ...user.additionalGids]) {
+        if (n >= range.size)
+          throw new RuntimeError("invalid", `image user/group id ${n} is outside the container's ${range.size} ids`);
+      }
+    }
+    const mapping = range ? [{ containerID: 0, hostID: range.hostId, size: range.size }] : null;
     const spec = buildSpec({
       id,
       rootfs: meta.rootfs,
@@ -146,7 +249,16 @@ export class OciBackend implements RuntimeBackend {
       netnsPath,
       cgroupParent: this.config.cgroupParent,
       limits: config.limits,
-      platformFiles: { hosts: this.store.file(id, "hosts"), resolvConf: this.store.file(id, "resolv.conf") },
+      platformFiles: { hosts, resolvConf: resolv },
+      ...(mapping
+        ? {
+            userNamespace: {
+              path: this.store.file(id, "userns"),
+              uidMappings: mapping,
+              gidMappings: mapping.map((m) => ({ ...m })),
+            },
+          }
+        : {}),
       arch: process.arch,
       nofile: this.nofile,
     });
@@ -169,6 +281,36 @@ export class OciBackend implements RuntimeBackend {
     });
     meta.stage = "created";
     await this.store.writeMeta(meta);
+  }
+
+  /**
+   * The rootfs runc gets: the image rootfs under a size-limited writable layer (see writable-layer.ts); without disk
+   * limits the image rootfs itself, bind-mounted into the run dir when a user namespace must reach it (containers/
+   * storage keeps its directories 0700).
+   */
+  private async prepareRootfs(
+    config: ContainerConfig,
+    meta: InstanceMeta,
+    imageRootfs: string,
+    range: { hostId: number } | null,
+  ): Promise<string> {
+    const rootfs = this.store.rootfsDir(config.id);
+    if (this.config.diskLimits) {
+      meta.writableLayer = true;
+      meta.diskBytes = config.limits.diskBytes;
+      await this.store.writeMeta(meta);
+      await createWritableLayer(
+        { mkfsPath: this.config.mkfsPath, mounter: this.mounter },
+        { image: this.store.file(config.id, "disk.img"), layerDir: this.store.layerDir(config.id), rootfs },
+        imageRootfs,
+        { sizeBytes: config.limits.diskBytes, rootUid: range?.hostId ?? 0, rootGid: range?.hostId ?? 0 },
+      );
+      return rootfs;
+    }
+    if (!range) return imageRootfs;
+    await fs.mkdir(rootfs, { recursive: true, mode: 0o755 });
+    await this.mounter.bind(imageRootfs, rootfs);
+    return rootfs;
   }
 
   async start(id: string): Promise<void> {
@@ -264,6 +406,7 @@ export class OciBackend implements RuntimeBackend {
         netns: this.netns,
         buildah: this.buildah,
         store: this.store,
+        mounter: this.mounter,
         log: this.log,
         hostName: this.hostName(id),
         cgroupPath: `${this.config.cgroupParent}/${id}`,

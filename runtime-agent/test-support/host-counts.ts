@@ -1,5 +1,6 @@
-// Counts of host resources an instance can leak (veths, netns, IPAM leases, mounts, cgroups, NAT rules, conmon
-// processes, storage containers), taken before and after a test to prove teardown returns them all.
+// Counts of host resources an instance can leak (veths, ifb devices of the bandwidth limit, netns, IPAM leases, mounts,
+// loop devices of writable layers, cgroups, NAT rules, conmon processes, storage containers), taken before and after a
+// test to prove teardown returns them all.
 import fs from "node:fs/promises";
 import path from "node:path";
 import { cgroupMounts } from "../runtime/cgroups.ts";
@@ -8,10 +9,12 @@ import type { OciBackend } from "../runtime/oci-backend.ts";
 
 export interface HostCounts {
   veths: number;
+  ifbs: number;
   bridgePorts: number;
   netns: number;
   leases: number;
   mounts: number;
+  loopDevices: number;
   cgroups: number;
   cniNatRules: number;
   conmons: number;
@@ -54,10 +57,14 @@ export async function hostCounts(backend: OciBackend, scratchRoot: string): Prom
   const netnsMounts = `/run/netns/${config.namePrefix}`;
   return {
     veths: (await lines(config.ipPath, ["-o", "link", "show", "type", "veth"])).length,
+    ifbs: (await lines(config.ipPath, ["-o", "link", "show", "type", "ifb"])).length,
     bridgePorts: (await lines(config.ipPath, ["-o", "link", "show", "master", config.cni.bridge])).length,
     netns: (await backend.netns.list(config.namePrefix)).length,
     leases: leases.length,
     mounts: mountinfo.split("\n").filter((l) => l.includes(scratchRoot) || l.includes(netnsMounts)).length,
+    loopDevices: (await lines("/usr/sbin/losetup", ["--list", "--noheadings", "--output", "BACK-FILE"])).filter((l) =>
+      l.includes(scratchRoot),
+    ).length,
     cgroups: await cgroupCount(config.cgroupParent),
     cniNatRules: (await lines("/usr/sbin/iptables-save", ["-t", "nat"])).filter((l) => /CNI-(DN|SN)-/.test(l)).length,
     conmons: await conmonCount(config.stateDir),

@@ -125,6 +125,7 @@ export async function createRootEnv(): Promise<RootEnv> {
     destroy,
     container: (id, over = {}) => ({
       id,
+      team: "team-test",
       app: "test",
       release: "v1",
       processType: "web",

@@ -9,13 +9,14 @@ const release: SpecRelease = {
   config: JSON.stringify({ GREETING: "hi", BERTH_APP: "spoofed", BERTH_INSTANCE: "x", DYNO: "y" }),
   processTypes: JSON.stringify({ web: "node server.js", worker: "node worker.js" }),
 };
-const limits = { memoryMb: 256, cpu: 0.5 };
+const limits = { memoryMb: 256, cpu: 0.5, diskMb: 2048, bandwidthMbit: 50 };
+const shop = { name: "shop", teamId: "cm0team0000000000000000001" };
 
 /** The spec of a `processType` instance created while the app's health check path was `healthCheckPath`. */
 const spec = (processType: string, healthCheckPath: string | null = null, oneOff?: { command: string }) =>
   instanceSpec(
     { id: `shop-${processType}-1a2b3c4d`, processType, healthCheckPath },
-    "shop",
+    shop,
     release,
     limits,
     "127.0.0.1:3000",
@@ -56,12 +57,19 @@ describe("instanceSpec", () => {
     const s = spec("worker");
     expect(s.command).toEqual(["/bin/sh", "-c", "node worker.js"]);
     expect(s.image).toBe(`127.0.0.1:3000/shop@${release.imageDigest}`);
-    expect(s.limits).toEqual({ memoryBytes: 256 * 1024 * 1024, cpuMillis: 500 });
+    expect(s.limits).toEqual({
+      memoryBytes: 256 * 1024 * 1024,
+      cpuMillis: 500,
+      diskBytes: 2048 * 1024 * 1024,
+      bandwidthBitsPerSec: 50_000_000,
+    });
+    // The agent keys the instance's user-namespace id range on the app's team.
+    expect(s.team).toBe(shop.teamId);
     expect(s.restartPolicy).toBe("always");
   });
 
   it("one-off: its own command, run once, no port or health check, the same platform env", () => {
-    const s = instanceSpec({ id: "shop-run-9f8e7d6c", processType: "run" }, "shop", release, limits, "reg:5000", {
+    const s = instanceSpec({ id: "shop-run-9f8e7d6c", processType: "run" }, shop, release, limits, "reg:5000", {
       command: "rake db:migrate",
     });
     expect(s.command).toEqual(["/bin/sh", "-c", "rake db:migrate"]);
@@ -70,6 +78,7 @@ describe("instanceSpec", () => {
     expect(s.healthCheck).toEqual({ type: "none" });
     expect(s.env).toMatchObject({ BERTH_APP: "shop", BERTH_PROCESS_TYPE: "run", BERTH_INSTANCE: "shop-run-9f8e7d6c" });
     expect(s.env).not.toHaveProperty("PORT");
+    expect(s.team).toBe(shop.teamId);
   });
 
   it("produces specs the agent protocol accepts", () => {
@@ -86,13 +95,27 @@ describe("specFingerprint", () => {
     healthCheckPath: null,
   };
   const fp = (
-    o: Partial<{ instance: typeof web; app: string; release: string; memoryMb: number; host: string }> = {},
+    o: Partial<{
+      instance: typeof web;
+      app: string;
+      team: string;
+      release: string;
+      memoryMb: number;
+      diskMb: number;
+      bandwidthMbit: number;
+      host: string;
+    }> = {},
   ) =>
     specFingerprint(
       o.instance ?? web,
-      o.app ?? "shop",
+      { name: o.app ?? "shop", teamId: o.team ?? shop.teamId },
       { id: o.release ?? "rel-7" },
-      { ...limits, memoryMb: o.memoryMb ?? limits.memoryMb },
+      {
+        ...limits,
+        memoryMb: o.memoryMb ?? limits.memoryMb,
+        diskMb: o.diskMb ?? limits.diskMb,
+        bandwidthMbit: o.bandwidthMbit ?? limits.bandwidthMbit,
+      },
       o.host ?? "127.0.0.1:3000",
     );
 
@@ -104,8 +127,11 @@ describe("specFingerprint", () => {
       fp({ app: "shop2" }),
       fp({ release: "rel-8" }),
       fp({ memoryMb: 512 }),
+      fp({ team: "cm0team0000000000000000002" }),
+      fp({ diskMb: 4096 }),
+      fp({ bandwidthMbit: 10 }),
       fp({ host: "10.0.0.1:3000" }),
-      specFingerprint(web, "shop", { id: "rel-7" }, limits, "127.0.0.1:3000", { command: "rake db:migrate" }),
+      specFingerprint(web, shop, { id: "rel-7" }, limits, "127.0.0.1:3000", { command: "rake db:migrate" }),
     ];
     expect(new Set([fp(), ...variants]).size).toBe(variants.length + 1);
   });

@@ -48,6 +48,7 @@ export async function startFakeNode(
       diskBytes: 50 * 1024 ** 3,
       kernel: "6.1.0-test",
       cgroupVersion: 2,
+      userNamespaces: true,
       agentVersion: "0.1.0",
     }),
   });

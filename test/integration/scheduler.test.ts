@@ -59,6 +59,7 @@ async function startNode(name: string, token: string, images: string[]) {
       diskBytes: 50 * 1024 ** 3,
       kernel: "6.1.0-test",
       cgroupVersion: 2,
+      userNamespaces: true,
       agentVersion: "0.1.0",
     }),
   });

@@ -65,6 +65,7 @@ const register = (hostname: string): RegisterParams => ({
   diskBytes: 50 * 1024 ** 3,
   kernel: "6.1.0-test",
   cgroupVersion: 2,
+  userNamespaces: true,
   agentVersion: "0.1.0",
 });
 
@@ -133,6 +134,7 @@ beforeAll(async () => {
   await agentHubFor(srv.cp.services).setDesiredState(nodeId, [
     {
       id: INSTANCE,
+      team: "team-stats",
       app: APP,
       release: "v1",
       processType: "web",
