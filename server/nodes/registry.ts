@@ -17,6 +17,7 @@ type NodeRow = {
   diskMb: number;
   kernel: string;
   cgroup: string;
+  userns: boolean | null;
   version: string;
   state: string;
   cordoned: boolean;
@@ -36,6 +37,8 @@ export function toNodeView(n: NodeRow, team: string | null) {
     diskMb: n.diskMb,
     kernel: n.kernel,
     cgroup: n.cgroup,
+    /** Whether containers run in user namespaces there (null: not reported by the agent yet). */
+    userNamespaces: n.userns,
     version: n.version,
     state: n.state,
     cordoned: n.cordoned,
@@ -56,6 +59,7 @@ export async function registerNode(db: Db, teamId: string | null, p: RegisterPar
     diskMb: Math.floor(p.diskBytes / MiB),
     kernel: p.kernel,
     cgroup: `v${p.cgroupVersion}`,
+    userns: p.userNamespaces,
     version: p.agentVersion,
     state: "ready",
     lastSeenAt: new Date(),
