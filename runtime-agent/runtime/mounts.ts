@@ -4,8 +4,8 @@ import fs from "node:fs/promises";
 import { RuntimeError } from "./errors.ts";
 import { run } from "./exec.ts";
 
-/** mountinfo escapes space, tab, newline and backslash as \ooo. */
-function unescapeMountPath(p: string): string {
+/** Decodes a mountinfo path (space, tab, newline and backslash are escaped as \ooo). */
+export function unescapeMountPath(p: string): string {
   return p.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
