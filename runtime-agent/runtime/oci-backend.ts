@@ -14,7 +14,7 @@ import { Cni, type PortMapping } from "./cni.ts";
 import { OciBackendConfig, type OciBackendConfigInput } from "./config.ts";
 import { startConmon } from "./conmon.ts";
 import { RuntimeError } from "./errors.ts";
-import { IdRangeAllocator } from "./id-ranges.ts";
+import { type IdRange, IdRangeAllocator } from "./id-ranges.ts";
 import { type InstanceMeta, InstanceStore } from "./instance-store.ts";
 import { KeyedLock } from "./keyed-lock.ts";
 import { Mounter, mountPointsUnder } from "./mounts.ts";
@@ -200,22 +200,7 @@ export class OciBackend implements RuntimeBackend {
     meta.rootfs = await this.prepareRootfs(config, meta, meta.imageRootfs, range);
     await this.store.writeMeta(meta);
 
-    let netnsPath: string;
-    if (range) {
-      meta.userns = true;
-      meta.cniAttached = true;
-      await this.store.writeMeta(meta);
-      netnsPath = await createUsernsAndNetns(
-        { unsharePath: this.config.unsharePath, ipPath: this.config.ipPath, mounter: this.mounter },
-        meta.netns,
-        this.store.file(id, "userns"),
-        range,
-      );
-    } else {
-      netnsPath = await this.netns.add(meta.netns);
-      meta.cniAttached = true;
-      await this.store.writeMeta(meta);
-    }
+    const netnsPath = await this.networkNamespace(meta, range);
     const attachment = await this.cni.add(id, netnsPath, this.ports(meta), {
       bitsPerSec: config.limits.bandwidthBitsPerSec,
     });
@@ -284,6 +269,28 @@ export class OciBackend implements RuntimeBackend {
   }
 
   /**
+   * The instance's network namespace: with a user namespace, created together with it (owned by it, see userns.ts);
+   * else a plain named netns. Returns its path.
+   */
+  private async networkNamespace(meta: InstanceMeta, range: IdRange | null): Promise<string> {
+    if (!range) {
+      const p = await this.netns.add(meta.netns);
+      meta.cniAttached = true;
+      await this.store.writeMeta(meta);
+      return p;
+    }
+    meta.userns = true;
+    meta.cniAttached = true;
+    await this.store.writeMeta(meta);
+    return createUsernsAndNetns(
+      { unsharePath: this.config.unsharePath, ipPath: this.config.ipPath, mounter: this.mounter },
+      meta.netns,
+      this.store.file(meta.id, "userns"),
+      range,
+    );
+  }
+
+  /**
    * The rootfs runc gets: the image rootfs under a size-limited writable layer (see writable-layer.ts); without disk
    * limits the image rootfs itself, bind-mounted into the run dir when a user namespace must reach it (containers/
    * storage keeps its directories 0700).
@@ -292,7 +299,7 @@ export class OciBackend implements RuntimeBackend {
     config: ContainerConfig,
     meta: InstanceMeta,
     imageRootfs: string,
-    range: { hostId: number } | null,
+    range: IdRange | null,
   ): Promise<string> {
     const rootfs = this.store.rootfsDir(config.id);
     if (this.config.diskLimits) {
