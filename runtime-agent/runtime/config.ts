@@ -25,9 +25,10 @@ export const OciBackendConfig = z.strictObject({
   /** runc --root: where runc keeps container state. */
   runcRoot: AbsPath,
   /**
-   * What the container itself must reach (rootfs mount points, hosts, resolv.conf): one directory per instance.
-   * With user namespaces, container root is an unprivileged host id, so this path must be searchable by others;
-   * it is kept apart from the state dir (which stays 0700). Default: `containers` beside runcRoot.
+   * What the container itself must reach (rootfs mount points, hosts, resolv.conf): one directory per instance,
+   * root:<container root's host gid> 0710. With user namespaces, runc resolves these paths as container root (an
+   * unprivileged host id), so the run dir (0711) and its parents must be searchable; it is kept apart from the state
+   * dir (which stays 0700). Default: `containers` beside runcRoot.
    */
   runDir: AbsPath.optional(),
   /**

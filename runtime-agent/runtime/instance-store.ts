@@ -66,7 +66,7 @@ export class InstanceStore {
     return path.join(this.stateDir, "sockets");
   }
 
-  /** Directory of the per-instance container directories (searchable by others: see OciBackendConfig.runDir). */
+  /** Directory of the per-instance container directories (0711: searchable, not listable; see OciBackendConfig.runDir). */
   get containersDir(): string {
     return this.runDir;
   }
@@ -124,12 +124,21 @@ export class InstanceStore {
     await fs.mkdir(this.dir(id), { mode: 0o700 });
     await fs.mkdir(this.bundle(id), { mode: 0o700 });
     await fs.mkdir(this.persistDir(id), { mode: 0o700 });
-    // Searchable but not listable: container root (an unprivileged host id with user namespaces) reaches its rootfs
-    // and platform files by name; the files are 0644 and hold nothing the container does not see anyway.
+    // Root only at first; with a user namespace the backend opens it to the container's root group (see
+    // openContainerDir) so user-namespaced runc can reach the rootfs and platform files, and nobody else can.
     const leftover = await mountPointsUnder(this.containerDir(id));
     if (leftover.length > 0) throw new RuntimeError("conflict", `${id}: still mounted: ${leftover.join(", ")}`);
     await fs.rm(this.containerDir(id), { recursive: true, force: true });
-    await fs.mkdir(this.containerDir(id), { mode: 0o711 });
+    await fs.mkdir(this.containerDir(id), { mode: 0o700 });
+  }
+
+  /**
+   * Lets the host group `gid` (container root's group in its user namespace) traverse the instance's run-dir entry:
+   * root:gid, mode 0710. Other host users can neither list nor enter it.
+   */
+  async openContainerDir(id: string, gid: number): Promise<void> {
+    await fs.chown(this.containerDir(id), 0, gid);
+    await fs.chmod(this.containerDir(id), 0o710);
   }
 
   /** Writes meta.json atomically (write + rename). */

@@ -188,6 +188,7 @@ export class OciBackend implements RuntimeBackend {
     if (range) {
       meta.idRange = range;
       await this.store.writeMeta(meta);
+      await this.store.openContainerDir(id, range.hostId);
     }
     // With a user namespace, containers/storage presents the image layers shifted into the team's range (idmapped
     // mounts of the shared layers on this kernel: no copy), so files keep their owners as the container sees them.
