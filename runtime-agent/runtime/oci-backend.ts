@@ -120,13 +120,14 @@ export class OciBackend implements RuntimeBackend {
   }
 
   /**
-   * Run-dir entries without an instance directory are leftovers of a record lost in a crash: unmount and remove them
-   * (the instance directory itself is what create, delete and re-adoption work from).
+   * Run-dir entries without an instance directory and without a runc container are leftovers of a record lost in a
+   * crash: unmount and remove them (the instance directory is what create, delete and re-adoption work from). A live
+   * runc container keeps its entry: another backend sharing this runc root (tests do) may own it.
    */
   private async sweepRunDir(): Promise<void> {
     const known = new Set(await this.store.ids());
     for (const id of await this.store.containerDirIds()) {
-      if (known.has(id)) continue;
+      if (known.has(id) || (await this.runc.state(id).catch(() => null))) continue;
       try {
         for (const m of (await mountPointsUnder(this.store.containerDir(id))).reverse()) await this.mounter.unmount(m);
         await fs.rm(this.store.containerDir(id), { recursive: true, force: true });
