@@ -10,7 +10,8 @@
 //    LogShipper reads and ships (in-process, counting sender) vs `wc -l` of the same file; and written -> shipped
 //    latency of single lines at 10 lines/s.
 // Everything runs in an isolated root environment (own bridge, subnet, storage); env.destroy() removes it all.
-// Run: sudo npx tsx bench/agent.ts [iterations] [containers] [log-lines]   (default 20 50 200000)
+// Run: sudo npx tsx bench/agent.ts [iterations] [containers] [log-lines] [sections]
+//      (default 20 50 200000 latency,density,logs)
 // Results go to stdout; copy them into docs/benchmarks.md.
 import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
@@ -30,6 +31,7 @@ import { createRootEnv, type RootEnv } from "../runtime-agent/test-support/root-
 const ITERATIONS = Number(process.argv[2] ?? 20);
 const CONTAINERS = Number(process.argv[3] ?? 50);
 const LOG_LINES = Number(process.argv[4] ?? 200_000);
+const SECTIONS = new Set((process.argv[5] ?? "latency,density,logs").split(","));
 const LAT_LINES = 100;
 const RUNC = "/usr/sbin/runc";
 const SLEEP = ["/bin/sleep", "1000000"];
@@ -640,12 +642,18 @@ async function main() {
     `agent benchmark, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), kernel ${os.release()}, cgroup ${cg}\n`,
   );
   out(`${await versions()}\nload average at start ${loadStart}\n`);
-  note("1/3 start latency");
-  await latency(env);
-  note("2/3 density");
-  await density(env);
-  note("3/3 logs");
-  await logs(env);
+  if (SECTIONS.has("latency")) {
+    note("1/3 start latency");
+    await latency(env);
+  }
+  if (SECTIONS.has("density")) {
+    note("2/3 density");
+    await density(env);
+  }
+  if (SECTIONS.has("logs")) {
+    note("3/3 logs");
+    await logs(env);
+  }
   out(
     `\nload average at end ${os
       .loadavg()
