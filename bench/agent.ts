@@ -147,6 +147,8 @@ interface Sample {
   rootfs?: number;
   layer?: number;
   network?: number;
+  /** Of `network`: the CNI bandwidth plugin's ADD alone. */
+  bandwidth?: number;
 }
 
 /** Berth's isolation variants measured side by side: the path before issue 13, each addition alone, the defaults. */
@@ -180,7 +182,7 @@ async function latency(e: RootEnv) {
   extraBackends.push(...[...backends.values()].filter((b) => b !== e.backend));
   const legacy = backends.get("old") as OciBackend;
   // Phase timing by wrapping the backends' steps (bench only; the backends are unchanged).
-  const phase = { rootfs: 0, layer: 0, network: 0 };
+  const phase = { rootfs: 0, layer: 0, network: 0, bandwidth: 0 };
   const wrap = (obj: object, name: string, bucket: keyof typeof phase) => {
     const o = obj as Record<string, (...a: unknown[]) => Promise<unknown>>;
     const original = (o[name] as (...a: unknown[]) => Promise<unknown>).bind(obj);
@@ -198,6 +200,18 @@ async function latency(e: RootEnv) {
     wrap(b, "prepareRootfs", "layer");
     wrap(b, "networkNamespace", "network");
     wrap((b as unknown as { cni: object }).cni, "add", "network");
+    // The bandwidth plugin's share of the network phase (it runs for every variant).
+    const cni = (b as unknown as { cni: Record<string, (...a: unknown[]) => Promise<unknown>> }).cni;
+    const exec = (cni.exec as (...a: unknown[]) => Promise<unknown>).bind(cni);
+    cni.exec = async (...args: unknown[]) => {
+      const t = performance.now();
+      try {
+        return await exec(...args);
+      } finally {
+        if ((args[1] as { type?: string }).type === "bandwidth" && args[0] === "ADD")
+          phase.bandwidth += performance.now() - t;
+      }
+    };
   }
 
   const rawDir = path.join(e.tmp, "raw");
@@ -260,6 +274,7 @@ async function latency(e: RootEnv) {
     phase.rootfs = 0;
     phase.layer = 0;
     phase.network = 0;
+    phase.bandwidth = 0;
     const t0 = performance.now();
     await backend.create(e.container(id, { command: SLEEP }));
     const t1 = performance.now();
@@ -336,14 +351,15 @@ async function latency(e: RootEnv) {
   out(`raw runc stop p50 ${ms(rawStopP50)} ms.\n`);
   out("\ncreate+start by phase (p50 ms):\n\n");
   out(
-    "| path | rootfs (buildah inspect/from/mount/config) | writable layer | netns/userns + CNI | other (conmon, runc create, files) | runc start + exec |\n",
+    "| path | rootfs (buildah inspect/from/mount/config) | writable layer | netns/userns + CNI | of which bandwidth plugin | other (conmon, runc create, files) | runc start + exec |\n",
   );
-  out("|---|---|---|---|---|---|\n");
+  out("|---|---|---|---|---|---|---|\n");
   for (const v of VARIANTS) {
     const s = of(v.key);
     const other = s.map((x) => (x.create ?? 0) - (x.rootfs ?? 0) - (x.layer ?? 0) - (x.network ?? 0));
     out(
       `| ${v.key} | ${ms(p50(s, "rootfs"))} | ${ms(p50(s, "layer"))} | ${ms(p50(s, "network"))} | ` +
+        `${ms(p50(s, "bandwidth"))} | ` +
         `${ms(pct(other, 0.5))} | ${ms(p50(s, "start"))} |\n`,
     );
   }
