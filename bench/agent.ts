@@ -408,7 +408,7 @@ async function density(e: RootEnv) {
   await shipper.start([]);
   const agentBackend = withLogShipping(backend, shipper);
   const ids = Array.from({ length: CONTAINERS }, (_, i) => `idle-${i}`);
-  const before = await hostCounts(backend, e.tmp);
+  const before = await hostCounts(backend, e.tmp, ids);
   gc();
   const heapBefore = process.memoryUsage();
   const availBefore = await memAvailableKb();
@@ -447,11 +447,9 @@ async function density(e: RootEnv) {
   await Promise.all(ids.map(async (id) => agentBackend.stop(id, 0).then(() => agentBackend.delete(id))));
   const stopAll = performance.now() - t1;
   await shipper.stop();
-  const after = await hostCounts(backend, e.tmp);
-  // veths and CNI NAT rules are counted host-wide, so other root jobs move them; this environment's own veths are its
-  // bridge ports (and without port mappings or masquerading it creates no NAT rules).
-  const shared: (keyof HostCounts)[] = ["veths", "ifbs", "cniNatRules"];
-  const scoped = (Object.keys(before) as (keyof HostCounts)[]).filter((k) => !shared.includes(k));
+  const after = await hostCounts(backend, e.tmp, ids);
+  // Every count is scoped to this environment (host-counts.ts), so other root jobs do not move them.
+  const scoped = Object.keys(before) as (keyof HostCounts)[];
   const leaks = scoped.filter((k) => before[k] !== after[k]);
 
   const n = CONTAINERS;
@@ -475,7 +473,7 @@ async function density(e: RootEnv) {
   out(`\nload average while ${n} ran: ${loadDuring}. Host counts after stop+delete `);
   out(leaks.length === 0 ? "equal to before" : `DIFFER (${leaks.join(", ")})`);
   out(` for ${scoped.join(", ")}: ${JSON.stringify(Object.fromEntries(scoped.map((k) => [k, after[k]])))}`);
-  out(` (host-wide, moved by other jobs: ${shared.map((k) => `${k} ${before[k]} -> ${after[k]}`).join(", ")}). `);
+  out(". ");
   out(`Host MemAvailable moved by ${((availBefore - availAfter) / 1024).toFixed(0)} MiB while ${n} ran `);
   out("(kernel memory, page cache and every other job on the host: not attributable).\n");
   if (leaks.length > 0) throw new Error(`density left host resources behind: ${leaks.join(", ")}`);
