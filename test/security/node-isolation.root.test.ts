@@ -11,6 +11,7 @@ import { silentLogger } from "../../runtime-agent/log.ts";
 import { capabilityMask, DEFAULT_CAPABILITIES } from "../../runtime-agent/oci/capabilities.ts";
 import { run } from "../../runtime-agent/runtime/exec.ts";
 import { OciBackend } from "../../runtime-agent/runtime/oci-backend.ts";
+import { hostCounts } from "../../runtime-agent/test-support/host-counts.ts";
 import { createRootEnv, type RootEnv } from "../../runtime-agent/test-support/root-env.ts";
 import { describeRoot } from "../helpers/root.ts";
 
@@ -328,6 +329,19 @@ describeRoot("node isolation: user namespaces, capabilities, disk and bandwidth 
     await backend.delete("disk-hog");
     const loops = (await run("/usr/sbin/losetup", ["--list", "--noheadings", "--output", "BACK-FILE"])).stdout;
     expect(loops).not.toContain(backend.store.dir("disk-hog"));
+  });
+
+  it("releases the writable layer, loop device, user namespace and netns even when the instance's record is lost", async () => {
+    const { backend } = env;
+    const before = await hostCounts(backend, env.tmp, ["lost-record"]);
+    await backend.create(env.container("lost-record"));
+    await backend.start("lost-record");
+    const during = await hostCounts(backend, env.tmp, ["lost-record"]);
+    expect(during).toMatchObject({ loopDevices: 1, netns: 1, ifbs: 1 });
+    // A crash between writing state and cleaning up: meta.json is gone, teardown derives every path from the id.
+    await fs.rm(backend.store.file("lost-record", "meta.json"));
+    await backend.delete("lost-record");
+    expect(await hostCounts(backend, env.tmp, ["lost-record"])).toEqual(before);
   });
 
   it("caps a transfer between two containers at the instance's bandwidth limit, both directions", async () => {
