@@ -163,6 +163,25 @@ test("releases, config, activity, instances, formation and nodes; a viewer can l
     await shot(owner, "43-config-saved");
   });
 
+  await test.step("limits: disk and bandwidth per process type, checked before saving", async () => {
+    await owner.getByRole("link", { name: "Config", exact: true }).click();
+    const disk = owner.getByLabel("Disk of web in MB");
+    const bandwidth = owner.getByLabel("Bandwidth of web in Mbit/s");
+    await expect(disk).toHaveValue("1024");
+    await expect(bandwidth).toHaveValue("100");
+    await disk.fill("10");
+    await expect(owner.getByText("Whole MB from 64 to 1048576.")).toBeVisible();
+    await expect(owner.getByRole("button", { name: "Save limits" })).toBeDisabled();
+    await disk.fill("2048");
+    await bandwidth.fill("50");
+    await expect(owner.getByText("1 process type changed")).toBeVisible();
+    await shot(owner, "51-limits-disk-bandwidth");
+    await owner.getByRole("button", { name: "Save limits" }).click();
+    await expect(owner.getByRole("status").filter({ hasText: "Limits saved" })).toBeVisible();
+    const formation = (await apiCall(owner, "GET", `/apps/${app}/formation`)).body as { type: string }[];
+    expect(formation.find((f) => f.type === "web")).toMatchObject({ diskMb: 2048, bandwidthMbit: 50, memoryMb: 512 });
+  });
+
   await test.step("releases: history, config diff, rollback confirmation", async () => {
     await owner.getByRole("link", { name: "Releases", exact: true }).click();
     const list = owner.getByRole("list", { name: `Releases of ${app}` });

@@ -4,7 +4,7 @@
 // (first user = admin), create a team and an app, read the git remote and create an API token; the test pushes a
 // tiny busybox app with git while the Deploy tab streams the build; then the app through the router, scaling to 3
 // with live instances, live logs, metrics charts, a config change, a rollback and deleting the app. Screenshots
-// 70-79 go to e2e-results/screenshots/. afterAll removes everything the platform created (like
+// 69-79 go to e2e-results/screenshots/. afterAll removes everything the platform created (like
 // test/root/single-machine.root.test.ts): processes, containers, the bridge, portmap chains, /run dirs, cgroups.
 //
 // The dashboard must be built first (`npm test -- e2e` and `npm start` do it; the shared web server needs it too).
@@ -247,7 +247,12 @@ test.describe("golden path on the live platform", () => {
         throw new Error(`${String(err)}\n${p.output().slice(-3000)}`);
       });
       await nav.getByRole("link", { name: "Nodes" }).click();
-      await expect(page.getByRole("table", { name: "Nodes" }).getByText("Ready")).toBeVisible();
+      const nodes = page.getByRole("table", { name: "Nodes" });
+      await expect(nodes.getByText("Ready")).toBeVisible();
+      // The local agent runs containers in user namespaces (container root is not host root).
+      await expect(nodes.getByRole("columnheader", { name: "User namespaces" })).toBeVisible();
+      await expect(nodes.getByText("On", { exact: true })).toBeVisible();
+      await shot(page, "69-live-nodes");
     });
 
     let remote = "";

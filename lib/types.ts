@@ -76,6 +76,10 @@ export interface ProcessFormation {
   quantity: number;
   memoryMb: number;
   cpu: number;
+  /** Size of each instance's writable layer (MiB). */
+  diskMb: number;
+  /** Network bandwidth of each instance, each way (Mbit/s). */
+  bandwidthMbit: number;
 }
 
 export type InstanceState = "pending" | "starting" | "running" | "stopping" | "stopped" | "crashed" | "failed";

@@ -33,6 +33,10 @@ async function main(): Promise<void> {
   // The node's network policy survives in the kernel while the agent is down; put it back exactly as the records say
   // (and its hooks in place) before any instance is touched. A node that cannot isolate tenants does not run them.
   await backend.syncNetworkPolicy();
+  if (!backend.userNamespaces)
+    log.warn("user namespaces are off on this node (BERTH_USERNS=off): container root is host root");
+  if (!config.diskLimits)
+    log.warn("disk limits are off on this node (BERTH_DISK_LIMITS=off): writable layers are unbounded");
   const agent = await startAgent({
     controlPlane: config.controlPlane,
     joinToken: config.joinToken,
@@ -45,6 +49,7 @@ async function main(): Promise<void> {
     register: () =>
       hostInfo({
         diskPath: config.stateDir,
+        userNamespaces: backend.userNamespaces,
         ...(config.nodeName ? { nodeName: config.nodeName } : {}),
         ...(config.nodeAddress ? { address: config.nodeAddress } : {}),
       }),

@@ -13,6 +13,10 @@ export const PLATFORM_PACKAGES = [
   "caddy",
   "iptables",
   "iproute2",
+  // mkfs.ext4 for size-limited writable layers; mount/umount/losetup/unshare for them and for user namespaces.
+  "e2fsprogs",
+  "mount",
+  "util-linux",
   "busybox-static",
   "debootstrap",
   "ca-certificates",

@@ -115,6 +115,7 @@ async function start(opts: WorkerStart): Promise<void> {
         diskBytes: 500 * 1024 ** 3,
         kernel: "6.1.0-bench",
         cgroupVersion: 2,
+        userNamespaces: true,
         agentVersion: "0.1.0",
       }),
     });

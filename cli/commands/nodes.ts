@@ -15,6 +15,7 @@ interface NodeRow {
   memoryMb: number;
   state: string;
   cordoned?: boolean;
+  userNamespaces?: boolean | null;
   team: string | null;
   lastSeenAt: string | null;
 }
@@ -30,7 +31,7 @@ async function list(opts: { json?: boolean }): Promise<void> {
   const { body } = await authedClient().get<NodeRow[]>("/nodes");
   if (opts.json) return printJson(body);
   printTable(
-    ["NAME", "STATE", "ADDRESS", "CPUS", "MEMORY", "TEAM", "LAST SEEN"],
+    ["NAME", "STATE", "ADDRESS", "CPUS", "MEMORY", "USERNS", "TEAM", "LAST SEEN"],
     body.map((n) => [
       n.name,
       n.cordoned ? `${n.state} (cordoned)` : n.state,
@@ -38,6 +39,8 @@ async function list(opts: { json?: boolean }): Promise<void> {
       n.unroutable ? `${n.address || "-"} (unroutable: ${n.unroutable})` : n.address || "-",
       String(n.cpus),
       `${n.memoryMb} MB`,
+      // Whether container root is an unprivileged host id there; off only where the kernel cannot.
+      n.userNamespaces === true ? "on" : n.userNamespaces === false ? "off" : "-",
       n.team ?? "(shared)",
       n.lastSeenAt ? `${formatAge(n.lastSeenAt)} ago` : "never",
     ]),

@@ -14,6 +14,8 @@ interface FormationEntry {
   quantity: number;
   memoryMb: number;
   cpu: number;
+  diskMb?: number;
+  bandwidthMbit?: number;
 }
 
 interface FormationUpdate {
@@ -21,6 +23,8 @@ interface FormationUpdate {
   quantity?: number;
   memoryMb?: number;
   cpu?: number;
+  diskMb?: number;
+  bandwidthMbit?: number;
 }
 
 interface AppOpts {
@@ -59,6 +63,30 @@ export function parseMemory(raw: string): number {
   return mb;
 }
 
+/** Parses a disk size like `512M`, `2G` or `1024` (megabytes) into whole megabytes (MiB), as for memory. */
+export function parseDisk(raw: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*([mgt])?b?$/i.exec(raw.trim());
+  if (!m?.[1]) throw usageError(`invalid disk size ${JSON.stringify(raw)}: use a size like 512M or 2G`);
+  const unit = (m[2] ?? "m").toLowerCase();
+  const mb = Number(m[1]) * (unit === "t" ? 1024 * 1024 : unit === "g" ? 1024 : 1);
+  if (!Number.isInteger(mb))
+    throw usageError(`invalid disk size ${JSON.stringify(raw)}: must be a whole number of megabytes`);
+  return mb;
+}
+
+/**
+ * Parses a bandwidth like `50M`, `50Mbit`, `1G` or `100` (megabits per second; network units are decimal bits, so
+ * `1G` is 1000 Mbit/s) into whole Mbit/s.
+ */
+export function parseBandwidth(raw: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*(?:([mg])(?:bit|bps)?(?:\/s)?)?$/i.exec(raw.trim());
+  if (!m?.[1]) throw usageError(`invalid bandwidth ${JSON.stringify(raw)}: use megabits per second like 50M or 1G`);
+  const mbit = Number(m[1]) * ((m[2] ?? "m").toLowerCase() === "g" ? 1000 : 1);
+  if (!Number.isInteger(mbit))
+    throw usageError(`invalid bandwidth ${JSON.stringify(raw)}: must be a whole number of megabits per second`);
+  return mbit;
+}
+
 /** Parses a CPU share like `0.5` or `2` (cores). */
 export function parseCpu(raw: string): number {
   if (!/^[0-9]+(?:\.[0-9]+)?$/.test(raw.trim()))
@@ -68,8 +96,15 @@ export function parseCpu(raw: string): number {
 
 function show(formation: FormationEntry[], app: string): void {
   printTable(
-    ["TYPE", "QUANTITY", "MEMORY", "CPU"],
-    formation.map((f) => [f.type, String(f.quantity), `${f.memoryMb}M`, String(f.cpu)]),
+    ["TYPE", "QUANTITY", "MEMORY", "CPU", "DISK", "BANDWIDTH"],
+    formation.map((f) => [
+      f.type,
+      String(f.quantity),
+      `${f.memoryMb}M`,
+      String(f.cpu),
+      f.diskMb === undefined ? "-" : `${f.diskMb}M`,
+      f.bandwidthMbit === undefined ? "-" : `${f.bandwidthMbit}Mbit/s`,
+    ]),
     `${app} has no process types yet; deploy it first.`,
   );
 }
@@ -97,7 +132,7 @@ async function change(app: string, updates: FormationUpdate[], opts: AppOpts): P
 export function registerPsCommands(program: Command): void {
   program
     .command("formation")
-    .description("show an app's process types with their quantity, memory and CPU")
+    .description("show an app's process types with their quantity, memory, CPU, disk and bandwidth")
     .option("-a, --app <app>", "app name (default: from git remote `berth`)")
     .action(list);
   program
@@ -112,16 +147,22 @@ export function registerPsCommands(program: Command): void {
     });
   program
     .command("limits:set")
-    .description("set memory and CPU limits of a process type (no release)")
+    .description("set memory, CPU, disk and bandwidth limits of a process type (no release)")
     .argument("<type>", "process type, like web")
     .option("--memory <size>", "memory limit, like 256M or 1G")
     .option("--cpu <cores>", "CPU limit in cores, like 0.5")
+    .option("--disk <size>", "size of each instance's writable layer, like 512M or 2G")
+    .option("--bandwidth <rate>", "network bandwidth of each instance, each way, in Mbit/s, like 50M or 1G")
     .option("-a, --app <app>", "app name (default: from git remote `berth`)")
-    .action(async (type: string, opts: AppOpts & { memory?: string; cpu?: string }) => {
-      const update: FormationUpdate = { type: checkType(type) };
-      if (opts.memory !== undefined) update.memoryMb = parseMemory(opts.memory);
-      if (opts.cpu !== undefined) update.cpu = parseCpu(opts.cpu);
-      if (update.memoryMb === undefined && update.cpu === undefined) throw usageError("give --memory, --cpu or both");
-      await change(await resolveApp(opts.app), [update], { ...opts, wait: false });
-    });
+    .action(
+      async (type: string, opts: AppOpts & { memory?: string; cpu?: string; disk?: string; bandwidth?: string }) => {
+        const update: FormationUpdate = { type: checkType(type) };
+        if (opts.memory !== undefined) update.memoryMb = parseMemory(opts.memory);
+        if (opts.cpu !== undefined) update.cpu = parseCpu(opts.cpu);
+        if (opts.disk !== undefined) update.diskMb = parseDisk(opts.disk);
+        if (opts.bandwidth !== undefined) update.bandwidthMbit = parseBandwidth(opts.bandwidth);
+        if (Object.keys(update).length === 1) throw usageError("give --memory, --cpu, --disk or --bandwidth");
+        await change(await resolveApp(opts.app), [update], { ...opts, wait: false });
+      },
+    );
 }

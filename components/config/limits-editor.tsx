@@ -14,27 +14,78 @@ import { atLeast } from "@/lib/roles";
 import type { AppDetail, ProcessFormation } from "@/lib/types";
 
 // Mirrors LIMITS in server/formation/formation.ts (the server checks again).
-const MEMORY = { min: 32, max: 65536 };
-const CPU = { min: 0.05, max: 64 };
+type Field = "memoryMb" | "cpu" | "diskMb" | "bandwidthMbit";
+interface FieldSpec {
+  field: Field;
+  heading: string;
+  /** Accessible name for one process type's input. */
+  label: (type: string) => string;
+  min: number;
+  max: number;
+  step: number;
+  integer: boolean;
+  /** The rule shown when the value is out of range. */
+  rule: string;
+  width: string;
+}
+const FIELDS: FieldSpec[] = [
+  {
+    field: "memoryMb",
+    heading: "Memory (MB)",
+    label: (t) => `Memory of ${t} in MB`,
+    min: 32,
+    max: 65536,
+    step: 32,
+    integer: true,
+    rule: "Whole MB from 32 to 65536.",
+    width: "w-28",
+  },
+  {
+    field: "cpu",
+    heading: "CPU (cores)",
+    label: (t) => `CPU of ${t} in cores`,
+    min: 0.05,
+    max: 64,
+    step: 0.05,
+    integer: false,
+    rule: "From 0.05 to 64 cores.",
+    width: "w-24",
+  },
+  {
+    field: "diskMb",
+    heading: "Disk (MB)",
+    label: (t) => `Disk of ${t} in MB`,
+    min: 64,
+    max: 1048576,
+    step: 64,
+    integer: true,
+    rule: "Whole MB from 64 to 1048576.",
+    width: "w-28",
+  },
+  {
+    field: "bandwidthMbit",
+    heading: "Bandwidth (Mbit/s)",
+    label: (t) => `Bandwidth of ${t} in Mbit/s`,
+    min: 1,
+    max: 100000,
+    step: 10,
+    integer: true,
+    rule: "Whole Mbit/s from 1 to 100000.",
+    width: "w-28",
+  },
+];
 
-type Draft = Record<string, { memoryMb?: string; cpu?: string }>;
+type Draft = Record<string, Partial<Record<Field, string>>>;
 
-function memoryProblem(v: string): string | null {
+function problem(spec: FieldSpec, v: string): string | null {
   const n = Number(v);
-  if (v.trim() === "" || !Number.isInteger(n) || n < MEMORY.min || n > MEMORY.max)
-    return `Whole MB from ${MEMORY.min} to ${MEMORY.max}.`;
+  if (v.trim() === "" || !Number.isFinite(n) || (spec.integer && !Number.isInteger(n)) || n < spec.min || n > spec.max)
+    return spec.rule;
+  if (spec.field === "cpu" && Math.abs(Math.round(n * 100) - n * 100) > 1e-6) return "In steps of 0.01.";
   return null;
 }
 
-function cpuProblem(v: string): string | null {
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || n < CPU.min || n > CPU.max)
-    return `From ${CPU.min} to ${CPU.max} cores.`;
-  if (Math.abs(Math.round(n * 100) - n * 100) > 1e-6) return "In steps of 0.01.";
-  return null;
-}
-
-/** Memory and CPU limits per process type, saved together through the formation API. */
+/** Memory, CPU, disk and bandwidth limits per process type, saved together through the formation API. */
 export function LimitsEditor({ app }: { app: AppDetail }) {
   const formation = useFormation(app.name);
   const change = useChangeFormation(app.name);
@@ -43,21 +94,20 @@ export function LimitsEditor({ app }: { app: AppDetail }) {
   const canEdit = atLeast(app.role, "member");
   const list = formation.data ?? [];
 
-  const value = (f: ProcessFormation, field: "memoryMb" | "cpu") => draft[f.type]?.[field] ?? String(f[field]);
+  const value = (f: ProcessFormation, field: Field) => draft[f.type]?.[field] ?? String(f[field]);
   const updates = list
     .map((f) => {
-      const memoryMb = Number(value(f, "memoryMb"));
-      const cpu = Number(value(f, "cpu"));
-      return {
-        type: f.type,
-        ...(memoryMb !== f.memoryMb ? { memoryMb } : {}),
-        ...(cpu !== f.cpu ? { cpu } : {}),
-      };
+      const u: { type: string } & Partial<Record<Field, number>> = { type: f.type };
+      for (const { field } of FIELDS) {
+        const n = Number(value(f, field));
+        if (n !== f[field]) u[field] = n;
+      }
+      return u;
     })
-    .filter((u) => "memoryMb" in u || "cpu" in u);
-  const invalid = list.some((f) => memoryProblem(value(f, "memoryMb")) || cpuProblem(value(f, "cpu")));
+    .filter((u) => Object.keys(u).length > 1);
+  const invalid = list.some((f) => FIELDS.some((spec) => problem(spec, value(f, spec.field))));
 
-  const edit = (type: string, field: "memoryMb" | "cpu", v: string) =>
+  const edit = (type: string, field: Field, v: string) =>
     setDraft((d) => ({ ...d, [type]: { ...d[type], [field]: v } }));
 
   const onSubmit = (e: FormEvent) => {
@@ -76,7 +126,7 @@ export function LimitsEditor({ app }: { app: AppDetail }) {
       <form onSubmit={onSubmit} noValidate aria-label="Process limits">
         <CardHeader
           title="Limits per process type"
-          description="Memory and CPU each instance of a process type may use."
+          description="Memory, CPU, writable disk and network bandwidth (each way) of every instance of a process type."
         />
         {formation.isPending ? (
           <SkeletonRows rows={2} label="Loading limits" />
@@ -97,68 +147,47 @@ export function LimitsEditor({ app }: { app: AppDetail }) {
             <THead>
               <tr>
                 <TH>Process type</TH>
-                <TH>Memory (MB)</TH>
-                <TH>CPU (cores)</TH>
+                {FIELDS.map((spec) => (
+                  <TH key={spec.field}>{spec.heading}</TH>
+                ))}
               </tr>
             </THead>
             <TBody>
-              {list.map((f) => {
-                const mem = value(f, "memoryMb");
-                const cpu = value(f, "cpu");
-                const memErr = memoryProblem(mem);
-                const cpuErr = cpuProblem(cpu);
-                return (
-                  <TR key={f.type}>
-                    <TD className="font-mono font-medium text-zinc-900">{f.type}</TD>
-                    <TD className="py-2 align-top">
-                      <div className="w-32">
-                        <Input
-                          type="number"
-                          inputMode="numeric"
-                          min={MEMORY.min}
-                          max={MEMORY.max}
-                          step={32}
-                          value={mem}
-                          disabled={!canEdit}
-                          onChange={(e) => edit(f.type, "memoryMb", e.target.value)}
-                          aria-label={`Memory of ${f.type} in MB`}
-                          invalid={Boolean(memErr)}
-                          aria-describedby={memErr ? `mem-${f.type}-error` : undefined}
-                          className="h-8 tabular-nums"
-                        />
-                      </div>
-                      {memErr ? (
-                        <p id={`mem-${f.type}-error`} className="mt-1 text-[13px] text-red-600">
-                          {memErr}
-                        </p>
-                      ) : null}
-                    </TD>
-                    <TD className="py-2 align-top">
-                      <div className="w-28">
-                        <Input
-                          type="number"
-                          inputMode="decimal"
-                          min={CPU.min}
-                          max={CPU.max}
-                          step={0.05}
-                          value={cpu}
-                          disabled={!canEdit}
-                          onChange={(e) => edit(f.type, "cpu", e.target.value)}
-                          aria-label={`CPU of ${f.type} in cores`}
-                          invalid={Boolean(cpuErr)}
-                          aria-describedby={cpuErr ? `cpu-${f.type}-error` : undefined}
-                          className="h-8 tabular-nums"
-                        />
-                      </div>
-                      {cpuErr ? (
-                        <p id={`cpu-${f.type}-error`} className="mt-1 text-[13px] text-red-600">
-                          {cpuErr}
-                        </p>
-                      ) : null}
-                    </TD>
-                  </TR>
-                );
-              })}
+              {list.map((f) => (
+                <TR key={f.type}>
+                  <TD className="font-mono font-medium text-zinc-900">{f.type}</TD>
+                  {FIELDS.map((spec) => {
+                    const v = value(f, spec.field);
+                    const err = problem(spec, v);
+                    const errId = `${spec.field}-${f.type}-error`;
+                    return (
+                      <TD key={spec.field} className="py-2 align-top">
+                        <div className={spec.width}>
+                          <Input
+                            type="number"
+                            inputMode={spec.integer ? "numeric" : "decimal"}
+                            min={spec.min}
+                            max={spec.max}
+                            step={spec.step}
+                            value={v}
+                            disabled={!canEdit}
+                            onChange={(e) => edit(f.type, spec.field, e.target.value)}
+                            aria-label={spec.label(f.type)}
+                            invalid={Boolean(err)}
+                            aria-describedby={err ? errId : undefined}
+                            className="h-8 tabular-nums"
+                          />
+                        </div>
+                        {err ? (
+                          <p id={errId} className="mt-1 text-[13px] text-red-600">
+                            {err}
+                          </p>
+                        ) : null}
+                      </TD>
+                    );
+                  })}
+                </TR>
+              ))}
             </TBody>
           </Table>
         )}

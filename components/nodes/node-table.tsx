@@ -79,6 +79,19 @@ function NodeInstances({ id }: { id: string }) {
   );
 }
 
+/**
+ * Whether container root is an unprivileged host id on the node ("on"), or real root because the node opted out
+ * ("off", for kernels that cannot); unknown until the agent has registered with this control plane.
+ */
+function UsernsBadge({ on }: { on: boolean | null }) {
+  if (on === null) return <span className="text-zinc-400">—</span>;
+  return (
+    <span title={on ? "Container root maps to an unprivileged host id range" : "Container root is host root here"}>
+      <Badge tone={on ? "green" : "amber"}>{on ? "On" : "Off"}</Badge>
+    </span>
+  );
+}
+
 function NodeRow({ n }: { n: Node }) {
   const [open, setOpen] = useState(false);
   // A cordoned node keeps its instances but gets no new ones (the flag may come separately from the state); an
@@ -125,6 +138,9 @@ function NodeRow({ n }: { n: Node }) {
             </span>
           ) : null}
         </TD>
+        <TD className="hidden whitespace-nowrap md:table-cell">
+          <UsernsBadge on={n.userNamespaces} />
+        </TD>
         <TD className="hidden font-mono text-[13px] lg:table-cell">
           {n.version || <span className="text-zinc-400">—</span>}
           {n.kernel ? <span className="block font-sans text-xs text-zinc-500">{n.kernel}</span> : null}
@@ -140,7 +156,7 @@ function NodeRow({ n }: { n: Node }) {
         </TD>
       </TR>
       <tr id={panel} hidden={!open} className="bg-zinc-50/60">
-        <td colSpan={7} className="p-0">
+        <td colSpan={8} className="p-0">
           {open ? (
             <>
               <NodeActions node={n} />
@@ -189,6 +205,7 @@ export function NodeTable() {
               <TH className="text-right">Capacity</TH>
               <TH className="hidden text-right sm:table-cell">Instances</TH>
               <TH className="hidden md:table-cell">Address</TH>
+              <TH className="hidden md:table-cell">User namespaces</TH>
               <TH className="hidden lg:table-cell">Version</TH>
               <TH>Last seen</TH>
             </tr>

@@ -103,8 +103,8 @@ describeRoot("agent process (root)", () => {
       return n && hub.isConnected(n.id) && n.id;
     });
     const base = {
+      team: "team-rt",
       app: "rt-app",
-      team: "cl0team0000000000000000001",
       release: "v1",
       processType: "web",
       image: env.image,

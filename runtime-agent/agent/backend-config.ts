@@ -35,5 +35,8 @@ export function backendConfigFor(
     namePrefix: config.namePrefix,
     cgroupParent: config.cgroupParent,
     networkPolicy: { enabled: true, routerSources, publicPorts: config.publicPorts },
+    ...(config.runDir ? { runDir: config.runDir } : {}),
+    userNamespaces: { enabled: config.userNamespaces, ...config.usernsRange },
+    diskLimits: config.diskLimits,
   };
 }

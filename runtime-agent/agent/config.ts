@@ -3,6 +3,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { isIpv4Cidr } from "../runtime/network-policy.ts";
+import { parseIdRange } from "../runtime/id-ranges.ts";
 
 const OPTIONS = {
   "control-plane": "BERTH_CONTROL_PLANE_URL",
@@ -27,8 +28,15 @@ const OPTIONS = {
   "registry-auth-file": "BERTH_REGISTRY_AUTH_FILE",
   "router-sources": "BERTH_ROUTER_SOURCES",
   "public-ports": "BERTH_PUBLIC_PORTS",
+  "run-dir": "BERTH_RUN_DIR",
+  userns: "BERTH_USERNS",
+  "userns-range": "BERTH_USERNS_RANGE",
+  "disk-limits": "BERTH_DISK_LIMITS",
 } as const;
 type Key = keyof typeof OPTIONS;
+
+/** Default host ids for user namespaces: 16,384 blocks of 65,536 from 1,000,000 (up to 1,074,741,823). */
+export const DEFAULT_USERNS_RANGE = "1000000-1074741823";
 
 /** Parsed agent configuration. */
 export const AgentConfig = z.strictObject({
@@ -64,6 +72,14 @@ export const AgentConfig = z.strictObject({
     .optional(),
   /** TCP ports of this node its instances may connect to: the router's, when it runs here (single-machine mode). */
   publicPorts: z.array(z.int().min(1).max(65_535)).max(16),
+  /** Rootfs mount points and platform files (searchable by others); default `containers` beside the runc root. */
+  runDir: z.string().startsWith("/").optional(),
+  /** User namespaces for containers (default on; off only for kernels that cannot). */
+  userNamespaces: z.boolean(),
+  /** Host ids the per-team blocks are cut from. */
+  usernsRange: z.strictObject({ firstId: z.int(), blocks: z.int() }),
+  /** Size-limited writable layers (default on). */
+  diskLimits: z.boolean(),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
@@ -88,6 +104,18 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
   const get = (k: Key): string | undefined => (values as Record<string, string | undefined>)[k] ?? env[OPTIONS[k]];
   const stateDir = get("state-dir") ?? "/var/lib/berth-agent";
   const [min, max] = (get("host-ports") ?? "20000-29999").split("-").map(Number);
+  const onOff = (k: Key, dflt: boolean): boolean => {
+    const v = (get(k) ?? (dflt ? "on" : "off")).toLowerCase();
+    if (["on", "true", "1"].includes(v)) return true;
+    if (["off", "false", "0"].includes(v)) return false;
+    throw new Error(`invalid agent configuration: ${k}: expected on or off, got ${JSON.stringify(v)}`);
+  };
+  let usernsRange;
+  try {
+    usernsRange = parseIdRange(get("userns-range") ?? DEFAULT_USERNS_RANGE);
+  } catch (err) {
+    throw new Error(`invalid agent configuration: userns-range: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const input = {
     controlPlane: get("control-plane"),
     joinToken: get("join-token"),
@@ -115,6 +143,10 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
       .map((p) => p.trim())
       .filter(Boolean)
       .map(Number),
+    runDir: get("run-dir"),
+    userNamespaces: onOff("userns", true),
+    usernsRange,
+    diskLimits: onOff("disk-limits", true),
   };
   const parsed = AgentConfig.safeParse(Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)));
   if (!parsed.success) {

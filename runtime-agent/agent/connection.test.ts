@@ -48,6 +48,7 @@ const register = async (): Promise<RegisterParams> => ({
   diskBytes: 1,
   kernel: "6.1",
   cgroupVersion: 1 as const,
+  userNamespaces: true,
   agentVersion: "0.1.0",
 });
 

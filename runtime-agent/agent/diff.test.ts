@@ -5,8 +5,8 @@ import { diffInstances, specHash } from "./diff.ts";
 const spec = (id: string, patch: Partial<InstanceSpecInput> = {}) =>
   InstanceSpec.parse({
     id,
+    team: "team-a",
     app: "shop",
-    team: "cl0team0000000000000000001",
     release: "v1",
     processType: "web",
     image: "localhost/busybox:latest",

@@ -14,11 +14,13 @@ function firstAddress(): string {
   return "127.0.0.1";
 }
 
-/** Collects hostname, address, CPUs, memory, disk of `diskPath`, kernel and cgroup version. */
+/** Collects hostname, address, CPUs, memory, disk of `diskPath`, kernel, cgroup version and the isolation mode. */
 export async function hostInfo(opts: {
   nodeName?: string;
   address?: string;
   diskPath: string;
+  /** Whether this node runs containers in user namespaces (shown in `berth nodes` and the dashboard). */
+  userNamespaces: boolean;
 }): Promise<RegisterParams> {
   const disk = await fs.statfs(opts.diskPath).catch(() => undefined);
   return {
@@ -30,6 +32,7 @@ export async function hostInfo(opts: {
     diskBytes: disk ? disk.blocks * disk.bsize : 0,
     kernel: os.release(),
     cgroupVersion: existsSync("/sys/fs/cgroup/cgroup.controllers") ? 2 : 1,
+    userNamespaces: opts.userNamespaces,
     agentVersion: AGENT_VERSION,
   };
 }

@@ -67,6 +67,7 @@ describeRoot("log shipping (root)", () => {
         diskBytes: 50 * 1024 ** 3,
         kernel: "6.1.0",
         cgroupVersion: 1,
+        userNamespaces: true,
         agentVersion: "0.1.0",
       }),
     });
@@ -101,8 +102,8 @@ describeRoot("log shipping (root)", () => {
       return n && hub.isConnected(n.id) && n.id;
     });
     const base = {
+      team: "team-rt",
       app: "rt-logs",
-      team: "cl0team0000000000000000001",
       release: "v1",
       image: env.image,
       limits: { memoryBytes: 64 * MiB, cpuMillis: 500, pids: 64 },

@@ -183,8 +183,8 @@ describe("LogShipper", () => {
     fs.writeFileSync(file, "");
     await wrapped.create({
       id: "web-1",
+      team: "team-a",
       app: "shop",
-      team: "cl0team0000000000000000001",
       release: "v3",
       processType: "web",
       image: "localhost/busybox:latest",

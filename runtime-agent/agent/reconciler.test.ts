@@ -12,8 +12,8 @@ import { emptyState, loadState } from "./state-file.ts";
 
 const inst = (id: string, patch: Partial<InstanceSpecInput> = {}): InstanceSpecInput => ({
   id,
+  team: "team-a",
   app: "shop",
-  team: "cl0team0000000000000000001",
   release: "v1",
   processType: "web",
   image: "localhost/busybox:latest",
@@ -201,6 +201,30 @@ describe("Reconciler", () => {
     expect(events[0]).toMatchObject({ instanceId: "b", state: "crashed", exitCode: 2 });
     await r2.tick();
     expect(states("b").slice(-2)).toEqual(["starting", "running"]);
+  });
+
+  it("after an upgrade from an older protocol keeps every container until the control plane sends a desired state", async () => {
+    const r1 = make();
+    await settle(r1, desired(1, inst("a")));
+    const pidA = (await backend.state("a"))?.pid;
+    // The file as an older agent wrote it: its specs lack fields this protocol requires.
+    const file = path.join(dir, "agent-state.json");
+    const old = JSON.parse(await fs.readFile(file, "utf8"));
+    for (const i of old.desired.instances) delete i.team;
+    await fs.writeFile(file, JSON.stringify(old));
+    const loaded = await loadState(file);
+    expect(loaded.legacyDesired).toBe(true);
+    backend.calls.length = 0;
+    const r2 = make(loaded);
+    await r2.tick();
+    await r2.tick();
+    expect(backend.calls).toEqual([]); // nothing stopped while the desired state is unknown
+    expect((await backend.state("a"))?.pid).toBe(pidA);
+    expect((await loadState(file)).legacyDesired).toBe(true); // a restart meanwhile holds again
+    await settle(r2, desired(2, inst("b")));
+    expect(backend.calls).toContain("delete:a");
+    expect((await backend.state("b"))?.status).toBe("running");
+    expect((await loadState(file)).legacyDesired).toBeUndefined();
   });
 
   it("reports a failed create as crashed and retries with backoff", async () => {

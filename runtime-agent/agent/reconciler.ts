@@ -45,9 +45,12 @@ export class Reconciler {
   private dirty = false;
   private nodeId: string | undefined;
   private saving: Promise<void> = Promise.resolve();
+  /** The state file's desired state was of an older protocol: stop nothing until the control plane sends one. */
+  private holdUndesired: boolean;
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.desired = opts.initial.desired;
+    this.holdUndesired = opts.initial.legacyDesired === true;
     this.nodeId = opts.initial.nodeId;
     for (const r of opts.initial.instances) this.records.set(r.id, r);
     this.now = opts.now ?? Date.now;
@@ -72,6 +75,7 @@ export class Reconciler {
    */
   async apply(next: DesiredState): Promise<{ generation: number; changed: boolean }> {
     if (next.generation < this.desired.generation) return { generation: this.desired.generation, changed: false };
+    this.holdUndesired = false;
     const changed = stableJson(next.instances) !== stableJson(this.desired.instances);
     if (changed || next.generation !== this.desired.generation) {
       this.desired = next;
@@ -119,7 +123,8 @@ export class Reconciler {
   // Writes are serialised: two overlapping saves would race on the temp file and could land out of order.
   private persist(): Promise<void> {
     const write = async () => {
-      if (!this.dirty || !this.opts.stateFile) return;
+      // While holding an older protocol's state, its file stays as it is, so a restart holds again.
+      if (!this.dirty || !this.opts.stateFile || this.holdUndesired) return;
       this.dirty = false;
       await saveState(this.opts.stateFile, {
         version: 1,
@@ -139,7 +144,7 @@ export class Reconciler {
       return hash === undefined ? { id } : { id, specHash: hash };
     });
     const diff = diffInstances(this.desired.instances, actual);
-    await Promise.all(diff.stop.map((id) => this.remove(id, containers.get(id), true)));
+    if (!this.holdUndesired) await Promise.all(diff.stop.map((id) => this.remove(id, containers.get(id), true)));
     await Promise.all(diff.replace.map((spec) => this.remove(spec.id, containers.get(spec.id), false)));
     for (const spec of diff.replace) containers.delete(spec.id);
     await Promise.all(this.desired.instances.map((spec) => this.converge(spec, containers.get(spec.id))));
@@ -200,8 +205,8 @@ export class Reconciler {
     this.transition(spec, rec, "starting", restarting ? { reason: "restarting" } : {});
     await this.opts.backend.create({
       id: spec.id,
-      app: spec.app,
       team: spec.team,
+      app: spec.app,
       release: spec.release,
       processType: spec.processType,
       image: spec.image,

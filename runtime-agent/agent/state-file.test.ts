@@ -39,6 +39,27 @@ describe("state file", () => {
     expect((await fs.readdir(path.dirname(file))).filter((f) => f.endsWith(".tmp"))).toEqual([]);
     expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
   });
+  it("loads an older protocol's desired state as none to run but nothing to stop (legacyDesired)", async () => {
+    const file = path.join(dir, "agent-state.json");
+    const v1spec = {
+      id: "a",
+      app: "shop",
+      release: "v1",
+      processType: "web",
+      image: "localhost/shop:v1",
+      limits: { memoryBytes: 64 * 1024 * 1024, cpuMillis: 100 },
+    };
+    await fs.writeFile(
+      file,
+      JSON.stringify({ version: 1, desired: { generation: 7, instances: [v1spec] }, instances: [] }),
+    );
+    expect(await loadState(file)).toEqual({
+      version: 1,
+      desired: { generation: 7, instances: [] },
+      instances: [],
+      legacyDesired: true,
+    });
+  });
   it("rejects a corrupt file instead of starting from nothing", async () => {
     const file = path.join(dir, "agent-state.json");
     await fs.writeFile(file, JSON.stringify({ version: 1, desired: { generation: -1, instances: [] }, instances: [] }));

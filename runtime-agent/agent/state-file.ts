@@ -38,8 +38,18 @@ export const AgentState = z.object({
   nodeId: z.string().optional(),
   desired: DesiredState,
   instances: z.array(InstanceRecord),
+  /**
+   * Set (never persisted) when the file held a desired state of an older protocol that this agent cannot run (e.g.
+   * specs without `team`): the agent keeps its containers until the control plane sends a new desired state.
+   */
+  legacyDesired: z.literal(true).optional(),
 });
 export type AgentState = z.infer<typeof AgentState>;
+
+/** A state file whose desired state does not parse under this protocol (written by an older agent). */
+const LegacyAgentState = AgentState.extend({
+  desired: z.object({ generation: z.int().min(0), instances: z.array(z.object({ id: z.string() }).passthrough()) }),
+});
 
 /** An empty state: nothing desired yet. */
 export function emptyState(): AgentState {
@@ -55,10 +65,16 @@ export async function loadState(file: string): Promise<AgentState> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return emptyState();
     throw err;
   }
-  const parsed = AgentState.safeParse(JSON.parse(text));
-  if (!parsed.success)
-    throw new Error(`corrupt agent state file ${file}: ${parsed.error.message}`, { cause: parsed.error });
-  return parsed.data;
+  const json: unknown = JSON.parse(text);
+  const parsed = AgentState.safeParse(json);
+  if (parsed.success) return parsed.data;
+  // An upgrade (protocol v1 -> v2): the old specs cannot be run, but their containers must not be stopped either.
+  const legacy = LegacyAgentState.safeParse(json);
+  if (legacy.success && legacy.data.desired.instances.length > 0) {
+    const { desired, ...rest } = legacy.data;
+    return { ...rest, desired: { generation: desired.generation, instances: [] }, legacyDesired: true };
+  }
+  throw new Error(`corrupt agent state file ${file}: ${parsed.error.message}`, { cause: parsed.error });
 }
 
 let seq = 0;

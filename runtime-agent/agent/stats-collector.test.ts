@@ -8,8 +8,8 @@ import { sanitizeStats, startStatsCollector, type StatsCollector } from "./stats
 const MiB = 1024 * 1024;
 const config = (id: string) => ({
   id,
+  team: "team-a",
   app: "demo",
-  team: "cl0team0000000000000000001",
   release: "v1",
   processType: "web",
   image: "localhost/busybox:latest",

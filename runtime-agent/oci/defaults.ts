@@ -1,10 +1,16 @@
 // Fixed parts of every spec, copied from `runc spec` (runc 1.1) so they behave as every OCI runtime user expects.
 import type { OciMount } from "./types.ts";
 
-/** runc's default masked paths (plus powercap, which leaks host energy counters), hidden from the container. */
+/**
+ * runc's default masked paths, plus powercap (host energy counters: a known side channel), /proc/interrupts (host
+ * per-device interrupt counters, another side channel) and /proc/kallsyms (kernel symbol addresses where the host's
+ * kptr_restrict lets them through); hidden from the container.
+ */
 export const MASKED_PATHS: readonly string[] = Object.freeze([
   "/proc/acpi",
   "/proc/asound",
+  "/proc/interrupts",
+  "/proc/kallsyms",
   "/proc/kcore",
   "/proc/keys",
   "/proc/latency_stats",
@@ -16,7 +22,11 @@ export const MASKED_PATHS: readonly string[] = Object.freeze([
   "/sys/devices/virtual/powercap",
 ]);
 
-/** runc's default read-only paths. */
+/**
+ * runc's default read-only paths. /proc itself stays writable because processes legitimately write their own
+ * /proc/self files (oom_score_adj, attr, comm through /proc/self/task/...); everything below /proc that reaches the
+ * kernel or the host (sys, sysrq-trigger, irq, bus, fs) is read-only, and /sys is mounted read-only as a whole.
+ */
 export const READONLY_PATHS: readonly string[] = Object.freeze([
   "/proc/bus",
   "/proc/fs",

@@ -1,11 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { DOCKER_DEFAULT_CAPABILITIES } from "./capabilities.ts";
+import { DEFAULT_CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES } from "./capabilities.ts";
 import { KERNEL_MOUNT_TYPES, MASKED_PATHS, READONLY_PATHS } from "./defaults.ts";
 import { mergeEnv } from "./env.ts";
 import { NAMESPACE_CLONE_FLAGS } from "./seccomp.ts";
-import { buildSpec, cpuResources, type SpecInput } from "./spec.ts";
+import { buildSpec, cpuResources, pingGroupRange, type SpecInput } from "./spec.ts";
 
 const MiB = 1024 * 1024;
+const USERNS = {
+  path: "/var/lib/berth/agent/runtime/instances/web-1-abc/userns",
+  uidMappings: [{ containerID: 0, hostID: 1_000_000, size: 65_536 }],
+  gidMappings: [{ containerID: 0, hostID: 1_000_000, size: 65_536 }],
+};
 
 function input(over: Partial<SpecInput> = {}): SpecInput {
   return {
@@ -45,28 +50,24 @@ describe("buildSpec", () => {
     ["tiny limits", { limits: { memoryBytes: 4 * MiB, cpuMillis: 10, pids: 1 } }],
     ["big limits", { limits: { memoryBytes: 64 * 1024 * MiB, cpuMillis: 16_000, pids: 65_536 } }],
     ["arm64", { arch: "arm64" }],
-    [
-      "user namespace",
-      {
-        userNamespace: {
-          uidMappings: [{ containerID: 0, hostID: 100_000, size: 65_536 }],
-          gidMappings: [{ containerID: 0, hostID: 100_000, size: 65_536 }],
-        },
-      },
-    ],
+    ["user namespace", { userNamespace: USERNS }],
+    ["user namespace, root user", { userNamespace: USERNS, user: { uid: 0, gid: 0, additionalGids: [10] } }],
   ];
 
   describe.each(variants)("property checks (%s)", (_name, over) => {
     const i = input(over);
     const spec = buildSpec(i);
 
-    it("never grants CAP_SYS_ADMIN or anything beyond Docker's defaults", () => {
+    it("grants root the documented minimal set, a non-root user none, never anything beyond it", () => {
       const { capabilities } = spec.process;
       for (const set of [capabilities.bounding, capabilities.effective, capabilities.permitted]) {
         expect(set).not.toContain("CAP_SYS_ADMIN");
-        expect(set.length).toBeLessThanOrEqual(14);
-        for (const c of set) expect(DOCKER_DEFAULT_CAPABILITIES).toContain(c);
+        for (const c of set) expect(DEFAULT_CAPABILITIES).toContain(c);
       }
+      expect(capabilities.bounding).toEqual(DEFAULT_CAPABILITIES);
+      const expected = i.user.uid === 0 ? DEFAULT_CAPABILITIES : [];
+      expect(capabilities.effective).toEqual(expected);
+      expect(capabilities.permitted).toEqual(expected);
       expect(capabilities.inheritable).toEqual([]);
       expect(capabilities.ambient).toEqual([]);
       expect(spec.process.noNewPrivileges).toBe(true);
@@ -77,10 +78,20 @@ describe("buildSpec", () => {
       for (const t of ["pid", "ipc", "uts", "mount", "network"]) expect(types).toContain(t);
       for (const n of spec.linux.namespaces) {
         if (n.type === "network") expect(n.path).toBe(i.netnsPath);
+        // The instance's own user namespace, made by the agent together with the netns it owns.
+        else if (n.type === "user") expect(n.path).toBe(i.userNamespace?.path);
         else expect(n.path).toBeUndefined(); // joining any other existing namespace would share it with the host
       }
       expect(types.includes("user")).toBe(Boolean(i.userNamespace));
-      if (i.userNamespace) expect(spec.linux.uidMappings).toEqual(i.userNamespace.uidMappings);
+      if (i.userNamespace) {
+        expect(spec.linux.uidMappings).toEqual(i.userNamespace.uidMappings);
+        expect(spec.linux.gidMappings).toEqual(i.userNamespace.gidMappings);
+        for (const m of [...spec.linux.uidMappings!, ...spec.linux.gidMappings!]) expect(m.hostID).toBeGreaterThan(0);
+      } else {
+        expect(spec.linux.uidMappings).toBeUndefined();
+      }
+      // ping without CAP_NET_RAW: a group range the kernel accepts in this namespace's ids.
+      expect(spec.linux.sysctl["net.ipv4.ping_group_range"]).toBe(i.userNamespace ? "0 65535" : "0 2147483647");
     });
 
     it("applies the limits exactly", () => {
@@ -139,9 +150,31 @@ describe("buildSpec", () => {
     ["a fractional pids limit", { limits: { memoryBytes: 64 * MiB, cpuMillis: 100, pids: 1.5 } }],
     ["a tiny memory limit", { limits: { memoryBytes: 1024, cpuMillis: 100, pids: 10 } }],
     ["an unknown arch", { arch: "mips" }],
+    [
+      "a user namespace mapping host root",
+      { userNamespace: { ...USERNS, uidMappings: [{ containerID: 0, hostID: 0, size: 65_536 }] } },
+    ],
+    ["a user namespace without gid mappings", { userNamespace: { ...USERNS, gidMappings: [] } }],
+    ["a relative user namespace path", { userNamespace: { ...USERNS, path: "userns" } }],
+    ["a uid outside the user namespace", { userNamespace: USERNS, user: { uid: 70_000, gid: 0 } }],
+    ["a gid outside the user namespace", { userNamespace: USERNS, user: { uid: 0, gid: 0, additionalGids: [65_536] } }],
   ])("rejects %s", (_name, over) => {
     expect(() => buildSpec(input(over))).toThrow();
   });
+});
+
+describe("pingGroupRange", () => {
+  it("covers every group on the host, or exactly the mapped ids in a user namespace", () => {
+    expect(pingGroupRange()).toBe("0 2147483647");
+    expect(pingGroupRange([{ containerID: 0, hostID: 1_000_000, size: 65_536 }])).toBe("0 65535");
+  });
+});
+
+it("keeps Berth's capability set a strict subset of Docker's default set", () => {
+  for (const c of DEFAULT_CAPABILITIES) expect(DOCKER_DEFAULT_CAPABILITIES).toContain(c);
+  expect(DEFAULT_CAPABILITIES.length).toBeLessThan(DOCKER_DEFAULT_CAPABILITIES.length);
+  for (const dropped of ["CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_RAW", "CAP_MKNOD", "CAP_SYS_CHROOT"])
+    expect(DEFAULT_CAPABILITIES).not.toContain(dropped);
 });
 
 describe("cpuResources", () => {

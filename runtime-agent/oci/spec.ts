@@ -1,6 +1,7 @@
 // buildSpec: the OCI runtime spec (config.json) of one instance, as a pure function of its inputs.
 // Every security-relevant choice is made here, in one place, and asserted by spec.test.ts.
 import { ID_PATTERN } from "../protocol/names.ts";
+import { assertSafeSpec } from "./assert-safe.ts";
 import { DEFAULT_CAPABILITIES } from "./capabilities.ts";
 import { kernelMounts, MASKED_PATHS, READONLY_PATHS } from "./defaults.ts";
 import { defaultSeccompProfile } from "./seccomp.ts";
@@ -26,8 +27,12 @@ export interface SpecInput {
   limits: { memoryBytes: number; cpuMillis: number; pids: number };
   /** Files the platform writes per instance and bind-mounts read-only: the only host paths in the spec. */
   platformFiles: { hosts: string; resolvConf: string };
-  /** Present when the node runs containers in a user namespace with this mapping. */
-  userNamespace?: { uidMappings: OciIdMapping[]; gidMappings: OciIdMapping[] };
+  /**
+   * Present when the node runs containers in user namespaces: `path` is the instance's persisted user namespace (it
+   * owns the network namespace at netnsPath, so sysfs and the per-netns sysctls work), the mappings are the ones
+   * written into it (runc 1.1 needs them in the spec too, to know the host ids of container root).
+   */
+  userNamespace?: { path: string; uidMappings: OciIdMapping[]; gidMappings: OciIdMapping[] };
   /** Node `process.arch` value selecting the seccomp architectures. */
   arch: string;
   /** RLIMIT_NOFILE (soft = hard; default 1024 as runc's). Must not exceed the agent's own hard limit. */
@@ -67,6 +72,29 @@ function validate(input: SpecInput): void {
   assertCount("uid", input.user.uid, 0);
   assertCount("gid", input.user.gid, 0);
   for (const g of input.user.additionalGids ?? []) assertCount("additional gid", g, 0);
+  if (input.userNamespace) {
+    assertPath("user namespace path", input.userNamespace.path);
+    for (const [what, maps] of [
+      ["uid", input.userNamespace.uidMappings],
+      ["gid", input.userNamespace.gidMappings],
+    ] as const) {
+      if (maps.length === 0) throw new Error(`user namespace needs ${what} mappings`);
+      for (const m of maps) {
+        assertCount(`${what} mapping containerID`, m.containerID, 0);
+        // Host id 0 would make container root real root: never.
+        assertCount(`${what} mapping hostID`, m.hostID, 1);
+        assertCount(`${what} mapping size`, m.size, 1);
+      }
+    }
+    const mapped = (id: number, maps: OciIdMapping[]) =>
+      maps.some((m) => id >= m.containerID && id < m.containerID + m.size);
+    if (!mapped(input.user.uid, input.userNamespace.uidMappings))
+      throw new Error(`uid ${input.user.uid} is not mapped in the container's user namespace`);
+    for (const g of [input.user.gid, ...(input.user.additionalGids ?? [])]) {
+      if (!mapped(g, input.userNamespace.gidMappings))
+        throw new Error(`gid ${g} is not mapped in the container's user namespace`);
+    }
+  }
   assertCount("memory limit", input.limits.memoryBytes, 4 * 1024 * 1024);
   assertCount("cpu millis", input.limits.cpuMillis, 10);
   assertCount("pids limit", input.limits.pids, 1);
@@ -85,10 +113,26 @@ function platformFileMount(destination: string, source: string): OciMount {
   return { destination, type: "bind", source, options: ["bind", "ro", "nosuid", "nodev", "noexec", "rprivate"] };
 }
 
-/** Builds the OCI runtime spec of one instance. Pure: same input, same output; throws on invalid input. */
+/**
+ * `ping_group_range` for the instance's network namespace: every group may ping (no CAP_NET_RAW needed). In a user
+ * namespace the kernel reads the range in that namespace's ids and refuses unmapped ones, so it is the mapped range.
+ */
+export function pingGroupRange(gidMappings?: OciIdMapping[]): string {
+  if (!gidMappings?.length) return "0 2147483647";
+  const first = Math.min(...gidMappings.map((m) => m.containerID));
+  const last = Math.max(...gidMappings.map((m) => m.containerID + m.size - 1));
+  return `${first} ${Math.min(last, 2147483647)}`;
+}
+
+/**
+ * Builds the OCI runtime spec of one instance. Pure: same input, same output; throws on invalid input, and checks its
+ * own result with assertSafeSpec (no capability beyond the default set, no host namespace, no host path).
+ */
 export function buildSpec(input: SpecInput): OciSpec {
   validate(input);
   const caps = [...DEFAULT_CAPABILITIES];
+  // A non-root image user needs no capability; the bounding set still caps anything it could exec.
+  const active = input.user.uid === 0 ? caps : [];
   const nofile = input.nofile ?? 1024;
   const namespaces: OciNamespace[] = [
     { type: "pid" },
@@ -97,7 +141,9 @@ export function buildSpec(input: SpecInput): OciSpec {
     { type: "mount" },
     { type: "network", path: input.netnsPath },
   ];
-  if (input.userNamespace) namespaces.push({ type: "user" });
+  // runc joins the user namespace first whatever the order here; the new pid/ipc/uts/mount namespaces are then created
+  // inside it, and the network namespace it owns is joined.
+  if (input.userNamespace) namespaces.unshift({ type: "user", path: input.userNamespace.path });
   const spec: OciSpec = {
     ociVersion: "1.0.2-dev",
     process: {
@@ -110,7 +156,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       args: [...input.args],
       env: [...input.env],
       cwd: input.cwd,
-      capabilities: { bounding: caps, effective: [...caps], permitted: [...caps], inheritable: [], ambient: [] },
+      capabilities: { bounding: caps, effective: [...active], permitted: [...active], inheritable: [], ambient: [] },
       rlimits: [{ type: "RLIMIT_NOFILE", hard: nofile, soft: nofile }],
       noNewPrivileges: true,
     },
@@ -134,7 +180,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       },
       sysctl: {
         // Both are per network namespace: ping without CAP_NET_RAW, low ports without CAP_NET_BIND_SERVICE for non-root.
-        "net.ipv4.ping_group_range": "0 2147483647",
+        "net.ipv4.ping_group_range": pingGroupRange(input.userNamespace?.gidMappings),
         "net.ipv4.ip_unprivileged_port_start": "0",
       },
       seccomp: defaultSeccompProfile(input.arch),
@@ -147,5 +193,11 @@ export function buildSpec(input: SpecInput): OciSpec {
     spec.linux.uidMappings = input.userNamespace.uidMappings.map((m) => ({ ...m }));
     spec.linux.gidMappings = input.userNamespace.gidMappings.map((m) => ({ ...m }));
   }
+  assertSafeSpec(spec, {
+    rootfs: input.rootfs,
+    netnsPath: input.netnsPath,
+    platformFiles: input.platformFiles,
+    ...(input.userNamespace ? { userNamespacePath: input.userNamespace.path } : {}),
+  });
   return spec;
 }

@@ -20,7 +20,17 @@ const MiB = 1024 * 1024;
 /** Default pids limit per instance when the control plane sends none. */
 export const DEFAULT_PIDS_LIMIT = 512;
 
-/** Resource limits: memory is a hard limit, CPU in millicores (1000 = one core), pids caps fork bombs. */
+/** Default size of an instance's writable layer when the control plane sends none (1 GiB). */
+export const DEFAULT_DISK_BYTES = 1024 * MiB;
+
+/** Default network bandwidth of an instance, each direction, when the control plane sends none (100 Mbit/s). */
+export const DEFAULT_BANDWIDTH_BITS_PER_SEC = 100_000_000;
+
+/**
+ * Resource limits: memory is a hard limit, CPU in millicores (1000 = one core), pids caps fork bombs, diskBytes caps
+ * the container's writable layer (writes past it fail with ENOSPC inside the container), bandwidthBitsPerSec caps
+ * the instance's network traffic in each direction.
+ */
 export const Limits = z.strictObject({
   memoryBytes: z
     .int()
@@ -28,6 +38,12 @@ export const Limits = z.strictObject({
     .max(1024 * 1024 * MiB),
   cpuMillis: z.int().min(10).max(256_000),
   pids: z.int().min(8).max(65_536).default(DEFAULT_PIDS_LIMIT),
+  diskBytes: z
+    .int()
+    .min(16 * MiB)
+    .max(1024 * 1024 * MiB)
+    .default(DEFAULT_DISK_BYTES),
+  bandwidthBitsPerSec: z.int().min(1_000_000).max(100_000_000_000).default(DEFAULT_BANDWIDTH_BITS_PER_SEC),
 });
 export type Limits = z.infer<typeof Limits>;
 
@@ -61,9 +77,12 @@ export const Env = z
 /** One instance the node should run. */
 export const InstanceSpec = z.strictObject({
   id: InstanceId,
-  app: AppName,
-  /** The app's team: instances of one team may connect to each other on a node, other teams' may not. */
+  /**
+   * The team owning the app: containers of one team share a host id range (other teams' ranges are disjoint) and may
+   * connect to each other on a node (the network policy refuses other teams').
+   */
   team: TeamId,
+  app: AppName,
   release: ReleaseId,
   processType: ProcessType,
   image: ImageRef,

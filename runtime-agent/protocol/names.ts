@@ -8,14 +8,15 @@ export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** App names as the platform allows them (a lowercase letter first). */
 export const APP_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 
-/**
- * Team ids as the control plane makes them (Prisma cuids: lowercase letters and digits). The agent groups instances
- * by team for its network policy; the id only ever reaches a hash and an iptables comment.
- */
-export const TEAM_PATTERN = /^[a-z0-9]{8,40}$/;
-
 /** Procfile process types: `web`, `worker`, `clock`. */
 export const PROCESS_TYPE_PATTERN = /^[a-z][a-z0-9_-]{0,29}$/;
+
+/**
+ * Team ids (the control plane's database ids, e.g. cuids): lowercase letters, digits and dashes. The agent uses the
+ * team as a key (per-team user-namespace id ranges, the network policy's per-team chains, whose names are a hash of
+ * it) and in an iptables comment; never in a path or argv, but it is checked all the same.
+ */
+export const TEAM_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /** Env keys as POSIX shells accept them. */
 export const ENV_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
@@ -41,12 +42,12 @@ const noNul = (v: string) => !v.includes("\0");
 export const InstanceId = z.string().regex(ID_PATTERN, { message: "invalid instance id" });
 /** A release id or version label such as `v12`. */
 export const ReleaseId = z.string().regex(ID_PATTERN, { message: "invalid release id" });
+/** The id of the team that owns an instance's app. */
+export const TeamId = z.string().regex(TEAM_ID_PATTERN, { message: "invalid team id" });
 /** A node id assigned by the control plane. */
 export const NodeId = z.string().regex(ID_PATTERN, { message: "invalid node id" });
 /** An app name. */
 export const AppName = z.string().regex(APP_PATTERN, { message: "invalid app name" });
-/** A team id: the tenant an instance belongs to (network isolation boundary on the node). */
-export const TeamId = z.string().regex(TEAM_PATTERN, { message: "invalid team id" });
 /** A process type from the Procfile. */
 export const ProcessType = z.string().regex(PROCESS_TYPE_PATTERN, { message: "invalid process type" });
 /** An environment variable name. */

@@ -12,6 +12,8 @@ import {
   MAX_FRAME_BYTES,
   parseFrame,
   parseResult,
+  DEFAULT_BANDWIDTH_BITS_PER_SEC,
+  DEFAULT_DISK_BYTES,
   PROTOCOL_VERSION,
   RegisterParams,
 } from "./index.ts";
@@ -40,6 +42,7 @@ const register = {
   diskBytes: 1e11,
   kernel: "6.1.0-18-amd64",
   cgroupVersion: 1,
+  userNamespaces: true,
   agentVersion: "0.1.0",
 };
 
@@ -51,6 +54,8 @@ describe("parseFrame", () => {
       throw new Error("bad");
     expect(out.frame.id).toBe(7);
     expect(out.frame.params.instances[0]?.limits.pids).toBe(DEFAULT_PIDS_LIMIT);
+    expect(out.frame.params.instances[0]?.limits.diskBytes).toBe(DEFAULT_DISK_BYTES);
+    expect(out.frame.params.instances[0]?.limits.bandwidthBitsPerSec).toBe(DEFAULT_BANDWIDTH_BITS_PER_SEC);
     expect(out.frame.params.instances[0]?.stopGraceMs).toBe(10_000);
   });
 
@@ -139,6 +144,8 @@ describe("InstanceSpec allowlists", () => {
     ["devices", { devices: ["/dev/kmsg"] }],
     ["capabilities", { capabilities: ["CAP_SYS_ADMIN"] }],
     ["user", { user: "0" }],
+    ["userns", { userns: "host" }],
+    ["hostIpc", { hostIpc: true }],
   ])("rejects the unknown field %s", (_name, patch) => {
     expect(bad(patch)).toBe(false);
   });
@@ -150,7 +157,7 @@ describe("InstanceSpec allowlists", () => {
     ["id too long", { id: "a".repeat(64) }],
     ["app with a space", { app: "my app" }],
     ["no team", { team: undefined }],
-    ["team with a dash", { team: "team-abcdefgh" }],
+    ["team with a slash", { team: "team/abcdefgh" }],
     ["team with upper case", { team: "CLX7K2M9P0000ABCD" }],
     ["team too short", { team: "abc" }],
     ["team with a quote (reaches an iptables comment)", { team: 'clx7k2m9p"x' }],
@@ -166,6 +173,12 @@ describe("InstanceSpec allowlists", () => {
     ["port 0", { port: 0 }],
     ["port too high", { port: 70000 }],
     ["tiny memory", { limits: { memoryBytes: 1024, cpuMillis: 100 } }],
+    ["tiny disk", { limits: { memoryBytes: 64e6, cpuMillis: 100, diskBytes: 1024 } }],
+    ["fractional disk", { limits: { memoryBytes: 64e6, cpuMillis: 100, diskBytes: 64e6 + 0.5 } }],
+    ["tiny bandwidth", { limits: { memoryBytes: 64e6, cpuMillis: 100, bandwidthBitsPerSec: 1000 } }],
+    ["no team", { team: undefined }],
+    ["team with a slash", { team: "../team" }],
+    ["team with upper case", { team: "Team" }],
     ["limits with an extra field", { limits: { memoryBytes: 64e6, cpuMillis: 100, swap: 1 } }],
     ["health path not absolute", { healthCheck: { type: "http", path: "healthz" } }],
     ["unknown restart policy", { restartPolicy: "sometimes" }],
@@ -208,6 +221,10 @@ describe("RegisterParams", () => {
     expect(RegisterParams.safeParse({ ...register, protocolVersion: PROTOCOL_VERSION + 1 }).success).toBe(false);
     // v1 agents send specs without a team; the control plane refuses them rather than run them unisolated.
     expect(RegisterParams.safeParse({ ...register, protocolVersion: 1 }).success).toBe(false);
+    expect(RegisterParams.safeParse({ ...register, protocolVersion: 3 }).success).toBe(false);
+    // The isolation mode is part of what a node reports.
+    const { userNamespaces: _, ...withoutMode } = register;
+    expect(RegisterParams.safeParse(withoutMode).success).toBe(false);
     expect(RegisterParams.safeParse({ ...register, address: "example.com" }).success).toBe(false);
     expect(RegisterParams.safeParse({ ...register, cgroupVersion: 3 }).success).toBe(false);
   });

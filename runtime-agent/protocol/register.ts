@@ -14,6 +14,8 @@ export const RegisterParams = z.strictObject({
   diskBytes: z.int().min(0),
   kernel: z.string().min(1).max(256),
   cgroupVersion: z.union([z.literal(1), z.literal(2)]),
+  /** True when containers run in user namespaces (container root is an unprivileged host id); off by node setting. */
+  userNamespaces: z.boolean(),
   agentVersion: z.string().regex(/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]{1,64})?$/, { message: "invalid version" }),
 });
 export type RegisterParams = z.infer<typeof RegisterParams>;

@@ -9,9 +9,9 @@ import type { InstanceStats } from "../protocol/notifications.ts";
 export const ContainerConfig = z
   .strictObject({
     id: InstanceId,
-    app: AppName,
-    /** The app's team: the node's network policy lets instances of one team connect to each other, no others. */
+    /** Owning team: selects the user-namespace id range and the network policy's group. */
     team: TeamId,
+    app: AppName,
     release: ReleaseId,
     processType: ProcessType,
     image: ImageRef,

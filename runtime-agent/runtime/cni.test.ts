@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../log.ts";
-import { bridgeConflist, Cni, type CniNetwork } from "./cni.ts";
+import { bandwidthRuntimeConfig, bridgeConflist, Cni, type CniNetwork } from "./cni.ts";
 
 // Fake plugins: record env + stdin per call, answer like a real plugin (ADD passes prevResult through or makes one).
 const PLUGIN = `#!/bin/sh
@@ -25,7 +25,7 @@ beforeEach(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), "berth-cni-test-"));
   await fs.mkdir(path.join(dir, "plugins"));
   await fs.mkdir(path.join(dir, "rec"));
-  for (const p of ["bridge", "portmap", "loopback"]) {
+  for (const p of ["bridge", "portmap", "bandwidth", "loopback"]) {
     // REC is baked in because exec passes the plugins a minimal environment.
     await fs.writeFile(path.join(dir, "plugins", p), PLUGIN.replace("#!/bin/sh", `#!/bin/sh\nREC=${dir}/rec`), {
       mode: 0o755,
@@ -56,7 +56,7 @@ async function calls() {
 }
 
 describe("bridgeConflist", () => {
-  it("is a bridge with host-local IPAM in the configured data dir, then portmap", () => {
+  it("is a bridge with host-local IPAM in the configured data dir, then portmap, then bandwidth", () => {
     expect(bridgeConflist({ ...net, ipMasq: true })).toMatchSnapshot();
   });
   it("never asks portmap for SNAT (which turns route_localnet on for the bridge); the gateway is the subnet's first", () => {
@@ -69,11 +69,12 @@ describe("bridgeConflist", () => {
 describe("Cni", () => {
   const ports = [{ hostPort: 31000, containerPort: 5000, protocol: "tcp" as const }];
 
-  it("ADD runs loopback, bridge, portmap with CNI_* env, chains prevResult and injects port mappings", async () => {
+  it("ADD runs loopback, bridge, portmap, bandwidth with CNI_* env, chains prevResult, injects ports and rate", async () => {
     const att = await new Cni({ ...net, hostIp: "127.0.0.1" }, silentLogger()).add(
       "web-1",
       "/var/run/netns/b-web-1",
       ports,
+      { bitsPerSec: 50_000_000 },
     );
     expect(att.ip).toBe("10.88.7.5");
     expect(att.gateway).toBe("10.88.7.1");
@@ -82,17 +83,35 @@ describe("Cni", () => {
       ["loopback", "ADD", "web-1", "/var/run/netns/b-web-1 lo"],
       ["bridge", "ADD", "web-1", "/var/run/netns/b-web-1 eth0"],
       ["portmap", "ADD", "web-1", "/var/run/netns/b-web-1 eth0"],
+      ["bandwidth", "ADD", "web-1", "/var/run/netns/b-web-1 eth0"],
     ]);
     expect(c[1]!.conf).toMatchObject({ name: "berth", cniVersion: "1.0.0", bridge: "berth0" });
     expect(c[1]!.conf.runtimeConfig).toBeUndefined();
     expect(c[2]!.conf.runtimeConfig).toEqual({ portMappings: [{ ...ports[0], hostIP: "127.0.0.1" }] });
     expect(c[2]!.conf.prevResult).toMatchObject({ ips: [{ address: "10.88.7.5/24" }] });
+    // Same rate both ways, bits per second, with a burst of 100 ms at that rate.
+    expect(c[3]!.conf.runtimeConfig).toEqual({
+      bandwidth: { ingressRate: 50_000_000, ingressBurst: 5_000_000, egressRate: 50_000_000, egressBurst: 5_000_000 },
+    });
+    expect(c[3]!.conf.prevResult).toMatchObject({ ips: [{ address: "10.88.7.5/24" }] });
+  });
+
+  it("ADD without a bandwidth limit gives the bandwidth plugin no runtimeConfig (it passes the result through)", async () => {
+    await new Cni(net, silentLogger()).add("web-1", "/var/run/netns/b-web-1", ports);
+    const c = await calls();
+    expect(c[3]!.plugin).toBe("bandwidth");
+    expect(c[3]!.conf.runtimeConfig).toBeUndefined();
+  });
+
+  it("keeps a burst of at least 64 KiB so a full packet always fits", () => {
+    expect(bandwidthRuntimeConfig({ bitsPerSec: 1_000_000 }).ingressBurst).toBe(64 * 1024 * 8);
   });
 
   it("DEL runs the chain in reverse with the saved result", async () => {
     await new Cni(net, silentLogger()).del("web-1", "/var/run/netns/b-web-1", ports, { ips: [] });
     const c = await calls();
     expect(c.map((x) => [x.plugin, x.command])).toEqual([
+      ["bandwidth", "DEL"],
       ["portmap", "DEL"],
       ["bridge", "DEL"],
     ]);
@@ -104,6 +123,6 @@ describe("Cni", () => {
       mode: 0o755,
     });
     await expect(new Cni(net, silentLogger()).del("web-1", "/x", ports)).rejects.toThrow(/CNI DEL/);
-    expect((await calls()).map((x) => x.plugin)).toEqual(["bridge"]);
+    expect((await calls()).map((x) => x.plugin)).toEqual(["bandwidth", "bridge"]);
   });
 });

@@ -32,9 +32,28 @@ export interface CniAttachment {
   result: Record<string, unknown>;
 }
 
-type PluginConf = Record<string, unknown> & { type: string; capabilities?: { portMappings?: boolean } };
+/** Per-instance rate limit, each direction, in bits per second (CNI bandwidth plugin). */
+export interface BandwidthLimit {
+  bitsPerSec: number;
+}
 
-/** The node's network as a CNI conflist: bridge with host-local IPAM, then portmap. Pure. */
+type PluginConf = Record<string, unknown> & {
+  type: string;
+  capabilities?: { portMappings?: boolean; bandwidth?: boolean };
+};
+
+/**
+ * The bandwidth plugin's runtimeConfig for a limit: the same rate both ways (into the container: a token bucket on the
+ * host veth; out of it: mirrored to an ifb device and shaped there). Burst = 100 ms at the rate, at least 64 KiB so a
+ * full-size packet always fits. Pure.
+ */
+export function bandwidthRuntimeConfig(limit: BandwidthLimit): Record<string, number> {
+  const rate = Math.round(limit.bitsPerSec);
+  const burst = Math.max(Math.round(rate / 10), 64 * 1024 * 8);
+  return { ingressRate: rate, ingressBurst: burst, egressRate: rate, egressBurst: burst };
+}
+
+/** The node's network as a CNI conflist: bridge with host-local IPAM, then portmap, then bandwidth. Pure. */
 export function bridgeConflist(net: CniNetwork): { cniVersion: string; name: string; plugins: PluginConf[] } {
   return {
     cniVersion: CNI_VERSION,
@@ -58,6 +77,8 @@ export function bridgeConflist(net: CniNetwork): { cniVersion: string; name: str
       // for the bridge, which lets packets addressed to 127.0.0.0/8 in from the bridge. Nothing needs it: the local
       // router reaches published ports on the bridge gateway, other hosts' routers on the node's address.
       { type: "portmap", capabilities: { portMappings: true }, snat: false },
+      // Per-instance rate limits (runtimeConfig.bandwidth); without one the plugin passes the result through.
+      { type: "bandwidth", capabilities: { bandwidth: true } },
     ],
   };
 }
@@ -69,13 +90,13 @@ export class Cni {
     private readonly log: Logger,
   ) {}
 
-  /** Sets up loopback and eth0 (with port mappings) in the namespace at `netnsPath`. */
-  async add(id: string, netnsPath: string, ports: PortMapping[]): Promise<CniAttachment> {
+  /** Sets up loopback and eth0 (with port mappings and the bandwidth limit) in the namespace at `netnsPath`. */
+  async add(id: string, netnsPath: string, ports: PortMapping[], bandwidth?: BandwidthLimit): Promise<CniAttachment> {
     await this.exec("ADD", { cniVersion: CNI_VERSION, name: "loopback", type: "loopback" }, id, netnsPath, "lo");
     const list = bridgeConflist(this.net);
     let prev: Record<string, unknown> | undefined;
     for (const plugin of list.plugins) {
-      prev = await this.exec("ADD", this.pluginConf(list.name, plugin, ports, prev), id, netnsPath, "eth0");
+      prev = await this.exec("ADD", this.pluginConf(list.name, plugin, ports, prev, bandwidth), id, netnsPath, "eth0");
     }
     const result = prev ?? {};
     const ips = (result.ips ?? []) as { address?: string; gateway?: string }[];
@@ -99,13 +120,21 @@ export class Cni {
     if (errors.length > 0) throw new RuntimeError("failed", `CNI DEL for ${id} failed`, { cause: errors[0] });
   }
 
-  private pluginConf(name: string, plugin: PluginConf, ports: PortMapping[], prev?: Record<string, unknown>) {
+  private pluginConf(
+    name: string,
+    plugin: PluginConf,
+    ports: PortMapping[],
+    prev?: Record<string, unknown>,
+    bandwidth?: BandwidthLimit,
+  ) {
     const conf: Record<string, unknown> = { cniVersion: CNI_VERSION, name, ...plugin };
     if (plugin.capabilities?.portMappings) {
       conf.runtimeConfig = {
         portMappings: ports.map((p) => ({ ...p, ...(this.net.hostIp ? { hostIP: this.net.hostIp } : {}) })),
       };
     }
+    if (plugin.capabilities?.bandwidth && bandwidth)
+      conf.runtimeConfig = { bandwidth: bandwidthRuntimeConfig(bandwidth) };
     if (prev) conf.prevResult = prev;
     return conf;
   }

@@ -20,8 +20,33 @@ export const OciBackendConfig = z.strictObject({
   conmonPath: AbsPath.default("/usr/bin/conmon"),
   buildahPath: AbsPath.default("/usr/bin/buildah"),
   ipPath: AbsPath.default("/usr/sbin/ip"),
+  mountPath: AbsPath.default("/usr/bin/mount"),
+  umountPath: AbsPath.default("/usr/bin/umount"),
+  unsharePath: AbsPath.default("/usr/bin/unshare"),
+  mkfsPath: AbsPath.default("/usr/sbin/mkfs.ext4"),
   /** runc --root: where runc keeps container state. */
   runcRoot: AbsPath,
+  /**
+   * What the container itself must reach (rootfs mount points, hosts, resolv.conf): one directory per instance,
+   * root:<container root's host gid> 0710. With user namespaces, runc resolves these paths as container root (an
+   * unprivileged host id), so the run dir (0711) and its parents must be searchable; it is kept apart from the state
+   * dir (which stays 0700). Default: `containers` beside runcRoot.
+   */
+  runDir: AbsPath.optional(),
+  /**
+   * User namespaces (default on): container root maps to a per-team block of 65,536 host ids cut from
+   * `firstId` onwards (`blocks` of them). Off only for kernels that cannot (the node reports the mode).
+   */
+  userNamespaces: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      firstId: z.int().min(65_536).default(1_000_000),
+      blocks: z.int().min(1).max(60_000).default(16_384),
+    })
+    .refine((u) => u.firstId + u.blocks * 65_536 <= 0xfffffffe, { message: "user namespace range ends past 2^32-2" })
+    .default({ enabled: true, firstId: 1_000_000, blocks: 16_384 }),
+  /** Size-limited writable layers (a loop-mounted ext4 per instance, size = limits.diskBytes); default on. */
+  diskLimits: z.boolean().default(true),
   storage: z.strictObject({
     root: AbsPath,
     runRoot: AbsPath,

@@ -5,8 +5,8 @@ import { FakeBackend } from "./fake-backend.ts";
 
 const config: ContainerConfigInput = {
   id: "web-1",
+  team: "team-a",
   app: "shop",
-  team: "cl0team0000000000000000001",
   release: "v1",
   processType: "web",
   image: "localhost/shop:v1",

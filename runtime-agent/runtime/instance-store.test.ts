@@ -20,6 +20,8 @@ describe("InstanceStore", () => {
     storageName: "berth-web-1",
     cgroupPath: "/berth/web-1",
     cniAttached: false,
+    userns: false,
+    writableLayer: false,
   };
 
   beforeEach(async () => {

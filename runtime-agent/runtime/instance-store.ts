@@ -4,13 +4,18 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { assertValidId } from "../protocol/names.ts";
+import { RuntimeError } from "./errors.ts";
+import { mountPointsUnder } from "./mounts.ts";
 
 /** What the agent persists about one instance (written before each step that creates host state). */
 export const InstanceMeta = z.object({
   id: z.string(),
-  app: z.string(),
-  /** Absent in records written before the network policy existed: such an instance is a group of its own. */
+  /**
+   * Owning team (absent in records written before issue 13: for the network policy such an instance is a group of
+   * its own).
+   */
   team: z.string().optional(),
+  app: z.string(),
   release: z.string(),
   processType: z.string(),
   image: z.string(),
@@ -20,7 +25,17 @@ export const InstanceMeta = z.object({
   netns: z.string(),
   storageName: z.string(),
   cgroupPath: z.string(),
+  /** The rootfs runc uses: the size-limited overlay (or a bind of the image rootfs) in the run dir. */
   rootfs: z.string().optional(),
+  /** buildah's mount of the image (the overlay's lower layer). */
+  imageRootfs: z.string().optional(),
+  /** Host ids of the instance's user namespace (absent: the node ran it without one). */
+  idRange: z.strictObject({ hostId: z.int(), size: z.int() }).optional(),
+  /** Set before the persisted user namespace is created, so teardown unmounts it. */
+  userns: z.boolean().default(false),
+  /** Set before the size-limited writable layer is created. */
+  writableLayer: z.boolean().default(false),
+  diskBytes: z.int().optional(),
   /** Set before CNI ADD so a half-done ADD is still torn down. */
   cniAttached: z.boolean().default(false),
   cniResult: z.record(z.string(), z.unknown()).optional(),
@@ -32,9 +47,16 @@ export const InstanceMeta = z.object({
 });
 export type InstanceMeta = z.infer<typeof InstanceMeta>;
 
-/** Paths under the agent's state dir. */
+/** Paths under the agent's state dir (root only) and its run dir (what the container itself reaches). */
 export class InstanceStore {
-  constructor(private readonly stateDir: string) {}
+  private readonly runDir: string;
+
+  constructor(
+    private readonly stateDir: string,
+    runDir?: string,
+  ) {
+    this.runDir = runDir ?? path.join(stateDir, "containers");
+  }
 
   /** Directory holding every instance directory. */
   get instancesDir(): string {
@@ -49,10 +71,17 @@ export class InstanceStore {
     return path.join(this.stateDir, "sockets");
   }
 
-  /** Creates the shared directories (root-only). */
+  /** Directory of the per-instance container directories (0711: searchable, not listable; see OciBackendConfig.runDir). */
+  get containersDir(): string {
+    return this.runDir;
+  }
+
+  /** Creates the shared directories (root-only, but for the run dir, which is searchable). */
   async init(): Promise<void> {
     for (const d of [this.instancesDir, this.exitDir, this.socketDir])
       await fs.mkdir(d, { recursive: true, mode: 0o700 });
+    await fs.mkdir(this.runDir, { recursive: true, mode: 0o711 });
+    await fs.chmod(this.runDir, 0o711);
   }
 
   /** Directory of instance `id`. */
@@ -62,9 +91,25 @@ export class InstanceStore {
   /** A file inside the instance directory. */
   file(
     id: string,
-    name: "meta.json" | "hosts" | "resolv.conf" | "container.log" | "conmon.log" | "pid" | "conmon.pid",
+    name: "meta.json" | "container.log" | "conmon.log" | "pid" | "conmon.pid" | "userns" | "disk.img",
   ): string {
     return path.join(this.dir(id), name);
+  }
+  /** Mount point of the instance's writable-layer filesystem (holds the overlay's upper and work dirs). */
+  layerDir(id: string): string {
+    return path.join(this.dir(id), "layer");
+  }
+  /** The instance's directory in the run dir: rootfs mount point and the platform files. */
+  containerDir(id: string): string {
+    return path.join(this.runDir, assertValidId(id, "instance id"));
+  }
+  /** A platform file the container bind-mounts read-only. */
+  platformFile(id: string, name: "hosts" | "resolv.conf"): string {
+    return path.join(this.containerDir(id), name);
+  }
+  /** Mount point of the container's rootfs. */
+  rootfsDir(id: string): string {
+    return path.join(this.containerDir(id), "rootfs");
   }
   /** The OCI bundle directory (config.json). */
   bundle(id: string): string {
@@ -84,6 +129,21 @@ export class InstanceStore {
     await fs.mkdir(this.dir(id), { mode: 0o700 });
     await fs.mkdir(this.bundle(id), { mode: 0o700 });
     await fs.mkdir(this.persistDir(id), { mode: 0o700 });
+    // Root only at first; with a user namespace the backend opens it to the container's root group (see
+    // openContainerDir) so user-namespaced runc can reach the rootfs and platform files, and nobody else can.
+    const leftover = await mountPointsUnder(this.containerDir(id));
+    if (leftover.length > 0) throw new RuntimeError("conflict", `${id}: still mounted: ${leftover.join(", ")}`);
+    await fs.rm(this.containerDir(id), { recursive: true, force: true });
+    await fs.mkdir(this.containerDir(id), { mode: 0o700 });
+  }
+
+  /**
+   * Lets the host group `gid` (container root's group in its user namespace) traverse the instance's run-dir entry:
+   * root:gid, mode 0710. Other host users can neither list nor enter it.
+   */
+  async openContainerDir(id: string, gid: number): Promise<void> {
+    await fs.chown(this.containerDir(id), 0, gid);
+    await fs.chmod(this.containerDir(id), 0o710);
   }
 
   /** Writes meta.json atomically (write + rename). */
@@ -127,8 +187,21 @@ export class InstanceStore {
     );
   }
 
-  /** Removes the instance directory and its exit file. */
+  /** Names of the per-instance directories in the run dir. */
+  async containerDirIds(): Promise<string[]> {
+    const names = await fs.readdir(this.runDir).catch(() => [] as string[]);
+    return names.filter((n) => /^[a-z0-9][a-z0-9-]{0,62}$/.test(n)).sort();
+  }
+
+  /**
+   * Removes the instance's run-dir entry, instance directory and exit file. Refuses while anything is still mounted
+   * below them: a recursive delete would otherwise walk into the container's filesystem.
+   */
   async remove(id: string): Promise<void> {
+    const mounted = [...(await mountPointsUnder(this.dir(id))), ...(await mountPointsUnder(this.containerDir(id)))];
+    if (mounted.length > 0)
+      throw new RuntimeError("failed", `not removing ${id}: still mounted: ${mounted.join(", ")}`);
+    await fs.rm(this.containerDir(id), { recursive: true, force: true });
     await fs.rm(this.dir(id), { recursive: true, force: true });
     await fs.rm(this.exitFile(id), { force: true });
   }

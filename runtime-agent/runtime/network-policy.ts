@@ -9,7 +9,7 @@
 // Every rule lives in chains the agent owns, named after a hash of the bridge (unique per node on a host); the
 // chains only ever REJECT or RETURN, so they narrow what the host's own firewall allows and never widen it.
 import crypto from "node:crypto";
-import { ID_PATTERN, TEAM_PATTERN } from "../protocol/names.ts";
+import { ID_PATTERN, TEAM_ID_PATTERN } from "../protocol/names.ts";
 
 /** What the policy needs to know about the node. */
 export interface PolicyNode {
@@ -90,7 +90,7 @@ export function policyChains(bridge: string) {
 
 /** The group an instance belongs to: its team, or (unknown team) itself alone. Pure. */
 export function groupOf(m: Pick<PolicyMember, "id" | "team">): string {
-  return m.team !== undefined && TEAM_PATTERN.test(m.team) ? `team ${m.team}` : `instance ${m.id}`;
+  return m.team !== undefined && TEAM_ID_PATTERN.test(m.team) ? `team ${m.team}` : `instance ${m.id}`;
 }
 
 /** The chain holding the addresses a group may connect to. Pure. */

@@ -277,9 +277,10 @@ describeRoot("OCI backend (root)", () => {
 
   // 200 cycles (about 2 minutes here): a leak of one veth, lease or mount per cycle cannot hide in the noise.
   const CYCLES = 200;
-  it(`leaves no veth, netns, lease, mount, cgroup, NAT rule or process after ${CYCLES} start/stop cycles`, async () => {
+  it(`leaves no veth, ifb, netns, lease, mount, loop device, cgroup, NAT rule or process after ${CYCLES} start/stop cycles`, async () => {
     const { backend } = env;
-    const before = await hostCounts(backend, env.tmp);
+    const ids = Array.from({ length: CYCLES }, (_, i) => `cycle-${i}`);
+    const before = await hostCounts(backend, env.tmp, ids);
     for (let i = 0; i < CYCLES; i++) {
       const id = `cycle-${i}`;
       await backend.create(
@@ -292,13 +293,30 @@ describeRoot("OCI backend (root)", () => {
       await backend.start(id);
       // Serving means the TERM trap is installed; it also exercises the portmap rules of every cycle.
       expect(await until("serving", () => request(env.gateway, hostPort + 1).catch(() => null))).toBe("hi\n");
+      if (i === 0) {
+        // The counts see one running instance's resources: they can show a leak.
+        const during = await hostCounts(backend, env.tmp, ids);
+        expect(during).toMatchObject({ veths: 1, ifbs: 1, bridgePorts: 1, netns: 1, leases: 1, loopDevices: 1 });
+        expect(during.cniNatRules).toBeGreaterThan(0);
+        expect(during.mounts).toBeGreaterThan(before.mounts);
+      }
       expect((await backend.stop(id, 2_000)).exitCode).toBe(0);
       await backend.delete(id);
     }
-    const after = await hostCounts(backend, env.tmp);
+    const after = await hostCounts(backend, env.tmp, ids);
     expect(after).toEqual(before);
     expect(
-      after.bridgePorts + after.netns + after.leases + after.conmons + after.runcContainers + after.storageContainers,
+      after.veths +
+        after.ifbs +
+        after.cniNatRules +
+        after.loopDevices +
+        after.mounts +
+        after.bridgePorts +
+        after.netns +
+        after.leases +
+        after.conmons +
+        after.runcContainers +
+        after.storageContainers,
     ).toBe(0);
   }, 900_000);
 });

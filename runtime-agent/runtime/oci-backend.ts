@@ -2,6 +2,7 @@
 // container run by conmon + runc with the spec from oci/spec.ts. All host state an instance creates is recorded in
 // its meta.json before it is created, so delete() can always take it down again.
 import fs from "node:fs/promises";
+import path from "node:path";
 import type { Logger } from "pino";
 import { buildSpec } from "../oci/spec.ts";
 import { mergeEnv } from "../oci/env.ts";
@@ -13,8 +14,10 @@ import { Cni, type PortMapping } from "./cni.ts";
 import { OciBackendConfig, type OciBackendConfigInput } from "./config.ts";
 import { startConmon } from "./conmon.ts";
 import { RuntimeError } from "./errors.ts";
+import { type IdRange, IdRangeAllocator } from "./id-ranges.ts";
 import { type InstanceMeta, InstanceStore } from "./instance-store.ts";
 import { KeyedLock } from "./keyed-lock.ts";
+import { Mounter, mountPointsUnder } from "./mounts.ts";
 import { NetnsManager } from "./netns.ts";
 import { gatewayOf, type PolicyMember } from "./network-policy.ts";
 import { NetworkPolicy } from "./network-policy-applier.ts";
@@ -23,11 +26,35 @@ import { readRootfsFile } from "./rootfs-read.ts";
 import { Runc } from "./runc.ts";
 import { Buildah } from "./storage.ts";
 import { teardownInstance } from "./teardown.ts";
+import { createUsernsAndNetns } from "./userns.ts";
 import { checkConfig, checkId, checkSignal } from "./validate.ts";
+import { createWritableLayer } from "./writable-layer.ts";
 
 const KILL_WAIT_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * With user namespaces, runc (as container root, an unprivileged host id) resolves the rootfs and platform-file paths
+ * below the run dir, so every directory above it must be searchable by others. Root-owned ones missing that bit get
+ * it (search only: nothing becomes listable or readable); anything else is a configuration error.
+ */
+async function ensureSearchable(dir: string, log: Logger): Promise<void> {
+  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+    const st = await fs.stat(d);
+    if ((st.mode & 0o001) === 0) {
+      if (st.uid !== 0)
+        throw new RuntimeError(
+          "invalid",
+          `user namespaces need ${d} (above the run dir ${dir}) to be searchable by others (chmod o+x), ` +
+            "or turn them off for this node (BERTH_USERNS=off)",
+        );
+      await fs.chmod(d, (st.mode & 0o7777) | 0o001);
+      log.warn({ dir: d }, "made directory searchable (o+x) for user-namespaced containers");
+    }
+    if (d === "/") return;
+  }
+}
 
 async function nofileHardLimit(): Promise<number> {
   const limits = await fs.readFile("/proc/self/limits", "utf8").catch(() => "");
@@ -42,6 +69,9 @@ export class OciBackend implements RuntimeBackend {
   readonly runc: Runc;
   readonly buildah: Buildah;
   readonly netns: NetnsManager;
+  readonly mounter: Mounter;
+  /** Per-team host id ranges; null when the node runs without user namespaces. */
+  idRanges: IdRangeAllocator | null = null;
   private readonly cni: Cni;
   /** The node's network policy; undefined when disabled (benchmarks of its cost only). */
   private network: NetworkPolicy | undefined;
@@ -54,7 +84,8 @@ export class OciBackend implements RuntimeBackend {
     private readonly log: Logger,
   ) {
     this.config = config;
-    this.store = new InstanceStore(config.stateDir);
+    this.store = new InstanceStore(config.stateDir, OciBackend.runDirOf(config));
+    this.mounter = new Mounter(config.mountPath, config.umountPath);
     this.runc = new Runc(config.runcPath, config.runcRoot);
     this.buildah = new Buildah(config.buildahPath, config.storage);
     this.netns = new NetnsManager(config.ipPath);
@@ -68,6 +99,15 @@ export class OciBackend implements RuntimeBackend {
     const backend = new OciBackend(parsed.data, log.child({ component: "oci-backend" }));
     await backend.store.init();
     await fs.mkdir(parsed.data.runcRoot, { recursive: true, mode: 0o700 });
+    const userns = parsed.data.userNamespaces;
+    if (userns.enabled) {
+      await ensureSearchable(backend.store.containersDir, backend.log);
+      backend.idRanges = await IdRangeAllocator.open(path.join(parsed.data.stateDir, "id-ranges.json"), {
+        firstId: userns.firstId,
+        blocks: userns.blocks,
+      });
+    }
+    await backend.sweepRunDir();
     backend.nameservers = parsed.data.dns ?? (await hostNameservers());
     backend.nofile = await nofileHardLimit();
     const { cni, networkPolicy } = parsed.data;
@@ -102,6 +142,34 @@ export class OciBackend implements RuntimeBackend {
     return metas.flatMap((m) => (m?.ip && !m.networkRemoved ? [{ id: m.id, ip: m.ip, team: m.team }] : []));
   }
 
+  /** The run dir a config resolves to (default: `containers` beside the runc root). */
+  static runDirOf(config: OciBackendConfig): string {
+    return config.runDir ?? path.join(path.dirname(config.runcRoot), "containers");
+  }
+
+  /** True when containers get user namespaces (the mode the node reports). */
+  get userNamespaces(): boolean {
+    return this.idRanges !== null;
+  }
+
+  /**
+   * Run-dir entries without an instance directory and without a runc container are leftovers of a record lost in a
+   * crash: unmount and remove them (the instance directory is what create, delete and re-adoption work from). A live
+   * runc container keeps its entry: another backend sharing this runc root (tests do) may own it.
+   */
+  private async sweepRunDir(): Promise<void> {
+    const known = new Set(await this.store.ids());
+    for (const id of await this.store.containerDirIds()) {
+      if (known.has(id) || (await this.runc.state(id).catch(() => null))) continue;
+      try {
+        for (const m of (await mountPointsUnder(this.store.containerDir(id))).reverse()) await this.mounter.unmount(m);
+        await fs.rm(this.store.containerDir(id), { recursive: true, force: true });
+      } catch (err) {
+        this.log.warn({ err, id }, "could not remove a leftover run-dir entry");
+      }
+    }
+  }
+
   /** Name of the instance's netns and buildah container. */
   hostName(id: string): string {
     return `${this.config.namePrefix}${checkId(id)}`;
@@ -117,8 +185,8 @@ export class OciBackend implements RuntimeBackend {
       }
       const meta: InstanceMeta = {
         id: config.id,
-        app: config.app,
         team: config.team,
+        app: config.app,
         release: config.release,
         processType: config.processType,
         image: config.image,
@@ -128,6 +196,8 @@ export class OciBackend implements RuntimeBackend {
         storageName: this.hostName(config.id),
         cgroupPath: `${this.config.cgroupParent}/${config.id}`,
         cniAttached: false,
+        userns: false,
+        writableLayer: false,
         ...(config.port !== undefined ? { port: config.port } : {}),
         ...(config.hostPort !== undefined ? { hostPort: config.hostPort } : {}),
       };
@@ -148,30 +218,49 @@ export class OciBackend implements RuntimeBackend {
   private async prepareAndCreate(config: ContainerConfig, meta: InstanceMeta): Promise<void> {
     const { id } = config;
     await this.buildah.ensureImage(config.image);
-    await this.buildah.from(meta.storageName, config.image);
-    meta.rootfs = await this.buildah.mount(meta.storageName);
+    const range = this.idRanges ? await this.idRanges.rangeFor(config.team) : null;
+    if (range) {
+      meta.idRange = range;
+      await this.store.writeMeta(meta);
+      await this.store.openContainerDir(id, range.hostId);
+    }
+    // With a user namespace, containers/storage presents the image layers shifted into the team's range (idmapped
+    // mounts of the shared layers on this kernel: no copy), so files keep their owners as the container sees them.
+    await this.buildah.from(meta.storageName, config.image, range ?? undefined);
+    meta.imageRootfs = await this.buildah.mount(meta.storageName);
     await this.store.writeMeta(meta);
     const image = await this.buildah.imageConfig(meta.storageName);
     const args = config.command ?? [...image.entrypoint, ...image.cmd];
     if (args.length === 0) throw new RuntimeError("invalid", `image ${config.image} has no command and none was given`);
-
-    const netnsPath = await this.netns.add(meta.netns);
-    meta.cniAttached = true;
+    meta.rootfs = await this.prepareRootfs(config, meta, meta.imageRootfs, range);
     await this.store.writeMeta(meta);
-    const attachment = await this.cni.add(id, netnsPath, this.ports(meta));
+
+    const netnsPath = await this.networkNamespace(meta, range);
+    const attachment = await this.cni.add(id, netnsPath, this.ports(meta), {
+      bitsPerSec: config.limits.bandwidthBitsPerSec,
+    });
     meta.ip = attachment.ip;
     meta.cniResult = attachment.result;
     await this.store.writeMeta(meta);
     // Its team's rules exist before its process does; until then it could reach no other instance anyway.
     await this.network?.refresh();
 
-    await fs.writeFile(this.store.file(id, "hosts"), hostsFile(id, attachment.ip), { mode: 0o644 });
-    await fs.writeFile(this.store.file(id, "resolv.conf"), resolvConf(this.nameservers), { mode: 0o644 });
+    const hosts = this.store.platformFile(id, "hosts");
+    const resolv = this.store.platformFile(id, "resolv.conf");
+    await fs.writeFile(hosts, hostsFile(id, attachment.ip), { mode: 0o644 });
+    await fs.writeFile(resolv, resolvConf(this.nameservers), { mode: 0o644 });
     const user = resolveImageUser(
       image.user,
       await readRootfsFile(meta.rootfs, "etc/passwd"),
       await readRootfsFile(meta.rootfs, "etc/group"),
     );
+    if (range) {
+      for (const n of [user.uid, user.gid, ...user.additionalGids]) {
+        if (n >= range.size)
+          throw new RuntimeError("invalid", `image user/group id ${n} is outside the container's ${range.size} ids`);
+      }
+    }
+    const mapping = range ? [{ containerID: 0, hostID: range.hostId, size: range.size }] : null;
     const spec = buildSpec({
       id,
       rootfs: meta.rootfs,
@@ -182,7 +271,16 @@ export class OciBackend implements RuntimeBackend {
       netnsPath,
       cgroupParent: this.config.cgroupParent,
       limits: config.limits,
-      platformFiles: { hosts: this.store.file(id, "hosts"), resolvConf: this.store.file(id, "resolv.conf") },
+      platformFiles: { hosts, resolvConf: resolv },
+      ...(mapping
+        ? {
+            userNamespace: {
+              path: this.store.file(id, "userns"),
+              uidMappings: mapping,
+              gidMappings: mapping.map((m) => ({ ...m })),
+            },
+          }
+        : {}),
       arch: process.arch,
       nofile: this.nofile,
     });
@@ -205,6 +303,58 @@ export class OciBackend implements RuntimeBackend {
     });
     meta.stage = "created";
     await this.store.writeMeta(meta);
+  }
+
+  /**
+   * The instance's network namespace: with a user namespace, created together with it (owned by it, see userns.ts);
+   * else a plain named netns. Returns its path.
+   */
+  private async networkNamespace(meta: InstanceMeta, range: IdRange | null): Promise<string> {
+    if (!range) {
+      const p = await this.netns.add(meta.netns);
+      meta.cniAttached = true;
+      await this.store.writeMeta(meta);
+      return p;
+    }
+    meta.userns = true;
+    meta.cniAttached = true;
+    await this.store.writeMeta(meta);
+    return createUsernsAndNetns(
+      { unsharePath: this.config.unsharePath, ipPath: this.config.ipPath, mounter: this.mounter },
+      meta.netns,
+      this.store.file(meta.id, "userns"),
+      range,
+    );
+  }
+
+  /**
+   * The rootfs runc gets: the image rootfs under a size-limited writable layer (see writable-layer.ts); without disk
+   * limits the image rootfs itself, bind-mounted into the run dir when a user namespace must reach it (containers/
+   * storage keeps its directories 0700).
+   */
+  private async prepareRootfs(
+    config: ContainerConfig,
+    meta: InstanceMeta,
+    imageRootfs: string,
+    range: IdRange | null,
+  ): Promise<string> {
+    const rootfs = this.store.rootfsDir(config.id);
+    if (this.config.diskLimits) {
+      meta.writableLayer = true;
+      meta.diskBytes = config.limits.diskBytes;
+      await this.store.writeMeta(meta);
+      await createWritableLayer(
+        { mkfsPath: this.config.mkfsPath, mounter: this.mounter },
+        { image: this.store.file(config.id, "disk.img"), layerDir: this.store.layerDir(config.id), rootfs },
+        imageRootfs,
+        { sizeBytes: config.limits.diskBytes, rootUid: range?.hostId ?? 0, rootGid: range?.hostId ?? 0 },
+      );
+      return rootfs;
+    }
+    if (!range) return imageRootfs;
+    await fs.mkdir(rootfs, { recursive: true, mode: 0o755 });
+    await this.mounter.bind(imageRootfs, rootfs);
+    return rootfs;
   }
 
   async start(id: string): Promise<void> {
@@ -300,6 +450,7 @@ export class OciBackend implements RuntimeBackend {
         netns: this.netns,
         buildah: this.buildah,
         store: this.store,
+        mounter: this.mounter,
         log: this.log,
         ...(this.network ? { network: this.network } : {}),
         hostName: this.hostName(id),

@@ -65,9 +65,22 @@ export class Buildah {
     await this.buildah(["pull", "--quiet", `--tls-verify=${tlsVerify}`, ...auth, "--", ref], 600_000);
   }
 
-  /** Creates a working container named `name` from a local image; returns its name. */
-  async from(name: string, ref: string): Promise<string> {
-    await this.buildah(["from", "--pull=never", "--quiet", "--name", name, "--", ref], 120_000);
+  /**
+   * Creates a working container named `name` from a local image; returns its name. With `idRange`, its rootfs shows
+   * every file's owner shifted into that host range (container id N = host id hostId + N), as a user namespace with
+   * that mapping expects; containers/storage does it with idmapped mounts where the kernel allows, else by a chowned
+   * copy of the layers.
+   */
+  async from(name: string, ref: string, idRange?: { hostId: number; size: number }): Promise<string> {
+    const mapping = idRange
+      ? [
+          "--userns-uid-map",
+          `0:${idRange.hostId}:${idRange.size}`,
+          "--userns-gid-map",
+          `0:${idRange.hostId}:${idRange.size}`,
+        ]
+      : [];
+    await this.buildah(["from", "--pull=never", "--quiet", ...mapping, "--name", name, "--", ref], 120_000);
     return name;
   }
 

@@ -6,11 +6,14 @@ import { removeCgroup } from "./cgroups.ts";
 import type { Cni, PortMapping } from "./cni.ts";
 import { RuntimeError } from "./errors.ts";
 import type { InstanceStore } from "./instance-store.ts";
+import { type Mounter, mountPointsUnder } from "./mounts.ts";
 import type { NetnsManager } from "./netns.ts";
 import { netnsPath } from "./netns.ts";
 import type { NetworkPolicy } from "./network-policy-applier.ts";
 import type { Runc } from "./runc.ts";
 import type { Buildah } from "./storage.ts";
+import { removeUserns } from "./userns.ts";
+import { removeWritableLayer } from "./writable-layer.ts";
 
 export interface TeardownDeps {
   runc: Runc;
@@ -18,6 +21,7 @@ export interface TeardownDeps {
   netns: NetnsManager;
   buildah: Buildah;
   store: InstanceStore;
+  mounter: Mounter;
   log: Logger;
   /** The node's network policy (absent when disabled). */
   network?: Pick<NetworkPolicy, "refresh">;
@@ -49,7 +53,11 @@ async function reapConmon(store: InstanceStore, id: string, timeoutMs: number): 
   }
 }
 
-/** Removes the container, its conmon, network attachment, netns, rootfs, cgroup and state files. */
+/**
+ * Removes the container, its conmon, network attachment, netns and user namespace, rootfs (overlay, writable-layer
+ * filesystem and image, buildah container), cgroup and state files. Mount points are derived from the id, so a lost
+ * record still gets them unmounted.
+ */
 export async function teardownInstance(d: TeardownDeps, id: string): Promise<void> {
   const meta = await d.store.readMeta(id);
   const failures: unknown[] = [];
@@ -87,6 +95,17 @@ export async function teardownInstance(d: TeardownDeps, id: string): Promise<voi
     await step("cni del", () => d.cni.del(id, netnsPath(d.hostName), ports, meta?.cniResult));
   }
   await step("netns delete", () => d.netns.delete(d.hostName));
+  await step("user namespace", () => removeUserns(d.mounter, d.store.file(id, "userns")));
+  await step("writable layer", async () => {
+    // Anything else mounted in the run-dir entry (a bind of the image rootfs without disk limits) goes first.
+    for (const m of (await mountPointsUnder(d.store.containerDir(id))).reverse())
+      if (m !== d.store.rootfsDir(id)) await d.mounter.unmount(m);
+    await removeWritableLayer(d.mounter, {
+      image: d.store.file(id, "disk.img"),
+      layerDir: d.store.layerDir(id),
+      rootfs: d.store.rootfsDir(id),
+    });
+  });
   await step("rootfs", () => d.buildah.remove(d.hostName));
   await step("cgroup", async () => {
     const busy = await removeCgroup(d.cgroupPath);

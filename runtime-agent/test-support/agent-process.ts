@@ -26,6 +26,8 @@ export function agentFlagsFor(env: RootEnv, o: AgentProcessOptions): string[] {
     `--join-token=${o.joinToken}`,
     `--state-dir=${path.join(env.tmp, "agent")}`,
     `--runc-root=${c.runcRoot}`,
+    // Its own run dir: the environment's backend (same runc root) keeps its default one.
+    `--run-dir=${path.join(env.tmp, "agent-containers")}`,
     `--storage-root=${c.storage.root}`,
     `--storage-run-root=${c.storage.runRoot}`,
     `--cni-network=${c.cni.networkName}`,

@@ -1,5 +1,8 @@
-// Counts of host resources an instance can leak (veths, netns, IPAM leases, mounts, cgroups, NAT rules, conmon
-// processes, storage containers), taken before and after a test to prove teardown returns them all.
+// Counts of host resources an instance can leak (veths, ifb devices of the bandwidth limit, netns, IPAM leases, mounts,
+// loop devices of writable layers, cgroups, NAT rules, conmon processes, storage containers), taken before and after a
+// test to prove teardown returns them all. Every count is scoped to one backend (its bridge, name prefix, CNI network,
+// subnet, state and storage), so other jobs on the host do not move them.
+import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { cgroupMounts } from "../runtime/cgroups.ts";
@@ -9,10 +12,12 @@ import type { OciBackend } from "../runtime/oci-backend.ts";
 
 export interface HostCounts {
   veths: number;
+  ifbs: number;
   bridgePorts: number;
   netns: number;
   leases: number;
   mounts: number;
+  loopDevices: number;
   cgroups: number;
   cniNatRules: number;
   /** Lines of iptables-save/ip6tables-save in the node's policy chains, plus the hooks into them. */
@@ -46,8 +51,19 @@ async function cgroupCount(parent: string): Promise<number> {
   return n;
 }
 
-/** Takes the counts for one backend (its bridge, prefixes, state and storage roots). */
-export async function hostCounts(backend: OciBackend, scratchRoot: string): Promise<HostCounts> {
+/** The ifb device name the CNI bandwidth plugin (1.1) gives a container: "bwp" + sha512(network + id), 15 chars. */
+export function bandwidthIfbName(networkName: string, containerId: string): string {
+  return `bwp${crypto
+    .createHash("sha512")
+    .update(networkName + containerId)
+    .digest("hex")}`.slice(0, 15);
+}
+
+/**
+ * Takes the counts for one backend (its bridge, prefixes, state and storage roots). `ids`: containers the test made
+ * (or will make), whose ifb devices are looked for besides those of the containers the backend knows.
+ */
+export async function hostCounts(backend: OciBackend, scratchRoot: string, ids: string[] = []): Promise<HostCounts> {
   const { config } = backend;
   const leaseDir = path.join(config.cni.dataDir, config.cni.networkName);
   const leases = (await fs.readdir(leaseDir).catch(() => [] as string[])).filter(
@@ -55,14 +71,34 @@ export async function hostCounts(backend: OciBackend, scratchRoot: string): Prom
   );
   const mountinfo = await fs.readFile("/proc/self/mountinfo", "utf8");
   const netnsMounts = `/run/netns/${config.namePrefix}`;
+  const ifbNames = new Set(
+    [...ids, ...(await backend.store.ids())].map((id) => bandwidthIfbName(config.cni.networkName, id)),
+  );
+  // NAT rules of this network: those naming it or its subnet, and every rule of a CNI-DN/SN chain they mention.
+  const subnet = config.cni.subnet.split("/")[0]!.replace(/\.0$/, ".");
+  const nat = (await lines("/usr/sbin/iptables-save", ["-t", "nat"])).filter((l) => /CNI-(DN|SN)-/.test(l));
+  const chains = new Set(
+    nat
+      .filter((l) => l.includes(`name: \\"${config.cni.networkName}\\"`) || l.includes(subnet))
+      .flatMap((l) => l.match(/CNI-(?:DN|SN)-[0-9a-f]+/g) ?? []),
+  );
   return {
-    veths: (await lines(config.ipPath, ["-o", "link", "show", "type", "veth"])).length,
+    // Host ends of this backend's veths: ports of its bridge, or peers of its named namespaces.
+    veths: (await lines(config.ipPath, ["-o", "link", "show", "type", "veth"])).filter(
+      (l) => l.includes(` master ${config.cni.bridge} `) || l.includes(`link-netns ${config.namePrefix}`),
+    ).length,
+    ifbs: (await lines(config.ipPath, ["-o", "link", "show", "type", "ifb"])).filter((l) =>
+      ifbNames.has(/^\d+: ([^:@]+)/.exec(l)?.[1] ?? ""),
+    ).length,
     bridgePorts: (await lines(config.ipPath, ["-o", "link", "show", "master", config.cni.bridge])).length,
     netns: (await backend.netns.list(config.namePrefix)).length,
     leases: leases.length,
     mounts: mountinfo.split("\n").filter((l) => l.includes(scratchRoot) || l.includes(netnsMounts)).length,
+    loopDevices: (await lines("/usr/sbin/losetup", ["--list", "--noheadings", "--output", "BACK-FILE"])).filter((l) =>
+      l.includes(scratchRoot),
+    ).length,
     cgroups: await cgroupCount(config.cgroupParent),
-    cniNatRules: (await lines("/usr/sbin/iptables-save", ["-t", "nat"])).filter((l) => /CNI-(DN|SN)-/.test(l)).length,
+    cniNatRules: nat.filter((l) => [...chains].some((c) => l.includes(c))).length,
     networkPolicyRules: (await networkPolicyLines(config.cni.bridge)).length,
     conmons: await conmonCount(config.stateDir),
     storageContainers: (await backend.buildah.containers()).length,

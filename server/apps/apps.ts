@@ -3,6 +3,7 @@ import type { Services, Actor } from "../context.ts";
 import { errors } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
 import { requireApp, requireTeam } from "../teams/access.ts";
+import { formationView } from "../formation/formation.ts";
 import { appUrls } from "./urls.ts";
 import { removeRepo } from "../git/repos.ts";
 import { builderDirOf, discardAppStore } from "../builds/builder-stores.ts";
@@ -77,7 +78,7 @@ export async function getApp(s: Services, actor: Actor, name: string) {
   return {
     ...toAppView(s, app, { currentRelease: release?.version ?? null, live: live.get(app.id) }),
     role,
-    formation: formation.map((f) => ({ type: f.type, quantity: f.quantity, memoryMb: f.memoryMb, cpu: f.cpu })),
+    formation: formation.map(formationView),
   };
 }
 

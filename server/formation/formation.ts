@@ -1,4 +1,5 @@
-// Process formation: how many instances of each process type an app runs, and their memory and CPU limits.
+// Process formation: how many instances of each process type an app runs, and their limits (memory, CPU, size of
+// the writable layer, network bandwidth).
 // The scheduler reads these rows; changing them never builds or releases anything.
 import type { Actor, Services } from "../context.ts";
 import { errors } from "../errors.ts";
@@ -10,6 +11,10 @@ export const LIMITS = {
   quantity: { min: 0, max: 100 },
   memoryMb: { min: 32, max: 65536 },
   cpu: { min: 0.05, max: 64 },
+  /** MiB of each instance's writable layer (the agent refuses below 16 MiB; 64 leaves room for an image's churn). */
+  diskMb: { min: 64, max: 1024 * 1024 },
+  /** Mbit/s each way per instance. */
+  bandwidthMbit: { min: 1, max: 100_000 },
 } as const;
 
 /** One process type's desired state. */
@@ -18,6 +23,8 @@ export interface FormationEntry {
   quantity: number;
   memoryMb: number;
   cpu: number;
+  diskMb: number;
+  bandwidthMbit: number;
 }
 
 /** A change to one process type; omitted fields stay as they are. */
@@ -26,24 +33,32 @@ export interface FormationUpdate {
   quantity?: number | undefined;
   memoryMb?: number | undefined;
   cpu?: number | undefined;
+  diskMb?: number | undefined;
+  bandwidthMbit?: number | undefined;
 }
 
-const view = (f: FormationEntry): FormationEntry => ({
+/** The fields of a formation row a client sees. */
+export const formationView = (f: FormationEntry): FormationEntry => ({
   type: f.type,
   quantity: f.quantity,
   memoryMb: f.memoryMb,
   cpu: f.cpu,
+  diskMb: f.diskMb,
+  bandwidthMbit: f.bandwidthMbit,
 });
+const view = formationView;
+
+const CHANGEABLE = ["quantity", "memoryMb", "cpu", "diskMb", "bandwidthMbit"] as const;
 
 /** Checks one update against the limits (the API schema checks the same; this guards other callers). */
 function check(u: FormationUpdate): void {
-  if (u.quantity === undefined && u.memoryMb === undefined && u.cpu === undefined) {
-    throw errors.validation(`${u.type}: give at least one of quantity, memoryMb, cpu`);
+  if (CHANGEABLE.every((f) => u[f] === undefined)) {
+    throw errors.validation(`${u.type}: give at least one of ${CHANGEABLE.join(", ")}`);
   }
   const bad = (field: keyof typeof LIMITS, v: number | undefined, integer: boolean) =>
     v !== undefined &&
     (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < LIMITS[field].min || v > LIMITS[field].max);
-  for (const field of ["quantity", "memoryMb"] as const) {
+  for (const field of ["quantity", "memoryMb", "diskMb", "bandwidthMbit"] as const) {
     if (bad(field, u[field], true)) {
       throw errors.validation(
         `${u.type}: ${field} must be a whole number from ${LIMITS[field].min} to ${LIMITS[field].max}`,
@@ -98,8 +113,11 @@ export async function changeFormation(s: Services, actor: Actor, appName: string
         quantity: u.quantity ?? row.quantity,
         memoryMb: u.memoryMb ?? row.memoryMb,
         cpu: u.cpu ?? row.cpu,
+        diskMb: u.diskMb ?? row.diskMb,
+        bandwidthMbit: u.bandwidthMbit ?? row.bandwidthMbit,
       };
-      before[u.type] = { quantity: row.quantity, memoryMb: row.memoryMb, cpu: row.cpu };
+      const { type: _type, ...was } = view(row);
+      before[u.type] = was;
       after[u.type] = next;
       await tx.formation.update({ where: { id: row.id }, data: next });
     }

@@ -100,7 +100,16 @@ export const AppSchema = z
 
 export const AppDetailSchema = AppSchema.extend({
   role: z.string(),
-  formation: z.array(z.object({ type: z.string(), quantity: z.number().int(), memoryMb: z.number().int(), cpu: z.number() })),
+  formation: z.array(
+    z.object({
+      type: z.string(),
+      quantity: z.number().int(),
+      memoryMb: z.number().int(),
+      cpu: z.number(),
+      diskMb: z.number().int(),
+      bandwidthMbit: z.number().int(),
+    }),
+  ),
 }).openapi("AppDetail");
 
 export const CreateAppBody = z

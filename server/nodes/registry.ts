@@ -28,6 +28,7 @@ type NodeRow = {
   diskMb: number;
   kernel: string;
   cgroup: string;
+  userns: boolean | null;
   version: string;
   state: string;
   cordoned: boolean;
@@ -52,6 +53,8 @@ export function toNodeView(n: NodeRow, team: string | null) {
     diskMb: n.diskMb,
     kernel: n.kernel,
     cgroup: n.cgroup,
+    /** Whether containers run in user namespaces there (null: not reported by the agent yet). */
+    userNamespaces: n.userns,
     version: n.version,
     state: n.state,
     cordoned: n.cordoned,
@@ -97,6 +100,7 @@ export async function registerNode(
     diskMb: Math.floor(p.diskBytes / MiB),
     kernel: p.kernel,
     cgroup: `v${p.cgroupVersion}`,
+    userns: p.userNamespaces,
     version: p.agentVersion,
     state: "ready",
     lastSeenAt: new Date(),

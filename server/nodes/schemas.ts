@@ -66,6 +66,9 @@ export const NodeSchema = z
     diskMb: z.number(),
     kernel: z.string(),
     cgroup: z.string(),
+    userNamespaces: z.boolean().nullable().openapi({
+      description: "Containers run in user namespaces on this node (container root is an unprivileged host id)",
+    }),
     version: z.string(),
     state: z.string(),
     cordoned: z.boolean(),

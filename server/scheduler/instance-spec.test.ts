@@ -9,8 +9,8 @@ const release: SpecRelease = {
   config: JSON.stringify({ GREETING: "hi", BERTH_APP: "spoofed", BERTH_INSTANCE: "x", DYNO: "y" }),
   processTypes: JSON.stringify({ web: "node server.js", worker: "node worker.js" }),
 };
-const limits = { memoryMb: 256, cpu: 0.5 };
-const shop = { name: "shop", team: "clx7k2m9p0000abcd1234efgh" };
+const limits = { memoryMb: 256, cpu: 0.5, diskMb: 2048, bandwidthMbit: 50 };
+const shop = { name: "shop", teamId: "cm0team0000000000000000001" };
 
 /** The spec of a `processType` instance created while the app's health check path was `healthCheckPath`. */
 const spec = (processType: string, healthCheckPath: string | null = null, oneOff?: { command: string }) =>
@@ -57,7 +57,14 @@ describe("instanceSpec", () => {
     const s = spec("worker");
     expect(s.command).toEqual(["/bin/sh", "-c", "node worker.js"]);
     expect(s.image).toBe(`127.0.0.1:3000/shop@${release.imageDigest}`);
-    expect(s.limits).toEqual({ memoryBytes: 256 * 1024 * 1024, cpuMillis: 500 });
+    expect(s.limits).toEqual({
+      memoryBytes: 256 * 1024 * 1024,
+      cpuMillis: 500,
+      diskBytes: 2048 * 1024 * 1024,
+      bandwidthBitsPerSec: 50_000_000,
+    });
+    // The agent keys the instance's user-namespace id range on the app's team.
+    expect(s.team).toBe(shop.teamId);
     expect(s.restartPolicy).toBe("always");
   });
 
@@ -72,11 +79,11 @@ describe("instanceSpec", () => {
     expect(s.env).toMatchObject({ BERTH_APP: "shop", BERTH_PROCESS_TYPE: "run", BERTH_INSTANCE: "shop-run-9f8e7d6c" });
     expect(s.env).not.toHaveProperty("PORT");
     // A one-off runs in its app's team: the node isolates it from other teams like any instance.
-    expect(s.team).toBe(shop.team);
+    expect(s.team).toBe(shop.teamId);
   });
 
   it("carries the app's team, for the node's network policy", () => {
-    for (const type of ["web", "worker"]) expect(spec(type).team).toBe(shop.team);
+    for (const type of ["web", "worker"]) expect(spec(type).team).toBe(shop.teamId);
   });
 
   it("produces specs the agent protocol accepts", () => {
@@ -99,14 +106,21 @@ describe("specFingerprint", () => {
       team: string;
       release: string;
       memoryMb: number;
+      diskMb: number;
+      bandwidthMbit: number;
       host: string;
     }> = {},
   ) =>
     specFingerprint(
       o.instance ?? web,
-      { name: o.app ?? "shop", team: o.team ?? shop.team },
+      { name: o.app ?? "shop", teamId: o.team ?? shop.teamId },
       { id: o.release ?? "rel-7" },
-      { ...limits, memoryMb: o.memoryMb ?? limits.memoryMb },
+      {
+        ...limits,
+        memoryMb: o.memoryMb ?? limits.memoryMb,
+        diskMb: o.diskMb ?? limits.diskMb,
+        bandwidthMbit: o.bandwidthMbit ?? limits.bandwidthMbit,
+      },
       o.host ?? "127.0.0.1:3000",
     );
 
@@ -116,9 +130,11 @@ describe("specFingerprint", () => {
       fp({ instance: { ...web, id: "shop-web-9f9f9f9f" } }),
       fp({ instance: { ...web, healthCheckPath: "/up" } }),
       fp({ app: "shop2" }),
-      fp({ team: "clx7k2m9p0000abcd1234zzzz" }),
       fp({ release: "rel-8" }),
       fp({ memoryMb: 512 }),
+      fp({ team: "cm0team0000000000000000002" }),
+      fp({ diskMb: 4096 }),
+      fp({ bandwidthMbit: 10 }),
       fp({ host: "10.0.0.1:3000" }),
       specFingerprint(web, shop, { id: "rel-7" }, limits, "127.0.0.1:3000", { command: "rake db:migrate" }),
     ];

@@ -29,31 +29,45 @@ export function pullRef(r: Pick<SpecRelease, "imageRef" | "imageDigest">, regist
   return r.imageDigest ? `${repo.replace(/@sha256:[a-f0-9]{64}$/, "")}@${r.imageDigest}` : repo;
 }
 
+/** Limits of one instance as the formation states them (memory and disk in MiB, CPU in cores, bandwidth in Mbit/s). */
+export interface SpecLimits {
+  memoryMb: number;
+  cpu: number;
+  diskMb: number;
+  bandwidthMbit: number;
+}
+
+/** Defaults of a process type's disk and bandwidth limits (the Formation columns' defaults). */
+export const DEFAULT_DISK_MB = 1024;
+export const DEFAULT_BANDWIDTH_MBIT = 100;
+
+/** The app an instance belongs to: its name, and its team (the agent keys user-namespace id ranges on it). */
+export interface SpecApp {
+  name: string;
+  teamId: string;
+}
+
 /** Web health check timings: probe often so a rollout moves on soon after the app listens. */
 const WEB_CHECK = { intervalMs: 500, timeoutMs: 1000, startTimeoutMs: 60_000 } as const;
 
-/** The app an instance belongs to: its name and its team's id (the agent isolates teams from each other). */
-export interface SpecApp {
-  name: string;
-  team: string;
-}
-
 /**
  * A string that changes whenever instanceSpec's result for the same arguments would: the instance's fields it reads,
- * the app's name and team, the release (immutable but for its status, so its id stands for it), the limits, the registry host
- * and the one-off command. The scheduler compares these instead of building and encoding every spec at every pass.
+ * the app's name and team, the release (immutable but for its status, so its id stands for it), the limits, the
+ * registry host and the one-off command. The scheduler compares these instead of building and encoding every spec at
+ * every pass.
  */
 export function specFingerprint(
   instance: { id: string; processType: string; healthCheckPath?: string | null },
   app: SpecApp,
   release: { id: string },
-  limits: { memoryMb: number; cpu: number },
+  limits: SpecLimits,
   registryHost: string,
   oneOff?: { command: string },
 ): string {
   return (
-    `${instance.id} ${release.id} ${app.name} ${app.team} ${registryHost} ${instance.processType} ${instance.healthCheckPath ?? ""} ` +
-    `${limits.memoryMb} ${limits.cpu} ${oneOff ? `run:${oneOff.command}` : ""}`
+    `${instance.id} ${release.id} ${app.name} ${app.teamId} ${registryHost} ${instance.processType} ` +
+    `${instance.healthCheckPath ?? ""} ${limits.memoryMb} ${limits.cpu} ${limits.diskMb} ${limits.bandwidthMbit} ` +
+    `${oneOff ? `run:${oneOff.command}` : ""}`
   );
 }
 
@@ -64,9 +78,9 @@ export function specFingerprint(
  */
 export function instanceSpec(
   instance: { id: string; processType: string; healthCheckPath?: string | null },
-  app: SpecApp,
+  { name: app, teamId }: SpecApp,
   release: SpecRelease,
-  limits: { memoryMb: number; cpu: number },
+  limits: SpecLimits,
   registryHost: string,
   oneOff?: { command: string },
 ): InstanceSpecInput {
@@ -77,8 +91,8 @@ export function instanceSpec(
   const releaseName = `v${release.version}`;
   return {
     id: instance.id,
-    app: app.name,
-    team: app.team,
+    team: teamId,
+    app,
     release: releaseName,
     processType: instance.processType,
     image: pullRef(release, registryHost),
@@ -89,7 +103,7 @@ export function instanceSpec(
       ...config,
       ...(web ? { PORT: String(WEB_PORT) } : {}),
       DYNO: instance.id,
-      BERTH_APP: app.name,
+      BERTH_APP: app,
       BERTH_RELEASE: releaseName,
       BERTH_PROCESS_TYPE: instance.processType,
       BERTH_INSTANCE: instance.id,
@@ -98,6 +112,8 @@ export function instanceSpec(
     limits: {
       memoryBytes: Math.max(4, Math.round(limits.memoryMb)) * MiB,
       cpuMillis: Math.max(10, Math.round(limits.cpu * 1000)),
+      diskBytes: Math.max(16, Math.round(limits.diskMb)) * MiB,
+      bandwidthBitsPerSec: Math.max(1, Math.round(limits.bandwidthMbit)) * 1_000_000,
     },
     healthCheck: !web
       ? { type: "none" }

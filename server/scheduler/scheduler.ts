@@ -8,7 +8,14 @@ import type { Services } from "../context.ts";
 import { recordAudit } from "../audit/record.ts";
 import { inBatches } from "../db/batches.ts";
 import type { AgentHub } from "../nodes/agent-hub.ts";
-import { instanceSpec, newInstanceId, specFingerprint } from "./instance-spec.ts";
+import {
+  DEFAULT_BANDWIDTH_MBIT,
+  DEFAULT_DISK_MB,
+  instanceSpec,
+  newInstanceId,
+  type SpecLimits,
+  specFingerprint,
+} from "./instance-spec.ts";
 import { type NodeCapacity, place } from "./placement.ts";
 import { type Desired, type PlanInstance, type PlanOptions, planApp } from "./plan.ts";
 import { type AppRoute, type RouteNode, routesFor } from "./routes.ts";
@@ -36,6 +43,8 @@ interface InstanceLimits {
   processType: string;
   memoryMb: number | null;
   cpu: number | null;
+  diskMb: number | null;
+  bandwidthMbit: number | null;
 }
 
 /** Where routes go (the Caddy router); optional so API-only control planes can run without one. */
@@ -238,13 +247,26 @@ export class Scheduler extends EventEmitter {
         .map((n) => n.id),
     );
     const appById = new Map(apps.map((a) => [a.id, a]));
-    const limitsOf = (appId: string, type: string) => {
+    const limitsOf = (appId: string, type: string): SpecLimits => {
       const f = appById.get(appId)?.formation.find((x) => x.type === type);
-      return { memoryMb: f?.memoryMb ?? 512, cpu: f?.cpu ?? 1 };
+      return {
+        memoryMb: f?.memoryMb ?? 512,
+        cpu: f?.cpu ?? 1,
+        diskMb: f?.diskMb ?? DEFAULT_DISK_MB,
+        bandwidthMbit: f?.bandwidthMbit ?? DEFAULT_BANDWIDTH_MBIT,
+      };
     };
     // What an instance was created with; older rows without stored limits follow the formation.
-    const limitsOfInstance = (i: InstanceLimits) =>
-      i.memoryMb !== null && i.cpu !== null ? { memoryMb: i.memoryMb, cpu: i.cpu } : limitsOf(i.appId, i.processType);
+    const limitsOfInstance = (i: InstanceLimits): SpecLimits => {
+      const f = limitsOf(i.appId, i.processType);
+      const mine = i.memoryMb !== null && i.cpu !== null ? { memoryMb: i.memoryMb, cpu: i.cpu } : f;
+      return {
+        memoryMb: mine.memoryMb,
+        cpu: mine.cpu,
+        diskMb: i.diskMb ?? f.diskMb,
+        bandwidthMbit: i.bandwidthMbit ?? f.bandwidthMbit,
+      };
+    };
 
     // Capacity of every node, from the limits of what it already runs.
     const capacity = new Map<string, NodeCapacity & { teamId: string | null }>();
@@ -409,6 +431,8 @@ export class Scheduler extends EventEmitter {
           healthCheckPath: req.processType === "web" ? app.healthCheckPath : null,
           memoryMb: l.memoryMb,
           cpu: l.cpu,
+          diskMb: l.diskMb,
+          bandwidthMbit: l.bandwidthMbit,
         }));
         await db.instance.createMany({ data: rows });
         this.s.log.info(
@@ -458,7 +482,7 @@ export class Scheduler extends EventEmitter {
     }[],
     capacity: (NodeCapacity & { teamId: string | null })[],
     appById: Map<string, { name: string; teamId: string }>,
-    limitsOf: (appId: string, type: string) => { memoryMb: number; cpu: number },
+    limitsOf: (appId: string, type: string) => SpecLimits,
   ): Promise<boolean> {
     let changed = false;
     for (const i of instances.filter((x) => x.desired === "oneoff")) {
@@ -471,7 +495,13 @@ export class Scheduler extends EventEmitter {
       const app = appById.get(i.appId);
       const l = limitsOf(i.appId, "web");
       const eligible = capacity.filter((c) => c.teamId === null || c.teamId === app?.teamId);
-      const placed = place(eligible, { group: `${i.appId}/run`, image: i.releaseId, count: 1, ...l });
+      const placed = place(eligible, {
+        group: `${i.appId}/run`,
+        image: i.releaseId,
+        count: 1,
+        memoryMb: l.memoryMb,
+        cpu: l.cpu,
+      });
       changed = true;
       if (placed.nodes[0]) {
         await this.s.db.instance.update({ where: { id: i.id }, data: { nodeId: placed.nodes[0] } });
@@ -520,14 +550,19 @@ export class Scheduler extends EventEmitter {
   private async replaceChangedLimits(
     app: { id: string; name: string; releases: { id: string; status: string }[] },
     mine: (InstanceLimits & { id: string; releaseId: string; desired: string })[],
-    limitsOf: (appId: string, type: string) => { memoryMb: number; cpu: number },
+    limitsOf: (appId: string, type: string) => SpecLimits,
   ): Promise<boolean> {
     const deployed = app.releases.find((r) => r.status === "deployed")?.id;
     if (!deployed || app.releases.some((r) => r.status === "pending" || r.status === "deploying")) return false;
     const stale = mine.filter((i) => {
       if (i.desired !== "running" || i.releaseId !== deployed || i.memoryMb === null || i.cpu === null) return false;
       const want = limitsOf(app.id, i.processType);
-      return want.memoryMb !== i.memoryMb || want.cpu !== i.cpu;
+      return (
+        want.memoryMb !== i.memoryMb ||
+        want.cpu !== i.cpu ||
+        (i.diskMb !== null && want.diskMb !== i.diskMb) ||
+        (i.bandwidthMbit !== null && want.bandwidthMbit !== i.bandwidthMbit)
+      );
     });
     if (stale.length === 0) return false;
     await this.s.db.instance.updateMany({
@@ -552,6 +587,8 @@ export class Scheduler extends EventEmitter {
       healthCheckPath: string | null;
       memoryMb: number | null;
       cpu: number | null;
+      diskMb: number | null;
+      bandwidthMbit: number | null;
     }[],
     apps: {
       id: string;
@@ -566,7 +603,7 @@ export class Scheduler extends EventEmitter {
         processTypes: string;
       }[];
     }[],
-    limitsOf: (i: InstanceLimits) => { memoryMb: number; cpu: number },
+    limitsOf: (i: InstanceLimits) => SpecLimits,
     now: number,
   ): Promise<void> {
     try {
@@ -609,10 +646,9 @@ export class Scheduler extends EventEmitter {
         const oneOff = i.desired === "oneoff" ? this.oneOffs.get(i.id) : undefined;
         if (i.desired === "oneoff" && !oneOff) continue; // its command was lost with a restart; it is cleaned up
         const l = limitsOf(i);
-        const specApp = { name: app.name, team: app.teamId };
-        const fp = specFingerprint(i, specApp, release, l, pullHost, oneOff);
+        const fp = specFingerprint(i, app, release, l, pullHost, oneOff);
         let entry = this.specs.get(i.id);
-        if (entry?.fp !== fp) entry = { fp, spec: instanceSpec(i, specApp, release, l, pullHost, oneOff) };
+        if (entry?.fp !== fp) entry = { fp, spec: instanceSpec(i, app, release, l, pullHost, oneOff) };
         specs.set(i.id, entry);
         entries.push(entry);
       }

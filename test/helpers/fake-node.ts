@@ -23,11 +23,19 @@ export interface FakeNode {
 
 /**
  * Starts an agent named `name` with `joinToken` and waits until the control plane has it `ready`. `probe` answers
- * its health checks (default: always healthy); `backend` defaults to a FakeBackend that accepts any image.
+ * its health checks (default: always healthy); `backend` defaults to a FakeBackend that accepts any image;
+ * `userNamespaces` is the isolation mode it reports (default on).
  */
 export async function startFakeNode(
   srv: TestServer,
-  opts: { name: string; joinToken: string; backend?: FakeBackend; probe?: Prober; statsIntervalMs?: number },
+  opts: {
+    name: string;
+    joinToken: string;
+    backend?: FakeBackend;
+    probe?: Prober;
+    statsIntervalMs?: number;
+    userNamespaces?: boolean;
+  },
 ): Promise<FakeNode> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-fake-node-"));
   const backend = opts.backend ?? new FakeBackend();
@@ -49,6 +57,7 @@ export async function startFakeNode(
       diskBytes: 50 * 1024 ** 3,
       kernel: "6.1.0-test",
       cgroupVersion: 2,
+      userNamespaces: opts.userNamespaces ?? true,
       agentVersion: "0.1.0",
     }),
   });

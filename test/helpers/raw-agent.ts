@@ -33,6 +33,7 @@ export function registerParams(hostname: string, address = "127.0.0.1"): Registe
     diskBytes: 50 * 1024 ** 3,
     kernel: "6.1.0-test",
     cgroupVersion: 2,
+    userNamespaces: true,
     agentVersion: "0.1.0",
   };
 }

@@ -7,6 +7,7 @@ import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { runBerth } from "../helpers/cli.ts";
 import { connectRawAgent, registerParams, type RawAgent } from "../helpers/raw-agent.ts";
+import { startFakeNode } from "../helpers/fake-node.ts";
 
 let srv: TestServer;
 let home: string;
@@ -47,9 +48,33 @@ describe("berth nodes", () => {
     const out = JSON.parse(r.stdout);
     expect(out.team).toBe(team);
     expect(out.token).toMatch(/^bn_/);
-    expect(out.command).toBe(`BERTH_CONTROL_PLANE_URL='${srv.url}' BERTH_JOIN_TOKEN='${out.token}' node --import tsx runtime-agent/main.ts`);
+    expect(out.command).toBe(
+      `BERTH_CONTROL_PLANE_URL='${srv.url}' BERTH_JOIN_TOKEN='${out.token}' node --import tsx runtime-agent/main.ts`,
+    );
     const tokens = await srv.cp.services.db.nodeJoinToken.count({ where: { name: out.name } });
     expect(tokens).toBe(1);
+  });
+
+  it("shows whether each node runs containers in user namespaces", async () => {
+    const joinToken = (
+      await runBerth(["nodes:join-command", "-t", team, "--json"], { url: srv.url, token: userToken, home })
+    ).stdout;
+    const token = JSON.parse(joinToken).token as string;
+    const on = await startFakeNode(srv, { name: "cli-userns-on", joinToken: token });
+    const off = await startFakeNode(srv, { name: "cli-userns-off", joinToken: token, userNamespaces: false });
+    try {
+      const r = await runBerth(["nodes", "--json"], { url: srv.url, token: userToken, home });
+      const byName = new Map((JSON.parse(r.stdout) as { name: string }[]).map((n) => [n.name, n]));
+      expect(byName.get("cli-userns-on")).toMatchObject({ userNamespaces: true });
+      expect(byName.get("cli-userns-off")).toMatchObject({ userNamespaces: false });
+      const human = await runBerth(["nodes"], { url: srv.url, token: userToken, home });
+      expect(human.stdout.split("\n")[0]).toMatch(/\bUSERNS\b/);
+      expect(human.stdout).toMatch(/cli-userns-on\s+ready\s+127\.0\.0\.1\s+4\s+8192 MB\s+on\b/);
+      expect(human.stdout).toMatch(/cli-userns-off\s+ready\s+127\.0\.0\.1\s+4\s+8192 MB\s+off\b/);
+    } finally {
+      await on.stop();
+      await off.stop();
+    }
   });
 
   it("refuses a shared join token for a non-admin and a bad team name", async () => {

@@ -21,7 +21,7 @@ const formation = async () => {
   return srv.cp.services.db.formation.findMany({
     where: { appId: app.id },
     orderBy: { type: "asc" },
-    select: { type: true, quantity: true, memoryMb: true, cpu: true },
+    select: { type: true, quantity: true, memoryMb: true, cpu: true, diskMb: true, bandwidthMbit: true },
   });
 };
 
@@ -62,12 +62,12 @@ describe("berth formation, ps:scale, limits:set", () => {
   it("shows the formation as a table and as JSON", async () => {
     const table = await berth(["formation", "-a", "ps-cli"]);
     expect(table.code, table.stderr).toBe(0);
-    expect(table.stdout.split("\n")[0]).toMatch(/^TYPE\s+QUANTITY\s+MEMORY\s+CPU$/);
-    expect(table.stdout).toMatch(/web\s+1\s+512M\s+1/);
+    expect(table.stdout.split("\n")[0]).toMatch(/^TYPE\s+QUANTITY\s+MEMORY\s+CPU\s+DISK\s+BANDWIDTH$/);
+    expect(table.stdout).toMatch(/web\s+1\s+512M\s+1\s+1024M\s+100Mbit\/s/);
     const json = await berth(["formation", "-a", "ps-cli", "--json"]);
     expect(JSON.parse(json.stdout)).toEqual([
-      { type: "web", quantity: 1, memoryMb: 512, cpu: 1 },
-      { type: "worker", quantity: 0, memoryMb: 512, cpu: 1 },
+      { type: "web", quantity: 1, memoryMb: 512, cpu: 1, diskMb: 1024, bandwidthMbit: 100 },
+      { type: "worker", quantity: 0, memoryMb: 512, cpu: 1, diskMb: 1024, bandwidthMbit: 100 },
     ]);
   });
 
@@ -94,10 +94,24 @@ describe("berth formation, ps:scale, limits:set", () => {
       quantity: 2,
       memoryMb: 1024,
       cpu: 1,
+      diskMb: 1024,
+      bandwidthMbit: 100,
     });
     expect(await formation()).toEqual([
-      { type: "web", quantity: 3, memoryMb: 256, cpu: 0.5 },
-      { type: "worker", quantity: 2, memoryMb: 1024, cpu: 1 },
+      { type: "web", quantity: 3, memoryMb: 256, cpu: 0.5, diskMb: 1024, bandwidthMbit: 100 },
+      { type: "worker", quantity: 2, memoryMb: 1024, cpu: 1, diskMb: 1024, bandwidthMbit: 100 },
+    ]);
+  });
+
+  it("sets disk (M/G units) and bandwidth (Mbit/s, G = 1000) limits", async () => {
+    const r = await berth(["limits:set", "web", "--disk", "2G", "--bandwidth", "50M", "-a", "ps-cli"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/web\s+3\s+256M\s+0\.5\s+2048M\s+50Mbit\/s/);
+    const w = await berth(["limits:set", "worker", "--disk", "512", "--bandwidth", "1G", "-a", "ps-cli", "--json"]);
+    expect(w.code, w.stderr).toBe(0);
+    expect(await formation()).toEqual([
+      { type: "web", quantity: 3, memoryMb: 256, cpu: 0.5, diskMb: 2048, bandwidthMbit: 50 },
+      { type: "worker", quantity: 2, memoryMb: 1024, cpu: 1, diskMb: 512, bandwidthMbit: 1000 },
     ]);
   });
 
@@ -111,6 +125,10 @@ describe("berth formation, ps:scale, limits:set", () => {
         ["web", "--memory", "1.3M"],
         ["web", "--cpu", "half"],
         ["Web!", "--cpu", "1"],
+        ["web", "--disk", "huge"],
+        ["web", "--disk", "1.3M"],
+        ["web", "--bandwidth", "fast"],
+        ["web", "--bandwidth", "1.5M"],
       ],
     ],
   ] as const)("reports %s usage errors with exit code 2 and one line, changing nothing", async (cmd, cases) => {
@@ -138,6 +156,12 @@ describe("berth formation, ps:scale, limits:set", () => {
     const range = await berth(["limits:set", "web", "--memory", "16M", "-a", "ps-cli"]);
     expect(range.code).toBe(1);
     expect(range.stderr).toContain("memoryMb must be from 32 to 65536");
+    const smallDisk = await berth(["limits:set", "web", "--disk", "16M", "-a", "ps-cli"]);
+    expect(smallDisk.code).toBe(1);
+    expect(smallDisk.stderr).toContain("diskMb must be from 64 to 1048576");
+    const noBandwidth = await berth(["limits:set", "web", "--bandwidth", "0", "-a", "ps-cli"]);
+    expect(noBandwidth.code).toBe(1);
+    expect(noBandwidth.stderr).toContain("bandwidthMbit must be from 1 to 100000");
     const tooMany = await berth(["ps:scale", "web=101", "-a", "ps-cli"]);
     expect(tooMany.code).toBe(1);
     const viewer = await berth(["ps:scale", "web=0", "-a", "ps-cli"], viewerToken);

@@ -55,14 +55,17 @@ async function counts() {
   };
 }
 
+/** The default disk and bandwidth limits every process type starts with. */
+const D = { diskMb: 1024, bandwidthMbit: 100 };
+
 describe("formation", () => {
   it("lists process types with Heroku-like defaults: web=1, others 0", async () => {
     const r = await viewer.req<any[]>("GET", path);
     expect(r.status).toBe(200);
     expect(r.body).toEqual([
-      { type: "clock", quantity: 0, memoryMb: 512, cpu: 1 },
-      { type: "web", quantity: 1, memoryMb: 512, cpu: 1 },
-      { type: "worker", quantity: 0, memoryMb: 512, cpu: 1 },
+      { type: "clock", quantity: 0, memoryMb: 512, cpu: 1, ...D },
+      { type: "web", quantity: 1, memoryMb: 512, cpu: 1, ...D },
+      { type: "worker", quantity: 0, memoryMb: 512, cpu: 1, ...D },
     ]);
   });
 
@@ -76,14 +79,14 @@ describe("formation", () => {
     });
     expect(r.status).toBe(200);
     expect(r.body).toEqual([
-      { type: "clock", quantity: 0, memoryMb: 512, cpu: 1 },
-      { type: "web", quantity: 3, memoryMb: 256, cpu: 0.5 },
-      { type: "worker", quantity: 2, memoryMb: 512, cpu: 1 },
+      { type: "clock", quantity: 0, memoryMb: 512, cpu: 1, ...D },
+      { type: "web", quantity: 3, memoryMb: 256, cpu: 0.5, ...D },
+      { type: "worker", quantity: 2, memoryMb: 512, cpu: 1, ...D },
     ]);
     expect(await counts()).toEqual(before);
     // Omitted fields stay as they were.
     const r2 = await owner.req<any[]>("PATCH", path, { updates: [{ type: "web", cpu: 2 }] });
-    expect(r2.body.find((f) => f.type === "web")).toEqual({ type: "web", quantity: 3, memoryMb: 256, cpu: 2 });
+    expect(r2.body.find((f) => f.type === "web")).toEqual({ type: "web", quantity: 3, memoryMb: 256, cpu: 2, ...D });
     expect(
       (await owner.req<any>("GET", "/api/v1/apps/fm-app")).body.formation.find((f: any) => f.type === "web").cpu,
     ).toBe(2);
@@ -97,9 +100,48 @@ describe("formation", () => {
       ],
     });
     expect(r.status).toBe(200);
-    expect(r.body.find((f) => f.type === "clock")).toEqual({ type: "clock", quantity: 100, memoryMb: 65536, cpu: 64 });
-    expect(r.body.find((f) => f.type === "worker")).toEqual({ type: "worker", quantity: 0, memoryMb: 32, cpu: 0.05 });
+    expect(r.body.find((f) => f.type === "clock")).toEqual({
+      type: "clock",
+      quantity: 100,
+      memoryMb: 65536,
+      cpu: 64,
+      ...D,
+    });
+    expect(r.body.find((f) => f.type === "worker")).toEqual({
+      type: "worker",
+      quantity: 0,
+      memoryMb: 32,
+      cpu: 0.05,
+      ...D,
+    });
     await owner.req("PATCH", path, { updates: [{ type: "clock", quantity: 0, memoryMb: 512, cpu: 1 }] });
+  });
+
+  it("sets disk and bandwidth limits per type, with their edges; other fields stay", async () => {
+    const r = await owner.req<any[]>("PATCH", path, {
+      updates: [
+        { type: "clock", diskMb: 64, bandwidthMbit: 1 },
+        { type: "worker", diskMb: 1048576, bandwidthMbit: 100000 },
+      ],
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.find((f) => f.type === "clock")).toEqual({
+      type: "clock",
+      quantity: 0,
+      memoryMb: 512,
+      cpu: 1,
+      diskMb: 64,
+      bandwidthMbit: 1,
+    });
+    expect(r.body.find((f) => f.type === "worker")).toMatchObject({ diskMb: 1048576, bandwidthMbit: 100000 });
+    const app = await owner.req<any>("GET", "/api/v1/apps/fm-app");
+    expect(app.body.formation.find((f: any) => f.type === "clock")).toMatchObject({ diskMb: 64, bandwidthMbit: 1 });
+    await owner.req("PATCH", path, {
+      updates: [
+        { type: "clock", ...D },
+        { type: "worker", ...D },
+      ],
+    });
   });
 
   it("records formation.change with before and after", async () => {
@@ -140,6 +182,13 @@ describe("formation", () => {
       { updates: [{ type: "web", cpu: -1 }] },
       { updates: [{ type: "web", cpu: 64.01 }] },
       { updates: [{ type: "web", cpu: 0.333 }] },
+      { updates: [{ type: "web", diskMb: 63 }] },
+      { updates: [{ type: "web", diskMb: 1048577 }] },
+      { updates: [{ type: "web", diskMb: 100.5 }] },
+      { updates: [{ type: "web", bandwidthMbit: 0 }] },
+      { updates: [{ type: "web", bandwidthMbit: 100001 }] },
+      { updates: [{ type: "web", bandwidthMbit: 1.5 }] },
+      { updates: [{ type: "web", bandwidthMbit: "50M" }] },
       { updates: [{ type: "web", quantity: 1, extra: true }] },
       { updates: [{ type: "Web", quantity: 1 }] },
       { updates: [{ type: "web;rm", quantity: 1 }] },
@@ -221,6 +270,12 @@ describe("formation", () => {
     });
     const r = await owner.req<any[]>("GET", path);
     expect(r.body.find((f) => f.type === "web").quantity).toBe(4);
-    expect(r.body.find((f) => f.type === "mailer")).toEqual({ type: "mailer", quantity: 0, memoryMb: 512, cpu: 1 });
+    expect(r.body.find((f) => f.type === "mailer")).toEqual({
+      type: "mailer",
+      quantity: 0,
+      memoryMb: 512,
+      cpu: 1,
+      ...D,
+    });
   });
 });

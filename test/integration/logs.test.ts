@@ -57,6 +57,7 @@ const register = (name: string): RegisterParams => ({
   diskBytes: 50 * 1024 ** 3,
   kernel: "6.1.0-test",
   cgroupVersion: 1,
+  userNamespaces: true,
   agentVersion: "0.1.0",
 });
 
@@ -315,8 +316,8 @@ describe("in-process agent ships its containers' logs", () => {
     await hub.setDesiredState(node.id, [
       {
         id: "red-agent-web-1",
+        team: "team-red",
         app: "red-agent",
-        team: "cl0team0000000000000000001",
         release: "v1",
         processType: "web",
         image: "localhost/busybox:latest",

@@ -53,6 +53,7 @@ async function agentWith(token: string, name: string, backend = new FakeBackend(
       diskBytes: 50 * 1024 ** 3,
       kernel: "6.1.0-test",
       cgroupVersion: 1,
+      userNamespaces: true,
       agentVersion: "0.1.0",
     }),
   });
@@ -68,8 +69,8 @@ async function nodeNamed(client: ApiClient, name: string) {
 
 const inst = (id: string): InstanceSpecInput => ({
   id,
+  team: "team-nodes",
   app: "nodes-app",
-  team: "cl0team0000000000000000001",
   release: "v1",
   processType: "web",
   image: "localhost/busybox:latest",

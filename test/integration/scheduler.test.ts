@@ -9,6 +9,7 @@ import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { startAgent, type Agent } from "../../runtime-agent/agent/agent.ts";
 import { silentLogger } from "../../runtime-agent/log.ts";
+import type { ContainerConfigInput } from "../../runtime-agent/runtime/backend.ts";
 import { FakeBackend } from "../../runtime-agent/runtime/fake-backend.ts";
 import { PROTOCOL_VERSION } from "../../runtime-agent/protocol/index.ts";
 import { findScheduler, type Scheduler } from "../../server/scheduler/scheduler.ts";
@@ -28,6 +29,8 @@ let token = "";
 const berth = (...args: string[]) => runBerth(args, { url: srv.url, token, home });
 const dirs: string[] = [];
 const nodes: { name: string; agent: Agent; backend: FakeBackend; id: string }[] = [];
+/** Every container config the agents were asked to create, in order. */
+const created: ContainerConfigInput[] = [];
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000) {
   const deadline = Date.now() + ms;
@@ -43,6 +46,11 @@ async function startNode(name: string, token: string, images: string[]) {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-sched-agent-"));
   dirs.push(stateDir);
   const backend = new FakeBackend({ images });
+  const create = backend.create.bind(backend);
+  backend.create = (config) => {
+    created.push(config);
+    return create(config);
+  };
   const agent = await startAgent({
     controlPlane: srv.url,
     joinToken: token,
@@ -60,6 +68,7 @@ async function startNode(name: string, token: string, images: string[]) {
       diskBytes: 50 * 1024 ** 3,
       kernel: "6.1.0-test",
       cgroupVersion: 2,
+      userNamespaces: true,
       agentVersion: "0.1.0",
     }),
   });
@@ -248,6 +257,36 @@ describe("scheduler with three fake nodes", () => {
     });
     expect(fewest).toBeGreaterThanOrEqual(2);
     await converged(2, 2);
+  });
+
+  it("limits:set of disk and bandwidth reaches the agents with the app's team, rolling", async () => {
+    const before = (await live()).map((i) => i.id).sort();
+    const r = await admin.req("PATCH", `/api/v1/apps/${APP}/formation`, {
+      updates: [{ type: "web", diskMb: 2048, bandwidthMbit: 20 }],
+    });
+    expect(r.status).toBe(200);
+    await until("replaced with the new disk and bandwidth", async () => {
+      const rows = await db().instance.findMany({ where: { appId } });
+      return (
+        rows.length === 2 &&
+        rows.every(
+          (i) => !before.includes(i.id) && i.state === "running" && i.diskMb === 2048 && i.bandwidthMbit === 20,
+        )
+      );
+    });
+    await converged(2, 2);
+    const teamId = (await db().app.findUniqueOrThrow({ where: { name: APP } })).teamId;
+    const ids = (await live()).map((i) => i.id);
+    const configs = created.filter((c) => ids.includes(c.id));
+    expect(configs).toHaveLength(2);
+    for (const c of configs) {
+      expect(c.team).toBe(teamId);
+      expect(c.limits).toMatchObject({
+        memoryBytes: 256 * 1024 * 1024,
+        diskBytes: 2048 * 1024 * 1024,
+        bandwidthBitsPerSec: 20_000_000,
+      });
+    }
   });
 
   it("rollback makes a new release from an earlier one and rolls it out", async () => {

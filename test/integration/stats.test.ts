@@ -65,6 +65,7 @@ const register = (hostname: string): RegisterParams => ({
   diskBytes: 50 * 1024 ** 3,
   kernel: "6.1.0-test",
   cgroupVersion: 2,
+  userNamespaces: true,
   agentVersion: "0.1.0",
 });
 
@@ -133,8 +134,8 @@ beforeAll(async () => {
   await agentHubFor(srv.cp.services).setDesiredState(nodeId, [
     {
       id: INSTANCE,
+      team: "team-stats",
       app: APP,
-      team: "cl0team0000000000000000001",
       release: "v1",
       processType: "web",
       image: "localhost/busybox:latest",

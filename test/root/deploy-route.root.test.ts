@@ -291,6 +291,45 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
     expect(r.body).toContain("greeting=hello");
   }, 60_000);
 
+  it("a Node.js stack app (its files and process owned by the stack's app user, uid 1000) serves in a user namespace", async () => {
+    const NODE_APP = "golden-node";
+    expect((await owner.req("POST", "/api/v1/apps", { name: NODE_APP })).status).toBe(201);
+    const nodeRepo = await makeRepo({
+      "package.json": JSON.stringify({ name: NODE_APP, version: "1.0.0", scripts: { start: "node server.js" } }),
+      "server.js":
+        'require("http").createServer((q, r) => r.end("node " + process.version + " uid " + process.getuid() + ' +
+        '" owner " + require("fs").statSync(__filename).uid)).listen(process.env.PORT);\n',
+    });
+    try {
+      const push = await git(nodeRepo, ["push", remoteUrl(srv.url, NODE_APP, token), "main"]);
+      expect(push.code, push.out).toBe(0);
+      expect(push.out).toContain("remote: -----> Detected Node.js app (package.json)");
+      const r = await until(
+        "node app routed",
+        async () => {
+          const x = await get(`${NODE_APP}.localhost`, "/");
+          return x.status === 200 && x;
+        },
+        60_000,
+      );
+      // Inside: the stack's app user and its files; on the host: that user shifted into the team's id block.
+      expect(r.body).toMatch(/^node v18\.\d+\.\d+ uid 1000 owner 1000$/);
+      const [web] = (
+        await owner.req<{ id: string; processType: string }[]>("GET", `/api/v1/apps/${NODE_APP}/instances`)
+      ).body.filter((i) => i.processType === "web");
+      const pid = (await inspector.state(web!.id))?.pid as number;
+      const status = await fs.promises.readFile(`/proc/${pid}/status`, "utf8");
+      const hostUid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+      const range = (await inspector.store.readMeta(web!.id))?.idRange;
+      expect(range?.hostId).toBeGreaterThanOrEqual(65_536);
+      expect(hostUid).toBe((range?.hostId ?? 0) + 1000);
+    } finally {
+      await owner.req("DELETE", `/api/v1/apps/${NODE_APP}`);
+      fs.rmSync(nodeRepo, { recursive: true, force: true });
+    }
+    await until("node app's containers gone", async () => (await inspector.list()).length === 3, 60_000);
+  }, 300_000);
+
   it("destroying the app removes its instances, routes, images and logs", async () => {
     const releases = (await owner.req<{ image: string }[]>("GET", `/api/v1/apps/${APP}/releases`)).body;
     const digests = [...new Set(releases.map((r) => r.image.split("@")[1]))];

@@ -8,7 +8,14 @@ import { ProcessType } from "../../validation/names.ts";
 import { changeFormation, getFormation, isHundredths, LIMITS } from "../../formation/formation.ts";
 
 const FormationSchema = z
-  .object({ type: z.string(), quantity: z.number().int(), memoryMb: z.number().int(), cpu: z.number() })
+  .object({
+    type: z.string(),
+    quantity: z.number().int(),
+    memoryMb: z.number().int(),
+    cpu: z.number(),
+    diskMb: z.number().int().openapi({ description: "Size of each instance's writable layer (MiB)" }),
+    bandwidthMbit: z.number().int().openapi({ description: "Network bandwidth of each instance, each way (Mbit/s)" }),
+  })
   .openapi("ProcessFormation");
 
 const range = (field: keyof typeof LIMITS) => `${field} must be from ${LIMITS[field].min} to ${LIMITS[field].max}`;
@@ -33,11 +40,29 @@ const Update = z
       .max(LIMITS.cpu.max, range("cpu"))
       .refine(isHundredths, { message: "cpu is given in steps of 0.01" })
       .optional(),
+    diskMb: z
+      .number()
+      .int()
+      .min(LIMITS.diskMb.min, range("diskMb"))
+      .max(LIMITS.diskMb.max, range("diskMb"))
+      .optional(),
+    bandwidthMbit: z
+      .number()
+      .int()
+      .min(LIMITS.bandwidthMbit.min, range("bandwidthMbit"))
+      .max(LIMITS.bandwidthMbit.max, range("bandwidthMbit"))
+      .optional(),
   })
   .strict()
-  .refine((u) => u.quantity !== undefined || u.memoryMb !== undefined || u.cpu !== undefined, {
-    message: "give at least one of quantity, memoryMb, cpu",
-  });
+  .refine(
+    (u) =>
+      u.quantity !== undefined ||
+      u.memoryMb !== undefined ||
+      u.cpu !== undefined ||
+      u.diskMb !== undefined ||
+      u.bandwidthMbit !== undefined,
+    { message: "give at least one of quantity, memoryMb, cpu, diskMb, bandwidthMbit" },
+  );
 const ChangeBody = z
   .object({ updates: z.array(Update).min(1, { message: "nothing to change" }).max(100) })
   .strict()
