@@ -1,5 +1,6 @@
-// The isolated build network: build steps that need the internet (the npm download step of stack builds) run on
-// a CNI bridge of their own, with NAT for outbound traffic, and iptables rules that keep them away from the host
+// The isolated build network: build steps that need the internet (the npm download step of stack builds), and the
+// host-side processes that fetch what a tenant names (`buildah bud`, skopeo for deploy --image: in a namespace of
+// their own on this network, build-netns.ts), run on a CNI bridge of their own, with NAT for outbound traffic, and iptables rules that keep them away from the host
 // itself (loopback services, the control plane, the registry, the router, published ports) and from private
 // networks (other apps' containers, the LAN), except DNS to the resolver the build container uses.
 // Names and subnet derive from the data dir (like server/nodes/local-agent.ts), so platforms with different data

@@ -16,12 +16,17 @@ describe("transportOf", () => {
     expect(transportOf(ref)).toBe(transport);
   });
 
-  it.each(["node:20", "docker.io/library/node:20", "localhost:5000/img", "10.0.0.1:5000/img:tag", "docker://node:20", "scratch", ""])(
-    "%s is a registry reference (or a stage)",
-    (ref) => {
-      expect(transportOf(ref)).toBeNull();
-    },
-  );
+  it.each([
+    "node:20",
+    "docker.io/library/node:20",
+    "localhost:5000/img",
+    "10.0.0.1:5000/img:tag",
+    "docker://node:20",
+    "scratch",
+    "",
+  ])("%s is a registry reference (or a stage)", (ref) => {
+    expect(transportOf(ref)).toBeNull();
+  });
 });
 
 describe("expand", () => {

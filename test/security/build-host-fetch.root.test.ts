@@ -178,7 +178,9 @@ describeRoot("builds and image deploys cannot fetch from the host or private net
     expect(fs.readFileSync(await fileInStore("control"), "utf8")).toBe(`${CONTROL}\n`);
 
     // buildah push to the registry was seen, with an auth file (gone now) instead of credentials in its argv.
-    const pushes = argvs.filter((a) => a.includes("push") && a.some((x) => x.startsWith(`docker://${reg.host}/${APP}:`)));
+    const pushes = argvs.filter(
+      (a) => a.includes("push") && a.some((x) => x.startsWith(`docker://${reg.host}/${APP}:`)),
+    );
     expect(pushes.length, JSON.stringify(argvs)).toBeGreaterThan(0);
     for (const a of argvs) expect(a.join(" ")).not.toContain(reg.password);
     for (const a of pushes) {
@@ -223,7 +225,11 @@ describeRoot("builds and image deploys cannot fetch from the host or private net
     const lease: BuildNamespaceLease = await acquireBuildNamespace(path.join(srv.dataDir, "builder"));
     try {
       const gw = gatewayOf(srv.dataDir);
-      expect(Object.values(os.networkInterfaces()).flat().some((a) => a?.address === gw)).toBe(true);
+      expect(
+        Object.values(os.networkInterfaces())
+          .flat()
+          .some((a) => a?.address === gw),
+      ).toBe(true);
       await refused("gateway", `ADD http://${gw}:${anyAddr.port}/marker /x`, () => anyAddr);
     } finally {
       await lease.release();
