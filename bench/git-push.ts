@@ -10,6 +10,7 @@ import { loadConfig } from "../server/config.ts";
 import { createLogger } from "../server/logger.ts";
 import { migrateDatabase } from "../server/db/migrate.ts";
 import { createControlPlane } from "../server/control-plane.ts";
+import { withAuthFile } from "../server/registry/auth-file.ts";
 
 const runs = Number(process.argv[2] ?? 5);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-push-"));
@@ -92,17 +93,19 @@ async function main() {
       "--",
       src,
     ]);
-    await sh("buildah", [
-      ...storage,
-      "push",
-      "-q",
-      "--tls-verify=false",
-      "--creds",
-      `${reg.username}:${reg.password}`,
-      "--",
-      tag,
-      `docker://${reg.host}/raw:${Date.now()}`,
-    ]);
+    await withAuthFile([reg], (authFile) =>
+      sh("buildah", [
+        ...storage,
+        "push",
+        "-q",
+        "--tls-verify=false",
+        "--authfile",
+        authFile,
+        "--",
+        tag,
+        `docker://${reg.host}/raw:${Date.now()}`,
+      ]),
+    );
   };
 
   const rows: Record<string, { berth: number[]; raw: number[] }> = {

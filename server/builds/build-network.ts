@@ -1,5 +1,6 @@
-// The isolated build network: build steps that need the internet (the npm download step of stack builds) run on
-// a CNI bridge of their own, with NAT for outbound traffic, and iptables rules that keep them away from the host
+// The isolated build network: build steps that need the internet (the npm download step of stack builds), and the
+// host-side processes that fetch what a tenant names (`buildah bud`, skopeo for deploy --image: in a namespace of
+// their own on this network, build-netns.ts), run on a CNI bridge of their own, with NAT for outbound traffic, and iptables rules that keep them away from the host
 // itself (loopback services, the control plane, the registry, the router, published ports) and from private
 // networks (other apps' containers, the LAN), except DNS to the resolver the build container uses.
 // Names and subnet derive from the data dir (like server/nodes/local-agent.ts), so platforms with different data
@@ -11,6 +12,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { createBuildNamespace, inNamespace, removeBuildNamespace, removeLeftoverNamespaces } from "./build-netns.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -215,6 +217,8 @@ export async function setUpBuildNetwork(net: BuildNetwork): Promise<void> {
     JSON.stringify(cniConflist(net, await uplinkMtu())),
   );
   await fs.writeFile(net.containersConf, containersConfText(net));
+  // Namespaces a crashed process left (build-netns.ts): their IPAM leases and NAT rules go with them.
+  await removeLeftoverNamespaces(net);
   await tearDownBuildNetwork(net);
   const local = Object.values(os.networkInterfaces())
     .flat()
@@ -270,6 +274,54 @@ export async function acquireBuildNetwork(builderDir: string): Promise<BuildNetw
         s.count--;
         if (s.count === 0) await tearDownBuildNetwork(net);
       });
+    },
+  };
+}
+
+/** A network namespace on the build network for a host-side process that fetches what a tenant names. */
+export interface BuildNamespaceLease {
+  /** The namespace file (`nsenter --net=`). */
+  path: string;
+  /** `[command, argv]` running `cmd args...` in the namespace. */
+  wrap(cmd: string, args: string[]): [string, string[]];
+  /** Set when the host has no resolver the namespace can reach (only loopback ones): names will not resolve. */
+  warning?: string;
+  /** Deletes the namespace and releases the build network. */
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the build network (acquireBuildNetwork) and attaches a new network namespace to it, for `buildah bud` and
+ * skopeo pulls of tenant-chosen references: inside, 127.0.0.1 is not the host's loopback, and the host's other
+ * addresses, link-local and private networks are refused by the build network's rules (build-netns.ts).
+ */
+export async function acquireBuildNamespace(builderDir: string): Promise<BuildNamespaceLease> {
+  const net = buildNetworkFor(builderDir);
+  const lease = await acquireBuildNetwork(builderDir);
+  let ns;
+  try {
+    ns = await createBuildNamespace(net);
+  } catch (err) {
+    await lease.release();
+    throw err;
+  }
+  const resolvers = parseResolvers(await fs.readFile("/etc/resolv.conf", "utf8").catch(() => ""), []);
+  const name = ns.name;
+  let released = false;
+  return {
+    path: ns.path,
+    wrap: (cmd, args) => inNamespace(ns.path, cmd, args),
+    ...(resolvers.length === 0
+      ? {
+          warning:
+            "the host's /etc/resolv.conf names no resolver outside loopback, which builds cannot reach: registry names will not resolve",
+        }
+      : {}),
+    release: async () => {
+      if (released) return;
+      released = true;
+      await removeBuildNamespace(net, name);
+      await lease.release();
     },
   };
 }

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { withAuthFile, type RegistryLogin } from "../registry/auth-file.ts";
 
 export interface BuilderStorage {
   root: string;
@@ -35,7 +36,14 @@ export function runStreaming(
   command: string,
   args: string[],
   onLine: (line: string) => void,
-  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; killGraceMs?: number } = {},
+  opts: {
+    timeoutMs?: number;
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    killGraceMs?: number;
+    /** The name errors use (default: the command's): `buildah` when buildah runs under nsenter. */
+    name?: string;
+  } = {},
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
@@ -63,8 +71,9 @@ export function runStreaming(
     child.on("close", (code) => {
       clearTimeout(timer);
       clearTimeout(killer);
-      if (timedOut) reject(new TimeLimitError(`${path.basename(command)} exceeded the time limit of ${Math.round((opts.timeoutMs ?? 0) / 1000)} s`));
-      else if (code !== 0) reject(new Error(`${path.basename(command)} exited with code ${code}`));
+      const name = opts.name ?? path.basename(command);
+      if (timedOut) reject(new TimeLimitError(`${name} exceeded the time limit of ${Math.round((opts.timeoutMs ?? 0) / 1000)} s`));
+      else if (code !== 0) reject(new Error(`${name} exited with code ${code}`));
       else resolve();
     });
   });
@@ -80,9 +89,28 @@ export function storageArgs(s: BuilderStorage): string[] {
 
 
 /**
+ * The signature policy of a Dockerfile build (`buildah bud --signature-policy`): images may come from registries
+ * (`docker` transport) and from the app's own store (its layer cache and earlier images), nothing else. A Dockerfile
+ * can name images with any containers-image transport (`FROM containers-storage:[overlay@<another store>]img`,
+ * `COPY --from=oci-archive:/path`, `RUN --mount=from=dir:/path`); buildah copies such an image into the build, so
+ * without this policy another app's store or any image-shaped file on the host would be readable. Pure.
+ */
+export function buildSourcePolicy(storeRoot: string): string {
+  return `${JSON.stringify({
+    default: [{ type: "reject" }],
+    transports: {
+      docker: { "": [{ type: "insecureAcceptAnything" }] },
+      "containers-storage": { [`[overlay@${storeRoot}]`]: [{ type: "insecureAcceptAnything" }] },
+    },
+  })}\n`;
+}
+
+/**
  * `buildah bud` of a Dockerfile into a local image `tag`. `dockerfile` is a path outside the context, written by the
  * caller from the commit's blob; `authFile` holds no credentials, so base images are pulled anonymously (the
- * platform registry, which holds every team's images, needs credentials).
+ * platform registry, which holds every team's images, needs credentials); `policyFile` holds buildSourcePolicy.
+ * `wrap` runs buildah in the build network's namespace (acquireBuildNamespace): buildah itself fetches `ADD <url>`
+ * and pulls `FROM` images, so it must not see the host's loopback or private networks.
  */
 export async function buildDockerfile(
   s: BuilderStorage,
@@ -90,9 +118,11 @@ export async function buildDockerfile(
     context: string;
     dockerfile: string;
     authFile: string;
+    policyFile: string;
     tag: string;
     buildArgs: Record<string, string>;
     limits: BuildLimits;
+    wrap: (cmd: string, args: string[]) => [string, string[]];
   },
   onLine: (line: string) => void,
 ): Promise<void> {
@@ -114,6 +144,8 @@ export async function buildDockerfile(
     "--pull=missing",
     "--authfile",
     opts.authFile,
+    "--signature-policy",
+    opts.policyFile,
     "-f",
     opts.dockerfile,
     "-t",
@@ -128,7 +160,8 @@ export async function buildDockerfile(
     onLine(line);
   };
   try {
-    await runStreaming("buildah", args, watch, { timeoutMs: opts.limits.timeoutMs });
+    const [cmd, argv] = opts.wrap("buildah", args);
+    await runStreaming(cmd, argv, watch, { timeoutMs: opts.limits.timeoutMs, name: "buildah" });
   } catch (err) {
     if (err instanceof TimeLimitError)
       throw new BuildLimitError(`the build exceeded its time limit of ${Math.round(opts.limits.timeoutMs / 1000)} s`);
@@ -140,22 +173,38 @@ export async function buildDockerfile(
   }
 }
 
-/** Pushes a local image to `dest` (docker://host/name:tag); returns the manifest digest. */
+/**
+ * Pushes a local image to `docker://<login.host>/<repo>` (`repo` = name:tag); returns the manifest digest. The
+ * credentials reach buildah in an auth file, not in its argv.
+ */
 export async function pushImage(
   s: BuilderStorage,
   image: string,
-  dest: string,
-  creds: { username: string; password: string },
+  repo: string,
+  login: RegistryLogin,
   onLine: (line: string) => void,
 ): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "berth-push-"));
   const digestFile = path.join(dir, "digest");
   try {
-    await runStreaming(
-      "buildah",
-      [...storageArgs(s), "push", "--tls-verify=false", "--creds", `${creds.username}:${creds.password}`, "--digestfile", digestFile, "--", image, dest],
-      onLine,
-      { timeoutMs: 10 * 60 * 1000 },
+    await withAuthFile([login], (authFile) =>
+      runStreaming(
+        "buildah",
+        [
+          ...storageArgs(s),
+          "push",
+          "--tls-verify=false",
+          "--authfile",
+          authFile,
+          "--digestfile",
+          digestFile,
+          "--",
+          image,
+          `docker://${login.host}/${repo}`,
+        ],
+        onLine,
+        { timeoutMs: 10 * 60 * 1000 },
+      ),
     );
     const digest = (await fs.readFile(digestFile, "utf8")).trim();
     if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`unexpected digest ${JSON.stringify(digest)}`);

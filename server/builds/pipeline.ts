@@ -13,9 +13,11 @@ import type { StreamHub } from "../ws/hub.ts";
 import { appUrls } from "../apps/urls.ts";
 import { createRelease } from "../releases/releases.ts";
 import { pruneReleaseImages } from "../registry/prune.ts";
+import { acquireBuildNamespace } from "./build-network.ts";
 import {
   BuildLimitError,
   buildDockerfile,
+  buildSourcePolicy,
   inspectImage,
   pushImage,
   removeImage,
@@ -225,17 +227,37 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
           ).catch(asUserError);
         } else {
           // A Dockerfile build sees the app's store alone: its FROM / COPY --from can name only this app's images
-          // (its layer cache) or images pulled (anonymously) from registries.
+          // (its layer cache) or images pulled (anonymously) from registries; the signature policy refuses every
+          // other source (another store, archives and directories on the host).
           storage = appStorage(opts.builderDir, app.id, { withStacks: false });
           const dockerfilePath = path.join(work, "Dockerfile");
           const authFile = path.join(work, "auth.json");
+          const policyFile = path.join(work, "policy.json");
           await fs.writeFile(dockerfilePath, dockerfile ?? "");
           await fs.writeFile(authFile, "{}\n", { mode: 0o600 });
-          await buildDockerfile(
-            storage,
-            { context: src, dockerfile: dockerfilePath, authFile, tag, buildArgs: buildEnv, limits: opts.limits },
-            (l) => out.line(`       ${l}`),
-          );
+          await fs.writeFile(policyFile, buildSourcePolicy(storage.root), { mode: 0o600 });
+          // buildah fetches ADD URLs and pulls FROM images itself, on the host: it runs in a namespace on the
+          // isolated build network, so the host's loopback and private networks are out of its reach.
+          const ns = await acquireBuildNamespace(opts.builderDir);
+          try {
+            if (ns.warning) out.line(`       warning: ${ns.warning}`);
+            await buildDockerfile(
+              storage,
+              {
+                context: src,
+                dockerfile: dockerfilePath,
+                authFile,
+                policyFile,
+                tag,
+                buildArgs: buildEnv,
+                limits: opts.limits,
+                wrap: ns.wrap,
+              },
+              (l) => out.line(`       ${l}`),
+            );
+          } finally {
+            await ns.release();
+          }
         }
         const image = await inspectImage(storage, tag);
         if (!processTypes.web && (image.cmd.length > 0 || image.entrypoint.length > 0)) {
@@ -246,13 +268,7 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
           throw new BuildFailure("the image has no CMD/ENTRYPOINT and there is no Procfile");
         const reg = opts.registry();
         out.step("Pushing image to the platform registry");
-        const digest = await pushImage(
-          storage,
-          tag,
-          `docker://${reg.host}/${app.name}:build-${buildId}`,
-          reg,
-          () => undefined,
-        );
+        const digest = await pushImage(storage, tag, `${app.name}:build-${buildId}`, reg, () => undefined);
         out.line(`       ${app.name}@${digest}`);
         const release = await createRelease(s.db, session.actor, {
           appId: app.id,

@@ -4,6 +4,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
+import { withAuthFile } from "../../server/registry/auth-file.ts";
 
 const run = promisify(execFile);
 
@@ -117,14 +118,16 @@ export async function pullReleased(
   reg: { host: string; username: string; password: string },
   image: string,
 ): Promise<string> {
-  const out = await buildahIn(checkStoreOf(dataDir), [
-    "pull",
-    "--quiet",
-    "--tls-verify=false",
-    "--creds",
-    `${reg.username}:${reg.password}`,
-    `docker://${reg.host}/${image}`,
-  ]);
+  const out = await withAuthFile([reg], (authFile) =>
+    buildahIn(checkStoreOf(dataDir), [
+      "pull",
+      "--quiet",
+      "--tls-verify=false",
+      "--authfile",
+      authFile,
+      `docker://${reg.host}/${image}`,
+    ]),
+  );
   const id = out.trim().split("\n").pop() ?? "";
   if (!/^[0-9a-f]{64}$/.test(id)) throw new Error(`unexpected pull output ${JSON.stringify(out.slice(0, 200))}`);
   return id;

@@ -10,7 +10,14 @@ import { ApiClient } from "../helpers/client.ts";
 import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { appStoreDirOf, localContainers, localImages, stackStoreOf, buildahIn } from "../helpers/builder-stores.ts";
+import {
+  appStoreDirOf,
+  appStoreOf,
+  localContainers,
+  localImages,
+  stackStoreOf,
+  buildahIn,
+} from "../helpers/builder-stores.ts";
 import { until } from "../helpers/until.ts";
 
 const BUSYBOX = "/bin/busybox";
@@ -101,6 +108,9 @@ describeRoot("builds see only their own app's images (issue 12, finding 1)", () 
     expect(await localContainers(srv.dataDir)).toEqual([]);
   });
 
+  /** A's image through the containers-storage transport, naming A's store by its path. */
+  const inAStore = () =>
+    `containers-storage:[overlay@${appStoreOf(srv.dataDir, aId).root}]localhost/berth-build/${A}:latest`;
   const variants: [string, () => string][] = [
     ["its full tag", () => thief(`localhost/berth-build/${A}:latest`)],
     ["its short name", () => thief(`berth-build/${A}:latest`)],
@@ -109,6 +119,15 @@ describeRoot("builds see only their own app's images (issue 12, finding 1)", () 
     ["its digest", () => thief(`localhost/berth-build/${A}@${aImage.digest}`)],
     ["COPY --from=<tag>", () => thief(`localhost/berth-build/${A}:latest`, true)],
     ["COPY --from=<image id>", () => thief(aImage.id, true)],
+    // Transports other than a registry make buildah open stores, archives or directories on the host.
+    ["a containers-storage: reference to A's store", () => thief(inAStore())],
+    ["COPY --from=containers-storage:<A's store>", () => thief(inAStore(), true)],
+    [
+      "RUN --mount from=containers-storage:<A's store>",
+      () =>
+        `FROM scratch\nCOPY busybox /bin/busybox\nRUN --mount=type=bind,from=${inAStore()},target=/m ["/bin/busybox","cat","/m/secret.txt"]\nCMD ["/bin/busybox","httpd","-f","-p","5000"]\n`,
+    ],
+    ["an ARG that holds a containers-storage: reference", () => `ARG BASE=${inAStore()}\n${thief("$BASE")}`],
   ];
   for (const [what, dockerfile] of variants) {
     it(`refuses another team's Dockerfile that names A's image by ${what}`, async () => {
@@ -123,6 +142,29 @@ describeRoot("builds see only their own app's images (issue 12, finding 1)", () 
       expect(bImages).toEqual([]);
     });
   }
+
+  it("refuses a base image's ONBUILD trigger that names A's store (the signature policy, past the Dockerfile check)", async () => {
+    // A base image as one could publish on a registry, with a trigger the Dockerfile check cannot see: put straight
+    // into B's store here (where B's builds look first), since this machine reaches no public registry.
+    const bId = (await bob.req<any>("GET", `/api/v1/apps/${B}`)).body.id as string;
+    const bStore = appStoreOf(srv.dataDir, bId);
+    const ctr = (await buildahIn(bStore, ["from", "scratch"])).trim();
+    try {
+      await buildahIn(bStore, ["copy", ctr, BUSYBOX, "/bin/busybox"]);
+      await buildahIn(bStore, ["config", "--onbuild", `COPY --from=${inAStore()} /secret.txt /stolen.txt`, ctr]);
+      await buildahIn(bStore, ["commit", "--format", "docker", "--rm", ctr, "localhost/onbuild-base:latest"]);
+    } catch (err) {
+      await buildahIn(bStore, ["rm", ctr]).catch(() => undefined);
+      throw err;
+    }
+    const d = await repo({ Dockerfile: `FROM localhost/onbuild-base:latest\nCMD ["/bin/busybox","httpd","-f","-p","5000"]\n` });
+    const push = await git(d, ["push", remoteUrl(srv.url, B, bobToken), "main"]);
+    expect(push.code, push.out).not.toBe(0);
+    expect(push.out).toMatch(/rejected by policy|no stage or image found/);
+    expect(push.out).not.toContain(MARKER);
+    expect(await releasesOf(bob, B)).toEqual([]);
+    await buildahIn(bStore, ["rmi", "localhost/onbuild-base:latest"]);
+  });
 
   it("destroying the app removes its store; a new app with its name (another team) cannot name the old image", async () => {
     const destroy = await alice.req("DELETE", `/api/v1/apps/${A}`, undefined, { "x-confirm": A });
