@@ -69,8 +69,8 @@ describe("berth nodes", () => {
       expect(byName.get("cli-userns-off")).toMatchObject({ userNamespaces: false });
       const human = await runBerth(["nodes"], { url: srv.url, token: userToken, home });
       expect(human.stdout.split("\n")[0]).toMatch(/\bUSERNS\b/);
-      expect(human.stdout).toMatch(/cli-userns-on\s+ready\s+127\.0\.0\.1\s+4\s+8192 MB\s+on\b/);
-      expect(human.stdout).toMatch(/cli-userns-off\s+ready\s+127\.0\.0\.1\s+4\s+8192 MB\s+off\b/);
+      expect(human.stdout).toMatch(/cli-userns-on\s+ready\s+127\.0\.0\.1(?: \(unroutable: [^)]*\))?\s+4\s+8192 MB\s+on\b/);
+      expect(human.stdout).toMatch(/cli-userns-off\s+ready\s+127\.0\.0\.1(?: \(unroutable: [^)]*\))?\s+4\s+8192 MB\s+off\b/);
     } finally {
       await on.stop();
       await off.stop();
