@@ -38,6 +38,41 @@ export default tseslint.config(
     },
   },
   {
+    // The agent runs on hosts without the control plane: it shares only the wire protocol (runtime-agent/protocol).
+    files: ["runtime-agent/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/server/**", "**/app/**", "**/components/**", "**/lib/**", "**/cli/**", "@/*"],
+              message: "runtime-agent imports nothing from the control plane, the dashboard or the CLI",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Browser code gets the server's types, never its runtime code (which would end up in the bundle).
+    files: ["components/**/*.ts", "components/**/*.tsx", "lib/**/*.ts", "lib/**/*.tsx"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/server/**", "@/server/*", "**/runtime-agent/**", "@/runtime-agent/*"],
+              allowTypeImports: true,
+              message: "components/ and lib/ import only types from server/ (use `import type`)",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["test/**/*.ts", "**/*.test.ts", "e2e/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },
   },

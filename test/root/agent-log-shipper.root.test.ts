@@ -3,17 +3,17 @@
 // connection and an agent restart; in both cases every line arrives exactly once and in order.
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../../test/helpers/server.ts";
-import { ApiClient } from "../../test/helpers/client.ts";
-import { describeRoot } from "../../test/helpers/root.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { ApiClient } from "../helpers/client.ts";
+import { describeRoot } from "../helpers/root.ts";
 import { agentHubFor } from "../../server/nodes/agent-hub.ts";
 import { startLogIngest } from "../../server/logs/ingest.ts";
-import { silentLogger } from "../log.ts";
-import type { InstanceSpecInput } from "../protocol/index.ts";
-import { PROTOCOL_VERSION } from "../protocol/index.ts";
-import { OciBackend } from "../runtime/oci-backend.ts";
-import { createRootEnv, type RootEnv } from "../test-support/root-env.ts";
-import { type Agent, startAgent } from "./agent.ts";
+import { silentLogger } from "../../runtime-agent/log.ts";
+import type { InstanceSpecInput } from "../../runtime-agent/protocol/index.ts";
+import { PROTOCOL_VERSION } from "../../runtime-agent/protocol/index.ts";
+import { OciBackend } from "../../runtime-agent/runtime/oci-backend.ts";
+import { createRootEnv, type RootEnv } from "../../runtime-agent/test-support/root-env.ts";
+import { type Agent, startAgent } from "../../runtime-agent/agent/agent.ts";
 
 const MiB = 1024 * 1024;
 const PAD = "x".repeat(200);
