@@ -1,7 +1,5 @@
 "use client";
-import { Button } from "@/components/ui/button";
-import { Dialog } from "@/components/ui/dialog";
-import { FormError } from "@/components/ui/error-state";
+import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { useToast } from "@/components/ui/toast";
 import { useRollback } from "@/lib/queries";
 import type { Release } from "@/lib/types";
@@ -31,7 +29,7 @@ export function RollbackDialog({
     });
   };
   return (
-    <Dialog
+    <ConfirmDialog
       open={target !== null}
       onClose={() => {
         rollback.reset();
@@ -43,16 +41,12 @@ export function RollbackDialog({
           ? `This creates v${latest + 1} with the image and config vars of ${target.name}, and deploys it.`
           : undefined
       }
-      footer={
-        <>
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button onClick={run} loading={rollback.isPending} data-autofocus>
-            Roll back to {target?.name}
-          </Button>
-        </>
-      }
+      size="md"
+      tone="primary"
+      confirmLabel={`Roll back to ${target?.name ?? ""}`}
+      onConfirm={run}
+      pending={rollback.isPending}
+      error={rollback.error}
     >
       {target ? (
         <div className="space-y-3 text-sm">
@@ -67,9 +61,8 @@ export function RollbackDialog({
             <dd className="truncate text-zinc-800">{target.description || "—"}</dd>
           </dl>
           <p className="text-zinc-600">Config vars changed since then go back to their values in {target.name}.</p>
-          <FormError error={rollback.error} />
         </div>
       ) : null}
-    </Dialog>
+    </ConfirmDialog>
   );
 }
