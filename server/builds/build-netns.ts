@@ -7,14 +7,12 @@
 // and the filesystem, /etc/resolv.conf included, stay the host's.
 // One namespace per use, removed with it; what a crash leaves is removed when the build network is set up next.
 // Every command is an execFile/spawn argv array.
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
+import { runTool } from "../process/run.ts";
 import type { BuildNetwork } from "./build-network.ts";
-
-const execFileAsync = promisify(execFile);
 
 /** Where `ip netns add` puts its namespaces. */
 export const NETNS_DIR = "/var/run/netns";
@@ -41,7 +39,7 @@ export function inNamespace(nsPath: string, cmd: string, args: string[]): [strin
 }
 
 async function run(cmd: string, args: string[]): Promise<void> {
-  await execFileAsync(cmd, args, { timeout: 30_000 });
+  await runTool(cmd, args, { timeoutMs: 30_000 });
 }
 
 /** Runs one CNI plugin the way the CNI spec describes (env + config on stdin); returns its stdout. */

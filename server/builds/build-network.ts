@@ -6,15 +6,13 @@
 // Names and subnet derive from the data dir (like server/nodes/local-agent.ts), so platforms with different data
 // dirs never share a bridge or rules. Set up when the first build needs it, removed when the last one is done.
 // Every command is an execFile argv array.
-import { execFile } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
+import { runTool } from "../process/run.ts";
 import { createBuildNamespace, inNamespace, removeBuildNamespace, removeLeftoverNamespaces } from "./build-netns.ts";
 
-const execFileAsync = promisify(execFile);
 
 export const CNI_PLUGIN_DIR = "/usr/lib/cni";
 
@@ -161,11 +159,11 @@ export function parseResolvers(resolvConf: string, localAddresses: string[]): Re
 }
 
 async function run(cmd: string, args: string[]): Promise<void> {
-  await execFileAsync(cmd, args, { timeout: 30_000 });
+  await runTool(cmd, args, { timeoutMs: 30_000 });
 }
 
 async function runOut(cmd: string, args: string[]): Promise<string> {
-  return (await execFileAsync(cmd, args, { timeout: 30_000 })).stdout;
+  return runTool(cmd, args, { timeoutMs: 30_000 });
 }
 
 /** Deletes a rule until it is gone (it may have been inserted more than once by a crashed run). */

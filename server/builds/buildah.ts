@@ -1,9 +1,9 @@
 // buildah invocations for builds: bud (with layer cache), push to the platform registry, inspect.
 // Every call is an argv array; user-derived values only ever appear after option names or after `--`.
-import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { runStreaming, TimeLimitError } from "../process/run.ts";
 import { withAuthFile, type RegistryLogin } from "../registry/auth-file.ts";
 
 export interface BuilderStorage {
@@ -18,66 +18,8 @@ export interface BuildLimits {
   memory: string;
 }
 
-/** A command ran out of time (and was stopped). */
-export class TimeLimitError extends Error {}
-
 /** A build ran past BERTH_BUILD_TIMEOUT: the app's fault, shown to the pusher, not logged as a server problem. */
 export class BuildLimitError extends Error {}
-
-/** How long a command that ran out of time gets between SIGTERM and SIGKILL. */
-const KILL_GRACE_MS = 10_000;
-
-/**
- * Runs a command, streaming output lines to `onLine`; rejects on non-zero exit or timeout. On timeout the command
- * gets SIGTERM first: buildah then stops the container of the running step (a SIGKILLed buildah would leave it
- * running, reparented to init), and SIGKILL only if it has not exited within the grace period.
- */
-export function runStreaming(
-  command: string,
-  args: string[],
-  onLine: (line: string) => void,
-  opts: {
-    timeoutMs?: number;
-    env?: NodeJS.ProcessEnv;
-    cwd?: string;
-    killGraceMs?: number;
-    /** The name errors use (default: the command's): `buildah` when buildah runs under nsenter. */
-    name?: string;
-  } = {},
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let timedOut = false;
-    let killer: NodeJS.Timeout | undefined;
-    const timer = opts.timeoutMs
-      ? setTimeout(() => {
-          timedOut = true;
-          child.kill("SIGTERM");
-          killer = setTimeout(() => child.kill("SIGKILL"), opts.killGraceMs ?? KILL_GRACE_MS);
-        }, opts.timeoutMs)
-      : undefined;
-    const split = () => {
-      let rest = "";
-      return (d: Buffer) => {
-        rest += d.toString();
-        const lines = rest.split(/\r?\n/);
-        rest = lines.pop() ?? "";
-        lines.forEach(onLine);
-      };
-    };
-    child.stdout.on("data", split());
-    child.stderr.on("data", split());
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      clearTimeout(killer);
-      const name = opts.name ?? path.basename(command);
-      if (timedOut) reject(new TimeLimitError(`${name} exceeded the time limit of ${Math.round((opts.timeoutMs ?? 0) / 1000)} s`));
-      else if (code !== 0) reject(new Error(`${name} exited with code ${code}`));
-      else resolve();
-    });
-  });
-}
 
 /** buildah's global options for a store (every buildah call on it passes the same ones). */
 export function storageArgs(s: BuilderStorage): string[] {

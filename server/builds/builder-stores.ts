@@ -2,16 +2,14 @@
 // plus the platform's stack store, which app stores see read-only for stack builds. A build can only name images of
 // its own app's store (and, for stack builds, platform stacks); what one app builds is invisible to every other
 // app, and destroying an app removes its store. See docs/build-pipeline.md ("Build isolation").
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import { KeyedLock } from "../lib/concurrency.ts";
+import { runTool } from "../process/run.ts";
 import type { Logger } from "../logger.ts";
 import { storageArgs, type BuilderStorage } from "./buildah.ts";
 
-const execFileAsync = promisify(execFile);
 const BUILDAH_TIMEOUT_MS = 5 * 60 * 1000;
 /** App ids are cuids/uuids; anything else never becomes a path. */
 const APP_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -55,11 +53,7 @@ export function npmCacheDir(builderDir: string, appId: string): string {
 const storeLocks = new KeyedLock();
 
 async function buildah(s: BuilderStorage, args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync("buildah", [...storageArgs(s), ...args], {
-    timeout: BUILDAH_TIMEOUT_MS,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return stdout;
+  return runTool("buildah", [...storageArgs(s), ...args], { timeoutMs: BUILDAH_TIMEOUT_MS, maxOutputBytes: 64 * 1024 * 1024 });
 }
 
 /** The app store opened for maintenance: with the stack store (if there is one) so stack-based leftovers resolve. */
@@ -103,7 +97,7 @@ export async function removeAppStore(builderDir: string, appId: string): Promise
     if (!existsSync(dir)) return;
     if (existsSync(path.join(dir, "storage")))
       await buildah(maintenanceStorage(builderDir, appId), ["rm", "--all"]).catch(() => undefined);
-    for (const m of await mountsBelow(dir)) await execFileAsync("umount", ["-l", "--", m]).catch(() => undefined);
+    for (const m of await mountsBelow(dir)) await runTool("umount", ["-l", "--", m]).catch(() => undefined);
     // Never delete through a mount: what is left mounted would take the files it shows with it.
     const left = await mountsBelow(dir);
     if (left.length > 0) throw new Error(`still mounted below the builder store: ${left.slice(0, 3).join(", ")}`);

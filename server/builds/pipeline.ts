@@ -1,12 +1,11 @@
 // The push processor: checks refs, queues per app, builds the pushed commit, pushes the image to the registry
 // and creates the release. A failure at any step rejects the push and leaves the current release untouched.
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Services } from "../context.ts";
 import type { PushProcessor, RefUpdate } from "../git/endpoint.ts";
+import { refCommit } from "../git/objects.ts";
 import { KeyedLock, Semaphore } from "../lib/concurrency.ts";
 import type { RegistryInfo } from "../registry/registry.ts";
 import type { StreamHub } from "../ws/hub.ts";
@@ -36,7 +35,6 @@ import { kickScheduler } from "../scheduler/kick.ts";
 import { watchRollout } from "../scheduler/rollout-watch.ts";
 
 const ZERO = "0".repeat(40);
-const execFileAsync = promisify(execFile);
 /** Largest Procfile / Dockerfile the platform reads from a commit. */
 const MAX_PROCFILE_BYTES = 256 * 1024;
 const MAX_DOCKERFILE_BYTES = 1024 * 1024;
@@ -107,7 +105,7 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
     });
 
     async function buildOnce(): Promise<boolean> {
-      const current = await currentRev(session.repoDir, update.ref);
+      const current = await refCommit(session.repoDir, update.ref);
       if (current !== (update.oldRev === ZERO ? null : update.oldRev)) {
         write(
           `error: ${update.ref.replace("refs/heads/", "")} was updated by another push while this one waited; fetch, merge and push again\n`,
@@ -343,19 +341,3 @@ async function rollOut(
   return true;
 }
 
-/** The commit a ref points at in the repository, or null if the ref does not exist. */
-async function currentRev(repoDir: string, ref: string): Promise<string | null> {
-  try {
-    const { stdout } = await execFileAsync("git", [
-      "--git-dir",
-      repoDir,
-      "rev-parse",
-      "--verify",
-      "--quiet",
-      `${ref}^{commit}`,
-    ]);
-    return stdout.trim() || null;
-  } catch {
-    return null;
-  }
-}

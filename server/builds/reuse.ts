@@ -1,33 +1,9 @@
 // No-change pushes (same source tree as the last successful build, no build-time config) reuse that build's
 // image instead of building again: a new release in well under a second instead of a full build. Only for
 // Dockerfile builds; a Dockerfile whose FROM tag moved upstream is not rebuilt by a no-change push (push a change).
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import type { Db } from "../db/client.ts";
 import type { ObjectEnv } from "../git/endpoint.ts";
-
-const run = promisify(execFile);
-
-async function treeOf(repoDir: string, rev: string, objectEnv: ObjectEnv): Promise<string | null> {
-  if (!/^[0-9a-f]{40}$/.test(rev)) return null;
-  try {
-    const { stdout } = await run("git", ["--git-dir", repoDir, "rev-parse", "--verify", "--quiet", `${rev}^{tree}`], {
-      env: { ...process.env, ...objectEnv },
-    });
-    return stdout.trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-async function hasFile(repoDir: string, rev: string, file: string, objectEnv: ObjectEnv): Promise<boolean> {
-  try {
-    await run("git", ["--git-dir", repoDir, "cat-file", "-e", `${rev}:${file}`], { env: { ...process.env, ...objectEnv } });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isRegularFile, rootEntries, treeOf } from "../git/objects.ts";
 
 export interface ReusableImage {
   buildId: string;
@@ -48,7 +24,7 @@ export async function findReusableImage(db: Db, appId: string, repoDir: string, 
   const [a, b] = await Promise.all([treeOf(repoDir, last.commit, objectEnv), treeOf(repoDir, newRev, objectEnv)]);
   if (!a || a !== b) return null;
   // Stack builds also depend on the stack image, which can be rebuilt under an unchanged tree: always rebuild them.
-  if (!(await hasFile(repoDir, newRev, "Dockerfile", objectEnv))) return null;
+  if (!isRegularFile((await rootEntries(repoDir, newRev, objectEnv)).get("Dockerfile"))) return null;
   return {
     buildId: last.id,
     commit: last.commit,

@@ -1,11 +1,9 @@
 // Applies the committed SQL migrations with Prisma's own `migrate deploy` (WebAssembly engines, offline).
-import { execFile } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
+import { runTool, ToolError } from "../process/run.ts";
 
-const execFileAsync = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** Environment that stops the Prisma CLI from trying to download native engines it does not need. */
@@ -25,13 +23,15 @@ export async function migrateDatabase(databaseUrl: string): Promise<void> {
   const require = createRequire(import.meta.url);
   const cli = path.join(path.dirname(require.resolve("prisma/package.json")), "build", "index.js");
   try {
-    await execFileAsync(process.execPath, [cli, "migrate", "deploy"], {
+    await runTool(process.execPath, [cli, "migrate", "deploy"], {
       cwd: root,
       env: prismaOfflineEnv(databaseUrl),
-      maxBuffer: 10 * 1024 * 1024,
+      name: "prisma migrate deploy",
+      // A large migration on a slow disk; a hung one must still end the start-up with an error.
+      timeoutMs: 10 * 60 * 1000,
     });
   } catch (err) {
-    const e = err as { stdout?: string; stderr?: string };
-    throw new Error(`database migration failed: ${e.stderr ?? ""}${e.stdout ?? ""}`.trim(), { cause: err });
+    const detail = err instanceof ToolError ? `${err.stderr}\n${err.stdout}`.trim() || err.message : err instanceof Error ? err.message : String(err);
+    throw new Error(`database migration failed: ${detail}`.trim(), { cause: err });
   }
 }

@@ -2,7 +2,7 @@
 // checkout on the host filesystem: a symlink in the commit is an entry with mode 120000 here, not a path the kernel
 // would follow. Used for the files the platform itself interprets (Procfile, package.json, Dockerfile, ...).
 // Every call is an argv array with a timeout and an output cap; revisions and object ids are checked first.
-import { spawn } from "node:child_process";
+import { OutputLimitError, runToolBuffer, ToolError } from "../process/run.ts";
 import type { ObjectEnv } from "./endpoint.ts";
 
 const OID = /^[0-9a-f]{40}$/;
@@ -32,45 +32,20 @@ export function isSymlink(e: TreeEntry | undefined): boolean {
 }
 
 /** Runs git on a repository (with the push's quarantine objects); resolves stdout, refusing more than `maxBytes`. */
-function gitOut(repoDir: string, args: string[], objectEnv: ObjectEnv, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      GIT_DIR: repoDir,
-      GIT_CONFIG_NOSYSTEM: "1",
-      HOME: repoDir,
-      ...objectEnv,
-    };
-    const child = spawn("git", args, { env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let err = "";
-    let tooLarge = false;
-    const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS);
-    child.stdout.on("data", (d: Buffer) => {
-      size += d.length;
-      if (size > maxBytes) {
-        tooLarge = true;
-        child.kill("SIGKILL");
-        return;
-      }
-      chunks.push(d);
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      if (err.length < 2000) err += d.toString();
-    });
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      if (tooLarge) reject(new BlobTooLargeError(`more than ${maxBytes} bytes`));
-      else if (signal) reject(new Error(`git ${args[0] ?? ""} timed out`));
-      else if (code !== 0) reject(new Error(`git ${args[0] ?? ""} failed: ${err.trim().slice(0, 500)}`));
-      else resolve(Buffer.concat(chunks));
-    });
-  });
+async function gitOut(repoDir: string, args: string[], objectEnv: ObjectEnv, maxBytes: number): Promise<Buffer> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    GIT_DIR: repoDir,
+    GIT_CONFIG_NOSYSTEM: "1",
+    HOME: repoDir,
+    ...objectEnv,
+  };
+  try {
+    return await runToolBuffer("git", args, { env: env as NodeJS.ProcessEnv, timeoutMs: TIMEOUT_MS, maxOutputBytes: maxBytes, name: `git ${args[0] ?? ""}` });
+  } catch (err) {
+    if (err instanceof OutputLimitError) throw new BlobTooLargeError(`more than ${maxBytes} bytes`);
+    throw err;
+  }
 }
 
 /** Parses `git ls-tree -z` output. */
@@ -99,4 +74,26 @@ export async function rootEntries(repoDir: string, rev: string, objectEnv: Objec
 export async function readBlob(repoDir: string, oid: string, objectEnv: ObjectEnv, maxBytes: number): Promise<Buffer> {
   if (!OID.test(oid)) throw new Error("invalid object id");
   return gitOut(repoDir, ["cat-file", "blob", oid], objectEnv, maxBytes);
+}
+
+/** The tree id of commit `rev`, or null when it is not a commit of the repository. */
+export async function treeOf(repoDir: string, rev: string, objectEnv: ObjectEnv): Promise<string | null> {
+  if (!OID.test(rev)) return null;
+  try {
+    return (await gitOut(repoDir, ["rev-parse", "--verify", "--quiet", `${rev}^{tree}`], objectEnv, 4096)).toString().trim() || null;
+  } catch (err) {
+    if (err instanceof ToolError) return null;
+    throw err;
+  }
+}
+
+/** The commit a ref (`refs/heads/...`) points at, or null when the ref does not exist. */
+export async function refCommit(repoDir: string, ref: string): Promise<string | null> {
+  if (!/^refs\/[A-Za-z0-9._/-]+$/.test(ref)) throw new Error("invalid ref");
+  try {
+    return (await gitOut(repoDir, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], {}, 4096)).toString().trim() || null;
+  } catch (err) {
+    if (err instanceof ToolError) return null;
+    throw err;
+  }
 }

@@ -1,13 +1,11 @@
 // Bare git repositories, one per app, under BERTH_DATA_DIR/git. Created lazily, with Berth's pre-receive hook.
-import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { isValidResourceName } from "../validation/names.ts";
 import { KeyedLock } from "../lib/concurrency.ts";
+import { runTool } from "../process/run.ts";
 
-const execFileAsync = promisify(execFile);
 const HOOK_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "pre-receive-hook.mjs");
 
 /** Directory holding all app repositories. */
@@ -36,9 +34,9 @@ async function initRepo(dir: string): Promise<string> {
   try {
     await fs.access(path.join(dir, "HEAD"));
   } catch {
-    await execFileAsync("git", ["init", "--quiet", "--bare", "--initial-branch=main", "--", dir]);
+    await runTool("git", ["init", "--quiet", "--bare", "--initial-branch=main", "--", dir]);
     // Smart HTTP pushes need this; http.receivepack makes receive-pack available over http-backend.
-    await execFileAsync("git", ["-C", dir, "config", "http.receivepack", "true"]);
+    await runTool("git", ["-C", dir, "config", "http.receivepack", "true"]);
   }
   // The hook runs the build through the control plane; it is a tiny Node script run by this same Node binary.
   const hook = `#!${process.execPath}\nimport(${JSON.stringify(HOOK_SCRIPT)});\n`;

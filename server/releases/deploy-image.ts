@@ -10,7 +10,7 @@ import type { Actor, Services } from "../context.ts";
 import { BerthError, errors } from "../errors.ts";
 import type { RegistryInfo } from "../registry/registry.ts";
 import { requireApp } from "../teams/access.ts";
-import { runStreaming } from "../builds/buildah.ts";
+import { runStreaming } from "../process/run.ts";
 import { acquireBuildNamespace } from "../builds/build-network.ts";
 import { builderDirOf } from "../builds/builder-stores.ts";
 import { withAuthFile } from "../registry/auth-file.ts";

@@ -5,7 +5,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { runStreaming, storageArgs, type BuilderStorage, type BuildLimits } from "../buildah.ts";
+import { runStreaming } from "../../process/run.ts";
+import { storageArgs, type BuilderStorage, type BuildLimits } from "../buildah.ts";
 import { acquireBuildNetwork } from "../build-network.ts";
 import type { SourceFiles } from "../pushed-files.ts";
 import {

@@ -3,14 +3,13 @@
 // (BERTH_STACK_CACHE_DIR) may hold them as OCI archives, so other data dirs (e.g. every test server of a CI run)
 // load a stack in seconds instead of rebuilding it. Builds of one stack never run twice at once: an in-process
 // lock per storage root, and a lock file in the cache directory across processes.
-import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import { KeyedLock } from "../../lib/concurrency.ts";
-import { runStreaming, storageArgs, type BuilderStorage } from "../buildah.ts";
+import { runStreaming, runTool, ToolError } from "../../process/run.ts";
+import { storageArgs, type BuilderStorage } from "../buildah.ts";
 import {
   APP_UID,
   APP_USER,
@@ -22,7 +21,6 @@ import {
   type StackRecipe,
 } from "./recipe.ts";
 
-const execFileAsync = promisify(execFile);
 
 export const BUSYBOX_PATH = "/bin/busybox";
 const STACK_TIMEOUT_MS = 30 * 60 * 1000;
@@ -60,14 +58,10 @@ const g = storageArgs;
 
 async function buildahOut(s: BuilderStorage, args: string[], timeoutMs = 10 * 60 * 1000): Promise<string> {
   try {
-    const { stdout } = await execFileAsync("buildah", [...g(s), ...args], {
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: timeoutMs,
-    });
-    return stdout;
+    return await runTool("buildah", [...g(s), ...args], { maxOutputBytes: 64 * 1024 * 1024, timeoutMs });
   } catch (err) {
-    const e = err as { stderr?: string; message?: string };
-    throw new Error(`buildah ${args[0] ?? ""} failed: ${(e.stderr ?? e.message ?? String(err)).trim().slice(0, 1000)}`);
+    const detail = err instanceof ToolError ? err.stderr || err.message : err instanceof Error ? err.message : String(err);
+    throw new Error(`buildah ${args[0] ?? ""} failed: ${detail.trim().slice(0, 1000)}`);
   }
 }
 
@@ -221,7 +215,7 @@ async function unmountBelow(dir: string): Promise<void> {
     .map((l) => (l.split(" ")[4] ?? "").replace(/\\040/g, " "))
     .filter((m) => m.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
-  for (const m of mounts) await execFileAsync("umount", ["-l", m]).catch(() => undefined);
+  for (const m of mounts) await runTool("umount", ["-l", "--", m]).catch(() => undefined);
 }
 
 /** Adds the unprivileged app user (uid 1000) to a root filesystem and creates /app owned by it. */
@@ -271,7 +265,7 @@ async function populate(
     await fs.chmod(path.join(mnt, "bin", "busybox"), 0o755);
     if (!isStaticElf(await fs.readFile(BUSYBOX_PATH)))
       throw new StackError(`${BUSYBOX_PATH} is not statically linked; install Debian's busybox-static package`);
-    const { stdout } = await execFileAsync(BUSYBOX_PATH, ["--list"]);
+    const stdout = await runTool(BUSYBOX_PATH, ["--list"]);
     for (const applet of stdout.split("\n").map((a) => a.trim())) {
       if (!/^[a-z0-9_.[-]+$/.test(applet) || applet === "busybox") continue;
       await fs.symlink("busybox", path.join(mnt, "bin", applet)).catch(() => undefined);
