@@ -472,8 +472,13 @@ const TABLE: Record<string, Row> = {
     },
     verify: async (_who, call, res) => {
       const app = await db().app.findUniqueOrThrow({ where: { name: call.ref as string } });
+      // The row itself is the scheduler's as soon as the restart kicks it (a replaced instance may already be on its
+      // way to "stopped"), so the effect is read from what only the restart writes: its answer and its audit event.
       const rows = await db().instance.findMany({ where: { appId: app.id } });
-      expect(rows.some((r) => r.desired === "replace")).toBe(res.status === 202);
+      if (res.status !== 202) expect(rows.some((r) => r.desired === "replace")).toBe(false);
+      const audited = await db().auditEvent.count({ where: { appName: app.name, action: "instances.restart" } });
+      expect(audited).toBe(res.status === 202 ? 1 : 0);
+      if (res.status === 202) expect(res.body).toEqual({ restarting: 1 });
     },
   },
   "POST /api/v1/apps/{app}/run": {
