@@ -462,6 +462,9 @@ const TABLE: Record<string, Row> = {
     prepare: async () => {
       const name = await freshApp();
       const app = await db().app.findUniqueOrThrow({ where: { name } });
+      // The fixture node has no agent: seen "now" so the scheduler does not write it off as lost (after 60 s) and
+      // reschedule this instance before the restart reaches it.
+      await db().node.update({ where: { id: fixtures.nodeId }, data: { lastSeenAt: new Date() } });
       const release = await db().release.create({
         data: { appId: app.id, version: 1, imageRef: name, status: "deployed", processTypes: '{"web":""}' },
       });
