@@ -64,7 +64,8 @@ describe("store removal", () => {
     finish();
     await build;
     // The removal runs after the build in the background (buildah, umount): poll for it, up to 15 s on a loaded machine.
-    for (let i = 0; i < 750 && fs.existsSync(appStoreDir(dir, "app2")); i++) await new Promise((r) => setTimeout(r, 20));
+    // The lock is released just after the directory goes (a few ticks later), so wait for both.
+    for (let i = 0; i < 750 && (fs.existsSync(appStoreDir(dir, "app2")) || appStoreBusy(dir, "app2")); i++) await new Promise((r) => setTimeout(r, 20));
     expect(fs.existsSync(appStoreDir(dir, "app2"))).toBe(false);
     expect(appStoreBusy(dir, "app2")).toBe(false);
   });
