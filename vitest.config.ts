@@ -19,6 +19,8 @@ export default defineConfig({
           ],
           exclude: [...ignore, "**/*.root.test.ts", "**/*.int.test.ts"],
           environment: "node",
+          // A ceiling, not a speed check: scrypt-hashing tests took over the 5 s default at a load average of 25.
+          testTimeout: 20_000,
         },
       },
       {
