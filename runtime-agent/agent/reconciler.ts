@@ -219,7 +219,9 @@ export class Reconciler {
     delete rec.nextRestartAt;
     delete rec.exitCode;
     delete rec.healthySince;
-    this.transition(spec, rec, "starting", restarting ? { reason: "restarting" } : {});
+    // No reason on a restart's start: the last exit's reason (oom-killed, exited, ...) stays what `berth ps` shows.
+    if (restarting) this.opts.log.info({ instance: spec.id, restarts: rec.restarts }, "restarting a crashed instance");
+    this.transition(spec, rec, "starting", {});
     await this.opts.backend.create({
       id: spec.id,
       team: spec.team,
