@@ -1,4 +1,5 @@
 // One agent: a reconciler over a runtime backend, a tick loop, and the connection that feeds it desired states.
+import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { RegisterParams } from "../protocol/register.ts";
@@ -41,6 +42,11 @@ export interface Agent {
   connection: AgentConnection;
   /** Stops the loop and the connection; containers keep running. */
   stop(): Promise<void>;
+}
+
+/** True when `address` is assigned to one of this host's interfaces. */
+function isLocalAddress(address: string): boolean {
+  return Object.values(os.networkInterfaces()).some((list) => list?.some((i) => i.address === address));
 }
 
 /** File the agent keeps its state in, under its state dir. */
@@ -88,7 +94,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     initial,
     hostPorts: opts.hostPorts ?? { min: 20_000, max: 29_999 },
     ...(opts.hostPortsInUse ? { hostPortsInUse: opts.hostPortsInUse } : {}),
-    probeHost: () => opts.hostIp ?? registeredAddress,
+    // Only an address of this host: a port mapping is a DNAT of traffic to local addresses, and an announced address
+    // that is not local (behind NAT) would probe somewhere else and fail every instance.
+    probeHost: () =>
+      opts.hostIp ?? (registeredAddress && isLocalAddress(registeredAddress) ? registeredAddress : undefined),
     ...(opts.liveness ? { liveness: opts.liveness } : {}),
     onEvent: (event) => {
       log.info({ instance: event.instanceId, state: event.state, reason: event.reason }, "instance event");
