@@ -242,7 +242,7 @@ test("metrics: charts from the stats history, usage in the instances table", asy
     hostPort: 40001,
     restarts,
     exitCode: restarts ? 137 : null,
-    reason: restarts ? "OOM killed" : null,
+    reason: restarts ? "oom-killed" : null, // the agent's word; the dashboard shows "OOM killed"
     startedAt: new Date(now - 3_600_000).toISOString(),
     createdAt: new Date(now - 3_600_000).toISOString(),
     updatedAt: new Date(now).toISOString(),
@@ -274,6 +274,7 @@ test("metrics: charts from the stats history, usage in the instances table", asy
   await page.getByRole("link", { name: "Overview", exact: true }).click();
   const table = page.getByRole("table", { name: `Instances of ${app}` });
   await expect(table.getByRole("columnheader", { name: "CPU" })).toBeVisible();
+  await expect(table.getByRole("row").filter({ hasText: "webbbbb0" })).toContainText("OOM killed");
   await expect(table.getByTestId("instance-memory").first()).toContainText("/ 512 MiB");
   await expect(table.getByTestId("instance-cpu").first()).toContainText("%");
   await shot(page, "66-overview-usage");

@@ -4,6 +4,7 @@ import { startAgent } from "./agent/agent.ts";
 import { backendConfigFor } from "./agent/backend-config.ts";
 import { loadAgentConfig } from "./agent/config.ts";
 import { hostInfo } from "./agent/host-info.ts";
+import { hostPortsInUse } from "./agent/host-ports.ts";
 import { preparePullAccess } from "./agent/pull-access.ts";
 import { isRoot, NEEDS_ROOT } from "./agent/root-check.ts";
 import { resolveRouterSources } from "./agent/router-sources.ts";
@@ -46,6 +47,12 @@ async function main(): Promise<void> {
     hostPorts: config.hostPorts,
     tickMs: config.tickMs,
     statsIntervalMs: config.statsIntervalMs,
+    // Ports are picked free on the host, probed where the router connects, and leftovers of dead containers collected.
+    hostPortsInUse,
+    ...(config.hostIp ? { hostIp: config.hostIp } : {}),
+    collectGarbage: async () => {
+      await backend.collectNetworkGarbage();
+    },
     register: () =>
       hostInfo({
         diskPath: config.stateDir,

@@ -32,10 +32,20 @@ export interface InstanceView {
 
 const TARGET = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
-/** The LAST EXIT column: `137 (oom-killed)`, `0`, or `-`. */
+// The agent's exit reasons as people read them; the same labels as the dashboard's (lib/exit-reason.ts: the CLI
+// bundle imports nothing outside cli/).
+const REASON_LABELS: Record<string, string> = {
+  "oom-killed": "OOM killed",
+  "health-check-failed": "health check failed",
+  "start-failed": "failed to start",
+  "not-desired": "stopped",
+};
+
+/** The LAST EXIT column: `137 (OOM killed)`, `0`, or `-`. */
 export function lastExit(i: Pick<InstanceView, "exitCode" | "reason">): string {
-  if (i.exitCode === null) return i.reason ?? "-";
-  return i.reason ? `${i.exitCode} (${i.reason})` : String(i.exitCode);
+  const reason = i.reason === null ? null : (REASON_LABELS[i.reason] ?? i.reason);
+  if (i.exitCode === null) return reason ?? "-";
+  return reason ? `${i.exitCode} (${reason})` : String(i.exitCode);
 }
 
 async function ps(opts: AppOpts): Promise<void> {

@@ -17,6 +17,7 @@ import { useStreamStatus } from "@/lib/stream";
 import type { AppDetail, Instance } from "@/lib/types";
 import { formatBytes, formatLimit, formatPercent, type Series } from "@/components/metrics/series";
 import { useLiveStats } from "@/components/metrics/use-live-stats";
+import { exitReasonLabel } from "@/lib/exit-reason";
 import { shortInstanceId } from "./instance-id";
 import { LiveIndicator } from "./live-indicator";
 
@@ -66,11 +67,13 @@ function LastExit({ i }: { i: Instance }) {
   return (
     <span
       className="block max-w-56 truncate"
-      title={[i.exitCode !== null ? `exit ${i.exitCode}` : "", i.reason ?? ""].filter(Boolean).join(": ")}
+      title={[i.exitCode !== null ? `exit ${i.exitCode}` : "", i.reason ? exitReasonLabel(i.reason) : ""]
+        .filter(Boolean)
+        .join(": ")}
     >
       {i.exitCode !== null ? <span className="font-mono">exit {i.exitCode}</span> : null}
       {i.exitCode !== null && i.reason ? <span className="text-zinc-400"> · </span> : null}
-      {i.reason ? <span className="text-zinc-600">{i.reason}</span> : null}
+      {i.reason ? <span className="text-zinc-600">{exitReasonLabel(i.reason)}</span> : null}
     </span>
   );
 }

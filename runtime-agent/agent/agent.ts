@@ -1,10 +1,12 @@
 // One agent: a reconciler over a runtime backend, a tick loop, and the connection that feeds it desired states.
+import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { RegisterParams } from "../protocol/register.ts";
 import type { RuntimeBackend } from "../runtime/backend.ts";
 import { AgentConnection } from "./connection.ts";
 import { type Prober, probe as realProbe } from "./health.ts";
+import type { HostPortsInUse } from "./host-ports.ts";
 import { LogShipper, withLogShipping } from "./log-shipper.ts";
 import { Reconciler } from "./reconciler.ts";
 import { startStatsCollector } from "./stats-collector.ts";
@@ -23,6 +25,15 @@ export interface AgentOptions {
   probe?: Prober;
   /** Interval of `node.stats` samples (default 5 s). */
   statsIntervalMs?: number;
+  /** Ports the host already uses (main.ts: listeners and NAT rules); default none. */
+  hostPortsInUse?: HostPortsInUse;
+  /** Where published ports are mapped (`--host-ip`); unset: the address the node registers with. */
+  hostIp?: string;
+  /** Liveness probing of running instances (default DEFAULT_LIVENESS). */
+  liveness?: { everyMs: number; failures: number };
+  /** Removes network leftovers of containers that no longer exist; run at start and every `gcEveryMs`. */
+  collectGarbage?: () => Promise<void>;
+  gcEveryMs?: number;
 }
 
 /** A running agent. */
@@ -31,6 +42,11 @@ export interface Agent {
   connection: AgentConnection;
   /** Stops the loop and the connection; containers keep running. */
   stop(): Promise<void>;
+}
+
+/** True when `address` is assigned to one of this host's interfaces. */
+function isLocalAddress(address: string): boolean {
+  return Object.values(os.networkInterfaces()).some((list) => list?.some((i) => i.address === address));
 }
 
 /** File the agent keeps its state in, under its state dir. */
@@ -43,12 +59,19 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const log = opts.log;
   const stateFile = stateFilePath(opts.stateDir);
   const initial = await loadState(stateFile);
+  // Where the router reaches published ports, learnt from the registration when not configured.
+  let registeredAddress: string | undefined;
+  const register = async (): Promise<RegisterParams> => {
+    const params = await opts.register();
+    registeredAddress = params.address;
+    return params;
+  };
   const connection = new AgentConnection({
     url: opts.controlPlane,
     token: opts.joinToken,
     log: log.child({ component: "connection" }),
     handlers: {
-      register: opts.register,
+      register,
       registered: (r) => reconciler.setNodeId(r.nodeId),
       applyDesiredState: (state) => reconciler.apply(state),
       observedState: () => reconciler.observed(),
@@ -70,11 +93,24 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     stateFile,
     initial,
     hostPorts: opts.hostPorts ?? { min: 20_000, max: 29_999 },
+    ...(opts.hostPortsInUse ? { hostPortsInUse: opts.hostPortsInUse } : {}),
+    // Only an address of this host: a port mapping is a DNAT of traffic to local addresses, and an announced address
+    // that is not local (behind NAT) would probe somewhere else and fail every instance.
+    probeHost: () =>
+      opts.hostIp ?? (registeredAddress && isLocalAddress(registeredAddress) ? registeredAddress : undefined),
+    ...(opts.liveness ? { liveness: opts.liveness } : {}),
     onEvent: (event) => {
       log.info({ instance: event.instanceId, state: event.state, reason: event.reason }, "instance event");
       connection.notify("instance.event", event);
     },
   });
+  const collect = async () => {
+    await opts.collectGarbage?.().catch((err: unknown) => log.warn({ err }, "collecting network garbage failed"));
+  };
+  // Leftovers of containers gone while no agent watched (a crash, a lost state dir) go before any port is picked.
+  await collect();
+  const gc = setInterval(() => void collect(), opts.gcEveryMs ?? 60_000);
+  gc.unref();
   // The first pass re-adopts running containers and reports exits that happened while the agent was down; it runs
   // on the last persisted desired state, so workloads are kept even when the control plane is unreachable.
   await reconciler.tick();
@@ -104,6 +140,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     stop: async () => {
       stopped = true;
       clearTimeout(loop);
+      clearInterval(gc);
       stats.stop();
       connection.close();
       await reconciler.tick().catch(() => undefined);

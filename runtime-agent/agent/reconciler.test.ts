@@ -7,7 +7,7 @@ import { DesiredState, type InstanceSpecInput } from "../protocol/desired-state.
 import type { InstanceEvent } from "../protocol/notifications.ts";
 import { FakeBackend } from "../runtime/fake-backend.ts";
 import type { Prober } from "./health.ts";
-import { Reconciler } from "./reconciler.ts";
+import { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
 import { emptyState, loadState } from "./state-file.ts";
 
 const inst = (id: string, patch: Partial<InstanceSpecInput> = {}): InstanceSpecInput => ({
@@ -31,7 +31,7 @@ let events: InstanceEvent[];
 let healthy: boolean;
 const probe: Prober = async () => healthy;
 
-function make(initial = emptyState()) {
+function make(initial = emptyState(), extra: Partial<ReconcilerOptions> = {}) {
   return new Reconciler({
     backend,
     probe,
@@ -41,6 +41,7 @@ function make(initial = emptyState()) {
     hostPorts: { min: 20_000, max: 20_009 },
     onEvent: (e) => events.push(e),
     now: () => clock,
+    ...extra,
   });
 }
 /** Applies and waits for the background pass to finish. */
@@ -233,5 +234,52 @@ describe("Reconciler", () => {
     await settle(r, desired(1, inst("a")));
     expect(events[1]).toMatchObject({ state: "crashed", reason: "start-failed", restarts: 1 });
     expect(states("a")).toEqual(["starting", "crashed", "starting", "running"]);
+  });
+
+  it("picks host ports the host does not use, and probes web instances where the router connects", async () => {
+    const targets: string[] = [];
+    const r = make(emptyState(), {
+      // 20000 has a listener, 20001 a NAT mapping of someone else: both are skipped.
+      hostPortsInUse: async () => new Set([20_000, 20_001]),
+      probeHost: () => "10.1.2.3",
+      probe: async (t) => {
+        targets.push(`${t.host}:${t.port}`);
+        return true;
+      },
+    });
+    const check = { type: "tcp" as const, startTimeoutMs: 5_000 };
+    await settle(
+      r,
+      desired(1, inst("a", { port: 5000, healthCheck: check }), inst("b", { port: 5000, healthCheck: check })),
+    );
+    const ports = ["a", "b"].map((id) => events.find((e) => e.instanceId === id && e.state === "running")?.hostPort);
+    expect(ports.sort()).toEqual([20_002, 20_003]);
+    expect([...new Set(targets)].sort()).toEqual(["10.1.2.3:20002", "10.1.2.3:20003"]);
+  });
+
+  it("replaces a running instance that stops answering at its host port, on a fresh host port", async () => {
+    const broken = new Set<number>();
+    const r = make(emptyState(), {
+      hostPortsInUse: async () => new Set(broken),
+      probeHost: () => "10.1.2.3",
+      probe: async (t) => !broken.has(t.port),
+      liveness: { everyMs: 1_000, failures: 3 },
+    });
+    const check = { type: "tcp" as const, startTimeoutMs: 5_000 };
+    await settle(r, desired(1, inst("a", { port: 5000, healthCheck: check })));
+    expect(events.at(-1)).toMatchObject({ state: "running", hostPort: 20_000 });
+    broken.add(20_000); // a stale rule now shadows the mapping
+    for (let i = 0; i < 2; i++) {
+      clock += 1_000;
+      await r.tick();
+    }
+    expect(states("a")).toEqual(["starting", "running"]); // two failures: not yet
+    clock += 1_000;
+    await r.tick();
+    expect(events.find((e) => e.state === "crashed")).toMatchObject({ reason: "health-check-failed", restarts: 1 });
+    clock += 60_000;
+    await r.tick();
+    expect(events.at(-1)).toMatchObject({ state: "running", hostPort: 20_001 });
+    expect(states("a")).toEqual(["starting", "running", "crashed", "starting", "running"]);
   });
 });

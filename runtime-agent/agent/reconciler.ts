@@ -8,7 +8,7 @@ import type { ContainerInfo, RuntimeBackend } from "../runtime/backend.ts";
 import { nextRestartStep, restartDelayMs } from "./backoff.ts";
 import { diffInstances, specHash, stableJson } from "./diff.ts";
 import type { Prober } from "./health.ts";
-import { allocateHostPort } from "./host-ports.ts";
+import { allocateHostPort, type HostPortsInUse } from "./host-ports.ts";
 import { type AgentState, type InstanceRecord, saveState } from "./state-file.ts";
 
 /** Dependencies and knobs of the reconciler. */
@@ -23,7 +23,19 @@ export interface ReconcilerOptions {
   /** Called with every transition. */
   onEvent: (event: InstanceEvent) => void;
   now?: () => number;
+  /** Ports the host already uses (listeners, NAT mappings of others): never picked. Default: none. */
+  hostPortsInUse?: HostPortsInUse;
+  /**
+   * The address the router reaches this node's published ports at. Known: a web instance is probed at that
+   * address:hostPort, the router's own path, so a broken port mapping shows as unhealthy; unknown: at its own IP.
+   */
+  probeHost?: () => string | undefined;
+  /** Probes of running instances: every `everyMs`, replaced after `failures` failed probes in a row. */
+  liveness?: { everyMs: number; failures: number };
 }
+
+/** Running instances are probed this often and replaced after this many failures in a row (about 15 s). */
+export const DEFAULT_LIVENESS = { everyMs: 5_000, failures: 3 };
 
 type Owner = Pick<InstanceSpec, "id" | "app" | "release" | "processType">;
 
@@ -39,6 +51,9 @@ export class Reconciler {
   private readonly records = new Map<string, InstanceRecord>();
   /** When each stopped container was first seen without its exit status (see handleExit). */
   private readonly exitSeenAt = new Map<string, number>();
+  /** Liveness of running instances (memory only: a restarted agent starts counting afresh). */
+  private readonly lastProbeAt = new Map<string, number>();
+  private readonly probeFailures = new Map<string, number>();
   private readonly now: () => number;
   private running: Promise<void> | undefined;
   private again = false;
@@ -195,14 +210,18 @@ export class Reconciler {
 
   private async launch(spec: InstanceSpec, rec: InstanceRecord): Promise<void> {
     if (spec.port !== undefined && rec.hostPort === undefined) {
-      const used = new Set([...this.records.values()].flatMap((r) => (r.hostPort === undefined ? [] : [r.hostPort])));
+      const used = (await this.opts.hostPortsInUse?.()) ?? new Set<number>();
+      // Synchronous from here to the assignment: concurrent launches of one pass see each other's ports.
+      for (const r of this.records.values()) if (r.hostPort !== undefined) used.add(r.hostPort);
       rec.hostPort = allocateHostPort(used, this.opts.hostPorts.min, this.opts.hostPorts.max);
     }
     const restarting = rec.nextRestartAt !== undefined;
     delete rec.nextRestartAt;
     delete rec.exitCode;
     delete rec.healthySince;
-    this.transition(spec, rec, "starting", restarting ? { reason: "restarting" } : {});
+    // No reason on a restart's start: the last exit's reason (oom-killed, exited, ...) stays what `berth ps` shows.
+    if (restarting) this.opts.log.info({ instance: spec.id, restarts: rec.restarts }, "restarting a crashed instance");
+    this.transition(spec, rec, "starting", {});
     await this.opts.backend.create({
       id: spec.id,
       team: spec.team,
@@ -238,13 +257,11 @@ export class Reconciler {
           this.dirty = true;
         }
       }
+      await this.checkLiveness(spec, rec, c);
       return;
     }
     if (rec.state !== "starting") this.transition(spec, rec, "starting", { reason: "adopted" });
-    const healthy =
-      spec.port === undefined || spec.healthCheck.type === "none"
-        ? true
-        : await this.opts.probe({ host: c.ip ?? "127.0.0.1", port: spec.port }, spec.healthCheck);
+    const healthy = await this.probeInstance(spec, rec, c);
     if (healthy) {
       rec.healthySince = this.now();
       this.transition(spec, rec, "running", {});
@@ -254,8 +271,48 @@ export class Reconciler {
     if (now - (rec.startedAt ?? now) > limit) {
       await this.opts.backend.stop(spec.id, spec.stopGraceMs);
       await this.opts.backend.delete(spec.id);
+      delete rec.hostPort; // as in checkLiveness: the port may be what is broken
       this.scheduleRestart(spec, rec, undefined, "health-check-failed", "not healthy within the start timeout");
     }
+  }
+
+  /** Probes through the router's path when possible (see `probeHost`); an instance without a check is healthy. */
+  private probeInstance(spec: InstanceSpec, rec: InstanceRecord, c: ContainerInfo): Promise<boolean> {
+    if (spec.port === undefined || spec.healthCheck.type === "none") return Promise.resolve(true);
+    const host = rec.hostPort !== undefined ? this.opts.probeHost?.() : undefined;
+    const target =
+      host !== undefined && rec.hostPort !== undefined
+        ? { host, port: rec.hostPort }
+        : { host: c.ip ?? "127.0.0.1", port: spec.port };
+    return this.opts.probe(target, spec.healthCheck);
+  }
+
+  /**
+   * A running instance stays probed: when it stops answering where the router reaches it (a hung process, or a port
+   * mapping broken or shadowed by a stale rule) it is replaced, on a fresh host port, instead of staying "running".
+   */
+  private async checkLiveness(spec: InstanceSpec, rec: InstanceRecord, c: ContainerInfo): Promise<void> {
+    const live = this.opts.liveness ?? DEFAULT_LIVENESS;
+    if (spec.port === undefined || spec.healthCheck.type === "none") return;
+    const now = this.now();
+    if (now - (this.lastProbeAt.get(spec.id) ?? 0) < live.everyMs) return;
+    this.lastProbeAt.set(spec.id, now);
+    if (await this.probeInstance(spec, rec, c)) {
+      this.probeFailures.delete(spec.id);
+      return;
+    }
+    const failures = (this.probeFailures.get(spec.id) ?? 0) + 1;
+    this.probeFailures.set(spec.id, failures);
+    if (failures < live.failures) return;
+    this.probeFailures.delete(spec.id);
+    this.lastProbeAt.delete(spec.id);
+    const where = rec.hostPort !== undefined ? `host port ${rec.hostPort}` : `port ${spec.port}`;
+    this.opts.log.warn({ instance: spec.id, hostPort: rec.hostPort }, "running instance failed its health checks");
+    await this.opts.backend.stop(spec.id, spec.stopGraceMs);
+    await this.opts.backend.delete(spec.id);
+    // Its port may be what is broken: the next start picks one the host does not use.
+    delete rec.hostPort;
+    this.scheduleRestart(spec, rec, undefined, "health-check-failed", `not healthy at ${where} for ${failures} checks`);
   }
 
   private async handleExit(spec: InstanceSpec, rec: InstanceRecord, c: ContainerInfo): Promise<void> {

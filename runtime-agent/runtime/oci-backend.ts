@@ -18,6 +18,7 @@ import { type IdRange, IdRangeAllocator } from "./id-ranges.ts";
 import { type InstanceMeta, InstanceStore } from "./instance-store.ts";
 import { KeyedLock } from "./keyed-lock.ts";
 import { Mounter, mountPointsUnder } from "./mounts.ts";
+import { collectNetworkGarbage, type NetworkGarbage } from "./network-gc.ts";
 import { NetnsManager } from "./netns.ts";
 import { gatewayOf, type PolicyMember } from "./network-policy.ts";
 import { NetworkPolicy } from "./network-policy-applier.ts";
@@ -134,6 +135,21 @@ export class OciBackend implements RuntimeBackend {
    */
   async syncNetworkPolicy(): Promise<void> {
     await this.network?.sync();
+  }
+
+  /**
+   * Removes portmap rules, IPAM leases and network namespaces of containers that no longer exist (see
+   * network-gc.ts). Live: a record in this store or a container runc knows (tests share a runc root between backends).
+   */
+  async collectNetworkGarbage(): Promise<NetworkGarbage> {
+    return collectNetworkGarbage({
+      network: this.config.cni.networkName,
+      ipamDataDir: this.config.cni.dataDir,
+      namePrefix: this.config.namePrefix,
+      netns: this.netns,
+      liveIds: async () => new Set([...(await this.store.ids()), ...(await this.runc.list()).map((c) => c.id)]),
+      log: this.log,
+    });
   }
 
   /** The instances the network policy is for: every record with an address that is not being torn down. */

@@ -94,6 +94,10 @@ export function summarize(action: string, target: string, d: Data): string {
     }
     case "instances.restart":
       return target && target !== "all" ? `Restarted ${target} (rolling)` : "Restarted every instance (rolling)";
+    case "instance.oom-killed": {
+      const mb = num(d.memoryMb);
+      return `${str(d.processType) ?? "An"} instance ${target} was OOM killed${mb !== null ? ` (over its ${mb} MB)` : ""}; restarting it`;
+    }
     case "release.deployed":
       return `${target} is running`;
     case "release.failed":

@@ -20,6 +20,7 @@ import { setAgentControl } from "./agent-control.ts";
 import { AgentSession } from "./agent-session.ts";
 import { joinTokenValid, verifyJoinToken } from "./join-tokens.ts";
 import { InstanceEventWriter } from "./event-writer.ts";
+import { recordOomActivity } from "./oom-activity.ts";
 import { markNodeDown, touchNodes } from "./registry.ts";
 import { inBatches } from "../db/batches.ts";
 
@@ -55,7 +56,12 @@ export class AgentHub extends EventEmitter {
     private readonly heartbeatMs = DEFAULT_HEARTBEAT_MS,
   ) {
     super();
-    this.events = new InstanceEventWriter(s, (nodeId, event) => this.emit("event", nodeId, event));
+    this.events = new InstanceEventWriter(s, (nodeId, event) => {
+      this.emit("event", nodeId, event);
+      recordOomActivity(s, nodeId, event).catch((err: unknown) =>
+        s.log.warn({ err, instance: event.instanceId }, "recording an OOM kill on the timeline failed"),
+      );
+    });
     this.heartbeat = setInterval(() => this.sweep(), heartbeatMs);
     this.heartbeat.unref();
     setAgentControl(s, { dropToken: (id) => this.dropToken(id), dropNode: (id) => this.dropNode(id) });

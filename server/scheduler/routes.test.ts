@@ -38,7 +38,7 @@ describe("routesFor", () => {
       web("a", "n1", 20005, { state: "starting" }),
       web("a", "n1", null),
       web("a", null, 20006),
-      web("a", "n3", 20007), // node not connected
+      web("a", "n3", 20007), // node not serving (lost)
       web("a", "n4", 20008), // node without an address
       web("a", "n2", 20009, { desired: "replace" }), // still serving until its replacement is healthy
       web("b", "n1", 20010),

@@ -29,10 +29,14 @@ export interface RouteNode {
 /**
  * Routes for every app, sorted by app. Upstreams are web instances that are healthy (`running`), still wanted
  * (a stopping instance leaves the router first, then drains: the scheduler starts its drain period only once the
- * router applied routes without it) and on a connected node. Whatever their release: during a rollout, healthy
- * instances of the old and the new release serve side by side. Never an instance on a node that may not run the app
- * (another team's node) or that is unroutable (its address is loopback, the control plane's own, ...), nor a host
- * port outside 1024-65535: where the router connects is not the agent's to choose.
+ * router applied routes without it) and on a node in `serving`: connected, or disconnected for less than the lost-node
+ * grace period. An instance's route follows its last known state, not its agent's connection: an agent restarting
+ * (or a short network blip to the control plane) leaves its containers running, so they keep serving; an instance
+ * leaves the router when it is known to be gone (its agent reported it exited, or its node was declared lost).
+ * Whatever their release: during a rollout, healthy instances of the old and the new release serve side by side.
+ * Never an instance on a node that may not run the app (another team's node) or that is unroutable (its address is
+ * loopback, the control plane's own, ...), nor a host port outside 1024-65535: where the router connects is not the
+ * agent's to choose.
  */
 export function routesFor(
   config: Pick<Config, "domain">,
@@ -46,7 +50,7 @@ export function routesFor(
     nodeId: string | null;
   }[],
   nodes: RouteNode[],
-  connected: Set<string>,
+  serving: ReadonlySet<string>,
 ): AppRoute[] {
   const nodeById = new Map(nodes.map((n) => [n.id, n]));
   const teamOf = new Map(apps.map((a) => [a.id, a.teamId]));
@@ -55,7 +59,7 @@ export function routesFor(
   for (const i of instances) {
     if (i.processType !== "web" || i.desired === "stopped" || i.state !== "running") continue;
     if (!routableHostPort(i.hostPort)) continue;
-    if (i.nodeId === null || !connected.has(i.nodeId)) continue;
+    if (i.nodeId === null || !serving.has(i.nodeId)) continue;
     const node = nodeById.get(i.nodeId);
     // IPv4 only, as the router's config takes it: one odd address must not make the whole config invalid.
     if (!node || !net.isIPv4(node.address) || node.unroutable !== null) continue;

@@ -246,6 +246,9 @@ export class Scheduler extends EventEmitter {
         )
         .map((n) => n.id),
     );
+    // Nodes whose instances stay routed: an agent that restarts (or a short blip between it and the control plane)
+    // leaves its containers running, so routing follows the instances' last known state until the node is lost.
+    const serving = new Set(nodes.filter((n) => !lostNodes.has(n.id)).map((n) => n.id));
     const appById = new Map(apps.map((a) => [a.id, a]));
     const limitsOf = (appId: string, type: string): SpecLimits => {
       const f = appById.get(appId)?.formation.find((x) => x.type === type);
@@ -458,7 +461,7 @@ export class Scheduler extends EventEmitter {
       limitsOfInstance,
       now,
     );
-    if (await this.applyRoutes(apps, instances, nodes, connected)) this.startDrains();
+    if (await this.applyRoutes(apps, instances, nodes, serving)) this.startDrains();
   }
 
   /** Instances stopped since the last router update are out of the routes now: their drain period starts. */
@@ -696,10 +699,10 @@ export class Scheduler extends EventEmitter {
       nodeId: string | null;
     }[],
     nodes: RouteNode[],
-    connected: Set<string>,
+    serving: ReadonlySet<string>,
   ): Promise<boolean> {
     if (!this.router) return true;
-    const routes = routesFor(this.s.config, apps, instances, nodes, connected);
+    const routes = routesFor(this.s.config, apps, instances, nodes, serving);
     const key = JSON.stringify(routes);
     if (key === this.lastRoutes) return true;
     try {

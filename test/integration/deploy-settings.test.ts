@@ -231,8 +231,11 @@ class RecordingBackend extends FakeBackend {
 describe("with the scheduler and a node", () => {
   let node: FakeNode;
   let backend: RecordingBackend;
-  /** The last health check the agent ran, by container IP (the probe's target host). */
-  const checks = new Map<string, HealthCheck>();
+  /**
+   * The last health check the agent ran, by the probe's target port: a web instance is probed where the router
+   * connects (the node's address and the instance's host port), so the host port tells instances apart.
+   */
+  const checks = new Map<number, HealthCheck>();
 
   const webInstances = () =>
     db().instance.findMany({
@@ -240,8 +243,8 @@ describe("with the scheduler and a node", () => {
       include: { release: true },
     });
   const checkOf = async (instanceId: string) => {
-    const ip = (await backend.list()).find((c) => c.id === instanceId)?.ip;
-    return ip ? checks.get(ip) : undefined;
+    const hostPort = (await backend.list()).find((c) => c.id === instanceId)?.hostPort;
+    return hostPort !== undefined ? checks.get(hostPort) : undefined;
   };
   const releaseStatus = async (version: number) =>
     (await db().release.findUniqueOrThrow({ where: { appId_version: { appId, version } } })).status;
@@ -279,7 +282,7 @@ describe("with the scheduler and a node", () => {
       joinToken,
       backend,
       probe: async (target, check) => {
-        checks.set(target.host, check);
+        checks.set(target.port, check);
         return true;
       },
     });

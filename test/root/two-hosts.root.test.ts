@@ -152,7 +152,7 @@ describeRoot("two simulated hosts: pulls through the control plane, cross-node r
     const lost = before.find((i) => onHost(i, "a"));
     expect(lost).toBeDefined();
     await hostA.killAgent();
-    // A's container still runs (the agent died, not the host), but A is not connected: it leaves the route at once.
+    // A's container still runs (the agent died, not the host): it stays routed until A is lost (2 s here), then goes.
     expect(await hostA.containers()).toEqual([lost?.id]);
     const moved = await until(
       "web=2 running on host B",

@@ -1,0 +1,134 @@
+// The whole platform on this machine for one root-tier test file: a control plane with registry and Caddy router, a
+// real agent process (runc, conmon, CNI) in its own RootEnv, a signed-up owner, and one app pushed with git and
+// built by buildah. close() removes the app, the containers and everything the environment made.
+import type { ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import { startTestServer, type TestServer } from "./server.ts";
+import { ApiClient } from "./client.ts";
+import { git, makeRepo, remoteUrl } from "./git.ts";
+import { localJoinToken } from "./local-token.ts";
+import { until } from "./until.ts";
+import { agentFlagsFor, spawnAgent, stopAgent } from "../../runtime-agent/test-support/agent-process.ts";
+import { createRootEnv, type RootEnv } from "../../runtime-agent/test-support/root-env.ts";
+import { OciBackend } from "../../runtime-agent/runtime/oci-backend.ts";
+import { backendConfigFor } from "../../runtime-agent/agent/backend-config.ts";
+import { loadAgentConfig } from "../../runtime-agent/agent/config.ts";
+import { silentLogger } from "../../runtime-agent/log.ts";
+
+/** One instance as `GET /apps/{app}/instances` shows it. */
+export interface PsRow {
+  id: string;
+  processType: string;
+  state: string;
+  release: number;
+  restarts: number;
+  exitCode: number | null;
+  reason: string | null;
+}
+
+export interface RootStack {
+  env: RootEnv;
+  srv: TestServer;
+  owner: ApiClient;
+  token: string;
+  repo: string;
+  inspector: OciBackend;
+  agent(): ChildProcess | undefined;
+  /** Pushes the repo's HEAD; returns git's exit code and output. */
+  push(): Promise<{ code: number; out: string }>;
+  /** GET through the router with the app's host; never rejects (status 0 = connection failure). */
+  get(urlPath?: string): Promise<{ status: number; body: string }>;
+  ps(): Promise<PsRow[]>;
+  /** Waits until exactly `n` instances of `type` run (of release `release` when given). */
+  running(type: string, n: number, release?: number): Promise<PsRow[]>;
+  close(): Promise<string[]>;
+}
+
+/** Boots the stack and pushes `files` as the first release of `app` (owner `email`, node `node`). */
+export async function bootRootStack(
+  app: string,
+  files: Record<string, string | Buffer>,
+  o: { email: string; node: string },
+): Promise<RootStack> {
+  const env = await createRootEnv();
+  const srv = await startTestServer({ BERTH_ROUTER_PORT: "0" }, { registry: true, router: true });
+  const owner = new ApiClient(srv.url);
+  await owner.signUp(o.email);
+  const token = (await owner.tokenClient()).token;
+  const join = await localJoinToken(srv, o.node);
+  const portBase = 31_000 + Math.floor(Math.random() * 200) * 100;
+  const flags = agentFlagsFor(env, { controlPlane: srv.url, joinToken: join, nodeName: o.node, portBase });
+  const inspector = await OciBackend.open(
+    backendConfigFor(loadAgentConfig(flags, { NODE_ENV: "test" })),
+    silentLogger(),
+  );
+  let agent: ChildProcess | undefined = spawnAgent(flags);
+  await until(
+    "node ready",
+    async () => (await srv.cp.services.db.node.findUnique({ where: { name: o.node } }))?.state === "ready",
+  );
+  const created = await owner.req("POST", "/api/v1/apps", { name: app });
+  if (created.status !== 201) throw new Error(`creating ${app}: ${created.status}`);
+  const repo = await makeRepo(files);
+  const ps = async () => (await owner.req<PsRow[]>("GET", `/api/v1/apps/${app}/instances`)).body;
+  const stack: RootStack = {
+    env,
+    srv,
+    owner,
+    token,
+    repo,
+    inspector,
+    agent: () => agent,
+    push: () => git(repo, ["push", remoteUrl(srv.url, app, token), "main"]),
+    get: (urlPath = "/cgi-bin/who") =>
+      new Promise((resolve) => {
+        const req = http.request(
+          {
+            host: "127.0.0.1",
+            port: srv.cp.services.config.routerPort,
+            path: urlPath,
+            headers: { host: `${app}.localhost` },
+            timeout: 10_000,
+            agent: false,
+          },
+          (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (c: string) => (body += c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+            res.on("error", () => resolve({ status: 0, body }));
+          },
+        );
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", (err) => resolve({ status: 0, body: err.message }));
+        req.end();
+      }),
+    ps,
+    running: (type, n, release) =>
+      until(`${n} running ${type} instances${release ? ` of v${release}` : ""}`, async () => {
+        const list = (await ps()).filter((i) => i.processType === type);
+        return (
+          list.length === n &&
+          list.every((i) => i.state === "running" && (release === undefined || i.release === release)) &&
+          list
+        );
+      }),
+    close: async () => {
+      const problems: string[] = [];
+      await owner.req("DELETE", `/api/v1/apps/${app}`).catch(() => undefined);
+      await until("containers gone", async () => (await inspector.list()).length === 0, 60_000).catch((e: unknown) =>
+        problems.push(String(e)),
+      );
+      await stopAgent(agent);
+      agent = undefined;
+      for (const c of await inspector.list())
+        await inspector.delete(c.id).catch((e: unknown) => problems.push(String(e)));
+      await srv.close();
+      problems.push(...(await env.destroy()));
+      fs.rmSync(repo, { recursive: true, force: true });
+      return problems;
+    },
+  };
+  return stack;
+}
