@@ -26,8 +26,16 @@ describe("loadConfig", () => {
       deployBranches: ["main", "master"],
       build: { concurrency: 2, timeoutMs: 900_000, memory: "2g" },
       registryPort: 0,
+      backup: { intervalMinutes: 0, dir: path.join(defaultDataDir, "backups"), keep: 7 },
       dev: false,
     });
+  });
+
+  it("reads the backup schedule and refuses a negative interval", () => {
+    const c = loadConfig({ BERTH_DATA_DIR: "/srv/b", BERTH_BACKUP_INTERVAL: "1440", BERTH_BACKUP_DIR: "/mnt/backups", BERTH_BACKUP_KEEP: "3" });
+    expect(c.backup).toEqual({ intervalMinutes: 1440, dir: "/mnt/backups", keep: 3 });
+    expect(() => loadConfig({ BERTH_BACKUP_INTERVAL: "-5" })).toThrow(/BERTH_BACKUP_INTERVAL/);
+    expect(() => loadConfig({ BERTH_BACKUP_KEEP: "0" })).toThrow(/BERTH_BACKUP_KEEP/);
   });
 
   it("reads every variable it documents", () => {

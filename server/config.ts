@@ -39,6 +39,9 @@ const EnvSchema = z.object({
   BERTH_KEEP_RELEASES: z.coerce.number().int().min(1).max(1000).default(10),
   BERTH_SCHEDULER: z.enum(["on", "off"]).default("on"),
   BERTH_DNS_RESOLVER: optionalNonEmpty,
+  BERTH_BACKUP_INTERVAL: z.coerce.number().min(0).default(0),
+  BERTH_BACKUP_DIR: optionalNonEmpty,
+  BERTH_BACKUP_KEEP: z.coerce.number().int().min(1).max(10_000).default(7),
   NODE_ENV: z.string().default("production"),
 });
 
@@ -78,6 +81,8 @@ export interface Config {
    * system resolver (/etc/resolv.conf).
    */
   dnsResolvers: string[];
+  /** Scheduled backups: minutes between two (0 = off), where the archives go, how many are kept. */
+  backup: { intervalMinutes: number; dir: string; keep: number };
   dev: boolean;
 }
 
@@ -155,6 +160,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keepReleases: e.BERTH_KEEP_RELEASES,
     scheduler: e.BERTH_SCHEDULER === "on",
     dnsResolvers,
+    backup: {
+      intervalMinutes: e.BERTH_BACKUP_INTERVAL,
+      dir: path.resolve(e.BERTH_BACKUP_DIR ?? path.join(dataDir, "backups")),
+      keep: e.BERTH_BACKUP_KEEP,
+    },
     dev: e.NODE_ENV === "development",
   };
 }

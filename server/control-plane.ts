@@ -29,6 +29,7 @@ import { Router } from "./router/router.ts";
 import { startLogIngest } from "./logs/ingest.ts";
 import { forwardPlatformLines } from "./logs/platform-lines.ts";
 import { applySecurityHeaders, securityHeaders } from "./http/security-headers.ts";
+import { startBackupSchedule } from "./backup/schedule.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -203,6 +204,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   if (router) scheduler.setRouter(router);
   const stopPlatformLines = forwardPlatformLines(services, router, scheduler);
   if (config.scheduler) scheduler.start();
+  const stopBackups = startBackupSchedule({ dataDir: config.dataDir, ...config.backup }, log.child({ component: "backup" }));
 
   return {
     services,
@@ -223,6 +225,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
       }),
     close: async () => {
       clearInterval(pruner);
+      await stopBackups();
       scheduler.stop();
       stopPlatformLines();
       stopLogIngest();
