@@ -26,9 +26,18 @@ describe("loadConfig", () => {
       deployBranches: ["main", "master"],
       build: { concurrency: 2, timeoutMs: 900_000, memory: "2g" },
       registryPort: 0,
+      minFreeBytes: 256 * 1024 * 1024,
+      appLogBytes: 16 * 1024 * 1024,
+      buildOutputBytes: 1024 * 1024,
       backup: { intervalMinutes: 0, dir: path.join(defaultDataDir, "backups"), keep: 7 },
       dev: false,
     });
+  });
+
+  it("reads the disk limits", () => {
+    const c = loadConfig({ BERTH_MIN_FREE_MB: "0", BERTH_APP_LOG_MB: "0.5", BERTH_BUILD_OUTPUT_KB: "64" });
+    expect([c.minFreeBytes, c.appLogBytes, c.buildOutputBytes]).toEqual([0, 512 * 1024, 64 * 1024]);
+    expect(() => loadConfig({ BERTH_APP_LOG_MB: "0" })).toThrow(/BERTH_APP_LOG_MB/);
   });
 
   it("reads the backup schedule and refuses a negative interval", () => {

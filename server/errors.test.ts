@@ -78,3 +78,21 @@ describe("unexpected errors", () => {
     for (const leak of ["SQLITE", "berth.db", "scrypt", "passwordHash", "at "]) expect(text).not.toContain(leak);
   });
 });
+
+describe("a full disk", () => {
+  const full: [string, unknown][] = [
+    ["ENOSPC from fs", Object.assign(new Error("ENOSPC: no space left on device, write '/var/lib/berth/x'"), { code: "ENOSPC" })],
+    ["SQLITE_FULL from the driver", Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" })],
+    ["wrapped by Prisma", new Error("Invalid `prisma.app.create()` invocation", { cause: new Error("SQLITE_FULL: database or disk is full") })],
+  ];
+  it.each(full)("maps %s to 503 with a message that says so and leaks no path", (_label, value) => {
+    const r = toErrorResponse(value);
+    expect(r.status).toBe(503);
+    expect(r.body.error.code).toBe("unavailable");
+    expect(r.body.error.message).toMatch(/disk is full/);
+    expect(JSON.stringify(r.body)).not.toContain("/var/lib/berth");
+  });
+  it("keeps other errors generic", () => {
+    expect(toErrorResponse(new Error("SQLITE_BUSY")).status).toBe(500);
+  });
+});

@@ -5,6 +5,7 @@
 // dropped with a warning. Apps are looked up by name (cached for a few seconds).
 import type { LogBatch } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
+import { isDiskFull } from "../errors.ts";
 import { AppName } from "../validation/names.ts";
 import { type LogEntry, logStoreFor, type NewLogEntry } from "./store.ts";
 
@@ -108,7 +109,14 @@ export function startLogIngest(s: Services, agentHub: LogEventSource): () => voi
   const listener = (from: { nodeId: string | undefined; teamId: string | null }, batch: LogBatch) => {
     chain = chain
       .then(() => ingestBatch(s, from, batch))
-      .catch((err: unknown) => s.log.error({ err, node: from.nodeId, app: batch.app }, "storing a log batch failed"));
+      .catch((err: unknown) =>
+        s.log.error(
+          { err, node: from.nodeId, app: batch.app, lines: batch.lines.length },
+          isDiskFull(err)
+            ? "log lines dropped: the data dir's disk is full (the app's log gets a marker with the count once there is space)"
+            : "storing a log batch failed",
+        ),
+      );
   };
   agentHub.on("logs", listener);
   const stop = () => {
