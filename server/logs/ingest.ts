@@ -7,7 +7,10 @@ import type { LogBatch } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
 import { isDiskFull } from "../errors.ts";
 import { AppName } from "../validation/names.ts";
-import { type LogEntry, logStoreFor, type NewLogEntry } from "./store.ts";
+import { type LogEntry, logStoreFor, lostLinesMarker, type NewLogEntry } from "./store.ts";
+
+/** Why lines an agent reports as lost are missing (docs/agent.md, log shipping). */
+const AGENT_LOST = "the node agent could not read them before their log file was rotated away (the instance logs faster than they are shipped, or the agent was disconnected for long)";
 
 /** The part of the agent hub ingest needs (AgentHub is an EventEmitter with a `logs` event). */
 export interface LogEventSource {
@@ -81,19 +84,21 @@ export async function ingestBatch(
     const t = Date.parse(iso);
     return Number.isNaN(t) ? new Date().toISOString() : new Date(t).toISOString();
   };
-  await appendTo(
-    s,
-    app,
-    batch.lines.map((l) => ({
+  const owner = { processType: batch.processType, instance: batch.instanceId, release: batch.release };
+  const marker: NewLogEntry[] =
+    batch.lost !== undefined
+      ? [{ ...lostLinesMarker(batch.lost, AGENT_LOST), ...owner }]
+      : [];
+  await appendTo(s, app, [
+    ...marker,
+    ...batch.lines.map((l) => ({
       at: at(l.at),
       stream: l.stream,
       source: "app" as const,
-      processType: batch.processType,
-      instance: batch.instanceId,
-      release: batch.release,
+      ...owner,
       text: l.text,
     })),
-  );
+  ]);
 }
 
 const started = new WeakMap<Services, () => void>();
