@@ -14,7 +14,7 @@ import { STREAM_PATH, StreamServer } from "./ws/stream.ts";
 import { bootstrapAdmin } from "./auth/accounts.ts";
 import { StreamHub } from "./ws/hub.ts";
 import { AccessEvents } from "./auth/access-events.ts";
-import { errors } from "./errors.ts";
+import { DISK_FULL_MESSAGE, errors, isDiskFull } from "./errors.ts";
 import { GIT_PREFIX, GitEndpoint, HOOK_PATH } from "./git/endpoint.ts";
 import { createBuildPipeline } from "./builds/pipeline.ts";
 import { builderDirOf, sweepBuilderStores } from "./builds/builder-stores.ts";
@@ -164,7 +164,10 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
       const handler = url === HOOK_PATH ? git.handleHook(req, res) : git.handle(req, res);
       handler.catch((err: unknown) => {
         log.error({ err, url }, "git request failed");
-        if (!res.headersSent) res.writeHead(500).end("internal error\n");
+        if (res.headersSent) return;
+        // git prints a text/plain body as `remote: ...`: say what is wrong when it is the disk.
+        if (isDiskFull(err)) res.writeHead(507, { "content-type": "text/plain; charset=utf-8" }).end(`${DISK_FULL_MESSAGE}\n`);
+        else res.writeHead(500).end("internal error\n");
       });
       return;
     }

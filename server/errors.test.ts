@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BerthError, ERROR_STATUS, errors, toErrorResponse, type ErrorCode } from "./errors.ts";
+import { BerthError, ERROR_STATUS, errors, toErrorResponse, unlessDiskFull, type ErrorCode } from "./errors.ts";
 
 describe("error codes", () => {
   // Spelled out so a changed status in errors.ts fails here (CONTRACT.md lists the statuses).
@@ -91,6 +91,10 @@ describe("a full disk", () => {
     expect(r.body.error.code).toBe("unavailable");
     expect(r.body.error.message).toMatch(/disk is full/);
     expect(JSON.stringify(r.body)).not.toContain("/var/lib/berth");
+  });
+  it("lets best-effort writes ignore only a full disk", () => {
+    expect(() => unlessDiskFull(Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" }))).not.toThrow();
+    expect(() => unlessDiskFull(new Error("SQLITE_BUSY"))).toThrow("SQLITE_BUSY");
   });
   it("keeps other errors generic", () => {
     expect(toErrorResponse(new Error("SQLITE_BUSY")).status).toBe(500);

@@ -64,6 +64,11 @@ export function isDiskFull(err: unknown): boolean {
   return false;
 }
 
+/** For best-effort writes (bookkeeping): swallows a full disk, rethrows anything else. */
+export function unlessDiskFull(err: unknown): void {
+  if (!isDiskFull(err)) throw err;
+}
+
 /** Maps any thrown value to a status and a body that leaks nothing about unexpected failures. */
 export function toErrorResponse(err: unknown): { status: number; body: ErrorBody; unexpected: boolean } {
   if (!(err instanceof BerthError) && isDiskFull(err)) {
