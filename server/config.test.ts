@@ -26,8 +26,25 @@ describe("loadConfig", () => {
       deployBranches: ["main", "master"],
       build: { concurrency: 2, timeoutMs: 900_000, memory: "2g" },
       registryPort: 0,
+      minFreeBytes: 256 * 1024 * 1024,
+      appLogBytes: 16 * 1024 * 1024,
+      buildOutputBytes: 1024 * 1024,
+      backup: { intervalMinutes: 0, dir: path.join(defaultDataDir, "backups"), keep: 7 },
       dev: false,
     });
+  });
+
+  it("reads the disk limits", () => {
+    const c = loadConfig({ BERTH_MIN_FREE_MB: "0", BERTH_APP_LOG_MB: "0.5", BERTH_BUILD_OUTPUT_KB: "64" });
+    expect([c.minFreeBytes, c.appLogBytes, c.buildOutputBytes]).toEqual([0, 512 * 1024, 64 * 1024]);
+    expect(() => loadConfig({ BERTH_APP_LOG_MB: "0" })).toThrow(/BERTH_APP_LOG_MB/);
+  });
+
+  it("reads the backup schedule and refuses a negative interval", () => {
+    const c = loadConfig({ BERTH_DATA_DIR: "/srv/b", BERTH_BACKUP_INTERVAL: "1440", BERTH_BACKUP_DIR: "/mnt/backups", BERTH_BACKUP_KEEP: "3" });
+    expect(c.backup).toEqual({ intervalMinutes: 1440, dir: "/mnt/backups", keep: 3 });
+    expect(() => loadConfig({ BERTH_BACKUP_INTERVAL: "-5" })).toThrow(/BERTH_BACKUP_INTERVAL/);
+    expect(() => loadConfig({ BERTH_BACKUP_KEEP: "0" })).toThrow(/BERTH_BACKUP_KEEP/);
   });
 
   it("reads every variable it documents", () => {

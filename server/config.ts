@@ -39,6 +39,12 @@ const EnvSchema = z.object({
   BERTH_KEEP_RELEASES: z.coerce.number().int().min(1).max(1000).default(10),
   BERTH_SCHEDULER: z.enum(["on", "off"]).default("on"),
   BERTH_DNS_RESOLVER: optionalNonEmpty,
+  BERTH_MIN_FREE_MB: z.coerce.number().int().min(0).default(256),
+  BERTH_APP_LOG_MB: z.coerce.number().min(0.01).default(16),
+  BERTH_BUILD_OUTPUT_KB: z.coerce.number().int().min(1).default(1024),
+  BERTH_BACKUP_INTERVAL: z.coerce.number().min(0).default(0),
+  BERTH_BACKUP_DIR: optionalNonEmpty,
+  BERTH_BACKUP_KEEP: z.coerce.number().int().min(1).max(10_000).default(7),
   NODE_ENV: z.string().default("production"),
 });
 
@@ -78,6 +84,14 @@ export interface Config {
    * system resolver (/etc/resolv.conf).
    */
   dnsResolvers: string[];
+  /** Pushes (and builds) are refused while the data dir's filesystem has less free space than this. */
+  minFreeBytes: number;
+  /** Size cap of one app's stored log (two segments of half of it; the oldest lines go first). */
+  appLogBytes: number;
+  /** Size cap of one build's stored output (its last bytes are kept; the live stream has everything). */
+  buildOutputBytes: number;
+  /** Scheduled backups: minutes between two (0 = off), where the archives go, how many are kept. */
+  backup: { intervalMinutes: number; dir: string; keep: number };
   dev: boolean;
 }
 
@@ -155,6 +169,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keepReleases: e.BERTH_KEEP_RELEASES,
     scheduler: e.BERTH_SCHEDULER === "on",
     dnsResolvers,
+    minFreeBytes: e.BERTH_MIN_FREE_MB * 1024 * 1024,
+    appLogBytes: Math.round(e.BERTH_APP_LOG_MB * 1024 * 1024),
+    buildOutputBytes: e.BERTH_BUILD_OUTPUT_KB * 1024,
+    backup: {
+      intervalMinutes: e.BERTH_BACKUP_INTERVAL,
+      dir: path.resolve(e.BERTH_BACKUP_DIR ?? path.join(dataDir, "backups")),
+      keep: e.BERTH_BACKUP_KEEP,
+    },
     dev: e.NODE_ENV === "development",
   };
 }

@@ -14,7 +14,7 @@ import { STREAM_PATH, StreamServer } from "./ws/stream.ts";
 import { bootstrapAdmin } from "./auth/accounts.ts";
 import { StreamHub } from "./ws/hub.ts";
 import { AccessEvents } from "./auth/access-events.ts";
-import { errors } from "./errors.ts";
+import { DISK_FULL_MESSAGE, errors, isDiskFull } from "./errors.ts";
 import { GIT_PREFIX, GitEndpoint, HOOK_PATH } from "./git/endpoint.ts";
 import { createBuildPipeline } from "./builds/pipeline.ts";
 import { builderDirOf, sweepBuilderStores } from "./builds/builder-stores.ts";
@@ -29,6 +29,7 @@ import { Router } from "./router/router.ts";
 import { startLogIngest } from "./logs/ingest.ts";
 import { forwardPlatformLines } from "./logs/platform-lines.ts";
 import { applySecurityHeaders, securityHeaders } from "./http/security-headers.ts";
+import { startBackupSchedule } from "./backup/schedule.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -163,7 +164,10 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
       const handler = url === HOOK_PATH ? git.handleHook(req, res) : git.handle(req, res);
       handler.catch((err: unknown) => {
         log.error({ err, url }, "git request failed");
-        if (!res.headersSent) res.writeHead(500).end("internal error\n");
+        if (res.headersSent) return;
+        // git prints a text/plain body as `remote: ...`: say what is wrong when it is the disk.
+        if (isDiskFull(err)) res.writeHead(507, { "content-type": "text/plain; charset=utf-8" }).end(`${DISK_FULL_MESSAGE}\n`);
+        else res.writeHead(500).end("internal error\n");
       });
       return;
     }
@@ -203,6 +207,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   if (router) scheduler.setRouter(router);
   const stopPlatformLines = forwardPlatformLines(services, router, scheduler);
   if (config.scheduler) scheduler.start();
+  const stopBackups = startBackupSchedule({ dataDir: config.dataDir, ...config.backup }, log.child({ component: "backup" }));
 
   return {
     services,
@@ -223,6 +228,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
       }),
     close: async () => {
       clearInterval(pruner);
+      await stopBackups();
       scheduler.stop();
       stopPlatformLines();
       stopLogIngest();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BerthError, ERROR_STATUS, errors, toErrorResponse, type ErrorCode } from "./errors.ts";
+import { BerthError, ERROR_STATUS, errors, toErrorResponse, unlessDiskFull, type ErrorCode } from "./errors.ts";
 
 describe("error codes", () => {
   // Spelled out so a changed status in errors.ts fails here (CONTRACT.md lists the statuses).
@@ -76,5 +76,27 @@ describe("unexpected errors", () => {
     expect(r.body).toEqual({ error: { code: "internal", message: "internal error" } });
     const text = JSON.stringify(r.body);
     for (const leak of ["SQLITE", "berth.db", "scrypt", "passwordHash", "at "]) expect(text).not.toContain(leak);
+  });
+});
+
+describe("a full disk", () => {
+  const full: [string, unknown][] = [
+    ["ENOSPC from fs", Object.assign(new Error("ENOSPC: no space left on device, write '/var/lib/berth/x'"), { code: "ENOSPC" })],
+    ["SQLITE_FULL from the driver", Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" })],
+    ["wrapped by Prisma", new Error("Invalid `prisma.app.create()` invocation", { cause: new Error("SQLITE_FULL: database or disk is full") })],
+  ];
+  it.each(full)("maps %s to 503 with a message that says so and leaks no path", (_label, value) => {
+    const r = toErrorResponse(value);
+    expect(r.status).toBe(503);
+    expect(r.body.error.code).toBe("unavailable");
+    expect(r.body.error.message).toMatch(/disk is full/);
+    expect(JSON.stringify(r.body)).not.toContain("/var/lib/berth");
+  });
+  it("lets best-effort writes ignore only a full disk", () => {
+    expect(() => unlessDiskFull(Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" }))).not.toThrow();
+    expect(() => unlessDiskFull(new Error("SQLITE_BUSY"))).toThrow("SQLITE_BUSY");
+  });
+  it("keeps other errors generic", () => {
+    expect(toErrorResponse(new Error("SQLITE_BUSY")).status).toBe(500);
   });
 });

@@ -46,8 +46,35 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string };
 }
 
+/** What a user sees when a write failed because the data dir's filesystem is full. */
+export const DISK_FULL_MESSAGE =
+  "the platform's disk is full (no space left in its data dir); nothing was changed: try again once an operator has freed space";
+
+/**
+ * Whether `err` (or one of its causes) is a full filesystem: ENOSPC from Node, SQLITE_FULL from the database (whose
+ * transaction was rolled back, so the database stays intact) or the same in a child process's message.
+ */
+export function isDiskFull(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === "ENOSPC" || code === "SQLITE_FULL") return true;
+    const message = e instanceof Error ? e.message : typeof e === "string" ? e : "";
+    if (/SQLITE_FULL|database or disk is full|no space left on device|ENOSPC/i.test(message)) return true;
+  }
+  return false;
+}
+
+/** For best-effort writes (bookkeeping): swallows a full disk, rethrows anything else. */
+export function unlessDiskFull(err: unknown): void {
+  if (!isDiskFull(err)) throw err;
+}
+
 /** Maps any thrown value to a status and a body that leaks nothing about unexpected failures. */
 export function toErrorResponse(err: unknown): { status: number; body: ErrorBody; unexpected: boolean } {
+  if (!(err instanceof BerthError) && isDiskFull(err)) {
+    // Still logged by the caller (unexpected), but the user learns what is wrong instead of "internal error".
+    return { status: 503, body: { error: { code: "unavailable", message: DISK_FULL_MESSAGE } }, unexpected: true };
+  }
   if (err instanceof BerthError) {
     return { status: err.status, body: { error: { code: err.code, message: err.message } }, unexpected: false };
   }

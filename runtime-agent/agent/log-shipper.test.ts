@@ -142,6 +142,37 @@ describe("LogShipper", () => {
     expect(texts()).toEqual(["a", "b", "c", "d"]);
   });
 
+  it("counts the unread lines of files it had to drop and reports them before the next lines", async () => {
+    const file = logFile();
+    fs.writeFileSync(file, rec("a"));
+    const s = shipper();
+    await s.start([info()]);
+    await s.flush();
+    connected = false;
+    // Five rotations while nothing is shipped: the shipper keeps the current file and two older ones open, so the
+    // two oldest (2 + 3 unread lines) are dropped and counted.
+    const files = [["b1", "b2"], ["c1", "c2", "c3"], ["d1"], ["e1"], ["f1", "f2"]];
+    fs.appendFileSync(file, rec("b0"));
+    for (const [i, lines] of files.entries()) {
+      if (i > 0) {
+        fs.writeFileSync(`${file}.tmp`, "");
+        fs.renameSync(`${file}.tmp`, file);
+      }
+      for (const l of lines) fs.appendFileSync(file, rec(l));
+      await s.flush();
+    }
+    connected = true;
+    await s.flush();
+    // b0 was unread in the first file too: 3 + 3 lines lost.
+    expect(sent.map((b) => [b.lost ?? 0, b.lines.map((l) => l.text)])).toEqual([
+      [0, ["a"]],
+      [6, []],
+      [0, ["d1"]],
+      [0, ["e1"]],
+      [0, ["f1", "f2"]],
+    ]);
+  });
+
   it("joins split lines and sends an unfinished one after partialWaitMs", async () => {
     let now = 1_000;
     const file = logFile();

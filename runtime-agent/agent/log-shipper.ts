@@ -61,6 +61,8 @@ interface Tail {
   /** Offset persisted by an earlier agent run, applied when that inode is opened. */
   resume?: { ino: number; offset: number };
   partialSince?: number;
+  /** Lines known to be lost and not yet reported (sent as `lost` with the next batch of this instance). */
+  lost: number;
 }
 
 const OffsetsFile = z.object({
@@ -123,7 +125,7 @@ export class LogShipper {
     let tail = this.tails.get(info.id);
     if (!tail) {
       const saved = this.resumeFrom.get(info.id);
-      tail = { owner, path: info.logPath, sources: [], removed: false };
+      tail = { owner, path: info.logPath, sources: [], removed: false, lost: 0 };
       if (saved && saved.path === info.logPath) tail.resume = { ino: saved.ino, offset: saved.offset };
       this.tails.set(info.id, tail);
     } else {
@@ -251,9 +253,13 @@ export class LogShipper {
     tail.sources.push({ fh, ino: st.ino, offset });
     this.dirty = true;
     while (tail.sources.length > MAX_RETIRED + 1) {
-      const lost = tail.sources.shift() as Source;
-      this.opts.log.warn({ instance: tail.owner.instanceId }, "log rotated too often while not shipping; lines lost");
-      await lost.fh.close().catch(() => undefined);
+      const dropped = tail.sources.shift() as Source;
+      // The file is still open: its unread records can be counted (not shipped: that would break the bound on open
+      // files), so the app's log says exactly how many lines are missing.
+      const lines = await countRecords(dropped).catch(() => 0);
+      tail.lost += lines;
+      this.opts.log.warn({ instance: tail.owner.instanceId, lines }, "log rotated too often while not shipping; lines lost");
+      await dropped.fh.close().catch(() => undefined);
     }
   }
 
@@ -261,6 +267,11 @@ export class LogShipper {
   private async ship(tail: Tail): Promise<void> {
     let budget = this.opts.maxReadPerPoll ?? 1024 * 1024;
     const buf = this.buf;
+    if (tail.lost > 0) {
+      // Before the lines that follow the gap, so the marker sits where the lines are missing.
+      this.opts.send({ ...tail.owner, offset: tail.sources[0]?.offset ?? 0, lines: [], lost: tail.lost });
+      tail.lost = 0;
+    }
     while (budget > 0 && tail.sources.length > 0 && this.opts.canSend()) {
       const src = tail.sources[0] as Source;
       // An older file, or the file of a deleted container, will not grow any more.
@@ -382,4 +393,16 @@ export function withLogShipping(backend: RuntimeBackend, shipper: LogShipper): R
     stats: (id) => backend.stats(id),
     list: () => backend.list(),
   };
+}
+
+/** Complete records (newline-terminated k8s-file lines) in a source after its offset. */
+async function countRecords(src: Source): Promise<number> {
+  const buf = Buffer.allocUnsafe(READ_CHUNK);
+  let n = 0;
+  for (let pos = src.offset; ; ) {
+    const { bytesRead } = await src.fh.read(buf, 0, READ_CHUNK, pos);
+    if (bytesRead === 0) return n;
+    for (let i = 0; i < bytesRead; i++) if (buf[i] === 0x0a) n++;
+    pos += bytesRead;
+  }
 }

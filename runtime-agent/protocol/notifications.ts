@@ -36,12 +36,20 @@ export const LogLine = z.strictObject({
 });
 export type LogLine = z.infer<typeof LogLine>;
 
-/** A batch of log lines of one instance (`instance.logs`); `offset` is the byte offset after the last line. */
-export const LogBatch = z.strictObject({
-  ...owner,
-  offset: z.int().min(0),
-  lines: z.array(LogLine).min(1).max(10_000),
-});
+/**
+ * A batch of log lines of one instance (`instance.logs`); `offset` is the byte offset after the last line. `lost`
+ * (optional, older agents never send it) counts lines the agent could not read before these (a log file rotated away
+ * before it was read): the control plane puts a marker with the count in the app's log. A batch with no lines
+ * carries only such a count.
+ */
+export const LogBatch = z
+  .strictObject({
+    ...owner,
+    offset: z.int().min(0),
+    lines: z.array(LogLine).max(10_000),
+    lost: z.int().min(1).optional(),
+  })
+  .refine((b) => b.lines.length > 0 || b.lost !== undefined, { message: "a log batch carries lines or a lost count" });
 export type LogBatch = z.infer<typeof LogBatch>;
 
 /** Resource usage of one instance at one moment; counters are cumulative since the container started. */

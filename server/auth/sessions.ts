@@ -3,6 +3,7 @@ import crypto from "node:crypto";
 import type { Db } from "../db/client.ts";
 import type { Services } from "../context.ts";
 import { inBatches } from "../db/batches.ts";
+import { unlessDiskFull } from "../errors.ts";
 import { hashToken, looksLikeToken, newToken } from "./secrets.ts";
 
 export const SESSION_COOKIE = "berth_session";
@@ -37,7 +38,8 @@ export async function resolveSession(db: Db, token: string) {
     return null;
   }
   if (Date.now() - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
-    await db.session.update({ where: { id: session.id }, data: { lastSeenAt: new Date() } });
+    // Bookkeeping: on a full disk the request still goes through (reads must not fail for it).
+    await db.session.update({ where: { id: session.id }, data: { lastSeenAt: new Date() } }).catch(unlessDiskFull);
   }
   return session;
 }

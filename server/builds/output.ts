@@ -2,8 +2,8 @@
 import type { Db } from "../db/client.ts";
 import type { StreamHub } from "../ws/hub.ts";
 
-// Stored output keeps the last 1 MiB; the live stream always has everything.
-const MAX_STORED = 1024 * 1024;
+// Stored output keeps the last BERTH_BUILD_OUTPUT_KB (1 MiB by default); the live stream always has everything.
+const DEFAULT_MAX_STORED = 1024 * 1024;
 const FLUSH_MS = 1000;
 
 export class BuildOutput {
@@ -18,13 +18,15 @@ export class BuildOutput {
     private readonly appId: string,
     private readonly buildId: string,
     private readonly toPusher: (text: string) => void,
+    /** Characters of output stored with the build (the last ones). */
+    private readonly maxStored = DEFAULT_MAX_STORED,
   ) {}
 
   /** Appends one line everywhere. */
   line(text: string): void {
     const line = `${text}\n`;
     this.text += line;
-    if (this.text.length > MAX_STORED) this.text = this.text.slice(this.text.length - MAX_STORED);
+    if (this.text.length > this.maxStored) this.text = this.text.slice(this.text.length - this.maxStored);
     this.toPusher(line);
     this.hub.publish(this.appId, "builds", { buildId: this.buildId, text: line });
     this.dirty = true;

@@ -127,7 +127,7 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
             createdById: session.actor.userId,
           },
         });
-        const out = new BuildOutput(s.db, opts.hub, app.id, build.id, write);
+        const out = new BuildOutput(s.db, opts.hub, app.id, build.id, write, s.config.buildOutputBytes);
         try {
           // The app's own builder store, to itself for the build (builds of other apps use other stores).
           return await withAppStore(opts.builderDir, app.id, () => buildInStore(app, build.id, out));

@@ -9,6 +9,7 @@ import { selfUrl } from "../lib/self-url.ts";
 import { resolveApiToken } from "../tokens/api-tokens.ts";
 import { requireApp } from "../teams/access.ts";
 import { NAME_PATTERN } from "../validation/names.ts";
+import { lowSpaceProblem } from "../lib/disk-space.ts";
 import { ensureRepo, reposRoot } from "./repos.ts";
 import { runHttpBackend } from "./cgi.ts";
 import { PushSessions, type PushSession } from "./push-sessions.ts";
@@ -118,6 +119,11 @@ export class GitEndpoint {
     } catch (err) {
       if (err instanceof BerthError) return send(res, err.status, err.message);
       throw err;
+    }
+    if (pushing) {
+      // Before anything is written (the repo's hook, objects, a build): a clear refusal instead of git's ENOSPC.
+      const problem = await lowSpaceProblem(this.s.config.dataDir, this.s.config.minFreeBytes, "push");
+      if (problem) return send(res, 507, problem);
     }
     const repoDir = await ensureRepo(this.s.config.dataDir, app);
     let session: PushSession | undefined;

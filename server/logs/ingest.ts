@@ -5,8 +5,12 @@
 // dropped with a warning. Apps are looked up by name (cached for a few seconds).
 import type { LogBatch } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
+import { isDiskFull } from "../errors.ts";
 import { AppName } from "../validation/names.ts";
-import { type LogEntry, logStoreFor, type NewLogEntry } from "./store.ts";
+import { type LogEntry, logStoreFor, lostLinesMarker, type NewLogEntry } from "./store.ts";
+
+/** Why lines an agent reports as lost are missing (docs/agent.md, log shipping). */
+const AGENT_LOST = "the node agent could not read them before their log file was rotated away (the instance logs faster than they are shipped, or the agent was disconnected for long)";
 
 /** The part of the agent hub ingest needs (AgentHub is an EventEmitter with a `logs` event). */
 export interface LogEventSource {
@@ -80,19 +84,21 @@ export async function ingestBatch(
     const t = Date.parse(iso);
     return Number.isNaN(t) ? new Date().toISOString() : new Date(t).toISOString();
   };
-  await appendTo(
-    s,
-    app,
-    batch.lines.map((l) => ({
+  const owner = { processType: batch.processType, instance: batch.instanceId, release: batch.release };
+  const marker: NewLogEntry[] =
+    batch.lost !== undefined
+      ? [{ ...lostLinesMarker(batch.lost, AGENT_LOST), ...owner }]
+      : [];
+  await appendTo(s, app, [
+    ...marker,
+    ...batch.lines.map((l) => ({
       at: at(l.at),
       stream: l.stream,
       source: "app" as const,
-      processType: batch.processType,
-      instance: batch.instanceId,
-      release: batch.release,
+      ...owner,
       text: l.text,
     })),
-  );
+  ]);
 }
 
 const started = new WeakMap<Services, () => void>();
@@ -108,7 +114,14 @@ export function startLogIngest(s: Services, agentHub: LogEventSource): () => voi
   const listener = (from: { nodeId: string | undefined; teamId: string | null }, batch: LogBatch) => {
     chain = chain
       .then(() => ingestBatch(s, from, batch))
-      .catch((err: unknown) => s.log.error({ err, node: from.nodeId, app: batch.app }, "storing a log batch failed"));
+      .catch((err: unknown) =>
+        s.log.error(
+          { err, node: from.nodeId, app: batch.app, lines: batch.lines.length },
+          isDiskFull(err)
+            ? "log lines dropped: the data dir's disk is full (the app's log gets a marker with the count once there is space)"
+            : "storing a log batch failed",
+        ),
+      );
   };
   agentHub.on("logs", listener);
   const stop = () => {

@@ -1,5 +1,6 @@
 // Platform lines in an app's log: the router's access lines (source "router", batched: one append per app every
 // 250 ms, not one per request) and the scheduler's decisions (source "berth").
+import { isDiskFull } from "../errors.ts";
 import type { EventEmitter } from "node:events";
 import type { Services } from "../context.ts";
 import type { AccessLine } from "../router/access-log.ts";
@@ -37,7 +38,14 @@ export function forwardPlatformLines(
       const entries = batch.skipped
         ? [...batch.entries, { source: "router" as const, text: `${batch.skipped} access lines skipped (too many)` }]
         : batch.entries;
-      appendAppLog(s, app, entries).catch((err: unknown) => s.log.warn({ err, app }, "writing router lines failed"));
+      appendAppLog(s, app, entries).catch((err: unknown) =>
+        s.log.warn(
+          { err, app, lines: entries.length },
+          isDiskFull(err)
+            ? "router lines dropped: the data dir's disk is full (the app's log gets a marker with the count once there is space)"
+            : "writing router lines failed",
+        ),
+      );
     }
     pending.clear();
   };

@@ -124,4 +124,40 @@ describe("LogStore", () => {
     expect(new Set(seqs).size).toBe(seqs.length);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
   });
+
+  it("counts lines it could not write and starts the next successful append with a marker", async () => {
+    const store = new LogStore(root);
+    await store.append(shop, many(2, "ok"));
+    // Make the current segment unwritable (a directory in its place), as a full disk makes every write fail.
+    const seg = path.join(root, "shop", fs.readdirSync(path.join(root, "shop")).find((f) => f.endsWith(".ndjson"))!);
+    const saved = fs.readFileSync(seg);
+    fs.rmSync(seg);
+    fs.mkdirSync(seg);
+    await expect(store.append(shop, many(3, "lost"))).rejects.toThrow();
+    await expect(store.append(shop, many(2, "lost-too"))).rejects.toThrow();
+    expect(store.lostLines(shop)).toBe(5);
+    fs.rmdirSync(seg);
+    fs.writeFileSync(seg, saved);
+    const out = await store.append(shop, [line("back")]);
+    expect(out.map((e) => [e.source, e.text])).toEqual([
+      ["berth", "[berth] 5 log lines lost: they could not be stored (the platform's disk was full or failing)"],
+      ["app", "back"],
+    ]);
+    expect(store.lostLines(shop)).toBe(0);
+    const r = await store.read(shop, { lines: 10 });
+    expect(r.entries.map((e) => e.text)).toEqual(["ok0", "ok1", out[0]!.text, "back"]);
+  });
+
+  it("caps an app's log at its two segments, oldest lines first to go", async () => {
+    const store = new LogStore(root, { segmentBytes: 2048, segments: 2 });
+    for (let i = 0; i < 50; i++) await store.append(shop, many(10, `b${i}-`));
+    const bytes = fs
+      .readdirSync(path.join(root, "shop"))
+      .filter((f) => f.endsWith(".ndjson"))
+      .reduce((n, f) => n + fs.statSync(path.join(root, "shop", f)).size, 0);
+    expect(bytes).toBeLessThanOrEqual(2 * 2048 + 200);
+    const r = await store.read(shop, { lines: 1000 });
+    expect(r.entries.at(-1)?.text).toBe("b49-9");
+    expect(r.entries[0]?.text).not.toBe("b0-0");
+  });
 });

@@ -88,9 +88,19 @@ export function capText(text: string): string {
   return text.length <= MAX_TEXT_CHARS ? text : `${text.slice(0, MAX_TEXT_CHARS - 14)}...[truncated]`;
 }
 
+/** The platform's line in an app's log saying that `count` lines are missing, and why. */
+export function lostLinesMarker(count: number, why: string): NewLogEntry {
+  return { source: "berth", stream: "stderr", text: `[berth] ${count} log line${count === 1 ? "" : "s"} lost: ${why}` };
+}
+
+/** Why lines the store could not write are missing (the only write failure that is not a bug is a full disk). */
+const STORE_FAILED = "they could not be stored (the platform's disk was full or failing)";
+
 /** Append-only log store of every app under `root` (`<dataDir>/logs`). */
 export class LogStore {
   private readonly apps = new Map<string, Promise<AppLog>>();
+  /** Lines of an app (by id) that failed to be written: the next append that succeeds starts with a marker. */
+  private readonly lost = new Map<string, number>();
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly segmentBytes: number;
   private readonly keep: number;
@@ -107,7 +117,33 @@ export class LogStore {
   append(owner: LogOwner, entries: NewLogEntry[]): Promise<LogEntry[]> {
     return this.serial(owner.name, async () => {
       if (entries.length === 0) return [];
-      const log = await this.open(owner);
+      const lostBefore = this.lost.get(owner.id) ?? 0;
+      let written = 0;
+      try {
+        const log = await this.open(owner);
+        const batch = lostBefore > 0 ? [lostLinesMarker(lostBefore, STORE_FAILED), ...entries] : entries;
+        const out = await this.write(log, batch, (n) => (written = n));
+        this.lost.delete(owner.id);
+        return out;
+      } catch (err) {
+        // Lines written before the failure stay (a torn last line is skipped by readers); the rest are counted, and
+        // the next append that succeeds says how many are missing. A marker that did not make it is counted again.
+        const markerWritten = lostBefore > 0 && written > 0;
+        const failed = entries.length - Math.max(0, written - (lostBefore > 0 ? 1 : 0));
+        this.lost.set(owner.id, (markerWritten ? 0 : lostBefore) + failed);
+        throw err;
+      }
+    });
+  }
+
+  /** Lines of an app not stored because writes failed and not yet reported by a marker (for tests and status). */
+  lostLines(owner: LogOwner): number {
+    return this.lost.get(owner.id) ?? 0;
+  }
+
+  /** Writes entries with new seqs; `progress` hears how many are safely on disk after each write. */
+  private async write(log: AppLog, entries: NewLogEntry[], progress: (written: number) => void): Promise<LogEntry[]> {
+    {
       const out: LogEntry[] = entries.map((e) => ({
         seq: ++log.lastSeq,
         at: e.at ?? new Date().toISOString(),
@@ -121,12 +157,22 @@ export class LogStore {
       // One write per segment the batch touches; a rotation happens between entries, never inside one.
       let pending: string[] = [];
       let pendingBytes = 0;
+      let done = 0;
       const flush = async () => {
         if (pending.length === 0) return;
         const data = (log.needsNewline ? "\n" : "") + pending.join("");
-        await fs.appendFile(this.segmentPath(log), data, { mode: 0o600 });
+        try {
+          await fs.appendFile(this.segmentPath(log), data, { mode: 0o600 });
+        } catch (err) {
+          // Part of it may be on disk: the next write starts on a fresh line, and the size is what the file says.
+          log.needsNewline = true;
+          log.currentBytes = (await fs.stat(this.segmentPath(log)).catch(() => null))?.size ?? log.currentBytes;
+          throw err;
+        }
         log.currentBytes += Buffer.byteLength(data);
         log.needsNewline = false;
+        done += pending.length;
+        progress(done);
         pending = [];
         pendingBytes = 0;
       };
@@ -142,7 +188,7 @@ export class LogStore {
       }
       await flush();
       return out;
-    });
+    }
   }
 
   /** The newest seq of an app (0 when it has none). */
@@ -327,10 +373,12 @@ async function readTail(file: string, size: number): Promise<string> {
 const stores = new WeakMap<object, LogStore>();
 
 /** The log store of a control plane (one per Services, under `<dataDir>/logs`). */
-export function logStoreFor(s: { config: { dataDir: string } }): LogStore {
+export function logStoreFor(s: { config: { dataDir: string; appLogBytes?: number } }): LogStore {
   let store = stores.get(s);
   if (!store) {
-    store = new LogStore(path.join(s.config.dataDir, "logs"));
+    // Two segments: the cap is what stays readable (at least half of it just after a rotation).
+    const cap = s.config.appLogBytes ?? 16 * 1024 * 1024;
+    store = new LogStore(path.join(s.config.dataDir, "logs"), { segmentBytes: Math.max(4096, Math.floor(cap / 2)), segments: 2 });
     stores.set(s, store);
   }
   return store;

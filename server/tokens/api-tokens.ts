@@ -1,7 +1,7 @@
 // Personal API tokens: shown once, stored hashed, named, optionally expiring, revocable at once.
 import type { Services, Actor } from "../context.ts";
 import type { Db } from "../db/client.ts";
-import { errors } from "../errors.ts";
+import { errors, unlessDiskFull } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
 import { hashToken, looksLikeToken, newToken } from "../auth/secrets.ts";
 import { inBatches } from "../db/batches.ts";
@@ -81,7 +81,8 @@ export async function resolveApiTokenCredential(db: Db, secret: string) {
   const row = await db.apiToken.findUnique({ where: { tokenHash: hashToken(secret) }, include: { user: true } });
   if (!row || !isLive(row)) return null;
   if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    await db.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } });
+    // Bookkeeping: on a full disk the request still goes through (reads and pushes must not fail for it).
+    await db.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } }).catch(unlessDiskFull);
   }
   return { tokenId: row.id, user: row.user };
 }

@@ -16,13 +16,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts a control plane with its own data dir; `env` overrides configuration (e.g. login limits). */
+/**
+ * Starts a control plane with its own data dir; `env` overrides configuration (e.g. login limits). `opts.dataDir`
+ * runs it on an existing data dir instead (a restored backup); it is removed on close like a fresh one.
+ */
 export async function startTestServer(
   env: Record<string, string> = {},
-  opts: { registry?: boolean; router?: boolean; dashboard?: boolean } = {},
+  opts: { registry?: boolean; router?: boolean; dashboard?: boolean; dataDir?: string } = {},
 ): Promise<TestServer> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-"));
-  fs.copyFileSync(inject("templateDb"), path.join(dataDir, "berth.db"));
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-"));
+  if (!opts.dataDir) fs.copyFileSync(inject("templateDb"), path.join(dataDir, "berth.db"));
   const config: Config = loadConfig({
     BERTH_DATA_DIR: dataDir,
     PORT: "0",

@@ -2,6 +2,7 @@
 // stream, and `berth logs` (history and --tail). Agents are a raw WebSocket speaking the protocol, and an in-process
 // agent whose FakeBackend hands out k8s-file logs written by the test (the real conmon path is the root tier).
 import { spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,6 +13,8 @@ import { ApiClient } from "../helpers/client.ts";
 import { runBerth } from "../helpers/cli.ts";
 import { agentHubFor } from "../../server/nodes/agent-hub.ts";
 import { appendAppLog, startLogIngest } from "../../server/logs/ingest.ts";
+import { forwardPlatformLines } from "../../server/logs/platform-lines.ts";
+import type { AccessLine } from "../../server/router/access-log.ts";
 import {
   encodeNotification,
   encodeRequest,
@@ -20,6 +23,7 @@ import {
   type RegisterParams,
 } from "../../runtime-agent/protocol/index.ts";
 import { startAgent, type Agent } from "../../runtime-agent/agent/agent.ts";
+import { LogShipper } from "../../runtime-agent/agent/log-shipper.ts";
 import { silentLogger } from "../../runtime-agent/log.ts";
 import { FakeBackend } from "../../runtime-agent/runtime/fake-backend.ts";
 import type { ContainerConfigInput, ContainerInfo } from "../../runtime-agent/runtime/backend.ts";
@@ -340,5 +344,103 @@ describe("in-process agent ships its containers' logs", () => {
     const all = await logsOf(alice, "red-agent");
     expect(texts(all)).toEqual(["hello from the container", "written while the agent was down", "after restart"]);
     expect(all.body.entries[0]).toMatchObject({ instance: "red-agent-web-1", processType: "web", release: "v1" });
+  });
+});
+
+describe("no silent log loss", () => {
+  it("puts a marker with the count where rotated-away lines are missing, and keeps an old release's lines after a redeploy", async () => {
+    expect((await alice.req("POST", "/api/v1/apps", { name: "red-rotate", team: "red-logs" })).status).toBe(201);
+    const ws = await fakeNode(alice, "red-logs", "red-rotate-node");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-rotate-"));
+    dirs.push(dir);
+    // The agent's real shipper, sending over the node's connection; "connected" is what the agent's link would say.
+    let connected = true;
+    const shipper = new LogShipper({
+      stateDir: path.join(dir, "state"),
+      send: (b) => ws.send(encodeNotification("instance.logs", b)),
+      canSend: () => connected,
+      log: silentLogger(),
+      intervalMs: 60_000,
+      persistMs: 0,
+    });
+    const rec = (text: string) => `2026-11-27T12:00:00.000000001Z stdout F ${text}\n`;
+    const container = (id: string, release: string): ContainerInfo => ({
+      id,
+      app: "red-rotate",
+      release,
+      processType: "web",
+      status: "running",
+      logPath: path.join(dir, id, "container.log"),
+      createdAt: "2026-11-27T12:00:00Z",
+    });
+    try {
+      const v1 = container("red-rotate-web-1", "v1");
+      fs.mkdirSync(path.dirname(v1.logPath!));
+      fs.writeFileSync(v1.logPath!, rec("v1 first"));
+      await shipper.start([v1]);
+      await shipper.flush();
+      await until("first line", async () => texts(await logsOf(alice, "red-rotate")).includes("v1 first"));
+      // The instance logs faster than the agent ships: four rotations (conmon's rename) before it reads again.
+      connected = false;
+      for (let i = 0; i < 4; i++) {
+        if (i > 0) {
+          fs.writeFileSync(`${v1.logPath!}.tmp`, "");
+          fs.renameSync(`${v1.logPath!}.tmp`, v1.logPath!);
+        }
+        for (let j = 0; j < 10; j++) fs.appendFileSync(v1.logPath!, rec(`burst ${i}-${j}`));
+        await shipper.flush();
+      }
+      connected = true;
+      await shipper.flush();
+      // Redeploy: the v1 instance is replaced by a v2 one, whose lines follow.
+      await shipper.retain(v1.id);
+      shipper.removed(v1.id);
+      const v2 = container("red-rotate-web-2", "v2");
+      fs.mkdirSync(path.dirname(v2.logPath!));
+      fs.writeFileSync(v2.logPath!, rec("v2 first"));
+      await shipper.track(v2);
+      await shipper.flush();
+      const all = await until("v2 line", async () => {
+        const r = await logsOf(alice, "red-rotate", "?lines=1000");
+        return texts(r).includes("v2 first") ? r : undefined;
+      });
+      const entries = all.body.entries as { text: string; release?: string; source: string; instance?: string }[];
+      const marker = entries.filter((e) => e.source === "berth");
+      expect(marker.map((e) => e.text)).toEqual([
+        "[berth] 10 log lines lost: the node agent could not read them before their log file was rotated away (the instance logs faster than they are shipped, or the agent was disconnected for long)",
+      ]);
+      expect(marker[0]).toMatchObject({ instance: v1.id, release: "v1" });
+      // The marker sits where the lines are missing: after v1's first line, before the bursts that were read.
+      const order = entries.map((e) => e.text);
+      expect(order.indexOf(marker[0]!.text)).toBe(order.indexOf("v1 first") + 1);
+      expect(order.filter((t) => t.startsWith("burst 0-"))).toEqual([]);
+      expect(order.filter((t) => t.startsWith("burst")).length).toBe(30);
+      // The old release's lines stay readable after the redeploy, by instance too.
+      expect(entries.filter((e) => e.release === "v1").length).toBe(1 + 1 + 30);
+      expect(entries.at(-1)).toMatchObject({ text: "v2 first", release: "v2" });
+      const old = await logsOf(alice, "red-rotate", `?instance=${v1.id}&lines=5`);
+      expect(texts(old)).toEqual(["burst 3-5", "burst 3-6", "burst 3-7", "burst 3-8", "burst 3-9"]);
+    } finally {
+      await shipper.stop();
+    }
+  });
+
+  it("says how many router access lines were skipped when an app gets more than the router forwarder keeps", async () => {
+    expect((await alice.req("POST", "/api/v1/apps", { name: "red-busy", team: "red-logs" })).status).toBe(201);
+    const router = new EventEmitter();
+    const stop = forwardPlatformLines(srv.cp.services, router, new EventEmitter());
+    try {
+      // More lines than one flush keeps (5,000), all before the forwarder flushes.
+      for (let i = 0; i < 5_123; i++) {
+        router.emit("access", { app: "red-busy", at: new Date().toISOString(), method: "GET", path: `/${i}`, status: 200, durationMs: 1, bytes: 0, host: "red-busy.localhost" } satisfies AccessLine);
+      }
+      const r = await until("skip marker", async () => {
+        const got = await logsOf(alice, "red-busy", "?lines=10");
+        return texts(got).some((t) => /skipped/.test(t)) ? got : undefined;
+      });
+      expect(texts(r).at(-1)).toBe("123 access lines skipped (too many)");
+    } finally {
+      stop();
+    }
   });
 });
