@@ -7,6 +7,7 @@ import type { InstanceEvent, InstanceSpecInput } from "../../runtime-agent/proto
 import type { Services } from "../context.ts";
 import { recordAudit } from "../audit/record.ts";
 import { inBatches } from "../db/batches.ts";
+import { effectiveRequests, type Requests } from "../formation/requests.ts";
 import type { AgentHub } from "../nodes/agent-hub.ts";
 import {
   DEFAULT_BANDWIDTH_MBIT,
@@ -62,11 +63,6 @@ export interface ReleaseOutcome {
 }
 
 const FINISHED = new Set(["stopped", "crashed", "failed"]);
-/**
- * CPU is compressible: a process type's CPU is a quota (a cap), not a reservation, so nodes take up to this many
- * times their cores in quotas. Memory is a hard limit and is never overcommitted.
- */
-export const CPU_OVERCOMMIT = 4;
 const LIVE_RELEASE_STATUSES = ["pending", "deploying", "deployed"];
 /** Longest a stopped instance waits for the router to drop it before its drain starts anyway. */
 const ROUTE_WAIT_MS = 30_000;
@@ -158,7 +154,12 @@ export class Scheduler extends EventEmitter {
   /** True if some node can take new instances now (with `teamId`: one that team's apps may use, its own or shared). */
   async hasReadyNode(teamId?: string): Promise<boolean> {
     const nodes = await this.s.db.node.findMany({
-      where: { state: "ready", cordoned: false, unroutable: null, ...(teamId ? { OR: [{ teamId: null }, { teamId }] } : {}) },
+      where: {
+        state: "ready",
+        cordoned: false,
+        unroutable: null,
+        ...(teamId ? { OR: [{ teamId: null }, { teamId }] } : {}),
+      },
       select: { id: true },
     });
     return nodes.some((n) => this.agents.isConnected(n.id));
@@ -199,7 +200,10 @@ export class Scheduler extends EventEmitter {
    * instance is on is published.
    */
   private async publishInstanceEvent(nodeId: string, e: InstanceEvent): Promise<void> {
-    const row = await this.s.db.instance.findUnique({ where: { id: e.instanceId }, select: { appId: true, nodeId: true } });
+    const row = await this.s.db.instance.findUnique({
+      where: { id: e.instanceId },
+      select: { appId: true, nodeId: true },
+    });
     if (row && row.nodeId === nodeId) this.s.hub.publish(row.appId, "events", { kind: "instance", ...e });
   }
 
@@ -256,6 +260,12 @@ export class Scheduler extends EventEmitter {
         bandwidthMbit: f?.bandwidthMbit ?? DEFAULT_BANDWIDTH_MBIT,
       };
     };
+    // What placement counts for a new instance of a type: the formation's requests (defaults for its limits).
+    const requestsOf = (appId: string, type: string): Requests => {
+      const f = appById.get(appId)?.formation.find((x) => x.type === type);
+      const l = limitsOf(appId, type);
+      return effectiveRequests({ ...l, memoryRequestMb: f?.memoryRequestMb, cpuRequest: f?.cpuRequest });
+    };
     // What an instance was created with; older rows without stored limits follow the formation.
     const limitsOfInstance = (i: InstanceLimits): SpecLimits => {
       const f = limitsOf(i.appId, i.processType);
@@ -268,7 +278,8 @@ export class Scheduler extends EventEmitter {
       };
     };
 
-    // Capacity of every node, from the limits of what it already runs.
+    // Capacity of every node, from the requests of what it already runs (rows from before requests existed count
+    // the defaults for their own limits).
     const capacity = new Map<string, NodeCapacity & { teamId: string | null }>();
     for (const n of nodes) {
       capacity.set(n.id, {
@@ -277,7 +288,7 @@ export class Scheduler extends EventEmitter {
         // An unroutable node (its address is loopback, the control plane's own, ...) gets nothing: its web instances
         // could never be reached, and it shows in `berth nodes` why.
         schedulable: n.state === "ready" && connected.has(n.id) && !n.cordoned && n.unroutable === null,
-        cpus: n.cpus * CPU_OVERCOMMIT,
+        cpus: n.cpus,
         memoryMb: n.memoryMb,
         allocated: { cpu: 0, memoryMb: 0 },
         groupCounts: new Map(),
@@ -290,15 +301,16 @@ export class Scheduler extends EventEmitter {
       const c = i.nodeId ? capacity.get(i.nodeId) : undefined;
       if (!c || i.desired === "stopped") continue;
       const l = limitsOfInstance(i);
-      c.allocated.memoryMb += l.memoryMb;
-      c.allocated.cpu += l.cpu;
+      const r = effectiveRequests({ ...l, memoryRequestMb: i.memoryRequestMb, cpuRequest: i.cpuRequest });
+      c.allocated.memoryMb += r.memoryMb;
+      c.allocated.cpu += r.cpu;
       const group = `${i.appId}/${i.processType}`;
       c.groupCounts.set(group, (c.groupCounts.get(group) ?? 0) + 1);
       const image = releaseImage.get(i.releaseId);
       if (image) c.images.add(image);
     }
 
-    let changed = await this.placeOneOffs(instances, [...capacity.values()], appById, limitsOf);
+    let changed = await this.placeOneOffs(instances, [...capacity.values()], appById, requestsOf);
     // One-offs are not part of the formation; they live until their command exits.
     const byApp = new Map<string, typeof instances>();
     for (const i of instances) {
@@ -399,13 +411,14 @@ export class Scheduler extends EventEmitter {
         const release = app.releases.find((r) => r.id === req.releaseId);
         if (!release) continue;
         const l = limitsOf(app.id, req.processType);
+        const r = requestsOf(app.id, req.processType);
         const eligible = [...capacity.values()].filter((c) => c.teamId === null || c.teamId === app.teamId);
         const placed = place(eligible, {
           group: `${app.id}/${req.processType}`,
           image: `${release.imageRef}@${release.imageDigest}`,
           count: req.count,
-          memoryMb: l.memoryMb,
-          cpu: l.cpu,
+          memoryMb: r.memoryMb,
+          cpu: r.cpu,
         });
         if (!placed.ok) {
           // Said once per new reason, not at every resync.
@@ -433,6 +446,8 @@ export class Scheduler extends EventEmitter {
           cpu: l.cpu,
           diskMb: l.diskMb,
           bandwidthMbit: l.bandwidthMbit,
+          memoryRequestMb: r.memoryMb,
+          cpuRequest: r.cpu,
         }));
         await db.instance.createMany({ data: rows });
         this.s.log.info(
@@ -482,7 +497,7 @@ export class Scheduler extends EventEmitter {
     }[],
     capacity: (NodeCapacity & { teamId: string | null })[],
     appById: Map<string, { name: string; teamId: string }>,
-    limitsOf: (appId: string, type: string) => SpecLimits,
+    requestsOf: (appId: string, type: string) => Requests,
   ): Promise<boolean> {
     let changed = false;
     for (const i of instances.filter((x) => x.desired === "oneoff")) {
@@ -493,7 +508,7 @@ export class Scheduler extends EventEmitter {
       }
       if (i.nodeId) continue;
       const app = appById.get(i.appId);
-      const l = limitsOf(i.appId, "web");
+      const l = requestsOf(i.appId, "web");
       const eligible = capacity.filter((c) => c.teamId === null || c.teamId === app?.teamId);
       const placed = place(eligible, {
         group: `${i.appId}/run`,
