@@ -31,7 +31,9 @@ export interface PlacementRequest {
   cpu: number;
 }
 
-export type PlacementResult = { ok: true; nodes: string[] } | { ok: false; nodes: string[]; reason: string };
+/** `noRoom`: there are nodes to run it on, but they are full (as opposed to no ready node at all). */
+export type PlacementResult =
+  { ok: true; nodes: string[] } | { ok: false; nodes: string[]; reason: string; noRoom: boolean };
 
 // Rounding guard: CPU is given in hundredths, sums of floats must not refuse an exact fit.
 const EPSILON = 1e-9;
@@ -49,10 +51,11 @@ export function place(nodes: NodeCapacity[], r: PlacementRequest): PlacementResu
   for (let i = 0; i < r.count; i++) {
     const candidates = nodes.filter((n) => n.schedulable && fits(n, r));
     if (candidates.length === 0) {
-      const reason = nodes.some((n) => n.schedulable)
+      const noRoom = nodes.some((n) => n.schedulable);
+      const reason = noRoom
         ? `no node has ${r.memoryMb} MB memory and ${r.cpu} CPU free (requests)`
         : "no ready node to run it on";
-      return { ok: false, nodes: chosen, reason };
+      return { ok: false, nodes: chosen, reason, noRoom };
     }
     candidates.sort(
       (a, b) =>

@@ -71,7 +71,8 @@ const FORGET_AFTER_MS = 5 * 60_000;
 
 /**
  * Events: `release` (ReleaseOutcome), `pass` (after each pass), `instance` (appName, InstanceEvent), `decision`
- * (appName, text: a sentence for the app's log, like "starting 2 web instances of v3 on node-a, node-b").
+ * (appName, text: a sentence for the app's log, like "starting 2 web instances of v3 on node-a, node-b"),
+ * `rollout-note` (appName, text: how a rollout goes on when the new instances do not fit beside the old ones).
  */
 export class Scheduler extends EventEmitter {
   private running = false;
@@ -88,6 +89,11 @@ export class Scheduler extends EventEmitter {
   /** Instances marked stopped whose removal from the router is not confirmed yet. */
   private readonly routing = new Set<string>();
   private readonly placementIssues = new Map<string, string>();
+  /**
+   * Per app, the process types the last pass could not place every new instance of for want of room, with how many
+   * it placed: their rollouts go on in batches that fit (plan.ts).
+   */
+  private readonly noRoom = new Map<string, Map<string, number>>();
   private router: RouteSink | undefined;
   /** Commands of one-off instances (`berth run`), by instance id; they do not outlive this control plane. */
   readonly oneOffs = new Map<string, { command: string }>();
@@ -278,6 +284,8 @@ export class Scheduler extends EventEmitter {
       };
     };
 
+    const requestsOfInstance = (i: (typeof instances)[number]): Requests =>
+      effectiveRequests({ ...limitsOfInstance(i), memoryRequestMb: i.memoryRequestMb, cpuRequest: i.cpuRequest });
     // Capacity of every node, from the requests of what it already runs (rows from before requests existed count
     // the defaults for their own limits).
     const capacity = new Map<string, NodeCapacity & { teamId: string | null }>();
@@ -300,8 +308,7 @@ export class Scheduler extends EventEmitter {
     for (const i of instances) {
       const c = i.nodeId ? capacity.get(i.nodeId) : undefined;
       if (!c || i.desired === "stopped") continue;
-      const l = limitsOfInstance(i);
-      const r = effectiveRequests({ ...l, memoryRequestMb: i.memoryRequestMb, cpuRequest: i.cpuRequest });
+      const r = requestsOfInstance(i);
       c.allocated.memoryMb += r.memoryMb;
       c.allocated.cpu += r.cpu;
       const group = `${i.appId}/${i.processType}`;
@@ -348,9 +355,18 @@ export class Scheduler extends EventEmitter {
           now,
           placementIssue: this.placementIssues.get(app.id),
           rolloutBatch: app.rolloutBatch,
+          noRoom: this.noRoom.get(app.id),
         },
         this.opts.plan,
       );
+      if (plan.makeRoom?.length) {
+        const room = new Set(plan.makeRoom);
+        const types = [...new Set(mine.filter((i) => room.has(i.id)).map((i) => i.processType))].sort();
+        this.note(
+          app.name,
+          `no new ${types.join(", ")} instance fits beside the old ones: stopping ${plan.makeRoom.join(", ")} first to make room`,
+        );
+      }
 
       if (plan.stop.length) {
         changed = true;
@@ -363,6 +379,15 @@ export class Scheduler extends EventEmitter {
         }
         this.s.log.info({ app: app.name, instances: plan.stop }, "stopping instances");
         const stopping = new Set(plan.stop);
+        // Their room is free for this pass's placements (the next pass does not count them either): a rollout short
+        // of room places a new instance in the pass that stops an old one.
+        for (const i of mine) {
+          const c = i.nodeId && i.desired !== "stopped" && stopping.has(i.id) ? capacity.get(i.nodeId) : undefined;
+          if (!c) continue;
+          const r = requestsOfInstance(i);
+          c.allocated.memoryMb -= r.memoryMb;
+          c.allocated.cpu -= r.cpu;
+        }
         const lost = mine.filter((i) => stopping.has(i.id) && i.nodeId !== null && lostNodes.has(i.nodeId));
         const nodeNames = new Map(nodes.map((n) => [n.id, n.name]));
         for (const i of lost)
@@ -407,6 +432,8 @@ export class Scheduler extends EventEmitter {
 
       const previousIssue = this.placementIssues.get(app.id);
       this.placementIssues.delete(app.id);
+      const previousNoRoom = this.noRoom.get(app.id);
+      const noRoom = new Map<string, number>();
       for (const req of plan.start) {
         const release = app.releases.find((r) => r.id === req.releaseId);
         if (!release) continue;
@@ -431,6 +458,17 @@ export class Scheduler extends EventEmitter {
           }
           this.placementIssues.set(app.id, placed.reason);
           this.s.log.warn({ app: app.name, type: req.processType, reason: placed.reason }, "cannot place instances");
+          if (placed.noRoom) {
+            noRoom.set(req.processType, placed.nodes.length);
+            const rollingOut = release.status === "pending" || release.status === "deploying";
+            if (rollingOut && !previousNoRoom?.has(req.processType)) {
+              this.note(
+                app.name,
+                `room for ${placed.nodes.length} of ${req.count} new ${req.processType} instance(s) beside the old ones: ` +
+                  `v${release.version} rolls out in batches that fit (one old instance stops per new healthy one)`,
+              );
+            }
+          }
         }
         if (placed.nodes.length === 0) continue;
         changed = true;
@@ -462,6 +500,8 @@ export class Scheduler extends EventEmitter {
         );
         this.s.hub.publish(app.id, "events", { kind: "instance", placed: rows.map((r) => r.id) });
       }
+      if (noRoom.size) this.noRoom.set(app.id, noRoom);
+      else this.noRoom.delete(app.id);
     }
 
     if (changed) instances = await db.instance.findMany();
@@ -474,6 +514,16 @@ export class Scheduler extends EventEmitter {
       now,
     );
     if (await this.applyRoutes(apps, instances, nodes, connected)) this.startDrains();
+  }
+
+  /**
+   * A rollout decision worth telling the pusher (batches that fit, instances stopped for room): the app's log gets it
+   * as a `decision`, and `git push` / rollout watchers as a `rollout-note` (appName, text).
+   */
+  private note(appName: string, text: string): void {
+    this.s.log.info({ app: appName }, text);
+    this.emit("decision", appName, text);
+    this.emit("rollout-note", appName, text);
   }
 
   /** Instances stopped since the last router update are out of the routes now: their drain period starts. */
