@@ -46,7 +46,11 @@ export interface Platform {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` every 100 ms until it returns something truthy. */
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 300_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  ms = 300_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await fn();
@@ -81,7 +85,13 @@ export async function startPlatform(app: string, opts: { hostPorts?: number } = 
       BERTH_ROUTER_PORT: "0",
     });
     await migrateDatabase(config.databaseUrl);
-    const cp = await createControlPlane({ config, log: createLogger("error"), dashboard: false, registry: true, router: true });
+    const cp = await createControlPlane({
+      config,
+      log: createLogger("error"),
+      dashboard: false,
+      registry: true,
+      router: true,
+    });
     cleanups.push(() => cp.close());
     const port = await cp.listen();
     const url = `http://127.0.0.1:${port}`;
@@ -117,7 +127,10 @@ export async function startPlatform(app: string, opts: { hostPorts?: number } = 
       `--insecure-registries=${reg.host}`,
       `--registry-auth-file=${authFile}`,
     ];
-    const inspector = await OciBackend.open(backendConfigFor(loadAgentConfig(flags, { NODE_ENV: "test" })), silentLogger());
+    const inspector = await OciBackend.open(
+      backendConfigFor(loadAgentConfig(flags, { NODE_ENV: "test" })),
+      silentLogger(),
+    );
     const agent = spawn(process.execPath, ["--import", "tsx", "runtime-agent/main.ts", ...flags], {
       cwd: root,
       stdio: ["ignore", "ignore", "pipe"],
@@ -127,18 +140,26 @@ export async function startPlatform(app: string, opts: { hostPorts?: number } = 
     cleanups.push(async () => {
       // The app first (its containers stop through the agent), then the agent, then anything left.
       await api.req("DELETE", `/api/v1/apps/${app}`).catch(() => undefined);
-      await until("containers gone", async () => (await inspector.list()).length === 0, 120_000).catch((e: unknown) =>
-        problems.push(String(e)),
-      );
+      // A state file being rewritten can fail one read: try again at the next poll.
+      const none = () =>
+        inspector.list().then(
+          (l) => l.length === 0,
+          () => false,
+        );
+      await until("containers gone", none, 120_000).catch((e: unknown) => problems.push(String(e)));
       if (agent.exitCode === null) {
         const exited = new Promise((r) => agent.once("exit", r));
         agent.kill("SIGTERM");
         await exited;
       }
-      for (const x of await inspector.list()) await inspector.delete(x.id).catch((e: unknown) => problems.push(String(e)));
+      for (const x of await inspector.list())
+        await inspector.delete(x.id).catch((e: unknown) => problems.push(String(e)));
     });
     const db = cp.services.db;
-    await until("node ready", async () => (await db.node.findUnique({ where: { name: `${app}-node` } }))?.state === "ready");
+    await until(
+      "node ready",
+      async () => (await db.node.findUnique({ where: { name: `${app}-node` } }))?.state === "ready",
+    );
     if ((await api.req("POST", "/api/v1/apps", { name: app })).status !== 201) throw new Error("app create failed");
     const repo = await makeRepo({
       Dockerfile: DOCKERFILE,
