@@ -182,6 +182,29 @@ test("releases, config, activity, instances, formation and nodes; a viewer can l
     expect(formation.find((f) => f.type === "web")).toMatchObject({ diskMb: 2048, bandwidthMbit: 50, memoryMb: 512 });
   });
 
+  await test.step("limits: memory and CPU requests beside the limits, at most the limit", async () => {
+    const memReq = owner.getByLabel("Memory request of web in MB");
+    const cpuReq = owner.getByLabel("CPU request of web in cores");
+    // The defaults: memory request = the limit, CPU request 0.1.
+    await expect(memReq).toHaveValue("512");
+    await expect(cpuReq).toHaveValue("0.1");
+    await memReq.fill("1024");
+    await expect(owner.getByText("Whole MB from 32 to the memory limit.")).toBeVisible();
+    await expect(owner.getByRole("button", { name: "Save limits" })).toBeDisabled();
+    await memReq.fill("256");
+    await cpuReq.fill("0.25");
+    await shot(owner, "52-limits-requests");
+    await owner.getByRole("button", { name: "Save limits" }).click();
+    await expect(owner.getByRole("status").filter({ hasText: "Limits saved" })).toBeVisible();
+    const formation = (await apiCall(owner, "GET", `/apps/${app}/formation`)).body as { type: string }[];
+    expect(formation.find((f) => f.type === "web")).toMatchObject({
+      memoryMb: 512,
+      memoryRequestMb: 256,
+      cpu: 1,
+      cpuRequest: 0.25,
+    });
+  });
+
   await test.step("releases: history, config diff, rollback confirmation", async () => {
     await owner.getByRole("link", { name: "Releases", exact: true }).click();
     const list = owner.getByRole("list", { name: `Releases of ${app}` });

@@ -80,6 +80,10 @@ export interface ProcessFormation {
   diskMb: number;
   /** Network bandwidth of each instance, each way (Mbit/s). */
   bandwidthMbit: number;
+  /** Memory placement counts per instance (MB): the memory limit unless set lower. */
+  memoryRequestMb: number;
+  /** CPU placement counts per instance (cores), apart from the CPU limit. */
+  cpuRequest: number;
 }
 
 export type InstanceState = "pending" | "starting" | "running" | "stopping" | "stopped" | "crashed" | "failed";

@@ -1,4 +1,5 @@
-// `berth formation`, `ps:scale`, `limits:set`: how many instances of each process type run, with what limits.
+// `berth formation`, `berth limits`, `ps:scale`, `limits:set`: how many instances of each process type run, with
+// what limits, and what placement counts for them (the requests).
 // Changing the formation never builds or releases; the scheduler converges to it.
 import type { Command } from "commander";
 import { seg } from "../api-client.ts";
@@ -16,6 +17,8 @@ interface FormationEntry {
   cpu: number;
   diskMb?: number;
   bandwidthMbit?: number;
+  memoryRequestMb?: number;
+  cpuRequest?: number;
 }
 
 interface FormationUpdate {
@@ -25,6 +28,10 @@ interface FormationUpdate {
   cpu?: number;
   diskMb?: number;
   bandwidthMbit?: number;
+  /** null: back to the default (the memory limit). */
+  memoryRequestMb?: number | null;
+  /** null: back to the default (0.1). */
+  cpuRequest?: number | null;
 }
 
 interface AppOpts {
@@ -94,6 +101,11 @@ export function parseCpu(raw: string): number {
   return Number(raw);
 }
 
+/** `default` (back to the default request), else what `parse` makes of it. */
+function parseRequest(raw: string, parse: (raw: string) => number): number | null {
+  return raw.trim().toLowerCase() === "default" ? null : parse(raw);
+}
+
 function show(formation: FormationEntry[], app: string): void {
   printTable(
     ["TYPE", "QUANTITY", "MEMORY", "CPU", "DISK", "BANDWIDTH"],
@@ -107,6 +119,30 @@ function show(formation: FormationEntry[], app: string): void {
     ]),
     `${app} has no process types yet; deploy it first.`,
   );
+}
+
+/** Limits beside requests: what each instance may use (cgroup) and what placement counts for it on a node. */
+function showLimits(formation: FormationEntry[], app: string): void {
+  printTable(
+    ["TYPE", "MEMORY", "MEMORY REQUEST", "CPU", "CPU REQUEST", "DISK", "BANDWIDTH"],
+    formation.map((f) => [
+      f.type,
+      `${f.memoryMb}M`,
+      f.memoryRequestMb === undefined ? "-" : `${f.memoryRequestMb}M`,
+      String(f.cpu),
+      f.cpuRequest === undefined ? "-" : String(f.cpuRequest),
+      f.diskMb === undefined ? "-" : `${f.diskMb}M`,
+      f.bandwidthMbit === undefined ? "-" : `${f.bandwidthMbit}Mbit/s`,
+    ]),
+    `${app} has no process types yet; deploy it first.`,
+  );
+}
+
+async function listLimits(opts: AppOpts): Promise<void> {
+  const app = await resolveApp(opts.app);
+  const { body } = await authedClient().get<FormationEntry[]>(`/apps/${seg(app)}/formation`);
+  if (opts.json) return printJson(body);
+  showLimits(body, app);
 }
 
 async function list(opts: AppOpts): Promise<void> {
@@ -128,6 +164,15 @@ async function change(app: string, updates: FormationUpdate[], opts: AppOpts): P
   if (known) await finishWait(api, app, { kind: "settled", known }, opts.json);
 }
 
+interface LimitFlags {
+  memory?: string;
+  cpu?: string;
+  disk?: string;
+  bandwidth?: string;
+  memoryRequest?: string;
+  cpuRequest?: string;
+}
+
 /** Registers the formation commands. */
 export function registerPsCommands(program: Command): void {
   program
@@ -135,6 +180,11 @@ export function registerPsCommands(program: Command): void {
     .description("show an app's process types with their quantity, memory, CPU, disk and bandwidth")
     .option("-a, --app <app>", "app name (default: from git remote `berth`)")
     .action(list);
+  program
+    .command("limits")
+    .description("show each process type's limits (memory, CPU, disk, bandwidth) beside its requests (memory, CPU)")
+    .option("-a, --app <app>", "app name (default: from git remote `berth`)")
+    .action(listLimits);
   program
     .command("ps:scale")
     .description("set how many instances of each process type run (one change, no release)")
@@ -147,22 +197,28 @@ export function registerPsCommands(program: Command): void {
     });
   program
     .command("limits:set")
-    .description("set memory, CPU, disk and bandwidth limits of a process type (no release)")
+    .description("set limits (memory, CPU, disk, bandwidth) and requests (memory, CPU) of a process type (no release)")
     .argument("<type>", "process type, like web")
     .option("--memory <size>", "memory limit, like 256M or 1G")
     .option("--cpu <cores>", "CPU limit in cores, like 0.5")
+    .option(
+      "--memory-request <size>",
+      "memory placement counts per instance, at most the limit, or `default` (= the limit)",
+    )
+    .option("--cpu-request <cores>", "CPU placement counts per instance, at most the limit, or `default` (0.1)")
     .option("--disk <size>", "size of each instance's writable layer, like 512M or 2G")
     .option("--bandwidth <rate>", "network bandwidth of each instance, each way, in Mbit/s, like 50M or 1G")
     .option("-a, --app <app>", "app name (default: from git remote `berth`)")
-    .action(
-      async (type: string, opts: AppOpts & { memory?: string; cpu?: string; disk?: string; bandwidth?: string }) => {
-        const update: FormationUpdate = { type: checkType(type) };
-        if (opts.memory !== undefined) update.memoryMb = parseMemory(opts.memory);
-        if (opts.cpu !== undefined) update.cpu = parseCpu(opts.cpu);
-        if (opts.disk !== undefined) update.diskMb = parseDisk(opts.disk);
-        if (opts.bandwidth !== undefined) update.bandwidthMbit = parseBandwidth(opts.bandwidth);
-        if (Object.keys(update).length === 1) throw usageError("give --memory, --cpu, --disk or --bandwidth");
-        await change(await resolveApp(opts.app), [update], { ...opts, wait: false });
-      },
-    );
+    .action(async (type: string, opts: AppOpts & LimitFlags) => {
+      const update: FormationUpdate = { type: checkType(type) };
+      if (opts.memory !== undefined) update.memoryMb = parseMemory(opts.memory);
+      if (opts.cpu !== undefined) update.cpu = parseCpu(opts.cpu);
+      if (opts.disk !== undefined) update.diskMb = parseDisk(opts.disk);
+      if (opts.bandwidth !== undefined) update.bandwidthMbit = parseBandwidth(opts.bandwidth);
+      if (opts.memoryRequest !== undefined) update.memoryRequestMb = parseRequest(opts.memoryRequest, parseMemory);
+      if (opts.cpuRequest !== undefined) update.cpuRequest = parseRequest(opts.cpuRequest, parseCpu);
+      if (Object.keys(update).length === 1)
+        throw usageError("give --memory, --cpu, --disk, --bandwidth, --memory-request or --cpu-request");
+      await change(await resolveApp(opts.app), [update], { ...opts, wait: false });
+    });
 }

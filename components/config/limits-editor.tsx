@@ -14,7 +14,7 @@ import { atLeast } from "@/lib/roles";
 import type { AppDetail, ProcessFormation } from "@/lib/types";
 
 // Mirrors LIMITS in server/formation/formation.ts (the server checks again).
-type Field = "memoryMb" | "cpu" | "diskMb" | "bandwidthMbit";
+type Field = "memoryMb" | "memoryRequestMb" | "cpu" | "cpuRequest" | "diskMb" | "bandwidthMbit";
 interface FieldSpec {
   field: Field;
   heading: string;
@@ -41,6 +41,18 @@ const FIELDS: FieldSpec[] = [
     width: "w-28",
   },
   {
+    // What placement counts on a node; the memory limit unless set lower.
+    field: "memoryRequestMb",
+    heading: "Memory request (MB)",
+    label: (t) => `Memory request of ${t} in MB`,
+    min: 32,
+    max: 65536,
+    step: 32,
+    integer: true,
+    rule: "Whole MB from 32 to the memory limit.",
+    width: "w-28",
+  },
+  {
     field: "cpu",
     heading: "CPU (cores)",
     label: (t) => `CPU of ${t} in cores`,
@@ -49,6 +61,18 @@ const FIELDS: FieldSpec[] = [
     step: 0.05,
     integer: false,
     rule: "From 0.05 to 64 cores.",
+    width: "w-24",
+  },
+  {
+    // What placement counts on a node, apart from the limit (a cap): 0.1 unless set.
+    field: "cpuRequest",
+    heading: "CPU request (cores)",
+    label: (t) => `CPU request of ${t} in cores`,
+    min: 0,
+    max: 64,
+    step: 0.05,
+    integer: false,
+    rule: "From 0 to the CPU limit.",
     width: "w-24",
   },
   {
@@ -81,11 +105,22 @@ function problem(spec: FieldSpec, v: string): string | null {
   const n = Number(v);
   if (v.trim() === "" || !Number.isFinite(n) || (spec.integer && !Number.isInteger(n)) || n < spec.min || n > spec.max)
     return spec.rule;
-  if (spec.field === "cpu" && Math.abs(Math.round(n * 100) - n * 100) > 1e-6) return "In steps of 0.01.";
+  if ((spec.field === "cpu" || spec.field === "cpuRequest") && Math.abs(Math.round(n * 100) - n * 100) > 1e-6)
+    return "In steps of 0.01.";
   return null;
 }
 
-/** Memory, CPU, disk and bandwidth limits per process type, saved together through the formation API. */
+/** A request edited above its (possibly edited) limit; an untouched request follows the limit on the server. */
+function requestAboveLimit(spec: FieldSpec, f: ProcessFormation, d: Draft, value: (field: Field) => string) {
+  const limit = spec.field === "memoryRequestMb" ? "memoryMb" : spec.field === "cpuRequest" ? "cpu" : null;
+  if (!limit || d[f.type]?.[spec.field] === undefined) return null;
+  return Number(value(spec.field)) > Number(value(limit)) + 1e-9 ? spec.rule : null;
+}
+
+/**
+ * Memory, CPU, disk and bandwidth limits per process type, and the memory and CPU requests placement counts, saved
+ * together through the formation API.
+ */
 export function LimitsEditor({ app }: { app: AppDetail }) {
   const formation = useFormation(app.name);
   const change = useChangeFormation(app.name);
@@ -105,7 +140,9 @@ export function LimitsEditor({ app }: { app: AppDetail }) {
       return u;
     })
     .filter((u) => Object.keys(u).length > 1);
-  const invalid = list.some((f) => FIELDS.some((spec) => problem(spec, value(f, spec.field))));
+  const fieldProblem = (f: ProcessFormation, spec: FieldSpec) =>
+    problem(spec, value(f, spec.field)) ?? requestAboveLimit(spec, f, draft, (field) => value(f, field));
+  const invalid = list.some((f) => FIELDS.some((spec) => fieldProblem(f, spec)));
 
   const edit = (type: string, field: Field, v: string) =>
     setDraft((d) => ({ ...d, [type]: { ...d[type], [field]: v } }));
@@ -126,7 +163,7 @@ export function LimitsEditor({ app }: { app: AppDetail }) {
       <form onSubmit={onSubmit} noValidate aria-label="Process limits">
         <CardHeader
           title="Limits per process type"
-          description="Memory, CPU, writable disk and network bandwidth (each way) of every instance of a process type."
+          description="Limits: memory, CPU, writable disk and network bandwidth (each way) of every instance of a process type. Requests: the memory and CPU a node sets aside for each instance when placing it (memory: the limit unless lower; CPU: 0.1 unless set)."
         />
         {formation.isPending ? (
           <SkeletonRows rows={2} label="Loading limits" />
@@ -158,7 +195,7 @@ export function LimitsEditor({ app }: { app: AppDetail }) {
                   <TD className="font-mono font-medium text-zinc-900">{f.type}</TD>
                   {FIELDS.map((spec) => {
                     const v = value(f, spec.field);
-                    const err = problem(spec, v);
+                    const err = fieldProblem(f, spec);
                     const errId = `${spec.field}-${f.type}-error`;
                     return (
                       <TD key={spec.field} className="py-2 align-top">

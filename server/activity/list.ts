@@ -45,7 +45,13 @@ function configSummary(d: Data): string {
   return parts.length ? `Config vars: ${parts.join("; ")}` : "Changed config vars";
 }
 
-type Limits = { quantity?: unknown; memoryMb?: unknown; cpu?: unknown };
+type Limits = {
+  quantity?: unknown;
+  memoryMb?: unknown;
+  cpu?: unknown;
+  memoryRequestMb?: unknown;
+  cpuRequest?: unknown;
+};
 
 function formationSummary(d: Data): string {
   const before = (d.before ?? {}) as Record<string, Limits>;
@@ -58,6 +64,9 @@ function formationSummary(d: Data): string {
       bits.push(`${String(b.quantity ?? "?")} → ${String(a.quantity)}`);
     if (num(a.memoryMb) !== null && a.memoryMb !== b.memoryMb) bits.push(`${String(a.memoryMb)} MB`);
     if (num(a.cpu) !== null && a.cpu !== b.cpu) bits.push(`${String(a.cpu)} CPU`);
+    if (num(a.memoryRequestMb) !== null && a.memoryRequestMb !== b.memoryRequestMb)
+      bits.push(`request ${String(a.memoryRequestMb)} MB`);
+    if (num(a.cpuRequest) !== null && a.cpuRequest !== b.cpuRequest) bits.push(`request ${String(a.cpuRequest)} CPU`);
     if (bits.length) changes.push(`${type} ${bits.join(", ")}`);
   }
   return changes.length ? `Scaled ${list(changes)}` : "Changed the formation";

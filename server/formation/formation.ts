@@ -1,11 +1,12 @@
-// Process formation: how many instances of each process type an app runs, and their limits (memory, CPU, size of
-// the writable layer, network bandwidth).
+// Process formation: how many instances of each process type an app runs, their limits (memory, CPU, size of
+// the writable layer, network bandwidth) and their requests (the memory and CPU placement counts, ./requests.ts).
 // The scheduler reads these rows; changing them never builds or releases anything.
 import type { Actor, Services } from "../context.ts";
 import { errors } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
 import { requireApp } from "../teams/access.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
+import { effectiveRequests, requestProblem } from "./requests.ts";
 
 export const LIMITS = {
   quantity: { min: 0, max: 100 },
@@ -15,6 +16,10 @@ export const LIMITS = {
   diskMb: { min: 64, max: 1024 * 1024 },
   /** Mbit/s each way per instance. */
   bandwidthMbit: { min: 1, max: 100_000 },
+  /** MB placement counts per instance; at most the memory limit (checked with it). */
+  memoryRequestMb: { min: 32, max: 65536 },
+  /** Cores placement counts per instance; 0 (best effort) up to the CPU limit (checked with it). */
+  cpuRequest: { min: 0, max: 64 },
 } as const;
 
 /** One process type's desired state. */
@@ -25,6 +30,10 @@ export interface FormationEntry {
   cpu: number;
   diskMb: number;
   bandwidthMbit: number;
+  /** The memory request in force (MB): the one set, else the memory limit. */
+  memoryRequestMb: number;
+  /** The CPU request in force (cores): the one set, else 0.1 (or the limit if smaller). */
+  cpuRequest: number;
 }
 
 /** A change to one process type; omitted fields stay as they are. */
@@ -35,20 +44,41 @@ export interface FormationUpdate {
   cpu?: number | undefined;
   diskMb?: number | undefined;
   bandwidthMbit?: number | undefined;
+  /** null: back to the default (follow the memory limit). */
+  memoryRequestMb?: number | null | undefined;
+  /** null: back to the default (0.1 core). */
+  cpuRequest?: number | null | undefined;
+}
+
+/** A formation row as stored (requests null = default). */
+interface FormationRow {
+  type: string;
+  quantity: number;
+  memoryMb: number;
+  cpu: number;
+  diskMb: number;
+  bandwidthMbit: number;
+  memoryRequestMb: number | null;
+  cpuRequest: number | null;
 }
 
 /** The fields of a formation row a client sees. */
-export const formationView = (f: FormationEntry): FormationEntry => ({
-  type: f.type,
-  quantity: f.quantity,
-  memoryMb: f.memoryMb,
-  cpu: f.cpu,
-  diskMb: f.diskMb,
-  bandwidthMbit: f.bandwidthMbit,
-});
+export const formationView = (f: FormationRow): FormationEntry => {
+  const r = effectiveRequests(f);
+  return {
+    type: f.type,
+    quantity: f.quantity,
+    memoryMb: f.memoryMb,
+    cpu: f.cpu,
+    diskMb: f.diskMb,
+    bandwidthMbit: f.bandwidthMbit,
+    memoryRequestMb: r.memoryMb,
+    cpuRequest: r.cpu,
+  };
+};
 const view = formationView;
 
-const CHANGEABLE = ["quantity", "memoryMb", "cpu", "diskMb", "bandwidthMbit"] as const;
+const CHANGEABLE = ["quantity", "memoryMb", "cpu", "diskMb", "bandwidthMbit", "memoryRequestMb", "cpuRequest"] as const;
 
 /** Checks one update against the limits (the API schema checks the same; this guards other callers). */
 function check(u: FormationUpdate): void {
@@ -58,8 +88,8 @@ function check(u: FormationUpdate): void {
   const bad = (field: keyof typeof LIMITS, v: number | undefined, integer: boolean) =>
     v !== undefined &&
     (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < LIMITS[field].min || v > LIMITS[field].max);
-  for (const field of ["quantity", "memoryMb", "diskMb", "bandwidthMbit"] as const) {
-    if (bad(field, u[field], true)) {
+  for (const field of ["quantity", "memoryMb", "diskMb", "bandwidthMbit", "memoryRequestMb"] as const) {
+    if (bad(field, u[field] ?? undefined, true)) {
       throw errors.validation(
         `${u.type}: ${field} must be a whole number from ${LIMITS[field].min} to ${LIMITS[field].max}`,
       );
@@ -67,6 +97,12 @@ function check(u: FormationUpdate): void {
   }
   if (bad("cpu", u.cpu, false) || (u.cpu !== undefined && !isHundredths(u.cpu))) {
     throw errors.validation(`${u.type}: cpu must be from ${LIMITS.cpu.min} to ${LIMITS.cpu.max} in steps of 0.01`);
+  }
+  const cpuRequest = u.cpuRequest ?? undefined;
+  if (bad("cpuRequest", cpuRequest, false) || (cpuRequest !== undefined && !isHundredths(cpuRequest))) {
+    throw errors.validation(
+      `${u.type}: cpuRequest must be from ${LIMITS.cpuRequest.min} to ${LIMITS.cpuRequest.max} in steps of 0.01`,
+    );
   }
 }
 
@@ -115,10 +151,17 @@ export async function changeFormation(s: Services, actor: Actor, appName: string
         cpu: u.cpu ?? row.cpu,
         diskMb: u.diskMb ?? row.diskMb,
         bandwidthMbit: u.bandwidthMbit ?? row.bandwidthMbit,
+        // undefined keeps the request, null resets it to the default.
+        memoryRequestMb: u.memoryRequestMb === undefined ? row.memoryRequestMb : u.memoryRequestMb,
+        cpuRequest: u.cpuRequest === undefined ? row.cpuRequest : u.cpuRequest,
       };
+      // Checked against the limits after the change: a limit lowered under a request set earlier is refused too.
+      const problem = requestProblem(u.type, next);
+      if (problem) throw errors.validation(problem);
       const { type: _type, ...was } = view(row);
       before[u.type] = was;
-      after[u.type] = next;
+      const { type: _t, ...will } = view({ type: u.type, ...next });
+      after[u.type] = will;
       await tx.formation.update({ where: { id: row.id }, data: next });
     }
     await recordAudit(tx, actor, {

@@ -108,6 +108,8 @@ export const AppDetailSchema = AppSchema.extend({
       cpu: z.number(),
       diskMb: z.number().int(),
       bandwidthMbit: z.number().int(),
+      memoryRequestMb: z.number().int(),
+      cpuRequest: z.number(),
     }),
   ),
 }).openapi("AppDetail");

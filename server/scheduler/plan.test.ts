@@ -492,3 +492,91 @@ describe("planApp: rolling rollouts (rolloutBatch)", () => {
     expect(stuck.statuses[0]?.reason).toBe("the rollout made no progress in 300 s: no ready node to run it on");
   });
 });
+
+describe("planApp: rollouts short of room roll out in batches that fit", () => {
+  /**
+   * Runs a rollout of v2 over v1 (q instances of `type`) on a node with room for `slots` instances of the type, pass by
+   * pass like the scheduler: placement takes what fits and reports the type short of room for the next pass.
+   */
+  function simulate(type: string, q: number, slots: number, passes = 30) {
+    const w: World = {
+      releases: [rel(1, "deployed", [type]), rel(2, "pending", [type])],
+      instances: Array.from({ length: q }, (_, k) => inst(1, { id: `o${k + 1}`, processType: type })),
+    };
+    let noRoom = new Map<string, number>();
+    let fewest = Infinity;
+    const said: string[][] = [];
+    for (let pass = 0; pass < passes && w.releases[1]?.status !== "deployed"; pass++) {
+      const p = planApp({ ...w, formation: formation({ [type]: q }), now, noRoom }, opts);
+      if (p.makeRoom) said.push(p.makeRoom);
+      const stop = new Set(p.stop);
+      w.instances = w.instances.filter((i) => !stop.has(i.id));
+      fewest = Math.min(fewest, healthyCount(w, type));
+      // Placement: what fits beside what is left.
+      const wanted = p.start.reduce((n, s) => n + s.count, 0);
+      const fits = Math.max(0, Math.min(wanted, slots - w.instances.length));
+      apply(w, { ...p, stop: [], start: p.start.map((s) => ({ ...s, count: fits })) });
+      noRoom = fits < wanted ? new Map([[type, fits]]) : new Map();
+      becomeHealthy(w);
+    }
+    return { w, fewest, said, deployed: w.releases[1]?.status === "deployed" };
+  }
+
+  it("room for one extra: web=3 rolls out one by one, never below 3 healthy, nothing stopped only for room", () => {
+    const r = simulate("web", 3, 4);
+    expect(r.deployed).toBe(true);
+    expect(r.fewest).toBe(3);
+    expect(r.said).toEqual([]);
+    expect(r.w.instances.every((i) => i.releaseId === "r2")).toBe(true);
+  });
+
+  it("a full node: web=3 replaces one at a time, each old one stopped for room first, 2 healthy at least", () => {
+    const r = simulate("web", 3, 3);
+    expect(r.deployed).toBe(true);
+    expect(r.fewest).toBe(2);
+    expect(r.said).toEqual([["o1"], ["o2"], ["o3"]]);
+    expect(r.w.instances).toHaveLength(3);
+  });
+
+  it("a full node with worker=1: the old worker makes room, the new one starts", () => {
+    const r = simulate("worker", 1, 1);
+    expect(r.deployed).toBe(true);
+    expect(r.said).toEqual([["o1"]]);
+  });
+
+  it("a full node with web=1 never drops to zero serving: the rollout waits (and times out) instead", () => {
+    const r = simulate("web", 1, 1, 5);
+    expect(r.deployed).toBe(false);
+    expect(r.fewest).toBe(1);
+    expect(r.w.instances.map((i) => i.id)).toEqual(["o1"]);
+  });
+
+  it("without the noRoom hint, batch 0 keeps every old instance until the whole new formation is healthy", () => {
+    const w: World = {
+      releases: [rel(1, "deployed"), rel(2, "deploying")],
+      instances: [inst(1, { id: "o1" }), inst(1, { id: "o2" }), inst(2, { id: "n1" })],
+    };
+    const p = planApp({ ...w, formation: formation({ web: 2 }), now }, opts);
+    expect(p.stop).toEqual([]);
+    const short = planApp({ ...w, formation: formation({ web: 2 }), now, noRoom: new Map([["web", 0]]) }, opts);
+    expect(short.stop).toEqual(["o1"]);
+    expect(short.makeRoom).toBeUndefined();
+  });
+
+  it("an abort after old instances gave way keeps the new healthy ones serving until the old are back", () => {
+    const instances = [inst(1, { id: "o3" }), inst(2, { id: "n1" }), inst(2, { id: "n2", state: "failed" })];
+    const p = planApp(
+      {
+        releases: [rel(1, "deployed"), rel(2, "deploying")],
+        formation: formation({ web: 3 }),
+        instances,
+        now,
+        noRoom: new Map([["web", 0]]),
+      },
+      opts,
+    );
+    expect(p.statuses[0]).toMatchObject({ releaseId: "r2", status: "failed" });
+    expect(p.stop).toEqual(["n2"]);
+    expect(p.start).toEqual([{ releaseId: "r1", processType: "web", count: 2 }]);
+  });
+});

@@ -8,6 +8,11 @@
 // Rollouts start the whole new formation beside the old one (surge 100%), unless the app sets a rollout batch N:
 // then each process type has at most N new instances starting at a time, and every new healthy instance lets one
 // old instance stop, so the healthy count never drops below the formation (maxUnavailable 0, maxSurge N).
+//
+// A process type whose new instances did not all fit on the nodes beside the old ones (`noRoom`) rolls out in batches
+// that fit instead of waiting for the whole surplus: one old instance stops per new healthy one, and when not even one
+// new instance fits (nothing new is starting) one old instance stops first to make room (maxUnavailable 1), except
+// for a web type with one instance, which never drops to zero serving.
 
 export type Desired = "running" | "replace" | "stopped";
 
@@ -45,6 +50,11 @@ export interface PlanInput {
    * and rolling restarts, one old instance stopped per new healthy one. 0 or absent: all at once.
    */
   rolloutBatch?: number | undefined;
+  /**
+   * Process types whose new instances the previous pass could not all place for want of room on the nodes (not for
+   * want of a node), with how many it could place: they roll out in batches that fit.
+   */
+  noRoom?: ReadonlyMap<string, number> | undefined;
 }
 
 export interface PlanOptions {
@@ -65,6 +75,11 @@ export interface StartRequest {
 export interface Plan {
   start: StartRequest[];
   stop: string[];
+  /**
+   * Old instances stopped only to make room for new ones that did not fit beside them (said in the rollout output);
+   * absent when none.
+   */
+  makeRoom?: string[];
   statuses: { releaseId: string; status: "deploying" | "deployed" | "failed" | "superseded"; reason?: string }[];
 }
 
@@ -113,11 +128,30 @@ function scaleType(
   mine: PlanInstance[],
   predecessors: PlanInstance[],
   batch: number,
-  plan: Plan,
+  plan: Required<Plan>,
   preferKept?: string,
+  /** How many new instances of the type the previous pass could place when it could not place them all. */
+  placedShort?: number,
 ): void {
   const running = mine.filter((i) => i.desired === "running");
   const healthy = running.filter((i) => i.state === "running").length;
+  if (placedShort !== undefined && batch === 0 && predecessors.length > 0) {
+    // Batches that fit: everything missing is asked for (placement takes what fits), and old instances make way one
+    // per new healthy one, or one first when nothing new fits at all.
+    if (q > running.length) plan.start.push({ releaseId: release.id, processType: type, count: q - running.length });
+    const starting = running.length - healthy;
+    const replaced = Math.max(0, predecessors.length - Math.max(0, q - healthy));
+    // Nothing fit last time, nothing is starting and no new healthy one lets an old one go: one makes room.
+    const firstRoom =
+      replaced === 0 && placedShort === 0 && starting === 0 && running.length < q && !(type === "web" && q < 2) ? 1 : 0;
+    const surplus = [...predecessors]
+      .sort(leastServingFirst(preferKept))
+      .slice(0, Math.max(0, predecessors.length - Math.max(0, q - healthy - firstRoom)));
+    plan.stop.push(...surplus.map((i) => i.id));
+    // Those beyond what the new healthy instances replace stop for room only.
+    plan.makeRoom.push(...surplus.slice(replaced).map((i) => i.id));
+    return;
+  }
   let start = q - running.length;
   if (start > 0 && batch > 0) {
     // Capacity that is missing anyway (scale-up, lost instances) starts at once; only replacing instances that
@@ -148,16 +182,26 @@ function scaleType(
  * Scales the instances of `release` to the formation: start the missing ones, stop the extra ones. In a rolling
  * rollout (`rollingFrom`), the other releases' instances of each type are predecessors that stop one by one.
  */
-function scale(release: PlanRelease, input: PlanInput, plan: Plan, batch: number, rollingFrom?: string): void {
+function scale(
+  release: PlanRelease,
+  input: PlanInput,
+  plan: Required<Plan>,
+  batch: number,
+  rollingFrom?: string,
+  rollingOutFrom?: string,
+): void {
   for (const type of release.processTypes) {
     const q = input.formation.get(type) ?? 0;
+    const placedShort = input.noRoom?.get(type);
+    // A rollout short of room replaces the old release's instances like a rolling one does.
+    const from = rollingFrom ?? (placedShort !== undefined ? rollingOutFrom : undefined);
     const ofType = input.instances.filter((i) => alive(i) && i.processType === type);
     const mine = ofType.filter((i) => i.releaseId === release.id);
     const predecessors = [
       ...mine.filter((i) => i.desired === "replace"),
-      ...(rollingFrom !== undefined ? ofType.filter((i) => i.releaseId !== release.id) : []),
+      ...(from !== undefined ? ofType.filter((i) => i.releaseId !== release.id) : []),
     ];
-    scaleType(release, type, q, mine, predecessors, batch, plan, rollingFrom);
+    scaleType(release, type, q, mine, predecessors, batch, plan, from, placedShort);
   }
   const types = new Set(release.processTypes);
   plan.stop.push(
@@ -172,7 +216,7 @@ function scale(release: PlanRelease, input: PlanInput, plan: Plan, batch: number
  * rolling rollout failed, old instances were already stopped for new healthy ones, and stopping those at once
  * would drop below the healthy count the rollout kept.
  */
-function bridges(current: PlanRelease, input: PlanInput, plan: Plan): Set<string> {
+function bridges(current: PlanRelease, input: PlanInput, plan: Required<Plan>): Set<string> {
   const stopping = new Set(plan.stop);
   const keep = new Set<string>();
   for (const type of current.processTypes) {
@@ -188,10 +232,19 @@ function bridges(current: PlanRelease, input: PlanInput, plan: Plan): Set<string
   return keep;
 }
 
-/** Converges to `current` alone: scales it, and stops every other instance (but the bridges of a rolling app). */
-function settle(current: PlanRelease | undefined, input: PlanInput, plan: Plan, batch: number): void {
+/**
+ * Converges to `current` alone: scales it, and stops every other instance (but the bridges of a rolling app, or of a
+ * rollout that stopped old instances for room).
+ */
+function settle(
+  current: PlanRelease | undefined,
+  input: PlanInput,
+  plan: Required<Plan>,
+  batch: number,
+  bridging = false,
+): void {
   if (current) scale(current, input, plan, batch);
-  const keep = current && batch > 0 ? bridges(current, input, plan) : new Set<string>();
+  const keep = current && (batch > 0 || bridging) ? bridges(current, input, plan) : new Set<string>();
   plan.stop.push(
     ...input.instances.filter((i) => alive(i) && i.releaseId !== current?.id && !keep.has(i.id)).map((i) => i.id),
   );
@@ -199,7 +252,7 @@ function settle(current: PlanRelease | undefined, input: PlanInput, plan: Plan, 
 
 /** Computes the next step for one app. */
 export function planApp(input: PlanInput, o: PlanOptions): Plan {
-  const plan: Plan = { start: [], stop: [], statuses: [] };
+  const plan: Required<Plan> = { start: [], stop: [], makeRoom: [], statuses: [] };
   const batch = Math.max(0, Math.floor(input.rolloutBatch ?? 0));
   // Instances whose node is gone are written off; their replacements are started by the counting below.
   plan.stop.push(...input.instances.filter((i) => i.desired !== "stopped" && i.lost).map((i) => i.id));
@@ -219,25 +272,29 @@ export function planApp(input: PlanInput, o: PlanOptions): Plan {
     const mine = input.instances.filter((i) => alive(i) && i.releaseId === target.id);
     // A rolling rollout of a big formation takes many start timeouts; it only fails for being stuck: nothing new
     // started for the whole timeout (e.g. nothing could be placed).
-    const since = batch > 0 ? Math.max(target.createdAt, ...mine.map((i) => i.createdAt)) : target.createdAt;
+    // So does one in batches that fit (short of room).
+    const forRoom = target.processTypes.some((t) => input.noRoom?.has(t));
+    const stepwise = batch > 0 || forRoom;
+    const since = stepwise ? Math.max(target.createdAt, ...mine.map((i) => i.createdAt)) : target.createdAt;
     const reason =
       mine.map((i) => instanceFailure(i, input.now, o)).find((r) => r !== null) ??
       (input.now - since > o.rolloutTimeoutMs
-        ? `the rollout ${batch > 0 ? "made no progress" : "did not finish"} in ${Math.round(o.rolloutTimeoutMs / 1000)} s` +
+        ? `the rollout ${stepwise ? "made no progress" : "did not finish"} in ${Math.round(o.rolloutTimeoutMs / 1000)} s` +
           (input.placementIssue ? `: ${input.placementIssue}` : "")
         : null);
     if (reason) {
       // Abort: the old release scales back to its formation (untouched unless the rollout was rolling).
       plan.statuses.push({ releaseId: target.id, status: "failed", reason });
-      if (batch > 0) {
-        settle(current, input, plan, batch);
+      // Old instances may have given way (rolling, or for room): the new healthy ones bridge until they are back.
+      if (stepwise) {
+        settle(current, input, plan, batch, true);
       } else {
         plan.stop.push(...mine.map((i) => i.id));
         if (current) scale(current, input, plan, batch);
       }
       return dedupe(plan);
     }
-    scale(target, input, plan, batch, batch > 0 ? (current?.id ?? "") : undefined);
+    scale(target, input, plan, batch, batch > 0 ? (current?.id ?? "") : undefined, current?.id ?? "");
     const ready = target.processTypes.every((type) => {
       const q = input.formation.get(type) ?? 0;
       return mine.filter((i) => i.processType === type && i.desired === "running" && i.state === "running").length >= q;
@@ -256,6 +313,8 @@ export function planApp(input: PlanInput, o: PlanOptions): Plan {
   return dedupe(plan);
 }
 
-function dedupe(plan: Plan): Plan {
-  return { ...plan, stop: [...new Set(plan.stop)] };
+function dedupe({ makeRoom, ...plan }: Required<Plan>): Plan {
+  const stop = new Set(plan.stop);
+  const room = [...new Set(makeRoom)].filter((id) => stop.has(id));
+  return { ...plan, stop: [...stop], ...(room.length ? { makeRoom: room } : {}) };
 }

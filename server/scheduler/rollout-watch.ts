@@ -36,6 +36,7 @@ export async function watchRollout(
       clearTimeout(timer);
       sched.off("release", onRelease);
       sched.off("instance", onInstance);
+      sched.off("rollout-note", onNote);
       resolve(v);
     };
     const onRelease = (o: ReleaseOutcome) => {
@@ -49,8 +50,13 @@ export async function watchRollout(
       const detail = [e.exitCode !== undefined ? `exit code ${e.exitCode}` : "", e.reason ?? ""].filter(Boolean).join(", ");
       out.line(`       ${e.processType} ${e.instanceId}: ${e.state}${detail ? ` (${detail})` : ""}`);
     };
+    // How the rollout goes on when the new instances do not fit beside the old ones (batches, room made).
+    const onNote = (appName: string, text: string) => {
+      if (appName === app) out.line(`       ${text}`);
+    };
     sched.on("release", onRelease);
     sched.on("instance", onInstance);
+    sched.on("rollout-note", onNote);
     // The outcome may have been decided before we listened, or by another control-plane pass: check the database too.
     const poll = setInterval(() => {
       s.db.release

@@ -7,6 +7,7 @@ import type { InstanceEvent, InstanceSpecInput } from "../../runtime-agent/proto
 import type { Services } from "../context.ts";
 import { recordAudit } from "../audit/record.ts";
 import { inBatches } from "../db/batches.ts";
+import { effectiveRequests, type Requests } from "../formation/requests.ts";
 import type { AgentHub } from "../nodes/agent-hub.ts";
 import {
   DEFAULT_BANDWIDTH_MBIT,
@@ -62,11 +63,6 @@ export interface ReleaseOutcome {
 }
 
 const FINISHED = new Set(["stopped", "crashed", "failed"]);
-/**
- * CPU is compressible: a process type's CPU is a quota (a cap), not a reservation, so nodes take up to this many
- * times their cores in quotas. Memory is a hard limit and is never overcommitted.
- */
-export const CPU_OVERCOMMIT = 4;
 const LIVE_RELEASE_STATUSES = ["pending", "deploying", "deployed"];
 /** Longest a stopped instance waits for the router to drop it before its drain starts anyway. */
 const ROUTE_WAIT_MS = 30_000;
@@ -75,7 +71,8 @@ const FORGET_AFTER_MS = 5 * 60_000;
 
 /**
  * Events: `release` (ReleaseOutcome), `pass` (after each pass), `instance` (appName, InstanceEvent), `decision`
- * (appName, text: a sentence for the app's log, like "starting 2 web instances of v3 on node-a, node-b").
+ * (appName, text: a sentence for the app's log, like "starting 2 web instances of v3 on node-a, node-b"),
+ * `rollout-note` (appName, text: how a rollout goes on when the new instances do not fit beside the old ones).
  */
 export class Scheduler extends EventEmitter {
   private running = false;
@@ -92,6 +89,11 @@ export class Scheduler extends EventEmitter {
   /** Instances marked stopped whose removal from the router is not confirmed yet. */
   private readonly routing = new Set<string>();
   private readonly placementIssues = new Map<string, string>();
+  /**
+   * Per app, the process types the last pass could not place every new instance of for want of room, with how many
+   * it placed: their rollouts go on in batches that fit (plan.ts).
+   */
+  private readonly noRoom = new Map<string, Map<string, number>>();
   private router: RouteSink | undefined;
   /** Commands of one-off instances (`berth run`), by instance id; they do not outlive this control plane. */
   readonly oneOffs = new Map<string, { command: string }>();
@@ -158,7 +160,12 @@ export class Scheduler extends EventEmitter {
   /** True if some node can take new instances now (with `teamId`: one that team's apps may use, its own or shared). */
   async hasReadyNode(teamId?: string): Promise<boolean> {
     const nodes = await this.s.db.node.findMany({
-      where: { state: "ready", cordoned: false, unroutable: null, ...(teamId ? { OR: [{ teamId: null }, { teamId }] } : {}) },
+      where: {
+        state: "ready",
+        cordoned: false,
+        unroutable: null,
+        ...(teamId ? { OR: [{ teamId: null }, { teamId }] } : {}),
+      },
       select: { id: true },
     });
     return nodes.some((n) => this.agents.isConnected(n.id));
@@ -199,7 +206,10 @@ export class Scheduler extends EventEmitter {
    * instance is on is published.
    */
   private async publishInstanceEvent(nodeId: string, e: InstanceEvent): Promise<void> {
-    const row = await this.s.db.instance.findUnique({ where: { id: e.instanceId }, select: { appId: true, nodeId: true } });
+    const row = await this.s.db.instance.findUnique({
+      where: { id: e.instanceId },
+      select: { appId: true, nodeId: true },
+    });
     if (row && row.nodeId === nodeId) this.s.hub.publish(row.appId, "events", { kind: "instance", ...e });
   }
 
@@ -259,6 +269,12 @@ export class Scheduler extends EventEmitter {
         bandwidthMbit: f?.bandwidthMbit ?? DEFAULT_BANDWIDTH_MBIT,
       };
     };
+    // What placement counts for a new instance of a type: the formation's requests (defaults for its limits).
+    const requestsOf = (appId: string, type: string): Requests => {
+      const f = appById.get(appId)?.formation.find((x) => x.type === type);
+      const l = limitsOf(appId, type);
+      return effectiveRequests({ ...l, memoryRequestMb: f?.memoryRequestMb, cpuRequest: f?.cpuRequest });
+    };
     // What an instance was created with; older rows without stored limits follow the formation.
     const limitsOfInstance = (i: InstanceLimits): SpecLimits => {
       const f = limitsOf(i.appId, i.processType);
@@ -271,7 +287,10 @@ export class Scheduler extends EventEmitter {
       };
     };
 
-    // Capacity of every node, from the limits of what it already runs.
+    const requestsOfInstance = (i: (typeof instances)[number]): Requests =>
+      effectiveRequests({ ...limitsOfInstance(i), memoryRequestMb: i.memoryRequestMb, cpuRequest: i.cpuRequest });
+    // Capacity of every node, from the requests of what it already runs (rows from before requests existed count
+    // the defaults for their own limits).
     const capacity = new Map<string, NodeCapacity & { teamId: string | null }>();
     for (const n of nodes) {
       capacity.set(n.id, {
@@ -280,7 +299,7 @@ export class Scheduler extends EventEmitter {
         // An unroutable node (its address is loopback, the control plane's own, ...) gets nothing: its web instances
         // could never be reached, and it shows in `berth nodes` why.
         schedulable: n.state === "ready" && connected.has(n.id) && !n.cordoned && n.unroutable === null,
-        cpus: n.cpus * CPU_OVERCOMMIT,
+        cpus: n.cpus,
         memoryMb: n.memoryMb,
         allocated: { cpu: 0, memoryMb: 0 },
         groupCounts: new Map(),
@@ -292,16 +311,16 @@ export class Scheduler extends EventEmitter {
     for (const i of instances) {
       const c = i.nodeId ? capacity.get(i.nodeId) : undefined;
       if (!c || i.desired === "stopped") continue;
-      const l = limitsOfInstance(i);
-      c.allocated.memoryMb += l.memoryMb;
-      c.allocated.cpu += l.cpu;
+      const r = requestsOfInstance(i);
+      c.allocated.memoryMb += r.memoryMb;
+      c.allocated.cpu += r.cpu;
       const group = `${i.appId}/${i.processType}`;
       c.groupCounts.set(group, (c.groupCounts.get(group) ?? 0) + 1);
       const image = releaseImage.get(i.releaseId);
       if (image) c.images.add(image);
     }
 
-    let changed = await this.placeOneOffs(instances, [...capacity.values()], appById, limitsOf);
+    let changed = await this.placeOneOffs(instances, [...capacity.values()], appById, requestsOf);
     // One-offs are not part of the formation; they live until their command exits.
     const byApp = new Map<string, typeof instances>();
     for (const i of instances) {
@@ -339,9 +358,18 @@ export class Scheduler extends EventEmitter {
           now,
           placementIssue: this.placementIssues.get(app.id),
           rolloutBatch: app.rolloutBatch,
+          noRoom: this.noRoom.get(app.id),
         },
         this.opts.plan,
       );
+      if (plan.makeRoom?.length) {
+        const room = new Set(plan.makeRoom);
+        const types = [...new Set(mine.filter((i) => room.has(i.id)).map((i) => i.processType))].sort();
+        this.note(
+          app.name,
+          `no new ${types.join(", ")} instance fits beside the old ones: stopping ${plan.makeRoom.join(", ")} first to make room`,
+        );
+      }
 
       if (plan.stop.length) {
         changed = true;
@@ -354,6 +382,15 @@ export class Scheduler extends EventEmitter {
         }
         this.s.log.info({ app: app.name, instances: plan.stop }, "stopping instances");
         const stopping = new Set(plan.stop);
+        // Their room is free for this pass's placements (the next pass does not count them either): a rollout short
+        // of room places a new instance in the pass that stops an old one.
+        for (const i of mine) {
+          const c = i.nodeId && i.desired !== "stopped" && stopping.has(i.id) ? capacity.get(i.nodeId) : undefined;
+          if (!c) continue;
+          const r = requestsOfInstance(i);
+          c.allocated.memoryMb -= r.memoryMb;
+          c.allocated.cpu -= r.cpu;
+        }
         const lost = mine.filter((i) => stopping.has(i.id) && i.nodeId !== null && lostNodes.has(i.nodeId));
         const nodeNames = new Map(nodes.map((n) => [n.id, n.name]));
         for (const i of lost)
@@ -398,17 +435,20 @@ export class Scheduler extends EventEmitter {
 
       const previousIssue = this.placementIssues.get(app.id);
       this.placementIssues.delete(app.id);
+      const previousNoRoom = this.noRoom.get(app.id);
+      const noRoom = new Map<string, number>();
       for (const req of plan.start) {
         const release = app.releases.find((r) => r.id === req.releaseId);
         if (!release) continue;
         const l = limitsOf(app.id, req.processType);
+        const r = requestsOf(app.id, req.processType);
         const eligible = [...capacity.values()].filter((c) => c.teamId === null || c.teamId === app.teamId);
         const placed = place(eligible, {
           group: `${app.id}/${req.processType}`,
           image: `${release.imageRef}@${release.imageDigest}`,
           count: req.count,
-          memoryMb: l.memoryMb,
-          cpu: l.cpu,
+          memoryMb: r.memoryMb,
+          cpu: r.cpu,
         });
         if (!placed.ok) {
           // Said once per new reason, not at every resync.
@@ -421,6 +461,17 @@ export class Scheduler extends EventEmitter {
           }
           this.placementIssues.set(app.id, placed.reason);
           this.s.log.warn({ app: app.name, type: req.processType, reason: placed.reason }, "cannot place instances");
+          if (placed.noRoom) {
+            noRoom.set(req.processType, placed.nodes.length);
+            const rollingOut = release.status === "pending" || release.status === "deploying";
+            if (rollingOut && !previousNoRoom?.has(req.processType)) {
+              this.note(
+                app.name,
+                `room for ${placed.nodes.length} of ${req.count} new ${req.processType} instance(s) beside the old ones: ` +
+                  `v${release.version} rolls out in batches that fit (one old instance stops per new healthy one)`,
+              );
+            }
+          }
         }
         if (placed.nodes.length === 0) continue;
         changed = true;
@@ -436,6 +487,8 @@ export class Scheduler extends EventEmitter {
           cpu: l.cpu,
           diskMb: l.diskMb,
           bandwidthMbit: l.bandwidthMbit,
+          memoryRequestMb: r.memoryMb,
+          cpuRequest: r.cpu,
         }));
         await db.instance.createMany({ data: rows });
         this.s.log.info(
@@ -450,6 +503,8 @@ export class Scheduler extends EventEmitter {
         );
         this.s.hub.publish(app.id, "events", { kind: "instance", placed: rows.map((r) => r.id) });
       }
+      if (noRoom.size) this.noRoom.set(app.id, noRoom);
+      else this.noRoom.delete(app.id);
     }
 
     if (changed) instances = await db.instance.findMany();
@@ -462,6 +517,16 @@ export class Scheduler extends EventEmitter {
       now,
     );
     if (await this.applyRoutes(apps, instances, nodes, serving)) this.startDrains();
+  }
+
+  /**
+   * A rollout decision worth telling the pusher (batches that fit, instances stopped for room): the app's log gets it
+   * as a `decision`, and `git push` / rollout watchers as a `rollout-note` (appName, text).
+   */
+  private note(appName: string, text: string): void {
+    this.s.log.info({ app: appName }, text);
+    this.emit("decision", appName, text);
+    this.emit("rollout-note", appName, text);
   }
 
   /** Instances stopped since the last router update are out of the routes now: their drain period starts. */
@@ -485,7 +550,7 @@ export class Scheduler extends EventEmitter {
     }[],
     capacity: (NodeCapacity & { teamId: string | null })[],
     appById: Map<string, { name: string; teamId: string }>,
-    limitsOf: (appId: string, type: string) => SpecLimits,
+    requestsOf: (appId: string, type: string) => Requests,
   ): Promise<boolean> {
     let changed = false;
     for (const i of instances.filter((x) => x.desired === "oneoff")) {
@@ -496,7 +561,7 @@ export class Scheduler extends EventEmitter {
       }
       if (i.nodeId) continue;
       const app = appById.get(i.appId);
-      const l = limitsOf(i.appId, "web");
+      const l = requestsOf(i.appId, "web");
       const eligible = capacity.filter((c) => c.teamId === null || c.teamId === app?.teamId);
       const placed = place(eligible, {
         group: `${i.appId}/run`,

@@ -65,9 +65,28 @@ describe("berth formation, ps:scale, limits:set", () => {
     expect(table.stdout.split("\n")[0]).toMatch(/^TYPE\s+QUANTITY\s+MEMORY\s+CPU\s+DISK\s+BANDWIDTH$/);
     expect(table.stdout).toMatch(/web\s+1\s+512M\s+1\s+1024M\s+100Mbit\/s/);
     const json = await berth(["formation", "-a", "ps-cli", "--json"]);
+    // With the default requests: memory = the limit, CPU 0.1.
     expect(JSON.parse(json.stdout)).toEqual([
-      { type: "web", quantity: 1, memoryMb: 512, cpu: 1, diskMb: 1024, bandwidthMbit: 100 },
-      { type: "worker", quantity: 0, memoryMb: 512, cpu: 1, diskMb: 1024, bandwidthMbit: 100 },
+      {
+        type: "web",
+        quantity: 1,
+        memoryMb: 512,
+        cpu: 1,
+        diskMb: 1024,
+        bandwidthMbit: 100,
+        memoryRequestMb: 512,
+        cpuRequest: 0.1,
+      },
+      {
+        type: "worker",
+        quantity: 0,
+        memoryMb: 512,
+        cpu: 1,
+        diskMb: 1024,
+        bandwidthMbit: 100,
+        memoryRequestMb: 512,
+        cpuRequest: 0.1,
+      },
     ]);
   });
 
@@ -96,6 +115,8 @@ describe("berth formation, ps:scale, limits:set", () => {
       cpu: 1,
       diskMb: 1024,
       bandwidthMbit: 100,
+      memoryRequestMb: 1024,
+      cpuRequest: 0.1,
     });
     expect(await formation()).toEqual([
       { type: "web", quantity: 3, memoryMb: 256, cpu: 0.5, diskMb: 1024, bandwidthMbit: 100 },

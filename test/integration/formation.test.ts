@@ -57,15 +57,21 @@ async function counts() {
 
 /** The default disk and bandwidth limits every process type starts with. */
 const D = { diskMb: 1024, bandwidthMbit: 100 };
+/** A formation entry as the API shows it, with the default requests: memory = the limit, CPU 0.1 (or the limit). */
+const R = <T extends { memoryMb: number; cpu: number }>(f: T) => ({
+  ...f,
+  memoryRequestMb: f.memoryMb,
+  cpuRequest: Math.min(0.1, f.cpu),
+});
 
 describe("formation", () => {
   it("lists process types with Heroku-like defaults: web=1, others 0", async () => {
     const r = await viewer.req<any[]>("GET", path);
     expect(r.status).toBe(200);
     expect(r.body).toEqual([
-      { type: "clock", quantity: 0, memoryMb: 512, cpu: 1, ...D },
-      { type: "web", quantity: 1, memoryMb: 512, cpu: 1, ...D },
-      { type: "worker", quantity: 0, memoryMb: 512, cpu: 1, ...D },
+      R({ type: "clock", quantity: 0, memoryMb: 512, cpu: 1, ...D }),
+      R({ type: "web", quantity: 1, memoryMb: 512, cpu: 1, ...D }),
+      R({ type: "worker", quantity: 0, memoryMb: 512, cpu: 1, ...D }),
     ]);
   });
 
@@ -79,14 +85,14 @@ describe("formation", () => {
     });
     expect(r.status).toBe(200);
     expect(r.body).toEqual([
-      { type: "clock", quantity: 0, memoryMb: 512, cpu: 1, ...D },
-      { type: "web", quantity: 3, memoryMb: 256, cpu: 0.5, ...D },
-      { type: "worker", quantity: 2, memoryMb: 512, cpu: 1, ...D },
+      R({ type: "clock", quantity: 0, memoryMb: 512, cpu: 1, ...D }),
+      R({ type: "web", quantity: 3, memoryMb: 256, cpu: 0.5, ...D }),
+      R({ type: "worker", quantity: 2, memoryMb: 512, cpu: 1, ...D }),
     ]);
     expect(await counts()).toEqual(before);
     // Omitted fields stay as they were.
     const r2 = await owner.req<any[]>("PATCH", path, { updates: [{ type: "web", cpu: 2 }] });
-    expect(r2.body.find((f) => f.type === "web")).toEqual({ type: "web", quantity: 3, memoryMb: 256, cpu: 2, ...D });
+    expect(r2.body.find((f) => f.type === "web")).toEqual(R({ type: "web", quantity: 3, memoryMb: 256, cpu: 2, ...D }));
     expect(
       (await owner.req<any>("GET", "/api/v1/apps/fm-app")).body.formation.find((f: any) => f.type === "web").cpu,
     ).toBe(2);
@@ -100,20 +106,24 @@ describe("formation", () => {
       ],
     });
     expect(r.status).toBe(200);
-    expect(r.body.find((f) => f.type === "clock")).toEqual({
-      type: "clock",
-      quantity: 100,
-      memoryMb: 65536,
-      cpu: 64,
-      ...D,
-    });
-    expect(r.body.find((f) => f.type === "worker")).toEqual({
-      type: "worker",
-      quantity: 0,
-      memoryMb: 32,
-      cpu: 0.05,
-      ...D,
-    });
+    expect(r.body.find((f) => f.type === "clock")).toEqual(
+      R({
+        type: "clock",
+        quantity: 100,
+        memoryMb: 65536,
+        cpu: 64,
+        ...D,
+      }),
+    );
+    expect(r.body.find((f) => f.type === "worker")).toEqual(
+      R({
+        type: "worker",
+        quantity: 0,
+        memoryMb: 32,
+        cpu: 0.05,
+        ...D,
+      }),
+    );
     await owner.req("PATCH", path, { updates: [{ type: "clock", quantity: 0, memoryMb: 512, cpu: 1 }] });
   });
 
@@ -125,14 +135,16 @@ describe("formation", () => {
       ],
     });
     expect(r.status).toBe(200);
-    expect(r.body.find((f) => f.type === "clock")).toEqual({
-      type: "clock",
-      quantity: 0,
-      memoryMb: 512,
-      cpu: 1,
-      diskMb: 64,
-      bandwidthMbit: 1,
-    });
+    expect(r.body.find((f) => f.type === "clock")).toEqual(
+      R({
+        type: "clock",
+        quantity: 0,
+        memoryMb: 512,
+        cpu: 1,
+        diskMb: 64,
+        bandwidthMbit: 1,
+      }),
+    );
     expect(r.body.find((f) => f.type === "worker")).toMatchObject({ diskMb: 1048576, bandwidthMbit: 100000 });
     const app = await owner.req<any>("GET", "/api/v1/apps/fm-app");
     expect(app.body.formation.find((f: any) => f.type === "clock")).toMatchObject({ diskMb: 64, bandwidthMbit: 1 });
@@ -270,12 +282,14 @@ describe("formation", () => {
     });
     const r = await owner.req<any[]>("GET", path);
     expect(r.body.find((f) => f.type === "web").quantity).toBe(4);
-    expect(r.body.find((f) => f.type === "mailer")).toEqual({
-      type: "mailer",
-      quantity: 0,
-      memoryMb: 512,
-      cpu: 1,
-      ...D,
-    });
+    expect(r.body.find((f) => f.type === "mailer")).toEqual(
+      R({
+        type: "mailer",
+        quantity: 0,
+        memoryMb: 512,
+        cpu: 1,
+        ...D,
+      }),
+    );
   });
 });

@@ -15,6 +15,13 @@ const FormationSchema = z
     cpu: z.number(),
     diskMb: z.number().int().openapi({ description: "Size of each instance's writable layer (MiB)" }),
     bandwidthMbit: z.number().int().openapi({ description: "Network bandwidth of each instance, each way (Mbit/s)" }),
+    memoryRequestMb: z
+      .number()
+      .int()
+      .openapi({ description: "Memory placement counts per instance (MB); the memory limit unless set lower" }),
+    cpuRequest: z
+      .number()
+      .openapi({ description: "CPU placement counts per instance (cores), apart from the CPU limit; 0.1 unless set" }),
   })
   .openapi("ProcessFormation");
 
@@ -40,18 +47,29 @@ const Update = z
       .max(LIMITS.cpu.max, range("cpu"))
       .refine(isHundredths, { message: "cpu is given in steps of 0.01" })
       .optional(),
-    diskMb: z
-      .number()
-      .int()
-      .min(LIMITS.diskMb.min, range("diskMb"))
-      .max(LIMITS.diskMb.max, range("diskMb"))
-      .optional(),
+    diskMb: z.number().int().min(LIMITS.diskMb.min, range("diskMb")).max(LIMITS.diskMb.max, range("diskMb")).optional(),
     bandwidthMbit: z
       .number()
       .int()
       .min(LIMITS.bandwidthMbit.min, range("bandwidthMbit"))
       .max(LIMITS.bandwidthMbit.max, range("bandwidthMbit"))
       .optional(),
+    memoryRequestMb: z
+      .number()
+      .int()
+      .min(LIMITS.memoryRequestMb.min, range("memoryRequestMb"))
+      .max(LIMITS.memoryRequestMb.max, range("memoryRequestMb"))
+      .nullable()
+      .optional()
+      .openapi({ description: "At most memoryMb; null: back to the default (the memory limit)" }),
+    cpuRequest: z
+      .number()
+      .min(LIMITS.cpuRequest.min, range("cpuRequest"))
+      .max(LIMITS.cpuRequest.max, range("cpuRequest"))
+      .refine(isHundredths, { message: "cpuRequest is given in steps of 0.01" })
+      .nullable()
+      .optional()
+      .openapi({ description: "At most cpu; null: back to the default (0.1)" }),
   })
   .strict()
   .refine(
@@ -60,8 +78,10 @@ const Update = z
       u.memoryMb !== undefined ||
       u.cpu !== undefined ||
       u.diskMb !== undefined ||
-      u.bandwidthMbit !== undefined,
-    { message: "give at least one of quantity, memoryMb, cpu, diskMb, bandwidthMbit" },
+      u.bandwidthMbit !== undefined ||
+      u.memoryRequestMb !== undefined ||
+      u.cpuRequest !== undefined,
+    { message: "give at least one of quantity, memoryMb, cpu, diskMb, bandwidthMbit, memoryRequestMb, cpuRequest" },
   );
 const ChangeBody = z
   .object({ updates: z.array(Update).min(1, { message: "nothing to change" }).max(100) })
@@ -73,7 +93,7 @@ const get = apiRoute({
   method: "get",
   path: "/apps/{app}/formation",
   tags: T,
-  summary: "Process types with their quantity, memory (MB) and CPU limits",
+  summary: "Process types with their quantity, limits (memory MB, CPU, disk, bandwidth) and requests (memory, CPU)",
   request: { params: AppParam },
   responses: { 200: jsonResponse(z.array(FormationSchema), "Formation") },
 });
