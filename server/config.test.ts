@@ -15,6 +15,8 @@ describe("loadConfig", () => {
       port: 3000,
       host: "0.0.0.0",
       routerPort: 8080,
+      routerEngine: "caddy",
+      routerOutlives: true,
       domain: "localhost",
       publicUrl: undefined,
       admin: undefined,
@@ -28,6 +30,15 @@ describe("loadConfig", () => {
       registryPort: 0,
       dev: false,
     });
+  });
+
+  it("selects the haproxy router, which refuses HTTPS for now", () => {
+    expect(loadConfig({ BERTH_ROUTER: "haproxy", BERTH_ROUTER_OUTLIVES: "off" })).toMatchObject({
+      routerEngine: "haproxy",
+      routerOutlives: false,
+    });
+    expect(() => loadConfig({ BERTH_ROUTER: "nginx" })).toThrow(/BERTH_ROUTER/);
+    expect(() => loadConfig({ BERTH_ROUTER: "haproxy", BERTH_HTTPS_PORT: "8443" })).toThrow(/does not serve HTTPS/);
   });
 
   it("reads every variable it documents", () => {
