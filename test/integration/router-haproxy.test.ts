@@ -313,6 +313,15 @@ describe("router (HAProxy)", () => {
     expect(miss.app).toBeUndefined();
   });
 
+  it("keeps the Runtime API socket (routes and access lines) to the control plane's user", async () => {
+    const { admin, dir } = haproxyPaths(dataDir);
+    // Whoever can open it can rewrite every route and read every app's access lines; nobody else may.
+    expect(fs.statSync(admin).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.dirname(admin)).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(admin).uid).toBe(process.getuid!());
+  });
+
   it("changes routes without a reload and without closing a keep-alive connection", async () => {
     const worker = await workerPid(haproxyPaths(dataDir).admin);
     const reloads = router.reloads;
