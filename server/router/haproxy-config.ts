@@ -46,6 +46,8 @@ export const CONNECT_TIMEOUT_MS = 500;
 export const RETRIES = 2;
 /** Access lines start with this tag, so other ring messages (server state changes) are told apart. */
 export const ACCESS_TAG = "berth1";
+/** First line of every config Berth writes (a file without it at our path is not ours to start). */
+export const CONFIG_SIGNATURE = "# Written by Berth";
 
 const EMPTY_ADDR = "0.0.0.0:1";
 
@@ -228,14 +230,13 @@ export function renderHaproxyConfig(input: HaproxyConfigInput, state: RuntimeSta
   const listen = `${input.listen.host === "" ? "" : input.listen.host === "localhost" ? "127.0.0.1" : input.listen.host}:${input.listen.port}`;
   const app = "%[var(txn.app)]";
   const lines = [
-    "# Written by Berth (server/router/haproxy-config.ts) on every route change; HAProxy reads it only at (re)start.",
+    `${CONFIG_SIGNATURE} (server/router/haproxy-config.ts) on every route change; HAProxy reads it only at (re)start.`,
     "global",
     "  master-worker",
     // expose-fd listeners: a reload hands the listening sockets to the new worker, so no connection is refused.
     `  stats socket ${input.adminSocket} mode 600 level admin expose-fd listeners`,
     "  stats timeout 1h",
     "  log ring@access local0 info",
-    "  nbthread 1",
     "  tune.ssl.default-dh-param 2048",
     "",
     // Access lines go to an in-memory ring that the control plane reads over the Runtime API socket

@@ -12,6 +12,7 @@ import { DEFAULT_MAX_BODY_BYTES, type HttpsOptions, type RouteEntry } from "./ca
 import { AccessStream, parseHaproxyAccess } from "./haproxy-access.ts";
 import {
   ACCESS_TAG,
+  CONFIG_SIGNATURE,
   MIN_POOL,
   commandSucceeded,
   emptyState,
@@ -98,12 +99,27 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
     return 0;
   }
 
-  /** Adopts a running HAProxy of this data dir (keeping its routes) or launches one with an empty route table. */
+  /**
+   * Adopts a running HAProxy of this data dir (keeping its routes); else starts it from the files it last wrote (the
+   * routes it had when it crashed or was stopped); else launches one with an empty route table.
+   */
   async start(): Promise<void> {
     if (this.opts.https)
       throw new Error("router: the haproxy data plane does not serve HTTPS yet (BERTH_ROUTER=caddy)");
     await this.lock.run(async () => {
-      const adopted = await this.proc.running();
+      let adopted = await this.proc.running();
+      if (!adopted && readText(this.paths.config)?.startsWith(CONFIG_SIGNATURE)) {
+        try {
+          await this.proc.launch();
+          adopted = true;
+          this.log.warn("haproxy was not running; started it with the routes it last had");
+        } catch (err) {
+          this.log.warn(
+            { err: err instanceof Error ? err.message : String(err) },
+            "the last written haproxy config did not start; starting empty",
+          );
+        }
+      }
       this.listenPort =
         this.opts.listenPort || (adopted ? boundPort(this.paths.config) : 0) || (await freeLoopbackPort());
       if (adopted) {

@@ -442,6 +442,33 @@ describe("router (HAProxy)", () => {
     await router.stop(); // idempotent
   });
 
+  it("starts haproxy with the routes it last had when it is not running at start", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-router-last-"));
+    const first = new HaproxyRouter({
+      listenHost: "127.0.0.1",
+      listenPort: 0,
+      dataDir: dir,
+      log: createLogger("silent"),
+    });
+    let second: HaproxyRouter | undefined;
+    try {
+      await first.start();
+      await first.apply([blog()]);
+      await first.stop(); // haproxy gone, as after a crash while no control plane ran
+      expect(ourHaproxyPids(haproxyPaths(dir).config)).toEqual([]);
+      second = new HaproxyRouter({ listenHost: "127.0.0.1", listenPort: 0, dataDir: dir, log: createLogger("silent") });
+      await second.start();
+      expect(second.port).toBe(first.port);
+      // Served before any apply(): the routes come from the files the first router wrote.
+      expect(JSON.parse((await request("blog.berth.test", { port: second.port })).body).name).toBe("blog");
+      expect((await request("shop.berth.test", { port: second.port })).status).toBe(404);
+    } finally {
+      await second?.stop();
+      await first.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("stops a haproxy it cannot talk to before starting its own", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-router-stale-"));
     const paths = haproxyPaths(dir);
