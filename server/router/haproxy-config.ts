@@ -38,8 +38,6 @@ export interface HaproxyConfigInput {
 
 /** The smallest pool: new apps and instances fit without a reload until these fill up. */
 export const MIN_POOL: PoolSize = { backends: 64, slots: 8 };
-/** Passive health: an instance whose connection fails is out of rotation this long (then one TCP check). */
-export const DOWN_INTERVAL_MS = 5000;
 /** Connection attempts to an instance give up after this long; a refused connect is retried on another instance. */
 export const CONNECT_TIMEOUT_MS = 500;
 /** Extra connection attempts per request (each on another instance: `option redispatch 1`). */
@@ -296,10 +294,8 @@ export function renderHaproxyConfig(input: HaproxyConfigInput, state: RuntimeSta
     `if { req.hdr_val(content-length) gt ${input.maxBodyBytes} }`;
   for (let b = 0; b < state.pool.backends; b++) {
     lines.push(`backend ${backendName(b)}`, "  balance leastconn", tooLarge);
-    // Passive health: one failed connection marks the instance down; it is checked again (TCP) after 5 s.
-    lines.push(
-      `  default-server check inter 60s downinter ${DOWN_INTERVAL_MS}ms fall 1 rise 1 observe layer4 error-limit 1 on-error mark-down`,
-    );
+    // No health checks and no marking down (see "Passive health" in router.md): a failed connection is retried on
+    // another instance (defaults: retries, redispatch), and an instance is never out of rotation because of it.
     for (let j = 0; j < state.pool.slots; j++) {
       const up = state.slots[b]?.[j];
       lines.push(`  server ${slotName(j)} ${up ?? EMPTY_ADDR}${up === undefined ? " disabled" : ""}`);

@@ -366,15 +366,11 @@ describe("router (HAProxy)", () => {
   it("grows the slot pool with a seamless reload that fails no request", async () => {
     const client = keepAliveClient("shop.berth.test");
     const reloads = router.reloads;
+    // More instances than MIN_POOL.slots (8).
+    const extra = await Promise.all(Array.from({ length: 9 }, (_, i) => startUpstream(`extra${i}`)));
     try {
       const first = await client.get();
-      // More instances than MIN_POOL.slots (8): most are dead ports, so passive health and retries are exercised too.
-      const dead = await Promise.all(Array.from({ length: 9 }, () => freeLoopbackPort()));
-      await router.apply([
-        shop({ upstreams: [ups.shop1!.addr, ...dead.map((p) => `127.0.0.1:${p}`)] }),
-        blog(),
-        upload(),
-      ]);
+      await router.apply([shop({ upstreams: [ups.shop1!.addr, ...extra.map((u) => u.addr)] }), blog(), upload()]);
       expect(router.reloads).toBe(reloads + 1);
       // The old worker closes idle keep-alive connections when it hands over (between requests, so the client just
       // opens a new one); requests in flight finish on it.
@@ -382,9 +378,12 @@ describe("router (HAProxy)", () => {
       expect((await client.get()).status).toBe(200);
       const results = await Promise.all(Array.from({ length: 20 }, () => request("shop.berth.test")));
       expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
+      // All ten instances are in rotation after the reload, the new slots included.
+      expect(new Set(results.map((r) => JSON.parse(r.body).name)).size).toBeGreaterThan(1);
     } finally {
       client.close();
       await router.apply([shop(), blog(), upload()]);
+      await Promise.all(extra.map((u) => u.close()));
     }
   });
 
