@@ -1,15 +1,18 @@
 // Benchmark: one small upstream reached directly, through Berth's Router (Caddy 2.6, access lines parsed in this
-// process) and through a plain nginx reverse proxy, with wrk, on loopback only. Sections (all by default):
+// process), through Berth's HAProxy router (BERTH_ROUTER=haproxy, access lines parsed in this process too) and
+// through a plain nginx reverse proxy, with wrk, on loopback only. Sections (all by default):
 //   throughput  wrk -t2 -cN for S seconds per path: requests/s, p50/p99, and CPU time per request of each proxy
 //   latency     a fixed ~1,000 requests/s (wrk with a delay() script, 20 connections): p50/p99 and delta vs nginx
 //   routes      Berth's Router with 1 route vs 1,000 other apps' routes loaded (ours last, as sorted by name)
 //   variants    bare Caddy with the generated config changed one option at a time (logging, handlers, load
 //               balancing, upstream keep-alive, GOMAXPROCS) and the same upstream, with nginx in every round
+//   churn       20 keep-alive clients while the app is scaled 3 -> 1 -> 3 -> ... every 250 ms: failed requests and
+//               client connections closed by the router, Caddy router vs HAProxy router
 //   pinned      CPU-fair run: wrk (-t1) and the upstream on core 0, the proxy alone on core 1 (nginx with 1 worker,
 //               Caddy with GOMAXPROCS=1, Berth's access-line parsing in this process also on core 1)
 // Every path is measured once per round and rounds are repeated (reps); tables show medians.
 // Needs /usr/bin/caddy, /usr/sbin/nginx, /usr/bin/wrk (apt-get install -y caddy nginx wrk); no root needed.
-// Run: npx tsx bench/router.ts [seconds=10] [connections=50] [reps=3] [sections=throughput,latency,routes,variants,pinned]
+// Run: npx tsx bench/router.ts [seconds=10] [connections=50] [reps=3] [sections=throughput,latency,routes,churn,variants,pinned]
 import { execFileSync, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -25,6 +28,8 @@ import {
 } from "../server/router/caddy-config.ts";
 import { LogSink } from "../server/router/log-sink.ts";
 import { Router } from "../server/router/router.ts";
+import { HaproxyRouter } from "../server/router/haproxy-router.ts";
+import { haproxyPaths, ourHaproxyPids } from "../server/router/haproxy-process.ts";
 import {
   killAll,
   median,
@@ -40,7 +45,7 @@ import { childPids, cpuMs, wrk, writeFixedRateScript, type WrkResult } from "./l
 const SECONDS = Number(process.argv[2] ?? 10);
 const CONNECTIONS = Number(process.argv[3] ?? 50);
 const REPS = Number(process.argv[4] ?? 3);
-const SECTIONS = new Set((process.argv[5] ?? "throughput,latency,routes,variants,pinned").split(","));
+const SECTIONS = new Set((process.argv[5] ?? "throughput,latency,routes,churn,variants,pinned").split(","));
 const HOST = "bench.test";
 const RATE = 1000;
 const RATE_CONNECTIONS = 20;
@@ -48,7 +53,7 @@ const OTHER_APPS = 1000;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-router-"));
 const out = (s: string) => process.stdout.write(s);
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const routers: Router[] = [];
+const routers: (Router | HaproxyRouter)[] = [];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Proxies
@@ -115,6 +120,19 @@ async function startRouter(name: string, upstreamPort: number, caddyBin?: string
   await router.apply([benchRoute(upstreamPort)]);
   const pid = () => Number(fs.readFileSync(path.join(dataDir, "caddy", "caddy.pid"), "utf8").trim());
   return { router, counter, pid };
+}
+
+/** Berth's HAProxy router with one app on `upstreamPort`; CPU is counted over its master and workers. */
+async function startHaproxyRouter(name: string, upstreamPort: number) {
+  const dataDir = path.join(dir, name);
+  const router = new HaproxyRouter({ listenHost: "127.0.0.1", listenPort: 0, dataDir, log: createLogger("warn") });
+  routers.push(router);
+  const counter = { lines: 0 };
+  router.on("access", () => counter.lines++);
+  await router.start();
+  await router.apply([benchRoute(upstreamPort)]);
+  const pids = () => ourHaproxyPids(haproxyPaths(dataDir).config);
+  return { router, counter, pids };
 }
 
 function benchRoute(upstreamPort: number): RouteEntry {
@@ -450,17 +468,25 @@ async function main() {
     pids: () => [berth.pid()],
     parses: true,
   };
-  await warm([upstreamPort, berth.router.port, nginxPort]);
+  const hap = await startHaproxyRouter("haproxy", upstreamPort);
+  const hapPath: Path = {
+    name: "Berth router (HAProxy 2.6)",
+    port: hap.router.port,
+    pids: hap.pids,
+    parses: true,
+  };
+  await warm([upstreamPort, berth.router.port, hap.router.port, nginxPort]);
 
   if (SECTIONS.has("throughput")) {
     log("throughput");
     const linesBefore = berth.counter.lines;
+    const hapLinesBefore = hap.counter.lines;
     const connsBefore = await upstreamConnections(upstreamPort);
-    const res = await rounds([direct, berthPath, nginxPath]);
+    const res = await rounds([direct, berthPath, hapPath, nginxPath]);
     await sleep(1000);
     const rows = [...res].map(([p, s]) => [p, med(s)] as const);
     const d = rows[0]![1].rps;
-    const n = rows[2]![1].rps;
+    const n = rows[3]![1].rps;
     out(
       `### throughput (wrk -t2 -c${CONNECTIONS} -d${SECONDS}s)\n\n` +
         "| path | requests/s | p50 ms | p99 ms | errors | vs direct | vs nginx | proxy CPU µs/request | req/s per round |\n" +
@@ -476,16 +502,17 @@ async function main() {
       );
     }
     out(
-      `\naccess lines parsed during the throughput section: ${berth.counter.lines - linesBefore}; ` +
+      `\naccess lines parsed during the throughput section: Caddy ${berth.counter.lines - linesBefore}, ` +
+        `HAProxy ${hap.counter.lines - hapLinesBefore}; ` +
         `new upstream connections (all paths): ${(await upstreamConnections(upstreamPort)) - connsBefore - 1}\n\n`,
     );
   }
 
   if (SECTIONS.has("latency")) {
     log("latency at a fixed rate");
-    const res = await rounds([direct, berthPath, nginxPath], { rate: true });
+    const res = await rounds([direct, berthPath, hapPath, nginxPath], { rate: true });
     const rows = [...res].map(([p, s]) => [p, med(s)] as const);
-    const ng = rows[2]![1];
+    const ng = rows[3]![1];
     out(
       `### latency at a fixed ~${RATE} requests/s (wrk -t2 -c${RATE_CONNECTIONS} -d${SECONDS}s, random 0-` +
         `${2 * ((RATE_CONNECTIONS * 1000) / RATE - 1)} ms pause per connection between requests)\n\n` +
@@ -523,6 +550,8 @@ async function main() {
       flatRate: [] as Sample[],
     };
     const flatLoadMs: number[] = [];
+    const hapSamples = { one: [] as Sample[], many: [] as Sample[], oneRate: [] as Sample[], manyRate: [] as Sample[] };
+    const hapApplyMs: number[] = [];
     const flat: Variant = {
       name: `${OTHER_APPS + 1} apps, one route per app (no grouping)`,
       sink: "parse",
@@ -556,6 +585,18 @@ async function main() {
         }
       }
     }
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const which of ["one", "many"] as const) {
+        const t = performance.now();
+        await hap.router.apply(which === "one" ? one : many);
+        if (which === "many") hapApplyMs.push(performance.now() - t);
+        await warm([hap.router.port]);
+        hapSamples[which].push(await measure(hapPath));
+        hapSamples[`${which}Rate`].push(await measure(hapPath, { rate: true }));
+        log(`  round ${rep + 1} haproxy ${which}: ${hapSamples[which].at(-1)!.rps.toFixed(0)} req/s`);
+      }
+    }
+    await hap.router.apply(one);
     await berth.router.apply(one);
     const row = (label: string, t: Sample[], r: Sample[], base: number) => {
       const [a, b] = [med(t), med(r)];
@@ -577,10 +618,38 @@ async function main() {
           samples.flatRate,
           base,
         ) +
-        `\nconfig with ${OTHER_APPS + 1} apps: ${(configBytes / 1024).toFixed(0)} KiB of JSON; Router.apply() ` +
+        row("HAProxy router, 1 app", hapSamples.one, hapSamples.oneRate, med(hapSamples.one).rps) +
+        row(`HAProxy router, ${OTHER_APPS + 1} apps`, hapSamples.many, hapSamples.manyRate, med(hapSamples.one).rps) +
+        `\nHAProxy: apply() from 1 to ${OTHER_APPS + 1} apps (Runtime API; the first one also grows the pool with a reload) ` +
+        `median ${median(hapApplyMs).toFixed(0)} ms, ${hap.router.reloads} reloads in total. ` +
+        `config with ${OTHER_APPS + 1} apps: ${(configBytes / 1024).toFixed(0)} KiB of JSON; Router.apply() ` +
         `(build + POST /load) median ${median(applyMs).toFixed(0)} ms; ungrouped config POST /load median ` +
         `${median(flatLoadMs).toFixed(0)} ms\n\n`,
     );
+  }
+
+  if (SECTIONS.has("churn")) {
+    log("route changes under keep-alive load");
+    const extra = [await freeLoopbackPort(), await freeLoopbackPort()];
+    for (const p of extra) await startNodeUpstream(p);
+    const three = [upstreamPort, ...extra].map((p) => `127.0.0.1:${p}`);
+    out(
+      `### route changes under load (20 keep-alive clients, requests back to back, ${SECONDS}s; the app scaled ` +
+        "3 -> 1 -> 3 -> ... every 250 ms)\n\n| router | requests | failed requests | client connections closed by the router | " +
+        "route changes | reloads |\n|---|---|---|---|---|---|\n",
+    );
+    for (const [name, r, port] of [
+      ["Caddy router (config load per change)", berth.router, berth.router.port],
+      ["HAProxy router (Runtime API per change)", hap.router, hap.router.port],
+    ] as const) {
+      const res = await churn(port, (i) =>
+        r.apply([{ ...benchRoute(upstreamPort), upstreams: i % 2 === 0 ? three.slice(0, 1) : three }]),
+      );
+      const reloads = r instanceof HaproxyRouter ? String(r.reloads) : "every change";
+      out(`| ${name} | ${res.requests} | ${res.failed} | ${res.closed} | ${res.changes} | ${reloads} |\n`);
+      await r.apply([benchRoute(upstreamPort)]);
+    }
+    out("\n");
   }
 
   if (SECTIONS.has("variants")) {
@@ -676,6 +745,52 @@ async function main() {
   await stopChild(nginx);
   nginx = undefined;
   out(`load average at end: ${os.loadavg().map(f1).join(" ")}\n`);
+}
+
+/** 20 keep-alive clients requesting back to back while `change(i)` runs every 250 ms for SECONDS. */
+async function churn(port: number, change: (i: number) => Promise<void>) {
+  const { default: http } = await import("node:http");
+  const stats = { requests: 0, failed: 0, closed: 0, changes: 0 };
+  const end = Date.now() + SECONDS * 1000;
+  let stopped = false;
+  const client = async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const seen = new WeakSet<object>();
+    while (!stopped) {
+      await new Promise<void>((resolve) => {
+        const req = http.request({ host: "127.0.0.1", port, path: "/", headers: { host: HOST }, agent }, (res) => {
+          res.resume();
+          res.on("end", () => {
+            stats.requests++;
+            if (res.statusCode !== 200) stats.failed++;
+            resolve();
+          });
+        });
+        req.on("socket", (sock) => {
+          if (seen.has(sock)) return;
+          seen.add(sock);
+          // A connection the router closes while we still use it (not our own agent.destroy() at the end).
+          sock.once("close", () => !stopped && stats.closed++);
+        });
+        req.on("error", () => {
+          stats.requests++;
+          stats.failed++;
+          resolve();
+        });
+        req.end();
+      });
+    }
+    agent.destroy();
+  };
+  const clients = Array.from({ length: 20 }, () => client());
+  for (let i = 0; Date.now() < end; i++) {
+    await change(i);
+    stats.changes++;
+    await sleep(250);
+  }
+  stopped = true;
+  await Promise.all(clients);
+  return stats;
 }
 
 async function cleanup() {

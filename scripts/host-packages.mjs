@@ -11,6 +11,7 @@ export const PLATFORM_PACKAGES = [
   "containernetworking-plugins",
   "docker-registry",
   "caddy",
+  "haproxy",
   "iptables",
   "iproute2",
   // mkfs.ext4 for size-limited writable layers; mount/umount/losetup/unshare for them and for user namespaces.

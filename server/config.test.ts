@@ -15,6 +15,8 @@ describe("loadConfig", () => {
       port: 3000,
       host: "0.0.0.0",
       routerPort: 8080,
+      routerEngine: "caddy",
+      routerOutlives: true,
       domain: "localhost",
       publicUrl: undefined,
       admin: undefined,
@@ -45,6 +47,15 @@ describe("loadConfig", () => {
     expect(c.backup).toEqual({ intervalMinutes: 1440, dir: "/mnt/backups", keep: 3 });
     expect(() => loadConfig({ BERTH_BACKUP_INTERVAL: "-5" })).toThrow(/BERTH_BACKUP_INTERVAL/);
     expect(() => loadConfig({ BERTH_BACKUP_KEEP: "0" })).toThrow(/BERTH_BACKUP_KEEP/);
+  });
+
+  it("selects the haproxy router, which refuses HTTPS for now", () => {
+    expect(loadConfig({ BERTH_ROUTER: "haproxy", BERTH_ROUTER_OUTLIVES: "off" })).toMatchObject({
+      routerEngine: "haproxy",
+      routerOutlives: false,
+    });
+    expect(() => loadConfig({ BERTH_ROUTER: "nginx" })).toThrow(/BERTH_ROUTER/);
+    expect(() => loadConfig({ BERTH_ROUTER: "haproxy", BERTH_HTTPS_PORT: "8443" })).toThrow(/does not serve HTTPS/);
   });
 
   it("reads every variable it documents", () => {

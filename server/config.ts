@@ -17,6 +17,8 @@ const EnvSchema = z.object({
   HOST: z.string().default("0.0.0.0"),
   BERTH_ROUTER_PORT: port.default(8080),
   BERTH_HTTPS_PORT: port.default(0),
+  BERTH_ROUTER: z.enum(["caddy", "haproxy"]).default("caddy"),
+  BERTH_ROUTER_OUTLIVES: z.enum(["on", "off"]).default("on"),
   BERTH_TLS_ISSUER: z.enum(["acme", "internal"]).default("acme"),
   BERTH_ACME_EMAIL: z.email().optional(),
   BERTH_ACME_CA: z.url({ protocol: /^https$/ }).optional(),
@@ -34,7 +36,10 @@ const EnvSchema = z.object({
     .default("main,master"),
   BERTH_BUILD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   BERTH_BUILD_TIMEOUT: z.coerce.number().int().min(10).default(900),
-  BERTH_BUILD_MEMORY: z.string().regex(/^[0-9]+[kmg]?$/i).default("2g"),
+  BERTH_BUILD_MEMORY: z
+    .string()
+    .regex(/^[0-9]+[kmg]?$/i)
+    .default("2g"),
   BERTH_REGISTRY_PORT: port.default(0),
   BERTH_KEEP_RELEASES: z.coerce.number().int().min(1).max(1000).default(10),
   BERTH_SCHEDULER: z.enum(["on", "off"]).default("on"),
@@ -55,6 +60,10 @@ export interface Config {
   port: number;
   host: string;
   routerPort: number;
+  /** The router's data plane: Caddy (default) or HAProxy (no reloads on route changes; no HTTPS yet). router.md. */
+  routerEngine: "caddy" | "haproxy";
+  /** HAProxy only: keep it serving when the control plane stops; the next start adopts it (router.md). */
+  routerOutlives: boolean;
   /** Router TLS listener port; 0 = HTTPS off. When on, hosts outside localhost get certificates (router.md). */
   httpsPort: number;
   /** Where those certificates come from: an ACME CA, or Caddy's internal CA (tests, private networks). */
@@ -129,6 +138,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.BERTH_HTTPS_PORT !== 0 && e.BERTH_HTTPS_PORT === e.BERTH_ROUTER_PORT) {
     throw new Error("invalid configuration: BERTH_HTTPS_PORT and BERTH_ROUTER_PORT must differ");
   }
+  if (e.BERTH_ROUTER === "haproxy" && e.BERTH_HTTPS_PORT !== 0) {
+    throw new Error("invalid configuration: BERTH_ROUTER=haproxy does not serve HTTPS yet; unset BERTH_HTTPS_PORT");
+  }
   if (e.BERTH_TLS_ISSUER === "internal" && (e.BERTH_ACME_EMAIL ?? e.BERTH_ACME_CA) !== undefined) {
     throw new Error("invalid configuration: BERTH_ACME_EMAIL and BERTH_ACME_CA apply only to BERTH_TLS_ISSUER=acme");
   }
@@ -149,6 +161,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     routerPort: e.BERTH_ROUTER_PORT,
+    routerEngine: e.BERTH_ROUTER,
+    routerOutlives: e.BERTH_ROUTER_OUTLIVES === "on",
     httpsPort: e.BERTH_HTTPS_PORT,
     tlsIssuer: e.BERTH_TLS_ISSUER,
     acmeEmail: e.BERTH_ACME_EMAIL,
@@ -164,7 +178,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     loginIpLimitPerHour: e.BERTH_LOGIN_IP_LIMIT,
     signupOpen: e.BERTH_SIGNUP === "open",
     deployBranches: e.BERTH_DEPLOY_BRANCHES.split(","),
-    build: { concurrency: e.BERTH_BUILD_CONCURRENCY, timeoutMs: e.BERTH_BUILD_TIMEOUT * 1000, memory: e.BERTH_BUILD_MEMORY },
+    build: {
+      concurrency: e.BERTH_BUILD_CONCURRENCY,
+      timeoutMs: e.BERTH_BUILD_TIMEOUT * 1000,
+      memory: e.BERTH_BUILD_MEMORY,
+    },
     registryPort: e.BERTH_REGISTRY_PORT,
     keepReleases: e.BERTH_KEEP_RELEASES,
     scheduler: e.BERTH_SCHEDULER === "on",

@@ -25,6 +25,7 @@ import { pruneExpiredDomainClaims } from "./domains/domains.ts";
 import { AGENT_PATH, agentHubFor } from "./nodes/agent-hub.ts";
 import { schedulerFor } from "./scheduler/scheduler.ts";
 import { startStatsIngest } from "./stats/ingest.ts";
+import { HaproxyRouter } from "./router/haproxy-router.ts";
 import { Router } from "./router/router.ts";
 import { startLogIngest } from "./logs/ingest.ts";
 import { forwardPlatformLines } from "./logs/platform-lines.ts";
@@ -40,8 +41,13 @@ export interface ControlPlaneOptions {
   dashboard: boolean;
   /** Start the image registry (off in tests that do not build). */
   registry?: boolean;
-  /** Start the HTTP router (Caddy) on config.routerPort (off in API-only tests). */
+  /** Start the HTTP router (config.routerEngine) on config.routerPort (off in API-only tests). */
   router?: boolean;
+  /**
+   * Leave the router's HAProxy serving when the control plane stops (production: the next start adopts it with its
+   * routes); tests stop it. Caddy always stops with the control plane.
+   */
+  routerOutlives?: boolean;
 }
 
 export interface ControlPlane {
@@ -68,17 +74,19 @@ async function loadDashboard(config: Config, log: Logger) {
 }
 
 /** Starts the router; a platform without one still serves the API and dashboard (apps are just not reachable). */
-async function startRouter(config: Config, log: Logger): Promise<Router | undefined> {
+async function startRouter(
+  config: Config,
+  log: Logger,
+  outlives: boolean,
+): Promise<Router | HaproxyRouter | undefined> {
   const https = config.httpsPort
     ? { port: config.httpsPort, issuer: config.tlsIssuer, acmeEmail: config.acmeEmail, acmeCa: config.acmeCa }
     : undefined;
-  const router = new Router({
-    listenHost: config.host,
-    listenPort: config.routerPort,
-    dataDir: config.dataDir,
-    log,
-    https,
-  });
+  const common = { listenHost: config.host, listenPort: config.routerPort, dataDir: config.dataDir, log };
+  const router =
+    config.routerEngine === "haproxy"
+      ? new HaproxyRouter({ ...common, keepRunning: outlives })
+      : new Router({ ...common, https });
   try {
     await router.start();
   } catch (err) {
@@ -99,12 +107,17 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   // Without a registry (e.g. docker-registry not installed on a non-root dev machine) the control plane still
   // serves the dashboard and API; builds and image deploys then answer "registry is not running".
   const registry = opts.registry
-    ? await startRegistry(path.join(config.dataDir, "registry"), config.registryPort, log.child({ component: "registry" })).catch(
-        (err: unknown) => {
-          log.error({ err: err instanceof Error ? err.message : String(err) }, "image registry unavailable; builds are disabled");
-          return undefined;
-        },
-      )
+    ? await startRegistry(
+        path.join(config.dataDir, "registry"),
+        config.registryPort,
+        log.child({ component: "registry" }),
+      ).catch((err: unknown) => {
+        log.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          "image registry unavailable; builds are disabled",
+        );
+        return undefined;
+      })
     : undefined;
   const registryInfo = () => {
     if (!registry) throw errors.unavailable("the image registry is not running on this control plane");
@@ -178,7 +191,9 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
       });
       return;
     }
-    res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"code":"not_found","message":"not found"}}');
+    res
+      .writeHead(404, { "content-type": "application/json" })
+      .end('{"error":{"code":"not_found","message":"not found"}}');
   });
   server.headersTimeout = 30_000;
   server.requestTimeout = 0; // git pushes and streams can be long; idle sockets still time out via keepAlive
@@ -195,15 +210,20 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     }
   });
 
-  const pruner = setInterval(() => {
-    pruneLoginFailures(services).catch((err: unknown) => log.error({ err }, "pruning login failures failed"));
-    pruneExpiredDomainClaims(services).catch((err: unknown) => log.error({ err }, "pruning lapsed domain claims failed"));
-  }, 10 * 60 * 1000);
+  const pruner = setInterval(
+    () => {
+      pruneLoginFailures(services).catch((err: unknown) => log.error({ err }, "pruning login failures failed"));
+      pruneExpiredDomainClaims(services).catch((err: unknown) =>
+        log.error({ err }, "pruning lapsed domain claims failed"),
+      );
+    },
+    10 * 60 * 1000,
+  );
   pruner.unref();
   const scheduler = schedulerFor(services, agentHubFor(services));
   startStatsIngest(services, agentHubFor(services));
   const stopLogIngest = startLogIngest(services, agentHubFor(services));
-  const router = opts.router ? await startRouter(config, log) : undefined;
+  const router = opts.router ? await startRouter(config, log, opts.routerOutlives ?? false) : undefined;
   if (router) scheduler.setRouter(router);
   const stopPlatformLines = forwardPlatformLines(services, router, scheduler);
   if (config.scheduler) scheduler.start();

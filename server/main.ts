@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     dashboard: process.env.BERTH_NO_DASHBOARD !== "1",
     registry: process.env.BERTH_NO_REGISTRY !== "1",
     router: process.env.BERTH_NO_ROUTER !== "1",
+    routerOutlives: config.routerOutlives,
   });
   const port = await cp.listen();
   log.info({ port, url: controlPlaneUrl({ ...config, port }) }, "control plane listening");

@@ -141,7 +141,8 @@ function assertHttps(https: HttpsOptions, httpPort: number): void {
   }
 }
 
-function assertApp(app: string): void {
+/** Throws unless `app` is a valid app name (lowercase letter, then letters, digits, dashes; at most 63). */
+export function assertApp(app: string): void {
   // App names end up inside HTML pages and Caddy placeholders ({...}); the allowlist keeps both inert.
   if (!APP_RE.test(app)) throw new Error(`router: invalid app name ${JSON.stringify(app)}`);
 }
