@@ -39,6 +39,8 @@ const EnvSchema = z.object({
   BERTH_KEEP_RELEASES: z.coerce.number().int().min(1).max(1000).default(10),
   BERTH_SCHEDULER: z.enum(["on", "off"]).default("on"),
   BERTH_DNS_RESOLVER: optionalNonEmpty,
+  BERTH_EXEC_IDLE_TIMEOUT: z.coerce.number().int().min(10).max(86_400).default(900),
+  BERTH_EXEC_MAX_SESSIONS: z.coerce.number().int().min(1).max(100).default(5),
   NODE_ENV: z.string().default("production"),
 });
 
@@ -78,6 +80,10 @@ export interface Config {
    * system resolver (/etc/resolv.conf).
    */
   dnsResolvers: string[];
+  /** Seconds without input or output after which an exec session (`ps:exec`, console) is ended. */
+  execIdleTimeoutSeconds: number;
+  /** Exec sessions one user may have open at once. */
+  execMaxSessionsPerUser: number;
   dev: boolean;
 }
 
@@ -155,6 +161,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keepReleases: e.BERTH_KEEP_RELEASES,
     scheduler: e.BERTH_SCHEDULER === "on",
     dnsResolvers,
+    execIdleTimeoutSeconds: e.BERTH_EXEC_IDLE_TIMEOUT,
+    execMaxSessionsPerUser: e.BERTH_EXEC_MAX_SESSIONS,
     dev: e.NODE_ENV === "development",
   };
 }
