@@ -12,6 +12,7 @@ import { registerDeploySettingsCommands } from "./commands/deploy-settings.ts";
 import { registerPsCommands } from "./commands/ps.ts";
 import { registerInstanceCommands } from "./commands/instances.ts";
 import { registerRunCommand } from "./commands/run.ts";
+import { registerExecCommand } from "./commands/exec.ts";
 import { registerGitCommands } from "./commands/git.ts";
 import { registerGitCredentialCommand } from "./commands/git-credential.ts";
 import { registerReleaseCommands } from "./commands/releases.ts";
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
   registerDeploySettingsCommands(program);
   registerInstanceCommands(program);
   registerRunCommand(program);
+  registerExecCommand(program);
   registerStatsCommands(program);
   registerDomainCommands(program);
   registerTeamCommands(program);

@@ -18,6 +18,8 @@ export const PLATFORM_PACKAGES = [
   "e2fsprogs",
   "mount",
   "util-linux",
+  // python3 receives the pty of `runc exec --tty` for exec sessions (runtime-agent/runtime/exec-tty-relay.ts).
+  "python3",
   "busybox-static",
   "debootstrap",
   "ca-certificates",

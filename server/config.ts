@@ -50,6 +50,8 @@ const EnvSchema = z.object({
   BERTH_BACKUP_INTERVAL: z.coerce.number().min(0).default(0),
   BERTH_BACKUP_DIR: optionalNonEmpty,
   BERTH_BACKUP_KEEP: z.coerce.number().int().min(1).max(10_000).default(7),
+  BERTH_EXEC_IDLE_TIMEOUT: z.coerce.number().int().min(10).max(86_400).default(900),
+  BERTH_EXEC_MAX_SESSIONS: z.coerce.number().int().min(1).max(100).default(5),
   NODE_ENV: z.string().default("production"),
 });
 
@@ -101,6 +103,10 @@ export interface Config {
   buildOutputBytes: number;
   /** Scheduled backups: minutes between two (0 = off), where the archives go, how many are kept. */
   backup: { intervalMinutes: number; dir: string; keep: number };
+  /** Seconds without input or output after which an exec session (`ps:exec`, console) is ended. */
+  execIdleTimeoutSeconds: number;
+  /** Exec sessions one user may have open at once. */
+  execMaxSessionsPerUser: number;
   dev: boolean;
 }
 
@@ -195,6 +201,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       dir: path.resolve(e.BERTH_BACKUP_DIR ?? path.join(dataDir, "backups")),
       keep: e.BERTH_BACKUP_KEEP,
     },
+    execIdleTimeoutSeconds: e.BERTH_EXEC_IDLE_TIMEOUT,
+    execMaxSessionsPerUser: e.BERTH_EXEC_MAX_SESSIONS,
     dev: e.NODE_ENV === "development",
   };
 }

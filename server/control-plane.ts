@@ -11,6 +11,7 @@ import { createDb, useWriteAheadLog } from "./db/client.ts";
 import type { Logger } from "./logger.ts";
 import { API_BASE, createApi } from "./http/api.ts";
 import { STREAM_PATH, StreamServer } from "./ws/stream.ts";
+import { ExecSocketServer, isExecPath } from "./exec/exec-socket.ts";
 import { bootstrapAdmin } from "./auth/accounts.ts";
 import { StreamHub } from "./ws/hub.ts";
 import { AccessEvents } from "./auth/access-events.ts";
@@ -148,6 +149,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const api = createApi(services);
   const apiListener = getRequestListener(api.fetch) as Handler;
   const streams = new StreamServer(services);
+  const execs = new ExecSocketServer(services, agentHubFor(services));
   const dashboard = opts.dashboard ? await loadDashboard(config, log) : undefined;
 
   const hardening = securityHeaders(config);
@@ -203,6 +205,8 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
       streams.handleUpgrade(req, socket, head);
     } else if (pathname === AGENT_PATH) {
       agentHubFor(services).handleUpgrade(req, socket, head);
+    } else if (isExecPath(pathname ?? "")) {
+      execs.handleUpgrade(req, socket, head);
     } else if (dashboard?.upgrade) {
       void dashboard.upgrade(req, socket, head);
     } else {
@@ -254,6 +258,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
       stopLogIngest();
       await router?.stop();
       streams.close();
+      execs.close();
       agentHubFor(services).close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

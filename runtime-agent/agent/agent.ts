@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { RegisterParams } from "../protocol/register.ts";
 import type { RuntimeBackend } from "../runtime/backend.ts";
 import { AgentConnection } from "./connection.ts";
+import { ExecSessions, execStartError } from "./exec-sessions.ts";
 import { type Prober, probe as realProbe } from "./health.ts";
 import type { HostPortsInUse } from "./host-ports.ts";
 import { LogShipper, withLogShipping } from "./log-shipper.ts";
@@ -66,7 +67,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     registeredAddress = params.address;
     return params;
   };
-  const connection = new AgentConnection({
+  const connection: AgentConnection = new AgentConnection({
     url: opts.controlPlane,
     token: opts.joinToken,
     log: log.child({ component: "connection" }),
@@ -75,8 +76,23 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       registered: (r) => reconciler.setNodeId(r.nodeId),
       applyDesiredState: (state) => reconciler.apply(state),
       observedState: () => reconciler.observed(),
+      exec: {
+        start: (p): Promise<void> => execs.start(p),
+        input: (id, data, eof) => execs.input(id, data, eof),
+        resize: (id, cols, rows) => execs.resize(id, cols, rows),
+        ack: (id, bytes) => execs.ack(id, bytes),
+        close: (id) => execs.close(id),
+        disconnected: () => execs.closeAll(),
+        startError: execStartError,
+      },
     },
   });
+  // Exec streams go out on the current socket only: a session never continues on a later connection.
+  const execs: ExecSessions = new ExecSessions(
+    opts.backend,
+    (method, params): boolean => connection.sendNow(method, params),
+    log.child({ component: "exec" }),
+  );
   // Container logs are tailed from conmon's files (offsets persisted) and sent only while registered; the wrapped
   // backend tails every new container and opens a deleted one's file first so its last lines are still shipped.
   const logs: LogShipper = new LogShipper({
@@ -142,6 +158,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       clearTimeout(loop);
       clearInterval(gc);
       stats.stop();
+      execs.closeAll();
       connection.close();
       await reconciler.tick().catch(() => undefined);
       await logs.stop();

@@ -3,9 +3,10 @@
 import type { Logger } from "pino";
 import WebSocket from "ws";
 import type { DesiredState } from "../protocol/desired-state.ts";
+import type { ExecParams } from "../protocol/exec.ts";
 import { encodeError, encodeNotification, encodeRequest, encodeResult } from "../protocol/encode.ts";
 import type { NotificationMethod, NotificationParamsInput, ObservedInstance } from "../protocol/methods.ts";
-import { parseFrame, parseResult } from "../protocol/parse.ts";
+import { type NotificationFrame, parseFrame, parseResult } from "../protocol/parse.ts";
 import type { RegisterParams, RegisterResult } from "../protocol/register.ts";
 import { reconnectDelayMs } from "./backoff.ts";
 
@@ -19,6 +20,21 @@ export interface ConnectionHandlers {
   registered: (result: RegisterResult) => void;
   applyDesiredState: (state: DesiredState) => Promise<{ generation: number; changed: boolean }>;
   observedState: () => ObservedInstance[];
+  /** Exec sessions (absent: the agent refuses `instance.exec`). */
+  exec?: ExecHandlers;
+}
+
+/** What the connection calls for exec sessions (agent/exec-sessions.ts). */
+export interface ExecHandlers {
+  start: (params: ExecParams) => Promise<void>;
+  input: (session: string, data: string, eof: boolean) => void;
+  resize: (session: string, cols: number, rows: number) => void;
+  ack: (session: string, bytes: number) => void;
+  close: (session: string) => void;
+  /** The socket closed: sessions opened on it end. */
+  disconnected: () => void;
+  /** Protocol error for a failed start. */
+  startError: (err: unknown) => { code: "conflict" | "invalid_params" | "internal"; message: string };
 }
 
 /** Options of the connection. */
@@ -87,6 +103,13 @@ export class AgentConnection {
     if (this.queue.length > MAX_QUEUED) this.queue.shift();
   }
 
+  /** Sends a notification on the current registered socket, never queued (exec streams); false when not sent. */
+  sendNow<M extends NotificationMethod>(method: M, params: NotificationParamsInput<M>): boolean {
+    if (!this.registered || this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(encodeNotification(method, params));
+    return true;
+  }
+
   private connect(): void {
     if (this.stopped) return;
     const ws = new WebSocket(agentUrl(this.opts.url), {
@@ -122,6 +145,7 @@ export class AgentConnection {
     if (this.ws !== ws) return;
     clearInterval(this.heartbeat);
     this.registered = false;
+    this.opts.handlers.exec?.disconnected();
     if (this.stopped) return;
     const delay = reconnectDelayMs(this.attempt++, (this.opts.random ?? Math.random)());
     this.opts.log.info({ delayMs: delay, attempt: this.attempt }, "disconnected from the control plane; reconnecting");
@@ -185,6 +209,7 @@ export class AgentConnection {
       ws.terminate();
       return;
     }
+    if (f.kind === "notification") return this.onExecNotification(f);
     if (f.kind !== "request") return;
     if (!this.registered) {
       ws.send(encodeError(f.id, "unavailable", "not registered yet"));
@@ -195,10 +220,28 @@ export class AgentConnection {
         .applyDesiredState(f.params)
         .then((r) => ws.send(encodeResult(f.id, "node.applyDesiredState", r)))
         .catch((err: unknown) => ws.send(encodeError(f.id, "internal", err instanceof Error ? err.message : "failed")));
+    } else if (f.method === "instance.exec" && this.opts.handlers.exec) {
+      const exec = this.opts.handlers.exec;
+      exec
+        .start(f.params)
+        .then(() => ws.send(encodeResult(f.id, "instance.exec", { session: f.params.session })))
+        .catch((err: unknown) => {
+          const e = exec.startError(err);
+          ws.send(encodeError(f.id, e.code, e.message));
+        });
     } else if (f.method === "node.observedState") {
       ws.send(encodeResult(f.id, "node.observedState", { instances: this.opts.handlers.observedState() }));
     } else {
       ws.send(encodeError(f.id, "unknown_method", `${f.method} is not served by the agent`));
     }
+  }
+
+  private onExecNotification(f: NotificationFrame): void {
+    const exec = this.opts.handlers.exec;
+    if (!exec || !this.registered) return;
+    if (f.method === "exec.input") exec.input(f.params.session, f.params.data, f.params.eof);
+    else if (f.method === "exec.resize") exec.resize(f.params.session, f.params.cols, f.params.rows);
+    else if (f.method === "exec.outputAck") exec.ack(f.params.session, f.params.bytes);
+    else if (f.method === "exec.close") exec.close(f.params.session);
   }
 }

@@ -1,6 +1,7 @@
 // The method table: for each method, who sends it, its params schema and (for requests) its result schema.
 import { z } from "zod";
 import { DesiredState, InstanceSpec } from "./desired-state.ts";
+import { ExecAck, ExecClose, ExecExit, ExecInput, ExecOutput, ExecParams, ExecResize, ExecStarted } from "./exec.ts";
 import { InstanceId } from "./names.ts";
 import { InstanceEvent, InstanceState, LogBatch, StatsBatch } from "./notifications.ts";
 import { RegisterParams, RegisterResult } from "./register.ts";
@@ -31,6 +32,8 @@ export const requests = {
   "node.applyDesiredState": { params: DesiredState, result: ApplyResult },
   /** control plane -> agent: what is running now. */
   "node.observedState": { params: z.strictObject({}), result: ObservedState },
+  /** control plane -> agent: start an exec session in a running instance (streams: the exec.* notifications). */
+  "instance.exec": { params: ExecParams, result: ExecStarted },
 } as const;
 
 /** Notifications (never answered), keyed by method name. */
@@ -43,6 +46,20 @@ export const notifications = {
   "node.stats": StatsBatch,
   /** control plane -> agent: the control plane is about to restart; reconnect without backoff. */
   "node.reconnect": z.strictObject({}),
+  /** control plane -> agent: stdin bytes of an exec session. */
+  "exec.input": ExecInput,
+  /** control plane -> agent: new terminal size of an exec session. */
+  "exec.resize": ExecResize,
+  /** control plane -> agent: end an exec session (its process is killed). */
+  "exec.close": ExecClose,
+  /** control plane -> agent: output bytes of an exec session delivered to the client (flow-control credit). */
+  "exec.outputAck": ExecAck,
+  /** agent -> control plane: output bytes of an exec session. */
+  "exec.output": ExecOutput,
+  /** agent -> control plane: input bytes of an exec session written to the process (flow-control credit). */
+  "exec.inputAck": ExecAck,
+  /** agent -> control plane: an exec session ended. */
+  "exec.exit": ExecExit,
 } as const;
 
 export type RequestMethod = keyof typeof requests;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_PIDS_LIMIT,
+  EXEC_CHUNK_BYTES,
+  EXEC_WINDOW_BYTES,
   DesiredState,
   encodeError,
   encodeNotification,
@@ -122,6 +124,49 @@ describe("parseFrame", () => {
   });
 });
 
+describe("exec frames", () => {
+  const start = { session: "x0123456789", instanceId: "web-1", command: ["/bin/sh"], tty: true, cols: 80, rows: 24 };
+
+  it("parses instance.exec and the exec.* notifications", () => {
+    const req = parseFrame(encodeRequest(3, "instance.exec", start));
+    expect(req.ok && req.frame.kind === "request" && req.frame.method).toBe("instance.exec");
+    const input = parseFrame(encodeNotification("exec.input", { session: "x0123456789", data: "AAH/" }));
+    expect(input).toMatchObject({ ok: true, frame: { params: { data: "AAH/", eof: false } } });
+    const exit = parseFrame(encodeNotification("exec.exit", { session: "x0123456789", exitCode: 130 }));
+    expect(exit.ok).toBe(true);
+  });
+
+  it.each([
+    ["a shell-ish session id", { method: "exec.input", params: { session: "../../x", data: "" } }],
+    ["non-base64 data", { method: "exec.input", params: { session: "x0123456789", data: "not base64!" } }],
+    [
+      "a chunk past the limit",
+      {
+        method: "exec.output",
+        params: { session: "x0123456789", stream: "stdout", data: "A".repeat(EXEC_CHUNK_BYTES * 2) },
+      },
+    ],
+    [
+      "an ack past the window",
+      { method: "exec.outputAck", params: { session: "x0123456789", bytes: EXEC_WINDOW_BYTES + 1 } },
+    ],
+    ["a zero-sized terminal", { method: "exec.resize", params: { session: "x0123456789", cols: 0, rows: 24 } }],
+    ["an exit code past 255", { method: "exec.exit", params: { session: "x0123456789", exitCode: 256 } }],
+  ])("rejects %s", (_name, frame) => {
+    expect(parseFrame(JSON.stringify(frame))).toMatchObject({ ok: false, error: { code: "invalid_params" } });
+  });
+
+  it("rejects an exec request without a command or with extra privileges asked for", () => {
+    const bad = [
+      { ...start, command: [] },
+      { ...start, privileged: true },
+      { ...start, user: "0:0" },
+    ];
+    for (const params of bad)
+      expect(parseFrame(JSON.stringify({ id: 1, method: "instance.exec", params }))).toMatchObject({ ok: false });
+  });
+});
+
 describe("parseResult", () => {
   it("checks a result against the method's result schema", () => {
     expect(parseResult("node.register", { nodeId: "n1", heartbeatMs: 5000 }).ok).toBe(true);
@@ -222,7 +267,8 @@ describe("RegisterParams", () => {
     expect(RegisterParams.safeParse({ ...register, protocolVersion: PROTOCOL_VERSION + 1 }).success).toBe(false);
     // v1 agents send specs without a team; the control plane refuses them rather than run them unisolated.
     expect(RegisterParams.safeParse({ ...register, protocolVersion: 1 }).success).toBe(false);
-    expect(RegisterParams.safeParse({ ...register, protocolVersion: 3 }).success).toBe(false);
+    // v2 agents know no exec sessions; a v3 control plane refuses them rather than fail every console later.
+    expect(RegisterParams.safeParse({ ...register, protocolVersion: 2 }).success).toBe(false);
     // The isolation mode is part of what a node reports.
     const { userNamespaces: _, ...withoutMode } = register;
     expect(RegisterParams.safeParse(withoutMode).success).toBe(false);

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { Env, Limits } from "../protocol/desired-state.ts";
 import { AppName, CommandArg, ImageRef, InstanceId, ProcessType, ReleaseId, TeamId } from "../protocol/names.ts";
 import type { InstanceStats } from "../protocol/notifications.ts";
+import type { ExecProcess } from "./exec-process.ts";
 
 /** What a backend needs to create one container; parsed again by every backend (defence in depth). */
 export const ContainerConfig = z
@@ -72,4 +73,17 @@ export interface RuntimeBackend {
   stats(id: string): Promise<InstanceStats>;
   /** Every container this backend manages, in id order. */
   list(): Promise<ContainerInfo[]>;
+  /**
+   * Starts a process inside a running container with the container's own user, limits and privileges (never more);
+   * throws RuntimeError("conflict") when it is not running. Optional: backends without it refuse exec sessions.
+   */
+  exec?(id: string, opts: ExecRequest): Promise<ExecProcess>;
+}
+
+/** What to run in a container, and whether it gets a terminal of `cols` x `rows`. */
+export interface ExecRequest {
+  command: readonly string[];
+  tty: boolean;
+  cols: number;
+  rows: number;
 }

@@ -23,6 +23,8 @@ export const OciBackendConfig = z.strictObject({
   mountPath: AbsPath.default("/usr/bin/mount"),
   umountPath: AbsPath.default("/usr/bin/umount"),
   unsharePath: AbsPath.default("/usr/bin/unshare"),
+  /** Runs the pty receiver of exec sessions with a terminal (runtime/exec-tty-relay.ts). */
+  python3Path: AbsPath.default("/usr/bin/python3"),
   mkfsPath: AbsPath.default("/usr/sbin/mkfs.ext4"),
   /** runc --root: where runc keeps container state. */
   runcRoot: AbsPath,

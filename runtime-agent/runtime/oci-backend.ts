@@ -8,12 +8,20 @@ import { buildSpec } from "../oci/spec.ts";
 import { mergeEnv } from "../oci/env.ts";
 import { resolveImageUser } from "../oci/user.ts";
 import type { InstanceStats } from "../protocol/notifications.ts";
-import type { ContainerConfig, ContainerConfigInput, ContainerInfo, RuntimeBackend, Signal } from "./backend.ts";
+import type {
+  ContainerConfig,
+  ContainerConfigInput,
+  ContainerInfo,
+  ExecRequest,
+  RuntimeBackend,
+  Signal,
+} from "./backend.ts";
 import { readCgroupUsage, readNetDev } from "./cgroups.ts";
 import { Cni, type PortMapping } from "./cni.ts";
 import { OciBackendConfig, type OciBackendConfigInput } from "./config.ts";
 import { startConmon } from "./conmon.ts";
 import { RuntimeError } from "./errors.ts";
+import { type ExecProcess, startExec } from "./exec-process.ts";
 import { type IdRange, IdRangeAllocator } from "./id-ranges.ts";
 import { type InstanceMeta, InstanceStore } from "./instance-store.ts";
 import { KeyedLock } from "./keyed-lock.ts";
@@ -428,6 +436,14 @@ export class OciBackend implements RuntimeBackend {
 
   async delete(id: string): Promise<void> {
     await this.locks.run(checkId(id), () => this.cleanup(id));
+  }
+
+  async exec(id: string, opts: ExecRequest): Promise<ExecProcess> {
+    checkId(id);
+    const state = await this.runc.state(id);
+    if (state?.status !== "running") throw new RuntimeError("conflict", `${id} is not running`);
+    const { runcPath, runcRoot, python3Path } = this.config;
+    return startExec({ runcPath, runcRoot, python3Path, id, ...opts });
   }
 
   async state(id: string): Promise<ContainerInfo | null> {

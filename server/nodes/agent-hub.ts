@@ -11,13 +11,18 @@ import {
   type InstanceSpecInput,
   type LogBatch,
   MAX_FRAME_BYTES,
+  type NotificationMethod,
+  type NotificationParamsInput,
+  type RequestMethod,
+  type RequestParamsInput,
+  type RequestResult,
   type StatsBatch,
 } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
 import { errors } from "../errors.ts";
 import { normalizeIp } from "./address-policy.ts";
 import { setAgentControl } from "./agent-control.ts";
-import { AgentSession } from "./agent-session.ts";
+import { AgentSession, type ExecNotification } from "./agent-session.ts";
 import { joinTokenValid, verifyJoinToken } from "./join-tokens.ts";
 import { InstanceEventWriter } from "./event-writer.ts";
 import { recordOomActivity } from "./oom-activity.ts";
@@ -37,7 +42,8 @@ export type DesiredStateOutcome =
 /**
  * Owns every agent connection of this control plane. Events: `registered`, `down` (node id), `event` (node id,
  * InstanceEvent), `logs` ({nodeId, teamId}, LogBatch), `stats` ({nodeId, teamId}, StatsBatch). Listeners of `logs`
- * must check that the batch's app belongs to the node's team (teamId null = shared node, any app).
+ * must check that the batch's app belongs to the node's team (teamId null = shared node, any app). `exec` (node id,
+ * ExecNotification): exec stream frames, which the exec broker matches to sessions it opened on that node.
  */
 export class AgentHub extends EventEmitter {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
@@ -128,6 +134,23 @@ export class AgentHub extends EventEmitter {
     return { delivered: true, ...r };
   }
 
+  /** Sends a request to a connected node (exec sessions); throws unavailable when it is not connected. */
+  request<M extends RequestMethod>(
+    nodeId: string,
+    method: M,
+    params: RequestParamsInput<M>,
+    timeoutMs?: number,
+  ): Promise<RequestResult<M>> {
+    const session = this.sessions.get(nodeId);
+    if (!session) return Promise.reject(errors.unavailable("the instance's node is not connected"));
+    return session.request(method, params, timeoutMs);
+  }
+
+  /** Sends a notification to a connected node; false when it is not connected. */
+  notify<M extends NotificationMethod>(nodeId: string, method: M, params: NotificationParamsInput<M>): boolean {
+    return this.sessions.get(nodeId)?.notify(method, params) ?? false;
+  }
+
   /** Asks a connected node what it runs. */
   async observedState(nodeId: string) {
     const session = this.sessions.get(nodeId);
@@ -204,6 +227,10 @@ export class AgentHub extends EventEmitter {
       this.emit("logs", { nodeId: session.nodeId, teamId: session.teamId }, batch),
     stats: (session: AgentSession, batch: StatsBatch) =>
       this.emit("stats", { nodeId: session.nodeId, teamId: session.teamId }, batch),
+    exec: (session: AgentSession, frame: ExecNotification) => {
+      // Only the registered session of a node speaks for it (a replaced socket's late frames are ignored).
+      if (session.nodeId && this.sessions.get(session.nodeId) === session) this.emit("exec", session.nodeId, frame);
+    },
   };
 
   private sweep(): void {

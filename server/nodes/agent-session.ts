@@ -3,7 +3,12 @@
 import type { WebSocket } from "ws";
 import {
   encodeError,
+  encodeNotification,
   encodeRequest,
+  type Frame,
+  type NotificationFrame,
+  type NotificationMethod,
+  type NotificationParamsInput,
   encodeResult,
   type FrameId,
   type InstanceEvent,
@@ -35,6 +40,18 @@ export interface SessionHooks {
   event: (session: AgentSession, event: InstanceEvent) => Promise<void>;
   logs: (session: AgentSession, batch: LogBatch) => void;
   stats: (session: AgentSession, batch: StatsBatch) => void;
+  /** An exec.* notification from the agent (the exec broker checks that the session is this node's). */
+  exec: (session: AgentSession, frame: ExecNotification) => void;
+}
+
+/** The exec stream notifications an agent sends. */
+export type ExecNotification = Extract<NotificationFrame, { method: "exec.output" | "exec.inputAck" | "exec.exit" }>;
+
+function isExecNotification(f: Frame): f is ExecNotification {
+  return (
+    f.kind === "notification" &&
+    (f.method === "exec.output" || f.method === "exec.inputAck" || f.method === "exec.exit")
+  );
 }
 
 /** The join token an agent connected with, and where its connection came from. */
@@ -81,6 +98,11 @@ export class AgentSession {
         this.onResponse(out.frame);
         return;
       }
+      // Exec streams are interactive: keystroke echoes must not queue behind stored events either.
+      if (out.ok && isExecNotification(out.frame)) {
+        if (this.nodeId) this.hooks.exec(this, out.frame);
+        return;
+      }
       this.chain = this.chain
         .then(() => this.onMessage(out))
         .catch((err: unknown) => this.s.log.error({ err, node: this.nodeId }, "agent frame failed"));
@@ -118,6 +140,13 @@ export class AgentSession {
       this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });
       this.ws.send(encodeRequest(id, method, params));
     });
+  }
+
+  /** Sends a notification to the agent (exec streams); false when the socket is not open. */
+  notify<M extends NotificationMethod>(method: M, params: NotificationParamsInput<M>): boolean {
+    if (this.dropped || this.ws.readyState !== this.ws.OPEN) return false;
+    this.ws.send(encodeNotification(method, params));
+    return true;
   }
 
   private async onMessage(out: ReturnType<typeof parseFrame>): Promise<void> {

@@ -8,6 +8,7 @@ const MATRIX: Record<Action, Record<Role, boolean>> = {
   "app:read": { viewer: true, member: true, admin: true, owner: true },
   "members:read": { viewer: true, member: true, admin: true, owner: true },
   "app:deploy": { viewer: false, member: true, admin: true, owner: true },
+  "app:exec": { viewer: false, member: true, admin: true, owner: true },
   "app:scale": { viewer: false, member: true, admin: true, owner: true },
   "app:config": { viewer: false, member: true, admin: true, owner: true },
   "config:reveal": { viewer: false, member: true, admin: true, owner: true },

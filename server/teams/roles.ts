@@ -12,6 +12,7 @@ export type Action =
   | "app:update"
   | "app:delete"
   | "app:deploy"
+  | "app:exec"
   | "app:scale"
   | "app:config"
   | "config:reveal"
@@ -27,6 +28,7 @@ export const PERMISSIONS: Readonly<Record<Action, Role>> = {
   "app:read": "viewer",
   "members:read": "viewer",
   "app:deploy": "member",
+  "app:exec": "member",
   "app:scale": "member",
   "app:config": "member",
   "config:reveal": "member",
