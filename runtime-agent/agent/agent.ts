@@ -52,6 +52,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       registered: (r) => reconciler.setNodeId(r.nodeId),
       applyDesiredState: (state) => reconciler.apply(state),
       observedState: () => reconciler.observed(),
+      ...(opts.backend.volumes ? { volumes: opts.backend.volumes } : {}),
     },
   });
   // Container logs are tailed from conmon's files (offsets persisted) and sent only while registered; the wrapped

@@ -1,6 +1,9 @@
 // The wire protocol version; bump on any incompatible change to a schema in this folder.
 // v2: InstanceSpec.team (required), for the node's network policy and per-team user namespaces; limits.diskBytes
 // and limits.bandwidthBitsPerSec; RegisterParams.userNamespaces.
+// Additive within v2 (no bump: nothing an older peer sends changes meaning, and specs that do not use the new
+// fields hash as before): InstanceSpec.volumes and the volume.list/volume.destroy requests. An older agent refuses a
+// desired state that uses them (unknown field) and answers volume.* with unknown_method.
 
 /** Current agent <-> control plane protocol version. */
 export const PROTOCOL_VERSION = 2;

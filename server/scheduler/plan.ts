@@ -8,6 +8,10 @@
 // Rollouts start the whole new formation beside the old one (surge 100%), unless the app sets a rollout batch N:
 // then each process type has at most N new instances starting at a time, and every new healthy instance lets one
 // old instance stop, so the healthy count never drops below the formation (maxUnavailable 0, maxSurge N).
+//
+// A process type with a persistent volume (`stopFirst`) is never run side by side with its predecessors: they stop
+// first, and its new instances start only once every instance of the type being stopped has exited (a database must
+// not open its files twice). It is briefly unavailable during a rollout; that is the documented price.
 
 export type Desired = "running" | "replace" | "stopped";
 
@@ -45,6 +49,8 @@ export interface PlanInput {
    * and rolling restarts, one old instance stopped per new healthy one. 0 or absent: all at once.
    */
   rolloutBatch?: number | undefined;
+  /** Process types rolled out stop-then-start (they mount a volume). */
+  stopFirst?: ReadonlySet<string> | undefined;
 }
 
 export interface PlanOptions {
@@ -65,12 +71,18 @@ export interface StartRequest {
 export interface Plan {
   start: StartRequest[];
   stop: string[];
+  /** Sentences for the rollout output (e.g. a stop-then-start); absent when there are none. */
+  notes?: string[];
   statuses: { releaseId: string; status: "deploying" | "deployed" | "failed" | "superseded"; reason?: string }[];
 }
 
 const ROLLING_OUT = new Set(["pending", "deploying"]);
 
 const alive = (i: PlanInstance) => i.desired !== "stopped" && !i.lost;
+/** States of an instance whose process has exited (or never started). */
+const EXITED = new Set(["stopped", "crashed", "failed", "pending"]);
+/** Told to stop, on a node that is still there, and not exited yet. */
+const exiting = (i: PlanInstance) => i.desired === "stopped" && !i.lost && !EXITED.has(i.state);
 
 function describeExit(i: Pick<PlanInstance, "exitCode" | "reason">): string {
   const parts = [i.exitCode !== null ? `exit code ${i.exitCode}` : "", i.reason].filter(Boolean);
@@ -145,6 +157,40 @@ function scaleType(
 }
 
 /**
+ * Scales a stop-then-start type of `release` to `q`: every other instance of the type (other releases, `replace`)
+ * stops, and new ones start only once no instance of the type is still exiting. Extra ones stop newest first.
+ */
+function stopThenStart(
+  release: PlanRelease,
+  type: string,
+  q: number,
+  ofType: PlanInstance[],
+  input: PlanInput,
+  plan: Plan,
+): void {
+  const running = ofType.filter((i) => i.releaseId === release.id && i.desired === "running");
+  const predecessors = ofType.filter((i) => i.releaseId !== release.id || i.desired === "replace");
+  if (predecessors.length > 0) {
+    plan.stop.push(...predecessors.map((i) => i.id));
+    (plan.notes ??= []).push(
+      `${type} mounts a volume: stopping ${predecessors.map((i) => i.id).join(", ")} before ` +
+        `v${release.version} starts (stop-then-start)`,
+    );
+  }
+  if (running.length > q) {
+    plan.stop.push(
+      ...[...running]
+        .sort((a, b) => Number(a.state === "running") - Number(b.state === "running") || b.createdAt - a.createdAt)
+        .slice(0, running.length - q)
+        .map((i) => i.id),
+    );
+  }
+  const waiting = predecessors.length > 0 || input.instances.some((i) => i.processType === type && exiting(i));
+  if (!waiting && q > running.length)
+    plan.start.push({ releaseId: release.id, processType: type, count: q - running.length });
+}
+
+/**
  * Scales the instances of `release` to the formation: start the missing ones, stop the extra ones. In a rolling
  * rollout (`rollingFrom`), the other releases' instances of each type are predecessors that stop one by one.
  */
@@ -153,6 +199,10 @@ function scale(release: PlanRelease, input: PlanInput, plan: Plan, batch: number
     const q = input.formation.get(type) ?? 0;
     const ofType = input.instances.filter((i) => alive(i) && i.processType === type);
     const mine = ofType.filter((i) => i.releaseId === release.id);
+    if (input.stopFirst?.has(type)) {
+      stopThenStart(release, type, q, ofType, input, plan);
+      continue;
+    }
     const predecessors = [
       ...mine.filter((i) => i.desired === "replace"),
       ...(rollingFrom !== undefined ? ofType.filter((i) => i.releaseId !== release.id) : []),
@@ -176,6 +226,7 @@ function bridges(current: PlanRelease, input: PlanInput, plan: Plan): Set<string
   const stopping = new Set(plan.stop);
   const keep = new Set<string>();
   for (const type of current.processTypes) {
+    if (input.stopFirst?.has(type)) continue; // never side by side
     const q = input.formation.get(type) ?? 0;
     const ofType = input.instances.filter((i) => alive(i) && i.processType === type && !stopping.has(i.id));
     const serving = ofType.filter((i) => i.releaseId === current.id && i.state === "running").length;
