@@ -8,6 +8,7 @@ import { registerConfigCommands } from "./commands/config.ts";
 import { registerNodeCommands } from "./commands/nodes.ts";
 import { registerLogCommands } from "./commands/logs.ts";
 import { registerDomainCommands } from "./commands/domains.ts";
+import { registerVolumeCommands } from "./commands/volumes.ts";
 import { registerDeploySettingsCommands } from "./commands/deploy-settings.ts";
 import { registerPsCommands } from "./commands/ps.ts";
 import { registerInstanceCommands } from "./commands/instances.ts";
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   registerExecCommand(program);
   registerStatsCommands(program);
   registerDomainCommands(program);
+  registerVolumeCommands(program);
   registerTeamCommands(program);
   registerTokenCommands(program);
   registerStackCommands(program);

@@ -85,6 +85,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         disconnected: () => execs.closeAll(),
         startError: execStartError,
       },
+      ...(opts.backend.volumes ? { volumes: opts.backend.volumes } : {}),
     },
   });
   // Exec streams go out on the current socket only: a session never continues on a later connection.

@@ -5,9 +5,15 @@ import WebSocket from "ws";
 import type { DesiredState } from "../protocol/desired-state.ts";
 import type { ExecParams } from "../protocol/exec.ts";
 import { encodeError, encodeNotification, encodeRequest, encodeResult } from "../protocol/encode.ts";
-import type { NotificationMethod, NotificationParamsInput, ObservedInstance } from "../protocol/methods.ts";
+import type {
+  NotificationMethod,
+  NotificationParamsInput,
+  ObservedInstance,
+  VolumeUsage,
+} from "../protocol/methods.ts";
 import { type NotificationFrame, parseFrame, parseResult } from "../protocol/parse.ts";
 import type { RegisterParams, RegisterResult } from "../protocol/register.ts";
+import { RuntimeError } from "../runtime/errors.ts";
 import { reconnectDelayMs } from "./backoff.ts";
 
 /** Path of the agent endpoint on the control plane. */
@@ -20,6 +26,11 @@ export interface ConnectionHandlers {
   registered: (result: RegisterResult) => void;
   applyDesiredState: (state: DesiredState) => Promise<{ generation: number; changed: boolean }>;
   observedState: () => ObservedInstance[];
+  /** The node's volumes; absent when the backend has none (answered `unknown_method`). */
+  volumes?: {
+    list: () => Promise<VolumeUsage[]>;
+    destroy: (id: string) => Promise<boolean>;
+  };
   /** Exec sessions (absent: the agent refuses `instance.exec`). */
   exec?: ExecHandlers;
 }
@@ -231,6 +242,24 @@ export class AgentConnection {
         });
     } else if (f.method === "node.observedState") {
       ws.send(encodeResult(f.id, "node.observedState", { instances: this.opts.handlers.observedState() }));
+    } else if (f.method === "volume.list" && this.opts.handlers.volumes) {
+      this.opts.handlers.volumes
+        .list()
+        .then((volumes) => ws.send(encodeResult(f.id, "volume.list", { volumes })))
+        .catch((err: unknown) => ws.send(encodeError(f.id, "internal", err instanceof Error ? err.message : "failed")));
+    } else if (f.method === "volume.destroy" && this.opts.handlers.volumes) {
+      this.opts.handlers.volumes
+        .destroy(f.params.id)
+        .then((existed) => ws.send(encodeResult(f.id, "volume.destroy", { existed })))
+        .catch((err: unknown) =>
+          ws.send(
+            encodeError(
+              f.id,
+              err instanceof RuntimeError && err.code === "conflict" ? "conflict" : "internal",
+              err instanceof Error ? err.message : "failed",
+            ),
+          ),
+        );
     } else {
       ws.send(encodeError(f.id, "unknown_method", `${f.method} is not served by the agent`));
     }

@@ -233,6 +233,7 @@ export class Reconciler {
       env: spec.env,
       ...(spec.port !== undefined ? { port: spec.port, hostPort: rec.hostPort } : {}),
       limits: spec.limits,
+      ...(spec.volumes ? { volumes: spec.volumes } : {}),
     });
     await this.opts.backend.start(spec.id);
     rec.startedAt = this.now();

@@ -10,6 +10,8 @@ export interface AllowedHostPaths {
   rootfs: string;
   netnsPath: string;
   platformFiles: { hosts: string; resolvConf: string };
+  /** Volume mount points in the agent's volume store and where each goes in the container (read-write). */
+  volumes?: { source: string; destination: string }[];
   /** The instance's persisted user namespace, when the node uses them. */
   userNamespacePath?: string;
 }
@@ -100,8 +102,15 @@ export function assertSafeSpec(spec: OciSpec, allowed: AllowedHostPaths): OciSpe
     ["/etc/hosts", allowed.platformFiles.hosts],
     ["/etc/resolv.conf", allowed.platformFiles.resolvConf],
   ]);
+  const volumes = new Map((allowed.volumes ?? []).map((v) => [v.destination, v.source]));
   for (const m of spec.mounts) {
     if (m.type === "bind" || m.options.includes("bind") || m.options.includes("rbind")) {
+      if (volumes.has(m.destination)) {
+        if (volumes.get(m.destination) !== m.source) refuse(`host path ${m.source} mounted at ${m.destination}`);
+        if (!m.options.includes("nosuid") || !m.options.includes("nodev") || m.options.includes("rbind"))
+          refuse(`volume at ${m.destination} without nosuid/nodev, or recursive`);
+        continue;
+      }
       if (platform.get(m.destination) !== m.source) refuse(`host path ${m.source} mounted at ${m.destination}`);
       if (!m.options.includes("ro")) refuse(`platform file ${m.destination} is writable`);
       continue;

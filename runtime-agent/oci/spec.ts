@@ -1,6 +1,6 @@
 // buildSpec: the OCI runtime spec (config.json) of one instance, as a pure function of its inputs.
 // Every security-relevant choice is made here, in one place, and asserted by spec.test.ts.
-import { ID_PATTERN } from "../protocol/names.ts";
+import { ID_PATTERN, isValidMountPath } from "../protocol/names.ts";
 import { assertSafeSpec } from "./assert-safe.ts";
 import { DEFAULT_CAPABILITIES } from "./capabilities.ts";
 import { kernelMounts, MASKED_PATHS, READONLY_PATHS } from "./defaults.ts";
@@ -27,6 +27,11 @@ export interface SpecInput {
   limits: { memoryBytes: number; cpuMillis: number; pids: number };
   /** Files the platform writes per instance and bind-mounts read-only: the only host paths in the spec. */
   platformFiles: { hosts: string; resolvConf: string };
+  /**
+   * Persistent volumes: `source` is the volume's mount point on the node (in the agent's volume store, never a path
+   * from the control plane), `destination` the validated path inside the container. Bind-mounted read-write.
+   */
+  volumes?: { source: string; destination: string }[];
   /**
    * Present when the node runs containers in user namespaces: `path` is the instance's persisted user namespace (it
    * owns the network namespace at netnsPath, so sysfs and the per-netns sysctls work), the mappings are the ones
@@ -63,6 +68,12 @@ function validate(input: SpecInput): void {
   ] as const) {
     assertPath(what, p);
   }
+  for (const v of input.volumes ?? []) {
+    assertPath("volume source", v.source);
+    if (!isValidMountPath(v.destination)) throw new Error(`invalid volume mount path ${JSON.stringify(v.destination)}`);
+  }
+  if (new Set((input.volumes ?? []).map((v) => v.destination)).size !== (input.volumes ?? []).length)
+    throw new Error("two volumes at one mount path");
   if (input.args.length === 0 || input.args.some((a) => a.includes("\0")))
     throw new Error("args must be non-empty, without NUL");
   for (const e of input.env) {
@@ -107,6 +118,11 @@ export function cpuResources(cpuMillis: number): { shares: number; quota: number
     quota: Math.max(1000, Math.round((cpuMillis * CPU_PERIOD_US) / 1000)),
     period: CPU_PERIOD_US,
   };
+}
+
+/** A volume's bind mount: writable, but nothing on it is a device or a trusted setuid binary. */
+function volumeMount(destination: string, source: string): OciMount {
+  return { destination, type: "bind", source, options: ["bind", "rw", "nosuid", "nodev", "rprivate"] };
 }
 
 function platformFileMount(destination: string, source: string): OciMount {
@@ -166,6 +182,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       ...kernelMounts(),
       platformFileMount("/etc/hosts", input.platformFiles.hosts),
       platformFileMount("/etc/resolv.conf", input.platformFiles.resolvConf),
+      ...(input.volumes ?? []).map((v) => volumeMount(v.destination, v.source)),
     ],
     linux: {
       namespaces,
@@ -197,6 +214,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     rootfs: input.rootfs,
     netnsPath: input.netnsPath,
     platformFiles: input.platformFiles,
+    volumes: input.volumes ?? [],
     ...(input.userNamespace ? { userNamespacePath: input.userNamespace.path } : {}),
   });
   return spec;

@@ -10,9 +10,11 @@ import {
   HttpPath,
   ImageRef,
   InstanceId,
+  MountPath,
   ProcessType,
   ReleaseId,
   TeamId,
+  VolumeId,
 } from "./names.ts";
 
 const MiB = 1024 * 1024;
@@ -74,6 +76,21 @@ export const Env = z
     message: "env too large",
   });
 
+/**
+ * A persistent volume mounted into the instance: an ext4 filesystem of `sizeBytes` kept by the agent under its state
+ * dir (created at first use, kept across container restarts, agent restarts and reboots, removed only by
+ * `volume.destroy`). Writes past the size fail with ENOSPC inside the container.
+ */
+export const VolumeMount = z.strictObject({
+  id: VolumeId,
+  path: MountPath,
+  sizeBytes: z
+    .int()
+    .min(16 * MiB)
+    .max(1024 * 1024 * MiB),
+});
+export type VolumeMount = z.infer<typeof VolumeMount>;
+
 /** One instance the node should run. */
 export const InstanceSpec = z.strictObject({
   id: InstanceId,
@@ -95,6 +112,17 @@ export const InstanceSpec = z.strictObject({
   healthCheck: HealthCheck.default({ type: "none" }),
   restartPolicy: RestartPolicy.default("always"),
   stopGraceMs: z.int().min(0).max(300_000).default(10_000),
+  // Added within protocol v2 without a default: a spec that does not use it hashes exactly as before, so agents keep
+  // their running containers when the control plane is upgraded.
+  /** Persistent volumes (at most 4, distinct ids and paths). */
+  volumes: z
+    .array(VolumeMount)
+    .min(1)
+    .max(4)
+    .refine((v) => new Set(v.map((m) => m.id)).size === v.length && new Set(v.map((m) => m.path)).size === v.length, {
+      message: "duplicate volume id or path",
+    })
+    .optional(),
 });
 export type InstanceSpec = z.infer<typeof InstanceSpec>;
 export type InstanceSpecInput = z.input<typeof InstanceSpec>;

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { DesiredState, InstanceSpec } from "./desired-state.ts";
 import { ExecAck, ExecClose, ExecExit, ExecInput, ExecOutput, ExecParams, ExecResize, ExecStarted } from "./exec.ts";
-import { InstanceId } from "./names.ts";
+import { InstanceId, VolumeId } from "./names.ts";
 import { InstanceEvent, InstanceState, LogBatch, StatsBatch } from "./notifications.ts";
 import { RegisterParams, RegisterResult } from "./register.ts";
 
@@ -24,6 +24,16 @@ export const ObservedState = z.strictObject({ instances: z.array(ObservedInstanc
 /** Params of `instance.run` (one-off command in a fresh container of a release). */
 export const RunParams = z.strictObject({ instance: InstanceSpec, timeoutMs: z.int().min(1_000).max(86_400_000) });
 
+/** One volume the node holds: its size limit and what its files use. */
+export const VolumeUsage = z.strictObject({
+  id: VolumeId,
+  sizeBytes: z.int().min(0),
+  usedBytes: z.int().min(0),
+  /** Mounted on the node now (an instance uses it, or did since the node started). */
+  mounted: z.boolean(),
+});
+export type VolumeUsage = z.infer<typeof VolumeUsage>;
+
 /** Requests (answered with a response frame), keyed by method name. */
 export const requests = {
   /** agent -> control plane, first frame after connecting. */
@@ -34,6 +44,12 @@ export const requests = {
   "node.observedState": { params: z.strictObject({}), result: ObservedState },
   /** control plane -> agent: start an exec session in a running instance (streams: the exec.* notifications). */
   "instance.exec": { params: ExecParams, result: ExecStarted },
+  // Volumes (added within v2; an older agent answers unknown_method). Creating a volume needs no request: the agent
+  // makes it when the first instance that mounts it starts. Destroying is only ever explicit, never by omission.
+  /** control plane -> agent: every volume on the node with its usage. */
+  "volume.list": { params: z.strictObject({}), result: z.strictObject({ volumes: z.array(VolumeUsage) }) },
+  /** control plane -> agent: delete a volume and its data; `conflict` while an instance mounts it. */
+  "volume.destroy": { params: z.strictObject({ id: VolumeId }), result: z.strictObject({ existed: z.boolean() }) },
 } as const;
 
 /** Notifications (never answered), keyed by method name. */

@@ -18,6 +18,18 @@ export const PROCESS_TYPE_PATTERN = /^[a-z][a-z0-9_-]{0,29}$/;
  */
 export const TEAM_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+/** Volume ids the control plane assigns (`vol-` + lowercase letters and digits): a directory name in the agent's
+ * volume store, never a host path a tenant chooses. */
+export const VOLUME_ID_PATTERN = /^vol-[a-z0-9]{8,40}$/;
+
+/**
+ * Where a volume is mounted inside the container: an absolute, normalised path of plain characters, not the root and
+ * not below the kernel or platform paths the runtime mounts itself (/proc, /sys, /dev, /etc/hosts, /etc/resolv.conf),
+ * and not /etc itself (a volume there would hide the platform's files below it).
+ */
+export const MOUNT_PATH_PATTERN = /^(?:\/[A-Za-z0-9._-]+){1,16}$/;
+const RESERVED_MOUNT_PREFIXES = ["/proc", "/sys", "/dev", "/etc/hosts", "/etc/resolv.conf", "/etc/hostname"];
+
 /** Env keys as POSIX shells accept them. */
 export const ENV_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
 
@@ -71,6 +83,26 @@ export const HttpPath = z
   .string()
   .max(1024)
   .regex(/^\/[\x21-\x7e]*$/, { message: "invalid http path" });
+
+/** A volume id (the directory of the volume in the agent's volume store). */
+export const VolumeId = z.string().regex(VOLUME_ID_PATTERN, { message: "invalid volume id" });
+
+/** True if `p` is an acceptable container mount path for a volume (see MOUNT_PATH_PATTERN). Pure. */
+export function isValidMountPath(p: string): boolean {
+  if (p.length > 200 || !MOUNT_PATH_PATTERN.test(p)) return false;
+  if (p.split("/").some((c) => c === "." || c === "..")) return false;
+  if (p === "/etc") return false;
+  return !RESERVED_MOUNT_PREFIXES.some((r) => p === r || p.startsWith(`${r}/`));
+}
+
+/** A volume's mount path inside the container. */
+export const MountPath = z.string().refine(isValidMountPath, { message: "invalid mount path" });
+
+/** Throws unless `id` is a valid volume id; returns it for chaining at the sink. */
+export function assertValidVolumeId(id: string): string {
+  if (!VOLUME_ID_PATTERN.test(id)) throw new Error(`invalid volume id: ${JSON.stringify(id.slice(0, 80))}`);
+  return id;
+}
 
 /** True if `id` may be used as an instance id in a path or argv (for sinks that re-check). */
 export function isValidId(id: string): boolean {

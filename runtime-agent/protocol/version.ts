@@ -2,6 +2,9 @@
 // v2: InstanceSpec.team (required), for the node's network policy and per-team user namespaces; limits.diskBytes
 // and limits.bandwidthBitsPerSec; RegisterParams.userNamespaces.
 // v3: exec sessions (`instance.exec` and the exec.* notifications, exec.ts).
+// Additive (no bump: nothing an older peer sends changes meaning, and specs that do not use the new fields hash as
+// before): InstanceSpec.volumes and the volume.list/volume.destroy requests. An older agent refuses a desired state
+// that uses them (unknown field) and answers volume.* with unknown_method.
 
 /** Current agent <-> control plane protocol version. */
 export const PROTOCOL_VERSION = 3;

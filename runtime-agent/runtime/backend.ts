@@ -1,8 +1,9 @@
 // The container engine behind one interface: the real OCI backend (conmon + runc + CNI + buildah) and an
 // in-memory fake for control-plane tests implement it. Everything above this layer talks only to RuntimeBackend.
 import { z } from "zod";
-import { Env, Limits } from "../protocol/desired-state.ts";
+import { Env, Limits, VolumeMount } from "../protocol/desired-state.ts";
 import { AppName, CommandArg, ImageRef, InstanceId, ProcessType, ReleaseId, TeamId } from "../protocol/names.ts";
+import type { VolumeUsage } from "../protocol/methods.ts";
 import type { InstanceStats } from "../protocol/notifications.ts";
 import type { ExecProcess } from "./exec-process.ts";
 
@@ -23,8 +24,16 @@ export const ContainerConfig = z
     /** Host port the container port is published on (needs `port`). */
     hostPort: z.int().min(1).max(65_535).optional(),
     limits: Limits,
+    /** Persistent volumes of the team bind-mounted at their paths (see volumes.ts). */
+    volumes: z.array(VolumeMount).max(4).optional(),
   })
-  .refine((c) => c.hostPort === undefined || c.port !== undefined, { message: "hostPort needs port" });
+  .refine((c) => c.hostPort === undefined || c.port !== undefined, { message: "hostPort needs port" })
+  .refine(
+    (c) =>
+      new Set(c.volumes?.map((v) => v.id)).size === (c.volumes?.length ?? 0) &&
+      new Set(c.volumes?.map((v) => v.path)).size === (c.volumes?.length ?? 0),
+    { message: "duplicate volume id or path" },
+  );
 export type ContainerConfig = z.infer<typeof ContainerConfig>;
 export type ContainerConfigInput = z.input<typeof ContainerConfig>;
 
@@ -55,6 +64,14 @@ export interface ContainerInfo {
 export const Signal = z.enum(["SIGTERM", "SIGKILL", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"]);
 export type Signal = z.infer<typeof Signal>;
 
+/** The persistent volumes of one node (created by `create()` of the first container that mounts them). */
+export interface VolumeOps {
+  /** Every volume on the node with its size and usage. */
+  list(): Promise<VolumeUsage[]>;
+  /** Deletes a volume and its data; RuntimeError `conflict` while a container of the node mounts it. */
+  destroy(id: string): Promise<boolean>;
+}
+
 /** The container engine of one node. All methods validate ids before using them. */
 export interface RuntimeBackend {
   /** Prepares image, rootfs, network and bundle and creates the container; its process waits for start(). */
@@ -78,6 +95,8 @@ export interface RuntimeBackend {
    * throws RuntimeError("conflict") when it is not running. Optional: backends without it refuse exec sessions.
    */
   exec?(id: string, opts: ExecRequest): Promise<ExecProcess>;
+  /** Persistent volumes; absent on backends without them. */
+  readonly volumes?: VolumeOps;
 }
 
 /** What to run in a container, and whether it gets a terminal of `cols` x `rows`. */

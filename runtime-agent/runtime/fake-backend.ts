@@ -1,7 +1,8 @@
 // In-memory RuntimeBackend for control-plane and reconciler tests: same validation and state machine as the real
 // one, no processes. Tests drive exits and failures through the `simulate*` and `failNext` hooks.
 import type { InstanceStats } from "../protocol/notifications.ts";
-import type { ContainerConfigInput, ContainerInfo, RuntimeBackend, Signal } from "./backend.ts";
+import type { VolumeUsage } from "../protocol/methods.ts";
+import type { ContainerConfigInput, ContainerInfo, RuntimeBackend, Signal, VolumeOps } from "./backend.ts";
 import { RuntimeError } from "./errors.ts";
 import { checkConfig, checkId, checkSignal } from "./validate.ts";
 
@@ -9,6 +10,7 @@ type Method = "create" | "start" | "stop" | "kill" | "delete";
 
 interface FakeContainer {
   info: ContainerInfo;
+  volumes: string[];
   memoryLimit: number;
   ticks: number;
 }
@@ -29,6 +31,8 @@ export class FakeBackend implements RuntimeBackend {
   readonly calls: string[] = [];
   private readonly containers = new Map<string, FakeContainer>();
   private readonly failures = new Map<Method, RuntimeError>();
+  /** Volumes made by create(), by id: their size limit (the fake writes nothing into them). */
+  readonly volumeSizes = new Map<string, number>();
   private nextPid = 1000;
   private nextIp = 2;
 
@@ -71,7 +75,13 @@ export class FakeBackend implements RuntimeBackend {
       ...(config.hostPort !== undefined ? { hostPort: config.hostPort } : {}),
       createdAt: (this.opts.now?.() ?? new Date()).toISOString(),
     };
-    this.containers.set(config.id, { info, memoryLimit: config.limits.memoryBytes, ticks: 0 });
+    for (const v of config.volumes ?? []) if (!this.volumeSizes.has(v.id)) this.volumeSizes.set(v.id, v.sizeBytes);
+    this.containers.set(config.id, {
+      info,
+      volumes: (config.volumes ?? []).map((v) => v.id),
+      memoryLimit: config.limits.memoryBytes,
+      ticks: 0,
+    });
     return { ...info };
   }
 
@@ -129,6 +139,18 @@ export class FakeBackend implements RuntimeBackend {
   async list(): Promise<ContainerInfo[]> {
     return [...this.containers.values()].map((c) => ({ ...c.info })).sort((a, b) => a.id.localeCompare(b.id));
   }
+
+  /** Volumes as the real backend reports them; destroy refuses one a container still mounts. */
+  readonly volumes: VolumeOps = {
+    list: async (): Promise<VolumeUsage[]> =>
+      [...this.volumeSizes].map(([id, sizeBytes]) => ({ id, sizeBytes, usedBytes: 0, mounted: true })),
+    destroy: async (id: string): Promise<boolean> => {
+      this.calls.push(`volume.destroy:${id}`);
+      const users = [...this.containers.values()].filter((c) => c.volumes.includes(id));
+      if (users.length) throw new RuntimeError("conflict", `volume ${id} is mounted by ${users[0]?.info.id}`);
+      return this.volumeSizes.delete(id);
+    },
+  };
 
   private enter(method: Method, id: string): string {
     checkId(id);

@@ -43,6 +43,8 @@ export const InstanceMeta = z.object({
   /** Set before the instance's network policy rules are removed, so no later rebuild (by any process) re-adds them. */
   networkRemoved: z.boolean().optional(),
   port: z.number().int().optional(),
+  /** Ids of the persistent volumes bind-mounted into it (set before they are mounted): destroy refuses them. */
+  volumes: z.array(z.string()).optional(),
   hostPort: z.number().int().optional(),
 });
 export type InstanceMeta = z.infer<typeof InstanceMeta>;

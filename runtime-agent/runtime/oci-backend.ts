@@ -8,6 +8,7 @@ import { buildSpec } from "../oci/spec.ts";
 import { mergeEnv } from "../oci/env.ts";
 import { resolveImageUser } from "../oci/user.ts";
 import type { InstanceStats } from "../protocol/notifications.ts";
+import type { VolumeUsage } from "../protocol/methods.ts";
 import type {
   ContainerConfig,
   ContainerConfigInput,
@@ -15,6 +16,7 @@ import type {
   ExecRequest,
   RuntimeBackend,
   Signal,
+  VolumeOps,
 } from "./backend.ts";
 import { readCgroupUsage, readNetDev } from "./cgroups.ts";
 import { Cni, type PortMapping } from "./cni.ts";
@@ -37,6 +39,7 @@ import { Buildah } from "./storage.ts";
 import { teardownInstance } from "./teardown.ts";
 import { createUsernsAndNetns } from "./userns.ts";
 import { checkConfig, checkId, checkSignal } from "./validate.ts";
+import { VolumeStore } from "./volumes.ts";
 import { createWritableLayer } from "./writable-layer.ts";
 
 const KILL_WAIT_MS = 10_000;
@@ -85,6 +88,10 @@ export class OciBackend implements RuntimeBackend {
   /** The node's network policy; undefined when disabled (benchmarks of its cost only). */
   private network: NetworkPolicy | undefined;
   private readonly locks = new KeyedLock();
+  /** Persistent volumes of the node (see volumes.ts). */
+  readonly volumeStore: VolumeStore;
+  /** One create/destroy at a time per volume: two instances of a type may start together. */
+  private readonly volumeLocks = new KeyedLock();
   private nameservers: string[] = [];
   private nofile = 1024;
 
@@ -99,7 +106,26 @@ export class OciBackend implements RuntimeBackend {
     this.buildah = new Buildah(config.buildahPath, config.storage);
     this.netns = new NetnsManager(config.ipPath);
     this.cni = new Cni({ ...config.cni }, log.child({ component: "cni" }));
+    this.volumeStore = new VolumeStore(config.stateDir, { mkfsPath: config.mkfsPath, mounter: this.mounter });
   }
+
+  /** The node's volumes: listed with their usage; destroyed only when no container of the node mounts them. */
+  readonly volumes: VolumeOps = {
+    list: async (): Promise<VolumeUsage[]> => {
+      const ids = await this.volumeStore.ids();
+      return Promise.all(ids.map(async (id) => ({ id, ...(await this.volumeStore.usage(id)) })));
+    },
+    destroy: (id: string): Promise<boolean> =>
+      this.volumeLocks.run(id, async () => {
+        this.volumeStore.dir(id); // validates the id before anything else
+        const users = (await Promise.all((await this.store.ids()).map((i) => this.store.readMeta(i)))).filter((m) =>
+          m?.volumes?.includes(id),
+        );
+        if (users.length > 0)
+          throw new RuntimeError("conflict", `volume ${id} is mounted by ${users.map((m) => m?.id).join(", ")}`);
+        return this.volumeStore.destroy(id);
+      }),
+  };
 
   /** Validates the config, creates the state directories and returns a ready backend. */
   static async open(input: OciBackendConfigInput, log: Logger): Promise<OciBackend> {
@@ -284,6 +310,7 @@ export class OciBackend implements RuntimeBackend {
           throw new RuntimeError("invalid", `image user/group id ${n} is outside the container's ${range.size} ids`);
       }
     }
+    const volumes = await this.attachVolumes(config, meta, user, range);
     const mapping = range ? [{ containerID: 0, hostID: range.hostId, size: range.size }] : null;
     const spec = buildSpec({
       id,
@@ -296,6 +323,7 @@ export class OciBackend implements RuntimeBackend {
       cgroupParent: this.config.cgroupParent,
       limits: config.limits,
       platformFiles: { hosts, resolvConf: resolv },
+      ...(volumes.length ? { volumes } : {}),
       ...(mapping
         ? {
             userNamespace: {
@@ -327,6 +355,35 @@ export class OciBackend implements RuntimeBackend {
     });
     meta.stage = "created";
     await this.store.writeMeta(meta);
+  }
+
+  /**
+   * Creates (first use) and mounts the instance's volumes on the node; returns the bind mounts for its spec. A volume
+   * created now is given to the image's user (host ids shifted into the team's range under a user namespace), so a
+   * non-root app can write it. Recorded in the instance's meta first, so a destroy never races the mount.
+   */
+  private async attachVolumes(
+    config: ContainerConfig,
+    meta: InstanceMeta,
+    user: { uid: number; gid: number },
+    range: IdRange | null,
+  ): Promise<{ source: string; destination: string }[]> {
+    const volumes = config.volumes ?? [];
+    if (volumes.length === 0) return [];
+    meta.volumes = volumes.map((v) => v.id);
+    await this.store.writeMeta(meta);
+    const mounts: { source: string; destination: string }[] = [];
+    for (const v of volumes) {
+      await this.volumeLocks.run(v.id, async () => {
+        const { created } = await this.volumeStore.ensure(v.id, config.team, v.sizeBytes);
+        if (created)
+          await this.volumeStore.giveTo(v.id, (range?.hostId ?? 0) + user.uid, (range?.hostId ?? 0) + user.gid);
+      });
+      mounts.push({ source: this.volumeStore.mountPoint(v.id), destination: v.path });
+    }
+    // runc resolves the bind sources as the container's root: the directories above the store must let it pass.
+    if (range) await ensureSearchable(path.join(this.volumeStore.root, "x"), this.log);
+    return mounts;
   }
 
   /**

@@ -113,6 +113,13 @@ export async function updateApp(
 /** Destroys an app and everything it owns in the database. */
 export async function destroyApp(s: Services, actor: Actor, name: string) {
   const { app } = await requireApp(s.db, actor, name, "app:delete");
+  // A volume's data lives on a node, not in the database: it is never deleted as a side effect (docs/volumes.md).
+  const volumes = await s.db.volume.findMany({ where: { appId: app.id }, select: { name: true } });
+  if (volumes.length > 0) {
+    throw errors.conflict(
+      `${name} has volumes (${volumes.map((v) => v.name).join(", ")}); destroy them first with volumes:destroy`,
+    );
+  }
   // Its images go from the registry first (the release rows that name them go with the app).
   const registry = (() => {
     try {

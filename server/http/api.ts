@@ -20,6 +20,7 @@ import { formationRoutes } from "./routes/formation.ts";
 import { deploySettingsRoutes } from "./routes/deploy-settings.ts";
 import { instanceRoutes } from "./routes/instances.ts";
 import { domainRoutes } from "./routes/domains.ts";
+import { volumeRoutes } from "./routes/volumes.ts";
 import { logRoutes } from "./routes/logs.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { stackRoutes } from "./routes/stacks.ts";
@@ -91,6 +92,7 @@ export function createApi(services: Services) {
   api.route("/", deploySettingsRoutes);
   api.route("/", instanceRoutes);
   api.route("/", domainRoutes);
+  api.route("/", volumeRoutes);
   api.route("/", logRoutes);
   api.route("/", statsRoutes);
   api.route("/", stackRoutes);

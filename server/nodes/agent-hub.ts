@@ -158,6 +158,20 @@ export class AgentHub extends EventEmitter {
     return (await session.request("node.observedState", {})).instances;
   }
 
+  /** The volumes a connected node holds, with their usage. */
+  async volumeList(nodeId: string) {
+    const session = this.sessions.get(nodeId);
+    if (!session) throw errors.unavailable("node is not connected");
+    return (await session.request("volume.list", {})).volumes;
+  }
+
+  /** Deletes a volume and its data on a connected node; `conflict` while an instance there mounts it. */
+  async volumeDestroy(nodeId: string, id: string): Promise<boolean> {
+    const session = this.sessions.get(nodeId);
+    if (!session) throw errors.unavailable("node is not connected");
+    return (await session.request("volume.destroy", { id })).existed;
+  }
+
   /**
    * Closes every connection made with this join token (it was revoked), registered or not; the nodes go `down`.
    * Returns how many sockets were closed.

@@ -221,7 +221,14 @@ export class AgentSession {
     clearTimeout(p.timer);
     if (f.kind === "error") {
       p.reject(
-        new BerthError(f.error.code === "invalid_params" ? "validation_failed" : "unavailable", f.error.message),
+        new BerthError(
+          f.error.code === "invalid_params"
+            ? "validation_failed"
+            : f.error.code === "conflict"
+              ? "conflict"
+              : "unavailable",
+          f.error.message,
+        ),
       );
       return;
     }

@@ -1,6 +1,7 @@
 // What the agent is told to run for one instance, derived from its release and formation. Pure.
 import crypto from "node:crypto";
 import type { InstanceSpecInput } from "../../runtime-agent/protocol/index.ts";
+import { parseVolumeMounts } from "./volume-placement.ts";
 
 const MiB = 1024 * 1024;
 
@@ -57,7 +58,7 @@ const WEB_CHECK = { intervalMs: 500, timeoutMs: 1000, startTimeoutMs: 60_000 } a
  * every pass.
  */
 export function specFingerprint(
-  instance: { id: string; processType: string; healthCheckPath?: string | null },
+  instance: { id: string; processType: string; healthCheckPath?: string | null; volumes?: string | null },
   app: SpecApp,
   release: { id: string },
   limits: SpecLimits,
@@ -67,17 +68,18 @@ export function specFingerprint(
   return (
     `${instance.id} ${release.id} ${app.name} ${app.teamId} ${registryHost} ${instance.processType} ` +
     `${instance.healthCheckPath ?? ""} ${limits.memoryMb} ${limits.cpu} ${limits.diskMb} ${limits.bandwidthMbit} ` +
-    `${oneOff ? `run:${oneOff.command}` : ""}`
+    `${oneOff ? `run:${oneOff.command}` : ""}${instance.volumes ? ` ${instance.volumes}` : ""}`
   );
 }
 
 /**
  * The spec of one instance. Procfile commands (and one-off commands) run through the image's /bin/sh, as on Heroku;
  * "" = the image's CMD. A web instance is checked with an HTTP GET of its `healthCheckPath` (the app's setting when
- * it was created: a changed spec makes the agent recreate the container), else with a TCP connect to PORT.
+ * it was created: a changed spec makes the agent recreate the container), else with a TCP connect to PORT. Its
+ * volumes are the ones fixed on its row at placement (one-offs get none).
  */
 export function instanceSpec(
-  instance: { id: string; processType: string; healthCheckPath?: string | null },
+  instance: { id: string; processType: string; healthCheckPath?: string | null; volumes?: string | null },
   { name: app, teamId }: SpecApp,
   release: SpecRelease,
   limits: SpecLimits,
@@ -122,5 +124,6 @@ export function instanceSpec(
         : { type: "tcp", ...WEB_CHECK },
     // A one-off (`berth run`) runs once; its exit code is the answer.
     restartPolicy: oneOff ? "never" : "always",
+    ...(!oneOff && instance.volumes ? { volumes: parseVolumeMounts(instance.volumes) } : {}),
   };
 }

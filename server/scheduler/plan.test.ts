@@ -580,3 +580,72 @@ describe("planApp: rollouts short of room roll out in batches that fit", () => {
     expect(p.start).toEqual([{ releaseId: "r1", processType: "web", count: 2 }]);
   });
 });
+
+describe("planApp: stop-then-start for a process type with a volume", () => {
+  const stopFirst = new Set(["web"]);
+  const web1 = formation({ web: 1 });
+
+  it("stops the old instance first and starts the new one only once it has exited", () => {
+    const old = inst(1, { id: "old" });
+    const releases = [rel(1, "deployed"), rel(2, "pending")];
+    const p1 = planApp({ releases, formation: web1, instances: [old], now, stopFirst }, opts);
+    expect(p1.stop).toEqual(["old"]);
+    expect(p1.start).toEqual([]);
+    expect(p1.notes?.[0]).toMatch(/web mounts a volume: stopping old before v2 starts \(stop-then-start\)/);
+
+    // Told to stop but still running (draining): nothing starts yet.
+    const draining = { ...old, desired: "stopped" as const };
+    const p2 = planApp({ releases, formation: web1, instances: [draining], now, stopFirst }, opts);
+    expect(p2.start).toEqual([]);
+    expect(p2.notes).toBeUndefined();
+
+    // Exited: the new release's instance starts.
+    const exited = { ...draining, state: "stopped" };
+    const p3 = planApp({ releases, formation: web1, instances: [exited], now, stopFirst }, opts);
+    expect(p3.start).toEqual([{ releaseId: "r2", processType: "web", count: 1 }]);
+  });
+
+  it("without the volume the same rollout starts side by side", () => {
+    const p = planApp(
+      { releases: [rel(1, "deployed"), rel(2, "pending")], formation: web1, instances: [inst(1, { id: "old" })], now },
+      opts,
+    );
+    expect(p.stop).toEqual([]);
+    expect(p.start).toEqual([{ releaseId: "r2", processType: "web", count: 1 }]);
+  });
+
+  it("a restart (replace) of the deployed release also stops first, with a rollout batch too", () => {
+    const r = inst(1, { id: "r", desired: "replace" });
+    const p = planApp(
+      { releases: [rel(1, "deployed")], formation: web1, instances: [r], now, stopFirst, rolloutBatch: 1 },
+      opts,
+    );
+    expect(p.stop).toEqual(["r"]);
+    expect(p.start).toEqual([]);
+  });
+
+  it("other types of the app keep rolling side by side", () => {
+    const releases = [rel(1, "deployed", ["web", "worker"]), rel(2, "pending", ["web", "worker"])];
+    const instances = [inst(1, { id: "w" }), inst(1, { id: "k", processType: "worker" })];
+    const p = planApp(
+      { releases, formation: formation({ web: 1, worker: 1 }), instances, now, stopFirst: new Set(["worker"]) },
+      opts,
+    );
+    expect(p.stop).toEqual(["k"]);
+    expect(p.start).toEqual([{ releaseId: "r2", processType: "web", count: 1 }]);
+  });
+
+  it("a lost instance of the type is replaced at once (its node is gone)", () => {
+    const p = planApp(
+      {
+        releases: [rel(1, "deployed")],
+        formation: web1,
+        instances: [inst(1, { id: "gone", lost: true, desired: "stopped" })],
+        now,
+        stopFirst,
+      },
+      opts,
+    );
+    expect(p.start).toEqual([{ releaseId: "r1", processType: "web", count: 1 }]);
+  });
+});

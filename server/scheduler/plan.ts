@@ -13,6 +13,9 @@
 // that fit instead of waiting for the whole surplus: one old instance stops per new healthy one, and when not even one
 // new instance fits (nothing new is starting) one old instance stops first to make room (maxUnavailable 1), except
 // for a web type with one instance, which never drops to zero serving.
+// A process type with a persistent volume (`stopFirst`) is never run side by side with its predecessors: they stop
+// first, and its new instances start only once every instance of the type being stopped has exited (a database must
+// not open its files twice). It is briefly unavailable during a rollout; that is the documented price.
 
 export type Desired = "running" | "replace" | "stopped";
 
@@ -55,6 +58,8 @@ export interface PlanInput {
    * want of a node), with how many it could place: they roll out in batches that fit.
    */
   noRoom?: ReadonlyMap<string, number> | undefined;
+  /** Process types rolled out stop-then-start (they mount a volume). */
+  stopFirst?: ReadonlySet<string> | undefined;
 }
 
 export interface PlanOptions {
@@ -80,12 +85,18 @@ export interface Plan {
    * absent when none.
    */
   makeRoom?: string[];
+  /** Sentences for the rollout output (e.g. a stop-then-start); absent when there are none. */
+  notes?: string[];
   statuses: { releaseId: string; status: "deploying" | "deployed" | "failed" | "superseded"; reason?: string }[];
 }
 
 const ROLLING_OUT = new Set(["pending", "deploying"]);
 
 const alive = (i: PlanInstance) => i.desired !== "stopped" && !i.lost;
+/** States of an instance whose process has exited (or never started). */
+const EXITED = new Set(["stopped", "crashed", "failed", "pending"]);
+/** Told to stop, on a node that is still there, and not exited yet. */
+const exiting = (i: PlanInstance) => i.desired === "stopped" && !i.lost && !EXITED.has(i.state);
 
 function describeExit(i: Pick<PlanInstance, "exitCode" | "reason">): string {
   const parts = [i.exitCode !== null ? `exit code ${i.exitCode}` : "", i.reason].filter(Boolean);
@@ -128,7 +139,7 @@ function scaleType(
   mine: PlanInstance[],
   predecessors: PlanInstance[],
   batch: number,
-  plan: Required<Plan>,
+  plan: WorkingPlan,
   preferKept?: string,
   /** How many new instances of the type the previous pass could place when it could not place them all. */
   placedShort?: number,
@@ -179,13 +190,47 @@ function scaleType(
 }
 
 /**
+ * Scales a stop-then-start type of `release` to `q`: every other instance of the type (other releases, `replace`)
+ * stops, and new ones start only once no instance of the type is still exiting. Extra ones stop newest first.
+ */
+function stopThenStart(
+  release: PlanRelease,
+  type: string,
+  q: number,
+  ofType: PlanInstance[],
+  input: PlanInput,
+  plan: Plan,
+): void {
+  const running = ofType.filter((i) => i.releaseId === release.id && i.desired === "running");
+  const predecessors = ofType.filter((i) => i.releaseId !== release.id || i.desired === "replace");
+  if (predecessors.length > 0) {
+    plan.stop.push(...predecessors.map((i) => i.id));
+    (plan.notes ??= []).push(
+      `${type} mounts a volume: stopping ${predecessors.map((i) => i.id).join(", ")} before ` +
+        `v${release.version} starts (stop-then-start)`,
+    );
+  }
+  if (running.length > q) {
+    plan.stop.push(
+      ...[...running]
+        .sort((a, b) => Number(a.state === "running") - Number(b.state === "running") || b.createdAt - a.createdAt)
+        .slice(0, running.length - q)
+        .map((i) => i.id),
+    );
+  }
+  const waiting = predecessors.length > 0 || input.instances.some((i) => i.processType === type && exiting(i));
+  if (!waiting && q > running.length)
+    plan.start.push({ releaseId: release.id, processType: type, count: q - running.length });
+}
+
+/**
  * Scales the instances of `release` to the formation: start the missing ones, stop the extra ones. In a rolling
  * rollout (`rollingFrom`), the other releases' instances of each type are predecessors that stop one by one.
  */
 function scale(
   release: PlanRelease,
   input: PlanInput,
-  plan: Required<Plan>,
+  plan: WorkingPlan,
   batch: number,
   rollingFrom?: string,
   rollingOutFrom?: string,
@@ -197,6 +242,10 @@ function scale(
     const from = rollingFrom ?? (placedShort !== undefined ? rollingOutFrom : undefined);
     const ofType = input.instances.filter((i) => alive(i) && i.processType === type);
     const mine = ofType.filter((i) => i.releaseId === release.id);
+    if (input.stopFirst?.has(type)) {
+      stopThenStart(release, type, q, ofType, input, plan);
+      continue;
+    }
     const predecessors = [
       ...mine.filter((i) => i.desired === "replace"),
       ...(from !== undefined ? ofType.filter((i) => i.releaseId !== release.id) : []),
@@ -216,10 +265,11 @@ function scale(
  * rolling rollout failed, old instances were already stopped for new healthy ones, and stopping those at once
  * would drop below the healthy count the rollout kept.
  */
-function bridges(current: PlanRelease, input: PlanInput, plan: Required<Plan>): Set<string> {
+function bridges(current: PlanRelease, input: PlanInput, plan: WorkingPlan): Set<string> {
   const stopping = new Set(plan.stop);
   const keep = new Set<string>();
   for (const type of current.processTypes) {
+    if (input.stopFirst?.has(type)) continue; // never side by side
     const q = input.formation.get(type) ?? 0;
     const ofType = input.instances.filter((i) => alive(i) && i.processType === type && !stopping.has(i.id));
     const serving = ofType.filter((i) => i.releaseId === current.id && i.state === "running").length;
@@ -239,7 +289,7 @@ function bridges(current: PlanRelease, input: PlanInput, plan: Required<Plan>): 
 function settle(
   current: PlanRelease | undefined,
   input: PlanInput,
-  plan: Required<Plan>,
+  plan: WorkingPlan,
   batch: number,
   bridging = false,
 ): void {
@@ -250,9 +300,12 @@ function settle(
   );
 }
 
+/** A plan while it is computed: `makeRoom` collected as it goes (dropped from the result when empty). */
+type WorkingPlan = Plan & { makeRoom: string[] };
+
 /** Computes the next step for one app. */
 export function planApp(input: PlanInput, o: PlanOptions): Plan {
-  const plan: Required<Plan> = { start: [], stop: [], makeRoom: [], statuses: [] };
+  const plan: WorkingPlan = { start: [], stop: [], makeRoom: [], statuses: [] };
   const batch = Math.max(0, Math.floor(input.rolloutBatch ?? 0));
   // Instances whose node is gone are written off; their replacements are started by the counting below.
   plan.stop.push(...input.instances.filter((i) => i.desired !== "stopped" && i.lost).map((i) => i.id));
@@ -313,7 +366,7 @@ export function planApp(input: PlanInput, o: PlanOptions): Plan {
   return dedupe(plan);
 }
 
-function dedupe({ makeRoom, ...plan }: Required<Plan>): Plan {
+function dedupe({ makeRoom, ...plan }: WorkingPlan): Plan {
   const stop = new Set(plan.stop);
   const room = [...new Set(makeRoom)].filter((id) => stop.has(id));
   return { ...plan, stop: [...stop], ...(room.length ? { makeRoom: room } : {}) };

@@ -21,6 +21,7 @@ import { type NodeCapacity, place } from "./placement.ts";
 import { type Desired, type PlanInstance, type PlanOptions, planApp } from "./plan.ts";
 import { type AppRoute, type RouteNode, routesFor } from "./routes.ts";
 import { setSchedulerKick } from "./kick.ts";
+import { pinnedNode, pinnedNodeIssue, volumeMountsJson, volumesByGroup } from "./volume-placement.ts";
 
 export interface SchedulerOptions {
   resyncMs: number;
@@ -248,6 +249,7 @@ export class Scheduler extends EventEmitter {
       }),
     ]);
     let instances = await db.instance.findMany();
+    const volumes = volumesByGroup(await db.volume.findMany());
     const connected = new Set(nodes.filter((n) => this.agents.isConnected(n.id)).map((n) => n.id));
     const lostNodes = new Set(
       nodes
@@ -359,6 +361,7 @@ export class Scheduler extends EventEmitter {
           placementIssue: this.placementIssues.get(app.id),
           rolloutBatch: app.rolloutBatch,
           noRoom: this.noRoom.get(app.id),
+          stopFirst: new Set(app.formation.map((f) => f.type).filter((t) => volumes.has(`${app.id}/${t}`))),
         },
         this.opts.plan,
       );
@@ -370,6 +373,7 @@ export class Scheduler extends EventEmitter {
           `no new ${types.join(", ")} instance fits beside the old ones: stopping ${plan.makeRoom.join(", ")} first to make room`,
         );
       }
+      for (const note of plan.notes ?? []) this.emit("decision", app.name, note);
 
       if (plan.stop.length) {
         changed = true;
@@ -442,14 +446,42 @@ export class Scheduler extends EventEmitter {
         if (!release) continue;
         const l = limitsOf(app.id, req.processType);
         const r = requestsOf(app.id, req.processType);
-        const eligible = [...capacity.values()].filter((c) => c.teamId === null || c.teamId === app.teamId);
-        const placed = place(eligible, {
+        let eligible = [...capacity.values()].filter((c) => c.teamId === null || c.teamId === app.teamId);
+        const request = {
           group: `${app.id}/${req.processType}`,
           image: `${release.imageRef}@${release.imageDigest}`,
           count: req.count,
           memoryMb: r.memoryMb,
           cpu: r.cpu,
-        });
+        };
+        // A type with volumes runs only on its volumes' node; the first placement chooses (and pins) that node.
+        const vols = volumes.get(request.group) ?? [];
+        const pin = vols.length ? pinnedNode(vols) : null;
+        if (pin !== null) {
+          const node = eligible.find((c) => c.id === pin);
+          const name = nodes.find((n) => n.id === pin)?.name ?? pin;
+          const issue = pinnedNodeIssue(vols, pin, node && { name, schedulable: node.schedulable });
+          if (issue) {
+            if (previousIssue !== issue) this.emit("decision", app.name, `cannot place ${req.processType}: ${issue}`);
+            this.placementIssues.set(app.id, issue);
+            continue;
+          }
+          eligible = eligible.filter((c) => c.id === pin);
+        }
+        let placed = place(eligible, { ...request, count: vols.length && pin === null ? 1 : request.count });
+        const chosen = vols.length && pin === null ? placed.nodes[0] : undefined;
+        if (chosen !== undefined) {
+          await db.volume.updateMany({
+            where: { id: { in: vols.map((v) => v.id) }, nodeId: null },
+            data: { nodeId: chosen },
+          });
+          for (const v of vols) v.nodeId = chosen;
+          const rest = place(
+            eligible.filter((c) => c.id === chosen),
+            { ...request, count: request.count - 1 },
+          );
+          placed = { ...rest, nodes: [chosen, ...rest.nodes] };
+        }
         if (!placed.ok) {
           // Said once per new reason, not at every resync.
           if (previousIssue !== placed.reason) {
@@ -489,6 +521,7 @@ export class Scheduler extends EventEmitter {
           bandwidthMbit: l.bandwidthMbit,
           memoryRequestMb: r.memoryMb,
           cpuRequest: r.cpu,
+          volumes: volumeMountsJson(vols),
         }));
         await db.instance.createMany({ data: rows });
         this.s.log.info(
@@ -657,6 +690,7 @@ export class Scheduler extends EventEmitter {
       cpu: number | null;
       diskMb: number | null;
       bandwidthMbit: number | null;
+      volumes: string | null;
     }[],
     apps: {
       id: string;

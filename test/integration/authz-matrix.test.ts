@@ -563,6 +563,51 @@ const TABLE: Record<string, Row> = {
       expect(await db().domain.count({ where: { hostname: call.ref ?? "" } })).toBe(res.status === 204 ? 0 : 1);
     },
   },
+  "GET /api/v1/apps/{app}/volumes": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => {
+      const name = await freshApp();
+      await must(owner().req("POST", `/api/v1/apps/${name}/volumes`, { name: "data", mountPath: "/data", sizeMb: 64 }), 201, "volume");
+      return { path: `/api/v1/apps/${name}/volumes` };
+    },
+    verify: async (who, _call, res) => {
+      if (isRole(who)) expect(res.body.map((v: { name: string }) => v.name)).toEqual(["data"]);
+    },
+  },
+  "POST /api/v1/apps/{app}/volumes": {
+    expect: s(401, 404, 403, 403, 201, 201),
+    prepare: async () => {
+      const name = await freshApp();
+      return { path: `/api/v1/apps/${name}/volumes`, body: { name: "data", mountPath: "/data", sizeMb: 64 }, ref: name };
+    },
+    verify: async (_who, call, res) => {
+      const app = await db().app.findUniqueOrThrow({ where: { name: call.ref as string } });
+      expect(await db().volume.count({ where: { appId: app.id } })).toBe(res.status === 201 ? 1 : 0);
+    },
+  },
+  "GET /api/v1/apps/{app}/volumes/{volume}": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => {
+      const name = await freshApp();
+      await must(owner().req("POST", `/api/v1/apps/${name}/volumes`, { name: "data", mountPath: "/data", sizeMb: 64 }), 201, "volume");
+      return { path: `/api/v1/apps/${name}/volumes/data` };
+    },
+    verify: async (who, _call, res) => {
+      if (isRole(who)) expect(res.body).toMatchObject({ name: "data", mountPath: "/data", instances: [] });
+    },
+  },
+  "DELETE /api/v1/apps/{app}/volumes/{volume}": {
+    expect: s(401, 404, 403, 403, 204, 204),
+    prepare: async () => {
+      const name = await freshApp();
+      await must(owner().req("POST", `/api/v1/apps/${name}/volumes`, { name: "data", mountPath: "/data", sizeMb: 64 }), 201, "volume");
+      return { path: `/api/v1/apps/${name}/volumes/data`, ref: name };
+    },
+    verify: async (_who, call, res) => {
+      const app = await db().app.findUniqueOrThrow({ where: { name: call.ref as string } });
+      expect(await db().volume.count({ where: { appId: app.id } })).toBe(res.status === 204 ? 0 : 1);
+    },
+  },
   "GET /api/v1/apps/{app}/logs": {
     expect: s(401, 404, 200, 200, 200, 200),
     prepare: async () => {
