@@ -22,7 +22,9 @@ let repo = "";
 let cleanupApp: { name: string; token: string } | undefined;
 
 async function signUp(browser: Browser, url: string, email: string): Promise<Page> {
-  const page = await (await browser.newContext({ baseURL: url, viewport: { width: 1280, height: 900 } })).newPage();
+  const context = await browser.newContext({ baseURL: url, viewport: { width: 1280, height: 900 } });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: url });
+  const page = await context.newPage();
   await page.goto("/signup");
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
@@ -81,7 +83,7 @@ test.describe("Console tab on the live platform", () => {
   });
 
   test("a member runs a command in a running instance; a viewer sees no console", async ({ browser }) => {
-    test.setTimeout(480_000);
+    test.setTimeout(300_000);
     const p = platform!;
     const id = Date.now().toString(36);
     const email = `console-${id}@example.com`;
@@ -102,6 +104,7 @@ test.describe("Console tab on the live platform", () => {
       await expect(page).toHaveURL(new RegExp(`${base}/console$`));
       await expect(page.getByRole("heading", { name: "No running instance" })).toBeVisible();
       await expect(page.getByRole("link", { name: "Go to Deploy" })).toHaveAttribute("href", `${base}/deploy`);
+      await shot(page, "84-console-empty");
     });
 
     await test.step("push the app and wait for a running web instance", async () => {
@@ -132,6 +135,18 @@ test.describe("Console tab on the live platform", () => {
       await run(page, "echo $BERTH_APP", new RegExp(`^${app}$`));
       // The command line itself shows the variable, not its value: the name came back from the container.
       expect((await terminalLines(page)).some((l) => l.includes("echo $BERTH_APP"))).toBe(true);
+      // Copy: select the output with the mouse (double-click selects the word), Ctrl+Shift+C.
+      const row = page.getByTestId("console-terminal").locator(".xterm-rows > div").filter({ hasText: new RegExp(`^${app}\\s*$`) });
+      const box = (await row.boundingBox())!;
+      await page.mouse.dblclick(box.x + 12, box.y + box.height / 2);
+      await page.keyboard.press("Control+Shift+C");
+      await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(app);
+      // Paste: Ctrl+Shift+V types the clipboard into the shell.
+      await page.evaluate(() => navigator.clipboard.writeText("echo pasted-$((6*7))"));
+      await page.locator(".xterm-helper-textarea").focus();
+      await page.keyboard.press("Control+Shift+V");
+      await page.keyboard.press("Enter");
+      await expect.poll(async () => (await terminalLines(page)).includes("pasted-42"), { timeout: 15_000 }).toBe(true);
       await shot(page, "85-console-session");
     });
 

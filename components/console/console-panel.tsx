@@ -128,14 +128,10 @@ export function ConsolePanel({ app }: { app: AppDetail }) {
             {session.phase === "idle" ? "Open console" : "Start a new session"}
           </Button>
         )}
-        <p role="status" className="pb-2 text-sm text-zinc-500">
-          {session.phase === "connecting"
-            ? "Connecting…"
-            : session.phase === "open"
-              ? `Connected to ${session.instance}`
-              : session.phase === "closed"
-                ? session.outcome.title
-                : ""}
+        {/* The closed state is announced by its alert below; this line says only what is live. */}
+        <p role="status" className="inline-flex items-center gap-2 pb-2 text-sm text-zinc-500">
+          {session.phase === "open" ? <span aria-hidden className="size-2 rounded-full bg-emerald-500" /> : null}
+          {session.phase === "connecting" ? "Connecting…" : session.phase === "open" ? `Connected to ${session.instance}` : ""}
         </p>
       </div>
       <div className="px-5 py-4">

@@ -76,6 +76,7 @@ export function ConsoleTerminal({ app, instance, onStarted, onClosed, closeRef }
       ws.onclose = (ev) => {
         term.options.disableStdin = true;
         term.options.cursorBlink = false;
+        term.write("\x1b[?25l"); // hide the cursor: nothing reads input any more
         callbacks.current.onClosed(
           closedByUser ? { kind: "ended", title: "Session ended", message: "You closed the session." } : describeOutcome(last, started, ev.code),
         );
