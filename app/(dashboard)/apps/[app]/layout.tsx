@@ -22,6 +22,7 @@ const TABS = [
   { slug: "config", label: "Config" },
   { slug: "logs", label: "Logs" },
   { slug: "metrics", label: "Metrics" },
+  { slug: "console", label: "Console" },
   { slug: "activity", label: "Activity" },
   { slug: "settings", label: "Settings" },
 ];
