@@ -77,7 +77,8 @@ describeRoot("log shipping (root)", () => {
 
   beforeAll(async () => {
     env = await createRootEnv();
-    srv = await startTestServer({ BERTH_SCHEDULER: "off" });
+    // A roomy log cap: this test counts every line from 1, so none may be trimmed by the store on a slow run.
+    srv = await startTestServer({ BERTH_SCHEDULER: "off", BERTH_APP_LOG_MB: "256" });
     startLogIngest(srv.cp.services, agentHubFor(srv.cp.services));
     admin = new ApiClient(srv.url);
     await admin.signUp("logs-root@example.com");
