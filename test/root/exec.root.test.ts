@@ -224,11 +224,13 @@ describeRoot("exec sessions (ps:exec, exec socket) into a real instance", () => 
     const r = await berthInPty(
       ["ps:exec", "-a", APP],
       [
-        { after: /Connected to/, send: "tty; stty size; echo ready-$((6*7))\r" },
-        { after: /ready-42/, send: "sleep 300\r" },
+        // busybox ash asks for the cursor position (ESC[6n) at each prompt and swallows what is typed until the
+        // answer comes: type only once the prompt's query was seen (and answered, which happens first).
+        { after: /Connected to[\s\S]*\x1b\[6n/, send: "tty; stty size; echo ready-$((6*7))\r" },
+        { after: /ready-42[\s\S]*\x1b\[6n/, send: "sleep 300\r" },
         // Ctrl-C interrupts the remote sleep, not the CLI; the shell goes on.
         { after: /sleep 300\r*\n/, send: "\x03" },
-        { after: /\^C|\n[^\n]*# $/, send: "echo after-int; exit 3\r" },
+        { after: /sleep 300\r*\n[\s\S]*\x1b\[6n/, send: "echo after-int; exit 3\r" },
       ],
     );
     expect(r.out).toMatch(/\/dev\/pts\/\d+/);
