@@ -49,13 +49,17 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ BERTH_BACKUP_KEEP: "0" })).toThrow(/BERTH_BACKUP_KEEP/);
   });
 
-  it("selects the haproxy router, which refuses HTTPS for now", () => {
+  it("selects the haproxy router, with or without HTTPS", () => {
     expect(loadConfig({ BERTH_ROUTER: "haproxy", BERTH_ROUTER_OUTLIVES: "off" })).toMatchObject({
       routerEngine: "haproxy",
       routerOutlives: false,
     });
     expect(() => loadConfig({ BERTH_ROUTER: "nginx" })).toThrow(/BERTH_ROUTER/);
-    expect(() => loadConfig({ BERTH_ROUTER: "haproxy", BERTH_HTTPS_PORT: "8443" })).toThrow(/does not serve HTTPS/);
+    expect(loadConfig({ BERTH_ROUTER: "haproxy", BERTH_HTTPS_PORT: "8443", BERTH_TLS_ISSUER: "internal" })).toMatchObject({
+      routerEngine: "haproxy",
+      httpsPort: 8443,
+      tlsIssuer: "internal",
+    });
   });
 
   it("reads every variable it documents", () => {

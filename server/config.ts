@@ -144,9 +144,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.BERTH_HTTPS_PORT !== 0 && e.BERTH_HTTPS_PORT === e.BERTH_ROUTER_PORT) {
     throw new Error("invalid configuration: BERTH_HTTPS_PORT and BERTH_ROUTER_PORT must differ");
   }
-  if (e.BERTH_ROUTER === "haproxy" && e.BERTH_HTTPS_PORT !== 0) {
-    throw new Error("invalid configuration: BERTH_ROUTER=haproxy does not serve HTTPS yet; unset BERTH_HTTPS_PORT");
-  }
   if (e.BERTH_TLS_ISSUER === "internal" && (e.BERTH_ACME_EMAIL ?? e.BERTH_ACME_CA) !== undefined) {
     throw new Error("invalid configuration: BERTH_ACME_EMAIL and BERTH_ACME_CA apply only to BERTH_TLS_ISSUER=acme");
   }

@@ -86,7 +86,7 @@ async function startRouter(
   const common = { listenHost: config.host, listenPort: config.routerPort, dataDir: config.dataDir, log };
   const router =
     config.routerEngine === "haproxy"
-      ? new HaproxyRouter({ ...common, keepRunning: outlives })
+      ? new HaproxyRouter({ ...common, keepRunning: outlives, https })
       : new Router({ ...common, https });
   try {
     await router.start();

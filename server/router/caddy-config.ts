@@ -113,7 +113,7 @@ export function tlsHostsOf(routes: RouteEntry[]): string[] {
   return [...new Set(routes.flatMap((r) => r.hosts))].filter(wantsTls).sort();
 }
 
-function assertHttps(https: HttpsOptions, httpPort: number): void {
+export function assertHttps(https: HttpsOptions, httpPort: number): void {
   assertPort(https.port, "https");
   if (https.port === httpPort) throw new Error(`router: https port ${https.port} is also the http port`);
   if (https.issuer !== "acme" && https.issuer !== "internal") {

@@ -34,6 +34,19 @@ export interface HaproxyConfigInput {
   /** The host map file (its path is also the map's name in Runtime API commands). */
   mapFile: string;
   maxBodyBytes: number;
+  /** HTTPS (haproxy-tls.ts): a second bind with the certificates of a crt-list, redirects, ACME HTTP-01 answers. */
+  tls?: TlsConfigInput;
+}
+
+/** The TLS side of the configuration; the three files are kept by haproxy-tls.ts and changed at run time. */
+export interface TlsConfigInput {
+  port: number;
+  /** crt-list file: one "CERT.pem HOST" line per certificate HAProxy holds. */
+  crtList: string;
+  /** Map of the hosts that have a certificate ("host 1"): their plain-HTTP requests are redirected. */
+  certMap: string;
+  /** Map of pending ACME HTTP-01 answers ("token keyAuthorization"). */
+  acmeMap: string;
 }
 
 /** The smallest pool: new apps and instances fit without a reload until these fill up. */
@@ -223,9 +236,42 @@ function page(status: number, title: string, message: string): string {
   );
 }
 
+function bindHost(host: string): string {
+  return host === "" ? "" : host === "localhost" ? "127.0.0.1" : host;
+}
+
+/**
+ * The TLS listener: certificates come only from the crt-list (loaded and changed over the Runtime API), and
+ * `strict-sni` refuses a handshake for any name without one (unknown hosts, localhost names, no SNI) instead of
+ * presenting some other host's certificate.
+ */
+function tlsBind(input: HaproxyConfigInput): string[] {
+  if (!input.tls) return [];
+  return [`  bind ${bindHost(input.listen.host)}:${input.tls.port} ssl crt-list ${input.tls.crtList} alpn h2,http/1.1 strict-sni`];
+}
+
+/** HTTP-01 answers, the HTTP -> HTTPS redirect and the SNI/Host check, before any routing. */
+function tlsRules(input: HaproxyConfigInput): string[] {
+  const t = input.tls;
+  if (!t) return [];
+  const port = t.port === 443 ? "" : `:${t.port}`;
+  return [
+    // ACME HTTP-01: /.well-known/acme-challenge/TOKEN answers the key authorization while an order validates (over
+    // plain HTTP, before the redirect, for any Host: the token itself is the secret part).
+    `  http-request set-var(txn.acme) path,field(4,/),map(${t.acmeMap}) if { path_beg /.well-known/acme-challenge/ }`,
+    '  http-request return status 200 content-type text/plain lf-string "%[var(txn.acme)]" if { var(txn.acme) -m found }',
+    // Hosts with a certificate are served over HTTPS only (308 keeps the method and body); the challenge path is
+    // never redirected, so a renewal's validation reaches the answer above whatever the client follows.
+    `  http-request redirect location https://%[var(txn.host)]${port}%[capture.req.uri] code 308 if !{ ssl_fc } !{ path_beg /.well-known/acme-challenge/ } { var(txn.host),map(${t.certMap}) -m found }`,
+    // One certificate must not reach another app: the Host of a TLS request must be the name the handshake was for.
+    "  http-request set-var(txn.sni) ssl_fc_sni,lower if { ssl_fc }",
+    '  http-request return status 421 content-type "text/plain; charset=utf-8" string "misdirected request\\n" if { ssl_fc } !{ var(txn.host),strcmp(txn.sni) eq 0 }',
+  ];
+}
+
 /** The full HAProxy configuration for `state`; paths and numbers come validated from the caller. */
 export function renderHaproxyConfig(input: HaproxyConfigInput, state: RuntimeState): string {
-  const listen = `${input.listen.host === "" ? "" : input.listen.host === "localhost" ? "127.0.0.1" : input.listen.host}:${input.listen.port}`;
+  const listen = `${bindHost(input.listen.host)}:${input.listen.port}`;
   const app = "%[var(txn.app)]";
   const lines = [
     `${CONFIG_SIGNATURE} (server/router/haproxy-config.ts) on every route change; HAProxy reads it only at (re)start.`,
@@ -262,16 +308,20 @@ export function renderHaproxyConfig(input: HaproxyConfigInput, state: RuntimeSta
     "",
     "frontend berth",
     `  bind ${listen}`,
+    ...tlsBind(input),
     "  unique-id-format %[uuid(4)]",
     `  log-format "${ACCESS_TAG} %Ts.%ms %ID %ST %[var(txn.clen)] %B %Ta %[var(txn.app)] %si:%sp %HM %HPO %[var(txn.host)]"`,
     "  http-request set-var(txn.host) req.hdr(host),field(1,:),lower",
+    ...tlsRules(input),
     `  http-request set-var(txn.route) var(txn.host),map(${input.mapFile})`,
     "  http-request set-var(txn.app) var(txn.route),field(2,/)",
     // The request id overrides whatever the client sent; the same id is set on every response (ours too).
     "  http-request set-header X-Request-Id %[unique-id]",
     // No proxy in front of us is trusted: forwarded headers are always ours.
     "  http-request set-header X-Forwarded-For %[src]",
-    "  http-request set-header X-Forwarded-Proto http",
+    ...(input.tls
+      ? ["  http-request set-header X-Forwarded-Proto https if { ssl_fc }", "  http-request set-header X-Forwarded-Proto http if !{ ssl_fc }"]
+      : ["  http-request set-header X-Forwarded-Proto http"]),
     "  http-request set-header X-Forwarded-Host %[req.hdr(host)]",
     "  http-after-response set-header X-Request-Id %[unique-id]",
     "  http-after-response set-var(txn.clen) res.hdr(content-length)",

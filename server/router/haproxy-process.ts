@@ -93,7 +93,18 @@ export function ourHaproxyPids(configFile: string): number[] {
  * order. Commands are built from validated names only; a newline in one would be a second command, so it is refused.
  */
 export function runtimeApi(socket: string, commands: string[], timeoutMs = 10_000): Promise<string[]> {
-  for (const c of commands) if (/[\r\n;]/.test(c)) throw new Error(`router: bad runtime command ${JSON.stringify(c)}`);
+  for (const c of commands) {
+    // A payload command ("set ssl cert NAME <<\nPEM") is one line, "<<", then lines that are not empty (an empty
+    // line ends the payload).
+    const nl = c.indexOf("\n");
+    const head = nl < 0 ? c : c.slice(0, nl);
+    const payload = nl < 0 ? undefined : c.slice(nl + 1);
+    if (
+      /[\r\n;]/.test(head) ||
+      (payload !== undefined && (!head.endsWith(" <<") || /\r|\n\n|^\n|\n$/.test(payload) || payload === ""))
+    )
+      throw new Error(`router: bad runtime command ${JSON.stringify(c.slice(0, 200))}`);
+  }
   return new Promise((resolve, reject) => {
     const conn = net.connect(socket);
     let out = "";
@@ -115,7 +126,7 @@ export function runtimeApi(socket: string, commands: string[], timeoutMs = 10_00
       }
       resolve(answers);
     });
-    conn.end(`prompt\n${commands.map((c) => `${c}\n`).join("")}quit\n`);
+    conn.end(`prompt\n${commands.map((c) => (c.includes("\n") ? `${c}\n\n` : `${c}\n`)).join("")}quit\n`);
   });
 }
 

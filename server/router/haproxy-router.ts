@@ -8,7 +8,8 @@ import { Semaphore } from "../lib/concurrency.ts";
 import { freeLoopbackPort } from "../lib/free-port.ts";
 import type { AccessLine } from "./access-log.ts";
 import type { AskDecision } from "./ask-server.ts";
-import { DEFAULT_MAX_BODY_BYTES, type HttpsOptions, type RouteEntry } from "./caddy-config.ts";
+import { assertHttps, DEFAULT_MAX_BODY_BYTES, tlsHostsOf, type HttpsOptions, type RouteEntry } from "./caddy-config.ts";
+import { AcmeIssuer, CertStore, InternalIssuer } from "./haproxy-certs.ts";
 import { AccessStream, parseHaproxyAccess } from "./haproxy-access.ts";
 import {
   ACCESS_TAG,
@@ -24,8 +25,12 @@ import {
   runtimeCommands,
   validateRoutes,
   type RuntimeState,
+  type TlsConfigInput,
 } from "./haproxy-config.ts";
 import { HaproxyProcess, haproxyPaths, runtimeApi, workerPid, type HaproxyPaths } from "./haproxy-process.ts";
+import { HaproxyTls, type CertificateEvent } from "./haproxy-tls.ts";
+
+export type { CertificateEvent } from "./haproxy-tls.ts";
 
 const WATCH_INTERVAL_MS = 500;
 /** Commands per Runtime API connection. */
@@ -46,13 +51,25 @@ export interface HaproxyRouterOptions {
   haproxyBin?: string;
   /** Leave HAProxy serving at stop() (the control plane in production); tests stop it. */
   keepRunning?: boolean;
-  /** Not supported by this data plane yet: start() refuses it. */
+  /**
+   * A TLS listener for the hosts that qualify (caddy-config.ts wantsTls) with certificates from `issuer`, obtained by
+   * the control plane (haproxy-tls.ts); plain HTTP only when absent.
+   */
   https?: HttpsOptions;
+  /** PEM of extra CAs to trust for the ACME directory's HTTPS (a test CA such as pebble's); tests only. */
+  acmeTrustedRoots?: string;
+  /** Renew certificates this long before they end (default 30 days). */
+  tlsRenewBeforeMs?: number;
 }
 
 interface RouterEvents {
   access: [line: AccessLine];
+  /** Never emitted by this data plane (certificates are not on demand); kept for the shared router interface. */
   tlsAsk: [decision: AskDecision];
+  /** A certificate was issued, loaded into HAProxy or removed from it (HTTPS only). */
+  certificate: [event: CertificateEvent];
+  /** Obtaining or loading a host's certificate failed; it is retried with a backoff (HTTPS only). */
+  certificateError: [event: { host: string; error: string }];
 }
 
 export class HaproxyRouter extends EventEmitter<RouterEvents> {
@@ -61,6 +78,9 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
   private readonly proc: HaproxyProcess;
   private readonly lock = new Semaphore(1);
   private readonly maxBodyBytes: number;
+  /** HTTPS only: the certificates HAProxy holds and the ones it should. */
+  private readonly tls: HaproxyTls | undefined;
+  private readonly tlsFiles: TlsConfigInput | undefined;
   private stream: AccessStream | undefined;
   private listenPort = 0;
   private live: RuntimeState = emptyState(MIN_POOL);
@@ -87,6 +107,36 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
       throw new Error(`router: invalid listen host ${JSON.stringify(host)}`);
     if (!Number.isSafeInteger(this.maxBodyBytes) || this.maxBodyBytes < 1)
       throw new Error(`router: invalid maxBodyBytes ${this.maxBodyBytes}`);
+    const https = opts.https;
+    if (https) {
+      assertHttps(https, opts.listenPort);
+      const dir = this.paths.dir;
+      this.tlsFiles = {
+        port: https.port,
+        crtList: `${dir}/crt-list.txt`,
+        certMap: `${dir}/certs.map`,
+        acmeMap: `${dir}/acme.map`,
+      };
+      const store = new CertStore(`${dir}/tls`);
+      this.tls = new HaproxyTls({
+        store,
+        files: this.tlsFiles,
+        issuer: (challenges) =>
+          https.issuer === "internal"
+            ? new InternalIssuer(store)
+            : new AcmeIssuer(store, challenges, {
+                directoryUrl: https.acmeCa,
+                email: https.acmeEmail,
+                trustedRoots: opts.acmeTrustedRoots,
+              }),
+        locked: (task) => this.locked(task),
+        runtime: (commands) => runtimeApi(this.paths.admin, commands),
+        log: this.log,
+        renewBeforeMs: opts.tlsRenewBeforeMs,
+        onCertificate: (event) => this.emit("certificate", event),
+        onError: (host, error) => this.emit("certificateError", { host, error }),
+      });
+    }
   }
 
   /** The public HTTP port (valid after start()). */
@@ -94,9 +144,19 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
     return this.listenPort;
   }
 
-  /** HTTPS is not served by this data plane yet. */
+  /** The TLS listener's port, or 0 when HTTPS is off. */
   get httpsPort(): number {
-    return 0;
+    return this.opts.https?.port ?? 0;
+  }
+
+  /** Where the internal issuer's CA certificate is (clients that should trust it need it); undefined otherwise. */
+  get internalCaPath(): string | undefined {
+    return this.opts.https?.issuer === "internal" ? `${this.paths.dir}/tls/ca/root.crt` : undefined;
+  }
+
+  /** Resolves once no certificate work is running (tests). */
+  async certificatesIdle(): Promise<void> {
+    await this.tls?.idle();
   }
 
   /**
@@ -104,9 +164,8 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
    * routes it had when it crashed or was stopped); else launches one with an empty route table.
    */
   async start(): Promise<void> {
-    if (this.opts.https)
-      throw new Error("router: the haproxy data plane does not serve HTTPS yet (BERTH_ROUTER=caddy)");
     await this.lock.run(async () => {
+      this.tls?.prepareFiles();
       let adopted = await this.proc.running();
       if (!adopted && readText(this.paths.config)?.startsWith(CONFIG_SIGNATURE)) {
         try {
@@ -124,6 +183,8 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
         this.opts.listenPort || (adopted ? boundPort(this.paths.config) : 0) || (await freeLoopbackPort());
       if (adopted) {
         this.live = await this.readRuntime();
+        // What it holds is what a reload below (and every later one) starts from.
+        await this.tls?.readBack();
         const config = this.render(this.live);
         // Another port or body limit than the running one: the same routes, reloaded seamlessly.
         this.fileState = this.live;
@@ -136,6 +197,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
       } else {
         this.live = emptyState(MIN_POOL);
         this.fileState = this.live;
+        this.tls?.resetFiles();
         this.proc.writeFiles(this.render(this.live), renderHostMap(this.live));
         await this.proc.launch();
       }
@@ -143,6 +205,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
       this.stream = new AccessStream(this.paths.admin, (line) => this.onLogLine(line), this.log);
       await this.stream.start(!adopted);
       this.started = true;
+      this.tls?.start();
     });
     this.watchTimer = setInterval(() => void this.watch(), WATCH_INTERVAL_MS);
     this.watchTimer.unref();
@@ -175,6 +238,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
     clearInterval(this.watchTimer);
     this.watchTimer = undefined;
     this.started = false;
+    this.tls?.stop();
     this.stream?.stop();
     this.stream = undefined;
     // An update or restart in progress finishes first.
@@ -193,6 +257,8 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
           throw err;
         }
         this.liveKey = key;
+        // Certificates only for hosts that are routed now (the same rule as the Caddy engine: wantsTls).
+        this.tls?.setHosts(tlsHostsOf(routes));
       }
     } finally {
       this.loading = undefined;
@@ -233,6 +299,15 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
     }
   }
 
+  /** Runs `task` under the router's lock, or rejects once the router stopped (certificate work in flight). */
+  private async locked<T>(task: () => Promise<T>): Promise<T> {
+    if (!this.started) throw new Error("router: stopped");
+    return this.lock.run(async () => {
+      if (!this.started) throw new Error("router: stopped");
+      return task();
+    });
+  }
+
   private render(state: RuntimeState): string {
     return renderHaproxyConfig(
       {
@@ -240,6 +315,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
         adminSocket: this.paths.admin,
         mapFile: this.paths.map,
         maxBodyBytes: this.maxBodyBytes,
+        tls: this.tlsFiles,
       },
       state,
     );
@@ -270,6 +346,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
         await this.proc.stop();
         await this.proc.launch();
         this.live = this.fileState;
+        await this.tls?.readBack();
         this.log.warn({ pid: this.proc.masterPid() }, "haproxy restarted with the latest routes");
       } catch (err) {
         this.log.error(
