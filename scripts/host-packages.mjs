@@ -26,8 +26,8 @@ export const PLATFORM_PACKAGES = [
 ];
 
 /** Extra packages the test tiers need (browser for e2e, load tools for benchmarks, zsh for the CLI completion test, a
- * DNS server for domain verification tests). */
-export const TEST_PACKAGES = ["chromium", "fonts-liberation", "zsh", "dnsmasq-base"];
+ * DNS server for domain verification tests, an ACME CA for the router's certificate tests). */
+export const TEST_PACKAGES = ["chromium", "fonts-liberation", "zsh", "dnsmasq-base", "pebble"];
 
 /** Names of packages from `wanted` that dpkg does not report as installed. */
 export function missingPackages(wanted) {

@@ -152,6 +152,38 @@ describe("renderHaproxyConfig", () => {
   });
 });
 
+describe("renderHaproxyConfig with TLS", () => {
+  const tlsInput = (port: number) => ({
+    listen: { host: "127.0.0.1", port: 8080 },
+    adminSocket: "/d/run/admin.sock",
+    mapFile: MAP,
+    maxBodyBytes: 1000,
+    tls: { port, crtList: "/d/crt-list.txt", certMap: "/d/certs.map", acmeMap: "/d/acme.map" },
+  });
+
+  it("adds the TLS bind, the ACME answers, the redirect and the SNI check before routing", () => {
+    const cfg = renderHaproxyConfig(tlsInput(8443), emptyState({ backends: 1, slots: 1 }));
+    expect(cfg).toContain("  bind 127.0.0.1:8443 ssl crt-list /d/crt-list.txt alpn h2,http/1.1 strict-sni\n");
+    expect(cfg).toContain("path,field(4,/),map(/d/acme.map) if { path_beg /.well-known/acme-challenge/ }");
+    expect(cfg).toContain(
+      "redirect location https://%[var(txn.host)]:8443%[capture.req.uri] code 308 if !{ ssl_fc } " +
+        "!{ path_beg /.well-known/acme-challenge/ } { var(txn.host),map(/d/certs.map) -m found }",
+    );
+    expect(cfg).toContain("X-Forwarded-Proto https if { ssl_fc }");
+    // The ACME answer and the redirect come before any backend is chosen.
+    expect(cfg.indexOf("map(/d/acme.map)")).toBeLessThan(cfg.indexOf("use_backend"));
+    expect(cfg.indexOf("code 308")).toBeLessThan(cfg.indexOf("use_backend"));
+  });
+
+  it("leaves the port out of redirects to 443 and has no TLS lines without TLS", () => {
+    expect(renderHaproxyConfig(tlsInput(443), emptyState({ backends: 1, slots: 1 }))).toContain(
+      "location https://%[var(txn.host)]%[capture.req.uri] code 308",
+    );
+    const plain = renderHaproxyConfig({ ...tlsInput(443), tls: undefined }, emptyState({ backends: 1, slots: 1 }));
+    expect(plain).not.toMatch(/crt-list|ssl_fc|acme|code 308/);
+  });
+});
+
 describe("parseHaproxyAccess", () => {
   it("parses our log-format, host last", () => {
     const line = "berth1 1796200282.861 10c92830-fa53 200 23 180 4 shop 10.0.0.1:80 GET /a/b Shop.Test:8080";

@@ -1,5 +1,6 @@
 // A real DNS server for tests (Debian's dnsmasq) on 127.0.0.1 and a port of its own, answering only the TXT records
-// a test gives it (NXDOMAIN for every other name; it never forwards a query anywhere). dnsmasq reads records only at
+// and A records (loopback addresses, e.g. for an ACME CA's validation) a test gives it (NXDOMAIN for every other name;
+// it never forwards a query anywhere). dnsmasq reads records only at
 // start, so setTxt() restarts it on the same port.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -10,14 +11,22 @@ const DNSMASQ = "/usr/sbin/dnsmasq";
 
 export class TestDns {
   private child: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly addresses: Record<string, string> = {},
+  ) {}
 
-  /** Starts a server with no records (on a free port; a port clash picks another). */
-  static async start(): Promise<TestDns> {
+  /**
+   * Starts a server with no TXT records (on a free port; a port clash picks another); `addresses` maps names to the
+   * IPv4 address their A queries answer (loopback only: tests never point a name anywhere else).
+   */
+  static async start(addresses: Record<string, string> = {}): Promise<TestDns> {
+    for (const ip of Object.values(addresses))
+      if (!/^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$/.test(ip)) throw new Error(`TestDns: ${ip} is not a loopback address`);
     if (!fs.existsSync(DNSMASQ)) throw new Error(`${DNSMASQ} is missing: apt-get install dnsmasq-base (scripts/host-packages.mjs)`);
     let last: unknown;
     for (let attempt = 0; attempt < 5; attempt++) {
-      const dns = new TestDns(await freeLoopbackPort());
+      const dns = new TestDns(await freeLoopbackPort(), addresses);
       try {
         await dns.launch({});
         return dns;
@@ -77,6 +86,7 @@ export class TestDns {
       `--port=${this.port}`,
       // Authoritative for everything: unknown names are NXDOMAIN, nothing is forwarded.
       "--local=/#/",
+      ...Object.entries(this.addresses).map(([name, ip]) => `--address=/${name}/${ip}`),
       ...Object.entries(records).flatMap(([name, values]) => values.map((v) => `--txt-record=${name},${v}`)),
     ];
     let stderr = "";
