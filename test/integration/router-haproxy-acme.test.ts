@@ -22,6 +22,8 @@ import { TestDns } from "../helpers/dns.ts";
 
 const PEBBLE = "/usr/bin/pebble";
 const SHOP = "shop.example.test";
+/** Not in the test DNS (NXDOMAIN): its HTTP-01 validation cannot reach us. */
+const LOST = "lost.example.test";
 
 let dir: string;
 let dataDir: string;
@@ -131,7 +133,10 @@ beforeAll(async () => {
   router.on("certificateError", (e) => errors.push(`${e.host}: ${e.error}`));
   router.on("access", (line) => access.push(line));
   await router.start();
-  await router.apply([{ app: "shop", hosts: [SHOP, "shop.localhost"], maintenance: false, upstreams: [upstreamAddr] }]);
+  await router.apply([
+    { app: "shop", hosts: [SHOP, "shop.localhost"], maintenance: false, upstreams: [upstreamAddr] },
+    { app: "lost", hosts: [LOST], maintenance: false, upstreams: [upstreamAddr] },
+  ]);
 }, 60_000);
 
 afterAll(async () => {
@@ -200,5 +205,29 @@ describe("router (HAProxy) with certificates from an ACME CA (pebble)", () => {
     const accounts = fs.readdirSync(path.join(tlsDir, "acme"));
     expect(accounts).toHaveLength(1);
     expect(fs.statSync(path.join(tlsDir, "acme", accounts[0]!)).mode & 0o777).toBe(0o600);
+  }, 90_000);
+
+  it("reports a host whose validation fails, keeps serving it over plain HTTP and does not retry at once", async () => {
+    await waitFor("the failed order", () => errors.find((e) => e.startsWith(`${LOST}:`)), 60_000);
+    await router!.certificatesIdle();
+    expect(events.some((e) => e.host === LOST)).toBe(false);
+    expect(fs.existsSync(path.join(haproxyPaths(dataDir).dir, "tls", "certs", `${LOST}.pem`))).toBe(false);
+    const plain = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      http
+        .get({ host: "127.0.0.1", port: router!.port, headers: { host: LOST }, agent: false }, (r) => {
+          let body = "";
+          r.setEncoding("utf8");
+          r.on("data", (d: string) => (body += d));
+          r.on("end", () => resolve({ status: r.statusCode ?? 0, body }));
+        })
+        .on("error", reject);
+    });
+    expect(plain.status).toBe(200);
+    expect(JSON.parse(plain.body)).toEqual({ name: "shop", proto: "http" });
+    // The retry waits minutes (backoff), so a route change now starts no new order.
+    const failed = errors.filter((e) => e.startsWith(`${LOST}:`)).length;
+    await router!.apply([{ app: "lost", hosts: [LOST], maintenance: false, upstreams: [] }]);
+    await router!.certificatesIdle();
+    expect(errors.filter((e) => e.startsWith(`${LOST}:`))).toHaveLength(failed);
   }, 90_000);
 });

@@ -266,6 +266,18 @@ describe("router (HAProxy) with HTTPS and the internal issuer", () => {
     expect(events.slice(before).filter((e) => e.host === SHOP && e.action === "issued")).toEqual([]);
     expect((await httpsGet(SHOP)).serial).toBe(served);
 
+    // A control plane that restarts while HAProxy keeps serving adopts its certificates as they are.
+    const worker = await workerPid(haproxyPaths(dataDir).admin);
+    await router.detach();
+    before = events.length;
+    router = newRouter();
+    await router.start();
+    await router.apply([shop()]);
+    await router.certificatesIdle();
+    expect(events.slice(before)).toEqual([]);
+    expect(await workerPid(haproxyPaths(dataDir).admin)).toBe(worker);
+    expect((await httpsGet(SHOP)).serial).toBe(served);
+
     // Every certificate counts as due when renewal starts a year before the end.
     await router.stop();
     before = events.length;
