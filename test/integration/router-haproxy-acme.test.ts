@@ -110,14 +110,15 @@ beforeAll(async () => {
       },
     }),
   );
-  pebble = spawn(PEBBLE, ["-config", path.join(dir, "pebble.json"), "-dnsserver", dns.address, "-strict"], {
+  const child = spawn(PEBBLE, ["-config", path.join(dir, "pebble.json"), "-dnsserver", dns.address, "-strict"], {
     cwd: dir,
     stdio: ["ignore", "pipe", "pipe"],
     // No sleeps before validation, no rejected nonces: the test is about the router, not about client retries.
-    env: { PATH: "/usr/bin:/bin", PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0" },
+    env: { PATH: "/usr/bin:/bin", PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0", NODE_ENV: process.env.NODE_ENV },
   });
-  pebble.stdout!.on("data", (d: Buffer) => (pebbleLog = (pebbleLog + d.toString()).slice(-20_000)));
-  pebble.stderr!.on("data", (d: Buffer) => (pebbleLog = (pebbleLog + d.toString()).slice(-20_000)));
+  pebble = child;
+  child.stdout.on("data", (d: Buffer) => (pebbleLog = (pebbleLog + d.toString()).slice(-20_000)));
+  child.stderr.on("data", (d: Buffer) => (pebbleLog = (pebbleLog + d.toString()).slice(-20_000)));
   const directory = `https://127.0.0.1:${acmePort}/dir`;
   await waitFor("pebble", () => httpsText(directory, testCa).then(() => true, () => false), 15_000);
 
