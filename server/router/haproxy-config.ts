@@ -250,16 +250,24 @@ function tlsBind(input: HaproxyConfigInput): string[] {
   return [`  bind ${bindHost(input.listen.host)}:${input.tls.port} ssl crt-list ${input.tls.crtList} alpn h2,http/1.1 strict-sni`];
 }
 
-/** HTTP-01 answers, the HTTP -> HTTPS redirect and the SNI/Host check, before any routing. */
-function tlsRules(input: HaproxyConfigInput): string[] {
+/** ACME HTTP-01 answers, before the host is looked up (they belong to no app, so no app's log shows them). */
+function acmeRules(input: HaproxyConfigInput): string[] {
   const t = input.tls;
   if (!t) return [];
-  const port = t.port === 443 ? "" : `:${t.port}`;
   return [
     // ACME HTTP-01: /.well-known/acme-challenge/TOKEN answers the key authorization while an order validates (over
     // plain HTTP, before the redirect, for any Host: the token itself is the secret part).
     `  http-request set-var(txn.acme) path,field(4,/),map(${t.acmeMap}) if { path_beg /.well-known/acme-challenge/ }`,
     '  http-request return status 200 content-type text/plain lf-string "%[var(txn.acme)]" if { var(txn.acme) -m found }',
+  ];
+}
+
+/** The HTTP -> HTTPS redirect and the SNI/Host check, after the app is known (their lines go to its log). */
+function tlsRules(input: HaproxyConfigInput): string[] {
+  const t = input.tls;
+  if (!t) return [];
+  const port = t.port === 443 ? "" : `:${t.port}`;
+  return [
     // Hosts with a certificate are served over HTTPS only (308 keeps the method and body); the challenge path is
     // never redirected, so a renewal's validation reaches the answer above whatever the client follows.
     `  http-request redirect location https://%[var(txn.host)]${port}%[capture.req.uri] code 308 if !{ ssl_fc } !{ path_beg /.well-known/acme-challenge/ } { var(txn.host),map(${t.certMap}) -m found }`,
@@ -312,9 +320,10 @@ export function renderHaproxyConfig(input: HaproxyConfigInput, state: RuntimeSta
     "  unique-id-format %[uuid(4)]",
     `  log-format "${ACCESS_TAG} %Ts.%ms %ID %ST %[var(txn.clen)] %B %Ta %[var(txn.app)] %si:%sp %HM %HPO %[var(txn.host)]"`,
     "  http-request set-var(txn.host) req.hdr(host),field(1,:),lower",
-    ...tlsRules(input),
+    ...acmeRules(input),
     `  http-request set-var(txn.route) var(txn.host),map(${input.mapFile})`,
     "  http-request set-var(txn.app) var(txn.route),field(2,/)",
+    ...tlsRules(input),
     // The request id overrides whatever the client sent; the same id is set on every response (ours too).
     "  http-request set-header X-Request-Id %[unique-id]",
     // No proxy in front of us is trusted: forwarded headers are always ours.

@@ -14,7 +14,7 @@ import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../server/logger.ts";
 import { freeLoopbackPort } from "../../server/lib/free-port.ts";
-import type { RouteEntry } from "../../server/router/router.ts";
+import type { AccessLine, RouteEntry } from "../../server/router/router.ts";
 import { HaproxyRouter, type CertificateEvent } from "../../server/router/haproxy-router.ts";
 import { haproxyPaths, ourHaproxyPids, workerPid } from "../../server/router/haproxy-process.ts";
 
@@ -49,6 +49,7 @@ let dataDir: string;
 let httpsPort: number;
 let ups: Record<string, Upstream> = {};
 const events: CertificateEvent[] = [];
+const access: AccessLine[] = [];
 const log = createLogger(process.env.ROUTER_TEST_LOG ?? "silent");
 
 const shop = (): RouteEntry => ({ app: "shop", hosts: [SHOP, "shop.localhost"], maintenance: false, upstreams: [ups.shop!.addr] });
@@ -65,6 +66,7 @@ function newRouter(over: Partial<ConstructorParameters<typeof HaproxyRouter>[0]>
     ...over,
   });
   r.on("certificate", (e) => events.push(e));
+  r.on("access", (line) => access.push(line));
   return r;
 }
 
@@ -195,6 +197,9 @@ describe("router (HAProxy) with HTTPS and the internal issuer", () => {
     const r = await httpGet(SHOP, "/a/b?x=1&y=2");
     expect(r.status).toBe(308);
     expect(r.headers.location).toBe(`https://${SHOP}:${httpsPort}/a/b?x=1&y=2`);
+    // The redirect is the app's request: its access line names the app (so it lands in the app's log).
+    const line = await waitFor("the redirect's access line", () => access.find((a) => a.path === "/a/b" && a.status === 308));
+    expect(line).toMatchObject({ app: "shop", host: SHOP });
     const challenge = await httpGet(SHOP, "/.well-known/acme-challenge/unknown-token");
     expect(challenge.status).not.toBe(308);
     const local = await httpGet("shop.localhost");
