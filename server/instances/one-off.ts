@@ -22,6 +22,23 @@ export type OneOffEvent =
 /** Creates the one-off instance; the scheduler places and starts it. */
 export async function startOneOff(s: Services, actor: Actor, appName: string, argv: string[]) {
   const { app } = await requireApp(s.db, actor, appName, "app:deploy");
+  // Like Heroku's `bash -c "..."`: the words are joined and run by the image's shell (so `$PORT` and pipes work).
+  const run = await createOneOff(s, app, argv.join(" "));
+  await recordAudit(s.db, actor, {
+    teamId: app.teamId,
+    appName: app.name,
+    action: "instances.run",
+    target: run.id,
+    data: { release: `v${run.release}` },
+  });
+  return run;
+}
+
+/**
+ * Creates a one-off instance of the app's deployed release running `command` (a /bin/sh -c string) and asks the
+ * scheduler to place it. The caller authorized and audits; it must stop it (stopOneOff) when done.
+ */
+export async function createOneOff(s: Services, app: { id: string; name: string }, command: string) {
   const sched = findScheduler(s);
   if (!sched) throw errors.unavailable("this control plane runs no scheduler");
   const release =
@@ -29,20 +46,21 @@ export async function startOneOff(s: Services, actor: Actor, appName: string, ar
     (await s.db.release.findFirst({ where: { appId: app.id }, orderBy: { version: "desc" } }));
   if (!release) throw errors.conflict(`${app.name} has no release yet; deploy it first`);
   const id = newInstanceId(app.name, "run");
-  // Like Heroku's `bash -c "..."`: the words are joined and run by the image's shell (so `$PORT` and pipes work).
-  sched.oneOffs.set(id, { command: argv.join(" ") });
+  // Only in memory: a control plane that restarts forgets it, and the scheduler then stops the instance.
+  sched.oneOffs.set(id, { command });
   await s.db.instance.create({
     data: { id, appId: app.id, releaseId: release.id, processType: "run", desired: "oneoff" },
   });
-  await recordAudit(s.db, actor, {
-    teamId: app.teamId,
-    appName: app.name,
-    action: "instances.run",
-    target: id,
-    data: { release: `v${release.version}` },
-  });
   sched.kick();
   return { id, app: { id: app.id, name: app.name }, release: release.version };
+}
+
+/** Stops a one-off: the scheduler has its container removed. Harmless when it is already stopped or gone. */
+export async function stopOneOff(s: Services, id: string): Promise<void> {
+  await s.db.instance.updateMany({ where: { id }, data: { desired: "stopped" } });
+  const sched = findScheduler(s);
+  sched?.oneOffs.delete(id);
+  sched?.kick();
 }
 
 /** Follows a one-off until it exits (or `signal` aborts, or `timeoutMs` passes); then it is stopped and removed. */
@@ -91,9 +109,6 @@ export async function* followOneOff(
     }
   } finally {
     // Done, failed, timed out or the client went away: the container goes.
-    await s.db.instance.updateMany({ where: { id: run.id }, data: { desired: "stopped" } });
-    const sched = findScheduler(s);
-    sched?.oneOffs.delete(run.id);
-    sched?.kick();
+    await stopOneOff(s, run.id);
   }
 }
