@@ -204,7 +204,7 @@ describeRoot("interactive berth run: a one-off container with a terminal or pipe
   beforeAll(async () => {
     if (!isRoot) return;
     env = await createRootEnv();
-    srv = await startTestServer({ BERTH_EXEC_MAX_SESSIONS: "2", BERTH_EXEC_IDLE_TIMEOUT: "8" }, { registry: true });
+    srv = await startTestServer({ BERTH_EXEC_MAX_SESSIONS: "2", BERTH_EXEC_IDLE_TIMEOUT: "10" }, { registry: true });
     home = fs.mkdtempSync(path.join(os.tmpdir(), "berth-run-"));
     owner = new ApiClient(srv.url);
     await owner.signUp("run-owner@example.com");
@@ -350,7 +350,7 @@ describeRoot("interactive berth run: a one-off container with a terminal or pipe
     // The client goes away without a close handshake: the one-off goes too.
     first.ws.terminate();
     await removed(first.frames[0].instance);
-    // The other stays idle past BERTH_EXEC_IDLE_TIMEOUT (8 s).
+    // The other stays idle past BERTH_EXEC_IDLE_TIMEOUT (10 s).
     expect(await second.closed).toBe(4408);
     expect(second.frames.at(-1)).toEqual({ type: "ended", reason: "idle for too long" });
     await removed(second.frames[0].instance);
