@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { registerRunCommand, runMode, runTimeout, runUrl } from "./run.ts";
+import { registerRunCommand, runMode, runTimeout, runType, runUrl } from "./run.ts";
 
 describe("berth run arguments", () => {
   it("is interactive only on a terminal, pipes otherwise or with --no-tty, and --json keeps the event stream", () => {
@@ -18,6 +18,14 @@ describe("berth run arguments", () => {
     expect(runTimeout("86400")).toBe(86_400);
     for (const bad of ["0", "86401", "1.5", "-3", "1e3", "", "ten"])
       expect(() => runTimeout(bad), bad).toThrow(/whole seconds/);
+  });
+
+  it("takes --type as a process type name", () => {
+    expect(runType(undefined)).toBeUndefined();
+    expect(runType("worker")).toBe("worker");
+    expect(runType("web_2")).toBe("web_2");
+    for (const bad of ["Web", "1web", "", "a b", "../x", "x".repeat(31)])
+      expect(() => runType(bad), bad).toThrow(/invalid process type/);
   });
 
   it("builds the run socket URL: one cmd per word (shell characters kept), size, timeout, tty", () => {
@@ -38,6 +46,16 @@ describe("berth run arguments", () => {
       timeout: "60",
     });
     expect(
+      runUrl("http://x", "a", {
+        command: ["sh"],
+        tty: true,
+        cols: 1,
+        rows: 1,
+        timeoutSeconds: 1,
+        type: "worker",
+      }).searchParams.get("type"),
+    ).toBe("worker");
+    expect(
       runUrl("http://127.0.0.1:3000", "a", { command: ["sh"], tty: true, cols: 1, rows: 1, timeoutSeconds: 1 })
         .protocol,
     ).toBe("ws:");
@@ -51,10 +69,14 @@ describe("berth run arguments", () => {
     run.action((words: string[], opts: Record<string, unknown>) => {
       seen = { words, opts };
     });
-    await program.parseAsync(["run", "-a", "shop", "--no-tty", "--timeout", "5", "--", "sh", "-c", "ls -la -- x"], {
-      from: "user",
+    await program.parseAsync(
+      ["run", "-a", "shop", "--no-tty", "--timeout", "5", "-t", "worker", "--", "sh", "-c", "ls -la -- x"],
+      { from: "user" },
+    );
+    expect(seen).toEqual({
+      words: ["sh", "-c", "ls -la -- x"],
+      opts: { app: "shop", tty: false, timeout: "5", type: "worker" },
     });
-    expect(seen).toEqual({ words: ["sh", "-c", "ls -la -- x"], opts: { app: "shop", tty: false, timeout: "5" } });
     await program.parseAsync(["run", "-a", "shop", "--", "bash"], { from: "user" });
     expect(seen).toEqual({ words: ["bash"], opts: { app: "shop", tty: true } });
   });

@@ -16,6 +16,14 @@ interface RunOpts {
   timeout?: string;
   json?: boolean;
   tty?: boolean;
+  type?: string;
+}
+
+/** `--type`: a process type name (server/validation/names.ts ProcessType); a usage error otherwise. */
+export function runType(value: string | undefined): string | undefined {
+  if (value !== undefined && !/^[a-z][a-z0-9_-]{0,29}$/.test(value))
+    throw usageError(`invalid process type ${JSON.stringify(value)}`);
+  return value;
 }
 
 /** How the command's streams travel: a remote terminal, pipes, or the NDJSON event stream (`--json`). */
@@ -39,7 +47,7 @@ export function runTimeout(value: string | undefined): number {
 export function runUrl(
   base: string,
   app: string,
-  o: { command: string[]; tty: boolean; cols: number; rows: number; timeoutSeconds: number },
+  o: { command: string[]; tty: boolean; cols: number; rows: number; timeoutSeconds: number; type?: string | undefined },
 ): URL {
   const u = new URL(`${base}/api/v1/apps/${seg(app)}/run`);
   u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
@@ -47,6 +55,7 @@ export function runUrl(
   u.searchParams.set("cols", String(o.cols));
   u.searchParams.set("rows", String(o.rows));
   u.searchParams.set("timeout", String(o.timeoutSeconds));
+  if (o.type) u.searchParams.set("type", o.type);
   for (const word of o.command) u.searchParams.append("cmd", word);
   return u;
 }
@@ -69,13 +78,14 @@ export function parseRunEvent(line: string): RunEvent | null {
 async function runCommand(words: string[], opts: RunOpts): Promise<void> {
   if (words.length === 0) throw usageError("give the command after --, like `berth run -a APP -- ls -la`");
   const timeoutSeconds = runTimeout(opts.timeout);
+  const type = runType(opts.type);
   const app = await resolveApp(opts.app);
   const t = resolveTarget();
   if (!t.token) throw new CliError(`not logged in to ${t.url}; run \`berth login\` or set BERTH_TOKEN`);
   const mode = runMode(opts, localTerminal());
   if (mode !== "json") {
     const tty = mode === "tty";
-    const url = runUrl(t.url, app, { command: words, tty, ...terminalSize(), timeoutSeconds });
+    const url = runUrl(t.url, app, { command: words, tty, ...terminalSize(), timeoutSeconds, type });
     note("Starting a one-off container...");
     const code = await runSocketSession(url, t, {
       tty,
@@ -87,7 +97,7 @@ async function runCommand(words: string[], opts: RunOpts): Promise<void> {
   const res = await fetch(`${t.url}/api/v1/apps/${seg(app)}/run`, {
     method: "POST",
     headers: { authorization: `Bearer ${t.token}`, "content-type": "application/json" },
-    body: JSON.stringify({ command: words, timeoutSeconds }),
+    body: JSON.stringify({ command: words, timeoutSeconds, ...(type ? { type } : {}) }),
   });
   if (!res.ok || !res.body) {
     const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
@@ -133,6 +143,7 @@ export function registerRunCommand(program: Command): void {
     .argument("<command...>", "the command, after --")
     .option("-a, --app <app>", "app name (default: from git remote `berth`)")
     .option("--timeout <seconds>", "stop the command after this many seconds (default 3600; exit code 124)")
+    .option("-t, --type <type>", "give the one-off the limits (memory, CPU, disk, bandwidth) of this process type")
     .option("--no-tty", "pipe stdin/stdout even on a terminal")
     .action(runCommand);
 }

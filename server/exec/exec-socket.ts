@@ -14,7 +14,7 @@ import { z } from "zod";
 import type { Services } from "../context.ts";
 import { toErrorResponse } from "../errors.ts";
 import type { AgentHub } from "../nodes/agent-hub.ts";
-import { AppName } from "../validation/names.ts";
+import { AppName, ProcessType } from "../validation/names.ts";
 import { authenticateUpgrade } from "../ws/stream-auth.ts";
 import { EXEC_CLOSE, type ExecBroker, type ExecHandle, execBrokerFor } from "./exec-broker.ts";
 import { openRun } from "./run-session.ts";
@@ -52,6 +52,7 @@ const RunQuery = Query.omit({ instance: true })
   .extend({
     cmd: Query.shape.cmd.unwrap().min(1, "give a command (cmd)"),
     timeout: z.coerce.number().int().min(1).max(86_400).default(3600),
+    type: ProcessType.optional(),
   })
   .strict();
 
@@ -79,7 +80,8 @@ function parseRequest(url: string) {
   if (!app.success) return { ok: false as const, message: "invalid app name" };
   if (!q.success) return { ok: false as const, message: q.error.issues[0]?.message ?? "invalid query" };
   const timeout = "timeout" in q.data ? q.data.timeout : undefined;
-  return { ok: true as const, app: app.data, run, timeout, ...q.data };
+  const type = "type" in q.data ? q.data.type : undefined;
+  return { ok: true as const, app: app.data, run, timeout, type, ...q.data };
 }
 
 /** Owns the exec WebSocket server; `handleUpgrade` is called by the HTTP server for EXEC_PATH. */
@@ -207,7 +209,7 @@ export class ExecSocketServer {
             this.broker,
             identity.actor,
             identity.credential,
-            { ...start, timeoutSeconds: req.timeout ?? 3600 },
+            { ...start, timeoutSeconds: req.timeout ?? 3600, type: req.type },
             client,
             gone.signal,
           )

@@ -31,6 +31,8 @@ export interface RunStart {
   cols: number;
   rows: number;
   timeoutSeconds: number;
+  /** Process type whose limits and requests the one-off gets (`--type`); default: as any one-off. */
+  type?: string | undefined;
 }
 
 /** The open run: an exec handle plus the release it runs. */
@@ -61,7 +63,7 @@ export async function openRun(
       stopOneOff(s, instance).catch((err: unknown) => s.log.error({ err, instance }, "stopping a one-off failed"));
   };
   try {
-    const run = await createOneOff(s, app, IDLE_COMMAND);
+    const run = await createOneOff(s, app, IDLE_COMMAND, req.type);
     instance = run.id;
     await waitRunning(s, run.id, signal);
     const handle = await broker.open(
@@ -75,7 +77,10 @@ export async function openRun(
         cols: req.cols,
         rows: req.rows,
         reserved: true,
-        audit: { action: "instance.run", data: { release: `v${run.release}`, tty: req.tty } },
+        audit: {
+          action: "instance.run",
+          data: { release: `v${run.release}`, tty: req.tty, ...(req.type ? { type: req.type } : {}) },
+        },
       },
       {
         ...client,

@@ -73,6 +73,16 @@ async function leftovers(id: string): Promise<string[]> {
   return found;
 }
 
+/** The memory limit of the one-off's cgroup, as the kernel has it (cgroup v2 or v1). */
+async function memoryLimit(id: string): Promise<number> {
+  for (const dir of await cgroupDirs(`${inspector.config.cgroupParent}/${id}`))
+    for (const file of ["memory.max", "memory.limit_in_bytes"]) {
+      const text = await fs.promises.readFile(path.join(dir, file), "utf8").catch(() => "");
+      if (text) return Number(text.trim());
+    }
+  throw new Error(`no memory limit found for ${id}`);
+}
+
 /** Waits until the one-off is gone from the database and leaves nothing on the node. */
 async function removed(id: string): Promise<void> {
   await until(`one-off ${id} removed`, async () => (await oneOffs()).every((i) => i.id !== id), 60_000);
@@ -334,6 +344,30 @@ describeRoot("interactive berth run: a one-off container with a terminal or pipe
     expect(await oneOffs()).toEqual([]);
   }, 60_000);
 
+  it("--type gives the one-off that process type's limits; an unknown type is refused before anything is made", async () => {
+    const set = await runBerth(["limits:set", "web", "--memory", "200M", "-a", APP], {
+      url: srv.url,
+      token: tokens.owner,
+      home,
+    });
+    expect(set.code, set.stderr).toBe(0);
+    const typed = openRunSocket("member", "tty=0&type=web&cmd=sleep&cmd=60");
+    const plain = openRunSocket("member", "tty=0&cmd=sleep&cmd=60");
+    const [t, p] = [await started(typed), await started(plain)];
+    expect(t).toMatchObject({ type: "started" });
+    expect(p).toMatchObject({ type: "started" });
+    expect(await memoryLimit(t.instance)).toBe(200 * 1024 * 1024);
+    expect(await memoryLimit(p.instance)).toBe(512 * 1024 * 1024);
+    typed.ws.close();
+    plain.ws.close();
+    await removed(t.instance);
+    await removed(p.instance);
+    const bad = openRunSocket("member", "tty=0&type=nope&cmd=id");
+    expect(await bad.closed).toBe(4422);
+    expect(bad.frames[0]).toMatchObject({ type: "error", error: { code: "validation_failed" } });
+    expect(await oneOffs()).toEqual([]);
+  }, 180_000);
+
   it("counts runs in the per-user cap, ends idle ones and dropped clients (removing their one-offs), audits without keystrokes", async () => {
     const a = openRunSocket("owner", "tty=1&cmd=sh");
     const b = openRunSocket("owner", "tty=1&cmd=sh");
@@ -358,7 +392,8 @@ describeRoot("interactive berth run: a one-off container with a terminal or pipe
     const events = (Array.isArray(audit.body) ? audit.body : audit.body.events).filter(
       (e: any) => e.action === "instance.run",
     );
-    expect(events.length).toBeGreaterThanOrEqual(6);
+    expect(events.length).toBeGreaterThanOrEqual(8);
+    expect(events.some((e: any) => JSON.stringify(e).includes('"type":"web"'))).toBe(true);
     expect(events.map((e: any) => e.target)).toContain(first.frames[0].instance);
     expect(JSON.stringify(audit.body)).not.toContain("secret-keystrokes");
   }, 180_000);
