@@ -70,7 +70,7 @@ describe("berth run arguments", () => {
       seen = { words, opts };
     });
     await program.parseAsync(
-      ["run", "-a", "shop", "--no-tty", "--timeout", "5", "-t", "worker", "--", "sh", "-c", "ls -la -- x"],
+      ["run", "-a", "shop", "--no-tty", "--timeout", "5", "--type", "worker", "--", "sh", "-c", "ls -la -- x"],
       { from: "user" },
     );
     expect(seen).toEqual({

@@ -143,7 +143,7 @@ export function registerRunCommand(program: Command): void {
     .argument("<command...>", "the command, after --")
     .option("-a, --app <app>", "app name (default: from git remote `berth`)")
     .option("--timeout <seconds>", "stop the command after this many seconds (default 3600; exit code 124)")
-    .option("-t, --type <type>", "give the one-off the limits (memory, CPU, disk, bandwidth) of this process type")
+    .option("--type <type>", "give the one-off the limits (memory, CPU, disk, bandwidth) of this process type")
     .option("--no-tty", "pipe stdin/stdout even on a terminal")
     .action(runCommand);
 }
