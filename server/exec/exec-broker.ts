@@ -37,6 +37,10 @@ export interface ExecStart {
   tty: boolean;
   cols: number;
   rows: number;
+  /** The audit event instead of `instance.exec` (`berth run`: `instance.run`). */
+  audit?: { action: string; data: Record<string, unknown> } | undefined;
+  /** The caller already holds one of the user's slots (reserve()); it is not counted twice. */
+  reserved?: boolean | undefined;
 }
 
 /** The client side of a session (the socket in exec-socket.ts, or a test). */
@@ -46,9 +50,12 @@ export interface ExecClient {
   /** Stop reading input (the agent's window and our queue are full) / read again. */
   pauseInput(): void;
   resumeInput(): void;
-  /** The session is over: the process exited (`exitCode`) or it was ended (`reason`, close code). */
-  end(outcome: { exitCode: number } | { reason: string; closeCode: number }): void;
+  /** The session is over: the process exited (`exitCode`, `reason` when it was stopped) or it was ended. */
+  end(outcome: ExecOutcome): void;
 }
+
+/** How a session ended: the process exited (`reason`: why it was stopped, if it was) or the session was ended. */
+export type ExecOutcome = { exitCode: number; reason?: string } | { reason: string; closeCode: number };
 
 /** Handle of an open session for the client side. */
 export interface ExecHandle {
@@ -92,6 +99,8 @@ const RUNNING = "running";
 /** Owns every exec session of this control plane. */
 export class ExecBroker {
   private readonly sessions = new Map<string, Session>();
+  /** Slots held per user by sessions still being prepared (`berth run` waiting for its container). */
+  private readonly reservations = new Map<string, number>();
   private readonly revalidator: NodeJS.Timeout;
 
   constructor(
@@ -122,11 +131,7 @@ export class ExecBroker {
    */
   async open(actor: Actor, credential: StreamCredential, req: ExecStart, client: ExecClient): Promise<ExecHandle> {
     const { app } = await requireApp(this.s.db, actor, req.app, "app:exec");
-    const mine = [...this.sessions.values()].filter((x) => x.actor.userId === actor.userId).length;
-    if (mine >= this.opts.maxSessionsPerUser)
-      throw errors.rateLimited(
-        `you have ${mine} open exec sessions; close one first (limit ${this.opts.maxSessionsPerUser})`,
-      );
+    if (!req.reserved) this.checkCap(actor);
     const instance = await this.pickInstance(app.id, app.name, req.instance);
     const nodeId = instance.nodeId;
     if (!nodeId || !this.hub.isConnected(nodeId)) throw errors.unavailable("the instance's node is not connected");
@@ -155,9 +160,9 @@ export class ExecBroker {
       await recordAudit(this.s.db, actor, {
         teamId: app.teamId,
         appName: app.name,
-        action: "instance.exec",
+        action: req.audit?.action ?? "instance.exec",
         target: instance.id,
-        data: { tty: req.tty, interactive: req.command.length === 0 },
+        data: req.audit?.data ?? { tty: req.tty, interactive: req.command.length === 0 },
       });
       await this.hub.request(nodeId, "instance.exec", {
         session: session.id,
@@ -194,6 +199,34 @@ export class ExecBroker {
       },
       close: () => this.end(session, { reason: "client closed", closeCode: EXEC_CLOSE.ended }, true),
     };
+  }
+
+  /**
+   * Holds one of the user's session slots while a session is prepared (throws rate_limited past the cap); call the
+   * returned function once, after open() (called with `reserved: true`) returned or threw.
+   */
+  reserve(actor: Actor): () => void {
+    this.checkCap(actor);
+    const user = actor.userId;
+    this.reservations.set(user, (this.reservations.get(user) ?? 0) + 1);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      const n = (this.reservations.get(user) ?? 1) - 1;
+      if (n > 0) this.reservations.set(user, n);
+      else this.reservations.delete(user);
+    };
+  }
+
+  private checkCap(actor: Actor): void {
+    const mine =
+      [...this.sessions.values()].filter((x) => x.actor.userId === actor.userId).length +
+      (this.reservations.get(actor.userId) ?? 0);
+    if (mine >= this.opts.maxSessionsPerUser)
+      throw errors.rateLimited(
+        `you have ${mine} open exec sessions; close one first (limit ${this.opts.maxSessionsPerUser})`,
+      );
   }
 
   /** Ends every session (control plane stopping). */
@@ -294,7 +327,7 @@ export class ExecBroker {
     x.idle.unref();
   }
 
-  private end(x: Session, outcome: { exitCode: number } | { reason: string; closeCode: number }, kill: boolean): void {
+  private end(x: Session, outcome: ExecOutcome, kill: boolean): void {
     if (x.ended) return;
     x.ended = true;
     clearTimeout(x.idle);

@@ -1,9 +1,11 @@
-// The exec WebSocket (/api/v1/apps/APP/exec): authenticated like the API on the handshake (bearer token, or the
+// The exec WebSocket (/api/v1/apps/APP/exec) and the run WebSocket (/api/v1/apps/APP/run, the same protocol in a
+// new one-off container: run-session.ts): authenticated like the API on the handshake (bearer token, or the
 // session cookie from our own origin), authorized by the exec broker once the socket is open (so the browser and
 // the CLI both get the reason in an `error` frame). The wire format is in docs/console.md:
 // - client -> server: binary frames are stdin bytes; text frames `{"type":"resize","cols","rows"}`, `{"type":"eof"}`;
 // - server -> client: binary frames are output, the first byte naming the stream (1 stdout, 2 stderr); text frames
-//   `{"type":"started","instance","session"}`, `{"type":"exit","code"}`, `{"type":"ended","reason"}`,
+//   `{"type":"started","instance","session"}` (run: and `release`), `{"type":"exit","code"}` (run: `reason` after
+//   --timeout), `{"type":"ended","reason"}`,
 //   `{"type":"error","error":{"code","message"}}`, each of the last three followed by the close.
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -12,12 +14,15 @@ import { z } from "zod";
 import type { Services } from "../context.ts";
 import { toErrorResponse } from "../errors.ts";
 import type { AgentHub } from "../nodes/agent-hub.ts";
-import { AppName } from "../validation/names.ts";
+import { AppName, ProcessType } from "../validation/names.ts";
 import { authenticateUpgrade } from "../ws/stream-auth.ts";
 import { EXEC_CLOSE, type ExecBroker, type ExecHandle, execBrokerFor } from "./exec-broker.ts";
+import { openRun } from "./run-session.ts";
 
-/** `/api/v1/apps/APP/exec`; APP is captured. */
-export const EXEC_PATH = /^\/api\/v1\/apps\/([^/]+)\/exec$/;
+/** `/api/v1/apps/APP/exec` and `/api/v1/apps/APP/run`; APP and the kind are captured. */
+export const EXEC_PATH = /^\/api\/v1\/apps\/([^/]+)\/(exec|run)$/;
+/** Input a run client may send while its container starts (its socket is read meanwhile, for the heartbeat). */
+const MAX_EARLY_INPUT = 1024 * 1024;
 const HEARTBEAT_MS = 20_000;
 
 const Query = z
@@ -42,6 +47,15 @@ const Query = z
   })
   .strict();
 
+/** The run socket: a command is required (joined and run by the image's shell), no instance, an optional timeout. */
+const RunQuery = Query.omit({ instance: true })
+  .extend({
+    cmd: Query.shape.cmd.unwrap().min(1, "give a command (cmd)"),
+    timeout: z.coerce.number().int().min(1).max(86_400).default(3600),
+    type: ProcessType.optional(),
+  })
+  .strict();
+
 const ClientFrame = z.discriminatedUnion("type", [
   z.object({ type: z.literal("resize"), cols: z.int().min(1).max(1000), rows: z.int().min(1).max(1000) }).strict(),
   z.object({ type: z.literal("eof") }).strict(),
@@ -56,14 +70,18 @@ export function isExecPath(url: string): boolean {
 
 function parseRequest(url: string) {
   const u = new URL(url, "http://x");
-  const app = AppName.safeParse(decodeURIComponent(EXEC_PATH.exec(u.pathname)?.[1] ?? ""));
+  const m = EXEC_PATH.exec(u.pathname);
+  const app = AppName.safeParse(decodeURIComponent(m?.[1] ?? ""));
   const raw: Record<string, unknown> = {};
   for (const [k, v] of u.searchParams) if (k !== "cmd") raw[k] = v;
   if (u.searchParams.has("cmd")) raw.cmd = u.searchParams.getAll("cmd");
-  const q = Query.safeParse(raw);
+  const run = m?.[2] === "run";
+  const q = run ? RunQuery.safeParse(raw) : Query.safeParse(raw);
   if (!app.success) return { ok: false as const, message: "invalid app name" };
   if (!q.success) return { ok: false as const, message: q.error.issues[0]?.message ?? "invalid query" };
-  return { ok: true as const, app: app.data, ...q.data };
+  const timeout = "timeout" in q.data ? q.data.timeout : undefined;
+  const type = "type" in q.data ? q.data.type : undefined;
+  return { ok: true as const, app: app.data, run, timeout, type, ...q.data };
 }
 
 /** Owns the exec WebSocket server; `handleUpgrade` is called by the HTTP server for EXEC_PATH. */
@@ -126,19 +144,25 @@ export class ExecSocketServer {
     identity: NonNullable<Awaited<ReturnType<typeof authenticateUpgrade>>>,
     req: Extract<ReturnType<typeof parseRequest>, { ok: true }>,
   ): Promise<void> {
-    let handle: ExecHandle | undefined;
+    let handle: (ExecHandle & { release?: number }) | undefined;
     let closed = false;
-    // Input that arrives while the session starts is kept (bounded by the socket's pause below) and sent after.
+    const gone = new AbortController();
+    // Input that arrives while the session starts is kept and sent after: bounded by the socket's pause below for
+    // exec, by MAX_EARLY_INPUT for run (whose container may take longer to start than the heartbeat waits for a pong).
     const early: Buffer[] = [];
-    socket.pause();
+    let earlyBytes = 0;
+    if (!req.run) socket.pause();
     ws.on("close", () => {
       closed = true;
+      gone.abort();
       handle?.close();
     });
     ws.on("message", (data: RawData, isBinary: boolean) => {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
       if (isBinary) {
         if (handle) handle.input(buf);
+        else if ((earlyBytes += buf.length) > MAX_EARLY_INPUT)
+          ws.close(EXEC_CLOSE.ended, "too much input before start");
         else early.push(buf);
         return;
       }
@@ -160,31 +184,36 @@ export class ExecSocketServer {
       socket.resume();
       ws.send(JSON.stringify(frame), () => ws.close(code, reason.slice(0, 120)));
     };
+    const start = { app: req.app, command: req.cmd, tty: req.tty === "1", cols: req.cols, rows: req.rows };
     try {
-      handle = await this.broker.open(
-        identity.actor,
-        identity.credential,
-        {
-          app: req.app,
-          instance: req.instance,
-          command: req.cmd,
-          tty: req.tty === "1",
-          cols: req.cols,
-          rows: req.rows,
+      const client: Parameters<ExecBroker["open"]>[3] = {
+        output: (stream, data, delivered) => {
+          if (closed) return;
+          ws.send(Buffer.concat([Buffer.from([STREAM_BYTE[stream]]), data]), { binary: true }, () => delivered());
         },
-        {
-          output: (stream, data, delivered) => {
-            if (closed) return;
-            ws.send(Buffer.concat([Buffer.from([STREAM_BYTE[stream]]), data]), { binary: true }, () => delivered());
-          },
-          pauseInput: () => socket.pause(),
-          resumeInput: () => socket.resume(),
-          end: (outcome) => {
-            if ("exitCode" in outcome) finish({ type: "exit", code: outcome.exitCode }, EXEC_CLOSE.exited, "exited");
-            else finish({ type: "ended", reason: outcome.reason }, outcome.closeCode, outcome.reason);
-          },
+        pauseInput: () => socket.pause(),
+        resumeInput: () => socket.resume(),
+        end: (outcome) => {
+          if ("exitCode" in outcome)
+            finish(
+              { type: "exit", code: outcome.exitCode, ...(outcome.reason ? { reason: outcome.reason } : {}) },
+              EXEC_CLOSE.exited,
+              "exited",
+            );
+          else finish({ type: "ended", reason: outcome.reason }, outcome.closeCode, outcome.reason);
         },
-      );
+      };
+      handle = req.run
+        ? await openRun(
+            this.s,
+            this.broker,
+            identity.actor,
+            identity.credential,
+            { ...start, timeoutSeconds: req.timeout ?? 3600, type: req.type },
+            client,
+            gone.signal,
+          )
+        : await this.broker.open(identity.actor, identity.credential, { ...start, instance: req.instance }, client);
     } catch (err) {
       const { status, body, unexpected } = toErrorResponse(err);
       if (unexpected) this.s.log.error({ err }, "exec session failed to open");
@@ -195,7 +224,8 @@ export class ExecSocketServer {
       handle.close();
       return;
     }
-    ws.send(JSON.stringify({ type: "started", instance: handle.instance, session: handle.session }));
+    const release = handle.release !== undefined ? { release: handle.release } : {};
+    ws.send(JSON.stringify({ type: "started", instance: handle.instance, session: handle.session, ...release }));
     for (const b of early.splice(0)) handle.input(b);
     socket.resume();
   }

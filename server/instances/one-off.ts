@@ -20,29 +20,72 @@ export type OneOffEvent =
   | { type: "exit"; code: number; reason?: string | undefined };
 
 /** Creates the one-off instance; the scheduler places and starts it. */
-export async function startOneOff(s: Services, actor: Actor, appName: string, argv: string[]) {
+export async function startOneOff(s: Services, actor: Actor, appName: string, argv: string[], type?: string) {
   const { app } = await requireApp(s.db, actor, appName, "app:deploy");
+  // Like Heroku's `bash -c "..."`: the words are joined and run by the image's shell (so `$PORT` and pipes work).
+  const run = await createOneOff(s, app, argv.join(" "), type);
+  await recordAudit(s.db, actor, {
+    teamId: app.teamId,
+    appName: app.name,
+    action: "instances.run",
+    target: run.id,
+    data: { release: `v${run.release}`, ...(type ? { type } : {}) },
+  });
+  return run;
+}
+
+/**
+ * Creates a one-off instance of the app's deployed release running `command` (a /bin/sh -c string) and asks the
+ * scheduler to place it. With `type` (`berth run --type T`) it gets T's limits and requests, fixed on its row; a type
+ * neither in the release's Procfile nor in the formation is refused (validation_failed) before anything is created.
+ * The caller authorized and audits; it must stop it (stopOneOff) when done.
+ */
+export async function createOneOff(
+  s: Services,
+  app: { id: string; name: string },
+  command: string,
+  type?: string | undefined,
+) {
   const sched = findScheduler(s);
   if (!sched) throw errors.unavailable("this control plane runs no scheduler");
   const release =
     (await s.db.release.findFirst({ where: { appId: app.id, status: "deployed" }, orderBy: { version: "desc" } })) ??
     (await s.db.release.findFirst({ where: { appId: app.id }, orderBy: { version: "desc" } }));
   if (!release) throw errors.conflict(`${app.name} has no release yet; deploy it first`);
+  const limits = type === undefined ? {} : await limitsOfType(s, app, release, type);
   const id = newInstanceId(app.name, "run");
-  // Like Heroku's `bash -c "..."`: the words are joined and run by the image's shell (so `$PORT` and pipes work).
-  sched.oneOffs.set(id, { command: argv.join(" ") });
+  // Only in memory: a control plane that restarts forgets it, and the scheduler then stops the instance.
+  sched.oneOffs.set(id, { command });
   await s.db.instance.create({
-    data: { id, appId: app.id, releaseId: release.id, processType: "run", desired: "oneoff" },
-  });
-  await recordAudit(s.db, actor, {
-    teamId: app.teamId,
-    appName: app.name,
-    action: "instances.run",
-    target: id,
-    data: { release: `v${release.version}` },
+    data: { id, appId: app.id, releaseId: release.id, processType: "run", desired: "oneoff", ...limits },
   });
   sched.kick();
   return { id, app: { id: app.id, name: app.name }, release: release.version };
+}
+
+/** The limits and requests of the app's process type `type` (its formation's; none = the defaults). */
+async function limitsOfType(
+  s: Services,
+  app: { id: string; name: string },
+  release: { processTypes: string },
+  type: string,
+) {
+  const f = await s.db.formation.findUnique({ where: { appId_type: { appId: app.id, type } } });
+  const inRelease = Object.hasOwn(JSON.parse(release.processTypes) as Record<string, string>, type);
+  if (!f) {
+    if (!inRelease) throw errors.validation(`${app.name} has no process type '${type}'`);
+    return {}; // never scaled or limited: the defaults, as without --type
+  }
+  const { memoryMb, cpu, diskMb, bandwidthMbit, memoryRequestMb, cpuRequest } = f;
+  return { memoryMb, cpu, diskMb, bandwidthMbit, memoryRequestMb, cpuRequest };
+}
+
+/** Stops a one-off: the scheduler has its container removed. Harmless when it is already stopped or gone. */
+export async function stopOneOff(s: Services, id: string): Promise<void> {
+  await s.db.instance.updateMany({ where: { id }, data: { desired: "stopped" } });
+  const sched = findScheduler(s);
+  sched?.oneOffs.delete(id);
+  sched?.kick();
 }
 
 /** Follows a one-off until it exits (or `signal` aborts, or `timeoutMs` passes); then it is stopped and removed. */
@@ -91,9 +134,6 @@ export async function* followOneOff(
     }
   } finally {
     // Done, failed, timed out or the client went away: the container goes.
-    await s.db.instance.updateMany({ where: { id: run.id }, data: { desired: "stopped" } });
-    const sched = findScheduler(s);
-    sched?.oneOffs.delete(run.id);
-    sched?.kick();
+    await stopOneOff(s, run.id);
   }
 }

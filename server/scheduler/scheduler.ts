@@ -322,7 +322,7 @@ export class Scheduler extends EventEmitter {
       if (image) c.images.add(image);
     }
 
-    let changed = await this.placeOneOffs(instances, [...capacity.values()], appById, requestsOf);
+    let changed = await this.placeOneOffs(instances, [...capacity.values()], appById, requestsOf, requestsOfInstance);
     // One-offs are not part of the formation; they live until their command exits.
     const byApp = new Map<string, typeof instances>();
     for (const i of instances) {
@@ -572,18 +572,22 @@ export class Scheduler extends EventEmitter {
   }
 
   /** Puts new one-off instances on a node, or fails them when none fits; one-offs whose command is lost stop. */
-  private async placeOneOffs(
-    instances: {
+  private async placeOneOffs<
+    I extends {
       id: string;
       appId: string;
       processType: string;
       desired: string;
       nodeId: string | null;
       releaseId: string;
-    }[],
+      memoryMb: number | null;
+    },
+  >(
+    instances: I[],
     capacity: (NodeCapacity & { teamId: string | null })[],
     appById: Map<string, { name: string; teamId: string }>,
     requestsOf: (appId: string, type: string) => Requests,
+    requestsOfInstance: (i: I) => Requests,
   ): Promise<boolean> {
     let changed = false;
     for (const i of instances.filter((x) => x.desired === "oneoff")) {
@@ -594,7 +598,8 @@ export class Scheduler extends EventEmitter {
       }
       if (i.nodeId) continue;
       const app = appById.get(i.appId);
-      const l = requestsOf(i.appId, "web");
+      // `berth run --type T` fixed T's limits and requests on the row; otherwise the web type's requests count.
+      const l = i.memoryMb !== null ? requestsOfInstance(i) : requestsOf(i.appId, "web");
       const eligible = capacity.filter((c) => c.teamId === null || c.teamId === app?.teamId);
       const placed = place(eligible, {
         group: `${i.appId}/run`,

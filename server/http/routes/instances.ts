@@ -9,6 +9,7 @@ import { listInstances, restartInstances } from "../../instances/instances.ts";
 import { followOneOff, startOneOff } from "../../instances/one-off.ts";
 import { rollback } from "../../releases/rollback.ts";
 import { rolloutStatus } from "../../scheduler/rollout-status.ts";
+import { ProcessType } from "../../validation/names.ts";
 
 const InstanceSchema = z
   .object({
@@ -72,6 +73,8 @@ const RunBody = z
       .min(1, "give a command")
       .max(256),
     timeoutSeconds: z.number().int().min(1).max(86_400).default(3600),
+    /** Process type whose limits and requests the one-off gets. */
+    type: ProcessType.optional(),
   })
   .strict()
   .openapi("RunRequest");
@@ -144,7 +147,7 @@ export const instanceRoutes = new OpenAPIHono<ApiEnv>()
   .openapi(run, async (c) => {
     const s = c.get("services");
     const body = c.req.valid("json");
-    const started = await startOneOff(s, requireActor(c), c.req.valid("param").app, body.command);
+    const started = await startOneOff(s, requireActor(c), c.req.valid("param").app, body.command, body.type);
     const abort = new AbortController();
     const events = followOneOff(s, started, abort.signal, body.timeoutSeconds * 1000);
     const encoder = new TextEncoder();
