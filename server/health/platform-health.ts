@@ -74,6 +74,12 @@ export class PlatformHealth {
     return this.inFlight;
   }
 
+  /** Runs one component's probe now (not cached); undefined when this control plane does not run that component. */
+  async probe(name: string): Promise<ProbeResult | undefined> {
+    const probe = this.probes.get(name);
+    return probe ? withTimeout(name, probe) : undefined;
+  }
+
   /** Checks every few seconds in the background, so `since` and the logged transitions do not wait for a caller. */
   watch(intervalMs = 5_000): void {
     clearInterval(this.timer);
