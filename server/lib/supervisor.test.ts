@@ -2,7 +2,7 @@
 // happened (phase, restarts, last exit), a binary that cannot start is retried, stop() ends it for good.
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../logger.ts";
-import { MAX_BACKOFF_MS, MIN_BACKOFF_MS, Supervisor } from "./supervisor.ts";
+import { MAX_BACKOFF_MS, MIN_BACKOFF_MS, Supervisor, type SupervisorTiming } from "./supervisor.ts";
 
 const log = createLogger("silent");
 const sups: Supervisor[] = [];
@@ -17,8 +17,8 @@ async function until<T>(what: string, fn: () => T | undefined | false, ms = 10_0
   }
 }
 
-function supervise(command: string, args: string[]): Supervisor {
-  const s = new Supervisor({ name: "test", command, args }, log);
+function supervise(command: string, args: string[], timing?: SupervisorTiming): Supervisor {
+  const s = new Supervisor({ name: "test", command, args }, log, timing);
   sups.push(s);
   return s;
 }
@@ -60,6 +60,32 @@ describe("Supervisor", () => {
     }, 10_000);
     expect([...delays].slice(0, 3)).toEqual([MIN_BACKOFF_MS, MIN_BACKOFF_MS * 2, MIN_BACKOFF_MS * 4]);
     expect(s.state().lastExit).toMatchObject({ code: 3, signal: null });
+  });
+
+  it("caps the wait, and starts over at the shortest wait after a stable run", async () => {
+    const delaysOf = async (s: Supervisor, restarts: number) => {
+      const delays: number[] = [];
+      let seen = "";
+      s.start();
+      await until(`${restarts} restarts`, () => {
+        const st = s.state();
+        const key = `${st.lastExit?.at.getTime()}`;
+        if (st.restartAt && st.lastExit && key !== seen) {
+          seen = key;
+          delays.push(st.restartAt.getTime() - st.lastExit.at.getTime());
+        }
+        return st.restarts >= restarts;
+      });
+      return delays;
+    };
+    // Waits long enough that a 10 ms poll sees every exit even on a loaded machine.
+    const timing = { minBackoffMs: 100, maxBackoffMs: 400, stableAfterMs: 500 };
+    // Quick exits: 100, 200, 400, then capped at 400.
+    const quick = await delaysOf(supervise("sh", ["-c", "exit 1"], timing), 5);
+    expect(quick.slice(0, 5).map((d) => Math.round(d / 100) * 100)).toEqual([100, 200, 400, 400, 400]);
+    // Runs longer than stableAfterMs: every restart waits the shortest time.
+    const stable = await delaysOf(supervise("sh", ["-c", "sleep 0.7; exit 1"], timing), 3);
+    for (const d of stable.slice(0, 3)) expect(d).toBeLessThan(150);
   });
 
   it("retries a command that cannot be started", async () => {

@@ -37,10 +37,22 @@ export async function stopAllSupervisors(): Promise<void> {
   await Promise.all([...running].map((sup) => sup.stop()));
 }
 
+export interface SupervisorTiming {
+  minBackoffMs: number;
+  maxBackoffMs: number;
+  stableAfterMs: number;
+}
+
+const DEFAULT_TIMING: SupervisorTiming = {
+  minBackoffMs: MIN_BACKOFF_MS,
+  maxBackoffMs: MAX_BACKOFF_MS,
+  stableAfterMs: STABLE_AFTER_MS,
+};
+
 export class Supervisor {
   private child: ChildProcess | undefined;
   private stopped = true;
-  private backoffMs = MIN_BACKOFF_MS;
+  private backoffMs: number;
   private restartTimer: NodeJS.Timeout | undefined;
   private startedAt = 0;
   private restarts = 0;
@@ -50,7 +62,11 @@ export class Supervisor {
   constructor(
     private readonly spec: SupervisedSpec,
     private readonly log: Logger,
-  ) {}
+    /** Tests shorten these. */
+    private readonly timing: SupervisorTiming = DEFAULT_TIMING,
+  ) {
+    this.backoffMs = timing.minBackoffMs;
+  }
 
   /** Starts the process (and keeps restarting it until stop()). */
   start(): void {
@@ -95,7 +111,7 @@ export class Supervisor {
       if (this.stopped) return;
       this.lastExit = { at: new Date(), code, signal };
       // A process that ran for a while gets a fresh backoff; a crash loop backs off up to MAX_BACKOFF_MS.
-      if (Date.now() - this.startedAt > STABLE_AFTER_MS) this.backoffMs = MIN_BACKOFF_MS;
+      if (Date.now() - this.startedAt > this.timing.stableAfterMs) this.backoffMs = this.timing.minBackoffMs;
       this.log.warn({ component: name, code, signal, restartInMs: this.backoffMs }, "process exited; restarting");
       this.restartAt = Date.now() + this.backoffMs;
       this.restartTimer = setTimeout(() => {
@@ -103,7 +119,7 @@ export class Supervisor {
         this.spawnOnce();
       }, this.backoffMs);
       this.restartTimer.unref();
-      this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+      this.backoffMs = Math.min(this.backoffMs * 2, this.timing.maxBackoffMs);
     };
     child.on("error", (err) => {
       this.log.error({ err, component: name }, "cannot start process");
