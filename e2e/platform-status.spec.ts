@@ -92,7 +92,9 @@ test.describe("Platform status page on the live platform", () => {
 
     await test.step("another user has no Platform tab and is told the page is for the instance admin", async () => {
       const other = await signUp(browser, p.url, `status-user-${id}@example.com`);
-      await expect(other.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Platform" })).toHaveCount(0);
+      await expect(other.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Platform" })).toHaveCount(
+        0,
+      );
       await other.goto("/status");
       const refused = other.getByRole("alert").filter({ hasText: "You do not have access" });
       await expect(refused).toContainText("Only the instance admin sees the platform status.");

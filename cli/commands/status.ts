@@ -31,7 +31,9 @@ async function status(opts: { json?: boolean }): Promise<void> {
   const { body } = await authedClient().get<PlatformStatus>("/admin/status");
   if (opts.json) return printJson(body);
   const down = body.components.filter((c) => c.status !== "ok").map((c) => c.name);
-  println(`Platform: ${body.status}${down.length ? ` (${down.join(", ")})` : ""}, checked ${formatDate(body.checkedAt)} UTC`);
+  println(
+    `Platform: ${body.status}${down.length ? ` (${down.join(", ")})` : ""}, checked ${formatDate(body.checkedAt)} UTC`,
+  );
   println();
   printTable(
     ["COMPONENT", "STATUS", "SINCE", "RESTARTS", "DETAIL"],

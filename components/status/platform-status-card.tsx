@@ -54,7 +54,9 @@ function ComponentRow({ c }: { c: PlatformComponent }) {
         </time>
       </TD>
       <TD className="max-w-80 text-sm text-zinc-700">{c.detail}</TD>
-      <TD className="hidden text-right tabular-nums sm:table-cell">{c.restarts ?? <span className="text-zinc-400">—</span>}</TD>
+      <TD className="hidden text-right tabular-nums sm:table-cell">
+        {c.restarts ?? <span className="text-zinc-400">—</span>}
+      </TD>
       <TD className="hidden whitespace-nowrap md:table-cell">
         <LastExit c={c} />
       </TD>
@@ -91,7 +93,11 @@ export function PlatformStatusCard() {
           onRetry={() => void status.refetch()}
         />
       ) : list.length === 0 ? (
-        <EmptyState icon={Activity} title="No components reported" description="This control plane reports no components yet." />
+        <EmptyState
+          icon={Activity}
+          title="No components reported"
+          description="This control plane reports no components yet."
+        />
       ) : (
         <Table aria-label="Platform components">
           <THead>

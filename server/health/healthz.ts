@@ -10,12 +10,16 @@ export function serveHealthz(health: PlatformHealth, res: http.ServerResponse, l
     (r) => {
       const body = publicView(r);
       res
-        .writeHead(body.status === "down" ? 503 : 200, { "content-type": "application/json", "cache-control": "no-store" })
+        .writeHead(body.status === "down" ? 503 : 200, {
+          "content-type": "application/json",
+          "cache-control": "no-store",
+        })
         .end(JSON.stringify(body));
     },
     (err: unknown) => {
       log.error({ err }, "health check failed");
-      if (!res.headersSent) res.writeHead(503, { "content-type": "application/json" }).end('{"status":"down","components":[]}');
+      if (!res.headersSent)
+        res.writeHead(503, { "content-type": "application/json" }).end('{"status":"down","components":[]}');
     },
   );
 }

@@ -25,7 +25,12 @@ describe("PlatformHealth", () => {
     registry = { status: "restarting", detail: "exited; restarting", adminDetail: "at 12:00" };
     r = await h.report();
     expect(r.status).toBe("degraded");
-    expect(publicView(r).components[1]).toEqual({ name: "registry", status: "restarting", detail: "exited; restarting", since: expect.any(String) });
+    expect(publicView(r).components[1]).toEqual({
+      name: "registry",
+      status: "restarting",
+      detail: "exited; restarting",
+      since: expect.any(String),
+    });
     expect(adminView(r).components[1]).toMatchObject({ detail: "at 12:00", restarts: null, lastExit: null });
     await sleep(1_100);
     database = { status: "down", detail: "not answering" };

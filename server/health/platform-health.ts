@@ -33,13 +33,11 @@ function withTimeout(name: string, probe: Probe): Promise<ProbeResult> {
       PROBE_TIMEOUT_MS,
     );
   });
-  const run = probe().catch(
-    (err: unknown): ProbeResult => ({
-      status: "down",
-      detail: "not answering",
-      adminDetail: err instanceof Error ? err.message.slice(0, 300) : String(err),
-    }),
-  );
+  const run = probe().catch((err: unknown): ProbeResult => ({
+    status: "down",
+    detail: "not answering",
+    adminDetail: err instanceof Error ? err.message.slice(0, 300) : String(err),
+  }));
   return Promise.race([run, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -124,12 +122,21 @@ function overall(components: Checked[]): OverallStatus {
 export function publicView(r: HealthReport): { status: OverallStatus; components: ComponentView[] } {
   return {
     status: r.status,
-    components: r.components.map((c) => ({ name: c.name, status: c.status, detail: c.detail, since: c.since.toISOString() })),
+    components: r.components.map((c) => ({
+      name: c.name,
+      status: c.status,
+      detail: c.detail,
+      since: c.since.toISOString(),
+    })),
   };
 }
 
 /** What the instance admin sees: the detailed sentences and the supervised processes' restarts and last exit. */
-export function adminView(r: HealthReport): { status: OverallStatus; checkedAt: string; components: AdminComponentView[] } {
+export function adminView(r: HealthReport): {
+  status: OverallStatus;
+  checkedAt: string;
+  components: AdminComponentView[];
+} {
   return {
     status: r.status,
     checkedAt: r.checkedAt.toISOString(),

@@ -89,7 +89,8 @@ export function registryFailedProbe(): Probe {
     Promise.resolve({
       status: "down",
       detail: "did not start; builds are disabled",
-      adminDetail: "the image registry did not start with the control plane (see its log); restart the control plane once fixed",
+      adminDetail:
+        "the image registry did not start with the control plane (see its log); restart the control plane once fixed",
     });
 }
 
@@ -100,11 +101,27 @@ export function routerProbe(health: () => Promise<RouterHealth>): Probe {
     const base = { process: h.process };
     if (h.running && h.answering && h.routesApplied) return { status: "ok", detail: "running", ...base };
     if (h.running && h.answering)
-      return { status: "restarting", detail: "restarted; loading routes", adminDetail: "re-applying the latest routes", ...base };
+      return {
+        status: "restarting",
+        detail: "restarted; loading routes",
+        adminDetail: "re-applying the latest routes",
+        ...base,
+      };
     // Just exited or just (re)started: the supervisor (Caddy) or the watcher (HAProxy) is bringing it back.
     if (recent(h.process.lastExit?.at ?? null) || recent(h.process.startedAt))
-      return { status: "restarting", detail: "restarting", adminDetail: "the proxy is starting or not answering yet", ...base };
-    if (h.running) return { status: "down", detail: "not answering; apps may not be reachable", adminDetail: "the proxy runs but its admin API does not answer", ...base };
+      return {
+        status: "restarting",
+        detail: "restarting",
+        adminDetail: "the proxy is starting or not answering yet",
+        ...base,
+      };
+    if (h.running)
+      return {
+        status: "down",
+        detail: "not answering; apps may not be reachable",
+        adminDetail: "the proxy runs but its admin API does not answer",
+        ...base,
+      };
     return { status: "down", detail: "not running; apps are not reachable", ...base };
   };
 }
@@ -115,7 +132,8 @@ export function routerFailedProbe(): Probe {
     Promise.resolve({
       status: "down",
       detail: "did not start; apps are not reachable",
-      adminDetail: "the router did not start with the control plane (see its log); restart the control plane once fixed",
+      adminDetail:
+        "the router did not start with the control plane (see its log); restart the control plane once fixed",
     });
 }
 
@@ -123,11 +141,16 @@ export function routerFailedProbe(): Probe {
 export function localAgentProbe(s: Services, state: () => SupervisorState): Probe {
   return async () => {
     const st = state();
-    const node = await s.db.node.findFirst({ where: { local: true }, orderBy: { lastSeenAt: "desc" }, select: { id: true } });
+    const node = await s.db.node.findFirst({
+      where: { local: true },
+      orderBy: { lastSeenAt: "desc" },
+      select: { id: true },
+    });
     const connected = node !== null && agentHubFor(s).isConnected(node.id);
     const r = supervisedStatus(st, connected, "the local agent");
     // Up but not connected for long: the agent runs but cannot reach us (or is refused).
-    if (r.status === "down") return { ...r, detail: "not connected", adminDetail: "the local agent runs but its node is not connected" };
+    if (r.status === "down")
+      return { ...r, detail: "not connected", adminDetail: "the local agent runs but its node is not connected" };
     if (r.status === "restarting" && st.phase === "up") return { ...r, detail: "connecting" };
     return r;
   };

@@ -53,11 +53,16 @@ describe("Supervisor", () => {
     const s = supervise("sh", ["-c", "exit 3"]);
     const delays = new Set<number>();
     s.start();
-    await until("three restarts", () => {
-      const st = s.state();
-      if (st.restartAt && st.lastExit) delays.add(Math.round((st.restartAt.getTime() - st.lastExit.at.getTime()) / 50) * 50);
-      return st.restarts >= 3;
-    }, 10_000);
+    await until(
+      "three restarts",
+      () => {
+        const st = s.state();
+        if (st.restartAt && st.lastExit)
+          delays.add(Math.round((st.restartAt.getTime() - st.lastExit.at.getTime()) / 50) * 50);
+        return st.restarts >= 3;
+      },
+      10_000,
+    );
     expect([...delays].slice(0, 3)).toEqual([MIN_BACKOFF_MS, MIN_BACKOFF_MS * 2, MIN_BACKOFF_MS * 4]);
     expect(s.state().lastExit).toMatchObject({ code: 3, signal: null });
   });

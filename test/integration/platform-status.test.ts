@@ -65,7 +65,10 @@ beforeAll(async () => {
   }
   expect((await clients.owner.req("POST", "/api/v1/teams", { name: "statusteam" })).status).toBe(201);
   for (const role of ["member", "viewer"] as const) {
-    const r = await clients.owner.req("POST", "/api/v1/teams/statusteam/members", { email: `status-${role}@example.com`, role });
+    const r = await clients.owner.req("POST", "/api/v1/teams/statusteam/members", {
+      email: `status-${role}@example.com`,
+      role,
+    });
     expect(r.status).toBe(201);
   }
 }, 60_000);
@@ -77,10 +80,14 @@ afterAll(async () => {
 
 describe("platform health", () => {
   it("names every component, all ok, and reveals no paths, addresses or versions", async () => {
-    const h = await until("all ok", async () => {
-      const r = await healthz();
-      return r.body.status === "ok" && r;
-    }, 30_000);
+    const h = await until(
+      "all ok",
+      async () => {
+        const r = await healthz();
+        return r.body.status === "ok" && r;
+      },
+      30_000,
+    );
     expect(h.code).toBe(200);
     expect(h.body.components.map((c) => c.name)).toEqual(["database", "registry", "router", "nodes", "disk"]);
     for (const c of h.body.components) {
@@ -99,7 +106,9 @@ describe("platform health", () => {
     expect(r.status).toBe(200);
     const registry = r.body.components.find((c: Component) => c.name === "registry");
     expect(registry).toMatchObject({ status: "ok", restarts: 0, lastExit: null });
-    expect(r.body.components.find((c: Component) => c.name === "disk").detail).toMatch(/^[0-9]+ MB free in the data dir/);
+    expect(r.body.components.find((c: Component) => c.name === "disk").detail).toMatch(
+      /^[0-9]+ MB free in the data dir/,
+    );
     for (const who of ["owner", "member", "viewer", "outsider"] as const) {
       const refused = await clients[who].req<any>("GET", "/api/v1/admin/status");
       expect(refused.status, who).toBe(403);
@@ -114,10 +123,15 @@ describe("platform health", () => {
     // Frozen first: a kill -9 alone is repaired faster than a poll can see it (measured in the root test).
     process.kill(pid!, "SIGSTOP");
     try {
-      const seen = await until("registry not ok", async () => {
-        const r = await healthz();
-        return statusOf(r.body, "registry") !== "ok" && r;
-      }, 15_000, 100);
+      const seen = await until(
+        "registry not ok",
+        async () => {
+          const r = await healthz();
+          return statusOf(r.body, "registry") !== "ok" && r;
+        },
+        15_000,
+        100,
+      );
       // "restarting" while it is young (GRACE_MS after its start), "down" after.
       expect(["down", "restarting"]).toContain(statusOf(seen.body, "registry"));
       // Not down as a whole: the control plane still serves, only the registry is named.
@@ -140,16 +154,28 @@ describe("platform health", () => {
   it("degrades on a lost node and names it only to the admin", async () => {
     const token = (await admin.req<any>("POST", "/api/v1/nodes/join-tokens", { name: "status-node" })).body.token;
     const node = await startFakeNode(srv, { name: "status-lost-node", joinToken: token });
-    await until("node connected", async () => (await healthz()).body.components.find((c) => c.name === "nodes")?.detail === "all 1 connected", 10_000, 100);
+    await until(
+      "node connected",
+      async () => (await healthz()).body.components.find((c) => c.name === "nodes")?.detail === "all 1 connected",
+      10_000,
+      100,
+    );
     await node.stop();
-    const h = await until("nodes degraded", async () => {
-      const r = await healthz();
-      return statusOf(r.body, "nodes") === "degraded" && r;
-    }, 10_000, 100);
+    const h = await until(
+      "nodes degraded",
+      async () => {
+        const r = await healthz();
+        return statusOf(r.body, "nodes") === "degraded" && r;
+      },
+      10_000,
+      100,
+    );
     expect(h.code).toBe(200);
     expect(h.body.status).toBe("degraded");
     expect(h.text).not.toContain("status-lost-node");
-    const nodes = (await admin.req<any>("GET", "/api/v1/admin/status")).body.components.find((c: Component) => c.name === "nodes");
+    const nodes = (await admin.req<any>("GET", "/api/v1/admin/status")).body.components.find(
+      (c: Component) => c.name === "nodes",
+    );
     expect(nodes.detail).toContain("status-lost-node");
     await srv.cp.services.db.node.delete({ where: { id: node.id } });
   });
@@ -163,7 +189,10 @@ describe("platform health", () => {
     expect(table.stdout).toMatch(/^registry\s+ok\s+/m);
     const json = await runBerth(["status", "--json"], { url: srv.url, token: adminToken, home });
     expect(json.code, json.stderr).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ status: "ok", components: expect.arrayContaining([expect.objectContaining({ name: "router", status: "ok" })]) });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      status: "ok",
+      components: expect.arrayContaining([expect.objectContaining({ name: "router", status: "ok" })]),
+    });
     const memberToken = (await clients.member.tokenClient()).token;
     const refused = await runBerth(["status"], { url: srv.url, token: memberToken, home });
     expect(refused.code).not.toBe(0);

@@ -11,7 +11,13 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeRoot, isRoot } from "../helpers/root.ts";
 import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { hostportChainsExist, removeHostportChains } from "../../runtime-agent/test-support/iptables-cleanup.ts";
-import { cleanupPlatformHost, drainAndStop, startPlatform, viaRouter, type PlatformProcess } from "../helpers/platform-process.ts";
+import {
+  cleanupPlatformHost,
+  drainAndStop,
+  startPlatform,
+  viaRouter,
+  type PlatformProcess,
+} from "../helpers/platform-process.ts";
 
 const ADMIN = { email: "crash@example.com", password: "crash-password-1" };
 const APP = "crashy";
@@ -39,7 +45,8 @@ async function until<T>(what: string, fn: () => Promise<T | false | undefined>, 
   for (;;) {
     const v = await fn();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${platform?.output().slice(-3000) ?? ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}\n${platform?.output().slice(-3000) ?? ""}`);
     await new Promise((r) => setTimeout(r, every));
   }
 }
@@ -96,7 +103,9 @@ function signal(pids: number[], sig: NodeJS.Signals): void {
 /** Blob files of the registry's storage (what a restart must keep). */
 function registryBlobs(): string[] {
   const root = path.join(dataDir, "registry", "data", "docker", "registry", "v2", "blobs");
-  return fs.existsSync(root) ? (fs.readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith("data")).sort() : [];
+  return fs.existsSync(root)
+    ? (fs.readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith("data")).sort()
+    : [];
 }
 
 /**
@@ -114,10 +123,14 @@ async function crash(
   signal(before, "SIGSTOP");
   let killedAt = 0;
   try {
-    const seen = await until(`${name} named as not ok`, async () => {
-      const h = await healthz();
-      return statusOf(h.body, name) !== "ok" && h;
-    }, 30_000);
+    const seen = await until(
+      `${name} named as not ok`,
+      async () => {
+        const h = await healthz();
+        return statusOf(h.body, name) !== "ok" && h;
+      },
+      30_000,
+    );
     expect(["down", "restarting"]).toContain(statusOf(seen.body, name));
     // The control plane itself still serves: 200, the platform degraded, the component named.
     expect(seen.code).toBe(200);
@@ -158,7 +171,11 @@ describeRoot("component crashes on a running platform", () => {
     const p = platform;
     expect((await p.client.req("POST", "/api/v1/apps", { name: APP })).status).toBe(201);
     const token = (await p.client.tokenClient()).token;
-    repo = await makeRepo({ Dockerfile: dockerfile, busybox: fs.readFileSync("/bin/busybox"), "www/index.html": "crash v1\n" });
+    repo = await makeRepo({
+      Dockerfile: dockerfile,
+      busybox: fs.readFileSync("/bin/busybox"),
+      "www/index.html": "crash v1\n",
+    });
     const push = await git(repo, ["push", remoteUrl(p.url, APP, token), "main"]);
     expect(push.code, push.out + p.output().slice(-3000)).toBe(0);
     expect(await viaRouter(p.routerPort, `${APP}.localhost`)).toEqual({ status: 200, body: "crash v1\n" });
@@ -166,7 +183,14 @@ describeRoot("component crashes on a running platform", () => {
       const h = await healthz();
       return h.body.status === "ok" && h;
     });
-    expect(ok.body.components.map((c) => c.name)).toEqual(["database", "registry", "router", "local-agent", "nodes", "disk"]);
+    expect(ok.body.components.map((c) => c.name)).toEqual([
+      "database",
+      "registry",
+      "router",
+      "local-agent",
+      "nodes",
+      "disk",
+    ]);
     const timings: Record<string, { processMs?: number; healthzMs: number }> = {};
 
     // Registry: a push while it is down is refused with one sentence; its blobs survive the restart.
@@ -188,10 +212,14 @@ describeRoot("component crashes on a running platform", () => {
 
     // Router: back with the current routes (v2), not an empty table.
     timings.router = await crash("router", routerPids);
-    await until("the app served through the restarted router", async () => {
-      const r = await viaRouter(p.routerPort, `${APP}.localhost`);
-      return r.status === 200 && r.body === "crash v2\n";
-    }, 20_000);
+    await until(
+      "the app served through the restarted router",
+      async () => {
+        const r = await viaRouter(p.routerPort, `${APP}.localhost`);
+        return r.status === 200 && r.body === "crash v2\n";
+      },
+      20_000,
+    );
 
     // Local agent: the app keeps serving meanwhile (conmon owns its container), the agent reconnects.
     const agents = agentPids();
@@ -200,14 +228,26 @@ describeRoot("component crashes on a running platform", () => {
     const killedAt = Date.now();
     signal(agents, "SIGKILL");
     expect((await viaRouter(p.routerPort, `${APP}.localhost`)).status).toBe(200);
-    await until("agent restarted", async () => ((await adminComponent("local-agent")).restarts ?? 0) > restartsBefore, 20_000, 50);
-    await until("local agent ok again", async () => statusOf((await healthz()).body, "local-agent") === "ok", 60_000, 50);
+    await until(
+      "agent restarted",
+      async () => ((await adminComponent("local-agent")).restarts ?? 0) > restartsBefore,
+      20_000,
+      50,
+    );
+    await until(
+      "local agent ok again",
+      async () => statusOf((await healthz()).body, "local-agent") === "ok",
+      60_000,
+      50,
+    );
     timings["local-agent"] = { healthzMs: Date.now() - killedAt };
     expect((await adminComponent("local-agent")).lastExit?.signal).toBe("SIGKILL");
     expect(await viaRouter(p.routerPort, `${APP}.localhost`)).toEqual({ status: 200, body: "crash v2\n" });
 
     expect((await healthz()).body.status).toBe("ok");
     // Measured, for docs/reliability.md (not asserted: timings depend on the machine).
-    console.log(`component back to ok after SIGKILL (ms, ${process.env.BERTH_ROUTER ?? "caddy"}): ${JSON.stringify(timings)}`);
+    console.log(
+      `component back to ok after SIGKILL (ms, ${process.env.BERTH_ROUTER ?? "caddy"}): ${JSON.stringify(timings)}`,
+    );
   }, 600_000);
 });

@@ -11,8 +11,8 @@ export default function StatusPage() {
         title="Platform status"
         description={
           <>
-            The platform&apos;s own components. Monitors can poll <code className="font-mono">/healthz</code> for the same
-            statuses without details.
+            The platform&apos;s own components. Monitors can poll <code className="font-mono">/healthz</code> for the
+            same statuses without details.
           </>
         }
       />
