@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeRoot, isRoot } from "../helpers/root.ts";
+import { ourHaproxyPids } from "../../server/router/haproxy-process.ts";
 import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { hostportChainsExist, removeHostportChains } from "../../runtime-agent/test-support/iptables-cleanup.ts";
 import {
@@ -160,6 +161,8 @@ describeRoot("component crashes on a running platform", () => {
   });
   afterAll(async () => {
     if (platform) await drainAndStop(platform, dataDir, [APP]);
+    // HAProxy is told not to outlive this platform; anything of it left (a test that failed half-way) goes too.
+    if (dataDir) signal(ourHaproxyPids(path.join(dataDir, "haproxy", "haproxy.cfg")), "SIGKILL");
     if (dataDir) await cleanupPlatformHost(dataDir);
     if (!chainsExisted) await removeHostportChains();
     if (repo) fs.rmSync(repo, { recursive: true, force: true });
@@ -167,7 +170,8 @@ describeRoot("component crashes on a running platform", () => {
   });
 
   it("names a killed registry, router and agent in /healthz and has each back within seconds", async () => {
-    platform = await startPlatform(dataDir, ADMIN);
+    // The router stops with the platform (with HAProxy it would outlive it by default).
+    platform = await startPlatform(dataDir, ADMIN, { BERTH_ROUTER_OUTLIVES: "off" });
     const p = platform;
     expect((await p.client.req("POST", "/api/v1/apps", { name: APP })).status).toBe(201);
     const token = (await p.client.tokenClient()).token;
