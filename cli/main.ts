@@ -21,6 +21,7 @@ import { registerStatsCommands } from "./commands/stats.ts";
 import { registerTeamCommands } from "./commands/teams.ts";
 import { registerTokenCommands } from "./commands/tokens.ts";
 import { registerStackCommands } from "./commands/stacks.ts";
+import { registerStatusCommand } from "./commands/status.ts";
 import { registerCompletionCommands } from "./commands/completion.ts";
 import { registerOpenCommand } from "./commands/open.ts";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.ts";
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
   registerTeamCommands(program);
   registerTokenCommands(program);
   registerStackCommands(program);
+  registerStatusCommand(program);
   registerOpenCommand(program);
   registerCompletionCommands(program);
   // Every command that prints data takes --json; the completion commands print a shell script or bare words.

@@ -58,7 +58,7 @@ function UserMenu({ session }: { session: Session }) {
   );
 }
 
-function NavTabs() {
+function NavTabs({ isAdmin }: { isAdmin: boolean }) {
   const pathname = usePathname();
   const { team } = useCurrentTeam();
   const base = team ? `/teams/${encodeURIComponent(team.name)}` : null;
@@ -73,6 +73,8 @@ function NavTabs() {
     }
   }
   tabs.push({ href: "/tokens", label: "API tokens", match: (p) => p.startsWith("/tokens") });
+  // The platform's own components: the instance admin only (the API refuses everyone else).
+  if (isAdmin) tabs.push({ href: "/status", label: "Platform", match: (p) => p.startsWith("/status") });
   return (
     <nav aria-label="Main" className="-mb-px flex gap-1 overflow-x-auto">
       {tabs.map((t) => {
@@ -127,7 +129,7 @@ export function AppShell({ session, children }: { session: Session; children: Re
           </div>
         </div>
         <div className="mx-auto max-w-6xl px-2 sm:px-4">
-          <NavTabs />
+          <NavTabs isAdmin={session.user.isAdmin} />
         </div>
       </header>
       <main id="main" className="mx-auto w-full max-w-6xl flex-1 px-4 py-8 sm:px-6">

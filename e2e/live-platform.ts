@@ -29,6 +29,8 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | n
 
 export interface LivePlatform {
   url: string;
+  /** Its data dir (tests find its child processes by it). */
+  dataDir: string;
   routerPort: number;
   output: () => string;
   /** Deletes `app` with `token` (its containers go with it), stops the platform and removes what it created. */
@@ -112,5 +114,5 @@ export async function startLivePlatform(prefix: string): Promise<LivePlatform> {
     await stop();
     throw new Error(`${String(err)}\n${out.slice(-3000)}`);
   }
-  return { url, routerPort, output: () => out, stop };
+  return { url, dataDir, routerPort, output: () => out, stop };
 }

@@ -15,6 +15,7 @@ import type {
   Instance,
   Node,
   NodeDetail,
+  PlatformStatus,
   ProcessFormation,
   Release,
 
@@ -45,6 +46,7 @@ export const keys = {
   activity: (app: string) => ["app", app, "activity"] as const,
   nodes: ["nodes"] as const,
   node: (id: string) => ["nodes", id] as const,
+  platformStatus: ["platform-status"] as const,
 };
 
 // ---- session -------------------------------------------------------------------------------------------------
@@ -503,5 +505,19 @@ export function useDomainChange(app: string) {
       return null;
     },
     onSettled: () => void qc.invalidateQueries({ queryKey: ["app", app, "domains"] }),
+  });
+}
+
+// ---- platform status (instance admin) ---------------------------------------------------------------------------
+
+/** Platform components and their state; polled every few seconds, since a crashed component is back within seconds. */
+export function usePlatformStatus(enabled = true) {
+  return useQuery({
+    queryKey: keys.platformStatus,
+    queryFn: ({ signal }) => api<PlatformStatus>("/admin/status", { signal }),
+    enabled,
+    refetchInterval: 5_000,
+    // A 403 will not change by asking again.
+    retry: (count, err) => !isStatus(err, 403) && count < 2,
   });
 }

@@ -108,3 +108,23 @@ export type ActivityItem = z.infer<typeof ActivityItemSchema>;
 export type Node = z.infer<typeof NodeSchema>;
 export type NodeDetail = z.infer<typeof NodeDetailSchema>;
 export type CreatedJoinToken = z.infer<typeof CreatedJoinTokenSchema>;
+
+export type ComponentStatus = "ok" | "restarting" | "degraded" | "down";
+
+/** One platform component as the instance admin sees it (GET /admin/status). */
+export interface PlatformComponent {
+  name: string;
+  status: ComponentStatus;
+  detail: string;
+  since: string;
+  restarts: number | null;
+  startedAt: string | null;
+  lastExit: { at: string; code: number | null; signal: string | null } | null;
+}
+
+/** The platform's health (GET /admin/status, instance admin only). */
+export interface PlatformStatus {
+  status: "ok" | "degraded" | "down";
+  checkedAt: string;
+  components: PlatformComponent[];
+}

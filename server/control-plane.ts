@@ -32,6 +32,17 @@ import { startLogIngest } from "./logs/ingest.ts";
 import { forwardPlatformLines } from "./logs/platform-lines.ts";
 import { applySecurityHeaders, securityHeaders } from "./http/security-headers.ts";
 import { startBackupSchedule } from "./backup/schedule.ts";
+import { healthFor } from "./health/platform-health.ts";
+import { serveHealthz } from "./health/healthz.ts";
+import {
+  databaseProbe,
+  diskProbe,
+  nodesProbe,
+  registryFailedProbe,
+  registryProbe,
+  routerFailedProbe,
+  routerProbe,
+} from "./health/probes.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -161,7 +172,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     const isPull = url.startsWith(PULL_PREFIX);
     applySecurityHeaders(res, hardening, Boolean(dashboard) && !(isApi || isGit || isHealth || isPull));
     if (isHealth) {
-      res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
+      serveHealthz(healthFor(services), res, log);
       return;
     }
     if (isApi) {
@@ -229,6 +240,13 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const stopLogIngest = startLogIngest(services, agentHubFor(services));
   const router = opts.router ? await startRouter(config, log, opts.routerOutlives ?? false) : undefined;
   if (router) scheduler.setRouter(router);
+  const health = healthFor(services);
+  health.register("database", databaseProbe(services));
+  if (opts.registry) health.register("registry", registry ? registryProbe(registry.state, registry.info.host) : registryFailedProbe());
+  if (opts.router) health.register("router", router ? routerProbe(() => router.health()) : routerFailedProbe());
+  health.register("nodes", nodesProbe(services));
+  health.register("disk", diskProbe(services));
+  health.watch();
   const stopPlatformLines = forwardPlatformLines(services, router, scheduler);
   if (config.scheduler) scheduler.start();
   const stopBackups = startBackupSchedule({ dataDir: config.dataDir, ...config.backup }, log.child({ component: "backup" }));
@@ -252,6 +270,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
       }),
     close: async () => {
       clearInterval(pruner);
+      health.stop();
       await stopBackups();
       scheduler.stop();
       stopPlatformLines();

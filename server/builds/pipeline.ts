@@ -12,6 +12,7 @@ import type { StreamHub } from "../ws/hub.ts";
 import { appUrls } from "../apps/urls.ts";
 import { createRelease } from "../releases/releases.ts";
 import { pruneReleaseImages } from "../registry/prune.ts";
+import { registryProblem } from "../health/registry-gate.ts";
 import { acquireBuildNamespace } from "./build-network.ts";
 import {
   BuildLimitError,
@@ -266,7 +267,13 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
           throw new BuildFailure("the image has no CMD/ENTRYPOINT and there is no Procfile");
         const reg = opts.registry();
         out.step("Pushing image to the platform registry");
-        const digest = await pushImage(storage, tag, `${app.name}:build-${buildId}`, reg, () => undefined);
+        const digest = await pushImage(storage, tag, `${app.name}:build-${buildId}`, reg, () => undefined).catch(
+          async (err: unknown) => {
+            // The registry went away during the build: say so instead of buildah's connection error.
+            const down = await registryProblem(s);
+            throw down ? new BuildFailure(down) : err;
+          },
+        );
         out.line(`       ${app.name}@${digest}`);
         const release = await createRelease(s.db, session.actor, {
           appId: app.id,

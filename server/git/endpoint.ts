@@ -10,6 +10,7 @@ import { resolveApiToken } from "../tokens/api-tokens.ts";
 import { requireApp } from "../teams/access.ts";
 import { NAME_PATTERN } from "../validation/names.ts";
 import { lowSpaceProblem } from "../lib/disk-space.ts";
+import { registryProblem } from "../health/registry-gate.ts";
 import { ensureRepo, reposRoot } from "./repos.ts";
 import { runHttpBackend } from "./cgi.ts";
 import { PushSessions, type PushSession } from "./push-sessions.ts";
@@ -124,6 +125,9 @@ export class GitEndpoint {
       // Before anything is written (the repo's hook, objects, a build): a clear refusal instead of git's ENOSPC.
       const problem = await lowSpaceProblem(this.s.config.dataDir, this.s.config.minFreeBytes, "push");
       if (problem) return send(res, 507, problem);
+      // A push builds an image for the registry: refused up front while it is down (git shows `remote: ...`).
+      const down = await registryProblem(this.s);
+      if (down) return send(res, 503, down);
     }
     const repoDir = await ensureRepo(this.s.config.dataDir, app);
     let session: PushSession | undefined;

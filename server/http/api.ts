@@ -25,6 +25,7 @@ import { logRoutes } from "./routes/logs.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { stackRoutes } from "./routes/stacks.ts";
 import { activityRoutes } from "./routes/activity.ts";
+import { adminStatusRoutes } from "./routes/admin-status.ts";
 
 export const API_BASE = "/api/v1";
 /** Largest accepted request body. */
@@ -97,6 +98,7 @@ export function createApi(services: Services) {
   api.route("/", statsRoutes);
   api.route("/", stackRoutes);
   api.route("/", activityRoutes);
+  api.route("/", adminStatusRoutes);
 
   api.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -9,6 +9,8 @@ import type { Services } from "../context.ts";
 import { selfUrl } from "../lib/self-url.ts";
 import { Supervisor } from "../lib/supervisor.ts";
 import { createLocalJoinToken } from "./join-tokens.ts";
+import { healthFor } from "../health/platform-health.ts";
+import { localAgentProbe } from "../health/probes.ts";
 
 const AGENT_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "runtime-agent", "main.ts");
 export const LOCAL_TOKEN_NAME = "local agent";
@@ -83,6 +85,7 @@ export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
     s.log.child({ component: "local-agent" }),
   );
   sup.start();
+  healthFor(s).register("local-agent", localAgentProbe(s, () => sup.state()));
   s.log.info({ node: env.BERTH_NODE_NAME, bridge: env.BERTH_CNI_BRIDGE }, "local node agent started");
   return sup;
 }

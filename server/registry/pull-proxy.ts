@@ -6,6 +6,10 @@ import http from "node:http";
 import type { Services } from "../context.ts";
 import { verifyJoinToken } from "../nodes/join-tokens.ts";
 import { AppName } from "../validation/names.ts";
+import { REGISTRY_DOWN_MESSAGE } from "../health/registry-gate.ts";
+
+/** How long a pull may see no byte from the registry before it is answered 503. */
+const UPSTREAM_IDLE_MS = 60_000;
 
 /** Path prefix of the registry API (distribution spec). */
 export const PULL_PREFIX = "/v2/";
@@ -90,9 +94,12 @@ export async function handlePull(s: Services, req: http.IncomingMessage, res: ht
       up.on("error", () => res.destroy());
     },
   );
+  // A registry that is restarting refuses the connection; a hung one is given up on after a quiet minute. Either way
+  // the node sees 503 with a sentence, and its pull fails the instance's start, which the agent retries with backoff.
+  upstream.setTimeout(UPSTREAM_IDLE_MS, () => upstream.destroy(new Error("the image registry did not answer in time")));
   upstream.on("error", (err) => {
     s.log.warn({ err: err.message }, "registry pull proxy: upstream failed");
-    if (!res.headersSent) registryError(res, 502, "UNAVAILABLE", "the image registry did not answer");
+    if (!res.headersSent) registryError(res, 503, "UNAVAILABLE", REGISTRY_DOWN_MESSAGE);
     else res.destroy();
   });
   res.on("close", () => upstream.destroy());

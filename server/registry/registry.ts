@@ -6,7 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import bcrypt from "bcryptjs";
 import type { Logger } from "../logger.ts";
-import { Supervisor } from "../lib/supervisor.ts";
+import { Supervisor, type SupervisorState } from "../lib/supervisor.ts";
 import { freeLoopbackPort } from "../lib/free-port.ts";
 
 export interface RegistryInfo {
@@ -59,7 +59,14 @@ function registryConfig(dataDir: string, addr: string, htpasswd: string, secret:
 }
 
 /** Starts the registry on 127.0.0.1:port under `root`; resolves once it answers HTTP. */
-export async function startRegistry(root: string, port: number, log: Logger): Promise<{ info: RegistryInfo; stop: () => Promise<void> }> {
+export interface RunningRegistry {
+  info: RegistryInfo;
+  /** The supervised process's state (platform health). */
+  state: () => SupervisorState;
+  stop: () => Promise<void>;
+}
+
+export async function startRegistry(root: string, port: number, log: Logger): Promise<RunningRegistry> {
   await fs.mkdir(path.join(root, "data"), { recursive: true, mode: 0o700 });
   await fs.chmod(root, 0o700);
   const creds = await loadCredentials(root);
@@ -90,5 +97,9 @@ export async function startRegistry(root: string, port: number, log: Logger): Pr
     await new Promise((r) => setTimeout(r, 100));
   }
   log.info({ addr }, "registry ready");
-  return { info: { host: addr, username: creds.username, password: creds.password }, stop: () => sup.stop() };
+  return {
+    info: { host: addr, username: creds.username, password: creds.password },
+    state: () => sup.state(),
+    stop: () => sup.stop(),
+  };
 }

@@ -8,6 +8,7 @@ import type { Logger } from "../logger.ts";
 import { Semaphore } from "../lib/concurrency.ts";
 import { freeLoopbackPort } from "../lib/free-port.ts";
 import { Supervisor } from "../lib/supervisor.ts";
+import { processInfo, type RouterHealth } from "../health/types.ts";
 import { adminOnlyConfig } from "./caddy-config.ts";
 
 /** Where Debian's package puts the binary; CI installs it with `apt-get install -y caddy`. */
@@ -52,6 +53,18 @@ export class CaddyProcess {
   /** Process id of the running Caddy, if any. */
   get pid(): number | undefined {
     return this.supervisor?.pid;
+  }
+
+  /** For platform health: process up, admin API answering, last config re-applied to the running process. */
+  async health(): Promise<RouterHealth> {
+    const state = this.supervisor?.state();
+    const pid = this.supervisor?.pid;
+    return {
+      running: pid !== undefined,
+      answering: pid !== undefined && (await this.adminAnswers()),
+      routesApplied: pid !== undefined && pid === this.appliedPid,
+      process: state ? processInfo(state) : { restarts: 0, startedAt: null, lastExit: null },
+    };
   }
 
   /** Starts Caddy with an admin-only config and resolves once its admin API answers. */

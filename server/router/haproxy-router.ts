@@ -27,6 +27,7 @@ import {
   type RuntimeState,
   type TlsConfigInput,
 } from "./haproxy-config.ts";
+import type { ProcessInfo, RouterHealth } from "../health/types.ts";
 import { HaproxyProcess, haproxyPaths, runtimeApi, workerPid, type HaproxyPaths } from "./haproxy-process.ts";
 import { HaproxyTls, type CertificateEvent } from "./haproxy-tls.ts";
 
@@ -95,6 +96,8 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
   /** Runtime API batches and reloads sent (tests check that unchanged routes send nothing). */
   updates = 0;
   reloads = 0;
+  /** Restarts by the watcher, and when it last found HAProxy gone (platform health). */
+  private readonly restartInfo: ProcessInfo = { restarts: 0, startedAt: null, lastExit: null };
 
   constructor(private readonly opts: HaproxyRouterOptions) {
     super();
@@ -142,6 +145,13 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
   /** The public HTTP port (valid after start()). */
   get port(): number {
     return this.listenPort;
+  }
+
+  /** For platform health: master running, Runtime API answering (a restarted HAProxy reads the latest routes' files). */
+  async health(): Promise<RouterHealth> {
+    const running = this.started && this.proc.masterPid() !== undefined;
+    const answering = running && (await workerPid(this.paths.admin)) !== undefined;
+    return { running, answering, routesApplied: answering, process: { ...this.restartInfo } };
   }
 
   /** The TLS listener's port, or 0 when HTTPS is off. */
@@ -341,12 +351,15 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
         if (++this.unanswered < 4) return;
       }
       this.unanswered = 0;
+      this.restartInfo.lastExit = { at: new Date(), code: null, signal: master === undefined ? "gone" : "not answering" };
       this.log.warn({ master }, "haproxy is gone or not answering; restarting it with the latest routes");
       try {
         await this.proc.stop();
         await this.proc.launch();
         this.live = this.fileState;
         await this.tls?.readBack();
+        this.restartInfo.restarts++;
+        this.restartInfo.startedAt = new Date();
         this.log.warn({ pid: this.proc.masterPid() }, "haproxy restarted with the latest routes");
       } catch (err) {
         this.log.error(

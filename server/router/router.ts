@@ -11,6 +11,7 @@ import { AskServer, type AskDecision } from "./ask-server.ts";
 import { buildCaddyConfig, tlsHostsOf, type HttpsOptions, type RouteEntry } from "./caddy-config.ts";
 import { CaddyProcess } from "./caddy-process.ts";
 import { LogSink } from "./log-sink.ts";
+import type { RouterHealth } from "../health/types.ts";
 import { enableRequestMigration } from "./request-migration.ts";
 
 export type { AccessLine } from "./access-log.ts";
@@ -75,6 +76,12 @@ export class Router extends EventEmitter<RouterEvents> {
   /** The TLS listener's port, or 0 when HTTPS is off (0 means off here, so unlike the HTTP port it is never picked). */
   get httpsPort(): number {
     return this.opts.https?.port ?? 0;
+  }
+
+  /** For platform health (server/health/). */
+  async health(): Promise<RouterHealth> {
+    if (this.caddy) return this.caddy.health();
+    return { running: false, answering: false, routesApplied: false, process: { restarts: 0, startedAt: null, lastExit: null } };
   }
 
   /** Starts Caddy and serves an empty route table (every host answers 404) until the first apply(). */

@@ -743,6 +743,11 @@ const TABLE: Record<string, Row> = {
     expect: s(401, 403, 403, 403, 403, 403),
     prepare: async () => ({ path: "/api/v1/stacks/rebuild" }),
   },
+  // ---- Platform status: instance admin only, like the stacks ----
+  "GET /api/v1/admin/status": {
+    expect: s(401, 403, 403, 403, 403, 403),
+    prepare: async () => ({ path: "/api/v1/admin/status" }),
+  },
 };
 
 const fixtures = { buildId: "", nodeId: "" };

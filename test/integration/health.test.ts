@@ -9,10 +9,18 @@ beforeAll(async () => {
 afterAll(async () => srv.close());
 
 describe("control plane basics", () => {
-  it("answers /healthz", async () => {
+  it("answers /healthz with 200 and the components it runs", async () => {
     const r = await fetch(`${srv.url}/healthz`);
     expect(r.status).toBe(200);
-    expect(await r.json()).toEqual({ status: "ok" });
+    expect(r.headers.get("cache-control")).toBe("no-store");
+    const body = (await r.json()) as { status: string; components: { name: string; status: string }[] };
+    expect(body.status).toBe("ok");
+    // No registry, router or local agent in this server: only what it runs is reported.
+    expect(body.components.map((c) => [c.name, c.status])).toEqual([
+      ["database", "ok"],
+      ["nodes", "ok"],
+      ["disk", "ok"],
+    ]);
   });
 
   it("serves the OpenAPI document generated from the route schemas", async () => {

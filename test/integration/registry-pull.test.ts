@@ -163,4 +163,21 @@ describe("registry pull endpoint for nodes", () => {
     expect((await admin.req("DELETE", `/api/v1/nodes/join-tokens/${t.id}`)).status).toBe(200);
     expect((await pull(`/v2/pull-app/manifests/${manifestDigest}`, t.token)).status).toBe(401);
   });
+
+  it("answers 503 with one sentence while the registry does not answer (the node retries its pull)", async () => {
+    const services = srv.cp.services;
+    const real = services.registry;
+    // A registry that refuses connections, like one between its crash and its restart.
+    services.registry = () => ({ ...real(), host: "127.0.0.1:1" });
+    try {
+      const r = await pull(`/v2/pull-app/manifests/${manifestDigest}`, sharedToken);
+      expect(r.status).toBe(503);
+      expect(await r.json()).toEqual({
+        errors: [{ code: "UNAVAILABLE", message: "the image registry is not running; try again shortly" }],
+      });
+    } finally {
+      services.registry = real;
+    }
+    expect((await pull(`/v2/pull-app/manifests/${manifestDigest}`, sharedToken)).status).toBe(200);
+  });
 });

@@ -1,0 +1,46 @@
+// GET /admin/status (instance admin): platform components with detailed sentences, restarts and last exits. The
+// unauthenticated /healthz carries the same statuses without the details.
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { ApiEnv } from "../env.ts";
+import { requireActor } from "../env.ts";
+import { apiRoute, jsonResponse } from "../route.ts";
+import { errors } from "../../errors.ts";
+import { adminView, healthFor } from "../../health/platform-health.ts";
+
+const Status = z.enum(["ok", "restarting", "degraded", "down"]);
+
+const ComponentSchema = z
+  .object({
+    name: z.string(),
+    status: Status,
+    detail: z.string(),
+    since: z.string(),
+    restarts: z.number().int().nullable(),
+    startedAt: z.string().nullable(),
+    lastExit: z.object({ at: z.string(), code: z.number().int().nullable(), signal: z.string().nullable() }).nullable(),
+  })
+  .openapi("PlatformComponent");
+
+const PlatformStatusSchema = z
+  .object({
+    status: z.enum(["ok", "degraded", "down"]),
+    checkedAt: z.string(),
+    components: z.array(ComponentSchema),
+  })
+  .openapi("PlatformStatus");
+
+const status = apiRoute({
+  method: "get",
+  path: "/admin/status",
+  tags: ["Admin"],
+  summary:
+    "Platform components (database, registry, router, local agent, nodes, disk) with details, restarts and last exits (instance admin)",
+  responses: { 200: jsonResponse(PlatformStatusSchema, "Platform status") },
+});
+
+/** Routes under /api/v1 for the instance admin's platform view. */
+export const adminStatusRoutes = new OpenAPIHono<ApiEnv>().openapi(status, async (c) => {
+  // Like the stacks routes: 403 for everyone but the instance admin (the route's existence is no secret).
+  if (!requireActor(c).isAdmin) throw errors.forbidden("only the instance admin sees the platform status");
+  return c.json(adminView(await healthFor(c.get("services")).report()), 200);
+});
