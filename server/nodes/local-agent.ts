@@ -2,6 +2,7 @@
 // shared join token it creates for itself at every start. Names, subnet and host ports derive from the data
 // dir, so two platforms with different data dirs can run side by side without sharing a bridge or ports.
 import crypto from "node:crypto";
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -69,6 +70,7 @@ export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
     data: { revokedAt: new Date() },
   });
   const { token } = await createLocalJoinToken(s.db, { name: LOCAL_TOKEN_NAME });
+  await stopLeftoverAgents(path.join(s.config.dataDir, "agent"), s.log);
   // Images are pulled through the control plane's /v2/ endpoint with the join token, like on any node
   // (runtime-agent/agent/pull-access.ts).
   const env: NodeJS.ProcessEnv = {
@@ -85,4 +87,54 @@ export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
   sup.start();
   s.log.info({ node: env.BERTH_NODE_NAME, bridge: env.BERTH_CNI_BRIDGE }, "local node agent started");
   return sup;
+}
+
+/** True if `pid` runs (and is not a zombie). */
+function alive(pid: number): boolean {
+  try {
+    return !fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of local agents of this data dir: our agent entry point, started with BERTH_STATE_DIR=`stateDir`. */
+export function localAgentPids(stateDir: string): number[] {
+  const pids: number[] = [];
+  const want = `BERTH_STATE_DIR=${stateDir}`;
+  for (const p of fs.readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(p) || Number(p) === process.pid) continue;
+    try {
+      if (!fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").includes(AGENT_ENTRY)) continue;
+      if (fs.readFileSync(`/proc/${p}/environ`, "utf8").split("\0").includes(want)) pids.push(Number(p));
+    } catch {
+      // gone meanwhile, or not readable
+    }
+  }
+  return pids;
+}
+
+/**
+ * A control plane killed with -9 leaves its local agent running (still serving its containers); the new one stops it
+ * gracefully (SIGTERM: containers keep running) before starting its own, so two agents never share one state dir.
+ */
+async function stopLeftoverAgents(stateDir: string, log: Services["log"]): Promise<void> {
+  const pids = localAgentPids(stateDir);
+  if (pids.length === 0) return;
+  log.warn({ pids }, "stopping the local agent left by an earlier control plane (its containers keep running)");
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+  for (let i = 0; i < 100 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids.filter(alive)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
 }
