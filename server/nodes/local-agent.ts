@@ -2,7 +2,6 @@
 // shared join token it creates for itself at every start. Names, subnet and host ports derive from the data
 // dir, so two platforms with different data dirs can run side by side without sharing a bridge or ports.
 import crypto from "node:crypto";
-import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,6 +9,7 @@ import type { Services } from "../context.ts";
 import { selfUrl } from "../lib/self-url.ts";
 import { Supervisor } from "../lib/supervisor.ts";
 import { createLocalJoinToken } from "./join-tokens.ts";
+import { findLeftovers, stopLeftovers } from "../process/leftovers.ts";
 
 const AGENT_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "runtime-agent", "main.ts");
 export const LOCAL_TOKEN_NAME = "local agent";
@@ -70,7 +70,9 @@ export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
     data: { revokedAt: new Date() },
   });
   const { token } = await createLocalJoinToken(s.db, { name: LOCAL_TOKEN_NAME });
-  await stopLeftoverAgents(path.join(s.config.dataDir, "agent"), s.log);
+  // A control plane killed with -9 left its agent running (serving its containers): it stops gracefully (SIGTERM keeps
+  // the containers) before ours starts, so two agents never share one state dir.
+  await stopLeftovers(localAgentMatch(s.config.dataDir), "local agent", s.log);
   // Images are pulled through the control plane's /v2/ endpoint with the join token, like on any node
   // (runtime-agent/agent/pull-access.ts).
   const env: NodeJS.ProcessEnv = {
@@ -89,52 +91,12 @@ export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
   return sup;
 }
 
-/** True if `pid` runs (and is not a zombie). */
-function alive(pid: number): boolean {
-  try {
-    return !fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
-  } catch {
-    return false;
-  }
+/** How a local agent of this data dir is recognized: our agent entry point, with its state dir in the environment. */
+function localAgentMatch(dataDir: string) {
+  return { argv: [AGENT_ENTRY], env: [`BERTH_STATE_DIR=${path.join(dataDir, "agent")}`] };
 }
 
-/** Pids of local agents of this data dir: our agent entry point, started with BERTH_STATE_DIR=`stateDir`. */
-export function localAgentPids(stateDir: string): number[] {
-  const pids: number[] = [];
-  const want = `BERTH_STATE_DIR=${stateDir}`;
-  for (const p of fs.readdirSync("/proc")) {
-    if (!/^[0-9]+$/.test(p) || Number(p) === process.pid) continue;
-    try {
-      if (!fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").includes(AGENT_ENTRY)) continue;
-      if (fs.readFileSync(`/proc/${p}/environ`, "utf8").split("\0").includes(want)) pids.push(Number(p));
-    } catch {
-      // gone meanwhile, or not readable
-    }
-  }
-  return pids;
-}
-
-/**
- * A control plane killed with -9 leaves its local agent running (still serving its containers); the new one stops it
- * gracefully (SIGTERM: containers keep running) before starting its own, so two agents never share one state dir.
- */
-async function stopLeftoverAgents(stateDir: string, log: Services["log"]): Promise<void> {
-  const pids = localAgentPids(stateDir);
-  if (pids.length === 0) return;
-  log.warn({ pids }, "stopping the local agent left by an earlier control plane (its containers keep running)");
-  for (const pid of pids) {
-    try {
-      process.kill(pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-  }
-  for (let i = 0; i < 100 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
-  for (const pid of pids.filter(alive)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
+/** Pids of running local agents of `dataDir` (tests check that none is left). */
+export function localAgentPids(dataDir: string): number[] {
+  return findLeftovers(localAgentMatch(dataDir));
 }

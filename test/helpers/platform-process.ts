@@ -18,8 +18,12 @@ export interface PlatformProcess {
   client: ApiClient;
   /** Everything the process printed so far. */
   output(): string;
+  /** The main process's pid. */
+  pid: number;
   /** SIGTERM; resolves to the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL (a crash: nothing of the graceful shutdown runs); resolves once it exited. */
+  kill(): Promise<void>;
 }
 
 /** GET / through a router port with a Host header; status 0 when the connection failed. */
@@ -36,14 +40,17 @@ export function viaRouter(port: number, host: string): Promise<{ status: number;
   });
 }
 
-/** Starts server/main.ts on `dataDir`; resolves once the admin can sign in and the local node is ready. */
+/**
+ * Starts server/main.ts on `dataDir`; resolves once the admin can sign in and the local node is ready. `env` may set
+ * PORT and BERTH_ROUTER_PORT (a restart on the same ports); free ones are picked otherwise.
+ */
 export async function startPlatform(
   dataDir: string,
   admin: { email: string; password: string },
   env: Record<string, string> = {},
 ): Promise<PlatformProcess> {
-  const port = await freeLoopbackPort();
-  const routerPort = await freeLoopbackPort();
+  const port = env.PORT ? Number(env.PORT) : await freeLoopbackPort();
+  const routerPort = env.BERTH_ROUTER_PORT ? Number(env.BERTH_ROUTER_PORT) : await freeLoopbackPort();
   const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
     env: {
       ...process.env,
@@ -68,6 +75,10 @@ export async function startPlatform(
     child.kill("SIGTERM");
     return exited;
   };
+  const kill = async () => {
+    child.kill("SIGKILL");
+    await exited;
+  };
   const url = `http://127.0.0.1:${port}`;
   const client = new ApiClient(url);
   const deadline = Date.now() + 120_000;
@@ -77,7 +88,7 @@ export async function startPlatform(
     if (client.csrf) {
       const nodes = (await client.req<{ state: string }[]>("GET", "/api/v1/nodes")).body;
       if (Array.isArray(nodes) && nodes.some((n) => n.state === "ready")) {
-        return { url, routerPort, client, output: () => out, stop };
+        return { url, routerPort, client, output: () => out, pid: child.pid as number, stop, kill };
       }
     }
     await new Promise((r) => setTimeout(r, 500));
