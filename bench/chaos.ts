@@ -10,7 +10,7 @@
 //   cp kill -9+restart   the platform killed (its agent and registry are orphaned) and started again 1 s later
 //   router kill -9       Caddy; the control plane's watcher starts it again with its last config
 //   registry kill -9     docker-registry; its supervisor starts it again
-// Run: sudo npx tsx bench/chaos.ts [rate=200] [web=2] [rounds=2]
+// Run: sudo npx tsx bench/chaos.ts [rate=200] [web=2] [rounds=2] [only=substring of the fault names to run]
 // Results go to stdout; copy them into docs/reliability.md.
 import { execFile } from "node:child_process";
 import fs from "node:fs";
@@ -29,6 +29,7 @@ const execFileAsync = promisify(execFile);
 const RATE = Number(process.argv[2] ?? 200);
 const WEB = Number(process.argv[3] ?? 2);
 const ROUNDS = Number(process.argv[4] ?? 2);
+const ONLY = process.argv[5] ?? "";
 const APP = "chaos";
 const HOST = `${APP}.localhost`;
 const ADMIN = { email: "chaos@example.com", password: "chaos-password-1" };
@@ -198,7 +199,7 @@ async function main() {
   });
 
   const rows: Row[] = [];
-  for (const fault of faults()) {
+  for (const fault of faults().filter((f) => f.name.includes(ONLY))) {
     for (let round = 1; round <= ROUNDS; round++) {
       const before = await fingerprint();
       const load = await startLoad({ port: platform().routerPort, host: HOST, rate: RATE, mode: "keepalive", path: "/index.html" });

@@ -32,9 +32,12 @@ export interface CaddyProcessOptions {
 /** How start() got its Caddy: adopted a running one, launched one with the last loaded config, or an empty one. */
 export type CaddyOrigin = "adopted" | "last" | "empty";
 
-const WATCH_INTERVAL_MS = 500;
-/** Watch ticks without an admin answer before a live but hung Caddy is replaced. */
-const HUNG_TICKS = 10;
+/** A dead Caddy is noticed within this (a /proc read per tick): nothing listens on the app ports until it is back. */
+const WATCH_INTERVAL_MS = 100;
+/** Every this many ticks, the admin API is asked too (a live but hung Caddy). */
+const ADMIN_CHECK_TICKS = 5;
+/** Admin checks in a row without an answer before a live but hung Caddy is replaced. */
+const HUNG_CHECKS = 10;
 /** caddy.log is started afresh at a launch once it is this big (Caddy's own lines; access lines go to the sink). */
 const MAX_LOG_BYTES = 10 * 1024 * 1024;
 
@@ -72,6 +75,7 @@ export class CaddyProcess {
   private origin: CaddyOrigin = "empty";
   private watchTimer: NodeJS.Timeout | undefined;
   private unanswered = 0;
+  private ticks = 0;
   // One admin request or relaunch at a time, so a relaunch cannot overtake a newer load.
   private readonly adminLock = new Semaphore(1);
   private readonly log: Logger;
@@ -286,18 +290,19 @@ export class CaddyProcess {
       throw new Error(`router: caddy rejected the config (${res.status}): ${res.body.slice(0, 500)}`);
   }
 
-  /** Relaunches Caddy with the last loaded config when it died, or when it stopped answering for HUNG_TICKS. */
+  /** Relaunches Caddy with the last loaded config when it died, or when its admin API stopped answering. */
   private async watch(): Promise<void> {
     if (this.adminLock.waiting > 0 || this.watchTimer === undefined) return;
     await this.adminLock.run(async () => {
       if (this.watchTimer === undefined) return;
       const pid = this.currentPid;
       if (pid !== undefined && processAlive(pid)) {
+        if (++this.ticks % ADMIN_CHECK_TICKS !== 0) return;
         if ((await liveConfig(this.address)) !== undefined) {
           this.unanswered = 0;
           return;
         }
-        if (++this.unanswered < HUNG_TICKS) return;
+        if (++this.unanswered < HUNG_CHECKS) return;
       }
       this.unanswered = 0;
       this.log.warn({ pid }, "caddy is gone or not answering; starting it with the last config");
