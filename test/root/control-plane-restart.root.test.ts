@@ -3,7 +3,10 @@
 // pause; the platform is stopped with SIGTERM and started again on the same data dir and ports, then killed with -9
 // and started again. Not one request may fail, and the same instances (ids, restart counts) serve afterwards: Caddy
 // runs detached and is adopted with its routes, the first routes come from the database, the agent keeps its
-// containers (a leftover local agent is stopped gracefully by the next start).
+// containers (a leftover local agent is stopped gracefully by the next start). A worker prints a numbered line every
+// 0.2 s throughout: every line it printed while the control plane was away arrives in the app's log afterwards
+// (each once, none missing), and a `berth logs -f` started before the restarts reconnects by itself and prints them.
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -20,12 +23,15 @@ import { cleanupPlatformHost, drainAndStop, startPlatform, type PlatformProcess 
 const ADMIN = { email: "restart@example.com", password: "restart-password-1" };
 const APP = "steady";
 const HOST = `${APP}.localhost`;
+const PROCFILE = `web: httpd -f -p 5000 -h /www\nworker: i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.2; done\n`;
+const BERTH_CLI = path.resolve("bin/berth.mjs");
 
 let tmp = "";
 let dataDir = "";
 let chainsExisted = true;
 let platform: PlatformProcess | undefined;
 let repo = "";
+let follower: ChildProcess | undefined;
 
 interface Row {
   id: string;
@@ -87,9 +93,31 @@ function steadyLoad(port: number) {
 
 const caddyPid = () => Number(fs.readFileSync(path.join(dataDir, "caddy", "caddy.pid"), "utf8").trim());
 
-async function web(p: PlatformProcess): Promise<Row[]> {
+/** Every instance of the app (2 web, 1 worker), by id. */
+async function instances(p: PlatformProcess): Promise<Row[]> {
   const rows = (await p.client.req<Row[]>("GET", `/api/v1/apps/${APP}/instances`)).body;
-  return Array.isArray(rows) ? rows.filter((r) => r.processType === "web").sort((a, b) => a.id.localeCompare(b.id)) : [];
+  return Array.isArray(rows) ? rows.sort((a, b) => a.id.localeCompare(b.id)) : [];
+}
+
+async function allRunning(p: PlatformProcess): Promise<boolean> {
+  const rows = await instances(p);
+  const count = (t: string) => rows.filter((r) => r.processType === t && r.state === "running").length;
+  return rows.length === 3 && count("web") === 2 && count("worker") === 1;
+}
+
+/** The numbers of the worker's `tick N` lines, in order of appearance. */
+const ticks = (text: string) => [...text.matchAll(/^.*tick ([0-9]+)$/gm)].map((m) => Number(m[1]));
+
+/** The worker's tick numbers in the app's stored log. */
+async function storedTicks(p: PlatformProcess): Promise<number[]> {
+  const r = await p.client.req<{ entries: { text: string }[] }>("GET", `/api/v1/apps/${APP}/logs?lines=10000&processType=worker`);
+  return ticks(r.body.entries.map((e) => e.text).join("\n"));
+}
+
+/** Asserts `nums` is first..last with each number once (nothing lost or repeated in between). */
+function expectContiguous(nums: number[], what: string): void {
+  const first = nums[0] ?? 0;
+  expect(nums, what).toEqual(nums.map((_, k) => first + k));
 }
 
 const fingerprint = (rows: Row[]) => rows.map((r) => `${r.id}/${r.state}/${r.restarts}`);
@@ -102,6 +130,7 @@ describeRoot("control-plane restart", () => {
     chainsExisted = await hostportChainsExist();
   });
   afterAll(async () => {
+    follower?.kill("SIGKILL");
     if (platform) await drainAndStop(platform, dataDir, [APP]).catch(() => undefined);
     if (dataDir) {
       // Whatever a failed run left: a kept-running Caddy, an orphaned local agent (its containers then go with the
@@ -126,19 +155,35 @@ describeRoot("control-plane restart", () => {
     const routerPort = platform.routerPort;
     expect((await platform.client.req("POST", "/api/v1/apps", { name: APP })).status).toBe(201);
     const token = (await platform.client.tokenClient()).token;
-    repo = await makeRepo(busyboxWebApp({ "www/index.html": "steady\n" }));
+    repo = await makeRepo(busyboxWebApp({ "www/index.html": "steady\n", Procfile: PROCFILE }));
     const push = await git(repo, ["push", remoteUrl(platform.url, APP, token), "main"]);
     expect(push.code, push.out + platform.output().slice(-3000)).toBe(0);
-    await platform.client.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: 2 }] });
-    const p1 = platform;
-    await until("2 web instances running", async () => {
-      const w = await web(p1);
-      return w.length === 2 && w.every((i) => i.state === "running");
+    await platform.client.req("PATCH", `/api/v1/apps/${APP}/formation`, {
+      updates: [
+        { type: "web", quantity: 2 },
+        { type: "worker", quantity: 1 },
+      ],
     });
-    const before = fingerprint(await web(platform));
+    const p1 = platform;
+    await until("2 web instances and a worker running", () => allRunning(p1));
+    await until("the worker's lines in the log", async () => (await storedTicks(p1)).length > 3);
+    const before = fingerprint(await instances(platform));
     const caddy = caddyPid();
+    // `berth logs -f` of the worker, left running through both restarts.
+    const home = path.join(tmp, "home");
+    fs.mkdirSync(home);
+    let followed = "";
+    follower = spawn(process.execPath, [BERTH_CLI, "logs", "-f", "-a", APP, "--type", "worker", "-n", "1"], {
+      env: { ...process.env, BERTH_URL: platform.url, BERTH_TOKEN: token, HOME: home, XDG_CONFIG_HOME: path.join(home, "config") },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    follower.stdout?.on("data", (d: Buffer) => (followed += d.toString()));
+    follower.stderr?.on("data", (d: Buffer) => (followed += d.toString()));
+    await until("berth logs -f prints the worker's lines", async () => ticks(followed).length > 2);
 
     // 1. Graceful: SIGTERM (the local agent stops, containers keep running, Caddy is left serving), then a new start.
+    const restartsBegan = Date.now();
+    const tickAtFirstRestart = (await storedTicks(platform)).at(-1)!;
     let load = steadyLoad(routerPort);
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await platform.stop()).toBe(0);
@@ -149,16 +194,15 @@ describeRoot("control-plane restart", () => {
     expect(load.sent).toBeGreaterThan(servedWhileDown);
     platform = await startPlatform(dataDir, ADMIN, { ...outlives, ...ports });
     const p2 = platform;
-    await until("the node back with both instances running", async () => {
+    await until("the node back with every instance running", async () => {
       const nodes = (await p2.client.req<{ state: string }[]>("GET", "/api/v1/nodes")).body;
-      const w = await web(p2);
-      return nodes.some((n) => n.state === "ready") && w.length === 2 && w.every((i) => i.state === "running");
+      return nodes.some((n) => n.state === "ready") && (await allRunning(p2));
     });
     await new Promise((r) => setTimeout(r, 3_000));
     await load.stop();
     expect(load.failures, p2.output().slice(-3000)).toEqual([]);
     expect(caddyPid()).toBe(caddy);
-    expect(fingerprint(await web(p2))).toEqual(before);
+    expect(fingerprint(await instances(p2))).toEqual(before);
 
     // 2. Crash: kill -9 (nothing of the shutdown runs; the local agent is orphaned and keeps its containers).
     load = steadyLoad(routerPort);
@@ -172,15 +216,9 @@ describeRoot("control-plane restart", () => {
     // The last start stops Caddy with the platform (the cleanup leaves nothing).
     platform = await startPlatform(dataDir, ADMIN, { BERTH_ROUTER_OUTLIVES: "off", ...ports });
     const p3 = platform;
-    await until("a new local agent with both instances running", async () => {
+    await until("a new local agent with every instance running", async () => {
       const agents = localAgentPids(dataDir);
-      const w = await web(p3);
-      return (
-        agents.length === 1 &&
-        agents[0] !== orphans[0] &&
-        w.length === 2 &&
-        w.every((i) => i.state === "running")
-      );
+      return agents.length === 1 && agents[0] !== orphans[0] && (await allRunning(p3));
     });
     // The agent registered again (its node reported ready after the new agent's connection).
     await new Promise((r) => setTimeout(r, 3_000));
@@ -188,7 +226,18 @@ describeRoot("control-plane restart", () => {
     expect(load.failures, p3.output().slice(-3000)).toEqual([]);
     expect(caddyPid()).toBe(caddy);
     expect(processAlive(orphans[0]!)).toBe(false);
-    expect(fingerprint(await web(p3))).toEqual(before);
+    expect(fingerprint(await instances(p3))).toEqual(before);
+
+    // The worker printed every 0.2 s throughout (~one line per 0.2 s since the first restart began): all of it is in
+    // the app's log, in order, once, and `berth logs -f` printed it too, through both reconnects.
+    const printedSince = Math.floor((Date.now() - restartsBegan) / 200);
+    const stored = await storedTicks(p3);
+    expectContiguous(stored, "stored worker lines");
+    expect(stored.at(-1)! - tickAtFirstRestart).toBeGreaterThan(printedSince * 0.5);
+    await until("berth logs -f caught up", async () => (ticks(followed).at(-1) ?? 0) >= stored.at(-1)!);
+    expectContiguous(ticks(followed), "lines printed by berth logs -f");
+    expect(follower.exitCode).toBeNull();
+    follower.kill("SIGTERM");
 
     // The final stop takes Caddy with it.
     platform = undefined;
