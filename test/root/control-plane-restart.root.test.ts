@@ -131,6 +131,11 @@ describeRoot("control-plane restart", () => {
   });
   afterAll(async () => {
     follower?.kill("SIGKILL");
+    // A run that failed while the platform was down left the app's containers running (they outlive the platform by
+    // design): a platform started again removes them (and stops Caddy at its stop).
+    const runc = dataDir ? localAgentEnv(dataDir, "http://x", "x").BERTH_RUNC_ROOT! : "";
+    if (!platform && runc && fs.existsSync(runc) && fs.readdirSync(runc).length > 0)
+      platform = await startPlatform(dataDir, ADMIN, { BERTH_ROUTER_OUTLIVES: "off" }).catch(() => undefined);
     if (platform) await drainAndStop(platform, dataDir, [APP]).catch(() => undefined);
     if (dataDir) {
       // Whatever a failed run left: a kept-running Caddy, an orphaned local agent (its containers then go with the
