@@ -42,7 +42,8 @@ export function viaRouter(port: number, host: string): Promise<{ status: number;
 
 /**
  * Starts server/main.ts on `dataDir`; resolves once the admin can sign in and the local node is ready. `env` may set
- * PORT and BERTH_ROUTER_PORT (a restart on the same ports); free ones are picked otherwise.
+ * PORT and BERTH_ROUTER_PORT (a restart on the same ports); free ones are picked otherwise. With BERTH_NO_AGENT=1
+ * (nodes join from elsewhere) it resolves once the admin can sign in.
  */
 export async function startPlatform(
   dataDir: string,
@@ -87,7 +88,7 @@ export async function startPlatform(
     if (!client.csrf) await client.login(admin.email, admin.password).catch(() => undefined);
     if (client.csrf) {
       const nodes = (await client.req<{ state: string }[]>("GET", "/api/v1/nodes")).body;
-      if (Array.isArray(nodes) && nodes.some((n) => n.state === "ready")) {
+      if (env.BERTH_NO_AGENT === "1" || (Array.isArray(nodes) && nodes.some((n) => n.state === "ready"))) {
         return { url, routerPort, client, output: () => out, pid: child.pid as number, stop, kill };
       }
     }

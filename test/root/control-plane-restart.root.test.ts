@@ -19,6 +19,14 @@ import { busyboxWebApp } from "../helpers/busybox-app.ts";
 import { hostportChainsExist, removeHostportChains } from "../../runtime-agent/test-support/iptables-cleanup.ts";
 import { findLeftovers, processAlive } from "../../server/process/leftovers.ts";
 import { cleanupPlatformHost, drainAndStop, startPlatform, type PlatformProcess } from "../helpers/platform-process.ts";
+import { createDb } from "../../server/db/client.ts";
+import { createLocalJoinToken } from "../../server/nodes/join-tokens.ts";
+import { createRootEnv, type RootEnv } from "../../runtime-agent/test-support/root-env.ts";
+import { agentFlagsFor, spawnAgent, stopAgent } from "../../runtime-agent/test-support/agent-process.ts";
+import { OciBackend } from "../../runtime-agent/runtime/oci-backend.ts";
+import { backendConfigFor } from "../../runtime-agent/agent/backend-config.ts";
+import { loadAgentConfig } from "../../runtime-agent/agent/config.ts";
+import { silentLogger } from "../../runtime-agent/log.ts";
 
 const ADMIN = { email: "restart@example.com", password: "restart-password-1" };
 const APP = "steady";
@@ -32,6 +40,12 @@ let chainsExisted = true;
 let platform: PlatformProcess | undefined;
 let repo = "";
 let follower: ChildProcess | undefined;
+// The second case: a platform without a local agent and an agent process of its own (as on another machine).
+let rootEnv: RootEnv | undefined;
+let remoteDir = "";
+let remote: PlatformProcess | undefined;
+let remoteAgent: ChildProcess | undefined;
+let inspector: OciBackend | undefined;
 
 interface Row {
   id: string;
@@ -49,7 +63,7 @@ async function until(what: string, fn: () => Promise<boolean>, ms = 120_000): Pr
 }
 
 /** Requests through the router one after another on keep-alive connections, until stop(); collects what failed. */
-function steadyLoad(port: number) {
+function steadyLoad(port: number, host = HOST) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   const failures: string[] = [];
   let sent = 0;
@@ -57,7 +71,7 @@ function steadyLoad(port: number) {
   const one = () =>
     new Promise<void>((resolve) => {
       sent++;
-      const req = http.request({ host: "127.0.0.1", port, path: "/index.html", headers: { host: HOST }, agent, timeout: 10_000 }, (res) => {
+      const req = http.request({ host: "127.0.0.1", port, path: "/index.html", headers: { host }, agent, timeout: 10_000 }, (res) => {
         let body = "";
         res.on("data", (c: Buffer) => (body += c.toString()));
         res.on("end", () => {
@@ -91,7 +105,8 @@ function steadyLoad(port: number) {
   };
 }
 
-const caddyPid = () => Number(fs.readFileSync(path.join(dataDir, "caddy", "caddy.pid"), "utf8").trim());
+const readPid = (file: string) => (fs.existsSync(file) ? Number(fs.readFileSync(file, "utf8").trim()) : 0);
+const caddyPid = () => readPid(path.join(dataDir, "caddy", "caddy.pid"));
 
 /** Every instance of the app (2 web, 1 worker), by id. */
 async function instances(p: PlatformProcess): Promise<Row[]> {
@@ -140,7 +155,7 @@ describeRoot("control-plane restart", () => {
     if (dataDir) {
       // Whatever a failed run left: a kept-running Caddy, an orphaned local agent (its containers then go with the
       // host cleanup's runc state), a registry.
-      const caddy = fs.existsSync(path.join(dataDir, "caddy", "caddy.pid")) ? caddyPid() : 0;
+      const caddy = caddyPid();
       if (caddy > 1 && processAlive(caddy) && fs.readFileSync(`/proc/${caddy}/cmdline`, "utf8").includes("caddy"))
         process.kill(caddy, "SIGKILL");
       for (const pid of localAgentPids(dataDir)) process.kill(pid, "SIGKILL");
@@ -148,6 +163,19 @@ describeRoot("control-plane restart", () => {
         process.kill(pid, "SIGKILL");
       await cleanupPlatformHost(dataDir);
     }
+    await remote?.stop();
+    if (remoteDir) {
+      const caddy = readPid(path.join(remoteDir, "caddy", "caddy.pid"));
+      if (caddy > 1 && processAlive(caddy) && fs.readFileSync(`/proc/${caddy}/cmdline`, "utf8").includes("caddy"))
+        process.kill(caddy, "SIGKILL");
+      for (const pid of findLeftovers({ argv: ["serve", path.join(remoteDir, "registry", "config.yml")] }))
+        process.kill(pid, "SIGKILL");
+      await cleanupPlatformHost(remoteDir).catch(() => undefined);
+    }
+    // The agent first (it would restart what is deleted), then every container it ran, then its environment.
+    await stopAgent(remoteAgent);
+    for (const c of (await inspector?.list().catch(() => [])) ?? []) await inspector?.delete(c.id).catch(() => undefined);
+    for (const problem of (await rootEnv?.destroy()) ?? []) process.stderr.write(`cleanup: ${problem}\n`);
     if (!chainsExisted) await removeHostportChains();
     if (repo) fs.rmSync(repo, { recursive: true, force: true });
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -251,5 +279,65 @@ describeRoot("control-plane restart", () => {
     expect(localAgentPids(dataDir)).toEqual([]);
     const runc = localAgentEnv(dataDir, "http://x", "x").BERTH_RUNC_ROOT!;
     expect(fs.existsSync(runc) ? fs.readdirSync(runc) : []).toEqual([]);
+  }, 600_000);
+
+  it("an agent of its own keeps its containers through a control-plane kill -9 and reconnects by itself", async () => {
+    rootEnv = await createRootEnv();
+    remoteDir = path.join(tmp, "remote");
+    remote = await startPlatform(remoteDir, ADMIN, { BERTH_ROUTER_OUTLIVES: "on", BERTH_NO_AGENT: "1" });
+    const ports = { PORT: new URL(remote.url).port, BERTH_ROUTER_PORT: String(remote.routerPort) };
+    // The node joins like the local agent would (its address is this machine's bridge, routable for local tokens).
+    const db = createDb(`file:${path.join(remoteDir, "berth.db")}`);
+    const join = (await createLocalJoinToken(db, { name: "remote" })).token;
+    await db.$disconnect();
+    const portBase = 31_000 + Math.floor(Math.random() * 200) * 100;
+    const flags = agentFlagsFor(rootEnv, { controlPlane: remote.url, joinToken: join, nodeName: "remote-node", portBase });
+    inspector = await OciBackend.open(backendConfigFor(loadAgentConfig(flags, { NODE_ENV: "test" })), silentLogger());
+    remoteAgent = spawnAgent(flags);
+    const r1 = remote;
+    const nodeBackSince = async (p: PlatformProcess, t: number) => {
+      const nodes = (await p.client.req<{ state: string; lastSeenAt: string | null }[]>("GET", "/api/v1/nodes")).body;
+      return Array.isArray(nodes) && nodes.some((n) => n.state === "ready" && Date.parse(n.lastSeenAt ?? "") >= t);
+    };
+    await until("the node ready", () => nodeBackSince(r1, 0));
+    const app = "remote";
+    expect((await remote.client.req("POST", "/api/v1/apps", { name: app })).status).toBe(201);
+    const token = (await remote.client.tokenClient()).token;
+    const push = await git(repo, ["push", remoteUrl(remote.url, app, token), "main"]);
+    expect(push.code, push.out + remote.output().slice(-3000)).toBe(0);
+    await remote.client.req("PATCH", `/api/v1/apps/${app}/formation`, { updates: [{ type: "worker", quantity: 0 }] });
+    const rows = async (p: PlatformProcess) =>
+      ((await p.client.req<Row[]>("GET", `/api/v1/apps/${app}/instances`)).body as Row[]).sort((a, b) => a.id.localeCompare(b.id));
+    await until("the web instance running", async () => {
+      const w = await rows(r1);
+      return w.length === 1 && w[0]!.processType === "web" && w[0]!.state === "running";
+    });
+    const before = fingerprint(await rows(remote));
+    const agentPid = remoteAgent.pid;
+
+    const load = steadyLoad(remote.routerPort, `${app}.localhost`);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const t0 = Date.now();
+    await remote.kill();
+    remote = undefined;
+    // The agent keeps running (and its container serving) while it retries with backoff.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(remoteAgent.exitCode).toBeNull();
+    remote = await startPlatform(remoteDir, ADMIN, { BERTH_ROUTER_OUTLIVES: "off", BERTH_NO_AGENT: "1", ...ports });
+    const r2 = remote;
+    await until("the agent reconnected by itself", () => nodeBackSince(r2, t0));
+    await new Promise((r) => setTimeout(r, 3_000));
+    await load.stop();
+    expect(load.failures, r2.output().slice(-3000)).toEqual([]);
+    expect(remoteAgent.pid).toBe(agentPid);
+    expect(remoteAgent.exitCode).toBeNull();
+    expect(fingerprint(await rows(r2))).toEqual(before);
+
+    // Cleanup through the platform: the app's container goes, then the platform (and its Caddy) stops.
+    await r2.client.req("DELETE", `/api/v1/apps/${app}`);
+    await until("the container removed", async () => (await inspector!.list()).length === 0);
+    remote = undefined;
+    expect(await r2.stop()).toBe(0);
+    expect(findLeftovers({ argv: [path.join(remoteDir, "caddy", "caddy.json")] })).toEqual([]);
   }, 600_000);
 });
