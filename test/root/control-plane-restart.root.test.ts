@@ -259,6 +259,8 @@ describeRoot("control-plane restart", () => {
     expect(load.failures, p3.output().slice(-3000)).toEqual([]);
     expect(caddyPid()).toBe(caddy);
     expect(processAlive(orphans[0]!)).toBe(false);
+    // The orphaned registry was replaced too: one registry serves the store.
+    expect(findLeftovers({ argv: ["serve", path.join(dataDir, "registry", "config.yml")] })).toHaveLength(1);
     expect(fingerprint(await instances(p3))).toEqual(before);
 
     // The worker printed every 0.2 s throughout (~one line per 0.2 s since the first restart began): all of it is in
