@@ -1,4 +1,5 @@
-// The HTTP router: owns one Caddy process (which may outlive us, see caddy-process.ts) and keeps its routes equal to the latest RouteEntry[] it was given.
+// The HTTP router: owns one Caddy process (which may outlive us, see caddy-process.ts) and keeps its routes equal to
+// the latest RouteEntry[] it was given.
 // Callers (the scheduler) may call apply() as often as they like; loads are serialized, intermediate states are
 // skipped, and an unchanged config is never re-posted.
 import { EventEmitter } from "node:events";
