@@ -12,7 +12,7 @@ afterEach(() => {
 /** An idle process whose command line and environment carry a unique marker (what a leftover is recognized by). */
 function sleeper(marker: string, env: Record<string, string> = {}) {
   const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)", marker], {
-    env: { PATH: "/usr/bin:/bin", ...env },
+    env: { PATH: "/usr/bin:/bin", NODE_ENV: "test", ...env },
     stdio: "ignore",
   });
   children.push(child.pid!);
