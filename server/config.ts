@@ -64,7 +64,7 @@ export interface Config {
   routerPort: number;
   /** The router's data plane: Caddy (default) or HAProxy (no reloads on route changes; no HTTPS yet). router.md. */
   routerEngine: "caddy" | "haproxy";
-  /** HAProxy only: keep it serving when the control plane stops; the next start adopts it (router.md). */
+  /** Keep the router (Caddy or HAProxy) serving when the control plane stops; the next start adopts it (router.md). */
   routerOutlives: boolean;
   /** Router TLS listener port; 0 = HTTPS off. When on, hosts outside localhost get certificates (router.md). */
   httpsPort: number;

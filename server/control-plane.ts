@@ -56,8 +56,8 @@ export interface ControlPlaneOptions {
   /** Start the HTTP router (config.routerEngine) on config.routerPort (off in API-only tests). */
   router?: boolean;
   /**
-   * Leave the router's HAProxy serving when the control plane stops (production: the next start adopts it with its
-   * routes); tests stop it. Caddy always stops with the control plane.
+   * Leave the router (Caddy or HAProxy) serving when the control plane stops (production: the next start adopts it
+   * with its routes, so apps keep answering across a restart or upgrade); tests stop it.
    */
   routerOutlives?: boolean;
 }
@@ -98,7 +98,7 @@ async function startRouter(
   const router =
     config.routerEngine === "haproxy"
       ? new HaproxyRouter({ ...common, keepRunning: outlives, https })
-      : new Router({ ...common, https });
+      : new Router({ ...common, https, keepRunning: outlives });
   try {
     await router.start();
   } catch (err) {

@@ -1,4 +1,5 @@
-// The HTTP router: owns one Caddy process and keeps its routes equal to the latest RouteEntry[] it was given.
+// The HTTP router: owns one Caddy process (which may outlive us, see caddy-process.ts) and keeps its routes equal to
+// the latest RouteEntry[] it was given.
 // Callers (the scheduler) may call apply() as often as they like; loads are serialized, intermediate states are
 // skipped, and an unchanged config is never re-posted.
 import { EventEmitter } from "node:events";
@@ -37,6 +38,8 @@ export interface RouterOptions {
   https?: HttpsOptions;
   /** How long a host that got a yes from the ask endpoint is refused (default ASK_COOLDOWN_MS; tests use 0). */
   tlsAskCooldownMs?: number;
+  /** Leave Caddy serving at stop() (production: the next start adopts it with its routes); tests stop it. */
+  keepRunning?: boolean;
 }
 
 interface RouterEvents {
@@ -84,24 +87,31 @@ export class Router extends EventEmitter<RouterEvents> {
     return { running: false, answering: false, routesApplied: false, process: { restarts: 0, startedAt: null, lastExit: null } };
   }
 
-  /** Starts Caddy and serves an empty route table (every host answers 404) until the first apply(). */
+  /**
+   * Adopts the Caddy a previous control plane left serving (its routes stay live until the first apply() replaces
+   * them gracefully), else starts one with the config it last had, else an empty route table (every host answers 404
+   * until the first apply()). Never loads an empty table over routes that are being served.
+   */
   async start(): Promise<void> {
     const dir = path.join(this.opts.dataDir, "caddy");
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.listenPort = this.opts.listenPort || (await freeLoopbackPort());
     // A Unix socket in a directory only we can enter: no other local process can write access lines (log-sink.ts).
+    // The same path every start, so an adopted Caddy's access writer finds it again.
     this.accessAddress = await this.sink.start(path.join(dir, "sink"));
     this.caddy = new CaddyProcess({
       dir,
       log: this.opts.log,
       adminPort: this.opts.adminPort,
       caddyBin: this.opts.caddyBin,
+      keepRunning: this.opts.keepRunning,
     });
     try {
       await enableRequestMigration(this.log);
       this.askUrl = await this.ask?.start();
       await this.caddy.start();
-      await this.apply([]);
+      const serving = this.caddy.startedFrom === "empty" ? undefined : this.caddy.servingPort;
+      this.listenPort = this.opts.listenPort || serving || (await freeLoopbackPort());
+      if (this.caddy.startedFrom === "empty") await this.apply([]);
     } catch (err) {
       await this.stop();
       throw err;
@@ -112,6 +122,7 @@ export class Router extends EventEmitter<RouterEvents> {
         httpsPort: this.httpsPort,
         issuer: this.opts.https?.issuer,
         admin: this.caddy.adminAddress,
+        caddy: this.caddy.startedFrom,
       },
       "router started",
     );
@@ -145,7 +156,7 @@ export class Router extends EventEmitter<RouterEvents> {
     return this.loading;
   }
 
-  /** Stops Caddy, the access-log listener and the ask server; safe to call twice. */
+  /** Stops Caddy (unless keepRunning), the access-log listener and the ask server; safe to call twice. */
   async stop(): Promise<void> {
     const caddy = this.caddy;
     this.caddy = undefined;

@@ -1,6 +1,5 @@
 // Real Caddy in front of real loopback upstreams: host routing, load spreading, passive health, pages, limits,
 // WebSockets, access lines, restart recovery and clean shutdown. Needs /usr/bin/caddy (CI installs it), not root.
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -327,7 +326,7 @@ describe("router (Caddy)", () => {
     expect(alive(pid)).toBe(true);
     await router.stop();
     expect(alive(pid)).toBe(false);
-    const configFile = path.join(dataDir, "caddy", "initial.json");
+    const configFile = path.join(dataDir, "caddy", "caddy.json");
     const ours = fs
       .readdirSync("/proc")
       .filter((p) => /^[0-9]+$/.test(p))
@@ -342,40 +341,109 @@ describe("router (Caddy)", () => {
     await router.stop(); // idempotent
   });
 
-  it("stops a caddy left behind by a previous run before starting its own", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-router-stale-"));
-    const caddyDir = path.join(dir, "caddy");
-    fs.mkdirSync(caddyDir);
-    const configFile = path.join(caddyDir, "initial.json");
-    const pidFile = path.join(caddyDir, "caddy.pid");
-    const admin = `127.0.0.1:${await freeLoopbackPort()}`;
-    fs.writeFileSync(configFile, JSON.stringify({ admin: { listen: admin, config: { persist: false } } }));
-    const env = {
-      PATH: process.env.PATH,
-      HOME: dir,
-      XDG_DATA_HOME: dir,
-      XDG_CONFIG_HOME: dir,
-      NODE_ENV: process.env.NODE_ENV,
-    };
-    const stale = spawn(CADDY, ["run", "--config", configFile, "--pidfile", pidFile], {
-      env,
-      stdio: "ignore",
-      detached: true,
-    });
-    const exited = new Promise((resolve) => stale.once("exit", resolve));
-    const second = new Router({ listenHost: "127.0.0.1", listenPort: 0, dataDir: dir, log: createLogger("silent") });
+  /** A router on its own data dir, left serving at stop() when `keepRunning`. */
+  const routerOn = (dir: string, keepRunning: boolean) =>
+    new Router({ listenHost: "127.0.0.1", listenPort: 0, dataDir: dir, log: createLogger("silent"), keepRunning });
+  const pidIn = (dir: string) => Number(fs.readFileSync(path.join(dir, "caddy", "caddy.pid"), "utf8").trim());
+  /** Cleanup when a test failed half-way: the kept-running Caddy must not outlive the test. */
+  const killCaddyIn = (dir: string) => {
     try {
-      await waitFor(
-        "stale pid file",
-        () => fs.existsSync(pidFile) && Number(fs.readFileSync(pidFile, "utf8")) === stale.pid,
-      );
+      const pid = pidIn(dir);
+      if (alive(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("caddy")) process.kill(pid, "SIGKILL");
+    } catch {
+      // no pid file, or gone
+    }
+  };
+
+  it("leaves Caddy serving at stop() with keepRunning; the next router adopts it without a failed request", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-router-adopt-"));
+    const first = routerOn(dir, true);
+    const second = routerOn(dir, false);
+    try {
+      await first.start();
+      await first.apply([blog()]);
+      const pid = pidIn(dir);
+      const port = first.port;
+      await first.stop();
+      // The control plane is gone: Caddy still serves the app.
+      expect(alive(pid)).toBe(true);
+      expect((await request("blog.berth.test", { port })).status).toBe(200);
+      // Requests all through the next router's start: none may fail (no empty route table is ever loaded).
+      let stop = false;
+      const statuses: number[] = [];
+      const load = (async () => {
+        while (!stop) {
+          statuses.push((await request("blog.berth.test", { port }).catch(() => ({ status: 0 }))).status);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 300));
       await second.start();
-      await exited;
-      expect(stale.exitCode !== null || stale.signalCode !== null).toBe(true);
-      expect((await request("x.test", { port: second.port })).status).toBe(404);
-    } finally {
+      expect(second.port).toBe(port);
+      expect(pidIn(dir)).toBe(pid);
+      await second.apply([blog(), upload()]);
+      expect((await request("upload.berth.test", { port })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 300));
+      stop = true;
+      await load;
+      expect(statuses.length).toBeGreaterThan(5);
+      expect(statuses.filter((x) => x !== 200)).toEqual([]);
       await second.stop();
-      if (stale.exitCode === null && stale.signalCode === null) stale.kill("SIGKILL");
+      expect(alive(pid)).toBe(false);
+    } finally {
+      await first.stop();
+      await second.stop();
+      killCaddyIn(dir);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("starts a Caddy that died while no router ran with the routes it last had", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-router-last-"));
+    const first = routerOn(dir, true);
+    const second = routerOn(dir, false);
+    try {
+      await first.start();
+      await first.apply([blog()]);
+      const pid = pidIn(dir);
+      const port = first.port;
+      await first.stop();
+      process.kill(pid, "SIGKILL");
+      await waitFor("caddy gone", () => !alive(pid));
+      await second.start();
+      expect(second.port).toBe(port);
+      expect(pidIn(dir)).not.toBe(pid);
+      // Before any apply(): the last loaded routes are back.
+      const r = await request("blog.berth.test", { port });
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.body).name).toBe("blog");
+    } finally {
+      await first.stop();
+      await second.stop();
+      killCaddyIn(dir);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("replaces a Caddy of ours that does not answer on the recorded admin address", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-router-stale-"));
+    const first = routerOn(dir, true);
+    const second = routerOn(dir, false);
+    try {
+      await first.start();
+      await first.apply([blog()]);
+      const pid = pidIn(dir);
+      await first.stop();
+      // The record points elsewhere (e.g. written by another start): the running Caddy is not provably the recorded one.
+      fs.writeFileSync(path.join(dir, "caddy", "state.json"), JSON.stringify({ admin: `127.0.0.1:${await freeLoopbackPort()}` }));
+      await second.start();
+      expect(alive(pid)).toBe(false);
+      expect(alive(pidIn(dir))).toBe(true);
+      expect((await request("blog.berth.test", { port: second.port })).status).toBe(200);
+    } finally {
+      await first.stop();
+      await second.stop();
+      killCaddyIn(dir);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
