@@ -1,0 +1,23 @@
+// The PostgreSQL image of an add-on: the platform's postgres stack (Debian's postgresql-15, built once by debootstrap
+// like the app stacks and cached in BERTH_STACK_CACHE_DIR), pushed to the platform registry under the add-on's
+// service app, so nodes pull it like any release image (the pull proxy lets a node read its team's apps only).
+import { builderDirOf, stackStorage } from "../builds/builder-stores.ts";
+import { pushImage } from "../builds/buildah.ts";
+import { ensureStack } from "../builds/stacks/index.ts";
+import type { Services } from "../context.ts";
+
+/** A release image: repository (the service app's name) and manifest digest. */
+export interface AddonImage {
+  imageRef: string;
+  imageDigest: string;
+  /** The stack image it came from (`berth-stack/postgres:<recipe hash>`), for the release description. */
+  stack: string;
+}
+
+/** Makes sure the postgres stack exists (from storage, cache, or built) and pushes it as `<serviceApp>:postgres-<hash>`. */
+export async function pushPostgresImage(s: Services, serviceApp: string, onLine: (l: string) => void): Promise<AddonImage> {
+  const storage = stackStorage(builderDirOf(s.config.dataDir));
+  const stack = await ensureStack(storage, "postgres", { onLine });
+  const digest = await pushImage(storage, stack.image, `${serviceApp}:postgres-${stack.hash}`, s.registry(), () => undefined);
+  return { imageRef: serviceApp, imageDigest: digest, stack: stack.image };
+}
