@@ -14,10 +14,26 @@ export interface AddonImage {
   stack: string;
 }
 
+type ImageSource = (serviceApp: string) => Promise<AddonImage>;
+const sources = new WeakMap<Services, ImageSource>();
+
+/**
+ * Replaces where this control plane gets add-on images (integration tests: a fake node runs any image, and building
+ * the real one takes buildah, a registry and minutes). Undefined restores the real one.
+ */
+export function setAddonImageSource(s: Services, source: ImageSource | undefined): void {
+  if (source) sources.set(s, source);
+  else sources.delete(s);
+}
+
 /** Makes sure the postgres stack exists (from storage, cache, or built) and pushes it as `<serviceApp>:postgres-<hash>`. */
 export async function pushPostgresImage(s: Services, serviceApp: string, onLine: (l: string) => void): Promise<AddonImage> {
+  const source = sources.get(s);
+  if (source) return source(serviceApp);
+  // First: without a registry (API-only setups) there is nothing to build the image for.
+  const registry = s.registry();
   const storage = stackStorage(builderDirOf(s.config.dataDir));
   const stack = await ensureStack(storage, "postgres", { onLine });
-  const digest = await pushImage(storage, stack.image, `${serviceApp}:postgres-${stack.hash}`, s.registry(), () => undefined);
+  const digest = await pushImage(storage, stack.image, `${serviceApp}:postgres-${stack.hash}`, registry, () => undefined);
   return { imageRef: serviceApp, imageDigest: digest, stack: stack.image };
 }
