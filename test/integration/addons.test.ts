@@ -48,7 +48,7 @@ async function configKeys(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  srv = await startTestServer();
+  srv = await startTestServer({}, { registry: true });
   setAddonImageSource(srv.cp.services, async (serviceApp) => ({ imageRef: serviceApp, imageDigest: DIGEST, stack: "test" }));
   owner = new ApiClient(srv.url);
   await owner.signUp("addon-owner@example.com");
@@ -156,7 +156,7 @@ describe("add-ons API", () => {
     const [inst] = await db().instance.findMany({ where: { appId: addon.serviceAppId } });
     const spec = backend.created.get(inst!.id);
     expect(spec?.volumes?.[0]).toMatchObject({ path: "/var/lib/berth-addon" });
-    expect(spec?.command?.join(" ")).toContain("/usr/lib/postgresql/15/bin/postgres");
+    expect(spec?.command?.join(" ")).toContain("B=/usr/lib/postgresql/15/bin");
     // The password reaches the service only through its env, never its command line.
     expect(spec?.command?.join(" ")).not.toContain(url.split(":")[2]!.split("@")[0]!);
 
@@ -197,6 +197,7 @@ describe("add-ons API", () => {
     expect(await db().release.count({ where: { app: { name: APP } } })).toBe(before + 1);
     expect(await db().app.findUnique({ where: { name } })).toBeNull();
     expect(await db().volume.count({ where: { id: volume.id } })).toBe(0);
+    expect(backend.calls).toContain(`volume.destroy:${volume.id}`);
     expect(await db().instance.count({ where: { appId: addon.serviceAppId } })).toBe(0);
     expect((await owner.req("GET", base)).body).toEqual([]);
     expect(await db().auditEvent.count({ where: { action: "addon.destroy" } })).toBe(1);
