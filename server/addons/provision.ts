@@ -48,17 +48,20 @@ export async function provisionAddon(s: Services, actor: AuditActor, id: string)
     const a = await s.db.addon.findUniqueOrThrow({ where: { id }, include: { serviceApp: true, app: true } });
     const plan = POSTGRES_PLANS[a.plan];
     if (!plan) throw new Error(`unknown plan ${a.plan}`);
-    const image = await pushPostgresImage(s, a.serviceApp.name, (l) => log.info({ line: l }, "postgres stack"));
-    if (!(await still(s, id))) return;
-    await createRelease(s.db, actor, {
-      appId: a.serviceAppId,
-      teamId: a.serviceApp.teamId,
-      appName: a.serviceApp.name,
-      imageRef: image.imageRef,
-      imageDigest: image.imageDigest,
-      processTypes: { web: postgresCommand(plan) },
-      description: `Add-on ${a.name}: PostgreSQL ${a.version} (${image.stack})`,
-    });
+    // Resumed after a control-plane restart: a service released already is only waited for.
+    if (!(await s.db.release.findFirst({ where: { appId: a.serviceAppId }, select: { id: true } }))) {
+      const image = await pushPostgresImage(s, a.serviceApp.name, (l) => log.info({ line: l }, "postgres stack"));
+      if (!(await still(s, id))) return;
+      await createRelease(s.db, actor, {
+        appId: a.serviceAppId,
+        teamId: a.serviceApp.teamId,
+        appName: a.serviceApp.name,
+        imageRef: image.imageRef,
+        imageDigest: image.imageDigest,
+        processTypes: { web: postgresCommand(plan) },
+        description: `Add-on ${a.name}: PostgreSQL ${a.version} (${image.stack})`,
+      });
+    }
     kickScheduler(s);
     const deadline = Date.now() + START_TIMEOUT_MS;
     let addr: { host: string; port: number } | null = null;

@@ -16,6 +16,7 @@ import { localJoinToken } from "../helpers/local-token.ts";
 import { until } from "../helpers/until.ts";
 import { runBerth } from "../helpers/cli.ts";
 import { setAddonImageSource } from "../../server/addons/image.ts";
+import { syncAddonUrls } from "../../server/addons/sync.ts";
 import { createRelease } from "../../server/releases/releases.ts";
 import { kickScheduler } from "../../server/scheduler/kick.ts";
 
@@ -163,6 +164,16 @@ describe("add-ons API", () => {
     const audit = await db().auditEvent.findMany({ where: { action: "addon.create" } });
     expect(audit).toHaveLength(1);
     expect(audit[0]?.data).not.toContain("postgres://");
+    // Where the service runs is checked periodically: a URL that no longer matches is rewritten in one release.
+    expect(await syncAddonUrls(srv.cp.services)).toBe(0);
+    await db().configVar.update({
+      where: { appId_key: { appId: app.id, key: "DATABASE_URL" } },
+      data: { value: url.replace(/:\d+\//, ":1/") },
+    });
+    expect(await syncAddonUrls(srv.cp.services)).toBe(1);
+    const fixed = await db().configVar.findUniqueOrThrow({ where: { appId_key: { appId: app.id, key: "DATABASE_URL" } } });
+    expect(fixed.value).toBe(url);
+    expect(await db().release.count({ where: { appId: app.id } })).toBe(3);
     // One add-on per var; an app that sets the var itself is refused too.
     expect((await member.req("POST", base, { kind: "postgres" })).status).toBe(409);
   });
