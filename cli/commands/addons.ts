@@ -1,5 +1,5 @@
 // `berth addons`, `addons:create`, `addons:info`, `addons:destroy`: managed services of an app (docs/addons.md).
-// Credentials are never printed: the app gets them in its config var (DATABASE_URL).
+// Credentials are never printed: the app gets them in its config var (DATABASE_URL, REDIS_URL).
 import type { Command } from "commander";
 import { seg } from "../api-client.ts";
 import { resolveApp } from "../app-resolver.ts";
@@ -34,7 +34,7 @@ interface AppOpts {
 
 const ADDON_NAME = /^[a-z][a-z0-9-]{1,29}$/;
 /** Kinds and plans the platform offers (the server checks them too). */
-const KINDS = ["postgres"];
+const KINDS = ["postgres", "redis"];
 const PLANS = ["small", "standard"];
 /** How long `addons:create` waits for the add-on to become available. */
 const WAIT_MS = 10 * 60 * 1000;
@@ -115,9 +115,14 @@ export function registerAddonCommands(program: Command): void {
   program.command("addons").description("list an app's add-ons (managed services)").option(...appOpt).action(list);
   program
     .command("addons:create")
-    .description("provision a managed PostgreSQL on its own volume and set DATABASE_URL on the app (members and up)")
+    .description(
+      "provision managed PostgreSQL (DATABASE_URL) or Redis (REDIS_URL, persistent) on its own volume (members and up)",
+    )
     .argument("<kind>", `add-on kind: ${KINDS.join(", ")}`)
-    .option("--plan <plan>", `plan: ${PLANS.join(", ")} (small: 512M memory, 1G disk; standard: 1G memory, 4G disk)`)
+    .option(
+      "--plan <plan>",
+      `plan: ${PLANS.join(", ")} (postgres small: 512M memory, 1G disk, standard: 1G, 4G; redis small: 256M, 512M, standard: 1G, 2G)`,
+    )
     .option("--no-wait", "return at once instead of waiting until it is available")
     .option(...appOpt)
     .action(create);

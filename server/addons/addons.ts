@@ -1,8 +1,8 @@
-// Managed services (add-ons) of an app: PostgreSQL. An add-on runs as a hidden service app of the app's team (one
-// "web" process: the fixed postgres command on its port, TCP-checked; one volume; the generated credentials as its
+// Managed services (add-ons) of an app: PostgreSQL and Redis. An add-on runs as a hidden service app of the app's team (one
+// "web" process: the kind's fixed command on its port, TCP-checked; one volume; the generated credentials as its
 // config vars), so the scheduler, the agent, volumes and the node network policy treat it like any instance: user
 // namespace, no privileges, seccomp, pinned to its volume's node, re-adopted after agent restarts, untouched by the
-// app's deploys. The app gets DATABASE_URL (one release). docs/addons.md.
+// app's deploys. The app gets DATABASE_URL or REDIS_URL (one release). docs/addons.md.
 import crypto from "node:crypto";
 import { Prisma } from "@prisma/client";
 import type { Actor, Services } from "../context.ts";
@@ -21,14 +21,11 @@ import {
   ADDON_NAME_PATTERN,
   ADDON_VOLUME_NAME,
   DEFAULT_PLAN,
-  POSTGRES_CONFIG_VAR,
-  POSTGRES_PLANS,
-  POSTGRES_VERSION,
+  KINDS,
   addonPlan,
-  credentialVars,
+  addonPlans,
   isAddonKind,
   newAddonName,
-  newPostgresCredentials,
 } from "./catalog.ts";
 import { provisionAddon, serviceAddress } from "./provision.ts";
 
@@ -132,7 +129,7 @@ export async function addonInfo(s: Services, actor: Actor, appName: string, name
     const usage = await hub.volumeList(vol.nodeId).catch(() => []);
     usedBytes = usage.find((u) => u.id === vol.id)?.usedBytes ?? null;
   }
-  const plan = POSTGRES_PLANS[a.plan];
+  const plan = isAddonKind(a.kind) ? addonPlan(a.kind, a.plan) : null;
   return {
     ...view(a),
     memoryMb: plan?.memoryMb ?? 0,
@@ -161,11 +158,13 @@ export async function createAddon(s: Services, actor: Actor, appName: string, in
   const plan = addonPlan(input.kind, planName);
   if (!plan)
     throw errors.validation(
-      `unknown plan ${JSON.stringify(planName)} for ${input.kind}; plans: ${Object.keys(POSTGRES_PLANS).join(", ")}`,
+      `unknown plan ${JSON.stringify(planName)} for ${input.kind}; plans: ${Object.keys(addonPlans(input.kind)).join(", ")}`,
     );
-  const configVar = POSTGRES_CONFIG_VAR;
+  const spec = KINDS[input.kind];
+  const configVar = spec.configVar;
+  const version = spec.version;
   const name = newAddonName(input.kind);
-  const creds = newPostgresCredentials();
+  const vars = spec.newVars();
   let row;
   try {
     row = await s.db.$transaction(async (tx) => {
@@ -189,14 +188,14 @@ export async function createAddon(s: Services, actor: Actor, appName: string, in
           sizeMb: plan.volumeMb,
         },
       });
-      for (const [key, value] of Object.entries(credentialVars(creds)))
+      for (const [key, value] of Object.entries(vars))
         await tx.configVar.create({ data: { appId: service.id, key, value } });
       const a = await tx.addon.create({
         data: {
           name,
           kind: input.kind,
           plan: planName,
-          version: POSTGRES_VERSION,
+          version,
           appId: app.id,
           serviceAppId: service.id,
           configVar,
@@ -207,7 +206,7 @@ export async function createAddon(s: Services, actor: Actor, appName: string, in
         appName: app.name,
         action: "addon.create",
         target: name,
-        data: { kind: input.kind, plan: planName, version: POSTGRES_VERSION, configVar },
+        data: { kind: input.kind, plan: planName, version, configVar },
       });
       return a;
     });

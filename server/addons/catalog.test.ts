@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
+  KINDS,
   POSTGRES_PLANS,
+  REDIS_PLANS,
   addonPlan,
   credentialVars,
   isAddonKind,
@@ -13,7 +15,9 @@ import {
 describe("add-on catalog", () => {
   it("allows only the listed kinds and plans (no prototype keys)", () => {
     expect(isAddonKind("postgres")).toBe(true);
-    for (const k of ["redis", "mysql", "", "constructor", "__proto__"]) expect(isAddonKind(k)).toBe(false);
+    expect(isAddonKind("redis")).toBe(true);
+    for (const k of ["mysql", "", "constructor", "__proto__"]) expect(isAddonKind(k)).toBe(false);
+    expect(addonPlan("redis", "small")).toEqual(REDIS_PLANS.small);
     expect(addonPlan("postgres", "small")).toEqual(POSTGRES_PLANS.small);
     for (const p of ["huge", "constructor", "toString", "__proto__", ""]) expect(addonPlan("postgres", p)).toBeNull();
   });
@@ -40,5 +44,21 @@ describe("add-on catalog", () => {
     expect(cmd).not.toMatch(/trust/);
     // The password variable is gone before the server starts.
     expect(cmd.indexOf("unset BERTH_PG_PASSWORD")).toBeLessThan(cmd.indexOf("exec setpriv"));
+  });
+
+  it("redis: password only in a 0600 file and REDIS_URL, persistence on, runs as the redis user", () => {
+    const vars = KINDS.redis.newVars();
+    const pw = vars.BERTH_REDIS_PASSWORD ?? "";
+    expect(pw).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(KINDS.redis.url(vars, "10.88.1.1", 31001)).toBe(`redis://:${pw}@10.88.1.1:31001`);
+    const cmd = KINDS.redis.command(REDIS_PLANS.small!);
+    expect(cmd).toContain("appendonly yes");
+    expect(cmd).toContain("requirepass %s");
+    expect(cmd).toContain("maxmemory 192mb");
+    expect(cmd).toContain("exec setpriv --reuid=redis");
+    expect(cmd.indexOf("unset BERTH_REDIS_PASSWORD")).toBeLessThan(cmd.indexOf("exec setpriv"));
+    expect(KINDS.postgres.url({ BERTH_PG_USER: "u1", BERTH_PG_PASSWORD: "p", BERTH_PG_DB: "d1" }, "h", 1)).toBe(
+      "postgres://u1:p@h:1/d1",
+    );
   });
 });

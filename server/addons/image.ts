@@ -1,9 +1,10 @@
-// The PostgreSQL image of an add-on: the platform's postgres stack (Debian's postgresql-15, built once by debootstrap
-// like the app stacks and cached in BERTH_STACK_CACHE_DIR), pushed to the platform registry under the add-on's
-// service app, so nodes pull it like any release image (the pull proxy lets a node read its team's apps only).
+// The image of an add-on: its platform stack (postgres: Debian's postgresql-15, redis: Debian's redis-server; built
+// once by debootstrap like the app stacks and cached in BERTH_STACK_CACHE_DIR), pushed to the platform registry under
+// the add-on's service app, so nodes pull it like any release image (the pull proxy lets a node read its team's apps).
 import { builderDirOf, stackStorage } from "../builds/builder-stores.ts";
 import { pushImage } from "../builds/buildah.ts";
 import { ensureStack } from "../builds/stacks/index.ts";
+import type { StackName } from "../builds/stacks/recipe.ts";
 import type { Services } from "../context.ts";
 
 /** A release image: repository (the service app's name) and manifest digest. */
@@ -14,7 +15,7 @@ export interface AddonImage {
   stack: string;
 }
 
-type ImageSource = (serviceApp: string) => Promise<AddonImage>;
+type ImageSource = (serviceApp: string, stack: StackName) => Promise<AddonImage>;
 const sources = new WeakMap<Services, ImageSource>();
 
 /**
@@ -26,14 +27,19 @@ export function setAddonImageSource(s: Services, source: ImageSource | undefined
   else sources.delete(s);
 }
 
-/** Makes sure the postgres stack exists (from storage, cache, or built) and pushes it as `<serviceApp>:postgres-<hash>`. */
-export async function pushPostgresImage(s: Services, serviceApp: string, onLine: (l: string) => void): Promise<AddonImage> {
+/** Makes sure the stack exists (from storage, cache, or built) and pushes it as `<serviceApp>:<stack>-<hash>`. */
+export async function pushAddonImage(
+  s: Services,
+  serviceApp: string,
+  name: StackName,
+  onLine: (l: string) => void,
+): Promise<AddonImage> {
   const source = sources.get(s);
-  if (source) return source(serviceApp);
+  if (source) return source(serviceApp, name);
   // First: without a registry (API-only setups) there is nothing to build the image for.
   const registry = s.registry();
   const storage = stackStorage(builderDirOf(s.config.dataDir));
-  const stack = await ensureStack(storage, "postgres", { onLine });
-  const digest = await pushImage(storage, stack.image, `${serviceApp}:postgres-${stack.hash}`, registry, () => undefined);
+  const stack = await ensureStack(storage, name, { onLine });
+  const digest = await pushImage(storage, stack.image, `${serviceApp}:${name}-${stack.hash}`, registry, () => undefined);
   return { imageRef: serviceApp, imageDigest: digest, stack: stack.image };
 }

@@ -6,8 +6,8 @@ import type { Actor, Services } from "../context.ts";
 import { createRelease } from "../releases/releases.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
 import { setAddonVar } from "./app-var.ts";
-import { CREDENTIAL_VARS, POSTGRES_PLANS, postgresCommand, postgresUrl, type PostgresCredentials } from "./catalog.ts";
-import { pushPostgresImage } from "./image.ts";
+import { addonPlan, isAddonKind, kindSpec } from "./catalog.ts";
+import { pushAddonImage } from "./image.ts";
 
 /** How long the first start of a service may take (image pull, initdb, first health check). */
 const START_TIMEOUT_MS = 10 * 60 * 1000;
@@ -26,15 +26,14 @@ export async function serviceAddress(s: Services, serviceAppId: string): Promise
   return { host: inst.node.address, port: inst.hostPort };
 }
 
-/** The credentials stored on the service app (config vars). */
-export async function serviceCredentials(s: Services, serviceAppId: string): Promise<PostgresCredentials> {
-  const vars = await s.db.configVar.findMany({ where: { appId: serviceAppId } });
-  const get = (k: string) => vars.find((v) => v.key === k)?.value ?? "";
-  return {
-    user: get(CREDENTIAL_VARS.user),
-    password: get(CREDENTIAL_VARS.password),
-    database: get(CREDENTIAL_VARS.database),
-  };
+/** The connection URL of an add-on: its kind's URL from the credentials (the service app's config vars) and address. */
+export async function serviceUrl(
+  s: Services,
+  a: { kind: string; serviceAppId: string },
+  addr: { host: string; port: number },
+): Promise<string> {
+  const vars = await s.db.configVar.findMany({ where: { appId: a.serviceAppId } });
+  return kindSpec(a.kind).url(Object.fromEntries(vars.map((v) => [v.key, v.value])), addr.host, addr.port);
 }
 
 async function still(s: Services, id: string): Promise<boolean> {
@@ -46,11 +45,12 @@ export async function provisionAddon(s: Services, actor: AuditActor, id: string)
   const log = s.log.child({ component: "addons", addon: id });
   try {
     const a = await s.db.addon.findUniqueOrThrow({ where: { id }, include: { serviceApp: true, app: true } });
-    const plan = POSTGRES_PLANS[a.plan];
+    const plan = isAddonKind(a.kind) ? addonPlan(a.kind, a.plan) : null;
     if (!plan) throw new Error(`unknown plan ${a.plan}`);
+    const spec = kindSpec(a.kind);
     // Resumed after a control-plane restart: a service released already is only waited for.
     if (!(await s.db.release.findFirst({ where: { appId: a.serviceAppId }, select: { id: true } }))) {
-      const image = await pushPostgresImage(s, a.serviceApp.name, (l) => log.info({ line: l }, "postgres stack"));
+      const image = await pushAddonImage(s, a.serviceApp.name, spec.stack, (l) => log.info({ line: l }, "add-on stack"));
       if (!(await still(s, id))) return;
       await createRelease(s.db, actor, {
         appId: a.serviceAppId,
@@ -58,8 +58,8 @@ export async function provisionAddon(s: Services, actor: AuditActor, id: string)
         appName: a.serviceApp.name,
         imageRef: image.imageRef,
         imageDigest: image.imageDigest,
-        processTypes: { web: postgresCommand(plan) },
-        description: `Add-on ${a.name}: PostgreSQL ${a.version} (${image.stack})`,
+        processTypes: { web: spec.command(plan) },
+        description: `Add-on ${a.name}: ${spec.label} ${a.version} (${image.stack})`,
       });
     }
     kickScheduler(s);
@@ -73,7 +73,7 @@ export async function provisionAddon(s: Services, actor: AuditActor, id: string)
     // Only a still-provisioning add-on turns available (a destroy meanwhile wins; it removes the var itself).
     const flipped = await s.db.addon.updateMany({ where: { id, state: "provisioning" }, data: { state: "available" } });
     if (flipped.count !== 1) return;
-    const url = postgresUrl(await serviceCredentials(s, a.serviceAppId), addr.host, addr.port);
+    const url = await serviceUrl(s, a, addr);
     await setAddonVar(s, actor, a.app, a.configVar, url, `Add-on ${a.name}`);
     log.info({ app: a.app.name }, "add-on available");
   } catch (err) {

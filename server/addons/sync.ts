@@ -3,8 +3,7 @@
 // when its service instance is reachable somewhere else now (re-created on another node or with another port).
 import type { Services } from "../context.ts";
 import { setAddonVar } from "./app-var.ts";
-import { postgresUrl } from "./catalog.ts";
-import { provisionAddon, serviceAddress, serviceCredentials } from "./provision.ts";
+import { provisionAddon, serviceAddress, serviceUrl } from "./provision.ts";
 
 const SYNC_EVERY_MS = 10_000;
 
@@ -16,7 +15,7 @@ export async function syncAddonUrls(s: Services): Promise<number> {
     const addr = await serviceAddress(s, a.serviceAppId);
     if (!addr) continue; // Not running now (restarting, node away): the scheduler brings it back; nothing to say yet.
     const current = await s.db.configVar.findUnique({ where: { appId_key: { appId: a.appId, key: a.configVar } } });
-    const url = postgresUrl(await serviceCredentials(s, a.serviceAppId), addr.host, addr.port);
+    const url = await serviceUrl(s, a, addr);
     if (current?.value === url) continue;
     await setAddonVar(s, null, a.app, a.configVar, url, `Add-on ${a.name} moved`);
     changed++;

@@ -214,4 +214,31 @@ describe("add-ons API", () => {
     expect(await db().auditEvent.count({ where: { action: "addon.destroy" } })).toBe(1);
     expect((await member.req("DELETE", `${base}/${name}`)).status).toBe(404);
   });
+
+  it("redis the same way: REDIS_URL with the generated password, its own volume, gone again on destroy", async () => {
+    const created = await member.req<{ name: string; version: string; configVar: string }>("POST", base, {
+      kind: "redis",
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(202);
+    expect(created.body).toMatchObject({ version: "7", configVar: "REDIS_URL" });
+    const name = created.body.name;
+    expect(name).toMatch(/^redis-[a-f0-9]{8}$/);
+    await until("redis available", async () => {
+      const i = await viewer.req<{ state: string; failReason: string | null }>("GET", `${base}/${name}`);
+      if (i.body.state === "failed") throw new Error(String(i.body.failReason));
+      return i.body.state === "available";
+    });
+    const app = await db().app.findUniqueOrThrow({ where: { name: APP } });
+    const v = await db().configVar.findUniqueOrThrow({ where: { appId_key: { appId: app.id, key: "REDIS_URL" } } });
+    expect(v.value).toMatch(/^redis:\/\/:[A-Za-z0-9_-]{43}@127\.0\.0\.1:\d+$/);
+    const addon = await db().addon.findFirstOrThrow({ where: { name } });
+    const [inst] = await db().instance.findMany({ where: { appId: addon.serviceAppId } });
+    const spec = backend.created.get(inst!.id);
+    expect(spec?.command?.join(" ")).toContain("/usr/bin/redis-server");
+    expect(spec?.command?.join(" ")).not.toContain(v.value.slice(9, 52));
+    expect(spec?.volumes?.[0]).toMatchObject({ path: "/var/lib/berth-addon", sizeBytes: 512 * 1024 * 1024 });
+    expect((await member.req("DELETE", `${base}/${name}`)).status).toBe(204);
+    expect(await configKeys()).not.toContain("REDIS_URL");
+    expect(await db().app.findUnique({ where: { name } })).toBeNull();
+  });
 });

@@ -12,7 +12,7 @@ export const STACK_SCRIPT_VERSION = 1;
 export const APP_UID = 1000;
 export const APP_USER = "app";
 
-export type StackName = "node" | "static" | "postgres";
+export type StackName = "node" | "static" | "postgres" | "redis";
 
 export type StackRecipe =
   | {
@@ -59,6 +59,17 @@ export const POSTGRES_STACK: StackRecipe = {
   packages: ["ca-certificates"],
   aptPackages: ["postgresql-15"],
   tools: ["sh", "postgres", "psql"],
+};
+
+/** The Redis add-on image: Debian bookworm (minbase) with Debian's redis-server (7.0). Like POSTGRES_STACK, not an app stack. */
+export const REDIS_STACK: StackRecipe = {
+  name: "redis",
+  type: "debian",
+  suite: "bookworm",
+  variant: "minbase",
+  packages: ["ca-certificates"],
+  aptPackages: ["redis-server"],
+  tools: ["sh", "redis-server", "redis-cli"],
 };
 
 /** The static-site stack: the host's busybox-static (httpd, sh) alone in an image. */

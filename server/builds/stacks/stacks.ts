@@ -15,6 +15,7 @@ import {
   APP_USER,
   NODE_STACK,
   POSTGRES_STACK,
+  REDIS_STACK,
   debianMirrorFromSources,
   recipeHash,
   staticStack,
@@ -91,6 +92,7 @@ export function isStaticElf(buf: Buffer): boolean {
 export async function stackRecipe(name: StackName): Promise<StackRecipe> {
   if (name === "node") return NODE_STACK;
   if (name === "postgres") return POSTGRES_STACK;
+  if (name === "redis") return REDIS_STACK;
   if (!existsSync(BUSYBOX_PATH))
     throw new StackError(
       `the static stack needs ${BUSYBOX_PATH} from Debian's busybox-static package (apt-get install busybox-static)`,
