@@ -32,6 +32,7 @@ let agent: ChildProcess | undefined;
 let flags: string[] = [];
 let inspector: OciBackend;
 let addon = "";
+let redis = "";
 let restoreCache: () => void = () => undefined;
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 180_000): Promise<T> {
@@ -83,6 +84,17 @@ while (my $c = $s->accept) {
   if ($p =~ m{^/write/(\w+)$}) { $out = qx{psql "\$DATABASE_URL" -v ON_ERROR_STOP=1 -Atc "create table if not exists t(v text); insert into t values ('$1')" 2>&1} . "exit=$?\n"; }
   elsif ($p eq "/read") { $out = qx{psql "\$DATABASE_URL" -Atc "select v from t order by v" 2>&1} . "exit=$?\n"; }
   elsif ($p eq "/url") { $out = "url=$q\n"; }
+  elsif ($p =~ m{^/redis/(?:set/(\w+)|get)$}) {
+    my $val = $1;
+    my ($pw, $h, $port) = ($ENV{REDIS_URL} // "") =~ m{^redis://:([^@]*)@([^:]+):(\d+)$};
+    my $r = defined $port ? IO::Socket::INET->new(PeerAddr => $h, PeerPort => $port, Timeout => 5) : undef;
+    if (!$r) { $out = "connect failed\n"; } else {
+      my $resp = sub { "*" . scalar(@_) . "\r\n" . join("", map { "\$" . length($_) . "\r\n$_\r\n" } @_) };
+      print $r $resp->("AUTH", $pw) . (defined $val ? $resp->("SET", "k", $val) : $resp->("GET", "k"));
+      my $auth = <$r>; my $reply = <$r>; $reply .= <$r> if $reply =~ /^\$\d/;
+      $out = "auth=$auth" . "reply=$reply"; close $r;
+    }
+  }
   print $c "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n$out"; close $c;
 }`;
 
@@ -105,9 +117,9 @@ async function rows(): Promise<string> {
   return r.body;
 }
 
-/** The service app's instances (by the database: the API answers 404 for it). */
-async function serviceInstances() {
-  const a = await srv.cp.services.db.addon.findFirstOrThrow({ where: { name: addon } });
+/** The service app's instances of an add-on (by the database: the API answers 404 for it). */
+async function serviceInstances(name = addon) {
+  const a = await srv.cp.services.db.addon.findFirstOrThrow({ where: { name } });
   return srv.cp.services.db.instance.findMany({ where: { appId: a.serviceAppId } });
 }
 
@@ -148,8 +160,8 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
   afterAll(async () => {
     const problems: string[] = [];
     if (srv && agent) {
-      if (addon)
-        await owner.req("DELETE", `/api/v1/apps/${APP}/addons/${addon}`).catch((e: unknown) => problems.push(String(e)));
+      for (const name of [addon, redis].filter(Boolean))
+        await owner.req("DELETE", `/api/v1/apps/${APP}/addons/${name}`).catch((e: unknown) => problems.push(String(e)));
       await owner.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: 0 }] });
       await until("containers gone", async () => (await inspector.list()).length === 0, 60_000).catch((e: unknown) =>
         problems.push(String(e)),
@@ -227,6 +239,29 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
     expect(vol).toMatchObject({ mounted: true, sizeBytes: 1024 * 1024 * 1024 });
   }, 900_000);
 
+  it("creates Redis the same way: REDIS_URL in one release, a key set through it with its password", async () => {
+    const created = await owner.req<{ name: string; state: string; version: string }>(
+      "POST",
+      `/api/v1/apps/${APP}/addons`,
+      { kind: "redis" },
+    );
+    expect(created.status, JSON.stringify(created.body)).toBe(202);
+    redis = created.body.name;
+    await until("redis available", async () => {
+      const i = (await owner.req<{ state: string; failReason: string | null }>("GET", `/api/v1/apps/${APP}/addons/${redis}`))
+        .body;
+      if (i.state === "failed") throw new Error(`redis failed: ${i.failReason}`);
+      return i.state === "available";
+    });
+    expect((await appReleases())[0]?.configKeys).toContain("REDIS_URL");
+    const set = await until("the app sets a key", async () => {
+      const x = await get("/redis/set/kept");
+      return x.body.includes("auth=+OK") && x;
+    });
+    expect(set.body).toContain("reply=+OK");
+    expect((await get("/redis/get")).body).toContain("kept");
+  }, 600_000);
+
   it("the row survives a redeploy of the app and an agent kill -9; the add-on keeps its container", async () => {
     const [svc] = await serviceInstances();
     expect((await owner.req("PATCH", `/api/v1/apps/${APP}/config`, { set: { GREETING: "again" } })).status).toBe(200);
@@ -244,6 +279,7 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
     expect((await get("/write/more")).body).toContain("exit=0");
     expect(await rows()).toMatch(/kept\nmore/);
     expect((await serviceInstances())[0]?.id).toBe(svc?.id);
+    expect((await get("/redis/get")).body).toContain("kept");
   }, 600_000);
 
   it("another team's user gets 404 for the add-on and changes nothing", async () => {
@@ -261,6 +297,17 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
     expect((await other.req("POST", `/api/v1/apps/${APP}/addons`, { kind: "postgres" })).status).toBe(404);
     expect((await addonInfo()).state).toBe("available");
   });
+
+  it("destroying Redis removes its container, volume and REDIS_URL; PostgreSQL keeps running", async () => {
+    const [svc] = await serviceInstances(redis);
+    const r = await owner.req("DELETE", `/api/v1/apps/${APP}/addons/${redis}`);
+    expect(r.status, JSON.stringify(r.body)).toBe(204);
+    redis = "";
+    expect((await appReleases())[0]?.configKeys).not.toContain("REDIS_URL");
+    await until("the redis container is gone", async () => !(await inspector.list()).some((c) => c.id === svc?.id), 60_000);
+    expect(await inspector.volumes.list()).toHaveLength(1);
+    expect(await rows()).toContain("kept");
+  }, 300_000);
 
   it("destroy removes the container, its netns and cgroup, the volume and DATABASE_URL (one release)", async () => {
     const [svc] = await serviceInstances();
