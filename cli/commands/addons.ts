@@ -99,6 +99,46 @@ async function info(name: string, opts: AppOpts): Promise<void> {
   println(`Created:  ${formatDate(body.createdAt)}`);
 }
 
+interface Attachment {
+  addon: string;
+  kind: string;
+  owner: string;
+  configVar: string;
+  createdAt: string;
+}
+
+async function attachments(opts: AppOpts): Promise<void> {
+  const app = await resolveApp(opts.app);
+  const { body } = await authedClient().get<Attachment[]>(`/apps/${seg(app)}/attachments`);
+  if (opts.json) return printJson(body);
+  printTable(
+    ["ADD-ON", "KIND", "OWNER", "VAR", "ATTACHED"],
+    body.map((a) => [a.addon, a.kind, a.owner, a.configVar, formatDate(a.createdAt)]),
+    `${app} has no add-ons of other apps attached.`,
+  );
+}
+
+async function attach(name: string, opts: AppOpts & { as?: string }): Promise<void> {
+  checkName(name);
+  if (opts.as !== undefined && !/^[A-Z][A-Z0-9_]{0,63}$/.test(opts.as))
+    throw usageError(`invalid config var name ${JSON.stringify(opts.as)}, like DATABASE_URL`);
+  const app = await resolveApp(opts.app);
+  const { body } = await authedClient().post<Attachment>(`/apps/${seg(app)}/attachments`, {
+    addon: name,
+    ...(opts.as ? { as: opts.as } : {}),
+  });
+  if (opts.json) return printJson(body);
+  println(`Attached ${body.addon} (of ${body.owner}) to ${app} as ${body.configVar} (a new release rolls out).`);
+}
+
+async function detach(name: string, opts: AppOpts): Promise<void> {
+  checkName(name);
+  const app = await resolveApp(opts.app);
+  await authedClient().delete(`/apps/${seg(app)}/attachments/${seg(name)}`);
+  if (opts.json) return printJson({ app, addon: name, detached: true });
+  println(`Detached ${name} from ${app}.`);
+}
+
 async function destroy(name: string, opts: AppOpts & { confirm?: string }): Promise<void> {
   checkName(name);
   if (opts.confirm !== name)
@@ -132,6 +172,24 @@ export function registerAddonCommands(program: Command): void {
     .argument("<name>", "add-on name, like postgres-1a2b3c4d")
     .option(...appOpt)
     .action(info);
+  program
+    .command("addons:attachments")
+    .description("list add-ons of other apps of the team attached to this app")
+    .option(...appOpt)
+    .action(attachments);
+  program
+    .command("addons:attach")
+    .description("attach an add-on of another app of the same team to this app (members and up; one release)")
+    .argument("<name>", "add-on name, like postgres-1a2b3c4d")
+    .option("--as <var>", "config var name for this app (default: DATABASE_URL / REDIS_URL)")
+    .option(...appOpt)
+    .action(attach);
+  program
+    .command("addons:detach")
+    .description("detach an attached add-on from this app: its config var goes (members and up; one release)")
+    .argument("<name>", "add-on name")
+    .option(...appOpt)
+    .action(detach);
   program
     .command("addons:destroy")
     .description("destroy an add-on and its data, and unset its config var (members and up)")

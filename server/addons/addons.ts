@@ -243,6 +243,9 @@ export async function destroyAddon(s: Services, actor: Actor, appName: string, n
   }
   if (await s.db.configVar.findUnique({ where: { appId_key: { appId: app.id, key: a.configVar } } }))
     await setAddonVar(s, actor, app, a.configVar, null, `Add-on ${a.name} destroyed`);
+  // Apps it is attached to lose their var too (one release each); the rows go with the add-on (cascade).
+  const attached = await s.db.addonAttachment.findMany({ where: { addonId: a.id }, include: { app: true } });
+  for (const at of attached) await setAddonVar(s, actor, at.app, at.configVar, null, `Add-on ${a.name} destroyed`);
   if (vol?.nodeId && (await s.db.node.findUnique({ where: { id: vol.nodeId }, select: { id: true } })))
     await destroyOnNode(s, vol.nodeId, vol.id, name);
   const registry = (() => {

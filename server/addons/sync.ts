@@ -10,15 +10,21 @@ const SYNC_EVERY_MS = 10_000;
 /** One pass over the available add-ons: a URL whose host:port differs from where the service runs now is rewritten. */
 export async function syncAddonUrls(s: Services): Promise<number> {
   let changed = 0;
-  const addons = await s.db.addon.findMany({ where: { state: "available" }, include: { app: true } });
+  const addons = await s.db.addon.findMany({
+    where: { state: "available" },
+    include: { app: true, attachments: { include: { app: true } } },
+  });
   for (const a of addons) {
     const addr = await serviceAddress(s, a.serviceAppId);
     if (!addr) continue; // Not running now (restarting, node away): the scheduler brings it back; nothing to say yet.
-    const current = await s.db.configVar.findUnique({ where: { appId_key: { appId: a.appId, key: a.configVar } } });
     const url = await serviceUrl(s, a, addr);
-    if (current?.value === url) continue;
-    await setAddonVar(s, null, a.app, a.configVar, url, `Add-on ${a.name} moved`);
-    changed++;
+    // The owner and every app it is attached to.
+    for (const { app, configVar } of [{ app: a.app, configVar: a.configVar }, ...a.attachments]) {
+      const current = await s.db.configVar.findUnique({ where: { appId_key: { appId: app.id, key: configVar } } });
+      if (current?.value === url) continue;
+      await setAddonVar(s, null, app, configVar, url, `Add-on ${a.name} moved`);
+      changed++;
+    }
   }
   return changed;
 }

@@ -96,8 +96,8 @@ export async function updateApp(
     // Transfer: the actor must be allowed to create apps in the destination team too.
     teamId = (await requireTeam(s.db, actor, patch.team, "app:create")).team.id;
     // Its add-ons' service apps would stay in the old team (the node policy keeps teams apart): refused for now.
-    if ((await s.db.addon.count({ where: { appId: app.id } })) > 0)
-      throw errors.conflict(`${name} has add-ons; destroy them before moving the app to another team`);
+    if ((await s.db.addon.count({ where: { appId: app.id } })) + (await s.db.addonAttachment.count({ where: { appId: app.id } })) > 0)
+      throw errors.conflict(`${name} has add-ons; destroy or detach them before moving the app to another team`);
   }
   const updated = await s.db.app.update({
     where: { id: app.id },
@@ -124,6 +124,8 @@ export async function destroyApp(s: Services, actor: Actor, name: string) {
       `${name} has add-ons (${addons.map((a) => a.name).join(", ")}); destroy them first with addons:destroy`,
     );
   }
+  if ((await s.db.addonAttachment.count({ where: { appId: app.id } })) > 0)
+    throw errors.conflict(`${name} has add-ons of other apps attached; detach them first with addons:detach`);
   // A volume's data lives on a node, not in the database: it is never deleted as a side effect (docs/volumes.md).
   const volumes = await s.db.volume.findMany({ where: { appId: app.id }, select: { name: true } });
   if (volumes.length > 0) {

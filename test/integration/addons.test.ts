@@ -178,6 +178,53 @@ describe("add-ons API", () => {
     expect((await member.req("POST", base, { kind: "postgres" })).status).toBe(409);
   });
 
+  it("attaches to another app of the team under its own var, never across teams; detach removes it", async () => {
+    const [a] = (await viewer.req<{ name: string }[]>("GET", base)).body;
+    const name = a!.name;
+    expect((await owner.req("POST", "/api/v1/apps", { name: "addon-app2", team: "addonteam" })).status).toBe(201);
+    const app2 = await db().app.findUniqueOrThrow({ where: { name: "addon-app2" } });
+    await createRelease(db(), null, {
+      appId: app2.id,
+      teamId: app2.teamId,
+      appName: "addon-app2",
+      imageRef: "addon-app2",
+      imageDigest: `sha256:${"c".repeat(64)}`,
+      processTypes: { web: "" },
+      description: "test",
+    });
+    const at = "/api/v1/apps/addon-app2/attachments";
+    // Another team: its own app cannot name this add-on (404), nor reach this team's app.
+    expect((await other.req("POST", "/api/v1/apps/addon-other/attachments", { addon: name })).status).toBe(404);
+    expect((await other.req("POST", at, { addon: name })).status).toBe(404);
+    expect((await viewer.req("POST", at, { addon: name })).status).toBe(403);
+    for (const as of ["lower", "BERTH_DB", "PORT", "A-B"])
+      expect((await member.req("POST", at, { addon: name, as })).status, as).toBe(422);
+    expect((await member.req("POST", base.replace("/addons", "/attachments"), { addon: name })).status).toBe(409);
+    expect(await db().addonAttachment.count()).toBe(0);
+
+    const before = await db().release.count({ where: { appId: app2.id } });
+    const r = await member.req<{ configVar: string; owner: string }>("POST", at, { addon: name, as: "MAIN_DB" });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(r.body).toMatchObject({ configVar: "MAIN_DB", owner: APP });
+    expect((await member.req("POST", at, { addon: name })).status).toBe(409);
+    const ownerVar = await db().configVar.findFirstOrThrow({ where: { app: { name: APP }, key: "DATABASE_URL" } });
+    const v = await db().configVar.findUniqueOrThrow({ where: { appId_key: { appId: app2.id, key: "MAIN_DB" } } });
+    expect(v.value).toBe(ownerVar.value);
+    expect(await db().release.count({ where: { appId: app2.id } })).toBe(before + 1);
+    expect((await viewer.req<{ addon: string }[]>("GET", at)).body.map((x) => x.addon)).toEqual([name]);
+    expect((await other.req("GET", at)).status).toBe(404);
+    expect((await owner.req("DELETE", "/api/v1/apps/addon-app2")).status).toBe(409);
+
+    expect((await viewer.req("DELETE", `${at}/${name}`)).status).toBe(403);
+    expect((await member.req("DELETE", `${at}/${name}`)).status).toBe(204);
+    expect(await db().configVar.count({ where: { appId: app2.id, key: "MAIN_DB" } })).toBe(0);
+    expect(await db().release.count({ where: { appId: app2.id } })).toBe(before + 2);
+    expect((await member.req("DELETE", `${at}/${name}`)).status).toBe(404);
+    // Attached again under the default name: destroying the add-on removes it there too (next test).
+    expect((await member.req("POST", at, { addon: name })).status).toBe(201);
+    expect(await db().auditEvent.count({ where: { action: "addon.attach" } })).toBe(2);
+  });
+
   it("the app cannot be destroyed while it has add-ons", async () => {
     const r = await owner.req<{ error: { message: string } }>("DELETE", `/api/v1/apps/${APP}`);
     expect(r.status).toBe(409);
@@ -206,6 +253,8 @@ describe("add-ons API", () => {
     expect(r.status, JSON.stringify(r.body)).toBe(204);
     expect(await configKeys()).not.toContain("DATABASE_URL");
     expect(await db().release.count({ where: { app: { name: APP } } })).toBe(before + 1);
+    expect(await db().configVar.count({ where: { app: { name: "addon-app2" }, key: "DATABASE_URL" } })).toBe(0);
+    expect(await db().addonAttachment.count()).toBe(0);
     expect(await db().app.findUnique({ where: { name } })).toBeNull();
     expect(await db().volume.count({ where: { id: volume.id } })).toBe(0);
     expect(backend.calls).toContain(`volume.destroy:${volume.id}`);

@@ -5,6 +5,7 @@ import { requireActor } from "../env.ts";
 import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
 import { AppParam } from "../schemas.ts";
 import { addonInfo, createAddon, destroyAddon, listAddons } from "../../addons/addons.ts";
+import { attachAddon, detachAddon, listAttachments } from "../../addons/attachments.ts";
 
 const AddonSchema = z
   .object({
@@ -41,7 +42,49 @@ const AddonParam = AppParam.extend({
     .openapi({ param: { name: "addon", in: "path" } }),
 });
 
+const AttachmentSchema = z
+  .object({
+    addon: z.string(),
+    kind: z.string(),
+    owner: z.string().openapi({ description: "The app that owns (and destroys) the add-on" }),
+    configVar: z.string().openapi({ description: "The config var this app gets" }),
+    createdAt: z.string(),
+  })
+  .openapi("AddonAttachment");
+// The add-on and var names are checked by server/addons (after authorization).
+const AttachBody = z
+  .object({
+    addon: z.string().min(1).max(30),
+    as: z.string().min(1).max(64).optional(),
+  })
+  .strict()
+  .openapi("AttachAddon");
+
 const T = ["Add-ons"];
+const attachments = apiRoute({
+  method: "get",
+  path: "/apps/{app}/attachments",
+  tags: T,
+  summary: "Add-ons of other apps of the team attached to this app",
+  request: { params: AppParam },
+  responses: { 200: jsonResponse(z.array(AttachmentSchema), "Attachments") },
+});
+const attach = apiRoute({
+  method: "post",
+  path: "/apps/{app}/attachments",
+  tags: T,
+  summary: "Attach an add-on of the same team to this app under its own config var (member and above; one release)",
+  request: { params: AppParam, body: jsonBody(AttachBody) },
+  responses: { 201: jsonResponse(AttachmentSchema, "Attached") },
+});
+const detach = apiRoute({
+  method: "delete",
+  path: "/apps/{app}/attachments/{addon}",
+  tags: T,
+  summary: "Detach an add-on from this app: its config var goes in one release (member and above)",
+  request: { params: AddonParam },
+  responses: { 204: { description: "Detached" } },
+});
 const list = apiRoute({
   method: "get",
   path: "/apps/{app}/addons",
@@ -90,5 +133,20 @@ export const addonRoutes = new OpenAPIHono<ApiEnv>()
   .openapi(destroy, async (c) => {
     const { app, addon } = c.req.valid("param");
     await destroyAddon(c.get("services"), requireActor(c), app, addon);
+    return c.body(null, 204);
+  })
+  .openapi(attachments, async (c) =>
+    c.json(await listAttachments(c.get("services"), requireActor(c), c.req.valid("param").app), 200),
+  )
+  .openapi(attach, async (c) => {
+    const body = c.req.valid("json");
+    return c.json(
+      await attachAddon(c.get("services"), requireActor(c), c.req.valid("param").app, body.addon, body.as),
+      201,
+    );
+  })
+  .openapi(detach, async (c) => {
+    const { app, addon } = c.req.valid("param");
+    await detachAddon(c.get("services"), requireActor(c), app, addon);
     return c.body(null, 204);
   });
