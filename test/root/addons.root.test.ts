@@ -34,6 +34,12 @@ let inspector: OciBackend;
 let addon = "";
 let redis = "";
 let restoreCache: () => void = () => undefined;
+let stranger: ApiClient | undefined;
+/** The app image's digest in the stranger's own repository (pushed in beforeAll). */
+let strangerDigest = "";
+let clientDigest = "";
+const APP2 = "pg-client2";
+const STRANGER = "pg-stranger";
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 180_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -46,14 +52,14 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | null | f
 }
 
 /** GET through the router with the app's Host header; never rejects (status 0 = connection failure). */
-function get(urlPath: string): Promise<{ status: number; body: string }> {
+function get(urlPath: string, app = APP): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
     const req = http.request(
       {
         host: "127.0.0.1",
         port: srv.cp.services.config.routerPort,
         path: urlPath,
-        headers: { host: `${APP}.localhost` },
+        headers: { host: `${app}.localhost` },
         timeout: 60_000,
         agent: false,
       },
@@ -81,8 +87,8 @@ while (my $c = $s->accept) {
   my $req = <$c> // ""; while (my $l = <$c>) { last if $l =~ /^\r?\n$/ }
   my ($p) = $req =~ m{^GET (\S+)}; $p //= "/"; my $out = "ok\n";
   my $q = defined $ENV{DATABASE_URL} ? 1 : 0;
-  if ($p =~ m{^/write/(\w+)$}) { $out = qx{psql "\$DATABASE_URL" -v ON_ERROR_STOP=1 -Atc "create table if not exists t(v text); insert into t values ('$1')" 2>&1} . "exit=$?\n"; }
-  elsif ($p eq "/read") { $out = qx{psql "\$DATABASE_URL" -Atc "select v from t order by v" 2>&1} . "exit=$?\n"; }
+  if ($p =~ m{^/write/(\w+)$}) { $out = qx{PGCONNECT_TIMEOUT=5 psql "\$DATABASE_URL" -v ON_ERROR_STOP=1 -Atc "create table if not exists t(v text); insert into t values ('$1')" 2>&1} . "exit=$?\n"; }
+  elsif ($p eq "/read") { $out = qx{PGCONNECT_TIMEOUT=5 psql "\$DATABASE_URL" -Atc "select v from t order by v" 2>&1} . "exit=$?\n"; }
   elsif ($p eq "/url") { $out = "url=$q\n"; }
   elsif ($p =~ m{^/redis/(?:set/(\w+)|get)$}) {
     my $val = $1;
@@ -151,6 +157,9 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
     execFileSync("buildah", [...g, "config", "--cmd", JSON.stringify(["perl", "-e", FRONT]), ctr]);
     execFileSync("buildah", [...g, "commit", "--quiet", "--rm", ctr, "localhost/pg-client-test:1"]);
     const digest = await pushImage(store, "localhost/pg-client-test:1", `${APP}:client`, srv.cp.services.registry(), () => undefined);
+    // The same image for another team's app (in its own repository: another team's images are not readable).
+    strangerDigest = await pushImage(store, "localhost/pg-client-test:1", `${STRANGER}:client`, srv.cp.services.registry(), () => undefined);
+    clientDigest = digest;
     execFileSync("buildah", [...g, "rmi", "localhost/pg-client-test:1"]);
     const dep = await owner.req("POST", `/api/v1/apps/${APP}/releases`, { image: `${APP}@${digest}` });
     expect(dep.status, JSON.stringify(dep.body)).toBe(201);
@@ -163,10 +172,14 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
       for (const name of [addon, redis].filter(Boolean))
         await owner.req("DELETE", `/api/v1/apps/${APP}/addons/${name}`).catch((e: unknown) => problems.push(String(e)));
       await owner.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: 0 }] });
+      await owner.req("PATCH", `/api/v1/apps/${APP2}/formation`, { updates: [{ type: "web", quantity: 0 }] });
+      await stranger?.req("PATCH", `/api/v1/apps/${STRANGER}/formation`, { updates: [{ type: "web", quantity: 0 }] });
       await until("containers gone", async () => (await inspector.list()).length === 0, 60_000).catch((e: unknown) =>
         problems.push(String(e)),
       );
       await owner.req("DELETE", `/api/v1/apps/${APP}`).catch(() => undefined);
+      await owner.req("DELETE", `/api/v1/apps/${APP2}`).catch(() => undefined);
+      await stranger?.req("DELETE", `/api/v1/apps/${STRANGER}`).catch(() => undefined);
     }
     await stopAgent(agent);
     for (const c of (await inspector?.list()) ?? [])
@@ -297,6 +310,44 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
     expect((await other.req("POST", `/api/v1/apps/${APP}/addons`, { kind: "postgres" })).status).toBe(404);
     expect((await addonInfo()).state).toBe("available");
   });
+
+  it("another app of the team attaches it and reads the row; another team's app can neither attach nor connect", async () => {
+    // Same team: attached under its own name, the app reads what pg-client wrote.
+    expect((await owner.req("POST", "/api/v1/apps", { name: APP2 })).status).toBe(201);
+    expect((await owner.req("POST", `/api/v1/apps/${APP2}/releases`, { image: `${APP}@${clientDigest}` })).status).toBe(201);
+    const at = await owner.req("POST", `/api/v1/apps/${APP2}/attachments`, { addon, as: "DATABASE_URL" });
+    expect(at.status, JSON.stringify(at.body)).toBe(201);
+    const read = await until("the attached app reads the row", async () => {
+      const x = await get("/read", APP2);
+      return x.body.includes("exit=0") && x;
+    });
+    expect(read.body).toContain("kept");
+
+    // Another team: 404 when it names the add-on; with the URL itself (password included), the node refuses the
+    // connection (the policy keeps teams apart, also through the published port).
+    stranger = new ApiClient(srv.url);
+    await stranger.signUp("pg-intruder@example.com");
+    expect((await stranger.req("POST", "/api/v1/apps", { name: STRANGER })).status).toBe(201);
+    expect((await stranger.req("POST", `/api/v1/apps/${STRANGER}/attachments`, { addon })).status).toBe(404);
+    const url = (
+      await srv.cp.services.db.configVar.findFirstOrThrow({ where: { app: { name: APP }, key: "DATABASE_URL" } })
+    ).value;
+    expect((await stranger.req("PATCH", `/api/v1/apps/${STRANGER}/config`, { set: { DATABASE_URL: url } })).status).toBe(200);
+    expect((await stranger.req("POST", `/api/v1/apps/${STRANGER}/releases`, { image: `${STRANGER}@${strangerDigest}` })).status).toBe(201);
+    let last = { status: 0, body: "" };
+    const refused = await until("the stranger's app answers", async () => {
+      last = await get("/read", STRANGER);
+      return last.status === 200 && last.body.includes("exit=") && last;
+    }).catch(async (err: unknown) => {
+      const rel = await stranger?.req("GET", `/api/v1/apps/${STRANGER}/releases`);
+      const ps = await stranger?.req("GET", `/api/v1/apps/${STRANGER}/instances`);
+      throw new Error(`${String(err)}; last ${JSON.stringify(last)}; ${JSON.stringify(rel?.body)}; ${JSON.stringify(ps?.body)}`);
+    });
+    expect(refused.body).not.toContain("exit=0");
+    expect(refused.body).not.toContain("kept");
+    console.log(`another team connecting: ${refused.body.trim()}`);
+    expect(refused.body).toMatch(/could not connect|Connection refused|timeout/i);
+  }, 600_000);
 
   it("destroying Redis removes its container, volume and REDIS_URL; PostgreSQL keeps running", async () => {
     const [svc] = await serviceInstances(redis);
