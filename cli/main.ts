@@ -9,6 +9,7 @@ import { registerNodeCommands } from "./commands/nodes.ts";
 import { registerLogCommands } from "./commands/logs.ts";
 import { registerDomainCommands } from "./commands/domains.ts";
 import { registerVolumeCommands } from "./commands/volumes.ts";
+import { registerAddonCommands } from "./commands/addons.ts";
 import { registerDeploySettingsCommands } from "./commands/deploy-settings.ts";
 import { registerPsCommands } from "./commands/ps.ts";
 import { registerInstanceCommands } from "./commands/instances.ts";
@@ -65,6 +66,7 @@ export function buildProgram(): Command {
   registerStatsCommands(program);
   registerDomainCommands(program);
   registerVolumeCommands(program);
+  registerAddonCommands(program);
   registerTeamCommands(program);
   registerTokenCommands(program);
   registerStackCommands(program);

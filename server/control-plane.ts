@@ -25,6 +25,7 @@ import { pruneLoginFailures } from "./auth/login.ts";
 import { pruneExpiredDomainClaims } from "./domains/domains.ts";
 import { AGENT_PATH, agentHubFor } from "./nodes/agent-hub.ts";
 import { schedulerFor } from "./scheduler/scheduler.ts";
+import { startAddonSync } from "./addons/sync.ts";
 import { startStatsIngest } from "./stats/ingest.ts";
 import { HaproxyRouter } from "./router/haproxy-router.ts";
 import { Router } from "./router/router.ts";
@@ -249,6 +250,8 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   health.watch();
   const stopPlatformLines = forwardPlatformLines(services, router, scheduler);
   if (config.scheduler) scheduler.start();
+  // Add-ons (server/addons): resume interrupted provisioning, keep DATABASE_URL pointing where the service runs.
+  const stopAddonSync = config.scheduler ? startAddonSync(services) : () => undefined;
   const stopBackups = startBackupSchedule({ dataDir: config.dataDir, ...config.backup }, log.child({ component: "backup" }));
 
   return {
@@ -271,6 +274,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     close: async () => {
       clearInterval(pruner);
       health.stop();
+      stopAddonSync();
       await stopBackups();
       scheduler.stop();
       stopPlatformLines();

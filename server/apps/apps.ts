@@ -46,7 +46,8 @@ export function toAppView(
 export async function listApps(s: Services, actor: Actor, teamName?: string) {
   const teamFilter = teamName ? { teamId: (await requireTeam(s.db, actor, teamName, "app:read")).team.id } : {};
   const rows = await s.db.app.findMany({
-    where: { ...teamFilter, team: { memberships: { some: { userId: actor.userId } } } },
+    // Add-ons' hidden service apps are not the team's apps to list (server/addons).
+    where: { ...teamFilter, team: { memberships: { some: { userId: actor.userId } } }, addonService: { is: null } },
     include: { team: true, releases: { orderBy: { version: "desc" }, take: 1, select: { version: true } } },
     orderBy: { name: "asc" },
   });
@@ -94,6 +95,9 @@ export async function updateApp(
   if (patch.team !== undefined && patch.team !== app.team.name) {
     // Transfer: the actor must be allowed to create apps in the destination team too.
     teamId = (await requireTeam(s.db, actor, patch.team, "app:create")).team.id;
+    // Its add-ons' service apps would stay in the old team (the node policy keeps teams apart): refused for now.
+    if ((await s.db.addon.count({ where: { appId: app.id } })) + (await s.db.addonAttachment.count({ where: { appId: app.id } })) > 0)
+      throw errors.conflict(`${name} has add-ons; destroy or detach them before moving the app to another team`);
   }
   const updated = await s.db.app.update({
     where: { id: app.id },
@@ -113,6 +117,15 @@ export async function updateApp(
 /** Destroys an app and everything it owns in the database. */
 export async function destroyApp(s: Services, actor: Actor, name: string) {
   const { app } = await requireApp(s.db, actor, name, "app:delete");
+  // An add-on's data lives on a node too: destroying the app must not orphan its database (docs/addons.md).
+  const addons = await s.db.addon.findMany({ where: { appId: app.id }, select: { name: true } });
+  if (addons.length > 0) {
+    throw errors.conflict(
+      `${name} has add-ons (${addons.map((a) => a.name).join(", ")}); destroy them first with addons:destroy`,
+    );
+  }
+  if ((await s.db.addonAttachment.count({ where: { appId: app.id } })) > 0)
+    throw errors.conflict(`${name} has add-ons of other apps attached; detach them first with addons:detach`);
   // A volume's data lives on a node, not in the database: it is never deleted as a side effect (docs/volumes.md).
   const volumes = await s.db.volume.findMany({ where: { appId: app.id }, select: { name: true } });
   if (volumes.length > 0) {

@@ -21,6 +21,7 @@ import { deploySettingsRoutes } from "./routes/deploy-settings.ts";
 import { instanceRoutes } from "./routes/instances.ts";
 import { domainRoutes } from "./routes/domains.ts";
 import { volumeRoutes } from "./routes/volumes.ts";
+import { addonRoutes } from "./routes/addons.ts";
 import { logRoutes } from "./routes/logs.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { stackRoutes } from "./routes/stacks.ts";
@@ -94,6 +95,7 @@ export function createApi(services: Services) {
   api.route("/", instanceRoutes);
   api.route("/", domainRoutes);
   api.route("/", volumeRoutes);
+  api.route("/", addonRoutes);
   api.route("/", logRoutes);
   api.route("/", statsRoutes);
   api.route("/", stackRoutes);

@@ -249,6 +249,7 @@ export class Scheduler extends EventEmitter {
           domains: { where: { verifiedAt: { not: null } }, select: { hostname: true } },
           formation: true,
           releases: { where: { status: { in: LIVE_RELEASE_STATUSES } } },
+          addonService: { select: { id: true } },
         },
       }),
     ]);
@@ -547,7 +548,9 @@ export class Scheduler extends EventEmitter {
       limitsOfInstance,
       now,
     );
-    if (await this.applyRoutes(apps, instances, nodes, serving)) this.startDrains();
+    // An add-on's service app runs a "web" process (its port and TCP check) but is never routed (server/addons).
+    const routed = apps.filter((a) => !a.addonService);
+    if (await this.applyRoutes(routed, instances, nodes, serving)) this.startDrains();
   }
 
   /**

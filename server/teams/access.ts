@@ -18,11 +18,15 @@ export async function requireTeam(db: Db, actor: Actor, teamName: string, action
 
 /** Loads an app by name with the actor's role in its team; same 404/403 rules as requireTeam. */
 export async function requireApp(db: Db, actor: Actor, appName: string, action: Action) {
-  const app = await db.app.findUnique({ where: { name: appName }, include: { team: true } });
+  const app = await db.app.findUnique({
+    where: { name: appName },
+    include: { team: true, addonService: { select: { id: true } } },
+  });
   const membership = app
     ? await db.membership.findUnique({ where: { teamId_userId: { teamId: app.teamId, userId: actor.userId } } })
     : null;
-  if (!app || !membership || !isRole(membership.role)) throw errors.notFound(`app '${appName}'`);
+  // An add-on's hidden service app (server/addons) is managed only through its add-on: no app route reaches it.
+  if (!app || app.addonService || !membership || !isRole(membership.role)) throw errors.notFound(`app '${appName}'`);
   const role: Role = membership.role;
   if (!can(role, action)) throw errors.forbidden(`your role '${role}' in team '${app.team.name}' does not allow ${action}`);
   return { app, role };

@@ -608,6 +608,89 @@ const TABLE: Record<string, Row> = {
       expect(await db().volume.count({ where: { appId: app.id } })).toBe(res.status === 204 ? 0 : 1);
     },
   },
+  "GET /api/v1/apps/{app}/addons": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => {
+      const name = await freshApp();
+      await must(owner().req("POST", `/api/v1/apps/${name}/addons`, { kind: "postgres" }), 202, "addon");
+      return { path: `/api/v1/apps/${name}/addons` };
+    },
+    verify: async (who, _call, res) => {
+      if (isRole(who)) expect(res.body.map((a: { kind: string }) => a.kind)).toEqual(["postgres"]);
+    },
+  },
+  "POST /api/v1/apps/{app}/addons": {
+    // Members create add-ons (they are a config change: DATABASE_URL).
+    expect: s(401, 404, 403, 202, 202, 202),
+    prepare: async () => {
+      const name = await freshApp();
+      return { path: `/api/v1/apps/${name}/addons`, body: { kind: "postgres" }, ref: name };
+    },
+    verify: async (_who, call, res) => {
+      const app = await db().app.findUniqueOrThrow({ where: { name: call.ref as string } });
+      expect(await db().addon.count({ where: { appId: app.id } })).toBe(res.status === 202 ? 1 : 0);
+    },
+  },
+  "GET /api/v1/apps/{app}/addons/{addon}": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => {
+      const name = await freshApp();
+      const r = await must(owner().req("POST", `/api/v1/apps/${name}/addons`, { kind: "postgres" }), 202, "addon");
+      return { path: `/api/v1/apps/${name}/addons/${r.body.name as string}`, ref: r.body.name as string };
+    },
+    verify: async (who, call, res) => {
+      if (isRole(who)) expect(res.body).toMatchObject({ name: call.ref, kind: "postgres", version: "15" });
+    },
+  },
+  "DELETE /api/v1/apps/{app}/addons/{addon}": {
+    expect: s(401, 404, 403, 204, 204, 204),
+    prepare: async () => {
+      const name = await freshApp();
+      const r = await must(owner().req("POST", `/api/v1/apps/${name}/addons`, { kind: "postgres" }), 202, "addon");
+      return { path: `/api/v1/apps/${name}/addons/${r.body.name as string}`, ref: r.body.name as string };
+    },
+    verify: async (_who, call, res) => {
+      expect(await db().addon.count({ where: { name: call.ref ?? "" } })).toBe(res.status === 204 ? 0 : 1);
+      expect(await db().app.count({ where: { name: call.ref ?? "" } })).toBe(res.status === 204 ? 0 : 1);
+    },
+  },
+  "GET /api/v1/apps/{app}/attachments": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => ({ path: `/api/v1/apps/${await freshApp()}/attachments` }),
+    verify: async (who, _call, res) => {
+      if (isRole(who)) expect(res.body).toEqual([]);
+    },
+  },
+  "POST /api/v1/apps/{app}/attachments": {
+    // Authorized callers reach the add-on's state check: this one never became available (no registry here).
+    expect: s(401, 404, 403, 409, 409, 409),
+    prepare: async () => {
+      const owning = await freshApp();
+      const r = await must(owner().req("POST", `/api/v1/apps/${owning}/addons`, { kind: "postgres" }), 202, "addon");
+      const name = await freshApp();
+      return { path: `/api/v1/apps/${name}/attachments`, body: { addon: r.body.name as string }, ref: name };
+    },
+    verify: async (_who, call) => {
+      const app = await db().app.findUniqueOrThrow({ where: { name: call.ref as string } });
+      expect(await db().addonAttachment.count({ where: { appId: app.id } })).toBe(0);
+    },
+  },
+  "DELETE /api/v1/apps/{app}/attachments/{addon}": {
+    expect: s(401, 404, 403, 204, 204, 204),
+    prepare: async () => {
+      const owning = await freshApp();
+      const r = await must(owner().req("POST", `/api/v1/apps/${owning}/addons`, { kind: "postgres" }), 202, "addon");
+      const name = await freshApp();
+      const app = await db().app.findUniqueOrThrow({ where: { name } });
+      const addon = await db().addon.findUniqueOrThrow({ where: { name: r.body.name as string } });
+      await db().addonAttachment.create({ data: { addonId: addon.id, appId: app.id, configVar: "MAIN_DB" } });
+      return { path: `/api/v1/apps/${name}/attachments/${addon.name}`, ref: name };
+    },
+    verify: async (_who, call, res) => {
+      const app = await db().app.findUniqueOrThrow({ where: { name: call.ref as string } });
+      expect(await db().addonAttachment.count({ where: { appId: app.id } })).toBe(res.status === 204 ? 0 : 1);
+    },
+  },
   "GET /api/v1/apps/{app}/logs": {
     expect: s(401, 404, 200, 200, 200, 200),
     prepare: async () => {

@@ -12,7 +12,7 @@ export const STACK_SCRIPT_VERSION = 1;
 export const APP_UID = 1000;
 export const APP_USER = "app";
 
-export type StackName = "node" | "static";
+export type StackName = "node" | "static" | "postgres" | "redis";
 
 export type StackRecipe =
   | {
@@ -44,6 +44,32 @@ export const NODE_STACK: StackRecipe = {
   packages: ["ca-certificates", "nodejs"],
   aptPackages: ["npm"],
   tools: ["sh", "node", "npm"],
+};
+
+/**
+ * The PostgreSQL add-on image: Debian bookworm (minbase) with Debian's postgresql-15 (server and client). Not an app
+ * stack (no app is built on it): server/addons/ runs it as a managed container. Its major version is pinned here; a
+ * new Debian point release comes with `stacks:rebuild`-style rebuilds, never a major upgrade.
+ */
+export const POSTGRES_STACK: StackRecipe = {
+  name: "postgres",
+  type: "debian",
+  suite: "bookworm",
+  variant: "minbase",
+  packages: ["ca-certificates"],
+  aptPackages: ["postgresql-15"],
+  tools: ["sh", "postgres", "psql"],
+};
+
+/** The Redis add-on image: Debian bookworm (minbase) with Debian's redis-server (7.0). Like POSTGRES_STACK, not an app stack. */
+export const REDIS_STACK: StackRecipe = {
+  name: "redis",
+  type: "debian",
+  suite: "bookworm",
+  variant: "minbase",
+  packages: ["ca-certificates"],
+  aptPackages: ["redis-server"],
+  tools: ["sh", "redis-server", "redis-cli"],
 };
 
 /** The static-site stack: the host's busybox-static (httpd, sh) alone in an image. */

@@ -14,6 +14,8 @@ import {
   APP_UID,
   APP_USER,
   NODE_STACK,
+  POSTGRES_STACK,
+  REDIS_STACK,
   debianMirrorFromSources,
   recipeHash,
   staticStack,
@@ -89,6 +91,8 @@ export function isStaticElf(buf: Buffer): boolean {
 /** The recipe of a stack as this host would build it now. */
 export async function stackRecipe(name: StackName): Promise<StackRecipe> {
   if (name === "node") return NODE_STACK;
+  if (name === "postgres") return POSTGRES_STACK;
+  if (name === "redis") return REDIS_STACK;
   if (!existsSync(BUSYBOX_PATH))
     throw new StackError(
       `the static stack needs ${BUSYBOX_PATH} from Debian's busybox-static package (apt-get install busybox-static)`,
@@ -471,7 +475,7 @@ export async function rebuildStack(s: BuilderStorage, name: StackName, opts: Sta
 
 /** What `berth stacks` shows about one stack. */
 export interface StackStatus {
-  name: StackName;
+  name: (typeof STACK_NAMES)[number];
   /** Image name of the current recipe, null when the recipe cannot be made on this host (e.g. no busybox-static). */
   image: string | null;
   hash: string | null;
@@ -489,7 +493,8 @@ export interface StackStatus {
   problem: string | null;
 }
 
-export const STACK_NAMES: readonly StackName[] = ["node", "static"];
+/** The app stacks (`berth stacks`); the postgres add-on image is built the same way but is not one (server/addons). */
+export const STACK_NAMES = ["node", "static"] as const satisfies readonly StackName[];
 
 /** The stacks as the storage has them now (read-only: never builds or loads anything). */
 export async function listStacks(s: BuilderStorage, opts: { cacheDir?: string | null } = {}): Promise<StackStatus[]> {
