@@ -27,8 +27,10 @@ export const InstanceMeta = z.object({
   cgroupPath: z.string(),
   /** The rootfs runc uses: the size-limited overlay (or a bind of the image rootfs) in the run dir. */
   rootfs: z.string().optional(),
-  /** buildah's mount of the image (the overlay's lower layer). */
+  /** buildah's mount of the image (records of agents before the overlay start path: a buildah container each). */
   imageRootfs: z.string().optional(),
+  /** containers/storage id of the image whose layers are the rootfs's lower layers (the overlay start path). */
+  imageId: z.string().optional(),
   /** Host ids of the instance's user namespace (absent: the node ran it without one). */
   idRange: z.strictObject({ hostId: z.int(), size: z.int() }).optional(),
   /** Set before the persisted user namespace is created, so teardown unmounts it. */
