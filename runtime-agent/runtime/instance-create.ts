@@ -44,6 +44,7 @@ export interface CreateDeps {
   volumeLocks: KeyedLock;
   nameservers: string[];
   nofile: number;
+  cgroupVersion: 1 | 2;
   log: Logger;
 }
 
@@ -109,6 +110,7 @@ export async function prepareAndCreate(d: CreateDeps, config: ContainerConfig, m
     netnsPath,
     cgroupParent: d.config.cgroupParent,
     limits: config.limits,
+    cgroupVersion: d.cgroupVersion,
     platformFiles: { hosts, resolvConf: resolv },
     ...(volumes.length ? { volumes } : {}),
     ...(mapping

@@ -7,7 +7,7 @@ import { DEFAULT_CAPABILITIES } from "../oci/capabilities.ts";
 import { describeRoot } from "../../test/helpers/root.ts";
 import { hostCounts } from "../test-support/host-counts.ts";
 import { createRootEnv, type RootEnv } from "../test-support/root-env.ts";
-import { cgroupMounts } from "./cgroups.ts";
+import { cgroupMounts, cgroupVersion } from "./cgroups.ts";
 import { isRuntimeError } from "./errors.ts";
 
 const MiB = 1024 * 1024;
@@ -141,6 +141,26 @@ describeRoot("OCI backend (root)", () => {
     expect(await fs.readFile(created.logPath!, "utf8")).toMatch(/stdout F got-term$/m);
     await backend.delete("web-1");
     expect(await backend.state("web-1")).toBeNull();
+  });
+
+  it("gives the CPU request, not the limit, as the cgroup's CPU share (cpu.weight on v2, cpu.shares on v1)", async () => {
+    const { backend } = env;
+    await backend.create(
+      env.container("weighted", {
+        limits: { memoryBytes: 32 * MiB, cpuMillis: 1000, cpuRequestMillis: 250, pids: 32 },
+      }),
+    );
+    await backend.start("weighted");
+    if ((await cgroupVersion()) === 2) {
+      const m = (await cgroupMounts()).find((x) => x.version === 2)!;
+      const dir = path.join(m.mountPoint, backend.config.cgroupParent, "weighted");
+      expect((await fs.readFile(path.join(dir, "cpu.weight"), "utf8")).trim()).toBe("25");
+      expect((await fs.readFile(path.join(dir, "cpu.max"), "utf8")).trim()).toBe("100000 100000");
+    } else {
+      expect(await cgroupFile(env, "cpu", "weighted", "cpu.shares")).toBe("256");
+      expect(await cgroupFile(env, "cpu", "weighted", "cpu.cfs_quota_us")).toBe("100000");
+    }
+    await backend.stop("weighted", 0);
   });
 
   it("denies namespace creation, mounts and /proc/sys writes; gives the platform's hostname, hosts and resolv.conf", async () => {

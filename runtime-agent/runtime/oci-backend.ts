@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import type { InstanceStats } from "../protocol/notifications.ts";
 import type { VolumeUsage } from "../protocol/methods.ts";
 import type { ContainerConfigInput, ContainerInfo, ExecRequest, RuntimeBackend, Signal, VolumeOps } from "./backend.ts";
-import { readCgroupUsage, readNetDev } from "./cgroups.ts";
+import { cgroupVersion, readCgroupUsage, readNetDev } from "./cgroups.ts";
 import { Cni } from "./cni.ts";
 import { containerInfo, waitForExec, waitForExit } from "./container-state.ts";
 import { OciBackendConfig, type OciBackendConfigInput } from "./config.ts";
@@ -59,6 +59,7 @@ export class OciBackend implements RuntimeBackend {
   private readonly volumeLocks = new KeyedLock();
   private nameservers: string[] = [];
   private nofile = 1024;
+  private cgroupVersion: 1 | 2 = 1;
 
   private constructor(
     config: OciBackendConfig,
@@ -112,6 +113,7 @@ export class OciBackend implements RuntimeBackend {
     await backend.sweepRunDir();
     backend.nameservers = parsed.data.dns ?? (await hostNameservers());
     backend.nofile = await nofileHardLimit();
+    backend.cgroupVersion = await cgroupVersion();
     const { cni, networkPolicy } = parsed.data;
     if (networkPolicy.enabled) {
       backend.network = new NetworkPolicy(
@@ -185,6 +187,7 @@ export class OciBackend implements RuntimeBackend {
       volumeLocks: this.volumeLocks,
       nameservers: this.nameservers,
       nofile: this.nofile,
+      cgroupVersion: this.cgroupVersion,
       log: this.log,
     };
   }
