@@ -71,17 +71,32 @@ export async function prepareAndCreate(d: CreateDeps, config: ContainerConfig, m
   }
   // The user namespace first: the rootfs's layers are idmapped with its mapping.
   const netnsPath = await networkNamespace(d, meta, range);
-  meta.rootfs = await prepareRootfs(d, config, meta, image, range);
+  meta.writableLayer = true;
+  if (d.config.diskLimits) meta.diskBytes = config.limits.diskBytes;
   await store.writeMeta(meta);
-
-  const attachment = await d.cni.add(id, netnsPath, portMappings(meta), {
-    bitsPerSec: config.limits.bandwidthBitsPerSec,
-  });
-  meta.ip = attachment.ip;
-  meta.cniResult = attachment.result;
+  // Rootfs and network are independent: prepared side by side (each mostly waits on a host tool). Only the network
+  // branch writes the record meanwhile (one writer: writeMeta renames a fixed temp file); both are settled before an
+  // error is thrown, so cleanup never races a step still running.
+  const [rootfs, network] = await Promise.allSettled([
+    prepareRootfs(d, config, image, range),
+    (async () => {
+      const attachment = await d.cni.add(id, netnsPath, portMappings(meta), {
+        bitsPerSec: config.limits.bandwidthBitsPerSec,
+      });
+      meta.ip = attachment.ip;
+      meta.cniResult = attachment.result;
+      await store.writeMeta(meta);
+      // Its team's rules exist before its process does; until then it could reach no other instance anyway.
+      await d.network?.refresh();
+      return attachment;
+    })(),
+  ]);
+  if (rootfs.status === "rejected") throw rootfs.reason;
+  if (network.status === "rejected") throw network.reason;
+  const attachment = network.value;
+  const rootfsPath = rootfs.value;
+  meta.rootfs = rootfsPath;
   await store.writeMeta(meta);
-  // Its team's rules exist before its process does; until then it could reach no other instance anyway.
-  await d.network?.refresh();
 
   const hosts = store.platformFile(id, "hosts");
   const resolv = store.platformFile(id, "resolv.conf");
@@ -89,8 +104,8 @@ export async function prepareAndCreate(d: CreateDeps, config: ContainerConfig, m
   await fs.writeFile(resolv, resolvConf(d.nameservers), { mode: 0o644 });
   const user = resolveImageUser(
     image.config.user,
-    await readRootfsFile(meta.rootfs, "etc/passwd"),
-    await readRootfsFile(meta.rootfs, "etc/group"),
+    await readRootfsFile(rootfsPath, "etc/passwd"),
+    await readRootfsFile(rootfsPath, "etc/group"),
   );
   if (range) {
     for (const n of [user.uid, user.gid, ...user.additionalGids]) {
@@ -102,7 +117,7 @@ export async function prepareAndCreate(d: CreateDeps, config: ContainerConfig, m
   const mapping = range ? [{ containerID: 0, hostID: range.hostId, size: range.size }] : null;
   const spec = buildSpec({
     id,
-    rootfs: meta.rootfs,
+    rootfs: rootfsPath,
     args,
     env: mergeEnv(image.config.env, config.env, config.port),
     cwd: image.config.workingDir.startsWith("/") ? image.config.workingDir : "/",
@@ -171,11 +186,11 @@ async function networkNamespace(d: CreateDeps, meta: InstanceMeta, range: IdRang
 /**
  * The rootfs runc gets, in the run dir: an overlay of the image's layers (idmapped into the team's range under a user
  * namespace) under the instance's writable layer, size-limited when the node has disk limits (writable-layer.ts).
+ * The record says so (`writableLayer`) before this runs; it writes no record itself (it runs beside the network).
  */
 async function prepareRootfs(
   d: CreateDeps,
   config: ContainerConfig,
-  meta: InstanceMeta,
   image: ResolvedImage,
   range: IdRange | null,
 ): Promise<string> {
@@ -184,9 +199,6 @@ async function prepareRootfs(
     layerDir: d.store.layerDir(config.id),
     rootfs: d.store.rootfsDir(config.id),
   };
-  meta.writableLayer = true;
-  if (d.config.diskLimits) meta.diskBytes = config.limits.diskBytes;
-  await d.store.writeMeta(meta);
   await createWritableLayer({ mkfsPath: d.config.mkfsPath, mounter: d.mounter }, paths, {
     sizeBytes: d.config.diskLimits ? config.limits.diskBytes : null,
     rootUid: range?.hostId ?? 0,
