@@ -90,13 +90,9 @@ async function main() {
   const network = (backend as unknown as { network?: object }).network;
   if (network) wrap(network, "refresh", "policy");
 
-  // The template: a created (never started) instance whose bundle, namespaces and rootfs the raw runs use.
-  await backend.create(e.container("tmpl", { command: SLEEP }));
-  const spec = JSON.parse(await fs.readFile(path.join(backend.store.bundle("tmpl"), "config.json"), "utf8"));
-  const rawDir = path.join(e.tmp, "raw");
-  rawRoot = path.join(rawDir, "runc");
-  await fs.mkdir(rawRoot, { recursive: true, mode: 0o700 });
-  const errLog = path.join(rawDir, "stderr.log");
+  let spec: { linux: Record<string, unknown> } & Record<string, unknown> = { linux: {} };
+  let rawDir = "";
+  let errLog = "";
   const raw = async (id: string): Promise<{ start: number; stop: number }> => {
     const bundle = path.join(rawDir, id);
     await fs.mkdir(bundle, { recursive: true });
@@ -138,11 +134,18 @@ async function main() {
   const w0 = performance.now();
   await berth("warm");
   const firstStart = performance.now() - w0;
-  await raw("rawwarm");
   // The node-wide network policy chains exist from the first start on: the counts start after the warm-up (and its
   // pin and idmapped layers collected, as the agent's garbage collection does).
   await backend.collectRootfsGarbage({ pinGraceMs: 0 });
   const before = await hostCounts(backend, e.tmp);
+  // The template: a created (never started) instance whose bundle, namespaces and rootfs the raw runs use.
+  await backend.create(e.container("tmpl", { command: SLEEP }));
+  spec = JSON.parse(await fs.readFile(path.join(backend.store.bundle("tmpl"), "config.json"), "utf8"));
+  rawDir = path.join(e.tmp, "raw");
+  rawRoot = path.join(rawDir, "runc");
+  await fs.mkdir(rawRoot, { recursive: true, mode: 0o700 });
+  errLog = path.join(rawDir, "stderr.log");
+  await raw("rawwarm");
   for (const k of Object.keys(phase) as (keyof typeof phase)[]) phase[k] = 0;
 
   const r = { raw: [] as number[], berth: [] as number[], rawStop: [] as number[], berthStop: [] as number[] };

@@ -3,7 +3,7 @@
 import fs from "node:fs/promises";
 import type { ContainerInfo } from "./backend.ts";
 import type { InstanceStore } from "./instance-store.ts";
-import type { Runc } from "./runc.ts";
+import type { Runc, RuncState } from "./runc.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,11 +31,19 @@ export async function waitForExit(store: InstanceStore, runc: Runc, id: string, 
   }
 }
 
-/** The container's info, or null without a record. */
-export async function containerInfo(store: InstanceStore, runc: Runc, id: string): Promise<ContainerInfo | null> {
+/**
+ * The container's info, or null without a record. `known`: runc's state of it from one `runc list` of every
+ * container (what list() passes: one runc process per pass instead of one per instance); undefined = ask runc.
+ */
+export async function containerInfo(
+  store: InstanceStore,
+  runc: Runc,
+  id: string,
+  known?: RuncState,
+): Promise<ContainerInfo | null> {
   const meta = await store.readMeta(id);
   if (!meta) return null;
-  const state = meta.stage === "created" ? await runc.state(id) : null;
+  const state = meta.stage === "created" ? (known ?? (await runc.state(id))) : null;
   const exitCode = await store.exitCode(id);
   const status =
     !state || state.status === "stopped"
@@ -57,4 +65,15 @@ export async function containerInfo(store: InstanceStore, runc: Runc, id: string
     logPath: store.file(id, "container.log"),
     createdAt: meta.createdAt,
   };
+}
+
+/**
+ * Host pid of the container's init while it runs, without asking runc: conmon's pid file, trusted only while that
+ * process is in the instance's cgroup (after an exit the pid may belong to anything else).
+ */
+export async function livePid(store: InstanceStore, id: string, cgroupPath: string): Promise<number | null> {
+  const pid = Number((await fs.readFile(store.file(id, "pid"), "utf8").catch(() => "")).trim());
+  if (!Number.isInteger(pid) || pid <= 1) return null;
+  const cgroups = await fs.readFile(`/proc/${pid}/cgroup`, "utf8").catch(() => "");
+  return cgroups.split("\n").some((l) => l.endsWith(`:${cgroupPath}`)) ? pid : null;
 }

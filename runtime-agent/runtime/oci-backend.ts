@@ -10,7 +10,7 @@ import type { VolumeUsage } from "../protocol/methods.ts";
 import type { ContainerConfigInput, ContainerInfo, ExecRequest, RuntimeBackend, Signal, VolumeOps } from "./backend.ts";
 import { cgroupVersion, readCgroupUsage, readNetDev } from "./cgroups.ts";
 import { Cni } from "./cni.ts";
-import { containerInfo, waitForExec, waitForExit } from "./container-state.ts";
+import { containerInfo, livePid, waitForExec, waitForExit } from "./container-state.ts";
 import { OciBackendConfig, type OciBackendConfigInput } from "./config.ts";
 import { RuntimeError } from "./errors.ts";
 import { type ExecProcess, startExec } from "./exec-process.ts";
@@ -330,9 +330,10 @@ export class OciBackend implements RuntimeBackend {
   async stats(id: string): Promise<InstanceStats> {
     const meta = await this.store.readMeta(checkId(id));
     if (!meta) throw new RuntimeError("not_found", `container ${id} not found`);
-    const state = await this.runc.state(id);
+    // Files only, no runc process: the stats collector reads every instance every few seconds.
     const usage = await readCgroupUsage(meta.cgroupPath);
-    const net = state && state.status === "running" && state.pid > 0 ? await readNetDev(state.pid) : { rx: 0, tx: 0 };
+    const pid = await livePid(this.store, id, meta.cgroupPath);
+    const net = pid !== null ? await readNetDev(pid) : { rx: 0, tx: 0 };
     return {
       instanceId: id,
       cpuNanos: usage.cpuNanos,
@@ -347,7 +348,12 @@ export class OciBackend implements RuntimeBackend {
   }
 
   async list(): Promise<ContainerInfo[]> {
-    const infos = await Promise.all((await this.store.ids()).map((id) => containerInfo(this.store, this.runc, id)));
+    // One `runc list` for all (the reconciler lists every tick). A container missing from it is asked for alone: it
+    // may have been created after the list was read.
+    const states = new Map((await this.runc.list()).map((s) => [s.id, s]));
+    const infos = await Promise.all(
+      (await this.store.ids()).map((id) => containerInfo(this.store, this.runc, id, states.get(id))),
+    );
     return infos.filter((i): i is ContainerInfo => i !== null);
   }
 
