@@ -32,8 +32,8 @@ export async function waitForExit(store: InstanceStore, runc: Runc, id: string, 
 }
 
 /**
- * The container's info, or null without a record. `known`: runc's state of it from one `runc list` of every
- * container (what list() passes: one runc process per pass instead of one per instance); undefined = ask runc.
+ * The container's info, or null without a record. `known`: runc's state of it read from runc's files (what list()
+ * passes: no runc process per instance); undefined = ask runc.
  */
 export async function containerInfo(
   store: InstanceStore,

@@ -163,6 +163,25 @@ describeRoot("OCI backend (root)", () => {
     await backend.stop("weighted", 0);
   });
 
+  it("derives runc's state from its files as runc does (created, running, stopped), for list()", async () => {
+    const { backend } = env;
+    const same = async (id: string, status: string) => {
+      const fromRunc = await backend.runc.state(id);
+      const fromFiles = await backend.runc.stateFromFiles(id);
+      expect(fromRunc?.status).toBe(status);
+      expect(fromFiles).toMatchObject({ id, pid: fromRunc?.pid, status, created: fromRunc?.created });
+      expect((await backend.list()).find((c) => c.id === id)?.status).toBe(status === "stopped" ? "stopped" : status);
+    };
+    await backend.create(env.container("files-1"));
+    await same("files-1", "created");
+    await backend.start("files-1");
+    await same("files-1", "running");
+    await backend.kill("files-1", "SIGKILL");
+    await until("exit", async () => (await backend.runc.state("files-1"))?.status === "stopped");
+    await same("files-1", "stopped");
+    expect(await backend.runc.stateFromFiles("no-such-container")).toBeNull();
+  });
+
   it("denies namespace creation, mounts and /proc/sys writes; gives the platform's hostname, hosts and resolv.conf", async () => {
     const { backend } = env;
     const script = [

@@ -348,11 +348,12 @@ export class OciBackend implements RuntimeBackend {
   }
 
   async list(): Promise<ContainerInfo[]> {
-    // One `runc list` for all (the reconciler lists every tick). A container missing from it is asked for alone: it
-    // may have been created after the list was read.
-    const states = new Map((await this.runc.list()).map((s) => [s.id, s]));
+    // runc's state from its files, no runc process per instance (the reconciler lists every tick); a container
+    // without a state file there is asked for through runc.
     const infos = await Promise.all(
-      (await this.store.ids()).map((id) => containerInfo(this.store, this.runc, id, states.get(id))),
+      (await this.store.ids()).map(async (id) =>
+        containerInfo(this.store, this.runc, id, (await this.runc.stateFromFiles(id)) ?? undefined),
+      ),
     );
     return infos.filter((i): i is ContainerInfo => i !== null);
   }

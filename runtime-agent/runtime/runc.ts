@@ -1,5 +1,7 @@
 // Thin wrapper over the runc CLI (runc 1.1): argv only and `--root` always set. Callers pass validated ids,
 // which never start with a dash, so runc cannot read them as flags.
+import fs from "node:fs/promises";
+import path from "node:path";
 import { z } from "zod";
 import { isRuntimeError, RuntimeError } from "./errors.ts";
 import { run } from "./exec.ts";
@@ -13,6 +15,13 @@ export const RuncState = z.object({
   created: z.string(),
 });
 export type RuncState = z.infer<typeof RuncState>;
+
+const StateFile = z.object({
+  id: z.string(),
+  init_process_pid: z.number().int(),
+  init_process_start: z.number().int(),
+  created: z.string(),
+});
 
 const NOT_FOUND = /container does not exist|not exist|no such file/i;
 
@@ -37,6 +46,40 @@ export class Runc {
       if (isRuntimeError(err) && NOT_FOUND.test(err.message)) return null;
       throw err;
     }
+  }
+
+  /**
+   * State of `id` read from runc's files instead of a runc process, as runc 1.1 itself derives it (libcontainer
+   * `runType`): stopped unless the init pid is alive with the recorded start time and not a zombie; created while the
+   * exec fifo exists (removed by `runc start`), else running. Paused is not derived (Berth never pauses). Null when
+   * runc has no state file for it (then ask `state()`). For the agent's per-tick listing: no process per instance.
+   */
+  async stateFromFiles(id: string): Promise<RuncState | null> {
+    const dir = path.join(this.root, id);
+    const text = await fs.readFile(path.join(dir, "state.json"), "utf8").catch(() => null);
+    if (text === null) return null;
+    let file: z.infer<typeof StateFile>;
+    try {
+      file = StateFile.parse(JSON.parse(text));
+    } catch {
+      return null;
+    }
+    const stat = await fs.readFile(`/proc/${file.init_process_pid}/stat`, "utf8").catch(() => "");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const alive = stat !== "" && Number(f[19]) === file.init_process_start && f[0] !== "Z" && f[0] !== "X";
+    const fifo =
+      alive &&
+      (await fs.access(path.join(dir, "exec.fifo")).then(
+        () => true,
+        () => false,
+      ));
+    return {
+      id: file.id,
+      pid: alive ? file.init_process_pid : 0, // as runc reports a stopped container
+      status: !alive ? "stopped" : fifo ? "created" : "running",
+      bundle: "",
+      created: file.created,
+    };
   }
 
   /** Starts a created container. */
