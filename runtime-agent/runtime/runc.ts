@@ -27,6 +27,8 @@ const NOT_FOUND = /container does not exist|not exist|no such file/i;
 
 /** runc bound to one state root. */
 export class Runc {
+  private readonly stateFiles = new Map<string, { key: string; value: z.infer<typeof StateFile> }>();
+
   constructor(
     private readonly runcPath: string,
     private readonly root: string,
@@ -56,14 +58,8 @@ export class Runc {
    */
   async stateFromFiles(id: string): Promise<RuncState | null> {
     const dir = path.join(this.root, id);
-    const text = await fs.readFile(path.join(dir, "state.json"), "utf8").catch(() => null);
-    if (text === null) return null;
-    let file: z.infer<typeof StateFile>;
-    try {
-      file = StateFile.parse(JSON.parse(text));
-    } catch {
-      return null;
-    }
+    const file = await this.stateFile(path.join(dir, "state.json"));
+    if (!file) return null;
     const stat = await fs.readFile(`/proc/${file.init_process_pid}/stat`, "utf8").catch(() => "");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const alive = stat !== "" && Number(f[19]) === file.init_process_start && f[0] !== "Z" && f[0] !== "X";
@@ -80,6 +76,29 @@ export class Runc {
       bundle: "",
       created: file.created,
     };
+  }
+
+  /**
+   * The fields of a state.json Berth needs. The file carries the whole container config (kilobytes of JSON), so a
+   * parsed copy is kept per path while its inode, size and mtime stay the same (runc replaces it by rename).
+   */
+  private async stateFile(file: string): Promise<z.infer<typeof StateFile> | null> {
+    const st = await fs.stat(file).catch(() => null);
+    if (!st) {
+      this.stateFiles.delete(file);
+      return null;
+    }
+    const key = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    const cached = this.stateFiles.get(file);
+    if (cached?.key === key) return cached.value;
+    try {
+      const value = StateFile.parse(JSON.parse(await fs.readFile(file, "utf8")));
+      if (this.stateFiles.size > 10_000) this.stateFiles.clear();
+      this.stateFiles.set(file, { key, value });
+      return value;
+    } catch {
+      return null;
+    }
   }
 
   /** Starts a created container. */
