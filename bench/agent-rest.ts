@@ -6,14 +6,14 @@
 //           stats() (reproduced through backend.state(), which still asks runc per instance)
 //   now:    list() with one `runc list` per pass, stats() from files only (cgroup files, conmon's pid file, /proc)
 // CPU is this process's user+system time plus that of its reaped children (runc), from /proc/self/stat, over the
-// window, as % of one core. Run: sudo npx tsx bench/agent-rest.ts [instances=100] [seconds=30]
+// window, as % of one core. Run: sudo npx tsx bench/agent-rest.ts [instances=100] [seconds=30] [tick-ms=250]
 import fs from "node:fs/promises";
 import os from "node:os";
 import { createRootEnv, type RootEnv } from "../runtime-agent/test-support/root-env.ts";
 
 const N = Number(process.argv[2] ?? 100);
 const SECONDS = Number(process.argv[3] ?? 30);
-const TICK_MS = 250;
+const TICK_MS = Number(process.argv[4] ?? 250);
 const STATS_MS = 5_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () =>
@@ -49,7 +49,7 @@ async function main() {
       }),
     );
   }
-  process.stdout.write(`${N} instances started in ${((Date.now() - t0) / 1000).toFixed(1)} s (load ${load()})\n\n`);
+  process.stdout.write(`tick ${TICK_MS} ms; ${N} instances started in ${((Date.now() - t0) / 1000).toFixed(1)} s (load ${load()})\n\n`);
   const variants = {
     before: {
       list: async () => Promise.all((await backend.store.ids()).map((id) => backend.state(id))),
