@@ -41,7 +41,7 @@ export async function containerInfo(
   id: string,
   known?: RuncState,
 ): Promise<ContainerInfo | null> {
-  const meta = await store.readMeta(id);
+  const meta = await store.peekMeta(id);
   if (!meta) return null;
   const state = meta.stage === "created" ? (known ?? (await runc.state(id))) : null;
   const exitCode = await store.exitCode(id);
