@@ -49,7 +49,9 @@ async function main() {
       }),
     );
   }
-  process.stdout.write(`tick ${TICK_MS} ms; ${N} instances started in ${((Date.now() - t0) / 1000).toFixed(1)} s (load ${load()})\n\n`);
+  process.stdout.write(
+    `tick ${TICK_MS} ms; ${N} instances started in ${((Date.now() - t0) / 1000).toFixed(1)} s (load ${load()})\n\n`,
+  );
   const variants = {
     before: {
       list: async () => Promise.all((await backend.store.ids()).map((id) => backend.state(id))),
@@ -91,6 +93,21 @@ async function main() {
       `| ${name} | ${pct(end.self - start.self)} | ${pct(end.children - start.children)} | ${pct(end.self - start.self + end.children - start.children)} | ${passes} | ${load()} |\n`,
     );
   }
+  // Where "now" spends it: CPU of one list() pass and of one stats pass, back to back.
+  const cpuOf = async (runs: number, fn: () => Promise<unknown>) => {
+    const a = await cpuTicks();
+    const t = process.cpuUsage();
+    for (let i = 0; i < runs; i++) await fn();
+    const u = process.cpuUsage(t);
+    const b = await cpuTicks();
+    return { ms: (u.user + u.system) / 1000 / runs, children: ((b.children - a.children) * 10) / runs };
+  };
+  const l = await cpuOf(20, variants.now.list);
+  const st = await cpuOf(5, variants.now.stats);
+  process.stdout.write(
+    `\nnow, per pass with ${N} instances: list() ${l.ms.toFixed(1)} ms CPU (children ${l.children.toFixed(1)} ms), ` +
+      `stats pass ${st.ms.toFixed(1)} ms CPU (children ${st.children.toFixed(1)} ms)\n`,
+  );
 }
 
 main()
