@@ -388,7 +388,7 @@ async function latency(e: RootEnv) {
   out(`raw runc stop p50 ${ms(rawStopP50)} ms.\n`);
   out("\ncreate+start by phase (p50 ms):\n\n");
   out(
-    "| path | rootfs (image lookup, idmapped layers) | mounts (loop ext4, overlay) | netns/userns + CNI | of which bandwidth plugin | network policy rebuild | other (conmon, runc create, files) | runc start + exec |\n",
+    "| path | rootfs (image lookup, idmapped layers) | mounts (loop ext4, overlay) | CNI ADD (netns/userns in other) | of which bandwidth plugin | network policy rebuild | other (conmon, runc create, files) | runc start + exec |\n",
   );
   out("|---|---|---|---|---|---|---|---|\n");
   for (const v of VARIANTS) {
