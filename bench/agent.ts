@@ -227,9 +227,11 @@ async function latency(e: RootEnv) {
     };
   };
   for (const b of backends.values()) {
-    for (const m of ["ensureImage", "from", "mount", "imageConfig"]) wrap(b.buildah, m, "rootfs");
-    wrap(b, "prepareRootfs", "layer");
-    wrap(b, "networkNamespace", "network");
+    // Since the overlay start path (issue 19): image lookup and idmapped layers are "rootfs", the loop and overlay
+    // mounts "writable layer" (mkfs is not wrapped), and the netns/userns creation is not timed apart.
+    wrap(b.images, "resolve", "rootfs");
+    wrap(b.idmapped, "ensure", "rootfs");
+    wrap(b.mounter, "mount", "layer");
     wrap((b as unknown as { cni: object }).cni, "add", "network");
     const network = (b as unknown as { network?: object }).network;
     if (network) wrap(network, "refresh", "policy");
@@ -386,7 +388,7 @@ async function latency(e: RootEnv) {
   out(`raw runc stop p50 ${ms(rawStopP50)} ms.\n`);
   out("\ncreate+start by phase (p50 ms):\n\n");
   out(
-    "| path | rootfs (buildah inspect/from/mount/config) | writable layer | netns/userns + CNI | of which bandwidth plugin | network policy rebuild | other (conmon, runc create, files) | runc start + exec |\n",
+    "| path | rootfs (image lookup, idmapped layers) | mounts (loop ext4, overlay) | CNI ADD (netns/userns in other) | of which bandwidth plugin | network policy rebuild | other (conmon, runc create, files) | runc start + exec |\n",
   );
   out("|---|---|---|---|---|---|---|---|\n");
   for (const v of VARIANTS) {

@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     ...(config.hostIp ? { hostIp: config.hostIp } : {}),
     collectGarbage: async () => {
       await backend.collectNetworkGarbage();
+      await backend.collectRootfsGarbage();
     },
     register: () =>
       hostInfo({

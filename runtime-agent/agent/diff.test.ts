@@ -27,6 +27,13 @@ describe("diffInstances", () => {
     );
     expect(d).toEqual({ start: [a], stop: ["z"], replace: [], keep: ["b"] });
   });
+  it("does not replace an instance when only the CPU request appears or changes", () => {
+    const old = spec("a");
+    const now = spec("a", { limits: { memoryBytes: 64 * 1024 * 1024, cpuMillis: 100, cpuRequestMillis: 10 } });
+    expect(diffInstances([now], [{ id: "a", specHash: specHash(old) }])).toMatchObject({ replace: [], keep: ["a"] });
+    const limit = spec("a", { limits: { memoryBytes: 64 * 1024 * 1024, cpuMillis: 200, cpuRequestMillis: 10 } });
+    expect(diffInstances([limit], [{ id: "a", specHash: specHash(now) }]).replace).toEqual([limit]);
+  });
   it("replaces an instance whose spec changed, adopts one with an unknown spec", () => {
     const a = spec("a", { env: { X: "2" } });
     const b = spec("b");

@@ -32,9 +32,14 @@ export function stableJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Identity of a spec: its stable JSON (compared as a string; specs are small). */
+/**
+ * Identity of a spec: its stable JSON (compared as a string; specs are small). The CPU request is left out: it only
+ * sets the cgroup's share of contended CPU at create, and instances started before control planes sent it must not
+ * all be replaced when one does (a changed request applies from the instance's next start).
+ */
 export function specHash(spec: InstanceSpec): string {
-  return stableJson(spec);
+  const { cpuRequestMillis: _request, ...limits } = spec.limits;
+  return stableJson({ ...spec, limits });
 }
 
 /** Computes the actions; an actual instance without a known hash is adopted as matching. */

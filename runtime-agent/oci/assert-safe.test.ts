@@ -92,6 +92,18 @@ describe("assertSafeSpec", () => {
     expect(() => assertSafeSpec(tampered(tamper), allowed)).toThrow(/refusing container spec/);
   });
 
+  it("accepts a cgroup v2 cpu.weight and refuses any other unified resource", () => {
+    expect(() => assertSafeSpec(buildSpec({ ...input, cgroupVersion: 2 }), allowed)).not.toThrow();
+    const other = tampered((s) => {
+      (s.linux.resources as Record<string, unknown>).unified = { "cpu.weight": "10", "memory.high": "max" };
+    });
+    expect(() => assertSafeSpec(other, allowed)).toThrow(/unified/);
+    const bad = tampered((s) => {
+      s.linux.resources.unified = { "cpu.weight": "0" };
+    });
+    expect(() => assertSafeSpec(bad, allowed)).toThrow(/unified/);
+  });
+
   it("refuses a user namespace the agent did not set up", () => {
     const { userNamespacePath: _, ...withoutUserns } = allowed;
     expect(() => assertSafeSpec(buildSpec(input), withoutUserns)).toThrow(/user namespace not set up/);

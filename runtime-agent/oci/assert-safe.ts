@@ -48,7 +48,7 @@ const KEYS = {
     "readonlyPaths",
     "rootfsPropagation",
   ]),
-  resources: new Set(["devices", "memory", "cpu", "pids"]),
+  resources: new Set(["devices", "memory", "cpu", "pids", "unified"]),
 } as const;
 
 function assertKeys(what: keyof typeof KEYS, obj: object): void {
@@ -65,6 +65,11 @@ export function assertSafeSpec(spec: OciSpec, allowed: AllowedHostPaths): OciSpe
   assertKeys("process", spec.process);
   assertKeys("linux", spec.linux);
   assertKeys("resources", spec.linux.resources);
+  const unified = spec.linux.resources.unified;
+  if (unified) {
+    if (Object.keys(unified).join() !== "cpu.weight" || !/^[1-9][0-9]{0,4}$/.test(unified["cpu.weight"]))
+      refuse("unified resources other than a cpu.weight");
+  }
   const caps = spec.process.capabilities;
   for (const [name, set] of Object.entries(caps)) {
     for (const c of set as string[]) {

@@ -3,7 +3,7 @@ import { DEFAULT_CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES } from "./capabilitie
 import { KERNEL_MOUNT_TYPES, MASKED_PATHS, READONLY_PATHS } from "./defaults.ts";
 import { mergeEnv } from "./env.ts";
 import { NAMESPACE_CLONE_FLAGS } from "./seccomp.ts";
-import { buildSpec, cpuResources, pingGroupRange, type SpecInput } from "./spec.ts";
+import { buildSpec, cpuResources, cpuWeight, pingGroupRange, type SpecInput } from "./spec.ts";
 
 const MiB = 1024 * 1024;
 const USERNS = {
@@ -185,6 +185,34 @@ describe("cpuResources", () => {
     [2500, { shares: 2560, quota: 250_000, period: 100_000 }],
   ])("%d millicores", (millis, expected) => {
     expect(cpuResources(millis)).toEqual(expected);
+  });
+  it("takes the share from the request, the quota from the limit", () => {
+    expect(cpuResources(1000, 100)).toEqual({ shares: 102, quota: 100_000, period: 100_000 });
+    expect(cpuResources(1000, 1)).toMatchObject({ shares: 2 });
+    expect(cpuResources(256_000, 256_000)).toMatchObject({ shares: 262_144 });
+  });
+
+  it.each([
+    [1000, 100],
+    [100, 10],
+    [10, 1],
+    [1, 1],
+    [2500, 250],
+    [256_000, 10_000],
+  ])("cgroup v2: %d millicores requested -> cpu.weight %d", (millis, weight) => {
+    expect(cpuWeight(millis)).toBe(weight);
+  });
+
+  it("puts the request's weight into cpu.weight on cgroup v2 hosts, shares on v1", () => {
+    const limits = { memoryBytes: 64 * MiB, cpuMillis: 1000, cpuRequestMillis: 250, pids: 64 };
+    const v1 = buildSpec(input({ limits })).linux.resources;
+    expect(v1.cpu).toEqual({ shares: 256, quota: 100_000, period: 100_000 });
+    expect(v1.unified).toBeUndefined();
+    const v2 = buildSpec(input({ limits, cgroupVersion: 2 })).linux.resources;
+    expect(v2.cpu).toEqual({ quota: 100_000, period: 100_000 });
+    expect(v2.unified).toEqual({ "cpu.weight": "25" });
+    // Without a request the limit stands in for it.
+    expect(buildSpec(input({ cgroupVersion: 2 })).linux.resources.unified).toEqual({ "cpu.weight": "50" });
   });
 });
 

@@ -24,7 +24,10 @@ export interface SpecInput {
   netnsPath: string;
   /** cgroup parent such as `/berth`; the instance's cgroup is `<parent>/<id>`. */
   cgroupParent: string;
-  limits: { memoryBytes: number; cpuMillis: number; pids: number };
+  /** cpuRequestMillis: the CPU request, what the instance's share of contended CPU follows (default: cpuMillis). */
+  limits: { memoryBytes: number; cpuMillis: number; cpuRequestMillis?: number | undefined; pids: number };
+  /** The host's cgroup version (default 1: v1 or hybrid): where the CPU request's weight goes. */
+  cgroupVersion?: 1 | 2;
   /** Files the platform writes per instance and bind-mounts read-only: the only host paths in the spec. */
   platformFiles: { hosts: string; resolvConf: string };
   /**
@@ -108,16 +111,30 @@ function validate(input: SpecInput): void {
   }
   assertCount("memory limit", input.limits.memoryBytes, 4 * 1024 * 1024);
   assertCount("cpu millis", input.limits.cpuMillis, 10);
+  if (input.limits.cpuRequestMillis !== undefined) assertCount("cpu request millis", input.limits.cpuRequestMillis, 1);
   assertCount("pids limit", input.limits.pids, 1);
 }
 
-/** CPU shares (cgroup v1 weight, 1024 = one core) and CFS quota for a millicore limit. */
-export function cpuResources(cpuMillis: number): { shares: number; quota: number; period: number } {
+/**
+ * CPU resources. The limit (millicores) is a CFS quota per 100 ms period. The request sets the instance's share of
+ * contended CPU, proportional to it: on cgroup v1 cpu.shares = request × 1024 / 1000 (1024 per core, v1's default),
+ * at least 2; on cgroup v2 cpu.weight = request / 10 (100 per core, v2's default), 1..10000, written as is (runc's
+ * shares -> weight conversion would give 39 for one core). Without a request, the limit stands in for it.
+ */
+export function cpuResources(
+  cpuMillis: number,
+  requestMillis = cpuMillis,
+): { shares: number; quota: number; period: number } {
   return {
-    shares: Math.max(2, Math.round((cpuMillis * 1024) / 1000)),
+    shares: Math.min(262_144, Math.max(2, Math.round((requestMillis * 1024) / 1000))),
     quota: Math.max(1000, Math.round((cpuMillis * CPU_PERIOD_US) / 1000)),
     period: CPU_PERIOD_US,
   };
+}
+
+/** cgroup v2 cpu.weight of a CPU request in millicores (see cpuResources). Pure. */
+export function cpuWeight(requestMillis: number): number {
+  return Math.min(10_000, Math.max(1, Math.round(requestMillis / 10)));
 }
 
 /** A volume's bind mount: writable, but nothing on it is a device or a trusted setuid binary. */
@@ -192,7 +209,7 @@ export function buildSpec(input: SpecInput): OciSpec {
         devices: [{ allow: false, access: "rwm" }],
         // swap == limit: memory+swap capped at the limit, i.e. no swap; the OOM killer stays on.
         memory: { limit: input.limits.memoryBytes, swap: input.limits.memoryBytes, disableOOMKiller: false },
-        cpu: cpuResources(input.limits.cpuMillis),
+        cpu: cpuResources(input.limits.cpuMillis, input.limits.cpuRequestMillis),
         pids: { limit: input.limits.pids },
       },
       sysctl: {
@@ -209,6 +226,12 @@ export function buildSpec(input: SpecInput): OciSpec {
   if (input.userNamespace) {
     spec.linux.uidMappings = input.userNamespace.uidMappings.map((m) => ({ ...m }));
     spec.linux.gidMappings = input.userNamespace.gidMappings.map((m) => ({ ...m }));
+  }
+  if (input.cgroupVersion === 2) {
+    delete spec.linux.resources.cpu.shares;
+    spec.linux.resources.unified = {
+      "cpu.weight": String(cpuWeight(input.limits.cpuRequestMillis ?? input.limits.cpuMillis)),
+    };
   }
   assertSafeSpec(spec, {
     rootfs: input.rootfs,

@@ -78,8 +78,11 @@ export interface OciSpec {
     resources: {
       devices: { allow: boolean; access: string }[];
       memory: { limit: number; swap: number; disableOOMKiller: false };
-      cpu: { shares: number; quota: number; period: number };
+      /** `shares` on cgroup v1 hosts only; on v2 the weight is in `unified` (see cpuResources in spec.ts). */
+      cpu: { shares?: number; quota: number; period: number };
       pids: { limit: number };
+      /** cgroup v2 only: `cpu.weight` and nothing else. */
+      unified?: { "cpu.weight": string };
     };
     sysctl: Record<string, string>;
     seccomp: OciSeccomp;

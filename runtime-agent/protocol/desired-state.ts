@@ -39,6 +39,11 @@ export const Limits = z.strictObject({
     .min(4 * MiB)
     .max(1024 * 1024 * MiB),
   cpuMillis: z.int().min(10).max(256_000),
+  /**
+   * CPU request in millicores: the instance's share of contended CPU (cgroup cpu.shares / cpu.weight, proportional to
+   * it); placement counts it. Absent (older control planes): the limit stands in for it.
+   */
+  cpuRequestMillis: z.int().min(1).max(256_000).optional(),
   pids: z.int().min(8).max(65_536).default(DEFAULT_PIDS_LIMIT),
   diskBytes: z
     .int()

@@ -52,7 +52,8 @@ export const OciBackendConfig = z.strictObject({
   storage: z.strictObject({
     root: AbsPath,
     runRoot: AbsPath,
-    driver: z.enum(["overlay", "vfs"]).default("overlay"),
+    /** The start path mounts the layers itself as an overlay (image-store.ts), so only the overlay driver works. */
+    driver: z.literal("overlay").default("overlay"),
     /** TLS verification when pulling (off only for the loopback platform registry). */
     tlsVerify: z.boolean().default(true),
     /** Registries (host:port) pulled from over plain HTTP: the platform registry on loopback in single-machine mode. */

@@ -33,6 +33,18 @@ describe("InstanceStore", () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
+  it("peekMeta keeps a parsed record until meta.json is replaced, and forgets a removed one", async () => {
+    await store.createDir("web-1");
+    await store.writeMeta(meta);
+    const first = await store.peekMeta("web-1");
+    expect(first).toEqual(meta);
+    expect(await store.peekMeta("web-1")).toBe(first); // same object: not parsed again
+    await store.writeMeta({ ...meta, stage: "created" });
+    expect(await store.peekMeta("web-1")).toMatchObject({ stage: "created" });
+    await store.remove("web-1");
+    expect(await store.peekMeta("web-1")).toBeNull();
+  });
+
   it("round-trips meta, lists ids, reads exit codes and OOM marks, removes everything", async () => {
     await store.createDir("web-1");
     await expect(store.createDir("web-1")).rejects.toThrow(/EEXIST/);

@@ -27,8 +27,10 @@ export const InstanceMeta = z.object({
   cgroupPath: z.string(),
   /** The rootfs runc uses: the size-limited overlay (or a bind of the image rootfs) in the run dir. */
   rootfs: z.string().optional(),
-  /** buildah's mount of the image (the overlay's lower layer). */
+  /** buildah's mount of the image (records of agents before the overlay start path: a buildah container each). */
   imageRootfs: z.string().optional(),
+  /** containers/storage id of the image whose layers are the rootfs's lower layers (the overlay start path). */
+  imageId: z.string().optional(),
   /** Host ids of the instance's user namespace (absent: the node ran it without one). */
   idRange: z.strictObject({ hostId: z.int(), size: z.int() }).optional(),
   /** Set before the persisted user namespace is created, so teardown unmounts it. */
@@ -52,6 +54,7 @@ export type InstanceMeta = z.infer<typeof InstanceMeta>;
 /** Paths under the agent's state dir (root only) and its run dir (what the container itself reaches). */
 export class InstanceStore {
   private readonly runDir: string;
+  private readonly peeked = new Map<string, { key: string; meta: InstanceMeta }>();
 
   constructor(
     private readonly stateDir: string,
@@ -166,6 +169,27 @@ export class InstanceStore {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * meta.json for reading only (never mutate the result): the parsed record is kept while the file's inode, size and
+   * mtime stay the same (writeMeta replaces it by rename), so the agent's per-tick listing does not parse every
+   * record again. Writers use readMeta.
+   */
+  async peekMeta(id: string): Promise<Readonly<InstanceMeta> | null> {
+    const file = this.file(id, "meta.json");
+    const st = await fs.stat(file).catch(() => null);
+    if (!st) {
+      this.peeked.delete(id);
+      return null;
+    }
+    const key = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    const cached = this.peeked.get(id);
+    if (cached?.key === key) return cached.meta;
+    const meta = await this.readMeta(id);
+    if (this.peeked.size > 10_000) this.peeked.clear();
+    if (meta) this.peeked.set(id, { key, meta });
+    return meta;
   }
 
   /** Ids with an instance directory. */

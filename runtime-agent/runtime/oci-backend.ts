@@ -1,30 +1,24 @@
-// The real RuntimeBackend: rootfs from containers/storage (buildah), network from CNI in a named netns, the
-// container run by conmon + runc with the spec from oci/spec.ts. All host state an instance creates is recorded in
+// The real RuntimeBackend: rootfs as an overlay over the image's layers in containers/storage (pulled by buildah),
+// network from CNI in a named netns, the container run by conmon + runc with the spec from oci/spec.ts (the create
+// steps are in instance-create.ts). All host state an instance creates is recorded in
 // its meta.json before it is created, so delete() can always take it down again.
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import { buildSpec } from "../oci/spec.ts";
-import { mergeEnv } from "../oci/env.ts";
-import { resolveImageUser } from "../oci/user.ts";
 import type { InstanceStats } from "../protocol/notifications.ts";
 import type { VolumeUsage } from "../protocol/methods.ts";
-import type {
-  ContainerConfig,
-  ContainerConfigInput,
-  ContainerInfo,
-  ExecRequest,
-  RuntimeBackend,
-  Signal,
-  VolumeOps,
-} from "./backend.ts";
-import { readCgroupUsage, readNetDev } from "./cgroups.ts";
-import { Cni, type PortMapping } from "./cni.ts";
+import type { ContainerConfigInput, ContainerInfo, ExecRequest, RuntimeBackend, Signal, VolumeOps } from "./backend.ts";
+import { type CgroupMount, cgroupMounts, cgroupVersion, readCgroupUsage, readNetDev } from "./cgroups.ts";
+import { Cni } from "./cni.ts";
+import { containerInfo, livePid, waitForExec, waitForExit } from "./container-state.ts";
 import { OciBackendConfig, type OciBackendConfigInput } from "./config.ts";
-import { startConmon } from "./conmon.ts";
 import { RuntimeError } from "./errors.ts";
 import { type ExecProcess, startExec } from "./exec-process.ts";
-import { type IdRange, IdRangeAllocator } from "./id-ranges.ts";
+import { ensureSearchable, nofileHardLimit } from "./host-dirs.ts";
+import { IdRangeAllocator } from "./id-ranges.ts";
+import { IdmappedLayers } from "./idmapped-layers.ts";
+import { ImageStore } from "./image-store.ts";
+import { type CreateDeps, prepareAndCreate } from "./instance-create.ts";
 import { type InstanceMeta, InstanceStore } from "./instance-store.ts";
 import { KeyedLock } from "./keyed-lock.ts";
 import { Mounter, mountPointsUnder } from "./mounts.ts";
@@ -32,47 +26,14 @@ import { collectNetworkGarbage, type NetworkGarbage } from "./network-gc.ts";
 import { NetnsManager } from "./netns.ts";
 import { gatewayOf, type PolicyMember } from "./network-policy.ts";
 import { NetworkPolicy } from "./network-policy-applier.ts";
-import { hostNameservers, hostsFile, resolvConf } from "./platform-files.ts";
-import { readRootfsFile } from "./rootfs-read.ts";
+import { hostNameservers } from "./platform-files.ts";
 import { Runc } from "./runc.ts";
 import { Buildah } from "./storage.ts";
 import { teardownInstance } from "./teardown.ts";
-import { createUsernsAndNetns } from "./userns.ts";
 import { checkConfig, checkId, checkSignal } from "./validate.ts";
 import { VolumeStore } from "./volumes.ts";
-import { createWritableLayer } from "./writable-layer.ts";
 
 const KILL_WAIT_MS = 10_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * With user namespaces, runc (as container root, an unprivileged host id) resolves the rootfs and platform-file paths
- * below the run dir, so every directory above it must be searchable by others. Root-owned ones missing that bit get
- * it (search only: nothing becomes listable or readable); anything else is a configuration error.
- */
-async function ensureSearchable(dir: string, log: Logger): Promise<void> {
-  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
-    const st = await fs.stat(d);
-    if ((st.mode & 0o001) === 0) {
-      if (st.uid !== 0)
-        throw new RuntimeError(
-          "invalid",
-          `user namespaces need ${d} (above the run dir ${dir}) to be searchable by others (chmod o+x), ` +
-            "or turn them off for this node (BERTH_USERNS=off)",
-        );
-      await fs.chmod(d, (st.mode & 0o7777) | 0o001);
-      log.warn({ dir: d }, "made directory searchable (o+x) for user-namespaced containers");
-    }
-    if (d === "/") return;
-  }
-}
-
-async function nofileHardLimit(): Promise<number> {
-  const limits = await fs.readFile("/proc/self/limits", "utf8").catch(() => "");
-  const hard = Number(/^Max open files\s+\d+\s+(\d+)/m.exec(limits)?.[1]);
-  return Number.isFinite(hard) && hard > 0 ? Math.min(hard, 65_536) : 1024;
-}
 
 /** conmon + runc + CNI + containers/storage. Create with `OciBackend.open()`. */
 export class OciBackend implements RuntimeBackend {
@@ -80,6 +41,10 @@ export class OciBackend implements RuntimeBackend {
   readonly store: InstanceStore;
   readonly runc: Runc;
   readonly buildah: Buildah;
+  /** Images by reference: config and unpacked layers, pinned while in use (image-store.ts). */
+  readonly images: ImageStore;
+  /** Image layers idmapped per team range, shared by its instances (idmapped-layers.ts). */
+  readonly idmapped: IdmappedLayers;
   readonly netns: NetnsManager;
   readonly mounter: Mounter;
   /** Per-team host id ranges; null when the node runs without user namespaces. */
@@ -94,6 +59,9 @@ export class OciBackend implements RuntimeBackend {
   private readonly volumeLocks = new KeyedLock();
   private nameservers: string[] = [];
   private nofile = 1024;
+  private cgroupVersion: 1 | 2 = 1;
+  /** The host's cgroup mounts, read once: parsing mountinfo per stats reading was most of a stats pass's CPU. */
+  private cgroups: CgroupMount[] | undefined;
 
   private constructor(
     config: OciBackendConfig,
@@ -104,6 +72,8 @@ export class OciBackend implements RuntimeBackend {
     this.mounter = new Mounter(config.mountPath, config.umountPath);
     this.runc = new Runc(config.runcPath, config.runcRoot);
     this.buildah = new Buildah(config.buildahPath, config.storage);
+    this.images = new ImageStore(this.buildah, config.storage.root, `${config.namePrefix}image-`);
+    this.idmapped = new IdmappedLayers(path.join(config.stateDir, "idmapped"), config.python3Path, this.mounter);
     this.netns = new NetnsManager(config.ipPath);
     this.cni = new Cni({ ...config.cni }, log.child({ component: "cni" }));
     this.volumeStore = new VolumeStore(config.stateDir, { mkfsPath: config.mkfsPath, mounter: this.mounter });
@@ -145,6 +115,8 @@ export class OciBackend implements RuntimeBackend {
     await backend.sweepRunDir();
     backend.nameservers = parsed.data.dns ?? (await hostNameservers());
     backend.nofile = await nofileHardLimit();
+    backend.cgroupVersion = await cgroupVersion();
+    backend.cgroups = await cgroupMounts();
     const { cni, networkPolicy } = parsed.data;
     if (networkPolicy.enabled) {
       backend.network = new NetworkPolicy(
@@ -184,6 +156,43 @@ export class OciBackend implements RuntimeBackend {
       liveIds: async () => new Set([...(await this.store.ids()), ...(await this.runc.list()).map((c) => c.id)]),
       log: this.log,
     });
+  }
+
+  /**
+   * Drops what the start path keeps per image and per team while instances use them: pins of images no instance
+   * record names (image-store.ts) and idmapped layer mounts of id ranges no record has (idmapped-layers.ts). The agent
+   * runs it with its other garbage collection (at start and periodically), which also covers a crash or kill -9.
+   */
+  async collectRootfsGarbage(opts: { pinGraceMs?: number } = {}): Promise<{ unpinned: string[]; layerMounts: number }> {
+    const metas = async () =>
+      (await Promise.all((await this.store.ids()).map((i) => this.store.readMeta(i)))).flatMap((m) => (m ? [m] : []));
+    const images = new Set((await metas()).flatMap((m) => (m.imageId ? [m.imageId] : [])));
+    const unpinned = await this.images.unpinUnused(images, opts.pinGraceMs);
+    const layerMounts = await this.idmapped.collect(
+      async () => new Set((await metas()).flatMap((m) => (m.idRange ? [m.idRange.hostId] : []))),
+    );
+    return { unpinned, layerMounts };
+  }
+
+  private createDeps(): CreateDeps {
+    return {
+      config: this.config,
+      store: this.store,
+      images: this.images,
+      idmapped: this.idmapped,
+      idRanges: this.idRanges,
+      cni: this.cni,
+      netns: this.netns,
+      mounter: this.mounter,
+      runc: this.runc,
+      network: this.network,
+      volumeStore: this.volumeStore,
+      volumeLocks: this.volumeLocks,
+      nameservers: this.nameservers,
+      nofile: this.nofile,
+      cgroupVersion: this.cgroupVersion,
+      log: this.log,
+    };
   }
 
   /** The instances the network policy is for: every record with an address that is not being torn down. */
@@ -253,7 +262,7 @@ export class OciBackend implements RuntimeBackend {
       };
       try {
         await this.store.writeMeta(meta);
-        await this.prepareAndCreate(config, meta);
+        await prepareAndCreate(this.createDeps(), config, meta);
       } catch (err) {
         this.log.warn({ err, id: config.id }, "create failed; cleaning up");
         await this.cleanup(config.id).catch((cleanupErr: unknown) =>
@@ -261,181 +270,8 @@ export class OciBackend implements RuntimeBackend {
         );
         throw err;
       }
-      return (await this.info(config.id)) as ContainerInfo;
+      return (await containerInfo(this.store, this.runc, config.id)) as ContainerInfo;
     });
-  }
-
-  private async prepareAndCreate(config: ContainerConfig, meta: InstanceMeta): Promise<void> {
-    const { id } = config;
-    await this.buildah.ensureImage(config.image);
-    const range = this.idRanges ? await this.idRanges.rangeFor(config.team) : null;
-    if (range) {
-      meta.idRange = range;
-      await this.store.writeMeta(meta);
-      await this.store.openContainerDir(id, range.hostId);
-    }
-    // With a user namespace, containers/storage presents the image layers shifted into the team's range (idmapped
-    // mounts of the shared layers on this kernel: no copy), so files keep their owners as the container sees them.
-    await this.buildah.from(meta.storageName, config.image, range ?? undefined);
-    meta.imageRootfs = await this.buildah.mount(meta.storageName);
-    await this.store.writeMeta(meta);
-    const image = await this.buildah.imageConfig(meta.storageName);
-    const args = config.command ?? [...image.entrypoint, ...image.cmd];
-    if (args.length === 0) throw new RuntimeError("invalid", `image ${config.image} has no command and none was given`);
-    meta.rootfs = await this.prepareRootfs(config, meta, meta.imageRootfs, range);
-    await this.store.writeMeta(meta);
-
-    const netnsPath = await this.networkNamespace(meta, range);
-    const attachment = await this.cni.add(id, netnsPath, this.ports(meta), {
-      bitsPerSec: config.limits.bandwidthBitsPerSec,
-    });
-    meta.ip = attachment.ip;
-    meta.cniResult = attachment.result;
-    await this.store.writeMeta(meta);
-    // Its team's rules exist before its process does; until then it could reach no other instance anyway.
-    await this.network?.refresh();
-
-    const hosts = this.store.platformFile(id, "hosts");
-    const resolv = this.store.platformFile(id, "resolv.conf");
-    await fs.writeFile(hosts, hostsFile(id, attachment.ip), { mode: 0o644 });
-    await fs.writeFile(resolv, resolvConf(this.nameservers), { mode: 0o644 });
-    const user = resolveImageUser(
-      image.user,
-      await readRootfsFile(meta.rootfs, "etc/passwd"),
-      await readRootfsFile(meta.rootfs, "etc/group"),
-    );
-    if (range) {
-      for (const n of [user.uid, user.gid, ...user.additionalGids]) {
-        if (n >= range.size)
-          throw new RuntimeError("invalid", `image user/group id ${n} is outside the container's ${range.size} ids`);
-      }
-    }
-    const volumes = await this.attachVolumes(config, meta, user, range);
-    const mapping = range ? [{ containerID: 0, hostID: range.hostId, size: range.size }] : null;
-    const spec = buildSpec({
-      id,
-      rootfs: meta.rootfs,
-      args,
-      env: mergeEnv(image.env, config.env, config.port),
-      cwd: image.workingDir.startsWith("/") ? image.workingDir : "/",
-      user,
-      netnsPath,
-      cgroupParent: this.config.cgroupParent,
-      limits: config.limits,
-      platformFiles: { hosts, resolvConf: resolv },
-      ...(volumes.length ? { volumes } : {}),
-      ...(mapping
-        ? {
-            userNamespace: {
-              path: this.store.file(id, "userns"),
-              uidMappings: mapping,
-              gidMappings: mapping.map((m) => ({ ...m })),
-            },
-          }
-        : {}),
-      arch: process.arch,
-      nofile: this.nofile,
-    });
-    await fs.writeFile(`${this.store.bundle(id)}/config.json`, JSON.stringify(spec), { mode: 0o600 });
-    await startConmon({
-      conmonPath: this.config.conmonPath,
-      runcPath: this.config.runcPath,
-      runtimeArgs: this.runc.globalArgs(),
-      id,
-      bundleDir: this.store.bundle(id),
-      pidFile: this.store.file(id, "pid"),
-      conmonPidFile: this.store.file(id, "conmon.pid"),
-      logPath: this.store.file(id, "container.log"),
-      logSizeMaxBytes: this.config.logSizeMaxBytes,
-      exitDir: this.store.exitDir,
-      persistDir: this.store.persistDir(id),
-      socketDir: this.store.socketDir,
-      conmonLogPath: this.store.file(id, "conmon.log"),
-      timeoutMs: this.config.createTimeoutMs,
-    });
-    meta.stage = "created";
-    await this.store.writeMeta(meta);
-  }
-
-  /**
-   * Creates (first use) and mounts the instance's volumes on the node; returns the bind mounts for its spec. A volume
-   * created now is given to the image's user (host ids shifted into the team's range under a user namespace), so a
-   * non-root app can write it. Recorded in the instance's meta first, so a destroy never races the mount.
-   */
-  private async attachVolumes(
-    config: ContainerConfig,
-    meta: InstanceMeta,
-    user: { uid: number; gid: number },
-    range: IdRange | null,
-  ): Promise<{ source: string; destination: string }[]> {
-    const volumes = config.volumes ?? [];
-    if (volumes.length === 0) return [];
-    meta.volumes = volumes.map((v) => v.id);
-    await this.store.writeMeta(meta);
-    const mounts: { source: string; destination: string }[] = [];
-    for (const v of volumes) {
-      await this.volumeLocks.run(v.id, async () => {
-        const { created } = await this.volumeStore.ensure(v.id, config.team, v.sizeBytes);
-        if (created)
-          await this.volumeStore.giveTo(v.id, (range?.hostId ?? 0) + user.uid, (range?.hostId ?? 0) + user.gid);
-      });
-      mounts.push({ source: this.volumeStore.mountPoint(v.id), destination: v.path });
-    }
-    // runc resolves the bind sources as the container's root: the directories above the store must let it pass.
-    if (range) await ensureSearchable(path.join(this.volumeStore.root, "x"), this.log);
-    return mounts;
-  }
-
-  /**
-   * The instance's network namespace: with a user namespace, created together with it (owned by it, see userns.ts);
-   * else a plain named netns. Returns its path.
-   */
-  private async networkNamespace(meta: InstanceMeta, range: IdRange | null): Promise<string> {
-    if (!range) {
-      const p = await this.netns.add(meta.netns);
-      meta.cniAttached = true;
-      await this.store.writeMeta(meta);
-      return p;
-    }
-    meta.userns = true;
-    meta.cniAttached = true;
-    await this.store.writeMeta(meta);
-    return createUsernsAndNetns(
-      { unsharePath: this.config.unsharePath, ipPath: this.config.ipPath, mounter: this.mounter },
-      meta.netns,
-      this.store.file(meta.id, "userns"),
-      range,
-    );
-  }
-
-  /**
-   * The rootfs runc gets: the image rootfs under a size-limited writable layer (see writable-layer.ts); without disk
-   * limits the image rootfs itself, bind-mounted into the run dir when a user namespace must reach it (containers/
-   * storage keeps its directories 0700).
-   */
-  private async prepareRootfs(
-    config: ContainerConfig,
-    meta: InstanceMeta,
-    imageRootfs: string,
-    range: IdRange | null,
-  ): Promise<string> {
-    const rootfs = this.store.rootfsDir(config.id);
-    if (this.config.diskLimits) {
-      meta.writableLayer = true;
-      meta.diskBytes = config.limits.diskBytes;
-      await this.store.writeMeta(meta);
-      await createWritableLayer(
-        { mkfsPath: this.config.mkfsPath, mounter: this.mounter },
-        { image: this.store.file(config.id, "disk.img"), layerDir: this.store.layerDir(config.id), rootfs },
-        imageRootfs,
-        { sizeBytes: config.limits.diskBytes, rootUid: range?.hostId ?? 0, rootGid: range?.hostId ?? 0 },
-      );
-      return rootfs;
-    }
-    if (!range) return imageRootfs;
-    await fs.mkdir(rootfs, { recursive: true, mode: 0o755 });
-    await this.mounter.bind(imageRootfs, rootfs);
-    return rootfs;
   }
 
   async start(id: string): Promise<void> {
@@ -445,21 +281,8 @@ export class OciBackend implements RuntimeBackend {
       if (state.status !== "created")
         throw new RuntimeError("conflict", `container ${id} is ${state.status}, not created`);
       await this.runc.start(id);
-      await this.waitForExec(state.pid);
+      await waitForExec(state.pid);
     });
-  }
-
-  /**
-   * `runc start` returns before runc init has exec'd the user process. A signal in that window hits runc init (a Go
-   * program), which dies with status 2 instead of running the process's handler, so wait until the exec happened.
-   */
-  private async waitForExec(pid: number): Promise<void> {
-    const deadline = Date.now() + 2_000;
-    while (Date.now() < deadline) {
-      const argv = (await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
-      if (!(argv[1] === "init" && (argv[0] ?? "").endsWith("runc"))) return;
-      await sleep(5);
-    }
   }
 
   async stop(id: string, graceMs: number): Promise<ContainerInfo> {
@@ -472,11 +295,11 @@ export class OciBackend implements RuntimeBackend {
         // A created container's init is runc itself waiting for start: SIGTERM means nothing to it.
         const first = state.status === "created" ? "KILL" : "TERM";
         await this.signal(id, first);
-        if (first === "TERM" && !(await this.waitForExit(id, graceMs))) await this.signal(id, "KILL");
-        if (!(await this.waitForExit(id, KILL_WAIT_MS)))
+        if (first === "TERM" && !(await waitForExit(this.store, this.runc, id, graceMs))) await this.signal(id, "KILL");
+        if (!(await waitForExit(this.store, this.runc, id, KILL_WAIT_MS)))
           throw new RuntimeError("timeout", `container ${id} did not exit after SIGKILL`);
       }
-      const info = await this.info(id);
+      const info = await containerInfo(this.store, this.runc, id);
       if (!info) throw new RuntimeError("not_found", `container ${id} not found`);
       return info;
     });
@@ -504,15 +327,16 @@ export class OciBackend implements RuntimeBackend {
   }
 
   async state(id: string): Promise<ContainerInfo | null> {
-    return this.info(checkId(id));
+    return containerInfo(this.store, this.runc, checkId(id));
   }
 
   async stats(id: string): Promise<InstanceStats> {
-    const meta = await this.store.readMeta(checkId(id));
+    const meta = await this.store.peekMeta(checkId(id));
     if (!meta) throw new RuntimeError("not_found", `container ${id} not found`);
-    const state = await this.runc.state(id);
-    const usage = await readCgroupUsage(meta.cgroupPath);
-    const net = state && state.status === "running" && state.pid > 0 ? await readNetDev(state.pid) : { rx: 0, tx: 0 };
+    // Files only, no runc process: the stats collector reads every instance every few seconds.
+    const usage = await readCgroupUsage(meta.cgroupPath, this.cgroups);
+    const pid = await livePid(this.store, id, meta.cgroupPath);
+    const net = pid !== null ? await readNetDev(pid) : { rx: 0, tx: 0 };
     return {
       instanceId: id,
       cpuNanos: usage.cpuNanos,
@@ -527,7 +351,13 @@ export class OciBackend implements RuntimeBackend {
   }
 
   async list(): Promise<ContainerInfo[]> {
-    const infos = await Promise.all((await this.store.ids()).map((id) => this.info(id)));
+    // runc's state from its files, no runc process per instance (the reconciler lists every tick); a container
+    // without a state file there is asked for through runc.
+    const infos = await Promise.all(
+      (await this.store.ids()).map(async (id) =>
+        containerInfo(this.store, this.runc, id, (await this.runc.stateFromFiles(id)) ?? undefined),
+      ),
+    );
     return infos.filter((i): i is ContainerInfo => i !== null);
   }
 
@@ -549,55 +379,11 @@ export class OciBackend implements RuntimeBackend {
     );
   }
 
-  private ports(meta: InstanceMeta): PortMapping[] {
-    return meta.port !== undefined && meta.hostPort !== undefined
-      ? [{ hostPort: meta.hostPort, containerPort: meta.port, protocol: "tcp" }]
-      : [];
-  }
-
   private async signal(id: string, sig: "TERM" | "KILL"): Promise<void> {
     await this.runc.kill(id, sig).catch(async (err: unknown) => {
       // Exiting between our state check and the kill is fine; anything else is not.
       const state = await this.runc.state(id);
       if (state && state.status !== "stopped") throw err;
     });
-  }
-
-  /** Waits for conmon's exit file; every 0.5 s also asks runc, in case conmon itself is gone (killed by hand). */
-  private async waitForExit(id: string, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    for (let i = 1; ; i++) {
-      if ((await this.store.exitCode(id)) !== undefined) return true;
-      if (i % 10 === 0 && ((await this.runc.state(id))?.status ?? "stopped") === "stopped") return true;
-      if (Date.now() >= deadline) return false;
-      await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
-    }
-  }
-
-  private async info(id: string): Promise<ContainerInfo | null> {
-    const meta = await this.store.readMeta(id);
-    if (!meta) return null;
-    const state = meta.stage === "created" ? await this.runc.state(id) : null;
-    const exitCode = await this.store.exitCode(id);
-    const status =
-      !state || state.status === "stopped"
-        ? "stopped"
-        : state.status === "running" || state.status === "paused"
-          ? "running"
-          : "created";
-    return {
-      id,
-      app: meta.app,
-      release: meta.release,
-      processType: meta.processType,
-      status,
-      ...(status === "running" && state ? { pid: state.pid } : {}),
-      ...(meta.ip ? { ip: meta.ip } : {}),
-      ...(meta.hostPort !== undefined ? { hostPort: meta.hostPort } : {}),
-      ...(status === "stopped" && exitCode !== undefined ? { exitCode } : {}),
-      ...((await this.store.oomKilled(id)) ? { oomKilled: true } : {}),
-      logPath: this.store.file(id, "container.log"),
-      createdAt: meta.createdAt,
-    };
   }
 }

@@ -7,7 +7,7 @@ import { run } from "./exec.ts";
 export interface StorageConfig {
   root: string;
   runRoot: string;
-  driver: "overlay" | "vfs";
+  driver: "overlay";
   tlsVerify: boolean;
   insecureRegistries: string[];
   authFile?: string | undefined;
@@ -30,6 +30,20 @@ const OciConfig = z.object({
   Cmd: z.array(z.string()).nullish(),
 });
 const ContainerInspect = z.object({ OCIv1: z.object({ config: OciConfig.optional() }) });
+
+/** The process-shaping part of `buildah inspect` output (same shape for images and containers). */
+function parseImageConfig(stdout: string, name: string): ImageConfig {
+  const parsed = ContainerInspect.safeParse(JSON.parse(stdout));
+  if (!parsed.success) throw new RuntimeError("failed", `unexpected buildah inspect output for ${name}`);
+  const c = parsed.data.OCIv1.config ?? {};
+  return {
+    user: c.User ?? "",
+    env: c.Env ?? [],
+    workingDir: c.WorkingDir || "/",
+    entrypoint: c.Entrypoint ?? [],
+    cmd: c.Cmd ?? [],
+  };
+}
 
 const NOT_KNOWN = /not known|no such|does not exist|not found/i;
 
@@ -93,19 +107,24 @@ export class Buildah {
     return mountPoint;
   }
 
+  /** The id of a local image. */
+  async imageId(ref: string): Promise<string> {
+    const { stdout } = await this.buildah(["inspect", "--type", "image", "--format", "{{.FromImageID}}", "--", ref]);
+    const id = stdout.trim();
+    if (!/^[0-9a-f]{64}$/.test(id)) throw new RuntimeError("failed", `buildah inspect gave no image id for ${ref}`);
+    return id;
+  }
+
+  /** Reads a local image's config (what shapes the process). */
+  async imageConfigOf(ref: string): Promise<ImageConfig> {
+    const { stdout } = await this.buildah(["inspect", "--type", "image", "--", ref]);
+    return parseImageConfig(stdout, ref);
+  }
+
   /** Reads the image config the container was created from. */
   async imageConfig(name: string): Promise<ImageConfig> {
     const { stdout } = await this.buildah(["inspect", "--type", "container", "--", name]);
-    const parsed = ContainerInspect.safeParse(JSON.parse(stdout));
-    if (!parsed.success) throw new RuntimeError("failed", `unexpected buildah inspect output for ${name}`);
-    const c = parsed.data.OCIv1.config ?? {};
-    return {
-      user: c.User ?? "",
-      env: c.Env ?? [],
-      workingDir: c.WorkingDir || "/",
-      entrypoint: c.Entrypoint ?? [],
-      cmd: c.Cmd ?? [],
-    };
+    return parseImageConfig(stdout, name);
   }
 
   /** Unmounts and removes the working container (its writable layer); a missing one is fine. */

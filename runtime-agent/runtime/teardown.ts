@@ -55,7 +55,7 @@ async function reapConmon(store: InstanceStore, id: string, timeoutMs: number): 
 
 /**
  * Removes the container, its conmon, network attachment, netns and user namespace, rootfs (overlay, writable-layer
- * filesystem and image, buildah container), cgroup and state files. Mount points are derived from the id, so a lost
+ * filesystem and image; the buildah container of older records), cgroup and state files. Mount points are derived from the id, so a lost
  * record still gets them unmounted.
  */
 export async function teardownInstance(d: TeardownDeps, id: string): Promise<void> {
@@ -106,7 +106,8 @@ export async function teardownInstance(d: TeardownDeps, id: string): Promise<voi
       rootfs: d.store.rootfsDir(id),
     });
   });
-  await step("rootfs", () => d.buildah.remove(d.hostName));
+  // Records of agents before the overlay start path have a buildah container per instance; a lost record may too.
+  if (!meta?.imageId) await step("rootfs", () => d.buildah.remove(d.hostName));
   await step("cgroup", async () => {
     const busy = await removeCgroup(d.cgroupPath);
     if (busy.length > 0) throw new RuntimeError("failed", `cgroup not removable: ${busy.join(", ")}`);

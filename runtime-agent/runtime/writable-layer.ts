@@ -1,6 +1,8 @@
-// The container's writable layer with a size limit: a sparse ext4 image of `diskBytes` (no journal: the layer dies
-// with the container, so crash consistency buys nothing) loop-mounted per instance, holding the upper and work dirs of
-// an overlay whose lower layer is the image's rootfs (buildah's mount). Writes past the size fail with ENOSPC inside
+// The container's rootfs: an overlay whose lower layers are the image's unpacked layers (image-store.ts, idmapped for
+// the team under a user namespace: idmapped-layers.ts) and whose upper and work dirs are the instance's writable layer.
+// With a size limit that layer is a sparse ext4 image of `diskBytes` (no journal: the layer dies with the container,
+// so crash consistency buys nothing) loop-mounted per instance; without one, a plain directory in the agent's state
+// dir. Writes past the size fail with ENOSPC inside
 // the container only; the host's filesystem and other instances are not touched. Why not project quotas: they need
 // the storage on XFS (or ext4 with the quota feature) mounted with prjquota, which a plain node does not have; why not
 // tmpfs: it would charge the layer to memory.
@@ -19,7 +21,8 @@ export interface WritableLayerPaths {
 }
 
 export interface WritableLayerOptions {
-  sizeBytes: number;
+  /** Size limit; null = no limit (upper and work dirs in a plain directory, no filesystem image). */
+  sizeBytes: number | null;
   /** Host ids of container root: the owner of the rootfs's top directory. */
   rootUid: number;
   rootGid: number;
@@ -45,44 +48,70 @@ export function mkfsArgs(image: string): string[] {
   ];
 }
 
-/** Creates image, filesystem, loop mount and overlay; `lower` is the image rootfs. Undo with removeWritableLayer. */
+/** overlay's mount data is one page: the lowerdir list must leave room for the other options. */
+const MAX_LOWERDIR_CHARS = 3_500;
+
+/**
+ * Creates the writable layer: image, filesystem and loop mount when size-limited, then its upper and work dirs, the
+ * upper one with `rootMode` (the image root's mode) and owned by container root. Undo with removeWritableLayer.
+ */
 export async function createWritableLayer(
   tools: { mkfsPath: string; mounter: Mounter },
   paths: WritableLayerPaths,
-  lower: string,
-  opts: WritableLayerOptions,
+  opts: WritableLayerOptions & { rootMode: number },
 ): Promise<void> {
-  const options = [lower, paths.layerDir, paths.rootfs].map(assertMountOptionPath);
-  if (!Number.isSafeInteger(opts.sizeBytes) || opts.sizeBytes < 16 * 1024 * 1024)
-    throw new RuntimeError("invalid", "disk limit must be at least 16 MiB");
-  const handle = await fs.open(paths.image, "wx", 0o600);
-  try {
-    await handle.truncate(opts.sizeBytes);
-  } finally {
-    await handle.close();
-  }
-  await run(tools.mkfsPath, mkfsArgs(paths.image), { timeoutMs: 60_000 });
+  assertMountOptionPath(paths.layerDir);
   await fs.mkdir(paths.layerDir, { recursive: true, mode: 0o700 });
-  // noinit_itable: see mkfsArgs; nodev/nosuid: nothing in a writable layer is a device or a trusted setuid binary.
-  await tools.mounter.mount("ext4", paths.image, paths.layerDir, ["loop", "nodev", "nosuid", "noinit_itable"]);
+  if (opts.sizeBytes !== null) {
+    if (!Number.isSafeInteger(opts.sizeBytes) || opts.sizeBytes < 16 * 1024 * 1024)
+      throw new RuntimeError("invalid", "disk limit must be at least 16 MiB");
+    const handle = await fs.open(paths.image, "wx", 0o600);
+    try {
+      await handle.truncate(opts.sizeBytes);
+    } finally {
+      await handle.close();
+    }
+    await run(tools.mkfsPath, mkfsArgs(paths.image), { timeoutMs: 60_000 });
+    // noinit_itable: see mkfsArgs; nodev/nosuid: nothing in a writable layer is a device or a trusted setuid binary.
+    await tools.mounter.mount("ext4", paths.image, paths.layerDir, ["loop", "nodev", "nosuid", "noinit_itable"]);
+  }
   const upper = `${paths.layerDir}/upper`;
-  const work = `${paths.layerDir}/work`;
   await fs.mkdir(upper, { mode: 0o755 });
-  await fs.mkdir(work, { mode: 0o700 });
-  // The overlay's top directory is the upper dir: give it the lower root's mode, owned by container root (in a user
+  await fs.mkdir(`${paths.layerDir}/work`, { mode: 0o700 });
+  // The overlay's top directory is the upper dir: give it the image root's mode, owned by container root (in a user
   // namespace an unmapped owner would make `/` read-only even for container root).
-  const lowerRoot = await fs.stat(lower);
   await fs.chown(upper, opts.rootUid, opts.rootGid);
-  await fs.chmod(upper, lowerRoot.mode & 0o1777);
-  await fs.mkdir(paths.rootfs, { recursive: true, mode: 0o755 });
-  await tools.mounter.mount("overlay", "overlay", paths.rootfs, [
-    `lowerdir=${options[0]}`,
-    `upperdir=${assertMountOptionPath(upper)}`,
-    `workdir=${assertMountOptionPath(work)}`,
-  ]);
+  await fs.chmod(upper, opts.rootMode & 0o1777);
 }
 
-/** Unmounts the overlay and the loop-mounted image (the loop device is released with it); missing parts are fine. */
+/** overlay's lowerdir list as one mount option. Pure; throws when it cannot be one (bad path, too long). */
+export function lowerdirOption(lowers: readonly string[]): string {
+  lowers.forEach(assertMountOptionPath);
+  const lowerdir = lowers.join(":");
+  if (lowers.length === 0 || lowerdir.length > MAX_LOWERDIR_CHARS)
+    throw new RuntimeError("invalid", `image has ${lowers.length} layers: too many (or none) for one overlay mount`);
+  return `lowerdir=${lowerdir}`;
+}
+
+/** Mounts the rootfs overlay: `lowers` (the image's layer directories, topmost first) under the writable layer. */
+export async function mountRootfs(
+  mounter: Mounter,
+  paths: WritableLayerPaths,
+  lowers: readonly string[],
+): Promise<void> {
+  const options = [
+    lowerdirOption(lowers),
+    `upperdir=${assertMountOptionPath(`${paths.layerDir}/upper`)}`,
+    `workdir=${assertMountOptionPath(`${paths.layerDir}/work`)}`,
+  ];
+  await fs.mkdir(paths.rootfs, { recursive: true, mode: 0o755 });
+  await mounter.mount("overlay", "overlay", assertMountOptionPath(paths.rootfs), options);
+}
+
+/**
+ * Unmounts the overlay and the loop-mounted image (the loop device is released with it); missing parts are fine. The
+ * layer directory itself goes with the instance's state directory.
+ */
 export async function removeWritableLayer(mounter: Mounter, paths: WritableLayerPaths): Promise<void> {
   await mounter.unmount(paths.rootfs);
   await mounter.unmount(paths.layerDir);

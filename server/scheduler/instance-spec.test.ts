@@ -63,6 +63,15 @@ describe("instanceSpec", () => {
       diskBytes: 2048 * 1024 * 1024,
       bandwidthBitsPerSec: 50_000_000,
     });
+    // The CPU request goes along in millicores when the scheduler gives one (the agent's cgroup CPU share).
+    const withRequest = instanceSpec(
+      { id: "shop-web-1", processType: "web" },
+      shop,
+      release,
+      { ...limits, cpuRequest: 0.25 },
+      "reg:5000",
+    );
+    expect(withRequest.limits).toMatchObject({ cpuMillis: 500, cpuRequestMillis: 250 });
     // The agent keys the instance's user-namespace id range on the app's team.
     expect(s.team).toBe(shop.teamId);
     expect(s.restartPolicy).toBe("always");

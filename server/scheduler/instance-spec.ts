@@ -36,6 +36,8 @@ export interface SpecLimits {
   cpu: number;
   diskMb: number;
   bandwidthMbit: number;
+  /** CPU request in cores (the instance's share of contended CPU on its node); absent: the agent uses the limit. */
+  cpuRequest?: number;
 }
 
 /** Defaults of a process type's disk and bandwidth limits (the Formation columns' defaults). */
@@ -114,6 +116,9 @@ export function instanceSpec(
     limits: {
       memoryBytes: Math.max(4, Math.round(limits.memoryMb)) * MiB,
       cpuMillis: Math.max(10, Math.round(limits.cpu * 1000)),
+      ...(limits.cpuRequest !== undefined
+        ? { cpuRequestMillis: Math.max(1, Math.round(limits.cpuRequest * 1000)) }
+        : {}),
       diskBytes: Math.max(16, Math.round(limits.diskMb)) * MiB,
       bandwidthBitsPerSec: Math.max(1, Math.round(limits.bandwidthMbit)) * 1_000_000,
     },

@@ -48,6 +48,7 @@ interface InstanceLimits {
   cpu: number | null;
   diskMb: number | null;
   bandwidthMbit: number | null;
+  cpuRequest?: number | null;
 }
 
 /** Where routes go (the Caddy router); optional so API-only control planes can run without one. */
@@ -285,6 +286,8 @@ export class Scheduler extends EventEmitter {
         cpu: mine.cpu,
         diskMb: i.diskMb ?? f.diskMb,
         bandwidthMbit: i.bandwidthMbit ?? f.bandwidthMbit,
+        // The cgroup's CPU share follows what placement counted for the instance (agent: oci/spec.ts cpuResources).
+        cpuRequest: effectiveRequests({ ...mine, cpuRequest: i.cpuRequest }).cpu,
       };
     };
 
