@@ -5,6 +5,7 @@ import type { Logger } from "./logger.ts";
 import type { StreamHub } from "./ws/hub.ts";
 import type { AccessEvents } from "./auth/access-events.ts";
 import type { RegistryInfo } from "./registry/registry.ts";
+import type { PlatformHealth } from "./health/platform-health.ts";
 
 /** Shared dependencies of the control plane, created once at start. */
 export interface Services {
@@ -17,6 +18,8 @@ export interface Services {
   access: AccessEvents;
   /** Address and credentials of the platform registry; throws when it is not running. */
   registry: () => RegistryInfo;
+  /** The platform's component probes (`/healthz`, admin status, the registry gate), built once per control plane. */
+  health: PlatformHealth;
 }
 
 /** The authenticated caller of a request. */

@@ -32,7 +32,7 @@ import { startLogIngest } from "./logs/ingest.ts";
 import { forwardPlatformLines } from "./logs/platform-lines.ts";
 import { applySecurityHeaders, securityHeaders } from "./http/security-headers.ts";
 import { startBackupSchedule } from "./backup/schedule.ts";
-import { healthFor } from "./health/platform-health.ts";
+import { PlatformHealth } from "./health/platform-health.ts";
 import { serveHealthz } from "./health/healthz.ts";
 import {
   databaseProbe,
@@ -136,7 +136,8 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     return registry.info;
   };
   const access = new AccessEvents(log.child({ component: "access-events" }));
-  const services: Services = { db, config, log, hub, access, registry: registryInfo };
+  const health = new PlatformHealth(log.child({ component: "health" }));
+  const services: Services = { db, config, log, hub, access, registry: registryInfo, health };
   await bootstrapAdmin(services);
   const builderDir = builderDirOf(config.dataDir);
   if (existsSync(builderDir)) {
@@ -172,7 +173,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     const isPull = url.startsWith(PULL_PREFIX);
     applySecurityHeaders(res, hardening, Boolean(dashboard) && !(isApi || isGit || isHealth || isPull));
     if (isHealth) {
-      serveHealthz(healthFor(services), res, log);
+      serveHealthz(health, res, log);
       return;
     }
     if (isApi) {
@@ -240,7 +241,6 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const stopLogIngest = startLogIngest(services, agentHubFor(services));
   const router = opts.router ? await startRouter(config, log, opts.routerOutlives ?? false) : undefined;
   if (router) scheduler.setRouter(router);
-  const health = healthFor(services);
   health.register("database", databaseProbe(services));
   if (opts.registry) health.register("registry", registry ? registryProbe(registry.state, registry.info.host) : registryFailedProbe());
   if (opts.router) health.register("router", router ? routerProbe(() => router.health()) : routerFailedProbe());

@@ -7,6 +7,7 @@ import type { Logger } from "../logger.ts";
 import { newToken } from "../auth/secrets.ts";
 import { StreamHub } from "../ws/hub.ts";
 import { AccessEvents } from "../auth/access-events.ts";
+import { PlatformHealth } from "../health/platform-health.ts";
 import { MAX_BODY_BYTES, createApi } from "./api.ts";
 
 const SECRET = "SQLITE_IOERR: disk I/O error at /var/lib/berth/berth.db (tokenHash=deadbeef)";
@@ -41,6 +42,7 @@ function setup() {
     registry: () => {
       throw new Error("no registry in this test");
     },
+    health: new PlatformHealth(log),
   };
   return { api: createApi(services), log, dbCalls };
 }
