@@ -6,6 +6,7 @@ import type { StreamHub } from "./ws/hub.ts";
 import type { AccessEvents } from "./auth/access-events.ts";
 import type { RegistryInfo } from "./registry/registry.ts";
 import type { PlatformHealth } from "./health/platform-health.ts";
+import type { StatsHistory } from "./stats/history.ts";
 
 /** Shared dependencies of the control plane, created once at start. */
 export interface Services {
@@ -20,6 +21,8 @@ export interface Services {
   registry: () => RegistryInfo;
   /** The platform's component probes (`/healthz`, admin status, the registry gate), built once per control plane. */
   health: PlatformHealth;
+  /** Recent stats of every instance, fed by the stats ingest (stats/ingest.ts) and read by `GET .../stats`. */
+  stats: StatsHistory;
 }
 
 /** The authenticated caller of a request. */

@@ -25,7 +25,8 @@ import { pruneLoginFailures } from "./auth/login.ts";
 import { pruneExpiredDomainClaims } from "./domains/domains.ts";
 import { AGENT_PATH, agentHubFor } from "./nodes/agent-hub.ts";
 import { schedulerFor } from "./scheduler/scheduler.ts";
-import { startStatsIngest } from "./stats/ingest.ts";
+import { startStatsIngest, type StatsIngest } from "./stats/ingest.ts";
+import { StatsHistory } from "./stats/history.ts";
 import { HaproxyRouter } from "./router/haproxy-router.ts";
 import { Router } from "./router/router.ts";
 import { startLogIngest } from "./logs/ingest.ts";
@@ -67,6 +68,8 @@ export interface ControlPlane {
   server: http.Server;
   streams: StreamServer;
   git: GitEndpoint;
+  /** The ingest of the agents' stats into services.stats (started with the control plane). */
+  statsIngest: StatsIngest;
   /** The running registry's address and credentials (throws when the registry is not started). */
   registry(): RegistryInfo;
   /** Listens on config.host:config.port (0 = random); resolves to the bound port. */
@@ -137,7 +140,16 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   };
   const access = new AccessEvents(log.child({ component: "access-events" }));
   const health = new PlatformHealth(log.child({ component: "health" }));
-  const services: Services = { db, config, log, hub, access, registry: registryInfo, health };
+  const services: Services = {
+    db,
+    config,
+    log,
+    hub,
+    access,
+    registry: registryInfo,
+    health,
+    stats: new StatsHistory(),
+  };
   await bootstrapAdmin(services);
   const builderDir = builderDirOf(config.dataDir);
   if (existsSync(builderDir)) {
@@ -237,7 +249,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   );
   pruner.unref();
   const scheduler = schedulerFor(services, agentHubFor(services));
-  startStatsIngest(services, agentHubFor(services));
+  const statsIngest = startStatsIngest(services, agentHubFor(services));
   const stopLogIngest = startLogIngest(services, agentHubFor(services));
   const router = opts.router ? await startRouter(config, log, opts.routerOutlives ?? false) : undefined;
   if (router) scheduler.setRouter(router);
@@ -256,6 +268,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     server,
     streams,
     git,
+    statsIngest,
     registry: registryInfo,
     listen: () =>
       new Promise<number>((resolve, reject) => {

@@ -8,6 +8,7 @@ import { newToken } from "../auth/secrets.ts";
 import { StreamHub } from "../ws/hub.ts";
 import { AccessEvents } from "../auth/access-events.ts";
 import { PlatformHealth } from "../health/platform-health.ts";
+import { StatsHistory } from "../stats/history.ts";
 import { MAX_BODY_BYTES, createApi } from "./api.ts";
 
 const SECRET = "SQLITE_IOERR: disk I/O error at /var/lib/berth/berth.db (tokenHash=deadbeef)";
@@ -43,6 +44,7 @@ function setup() {
       throw new Error("no registry in this test");
     },
     health: new PlatformHealth(log),
+    stats: new StatsHistory(),
   };
   return { api: createApi(services), log, dbCalls };
 }
