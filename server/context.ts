@@ -7,6 +7,7 @@ import type { AccessEvents } from "./auth/access-events.ts";
 import type { RegistryInfo } from "./registry/registry.ts";
 import type { PlatformHealth } from "./health/platform-health.ts";
 import type { StatsHistory } from "./stats/history.ts";
+import type { AppLogs } from "./logs/app-logs.ts";
 
 /** Shared dependencies of the control plane, created once at start. */
 export interface Services {
@@ -23,6 +24,8 @@ export interface Services {
   health: PlatformHealth;
   /** Recent stats of every instance, fed by the stats ingest (stats/ingest.ts) and read by `GET .../stats`. */
   stats: StatsHistory;
+  /** The app log store and the app lookup cache of log ingest. */
+  logs: AppLogs;
 }
 
 /** The authenticated caller of a request. */

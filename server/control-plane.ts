@@ -30,6 +30,7 @@ import { StatsHistory } from "./stats/history.ts";
 import { HaproxyRouter } from "./router/haproxy-router.ts";
 import { Router } from "./router/router.ts";
 import { startLogIngest } from "./logs/ingest.ts";
+import { AppLogs } from "./logs/app-logs.ts";
 import { forwardPlatformLines } from "./logs/platform-lines.ts";
 import { applySecurityHeaders, securityHeaders } from "./http/security-headers.ts";
 import { startBackupSchedule } from "./backup/schedule.ts";
@@ -149,6 +150,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     registry: registryInfo,
     health,
     stats: new StatsHistory(),
+    logs: new AppLogs(config),
   };
   await bootstrapAdmin(services);
   const builderDir = builderDirOf(config.dataDir);

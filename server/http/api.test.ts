@@ -10,6 +10,8 @@ import { AccessEvents } from "../auth/access-events.ts";
 import { PlatformHealth } from "../health/platform-health.ts";
 import { StatsHistory } from "../stats/history.ts";
 import { MAX_BODY_BYTES, createApi } from "./api.ts";
+// After the API: it loads @hono/zod-openapi, which must extend zod before the name schemas the log store uses exist.
+import { AppLogs } from "../logs/app-logs.ts";
 
 const SECRET = "SQLITE_IOERR: disk I/O error at /var/lib/berth/berth.db (tokenHash=deadbeef)";
 
@@ -45,6 +47,7 @@ function setup() {
     },
     health: new PlatformHealth(log),
     stats: new StatsHistory(),
+    logs: new AppLogs({ dataDir: "/nonexistent" }),
   };
   return { api: createApi(services), log, dbCalls };
 }
