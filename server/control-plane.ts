@@ -12,6 +12,7 @@ import type { Logger } from "./logger.ts";
 import { API_BASE, createApi } from "./http/api.ts";
 import { STREAM_PATH, StreamServer } from "./ws/stream.ts";
 import { ExecSocketServer, isExecPath } from "./exec/exec-socket.ts";
+import { ExecBroker } from "./exec/exec-broker.ts";
 import { bootstrapAdmin } from "./auth/accounts.ts";
 import { StreamHub } from "./ws/hub.ts";
 import { AccessEvents } from "./auth/access-events.ts";
@@ -175,7 +176,13 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const api = createApi(services);
   const apiListener = getRequestListener(api.fetch) as Handler;
   const streams = new StreamServer(services);
-  const execs = new ExecSocketServer(services, agentHubFor(services));
+  const execs = new ExecSocketServer(
+    services,
+    new ExecBroker(services, agentHubFor(services), {
+      idleTimeoutMs: config.execIdleTimeoutSeconds * 1000,
+      maxSessionsPerUser: config.execMaxSessionsPerUser,
+    }),
+  );
   const dashboard = opts.dashboard ? await loadDashboard(config, log) : undefined;
 
   const hardening = securityHeaders(config);
