@@ -8,6 +8,7 @@ import type { RegistryInfo } from "./registry/registry.ts";
 import type { PlatformHealth } from "./health/platform-health.ts";
 import type { StatsHistory } from "./stats/history.ts";
 import type { AppLogs } from "./logs/app-logs.ts";
+import type { StackRebuilds } from "./builds/stacks/rebuild-job.ts";
 
 /** Shared dependencies of the control plane, created once at start. */
 export interface Services {
@@ -26,6 +27,8 @@ export interface Services {
   stats: StatsHistory;
   /** The app log store and the app lookup cache of log ingest. */
   logs: AppLogs;
+  /** The one background rebuild of the platform stacks (`berth stacks:rebuild`). */
+  stacks: StackRebuilds;
 }
 
 /** The authenticated caller of a request. */

@@ -32,6 +32,7 @@ import { HaproxyRouter } from "./router/haproxy-router.ts";
 import { Router } from "./router/router.ts";
 import { startLogIngest } from "./logs/ingest.ts";
 import { AppLogs } from "./logs/app-logs.ts";
+import { StackRebuilds } from "./builds/stacks/rebuild-job.ts";
 import { forwardPlatformLines } from "./logs/platform-lines.ts";
 import { applySecurityHeaders, securityHeaders } from "./http/security-headers.ts";
 import { startBackupSchedule } from "./backup/schedule.ts";
@@ -152,6 +153,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     health,
     stats: new StatsHistory(),
     logs: new AppLogs(config),
+    stacks: new StackRebuilds({ config, log }),
   };
   await bootstrapAdmin(services);
   const builderDir = builderDirOf(config.dataDir);

@@ -12,6 +12,7 @@ import { StatsHistory } from "../stats/history.ts";
 import { MAX_BODY_BYTES, createApi } from "./api.ts";
 // After the API: it loads @hono/zod-openapi, which must extend zod before the name schemas the log store uses exist.
 import { AppLogs } from "../logs/app-logs.ts";
+import { StackRebuilds } from "../builds/stacks/rebuild-job.ts";
 
 const SECRET = "SQLITE_IOERR: disk I/O error at /var/lib/berth/berth.db (tokenHash=deadbeef)";
 
@@ -36,9 +37,10 @@ function setup() {
   const log = { error: vi.fn(), info: vi.fn(), warn: vi.fn(), debug: vi.fn(), child: () => log } as unknown as Logger & {
     error: ReturnType<typeof vi.fn>;
   };
+  const config = loadConfig({ BERTH_DATA_DIR: "/nonexistent" });
   const services: Services = {
     db,
-    config: loadConfig({ BERTH_DATA_DIR: "/nonexistent" }),
+    config,
     log,
     hub: new StreamHub(log),
     access: new AccessEvents(log),
@@ -47,7 +49,8 @@ function setup() {
     },
     health: new PlatformHealth(log),
     stats: new StatsHistory(),
-    logs: new AppLogs({ dataDir: "/nonexistent" }),
+    logs: new AppLogs(config),
+    stacks: new StackRebuilds({ config, log }),
   };
   return { api: createApi(services), log, dbCalls };
 }
