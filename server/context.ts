@@ -9,6 +9,7 @@ import type { PlatformHealth } from "./health/platform-health.ts";
 import type { StatsHistory } from "./stats/history.ts";
 import type { AppLogs } from "./logs/app-logs.ts";
 import type { StackRebuilds } from "./builds/stacks/rebuild-job.ts";
+import type { SchedulerKick } from "./scheduler/kick.ts";
 
 /** Shared dependencies of the control plane, created once at start. */
 export interface Services {
@@ -29,6 +30,8 @@ export interface Services {
   logs: AppLogs;
   /** The one background rebuild of the platform stacks (`berth stacks:rebuild`). */
   stacks: StackRebuilds;
+  /** Asks the running scheduler for a pass after a change (a no-op when none runs). */
+  schedulerKick: SchedulerKick;
 }
 
 /** The authenticated caller of a request. */

@@ -26,6 +26,7 @@ import { pruneLoginFailures } from "./auth/login.ts";
 import { pruneExpiredDomainClaims } from "./domains/domains.ts";
 import { AGENT_PATH, agentHubFor } from "./nodes/agent-hub.ts";
 import { schedulerFor } from "./scheduler/scheduler.ts";
+import { SchedulerKick } from "./scheduler/kick.ts";
 import { startStatsIngest, type StatsIngest } from "./stats/ingest.ts";
 import { StatsHistory } from "./stats/history.ts";
 import { HaproxyRouter } from "./router/haproxy-router.ts";
@@ -154,6 +155,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     stats: new StatsHistory(),
     logs: new AppLogs(config),
     stacks: new StackRebuilds({ config, log }),
+    schedulerKick: new SchedulerKick(),
   };
   await bootstrapAdmin(services);
   const builderDir = builderDirOf(config.dataDir);

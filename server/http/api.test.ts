@@ -13,6 +13,7 @@ import { MAX_BODY_BYTES, createApi } from "./api.ts";
 // After the API: it loads @hono/zod-openapi, which must extend zod before the name schemas the log store uses exist.
 import { AppLogs } from "../logs/app-logs.ts";
 import { StackRebuilds } from "../builds/stacks/rebuild-job.ts";
+import { SchedulerKick } from "../scheduler/kick.ts";
 
 const SECRET = "SQLITE_IOERR: disk I/O error at /var/lib/berth/berth.db (tokenHash=deadbeef)";
 
@@ -51,6 +52,7 @@ function setup() {
     stats: new StatsHistory(),
     logs: new AppLogs(config),
     stacks: new StackRebuilds({ config, log }),
+    schedulerKick: new SchedulerKick(),
   };
   return { api: createApi(services), log, dbCalls };
 }

@@ -10,7 +10,6 @@ import { applyAppPlan } from "./apply-plan.ts";
 import { DesiredStates } from "./desired-state.ts";
 import { forgetStopped, startDrains } from "./drain.ts";
 import { type AgentListeners, agentListeners } from "./instance-events.ts";
-import { setSchedulerKick } from "./kick.ts";
 import { placeOneOffs } from "./one-offs.ts";
 import { type RouteNode, routesFor } from "./routes.ts";
 import {
@@ -91,7 +90,7 @@ export class Scheduler extends EventEmitter {
     this.agents.on("event", this.agentListeners.onInstanceEvent);
     this.timer = setInterval(() => this.kick(), this.opts.resyncMs);
     this.timer.unref();
-    setSchedulerKick(this.s, () => this.kick());
+    this.s.schedulerKick.connect(() => this.kick());
     this.kick();
   }
 
@@ -99,7 +98,7 @@ export class Scheduler extends EventEmitter {
   stop(): void {
     this.stopped = true;
     clearInterval(this.timer);
-    setSchedulerKick(this.s, undefined);
+    this.s.schedulerKick.connect(undefined);
     this.agents.off("registered", this.agentListeners.onRegistered);
     this.agents.off("down", this.agentListeners.onNodeChange);
     this.agents.off("event", this.agentListeners.onInstanceEvent);
