@@ -10,6 +10,7 @@ import type { StatsHistory } from "./stats/history.ts";
 import type { AppLogs } from "./logs/app-logs.ts";
 import type { StackRebuilds } from "./builds/stacks/rebuild-job.ts";
 import type { SchedulerKick } from "./scheduler/kick.ts";
+import type { AgentControlSeam } from "./nodes/agent-control.ts";
 
 /** Shared dependencies of the control plane, created once at start. */
 export interface Services {
@@ -32,6 +33,8 @@ export interface Services {
   stacks: StackRebuilds;
   /** Asks the running scheduler for a pass after a change (a no-op when none runs). */
   schedulerKick: SchedulerKick;
+  /** Closes agent sockets when a node is removed or a join token revoked (the agent hub connects to it). */
+  agentControl: AgentControlSeam;
 }
 
 /** The authenticated caller of a request. */

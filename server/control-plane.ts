@@ -27,6 +27,7 @@ import { pruneExpiredDomainClaims } from "./domains/domains.ts";
 import { AGENT_PATH, agentHubFor } from "./nodes/agent-hub.ts";
 import { schedulerFor } from "./scheduler/scheduler.ts";
 import { SchedulerKick } from "./scheduler/kick.ts";
+import { AgentControlSeam } from "./nodes/agent-control.ts";
 import { startStatsIngest, type StatsIngest } from "./stats/ingest.ts";
 import { StatsHistory } from "./stats/history.ts";
 import { HaproxyRouter } from "./router/haproxy-router.ts";
@@ -156,6 +157,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     logs: new AppLogs(config),
     stacks: new StackRebuilds({ config, log }),
     schedulerKick: new SchedulerKick(),
+    agentControl: new AgentControlSeam(),
   };
   await bootstrapAdmin(services);
   const builderDir = builderDirOf(config.dataDir);

@@ -14,6 +14,7 @@ import { MAX_BODY_BYTES, createApi } from "./api.ts";
 import { AppLogs } from "../logs/app-logs.ts";
 import { StackRebuilds } from "../builds/stacks/rebuild-job.ts";
 import { SchedulerKick } from "../scheduler/kick.ts";
+import { AgentControlSeam } from "../nodes/agent-control.ts";
 
 const SECRET = "SQLITE_IOERR: disk I/O error at /var/lib/berth/berth.db (tokenHash=deadbeef)";
 
@@ -53,6 +54,7 @@ function setup() {
     logs: new AppLogs(config),
     stacks: new StackRebuilds({ config, log }),
     schedulerKick: new SchedulerKick(),
+    agentControl: new AgentControlSeam(),
   };
   return { api: createApi(services), log, dbCalls };
 }
