@@ -5,6 +5,12 @@ import type { Logger } from "./logger.ts";
 import type { StreamHub } from "./ws/hub.ts";
 import type { AccessEvents } from "./auth/access-events.ts";
 import type { RegistryInfo } from "./registry/registry.ts";
+import type { PlatformHealth } from "./health/platform-health.ts";
+import type { StatsHistory } from "./stats/history.ts";
+import type { AppLogs } from "./logs/app-logs.ts";
+import type { StackRebuilds } from "./builds/stacks/rebuild-job.ts";
+import type { SchedulerKick } from "./scheduler/kick.ts";
+import type { AgentControlSeam } from "./nodes/agent-control.ts";
 
 /** Shared dependencies of the control plane, created once at start. */
 export interface Services {
@@ -17,6 +23,18 @@ export interface Services {
   access: AccessEvents;
   /** Address and credentials of the platform registry; throws when it is not running. */
   registry: () => RegistryInfo;
+  /** The platform's component probes (`/healthz`, admin status, the registry gate), built once per control plane. */
+  health: PlatformHealth;
+  /** Recent stats of every instance, fed by the stats ingest (stats/ingest.ts) and read by `GET .../stats`. */
+  stats: StatsHistory;
+  /** The app log store and the app lookup cache of log ingest. */
+  logs: AppLogs;
+  /** The one background rebuild of the platform stacks (`berth stacks:rebuild`). */
+  stacks: StackRebuilds;
+  /** Asks the running scheduler for a pass after a change (a no-op when none runs). */
+  schedulerKick: SchedulerKick;
+  /** Closes agent sockets when a node is removed or a join token revoked (the agent hub connects to it). */
+  agentControl: AgentControlSeam;
 }
 
 /** The authenticated caller of a request. */

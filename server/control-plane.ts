@@ -12,6 +12,7 @@ import type { Logger } from "./logger.ts";
 import { API_BASE, createApi } from "./http/api.ts";
 import { STREAM_PATH, StreamServer } from "./ws/stream.ts";
 import { ExecSocketServer, isExecPath } from "./exec/exec-socket.ts";
+import { ExecBroker } from "./exec/exec-broker.ts";
 import { bootstrapAdmin } from "./auth/accounts.ts";
 import { StreamHub } from "./ws/hub.ts";
 import { AccessEvents } from "./auth/access-events.ts";
@@ -26,14 +27,19 @@ import { pruneExpiredDomainClaims } from "./domains/domains.ts";
 import { AGENT_PATH, agentHubFor } from "./nodes/agent-hub.ts";
 import { schedulerFor } from "./scheduler/scheduler.ts";
 import { startAddonSync } from "./addons/sync.ts";
-import { startStatsIngest } from "./stats/ingest.ts";
+import { SchedulerKick } from "./scheduler/kick.ts";
+import { AgentControlSeam } from "./nodes/agent-control.ts";
+import { startStatsIngest, type StatsIngest } from "./stats/ingest.ts";
+import { StatsHistory } from "./stats/history.ts";
 import { HaproxyRouter } from "./router/haproxy-router.ts";
 import { Router } from "./router/router.ts";
 import { startLogIngest } from "./logs/ingest.ts";
+import { AppLogs } from "./logs/app-logs.ts";
+import { StackRebuilds } from "./builds/stacks/rebuild-job.ts";
 import { forwardPlatformLines } from "./logs/platform-lines.ts";
 import { applySecurityHeaders, securityHeaders } from "./http/security-headers.ts";
 import { startBackupSchedule } from "./backup/schedule.ts";
-import { healthFor } from "./health/platform-health.ts";
+import { PlatformHealth } from "./health/platform-health.ts";
 import { serveHealthz } from "./health/healthz.ts";
 import {
   databaseProbe,
@@ -68,6 +74,8 @@ export interface ControlPlane {
   server: http.Server;
   streams: StreamServer;
   git: GitEndpoint;
+  /** The ingest of the agents' stats into services.stats (started with the control plane). */
+  statsIngest: StatsIngest;
   /** The running registry's address and credentials (throws when the registry is not started). */
   registry(): RegistryInfo;
   /** Listens on config.host:config.port (0 = random); resolves to the bound port. */
@@ -137,7 +145,21 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     return registry.info;
   };
   const access = new AccessEvents(log.child({ component: "access-events" }));
-  const services: Services = { db, config, log, hub, access, registry: registryInfo };
+  const health = new PlatformHealth(log.child({ component: "health" }));
+  const services: Services = {
+    db,
+    config,
+    log,
+    hub,
+    access,
+    registry: registryInfo,
+    health,
+    stats: new StatsHistory(),
+    logs: new AppLogs(config),
+    stacks: new StackRebuilds({ config, log }),
+    schedulerKick: new SchedulerKick(),
+    agentControl: new AgentControlSeam(),
+  };
   await bootstrapAdmin(services);
   const builderDir = builderDirOf(config.dataDir);
   if (existsSync(builderDir)) {
@@ -161,7 +183,13 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const api = createApi(services);
   const apiListener = getRequestListener(api.fetch) as Handler;
   const streams = new StreamServer(services);
-  const execs = new ExecSocketServer(services, agentHubFor(services));
+  const execs = new ExecSocketServer(
+    services,
+    new ExecBroker(services, agentHubFor(services), {
+      idleTimeoutMs: config.execIdleTimeoutSeconds * 1000,
+      maxSessionsPerUser: config.execMaxSessionsPerUser,
+    }),
+  );
   const dashboard = opts.dashboard ? await loadDashboard(config, log) : undefined;
 
   const hardening = securityHeaders(config);
@@ -173,7 +201,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     const isPull = url.startsWith(PULL_PREFIX);
     applySecurityHeaders(res, hardening, Boolean(dashboard) && !(isApi || isGit || isHealth || isPull));
     if (isHealth) {
-      serveHealthz(healthFor(services), res, log);
+      serveHealthz(health, res, log);
       return;
     }
     if (isApi) {
@@ -237,11 +265,10 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   );
   pruner.unref();
   const scheduler = schedulerFor(services, agentHubFor(services));
-  startStatsIngest(services, agentHubFor(services));
+  const statsIngest = startStatsIngest(services, agentHubFor(services));
   const stopLogIngest = startLogIngest(services, agentHubFor(services));
   const router = opts.router ? await startRouter(config, log, opts.routerOutlives ?? false) : undefined;
   if (router) scheduler.setRouter(router);
-  const health = healthFor(services);
   health.register("database", databaseProbe(services));
   if (opts.registry) health.register("registry", registry ? registryProbe(registry.state, registry.info.host) : registryFailedProbe());
   if (opts.router) health.register("router", router ? routerProbe(() => router.health()) : routerFailedProbe());
@@ -259,6 +286,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     server,
     streams,
     git,
+    statsIngest,
     registry: registryInfo,
     listen: () =>
       new Promise<number>((resolve, reject) => {

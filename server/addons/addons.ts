@@ -13,7 +13,6 @@ import { kickScheduler } from "../scheduler/kick.ts";
 import { agentHubFor } from "../nodes/agent-hub.ts";
 import { pruneReleaseImages } from "../registry/prune.ts";
 import { forgetApp } from "../logs/ingest.ts";
-import { logStoreFor } from "../logs/store.ts";
 import { setAddonVar } from "./app-var.ts";
 import {
   ADDON_KINDS,
@@ -274,7 +273,7 @@ export async function destroyAddon(s: Services, actor: Actor, appName: string, n
   });
   forgetApp(s, service.name);
   s.access.emit("appDestroyed", service.id);
-  await logStoreFor(s)
+  await s.logs.store
     .remove(service.name)
     .catch((err: unknown) => s.log.warn({ err, addon: name }, "removing the add-on's logs failed"));
   kickScheduler(s);

@@ -10,7 +10,6 @@ import { builderDirOf, discardAppStore } from "../builds/builder-stores.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
 import { type AppLiveStatus, appStatuses } from "./status.ts";
 import { pruneReleaseImages } from "../registry/prune.ts";
-import { logStoreFor } from "../logs/store.ts";
 import { forgetApp } from "../logs/ingest.ts";
 
 type AppRow = {
@@ -150,7 +149,7 @@ export async function destroyApp(s: Services, actor: Actor, name: string) {
   forgetApp(s, name);
   // Its live subscriptions end now; they are bound to this id, so a new app with the name never reaches them.
   s.access.emit("appDestroyed", app.id);
-  await logStoreFor(s).remove(name).catch((err: unknown) => s.log.warn({ err, app: name }, "removing the app's logs failed"));
+  await s.logs.store.remove(name).catch((err: unknown) => s.log.warn({ err, app: name }, "removing the app's logs failed"));
   await removeRepo(s.config.dataDir, name);
   // Its local images, layer cache and npm cache (now, or after a build of it that is still running; never fails).
   await discardAppStore(builderDirOf(s.config.dataDir), app.id, s.log);

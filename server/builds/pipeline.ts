@@ -10,8 +10,7 @@ import { KeyedLock, Semaphore } from "../lib/concurrency.ts";
 import type { RegistryInfo } from "../registry/registry.ts";
 import type { StreamHub } from "../ws/hub.ts";
 import { appUrls } from "../apps/urls.ts";
-import { createRelease } from "../releases/releases.ts";
-import { pruneReleaseImages } from "../registry/prune.ts";
+import { publishRelease } from "../releases/publish.ts";
 import { registryProblem } from "../health/registry-gate.ts";
 import { acquireBuildNamespace } from "./build-network.ts";
 import {
@@ -32,7 +31,6 @@ import { PushedFiles, SourceError } from "./pushed-files.ts";
 import { buildOnStack, isStackUserError, readPlanInputs, useStack, type StackLease } from "./stacks/index.ts";
 import { exportCommit, findEscapingSymlinks } from "./source.ts";
 import { findReusableImage } from "./reuse.ts";
-import { kickScheduler } from "../scheduler/kick.ts";
 import { watchRollout } from "../scheduler/rollout-watch.ts";
 
 const ZERO = "0".repeat(40);
@@ -156,7 +154,7 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
         const reuse = await findReusableImage(s.db, app.id, session.repoDir, update.newRev, objectEnv);
         if (reuse) {
           out.step(`No source changes since ${reuse.commit.slice(0, 8)}: reusing its image`);
-          const release = await createRelease(s.db, session.actor, {
+          const release = await publishRelease(s, session.actor, {
             appId: app.id,
             teamId: app.teamId,
             appName: app.name,
@@ -275,16 +273,21 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
           },
         );
         out.line(`       ${app.name}@${digest}`);
-        const release = await createRelease(s.db, session.actor, {
-          appId: app.id,
-          teamId: app.teamId,
-          appName: app.name,
-          buildId,
-          imageRef: app.name,
-          imageDigest: digest,
-          processTypes,
-          description: `Deploy ${update.newRev.slice(0, 8)}`,
-        });
+        const release = await publishRelease(
+          s,
+          session.actor,
+          {
+            appId: app.id,
+            teamId: app.teamId,
+            appName: app.name,
+            buildId,
+            imageRef: app.name,
+            imageDigest: digest,
+            processTypes,
+            description: `Deploy ${update.newRev.slice(0, 8)}`,
+          },
+          reg,
+        );
         await s.db.build.update({
           where: { id: buildId },
           data: {
@@ -293,9 +296,6 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
             finishedAt: new Date(),
           },
         });
-        await pruneReleaseImages(s, app.id, app.name, reg, s.config.keepReleases).catch((err: unknown) =>
-          s.log.warn({ err, app: app.name }, "pruning old release images failed"),
-        );
         out.step(`Released v${release.version} (process types: ${Object.keys(processTypes).join(", ")})`);
         return await rollOut(s, out, app.name, release);
       } catch (err) {
@@ -324,8 +324,9 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
 }
 
 /**
- * Rolls the new release out and tells the pusher how it went. A failed rollout rejects the push: the old release
- * keeps serving and the branch stays where it was, like a failed build.
+ * Follows the new release's rollout (publishRelease asked the scheduler for it) and tells the pusher how it went. A
+ * failed rollout rejects the push: the old release keeps serving and the branch stays where it was, like a failed
+ * build.
  */
 async function rollOut(
   s: Services,
@@ -333,7 +334,6 @@ async function rollOut(
   app: string,
   release: { id: string; version: number },
 ): Promise<boolean> {
-  kickScheduler(s);
   const verdict = await watchRollout(s, app, release, out);
   if (verdict.status === "failed") {
     out.line(`error: v${release.version} did not start: ${verdict.reason ?? "unknown reason"}`);

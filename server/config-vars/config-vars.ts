@@ -5,8 +5,7 @@ import { errors } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
 import { requireApp } from "../teams/access.ts";
 import { can, type Role } from "../teams/roles.ts";
-import { createRelease } from "../releases/releases.ts";
-import { kickScheduler } from "../scheduler/kick.ts";
+import { publishRelease } from "../releases/publish.ts";
 
 /** Keys whose values are masked for viewers (tokens, passwords, keys, connection strings). */
 export const SECRET_KEY = /(SECRET|PASSW|TOKEN|KEY|PRIVATE|CREDENTIAL|AUTH|DSN|SALT|CERT|_URL$)/i;
@@ -89,7 +88,7 @@ export async function changeConfig(s: Services, actor: Actor, appName: string, c
       ...Object.keys(change.set).map((k) => `set ${k}`),
       ...change.unset.map((k) => `unset ${k}`),
     ].join(", ");
-    const r = await createRelease(s.db, actor, {
+    const r = await publishRelease(s, actor, {
       appId: app.id,
       teamId: app.teamId,
       appName: app.name,
@@ -100,7 +99,6 @@ export async function changeConfig(s: Services, actor: Actor, appName: string, c
       description: described ? `Config: ${described}` : "Config: build-time flags",
     });
     release = r.version;
-    kickScheduler(s);
   }
   return { config: view(result, role), release };
 }

@@ -393,18 +393,3 @@ export class ExecBroker {
     this.revalidate(filter).catch((err: unknown) => this.s.log.error({ err }, "re-checking exec sessions failed"));
   }
 }
-
-const brokers = new WeakMap<Services, ExecBroker>();
-
-/** The exec broker of a control plane, created on first use with the config's limits. */
-export function execBrokerFor(s: Services, hub: AgentHub): ExecBroker {
-  let b = brokers.get(s);
-  if (!b) {
-    b = new ExecBroker(s, hub, {
-      idleTimeoutMs: s.config.execIdleTimeoutSeconds * 1000,
-      maxSessionsPerUser: s.config.execMaxSessionsPerUser,
-    });
-    brokers.set(s, b);
-  }
-  return b;
-}

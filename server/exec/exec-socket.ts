@@ -13,10 +13,9 @@ import { type RawData, WebSocketServer, type WebSocket } from "ws";
 import { z } from "zod";
 import type { Services } from "../context.ts";
 import { toErrorResponse } from "../errors.ts";
-import type { AgentHub } from "../nodes/agent-hub.ts";
 import { AppName, ProcessType } from "../validation/names.ts";
 import { authenticateUpgrade } from "../ws/stream-auth.ts";
-import { EXEC_CLOSE, type ExecBroker, type ExecHandle, execBrokerFor } from "./exec-broker.ts";
+import { EXEC_CLOSE, type ExecBroker, type ExecHandle } from "./exec-broker.ts";
 import { openRun } from "./run-session.ts";
 
 /** `/api/v1/apps/APP/exec` and `/api/v1/apps/APP/run`; APP and the kind are captured. */
@@ -86,16 +85,15 @@ function parseRequest(url: string) {
 
 /** Owns the exec WebSocket server; `handleUpgrade` is called by the HTTP server for EXEC_PATH. */
 export class ExecSocketServer {
-  readonly broker: ExecBroker;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   private readonly heartbeat: NodeJS.Timeout;
   private readonly alive = new WeakMap<WebSocket, boolean>();
 
   constructor(
     private readonly s: Services,
-    hub: AgentHub,
+    /** The control plane's exec broker (built in control-plane.ts): sessions, limits, relaying to agents. */
+    readonly broker: ExecBroker,
   ) {
-    this.broker = execBrokerFor(s, hub);
     this.heartbeat = setInterval(() => {
       for (const ws of this.wss.clients) {
         if (this.alive.get(ws) === false) {

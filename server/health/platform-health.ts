@@ -1,7 +1,6 @@
 // Platform health: every component registers a probe; a check runs them all (each with a time limit), remembers
 // since when each component has had its status, and derives the overall status. /healthz is unauthenticated, so
 // results are cached for a moment: any number of callers cost one round of probes per CACHE_MS.
-import type { Services } from "../context.ts";
 import type { Logger } from "../logger.ts";
 import type { AdminComponentView, ComponentStatus, ComponentView, OverallStatus, Probe, ProbeResult } from "./types.ts";
 
@@ -152,16 +151,4 @@ export function adminView(r: HealthReport): {
         : null,
     })),
   };
-}
-
-const registry = new WeakMap<Services, PlatformHealth>();
-
-/** The health of a control plane (one per Services). */
-export function healthFor(s: Services): PlatformHealth {
-  let h = registry.get(s);
-  if (!h) {
-    h = new PlatformHealth(s.log.child({ component: "health" }));
-    registry.set(s, h);
-  }
-  return h;
 }

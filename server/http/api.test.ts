@@ -7,7 +7,14 @@ import type { Logger } from "../logger.ts";
 import { newToken } from "../auth/secrets.ts";
 import { StreamHub } from "../ws/hub.ts";
 import { AccessEvents } from "../auth/access-events.ts";
+import { PlatformHealth } from "../health/platform-health.ts";
+import { StatsHistory } from "../stats/history.ts";
 import { MAX_BODY_BYTES, createApi } from "./api.ts";
+// After the API: it loads @hono/zod-openapi, which must extend zod before the name schemas the log store uses exist.
+import { AppLogs } from "../logs/app-logs.ts";
+import { StackRebuilds } from "../builds/stacks/rebuild-job.ts";
+import { SchedulerKick } from "../scheduler/kick.ts";
+import { AgentControlSeam } from "../nodes/agent-control.ts";
 
 const SECRET = "SQLITE_IOERR: disk I/O error at /var/lib/berth/berth.db (tokenHash=deadbeef)";
 
@@ -32,15 +39,22 @@ function setup() {
   const log = { error: vi.fn(), info: vi.fn(), warn: vi.fn(), debug: vi.fn(), child: () => log } as unknown as Logger & {
     error: ReturnType<typeof vi.fn>;
   };
+  const config = loadConfig({ BERTH_DATA_DIR: "/nonexistent" });
   const services: Services = {
     db,
-    config: loadConfig({ BERTH_DATA_DIR: "/nonexistent" }),
+    config,
     log,
     hub: new StreamHub(log),
     access: new AccessEvents(log),
     registry: () => {
       throw new Error("no registry in this test");
     },
+    health: new PlatformHealth(log),
+    stats: new StatsHistory(),
+    logs: new AppLogs(config),
+    stacks: new StackRebuilds({ config, log }),
+    schedulerKick: new SchedulerKick(),
+    agentControl: new AgentControlSeam(),
   };
   return { api: createApi(services), log, dbCalls };
 }

@@ -5,7 +5,6 @@ import type { Actor, Services } from "../context.ts";
 import { errors } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
 import { requireApp } from "../teams/access.ts";
-import { logStoreFor } from "../logs/store.ts";
 import { findScheduler } from "../scheduler/scheduler.ts";
 import { newInstanceId } from "../scheduler/instance-spec.ts";
 
@@ -96,7 +95,7 @@ export async function* followOneOff(
   timeoutMs: number,
 ): AsyncGenerator<OneOffEvent> {
   yield { type: "started", instance: run.id, release: run.release };
-  const store = logStoreFor(s);
+  const store = s.logs.store;
   let after = (await store.read(run.app, { lines: 0 })).lastSeq;
   let exitedAt = 0;
   const deadline = Date.now() + timeoutMs;

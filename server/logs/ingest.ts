@@ -7,7 +7,8 @@ import type { LogBatch } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
 import { isDiskFull } from "../errors.ts";
 import { AppName } from "../validation/names.ts";
-import { type LogEntry, logStoreFor, lostLinesMarker, type NewLogEntry } from "./store.ts";
+import type { CachedApp } from "./app-logs.ts";
+import { type LogEntry, lostLinesMarker, type NewLogEntry } from "./store.ts";
 
 /** Why lines an agent reports as lost are missing (docs/agent.md, log shipping). */
 const AGENT_LOST = "the node agent could not read them before their log file was rotated away (the instance logs faster than they are shipped, or the agent was disconnected for long)";
@@ -31,16 +32,10 @@ export interface LogsMessage {
 
 const APP_CACHE_MS = 5_000;
 
-interface CachedApp {
-  app: { id: string; name: string; teamId: string } | null;
-  until: number;
-}
-const appCaches = new WeakMap<Services, Map<string, CachedApp>>();
 
 /** The app named `name` (id, team), or null; cached briefly per control plane. */
 async function findApp(s: Services, name: string): Promise<CachedApp["app"]> {
-  let cache = appCaches.get(s);
-  if (!cache) appCaches.set(s, (cache = new Map()));
+  const cache = s.logs.apps;
   const hit = cache.get(name);
   if (hit && hit.until > Date.now()) return hit.app;
   const app = AppName.safeParse(name).success
@@ -53,7 +48,7 @@ async function findApp(s: Services, name: string): Promise<CachedApp["app"]> {
 
 /** Forgets a cached app (it was deleted): late lines for it are dropped instead of recreating its log. */
 export function forgetApp(s: Services, name: string): void {
-  appCaches.get(s)?.delete(name);
+  s.logs.apps.delete(name);
 }
 
 /** Appends lines to an app's log and publishes them to its live subscribers; resolves to the stored entries. */
@@ -64,7 +59,7 @@ export async function appendAppLog(s: Services, appName: string, entries: NewLog
 }
 
 async function appendTo(s: Services, app: { id: string; name: string }, entries: NewLogEntry[]): Promise<LogEntry[]> {
-  const stored = await logStoreFor(s).append(app, entries);
+  const stored = await s.logs.store.append(app, entries);
   if (stored.length > 0) s.hub.publish(app.id, "logs", { entries: stored } satisfies LogsMessage);
   return stored;
 }
@@ -101,15 +96,11 @@ export async function ingestBatch(
   ]);
 }
 
-const started = new WeakMap<Services, () => void>();
-
 /**
- * Subscribes to agents' log batches and stores them; idempotent per Services. Returns a function that stops it.
+ * Subscribes to agents' log batches and stores them (the control plane starts one). Returns a function that stops it.
  * Batches are handled one at a time, in arrival order, so an app's lines keep the order its agent sent them in.
  */
 export function startLogIngest(s: Services, agentHub: LogEventSource): () => void {
-  const existing = started.get(s);
-  if (existing) return existing;
   let chain: Promise<void> = Promise.resolve();
   const listener = (from: { nodeId: string | undefined; teamId: string | null }, batch: LogBatch) => {
     chain = chain
@@ -126,8 +117,6 @@ export function startLogIngest(s: Services, agentHub: LogEventSource): () => voi
   agentHub.on("logs", listener);
   const stop = () => {
     agentHub.off("logs", listener);
-    started.delete(s);
   };
-  started.set(s, stop);
   return stop;
 }

@@ -1,7 +1,7 @@
 // Reading an app's logs through the API: membership and role checked first (another team's app is a 404).
 import type { Actor, Services } from "../context.ts";
 import { requireApp } from "../teams/access.ts";
-import { type LogEntry, type LogQuery, logStoreFor } from "./store.ts";
+import type { LogEntry, LogQuery } from "./store.ts";
 
 /** Largest `lines` a caller may ask for. */
 export const MAX_READ_LINES = 10_000;
@@ -14,5 +14,5 @@ export async function readAppLogs(
   q: LogQuery,
 ): Promise<{ entries: LogEntry[]; lastSeq: number }> {
   const { app } = await requireApp(s.db, actor, appName, "app:read");
-  return logStoreFor(s).read(app, { ...q, lines: Math.min(q.lines ?? 100, MAX_READ_LINES) });
+  return s.logs.store.read(app, { ...q, lines: Math.min(q.lines ?? 100, MAX_READ_LINES) });
 }

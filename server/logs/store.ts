@@ -369,17 +369,3 @@ async function readTail(file: string, size: number): Promise<string> {
     await fh.close();
   }
 }
-
-const stores = new WeakMap<object, LogStore>();
-
-/** The log store of a control plane (one per Services, under `<dataDir>/logs`). */
-export function logStoreFor(s: { config: { dataDir: string; appLogBytes?: number } }): LogStore {
-  let store = stores.get(s);
-  if (!store) {
-    // Two segments: the cap is what stays readable (at least half of it just after a rotation).
-    const cap = s.config.appLogBytes ?? 16 * 1024 * 1024;
-    store = new LogStore(path.join(s.config.dataDir, "logs"), { segmentBytes: Math.max(4096, Math.floor(cap / 2)), segments: 2 });
-    stores.set(s, store);
-  }
-  return store;
-}

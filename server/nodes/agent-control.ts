@@ -1,6 +1,6 @@
 // A seam so node and join-token changes (remove a node, revoke a token) can close agent sockets at once without
-// importing the agent hub (which imports them: a cycle). The hub registers itself when it is created.
-import type { Services } from "../context.ts";
+// importing the agent hub (which imports them: a cycle). Built once in control-plane.ts (services.agentControl);
+// the hub connects itself to it when it is created.
 
 /** What the agent hub offers to the rest of the control plane. */
 export interface AgentControl {
@@ -10,14 +10,20 @@ export interface AgentControl {
   dropNode(nodeId: string): boolean;
 }
 
-const controls = new WeakMap<Services, AgentControl>();
+/** The control plane's AgentControl; without a hub (API-only tools) no agent is connected, so nothing is closed. */
+export class AgentControlSeam implements AgentControl {
+  private hub: AgentControl | undefined;
 
-/** Registers the agent hub of this control plane. */
-export function setAgentControl(s: Services, control: AgentControl): void {
-  controls.set(s, control);
-}
+  /** The agent hub of this control plane registers itself. */
+  connect(hub: AgentControl): void {
+    this.hub = hub;
+  }
 
-/** The agent hub of this control plane, if one exists (API-only tools may have none: then no agent is connected). */
-export function agentControl(s: Services): AgentControl | undefined {
-  return controls.get(s);
+  dropToken(tokenId: string): number {
+    return this.hub?.dropToken(tokenId) ?? 0;
+  }
+
+  dropNode(nodeId: string): boolean {
+    return this.hub?.dropNode(nodeId) ?? false;
+  }
 }

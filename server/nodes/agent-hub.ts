@@ -21,7 +21,6 @@ import {
 import type { Services } from "../context.ts";
 import { errors } from "../errors.ts";
 import { normalizeIp } from "./address-policy.ts";
-import { setAgentControl } from "./agent-control.ts";
 import { AgentSession, type ExecNotification } from "./agent-session.ts";
 import { joinTokenValid, verifyJoinToken } from "./join-tokens.ts";
 import { InstanceEventWriter } from "./event-writer.ts";
@@ -70,7 +69,7 @@ export class AgentHub extends EventEmitter {
     });
     this.heartbeat = setInterval(() => this.sweep(), heartbeatMs);
     this.heartbeat.unref();
-    setAgentControl(s, { dropToken: (id) => this.dropToken(id), dropNode: (id) => this.dropNode(id) });
+    s.agentControl.connect({ dropToken: (id) => this.dropToken(id), dropNode: (id) => this.dropNode(id) });
   }
 
   /** Completes (or refuses with 401) an agent's WebSocket handshake. */

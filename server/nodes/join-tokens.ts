@@ -9,7 +9,6 @@ import { recordAudit } from "../audit/record.ts";
 import { hashToken, looksLikeToken, newToken } from "../auth/secrets.ts";
 import { requireTeam } from "../teams/access.ts";
 import { requireNodeScope } from "./access.ts";
-import { agentControl } from "./agent-control.ts";
 
 type JoinTokenRow = {
   id: string;
@@ -85,7 +84,7 @@ export async function revokeJoinToken(s: Services, actor: Actor, id: string) {
     ? row
     : await s.db.nodeJoinToken.update({ where: { id }, data: { revokedAt: new Date() }, include: { team: true } });
   // Agents that joined with it lose their session now, not at their next reconnect.
-  const disconnected = agentControl(s)?.dropToken(id) ?? 0;
+  const disconnected = s.agentControl.dropToken(id);
   await recordAudit(s.db, actor, {
     teamId: row.teamId,
     action: "node-token.revoke",

@@ -9,7 +9,6 @@ import type { Services } from "../context.ts";
 import { selfUrl } from "../lib/self-url.ts";
 import { Supervisor } from "../lib/supervisor.ts";
 import { createLocalJoinToken } from "./join-tokens.ts";
-import { healthFor } from "../health/platform-health.ts";
 import { localAgentProbe } from "../health/probes.ts";
 import { findLeftovers, stopLeftovers } from "../process/leftovers.ts";
 
@@ -89,7 +88,7 @@ export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
     s.log.child({ component: "local-agent" }),
   );
   sup.start();
-  healthFor(s).register("local-agent", localAgentProbe(s, () => sup.state()));
+  s.health.register("local-agent", localAgentProbe(s, () => sup.state()));
   s.log.info({ node: env.BERTH_NODE_NAME, bridge: env.BERTH_CNI_BRIDGE }, "local node agent started");
   return sup;
 }

@@ -9,7 +9,6 @@ import type { Db } from "../db/client.ts";
 import { errors } from "../errors.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
 import { requireNodeScope, visibleNodesFilter } from "./access.ts";
-import { agentControl } from "./agent-control.ts";
 import { normalizeIp, ownAddresses, routeAddress, unroutableReason } from "./address-policy.ts";
 
 const MiB = 1024 * 1024;
@@ -183,7 +182,7 @@ async function nodeFor(s: Services, actor: Actor, id: string) {
 export async function removeNode(s: Services, actor: Actor, id: string) {
   const node = await nodeFor(s, actor, id);
   // First the socket: nothing the agent still sends may be stored for a node that is going away.
-  const disconnected = agentControl(s)?.dropNode(id) ?? false;
+  const disconnected = s.agentControl.dropNode(id);
   const [gone] = await s.db.$transaction([
     s.db.instance.deleteMany({ where: { nodeId: id } }),
     s.db.node.delete({ where: { id } }),

@@ -16,9 +16,8 @@ import { builderDirOf } from "../builds/builder-stores.ts";
 import { withAuthFile } from "../registry/auth-file.ts";
 import { isValidResourceName } from "../validation/names.ts";
 import { splitDigest } from "../validation/image-ref.ts";
-import { createRelease, toReleaseView } from "./releases.ts";
-import { pruneReleaseImages } from "../registry/prune.ts";
-import { kickScheduler } from "../scheduler/kick.ts";
+import { publishRelease } from "./publish.ts";
+import { toReleaseView } from "./releases.ts";
 
 const COPY_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -125,18 +124,19 @@ export async function deployImage(
       throw errors.validation(
         "the image has no CMD or ENTRYPOINT to run as web",
       );
-    const release = await createRelease(s.db, actor, {
-      appId: app.id,
-      teamId: app.teamId,
-      appName: app.name,
-      imageRef: app.name,
-      imageDigest: digest,
-      processTypes: { web: "" },
-      description: `Deploy image ${image}`,
-    });
-    kickScheduler(s);
-    await pruneReleaseImages(s, app.id, app.name, registry, s.config.keepReleases).catch((err: unknown) =>
-      s.log.warn({ err, app: app.name }, "pruning old release images failed"),
+    const release = await publishRelease(
+      s,
+      actor,
+      {
+        appId: app.id,
+        teamId: app.teamId,
+        appName: app.name,
+        imageRef: app.name,
+        imageDigest: digest,
+        processTypes: { web: "" },
+        description: `Deploy image ${image}`,
+      },
+      registry,
     );
     return toReleaseView(release, actor.email, true);
   } finally {

@@ -1,5 +1,6 @@
 // Releases: immutable vN = image + config snapshot + process types + who/why. Never updated after creation
 // except for their rollout status.
+import type { Prisma } from "@prisma/client";
 import type { Actor, Services } from "../context.ts";
 import type { Db } from "../db/client.ts";
 import { errors } from "../errors.ts";
@@ -17,6 +18,12 @@ export interface NewRelease {
   imageDigest: string;
   processTypes: Record<string, string>;
   description: string;
+  /** A config snapshot (JSON) to release instead of the app's current config vars (a rollback's). */
+  config?: string;
+  /** The audit entry for the new release; by default `release.create` with its description and image. */
+  audit?: { action: string; data: Record<string, unknown> };
+  /** Done in the release's transaction before it is created (a rollback sets the config vars back). */
+  prepare?: (tx: Prisma.TransactionClient) => Promise<void>;
 }
 
 type ReleaseRow = {
@@ -55,7 +62,8 @@ export function toReleaseView(r: ReleaseRow, createdBy: string | null, revealCon
 /** Creates the next release of an app with a snapshot of its current config; versions are dense (v1, v2, ...). */
 export async function createRelease(db: Db, actor: Pick<Actor, "userId" | "email" | "ip"> | null, r: NewRelease) {
   return db.$transaction(async (tx) => {
-    const vars = await tx.configVar.findMany({ where: { appId: r.appId }, orderBy: { key: "asc" } });
+    await r.prepare?.(tx);
+    const vars = r.config === undefined ? await tx.configVar.findMany({ where: { appId: r.appId }, orderBy: { key: "asc" } }) : [];
     const last = await tx.release.findFirst({ where: { appId: r.appId }, orderBy: { version: "desc" }, select: { version: true } });
     const release = await tx.release.create({
       data: {
@@ -64,7 +72,7 @@ export async function createRelease(db: Db, actor: Pick<Actor, "userId" | "email
         buildId: r.buildId ?? null,
         imageRef: r.imageRef,
         imageDigest: r.imageDigest,
-        config: JSON.stringify(Object.fromEntries(vars.map((v) => [v.key, v.value]))),
+        config: r.config ?? JSON.stringify(Object.fromEntries(vars.map((v) => [v.key, v.value]))),
         processTypes: JSON.stringify(r.processTypes),
         description: r.description,
         createdById: actor?.userId ?? null,
@@ -81,9 +89,9 @@ export async function createRelease(db: Db, actor: Pick<Actor, "userId" | "email
     await recordAudit(tx, actor, {
       teamId: r.teamId,
       appName: r.appName,
-      action: "release.create",
+      action: r.audit?.action ?? "release.create",
       target: `v${release.version}`,
-      data: { description: r.description, image: r.imageRef },
+      data: r.audit?.data ?? { description: r.description, image: r.imageRef },
     });
     return release;
   });

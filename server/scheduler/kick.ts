@@ -1,16 +1,23 @@
 // A tiny seam so domain code (releases, formation, domains, apps) can ask for a scheduler pass after a change
-// without importing the scheduler (and the agent hub behind it).
+// without importing the scheduler (and the agent hub behind it). Built once in control-plane.ts
+// (services.schedulerKick); the scheduler connects itself to it while it runs.
 import type { Services } from "../context.ts";
 
-const kicks = new WeakMap<Services, () => void>();
+export class SchedulerKick {
+  private fn: (() => void) | undefined;
 
-/** Registers the function that starts a pass for this control plane (the scheduler does, when it starts). */
-export function setSchedulerKick(s: Services, kick: (() => void) | undefined): void {
-  if (kick) kicks.set(s, kick);
-  else kicks.delete(s);
+  /** The running scheduler's kick, or undefined when it stops. */
+  connect(fn: (() => void) | undefined): void {
+    this.fn = fn;
+  }
+
+  /** Asks for a scheduler pass soon; a no-op when no scheduler runs (API-only tests). */
+  kick(): void {
+    this.fn?.();
+  }
 }
 
 /** Asks for a scheduler pass soon; a no-op when no scheduler runs (API-only tests). */
-export function kickScheduler(s: Services): void {
-  kicks.get(s)?.();
+export function kickScheduler(s: Pick<Services, "schedulerKick">): void {
+  s.schedulerKick.kick();
 }

@@ -2,7 +2,6 @@
 // interval), CPU % derived from cumulative CPU time. Nothing is persisted; after a control-plane restart the charts
 // start empty and fill up again within one agent interval.
 import type { InstanceStats } from "../../runtime-agent/protocol/index.ts";
-import type { Services } from "../context.ts";
 
 /** Most points kept per instance (one hour at 5 s). */
 export const MAX_POINTS = 720;
@@ -183,13 +182,4 @@ export class StatsHistory {
     const cutoff = this.clock() - FORGET_AFTER_MS;
     for (const [id, ring] of this.rings) if (ring.lastSeenMs < cutoff) this.rings.delete(id);
   }
-}
-
-const histories = new WeakMap<object, StatsHistory>();
-
-/** The stats history of a control plane (one per Services). */
-export function statsHistoryFor(services: Services): StatsHistory {
-  let history = histories.get(services);
-  if (!history) histories.set(services, (history = new StatsHistory()));
-  return history;
 }

@@ -3,7 +3,7 @@
 import type { StatsBatch } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
 import type { AgentHub } from "../nodes/agent-hub.ts";
-import { type StatsHistory, type StatsPoint, statsHistoryFor } from "./history.ts";
+import type { StatsHistory, StatsPoint } from "./history.ts";
 
 /** How long an Instance lookup (or its absence) is trusted; a batch arrives every few seconds per node. */
 export const OWNER_CACHE_MS = 10_000;
@@ -30,13 +30,9 @@ export interface StatsIngest {
   stop(): void;
 }
 
-const running = new WeakMap<Services, StatsIngest>();
-
-/** Starts ingesting the hub's `stats` events into `statsHistoryFor(services)`; a second call returns the first. */
+/** Starts ingesting the hub's `stats` events into `services.stats`; the control plane starts one (control-plane.ts). */
 export function startStatsIngest(services: Services, agentHub: AgentHub): StatsIngest {
-  const existing = running.get(services);
-  if (existing) return existing;
-  const history = statsHistoryFor(services);
+  const history = services.stats;
   const log = services.log.child({ component: "stats-ingest" });
   const owners = new Map<string, { owner: Owner | null; until: number }>();
 
@@ -105,9 +101,7 @@ export function startStatsIngest(services: Services, agentHub: AgentHub): StatsI
     stop: () => {
       agentHub.off("stats", onStats);
       clearInterval(sweep);
-      running.delete(services);
     },
   };
-  running.set(services, handle);
   return handle;
 }

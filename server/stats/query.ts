@@ -1,7 +1,7 @@
 // Reading an app's recent stats (viewer and above).
 import type { Actor, Services } from "../context.ts";
 import { requireApp } from "../teams/access.ts";
-import { type InstanceSeries, statsHistoryFor } from "./history.ts";
+import type { InstanceSeries } from "./history.ts";
 
 /** Every instance of the app that reported in the last hour, with its points at or after `since`. */
 export async function appStats(
@@ -11,5 +11,5 @@ export async function appStats(
   since?: Date,
 ): Promise<{ instances: InstanceSeries[] }> {
   const { app } = await requireApp(s.db, actor, appName, "app:read");
-  return { instances: statsHistoryFor(s).forApp(app.id, since?.getTime() ?? 0) };
+  return { instances: s.stats.forApp(app.id, since?.getTime() ?? 0) };
 }

@@ -12,7 +12,7 @@ import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { runBerth } from "../helpers/cli.ts";
 import { agentHubFor } from "../../server/nodes/agent-hub.ts";
-import { appendAppLog, startLogIngest } from "../../server/logs/ingest.ts";
+import { appendAppLog } from "../../server/logs/ingest.ts";
 import { forwardPlatformLines } from "../../server/logs/platform-lines.ts";
 import type { AccessLine } from "../../server/router/access-log.ts";
 import {
@@ -108,7 +108,6 @@ const texts = (r: { body: { entries: { text: string }[] } }) => r.body.entries.m
 beforeAll(async () => {
   srv = await startTestServer({ BERTH_SCHEDULER: "off" });
   // The lead wires this into the control plane; calling it again is a no-op.
-  startLogIngest(srv.cp.services, agentHubFor(srv.cp.services));
   home = fs.mkdtempSync(path.join(os.tmpdir(), "berth-cli-logs-"));
   alice = new ApiClient(srv.url);
   bob = new ApiClient(srv.url);

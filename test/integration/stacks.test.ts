@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { runBerth } from "../helpers/cli.ts";
-import { stackRebuilds, type RebuildFn } from "../../server/builds/stacks/rebuild-job.ts";
+import type { RebuildFn } from "../../server/builds/stacks/rebuild-job.ts";
 import type { StackInfo } from "../../server/builds/stacks/index.ts";
 
 let srv: TestServer;
@@ -60,7 +60,7 @@ beforeAll(async () => {
   memberToken = (await member.tokenClient()).token;
 });
 afterAll(async () => {
-  await stackRebuilds(srv.cp.services).settled();
+  await srv.cp.services.stacks.settled();
   fs.rmSync(home, { recursive: true, force: true });
   await srv.close();
 });
@@ -68,7 +68,7 @@ afterAll(async () => {
 describe("stacks API", () => {
   it("refuses everyone but the instance admin, and starts nothing for them", async () => {
     const ctl = gatedRebuild();
-    stackRebuilds(srv.cp.services).rebuild = ctl.fn;
+    srv.cp.services.stacks.rebuild = ctl.fn;
     for (const c of [member, await member.tokenClient("m2")]) {
       expect((await c.req("GET", "/api/v1/stacks")).status).toBe(403);
       const r = await c.req<any>("POST", "/api/v1/stacks/rebuild");
@@ -92,7 +92,7 @@ describe("stacks API", () => {
 
   it("runs a rebuild in the background (202), refuses a second one while it runs (409), reports the outcome", async () => {
     const ctl = gatedRebuild();
-    stackRebuilds(srv.cp.services).rebuild = ctl.fn;
+    srv.cp.services.stacks.rebuild = ctl.fn;
     const start = await admin.req<any>("POST", "/api/v1/stacks/rebuild");
     expect(start.status, JSON.stringify(start.body)).toBe(202);
     expect(start.body).toMatchObject({ status: "running", startedBy: "stacks-admin@example.com", finishedAt: null });
@@ -126,19 +126,19 @@ describe("stacks API", () => {
 
   it("reports a failed rebuild and accepts the next one", async () => {
     const ctl = gatedRebuild();
-    stackRebuilds(srv.cp.services).rebuild = ctl.fn;
+    srv.cp.services.stacks.rebuild = ctl.fn;
     expect((await admin.req("POST", "/api/v1/stacks/rebuild")).status).toBe(202);
     ctl.release("debootstrap exited with code 1");
-    await stackRebuilds(srv.cp.services).settled();
+    await srv.cp.services.stacks.settled();
     const r = await admin.req<any>("GET", "/api/v1/stacks/rebuild");
     expect(r.body).toMatchObject({ status: "failed", error: "debootstrap exited with code 1" });
     expect(r.body.output.at(-1)).toBe("error: debootstrap exited with code 1");
 
     const next = gatedRebuild();
-    stackRebuilds(srv.cp.services).rebuild = next.fn;
+    srv.cp.services.stacks.rebuild = next.fn;
     expect((await admin.req("POST", "/api/v1/stacks/rebuild")).status).toBe(202);
     next.release();
-    await stackRebuilds(srv.cp.services).settled();
+    await srv.cp.services.stacks.settled();
   });
 });
 
@@ -155,7 +155,7 @@ describe("berth stacks, stacks:rebuild", () => {
 
   it("follows a rebuild to its end; refuses a member and a second rebuild", async () => {
     const ctl = gatedRebuild();
-    stackRebuilds(srv.cp.services).rebuild = ctl.fn;
+    srv.cp.services.stacks.rebuild = ctl.fn;
     const run = runBerth(["stacks:rebuild"], { url: srv.url, token: adminToken, home });
     await waitFor(async () => ctl.calls === 1);
     const second = await runBerth(["stacks:rebuild"], { url: srv.url, token: adminToken, home });
@@ -176,7 +176,7 @@ describe("berth stacks, stacks:rebuild", () => {
 
   it("exits 1 with the error when the rebuild fails", async () => {
     const ctl = gatedRebuild();
-    stackRebuilds(srv.cp.services).rebuild = ctl.fn;
+    srv.cp.services.stacks.rebuild = ctl.fn;
     const run = runBerth(["stacks:rebuild"], { url: srv.url, token: adminToken, home });
     await waitFor(async () => ctl.calls === 1);
     ctl.release("no Debian mirror found");

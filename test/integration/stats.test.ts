@@ -14,7 +14,7 @@ import { silentLogger } from "../../runtime-agent/log.ts";
 import { FakeBackend } from "../../runtime-agent/runtime/fake-backend.ts";
 import { PROTOCOL_VERSION, type RegisterParams } from "../../runtime-agent/protocol/index.ts";
 import { agentHubFor } from "../../server/nodes/agent-hub.ts";
-import { startStatsIngest, type StatsIngest } from "../../server/stats/ingest.ts";
+import type { StatsIngest } from "../../server/stats/ingest.ts";
 
 const MiB = 1024 * 1024;
 const APP = "stats-app";
@@ -98,7 +98,7 @@ async function rawAgent(hostname: string): Promise<WebSocket> {
 
 beforeAll(async () => {
   srv = await startTestServer();
-  ingest = startStatsIngest(srv.cp.services, agentHubFor(srv.cp.services));
+  ingest = srv.cp.statsIngest;
   home = fs.mkdtempSync(path.join(os.tmpdir(), "berth-cli-stats-"));
   dirs.push(home);
   owner = new ApiClient(srv.url);

@@ -7,7 +7,6 @@ import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { describeRoot } from "../helpers/root.ts";
 import { agentHubFor } from "../../server/nodes/agent-hub.ts";
-import { startLogIngest } from "../../server/logs/ingest.ts";
 import { silentLogger } from "../../runtime-agent/log.ts";
 import type { InstanceSpecInput } from "../../runtime-agent/protocol/index.ts";
 import { PROTOCOL_VERSION } from "../../runtime-agent/protocol/index.ts";
@@ -79,7 +78,6 @@ describeRoot("log shipping (root)", () => {
     env = await createRootEnv();
     // A roomy log cap: this test counts every line from 1, so none may be trimmed by the store on a slow run.
     srv = await startTestServer({ BERTH_SCHEDULER: "off", BERTH_APP_LOG_MB: "256" });
-    startLogIngest(srv.cp.services, agentHubFor(srv.cp.services));
     admin = new ApiClient(srv.url);
     await admin.signUp("logs-root@example.com");
     expect((await admin.req("POST", "/api/v1/apps", { name: "rt-logs" })).status).toBe(201);

@@ -29,7 +29,7 @@ export interface StackRebuildView {
 export type RebuildFn = (s: BuilderStorage, opts: StackOptions) => Promise<StackInfo[]>;
 
 /** The stack store of a control plane (the one the build pipeline's stack builds read). */
-export function builderStorage(s: Services): BuilderStorage {
+export function builderStorage(s: Pick<Services, "config">): BuilderStorage {
   return stackStorage(builderDirOf(s.config.dataDir));
 }
 
@@ -40,7 +40,8 @@ export class StackRebuilds {
   private running: Promise<void> | null = null;
 
   constructor(
-    private readonly s: Services,
+    /** Only the config (where the builder storage is) and the log: built before the Services it becomes part of. */
+    private readonly s: Pick<Services, "config" | "log">,
     /** The rebuild itself; tests of the API replace it, everything else uses the real one. */
     public rebuild: RebuildFn = rebuildStacks,
   ) {}
@@ -110,28 +111,19 @@ export function requireInstanceAdmin(actor: Actor): void {
   if (!actor.isAdmin) throw errors.forbidden("only the instance admin manages platform stacks");
 }
 
-const perServices = new WeakMap<Services, StackRebuilds>();
-
-/** The stack rebuilds of a control plane (created on first use). */
-export function stackRebuilds(s: Services): StackRebuilds {
-  let r = perServices.get(s);
-  if (!r) perServices.set(s, (r = new StackRebuilds(s)));
-  return r;
-}
-
 /** `GET /stacks`: the stacks in the builder storage and the running or last rebuild. */
 export async function stackOverview(
   s: Services,
   actor: Actor,
 ): Promise<{ stacks: StackStatus[]; rebuild: StackRebuildView | null }> {
   requireInstanceAdmin(actor);
-  return { stacks: await listStacks(builderStorage(s)), rebuild: stackRebuilds(s).view() };
+  return { stacks: await listStacks(builderStorage(s)), rebuild: s.stacks.view() };
 }
 
 /** `GET /stacks/rebuild`: the running or last rebuild; 404 when none ran since the control plane started. */
 export function rebuildStatus(s: Services, actor: Actor, since = 0): StackRebuildView {
   requireInstanceAdmin(actor);
-  const v = stackRebuilds(s).view(since);
+  const v = s.stacks.view(since);
   if (!v) throw errors.notFound("stack rebuild");
   return v;
 }

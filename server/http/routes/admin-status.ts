@@ -5,7 +5,7 @@ import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonResponse } from "../route.ts";
 import { errors } from "../../errors.ts";
-import { adminView, healthFor } from "../../health/platform-health.ts";
+import { adminView } from "../../health/platform-health.ts";
 
 const Status = z.enum(["ok", "restarting", "degraded", "down"]);
 
@@ -42,5 +42,5 @@ const status = apiRoute({
 export const adminStatusRoutes = new OpenAPIHono<ApiEnv>().openapi(status, async (c) => {
   // Like the stacks routes: 403 for everyone but the instance admin (the route's existence is no secret).
   if (!requireActor(c).isAdmin) throw errors.forbidden("only the instance admin sees the platform status");
-  return c.json(adminView(await healthFor(c.get("services")).report()), 200);
+  return c.json(adminView(await c.get("services").health.report()), 200);
 });

@@ -3,7 +3,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonResponse } from "../route.ts";
-import { rebuildStatus, stackOverview, stackRebuilds } from "../../builds/stacks/rebuild-job.ts";
+import { rebuildStatus, stackOverview } from "../../builds/stacks/rebuild-job.ts";
 
 const StackSchema = z
   .object({
@@ -82,7 +82,7 @@ export const stackRoutes = new OpenAPIHono<ApiEnv>()
   .openapi(list, async (c) => c.json(await stackOverview(c.get("services"), requireActor(c)), 200))
   .openapi(startRebuild, (c) => {
     const s = c.get("services");
-    const job = stackRebuilds(s).start(requireActor(c));
+    const job = s.stacks.start(requireActor(c));
     return c.json(job, 202);
   })
   .openapi(rebuild, (c) =>
