@@ -27,7 +27,6 @@ import { AGENT_PATH, agentHubFor } from "./nodes/agent-hub.ts";
 import { schedulerFor } from "./scheduler/scheduler.ts";
 import { startStatsIngest } from "./stats/ingest.ts";
 import { HaproxyRouter } from "./router/haproxy-router.ts";
-import { Router } from "./router/router.ts";
 import { startLogIngest } from "./logs/ingest.ts";
 import { forwardPlatformLines } from "./logs/platform-lines.ts";
 import { applySecurityHeaders, securityHeaders } from "./http/security-headers.ts";
@@ -53,11 +52,11 @@ export interface ControlPlaneOptions {
   dashboard: boolean;
   /** Start the image registry (off in tests that do not build). */
   registry?: boolean;
-  /** Start the HTTP router (config.routerEngine) on config.routerPort (off in API-only tests). */
+  /** Start the HTTP router (HAProxy, docs/router.md) on config.routerPort (off in API-only tests). */
   router?: boolean;
   /**
    * Leave the router's HAProxy serving when the control plane stops (production: the next start adopts it with its
-   * routes); tests stop it. Caddy always stops with the control plane.
+   * routes); tests stop it.
    */
   routerOutlives?: boolean;
 }
@@ -90,15 +89,18 @@ async function startRouter(
   config: Config,
   log: Logger,
   outlives: boolean,
-): Promise<Router | HaproxyRouter | undefined> {
+): Promise<HaproxyRouter | undefined> {
   const https = config.httpsPort
     ? { port: config.httpsPort, issuer: config.tlsIssuer, acmeEmail: config.acmeEmail, acmeCa: config.acmeCa }
     : undefined;
-  const common = { listenHost: config.host, listenPort: config.routerPort, dataDir: config.dataDir, log };
-  const router =
-    config.routerEngine === "haproxy"
-      ? new HaproxyRouter({ ...common, keepRunning: outlives, https })
-      : new Router({ ...common, https });
+  const router = new HaproxyRouter({
+    listenHost: config.host,
+    listenPort: config.routerPort,
+    dataDir: config.dataDir,
+    log,
+    keepRunning: outlives,
+    https,
+  });
   try {
     await router.start();
   } catch (err) {

@@ -49,7 +49,7 @@ interface InstanceLimits {
   bandwidthMbit: number | null;
 }
 
-/** Where routes go (the Caddy router); optional so API-only control planes can run without one. */
+/** Where routes go (the HAProxy router); optional so API-only control planes can run without one. */
 export interface RouteSink {
   apply(routes: AppRoute[]): Promise<void>;
 }

@@ -14,7 +14,7 @@ import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../server/logger.ts";
 import { freeLoopbackPort } from "../../server/lib/free-port.ts";
-import type { AccessLine, RouteEntry } from "../../server/router/router.ts";
+import type { AccessLine, RouteEntry } from "../../server/router/haproxy-router.ts";
 import { HaproxyRouter, type CertificateEvent } from "../../server/router/haproxy-router.ts";
 import { haproxyPaths, ourHaproxyPids, workerPid } from "../../server/router/haproxy-process.ts";
 

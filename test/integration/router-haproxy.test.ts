@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { createLogger } from "../../server/logger.ts";
 import { freeLoopbackPort } from "../../server/lib/free-port.ts";
-import type { AccessLine, RouteEntry } from "../../server/router/router.ts";
+import type { AccessLine, RouteEntry } from "../../server/router/haproxy-router.ts";
 import { HaproxyRouter } from "../../server/router/haproxy-router.ts";
 import { haproxyPaths, ourHaproxyPids, workerPid } from "../../server/router/haproxy-process.ts";
 
