@@ -1,57 +1,54 @@
-// Benchmark: faults under steady load with real everything on this machine (root): control plane with registry and
-// router (Caddy), a real agent process (runc, conmon, CNI) in an isolated root environment, a busybox httpd app pushed
-// with git and scaled to W web instances. A separate load-generator process sends a constant R requests/s through
-// the router over keep-alive connections. Per fault it prints the failed requests, the time until the platform is
-// fully healthy again, and whether any instance was restarted (a changed id, pid or restart count).
-// Faults: `agent` (kill -9 of the node agent, restarted after 1 s as its supervisor would). The control plane, the
-// router and the registry are not injected yet (issue 14 items 2 and 3): they are listed as not measured.
-// No baseline runs beside it: the numbers before issue 14 are quoted in docs/reliability.md from the issue.
-// Run: sudo npx tsx bench/chaos.ts [rate=200] [web=2] [rounds=3]
+// Benchmark: faults under steady load with real everything on this machine (root): the whole platform as `npm start`
+// runs it (server/main.ts in its own process: control plane, registry, Caddy router, supervised local agent with
+// runc, conmon, CNI), a busybox httpd app pushed with git and scaled to W web instances. A separate load-generator
+// process sends a constant R requests/s through the router over keep-alive connections. Per fault it prints the
+// failed requests, the time until the platform is fully healthy again, and whether any instance was restarted (a
+// changed instance id, restart count or container pid).
+// Faults:
+//   agent kill -9        the local agent; its supervisor starts it again
+//   cp SIGTERM+restart   the platform stopped gracefully and started again on the same data dir and ports
+//   cp kill -9+restart   the platform killed (its agent and registry are orphaned) and started again 1 s later
+//   router kill -9       Caddy; the control plane's watcher starts it again with its last config
+//   registry kill -9     docker-registry; its supervisor starts it again
+// Run: sudo npx tsx bench/chaos.ts [rate=200] [web=2] [rounds=2] [only=substring of the fault names to run]
 // Results go to stdout; copy them into docs/reliability.md.
-import type { ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { loadConfig } from "../server/config.ts";
-import { createLogger } from "../server/logger.ts";
-import { migrateDatabase } from "../server/db/migrate.ts";
-import { createControlPlane, type ControlPlane } from "../server/control-plane.ts";
-import { createLocalJoinToken } from "../server/nodes/join-tokens.ts";
-import { createRootEnv, type RootEnv } from "../runtime-agent/test-support/root-env.ts";
-import { agentFlagsFor, spawnAgent, stopAgent } from "../runtime-agent/test-support/agent-process.ts";
-import { OciBackend } from "../runtime-agent/runtime/oci-backend.ts";
-import { backendConfigFor } from "../runtime-agent/agent/backend-config.ts";
-import { loadAgentConfig } from "../runtime-agent/agent/config.ts";
-import { silentLogger } from "../runtime-agent/log.ts";
-import { ApiClient } from "../test/helpers/client.ts";
+import { promisify } from "node:util";
+import { localAgentEnv, localAgentPids } from "../server/nodes/local-agent.ts";
+import { findLeftovers, processAlive } from "../server/process/leftovers.ts";
 import { git, makeRepo, remoteUrl } from "../test/helpers/git.ts";
 import { busyboxWebApp } from "../test/helpers/busybox-app.ts";
-import { cleanupBuilder } from "../test/helpers/builder-cleanup.ts";
+import { cleanupPlatformHost, drainAndStop, startPlatform, viaRouter, type PlatformProcess } from "../test/helpers/platform-process.ts";
+import { hostportChainsExist, removeHostportChains } from "../runtime-agent/test-support/iptables-cleanup.ts";
 import { startLoad } from "./lib/loadgen.ts";
 
+const execFileAsync = promisify(execFile);
 const RATE = Number(process.argv[2] ?? 200);
 const WEB = Number(process.argv[3] ?? 2);
-const ROUNDS = Number(process.argv[4] ?? 3);
+const ROUNDS = Number(process.argv[4] ?? 2);
+const ONLY = process.argv[5] ?? "";
 const APP = "chaos";
-const NODE = "chaos-node";
+const HOST = `${APP}.localhost`;
+const ADMIN = { email: "chaos@example.com", password: "chaos-password-1" };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 120_000): Promise<T> {
+async function until(what: string, fn: () => Promise<boolean>, ms = 180_000): Promise<void> {
   const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
+  while (!(await fn())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
 }
 
-let env: RootEnv | undefined;
-let cp: ControlPlane | undefined;
-let agent: ChildProcess | undefined;
-let inspector: OciBackend | undefined;
+let tmp = "";
 let dataDir = "";
 let repo = "";
+let p: PlatformProcess | undefined;
+let ports: Record<string, string> = {};
+let chainsExisted = true;
 
 interface Row {
   fault: string;
@@ -61,96 +58,178 @@ interface Row {
   restarted: string;
   p99: number;
   max: number;
+  detail: string;
+}
+
+interface InstanceRow {
+  id: string;
+  processType: string;
+  state: string;
+  restarts: number;
+}
+
+const caddyPidFile = () => path.join(dataDir, "caddy", "caddy.pid");
+const caddyPid = () => Number(fs.readFileSync(caddyPidFile(), "utf8").trim());
+const registryMatch = () => ({ argv: ["docker-registry", "serve", path.join(dataDir, "registry", "config.yml")] });
+const platform = () => {
+  if (!p) throw new Error("platform not running");
+  return p;
+};
+const start = async () => {
+  // Outlives on (production's default): the router keeps serving while the control plane is away.
+  p = await startPlatform(dataDir, ADMIN, { BERTH_ROUTER_OUTLIVES: "on", BERTH_LOG_LEVEL: "warn", ...ports });
+  return p;
+};
+
+async function web(): Promise<InstanceRow[]> {
+  const rows = (await platform().client.req<InstanceRow[]>("GET", `/api/v1/apps/${APP}/instances`)).body;
+  return Array.isArray(rows) ? rows.filter((r) => r.processType === "web") : [];
+}
+
+/** Instance id/restarts from the API and container id/pid from runc: what "no instance restarted" compares. */
+async function fingerprint(): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const i of await web()) out.add(`${i.id}/${i.restarts}`);
+  const root = localAgentEnv(dataDir, "http://x", "x").BERTH_RUNC_ROOT!;
+  const { stdout } = await execFileAsync("runc", ["--root", root, "list", "--format", "json"]);
+  for (const c of (JSON.parse(stdout || "[]") as { id: string; pid: number; status: string }[]) ?? [])
+    if (c.status === "running") out.add(`${c.id}:${c.pid}`);
+  return out;
+}
+
+/** Fully healthy: the node's agent registered after `t0`, every web instance runs, and the app answers. */
+async function healthy(t0: number): Promise<boolean> {
+  try {
+    const nodes = (await platform().client.req<{ state: string; lastSeenAt: string | null }[]>("GET", "/api/v1/nodes"))
+      .body;
+    if (!Array.isArray(nodes) || !nodes.some((n) => n.state === "ready" && Date.parse(n.lastSeenAt ?? "") > t0))
+      return false;
+    const w = await web();
+    if (w.length !== WEB || !w.every((i) => i.state === "running")) return false;
+    return (await viaRouter(platform().routerPort, HOST)).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+type Fault = { name: string; inject(): Promise<void>; recovered(t0: number): Promise<boolean> };
+
+function faults(): Fault[] {
+  let oldAgents: number[] = [];
+  let oldPid = 0;
+  const newAgent = () => {
+    const now = localAgentPids(dataDir);
+    return now.length === 1 && !oldAgents.includes(now[0]!);
+  };
+  return [
+    {
+      name: "agent kill -9",
+      inject: async () => {
+        oldAgents = localAgentPids(dataDir);
+        for (const pid of oldAgents) process.kill(pid, "SIGKILL");
+      },
+      recovered: async (t0) => newAgent() && (await healthy(t0)),
+    },
+    {
+      name: "control plane SIGTERM + restart",
+      inject: async () => {
+        oldAgents = localAgentPids(dataDir);
+        await platform().stop();
+        p = undefined;
+        await start();
+      },
+      recovered: async (t0) => newAgent() && (await healthy(t0)),
+    },
+    {
+      name: "control plane kill -9 + restart",
+      inject: async () => {
+        oldAgents = localAgentPids(dataDir);
+        await platform().kill();
+        p = undefined;
+        await sleep(1_000);
+        await start();
+      },
+      recovered: async (t0) => newAgent() && (await healthy(t0)),
+    },
+    {
+      name: "router (Caddy) kill -9",
+      inject: async () => {
+        oldPid = caddyPid();
+        process.kill(oldPid, "SIGKILL");
+      },
+      recovered: async (t0) => {
+        const pid = caddyPid();
+        return pid !== oldPid && processAlive(pid) && (await healthy(t0 - 60_000));
+      },
+    },
+    {
+      name: "registry kill -9",
+      inject: async () => {
+        [oldPid = 0] = findLeftovers(registryMatch());
+        process.kill(oldPid, "SIGKILL");
+      },
+      recovered: async (t0) => {
+        const now = findLeftovers(registryMatch());
+        if (now.length !== 1 || now[0] === oldPid) return false;
+        const addr = /addr: "?([0-9.:]+)"?/.exec(fs.readFileSync(registryMatch().argv[2]!, "utf8"))?.[1];
+        const status = await fetch(`http://${addr}/v2/`).then((r) => r.status, () => 0);
+        return status === 401 && (await healthy(t0 - 60_000));
+      },
+    },
+  ];
 }
 
 async function main() {
   if (process.getuid?.() !== 0) throw new Error("run as root (runc, buildah, CNI)");
-  env = await createRootEnv();
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-chaos-"));
-  const config = loadConfig({
-    BERTH_DATA_DIR: dataDir,
-    PORT: "0",
-    HOST: "127.0.0.1",
-    BERTH_LOG_LEVEL: "error",
-    BERTH_ROUTER_PORT: "0",
-  });
-  await migrateDatabase(config.databaseUrl);
-  cp = await createControlPlane({ config, log: createLogger("error"), dashboard: false, registry: true, router: true });
-  const url = `http://127.0.0.1:${await cp.listen()}`;
-  const routerPort = cp.services.config.routerPort;
-  const admin = new ApiClient(url);
-  await admin.signUp("chaos@example.com");
-  const owner = await admin.tokenClient("bench");
-  const db = cp.services.db;
-  const join = (await createLocalJoinToken(db, { name: NODE })).token;
-  const portBase = 31_000 + Math.floor(Math.random() * 200) * 100;
-  const flags = agentFlagsFor(env, { controlPlane: url, joinToken: join, nodeName: NODE, portBase });
-  inspector = await OciBackend.open(backendConfigFor(loadAgentConfig(flags, { NODE_ENV: "test" })), silentLogger());
-  agent = spawnAgent(flags);
-  const nodeState = async () => (await db.node.findUnique({ where: { name: NODE } }))?.state;
-  await until("node ready", async () => (await nodeState()) === "ready");
-  if ((await owner.req("POST", "/api/v1/apps", { name: APP })).status !== 201) throw new Error("app create failed");
+  chainsExisted = await hostportChainsExist();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-chaos-"));
+  dataDir = path.join(tmp, "data");
+  await start();
+  ports = { PORT: new URL(platform().url).port, BERTH_ROUTER_PORT: String(platform().routerPort) };
+  const client = platform().client;
+  if ((await client.req("POST", "/api/v1/apps", { name: APP })).status !== 201) throw new Error("app create failed");
+  const token = (await client.tokenClient("bench")).token;
   repo = await makeRepo(busyboxWebApp({ "www/index.html": "<h1>chaos</h1>\n" }));
-  const push = await git(repo, ["push", remoteUrl(url, APP, owner.token), "main"]);
+  const push = await git(repo, ["push", remoteUrl(platform().url, APP, token), "main"]);
   if (push.code !== 0) throw new Error(`git push failed:\n${push.out}`);
-  await owner.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: WEB }] });
-  const web = async () =>
-    (
-      await owner.req<{ id: string; state: string; restarts: number; processType: string }[]>(
-        "GET",
-        `/api/v1/apps/${APP}/instances`,
-      )
-    ).body.filter((i) => i.processType === "web");
+  await client.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: WEB }] });
   await until(`${WEB} web instances running`, async () => {
     const w = await web();
     return w.length === WEB && w.every((i) => i.state === "running");
   });
-  /** id -> pid and restart count: what "no instance restarted" compares. */
-  const fingerprint = async () => {
-    const out = new Map<string, string>();
-    for (const i of await web()) out.set(i.id, `${(await inspector?.state(i.id))?.pid ?? "?"}/${i.restarts}`);
-    return out;
-  };
 
   const rows: Row[] = [];
-  for (let round = 1; round <= ROUNDS; round++) {
-    const before = await fingerprint();
-    const load = await startLoad({
-      port: routerPort,
-      host: `${APP}.localhost`,
-      rate: RATE,
-      mode: "keepalive",
-      path: "/index.html",
-    });
-    await sleep(3_000);
-    const t0 = Date.now();
-    await stopAgent(agent, "SIGKILL");
-    await sleep(1_000);
-    agent = spawnAgent(flags);
-    // Fully healthy: the node registered again and every instance is reported running.
-    await until("node ready again", async () => (await nodeState()) === "ready");
-    await until("instances running", async () => {
-      const w = await web();
-      return w.length === WEB && w.every((i) => i.state === "running");
-    });
-    const healthyMs = Date.now() - t0;
-    await sleep(3_000);
-    const result = await load.stop();
-    const after = await fingerprint();
-    const changed =
-      [...before].filter(([id, fp]) => after.get(id) !== fp).length +
-      [...after.keys()].filter((id) => !before.has(id)).length;
-    rows.push({
-      fault: `agent kill -9 (#${round})`,
-      sent: result.sent,
-      failed: result.failures.length,
-      healthyMs,
-      restarted: changed === 0 ? "no" : `yes (${changed})`,
-      p99: result.p99,
-      max: result.max,
-    });
-    process.stderr.write(`round ${round}: ${result.failures.length} of ${result.sent} failed\n`);
-    for (const f of result.failures.slice(0, 5)) process.stderr.write(`  ${f.status} ${f.detail}\n`);
+  for (const fault of faults().filter((f) => f.name.includes(ONLY))) {
+    for (let round = 1; round <= ROUNDS; round++) {
+      const before = await fingerprint();
+      const load = await startLoad({ port: platform().routerPort, host: HOST, rate: RATE, mode: "keepalive", path: "/index.html" });
+      await sleep(3_000);
+      const t0 = Date.now();
+      await fault.inject();
+      await until(`recovery from ${fault.name}`, () => fault.recovered(t0));
+      const healthyMs = Date.now() - t0;
+      await sleep(3_000);
+      const result = await load.stop();
+      const after = await fingerprint();
+      const changed = [...before].filter((x) => !after.has(x)).length;
+      const kinds = new Map<string, number>();
+      for (const f of result.failures) {
+        const k = `${f.status} ${f.detail.replace(/[0-9]+/g, "N")}`.trim();
+        kinds.set(k, (kinds.get(k) ?? 0) + 1);
+      }
+      rows.push({
+        fault: `${fault.name} (#${round})`,
+        sent: result.sent,
+        failed: result.failures.length,
+        healthyMs,
+        restarted: changed === 0 ? "no" : `yes (${changed} changed)`,
+        p99: result.p99,
+        max: result.max,
+        detail: [...kinds].map(([k, n]) => `${n}x ${k}`).join("; "),
+      });
+      process.stderr.write(`${fault.name} #${round}: ${result.failures.length} of ${result.sent} failed, healthy after ${healthyMs} ms\n`);
+      await sleep(2_000);
+    }
   }
 
   const la = os
@@ -160,28 +239,31 @@ async function main() {
   process.stdout.write(
     `\nbench/chaos.ts: ${RATE} req/s keep-alive through the router, web=${WEB}, ${os.cpus().length} CPUs, load average ${la}\n\n`,
   );
-  process.stdout.write("| Fault | Requests | Failed | Time to fully healthy | Instance restarted | p99 | max |\n");
-  process.stdout.write("|---|---:|---:|---:|---|---:|---:|\n");
+  process.stdout.write("| Fault | Requests | Failed | Time to fully healthy | Instance restarted | p99 | max | Failures |\n");
+  process.stdout.write("|---|---:|---:|---:|---|---:|---:|---|\n");
   for (const r of rows)
     process.stdout.write(
-      `| ${r.fault} | ${r.sent} | ${r.failed} | ${(r.healthyMs / 1000).toFixed(2)} s | ${r.restarted} | ${r.p99.toFixed(0)} ms | ${r.max.toFixed(0)} ms |\n`,
+      `| ${r.fault} | ${r.sent} | ${r.failed} | ${(r.healthyMs / 1000).toFixed(2)} s | ${r.restarted} | ${r.p99.toFixed(0)} ms | ${r.max.toFixed(0)} ms | ${r.detail || "-"} |\n`,
     );
-  for (const f of ["control plane kill -9 + restart", "router (Caddy) kill -9", "registry kill -9"])
-    process.stdout.write(`| ${f} | - | - | - | - | not measured yet | |\n`);
 }
 
 async function cleanup() {
-  // The agent first (it would restart what is deleted), then every container it ran.
-  await stopAgent(agent);
-  for (const c of (await inspector?.list().catch(() => [])) ?? []) await inspector?.delete(c.id).catch(() => undefined);
-  await cp?.close().catch(() => undefined);
+  if (p) await drainAndStop(p, dataDir, [APP]).catch(() => undefined);
   if (dataDir) {
-    await cleanupBuilder(dataDir).catch(() => undefined);
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    // Caddy outlives the platform by design (BERTH_ROUTER_OUTLIVES=on): the bench stops it, and anything orphaned.
+    try {
+      const pid = caddyPid();
+      if (processAlive(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("caddy")) process.kill(pid, "SIGTERM");
+      for (let i = 0; i < 50 && processAlive(pid); i++) await sleep(100);
+    } catch {
+      // no caddy
+    }
+    for (const pid of [...localAgentPids(dataDir), ...findLeftovers(registryMatch())]) process.kill(pid, "SIGKILL");
+    await cleanupPlatformHost(dataDir).catch((err: unknown) => process.stderr.write(`cleanup: ${String(err)}\n`));
   }
-  const problems = (await env?.destroy()) ?? [];
-  for (const p of problems) process.stderr.write(`cleanup: ${p}\n`);
+  if (!chainsExisted) await removeHostportChains();
   if (repo) fs.rmSync(repo, { recursive: true, force: true });
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 }
 
 main()

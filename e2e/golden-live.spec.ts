@@ -77,6 +77,8 @@ async function startPlatform(): Promise<Platform> {
     BERTH_PUBLIC_URL: url,
     BERTH_ROUTER_PORT: String(routerPort),
     BERTH_LOG_LEVEL: "warn",
+    // HAProxy stops with the platform: a test leaves no router behind.
+    BERTH_ROUTER_OUTLIVES: "off",
     NODE_ENV: "production",
   };
   // Everything on: dashboard, registry, router, local agent; the first user signs up in the browser.

@@ -55,6 +55,8 @@ export async function startLivePlatform(prefix: string): Promise<LivePlatform> {
     BERTH_PUBLIC_URL: url,
     BERTH_ROUTER_PORT: String(routerPort),
     BERTH_LOG_LEVEL: "warn",
+    // HAProxy stops with the platform: a test leaves no router behind.
+    BERTH_ROUTER_OUTLIVES: "off",
     NODE_ENV: "production",
   };
   for (const k of ["BERTH_NO_AGENT", "BERTH_NO_DASHBOARD", "BERTH_NO_REGISTRY", "BERTH_NO_ROUTER"]) delete env[k];

@@ -11,6 +11,7 @@ import { Supervisor } from "../lib/supervisor.ts";
 import { createLocalJoinToken } from "./join-tokens.ts";
 import { healthFor } from "../health/platform-health.ts";
 import { localAgentProbe } from "../health/probes.ts";
+import { findLeftovers, stopLeftovers } from "../process/leftovers.ts";
 
 const AGENT_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "runtime-agent", "main.ts");
 export const LOCAL_TOKEN_NAME = "local agent";
@@ -71,6 +72,9 @@ export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
     data: { revokedAt: new Date() },
   });
   const { token } = await createLocalJoinToken(s.db, { name: LOCAL_TOKEN_NAME });
+  // A control plane killed with -9 left its agent running (serving its containers): it stops gracefully (SIGTERM keeps
+  // the containers) before ours starts, so two agents never share one state dir.
+  await stopLeftovers(localAgentMatch(s.config.dataDir), "local agent", s.log);
   // Images are pulled through the control plane's /v2/ endpoint with the join token, like on any node
   // (runtime-agent/agent/pull-access.ts).
   const env: NodeJS.ProcessEnv = {
@@ -88,4 +92,14 @@ export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
   healthFor(s).register("local-agent", localAgentProbe(s, () => sup.state()));
   s.log.info({ node: env.BERTH_NODE_NAME, bridge: env.BERTH_CNI_BRIDGE }, "local node agent started");
   return sup;
+}
+
+/** How a local agent of this data dir is recognized: our agent entry point, with its state dir in the environment. */
+function localAgentMatch(dataDir: string) {
+  return { argv: [AGENT_ENTRY], env: [`BERTH_STATE_DIR=${path.join(dataDir, "agent")}`] };
+}
+
+/** Pids of running local agents of `dataDir` (tests check that none is left). */
+export function localAgentPids(dataDir: string): number[] {
+  return findLeftovers(localAgentMatch(dataDir));
 }

@@ -8,6 +8,7 @@ import bcrypt from "bcryptjs";
 import type { Logger } from "../logger.ts";
 import { Supervisor, type SupervisorState } from "../lib/supervisor.ts";
 import { freeLoopbackPort } from "../lib/free-port.ts";
+import { stopLeftovers } from "../process/leftovers.ts";
 
 export interface RegistryInfo {
   /** host:port clients push to and pull from. */
@@ -73,6 +74,8 @@ export async function startRegistry(root: string, port: number, log: Logger): Pr
   const htpasswd = path.join(root, "htpasswd");
   await fs.writeFile(htpasswd, `${creds.username}:${bcrypt.hashSync(creds.password, 10)}\n`, { mode: 0o600 });
   const configFile = path.join(root, "config.yml");
+  // One left serving by a control plane killed with -9 stops first: garbage collection needs the store to itself.
+  await stopLeftovers({ argv: ["docker-registry", "serve", configFile] }, "image registry", log);
   const addr = `127.0.0.1:${port === 0 ? await freeLoopbackPort() : port}`;
   await fs.writeFile(configFile, registryConfig(path.join(root, "data"), addr, htpasswd, creds.httpSecret), { mode: 0o600 });
   // Reclaim blobs of manifests deleted by pruning while the registry is not serving (the only safe time).

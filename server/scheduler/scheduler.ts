@@ -21,6 +21,7 @@ import { type NodeCapacity, place } from "./placement.ts";
 import { type Desired, type PlanInstance, type PlanOptions, planApp } from "./plan.ts";
 import { type AppRoute, type RouteNode, routesFor } from "./routes.ts";
 import { setSchedulerKick } from "./kick.ts";
+import { lostNodeIds } from "./lost-nodes.ts";
 import { pinnedNode, pinnedNodeIssue, volumeMountsJson, volumesByGroup } from "./volume-placement.ts";
 
 export interface SchedulerOptions {
@@ -99,6 +100,8 @@ export class Scheduler extends EventEmitter {
   /** Commands of one-off instances (`berth run`), by instance id; they do not outlive this control plane. */
   readonly oneOffs = new Map<string, { command: string }>();
   private lastRoutes = "";
+  /** When start() ran: agents get the lost-node grace period from then on to reconnect (lost-nodes.ts). */
+  private startedAt = 0;
   /** Timings; tests may tune them on a running scheduler. */
   readonly opts: SchedulerOptions;
 
@@ -116,6 +119,7 @@ export class Scheduler extends EventEmitter {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.startedAt = Date.now();
     this.agents.on("registered", this.onRegistered);
     this.agents.on("down", this.onNodeChange);
     this.agents.on("event", this.onInstanceEvent);
@@ -251,13 +255,7 @@ export class Scheduler extends EventEmitter {
     let instances = await db.instance.findMany();
     const volumes = volumesByGroup(await db.volume.findMany());
     const connected = new Set(nodes.filter((n) => this.agents.isConnected(n.id)).map((n) => n.id));
-    const lostNodes = new Set(
-      nodes
-        .filter(
-          (n) => !connected.has(n.id) && now - (n.lastSeenAt ?? n.createdAt).getTime() > this.opts.nodeLostGraceMs,
-        )
-        .map((n) => n.id),
-    );
+    const lostNodes = lostNodeIds(nodes, connected, now, this.opts.nodeLostGraceMs, this.startedAt);
     // Nodes whose instances stay routed: an agent that restarts (or a short blip between it and the control plane)
     // leaves its containers running, so routing follows the instances' last known state until the node is lost.
     const serving = new Set(nodes.filter((n) => !lostNodes.has(n.id)).map((n) => n.id));

@@ -18,8 +18,12 @@ export interface PlatformProcess {
   client: ApiClient;
   /** Everything the process printed so far. */
   output(): string;
+  /** The main process's pid. */
+  pid: number;
   /** SIGTERM; resolves to the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL (a crash: nothing of the graceful shutdown runs); resolves once it exited. */
+  kill(): Promise<void>;
 }
 
 /** GET / through a router port with a Host header; status 0 when the connection failed. */
@@ -36,14 +40,18 @@ export function viaRouter(port: number, host: string): Promise<{ status: number;
   });
 }
 
-/** Starts server/main.ts on `dataDir`; resolves once the admin can sign in and the local node is ready. */
+/**
+ * Starts server/main.ts on `dataDir`; resolves once the admin can sign in and the local node is ready. `env` may set
+ * PORT and BERTH_ROUTER_PORT (a restart on the same ports); free ones are picked otherwise. With BERTH_NO_AGENT=1
+ * (nodes join from elsewhere) it resolves once the admin can sign in.
+ */
 export async function startPlatform(
   dataDir: string,
   admin: { email: string; password: string },
   env: Record<string, string> = {},
 ): Promise<PlatformProcess> {
-  const port = await freeLoopbackPort();
-  const routerPort = await freeLoopbackPort();
+  const port = env.PORT ? Number(env.PORT) : await freeLoopbackPort();
+  const routerPort = env.BERTH_ROUTER_PORT ? Number(env.BERTH_ROUTER_PORT) : await freeLoopbackPort();
   const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
     env: {
       ...process.env,
@@ -54,6 +62,8 @@ export async function startPlatform(
       BERTH_ROUTER_PORT: String(routerPort),
       BERTH_ADMIN_EMAIL: admin.email,
       BERTH_ADMIN_PASSWORD: admin.password,
+      // Caddy stops with the platform unless a test asks otherwise (and then stops it itself).
+      BERTH_ROUTER_OUTLIVES: "off",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -66,6 +76,10 @@ export async function startPlatform(
     child.kill("SIGTERM");
     return exited;
   };
+  const kill = async () => {
+    child.kill("SIGKILL");
+    await exited;
+  };
   const url = `http://127.0.0.1:${port}`;
   const client = new ApiClient(url);
   const deadline = Date.now() + 120_000;
@@ -74,8 +88,8 @@ export async function startPlatform(
     if (!client.csrf) await client.login(admin.email, admin.password).catch(() => undefined);
     if (client.csrf) {
       const nodes = (await client.req<{ state: string }[]>("GET", "/api/v1/nodes")).body;
-      if (Array.isArray(nodes) && nodes.some((n) => n.state === "ready")) {
-        return { url, routerPort, client, output: () => out, stop };
+      if (env.BERTH_NO_AGENT === "1" || (Array.isArray(nodes) && nodes.some((n) => n.state === "ready"))) {
+        return { url, routerPort, client, output: () => out, pid: child.pid as number, stop, kill };
       }
     }
     await new Promise((r) => setTimeout(r, 500));
