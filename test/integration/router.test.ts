@@ -1,5 +1,6 @@
-// Real HAProxy in front of real loopback upstreams: the same checks as router.test.ts (Caddy) where the behaviour is
-// the same, plus what this data plane adds: route changes without reloads (a keep-alive connection survives them),
+// The router (HAProxy, the only data plane) in front of real loopback upstreams: host routing, unknown hosts, request
+// ids and forwarded headers, least-connections spread, WebSocket, body limit, maintenance pages, access lines, plus
+// what the design adds: route changes without reloads (a keep-alive connection survives them),
 // a seamless reload when the slot pool grows, adoption by a restarted control plane, restart after a crash.
 // Needs /usr/sbin/haproxy (apt-get install -y haproxy), not root.
 import { spawn } from "node:child_process";
