@@ -1,10 +1,7 @@
 // Benchmark helpers: small process and HTTP utilities (a tiny upstream, tracked children, medians).
 // Loopback only; every process started here is tracked and killed by killAll().
 import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
 import http from "node:http";
-import path from "node:path";
-import { freeLoopbackPort } from "../../server/lib/free-port.ts";
 
 const children = new Set<ChildProcess>();
 
