@@ -35,7 +35,7 @@ export async function killAll(): Promise<void> {
   await Promise.all([...children].map(stopChild));
 }
 
-/** One HTTP request on a fresh connection (Caddy drops idle admin connections when a load replaces its config). */
+/** One HTTP request on a fresh connection. */
 export function request(
   port: number,
   method: string,
