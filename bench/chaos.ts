@@ -69,7 +69,14 @@ interface InstanceRow {
   restarts: number;
 }
 
-const haproxyPid = () => Number(fs.readFileSync(path.join(dataDir, "haproxy", "haproxy.pid"), "utf8").trim());
+/** The HAProxy master's pid, or 0 while its pid file is missing (the watcher is starting a new one). */
+const haproxyPid = () => {
+  try {
+    return Number(fs.readFileSync(path.join(dataDir, "haproxy", "haproxy.pid"), "utf8").trim());
+  } catch {
+    return 0;
+  }
+};
 const registryMatch = () => ({ argv: ["docker-registry", "serve", path.join(dataDir, "registry", "config.yml")] });
 const platform = () => {
   if (!p) throw new Error("platform not running");
@@ -159,7 +166,7 @@ function faults(): Fault[] {
       },
       recovered: async (t0) => {
         const pid = haproxyPid();
-        return pid !== oldPid && processAlive(pid) && (await healthy(t0 - 60_000));
+        return pid > 1 && pid !== oldPid && processAlive(pid) && (await healthy(t0 - 60_000));
       },
     },
     {
