@@ -49,7 +49,7 @@ export default defineConfig({
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
     timeout: 120_000,
-    // SIGTERM, not the default SIGKILL: the platform stops its Caddy (own session, see server/router/caddy-process.ts).
+    // SIGTERM, not the default SIGKILL: the platform stops its HAProxy (own session, see server/router/haproxy-process.ts).
     gracefulShutdown: { signal: "SIGTERM", timeout: 20_000 },
     // The platform logs warnings and errors (BERTH_LOG_LEVEL=warn) to stdout: shown, so a failing run says why.
     stdout: "pipe",
@@ -62,7 +62,7 @@ export default defineConfig({
       BERTH_LOG_LEVEL: "warn",
       BERTH_DNS_RESOLVER: `127.0.0.1:${e2eDnsPort}`,
       NODE_ENV: "production",
-      // Caddy stops with the platform: the run leaves no router behind.
+      // HAProxy stops with the platform: the run leaves no router behind.
       BERTH_ROUTER_OUTLIVES: "off",
       // The dashboard e2e needs no node agent (it would create host networking as root).
       BERTH_NO_AGENT: "1",

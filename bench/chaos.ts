@@ -1,5 +1,5 @@
 // Benchmark: faults under steady load with real everything on this machine (root): the whole platform as `npm start`
-// runs it (server/main.ts in its own process: control plane, registry, Caddy router, supervised local agent with
+// runs it (server/main.ts in its own process: control plane, registry, HAProxy router, supervised local agent with
 // runc, conmon, CNI), a busybox httpd app pushed with git and scaled to W web instances. A separate load-generator
 // process sends a constant R requests/s through the router over keep-alive connections. Per fault it prints the
 // failed requests, the time until the platform is fully healthy again, and whether any instance was restarted (a
@@ -8,7 +8,7 @@
 //   agent kill -9        the local agent; its supervisor starts it again
 //   cp SIGTERM+restart   the platform stopped gracefully and started again on the same data dir and ports
 //   cp kill -9+restart   the platform killed (its agent and registry are orphaned) and started again 1 s later
-//   router kill -9       Caddy; the control plane's watcher starts it again with its last config
+//   router kill -9       HAProxy's master; the control plane's watcher starts it again with the latest routes
 //   registry kill -9     docker-registry; its supervisor starts it again
 // Run: sudo npx tsx bench/chaos.ts [rate=200] [web=2] [rounds=2] [only=substring of the fault names to run]
 // Results go to stdout; copy them into docs/reliability.md.
@@ -19,6 +19,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { localAgentEnv, localAgentPids } from "../server/nodes/local-agent.ts";
 import { findLeftovers, processAlive } from "../server/process/leftovers.ts";
+import { ourHaproxyPids } from "../server/router/haproxy-process.ts";
 import { git, makeRepo, remoteUrl } from "../test/helpers/git.ts";
 import { busyboxWebApp } from "../test/helpers/busybox-app.ts";
 import { cleanupPlatformHost, drainAndStop, startPlatform, viaRouter, type PlatformProcess } from "../test/helpers/platform-process.ts";
@@ -68,8 +69,14 @@ interface InstanceRow {
   restarts: number;
 }
 
-const caddyPidFile = () => path.join(dataDir, "caddy", "caddy.pid");
-const caddyPid = () => Number(fs.readFileSync(caddyPidFile(), "utf8").trim());
+/** The HAProxy master's pid, or 0 while its pid file is missing (the watcher is starting a new one). */
+const haproxyPid = () => {
+  try {
+    return Number(fs.readFileSync(path.join(dataDir, "haproxy", "haproxy.pid"), "utf8").trim());
+  } catch {
+    return 0;
+  }
+};
 const registryMatch = () => ({ argv: ["docker-registry", "serve", path.join(dataDir, "registry", "config.yml")] });
 const platform = () => {
   if (!p) throw new Error("platform not running");
@@ -152,14 +159,14 @@ function faults(): Fault[] {
       recovered: async (t0) => newAgent() && (await healthy(t0)),
     },
     {
-      name: "router (Caddy) kill -9",
+      name: "router (HAProxy master) kill -9",
       inject: async () => {
-        oldPid = caddyPid();
+        oldPid = haproxyPid();
         process.kill(oldPid, "SIGKILL");
       },
       recovered: async (t0) => {
-        const pid = caddyPid();
-        return pid !== oldPid && processAlive(pid) && (await healthy(t0 - 60_000));
+        const pid = haproxyPid();
+        return pid > 1 && pid !== oldPid && processAlive(pid) && (await healthy(t0 - 60_000));
       },
     },
     {
@@ -250,14 +257,10 @@ async function main() {
 async function cleanup() {
   if (p) await drainAndStop(p, dataDir, [APP]).catch(() => undefined);
   if (dataDir) {
-    // Caddy outlives the platform by design (BERTH_ROUTER_OUTLIVES=on): the bench stops it, and anything orphaned.
-    try {
-      const pid = caddyPid();
-      if (processAlive(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("caddy")) process.kill(pid, "SIGTERM");
-      for (let i = 0; i < 50 && processAlive(pid); i++) await sleep(100);
-    } catch {
-      // no caddy
-    }
+    // HAProxy outlives the platform by design (BERTH_ROUTER_OUTLIVES=on): the bench stops it, and anything orphaned.
+    const haproxy = ourHaproxyPids(path.join(dataDir, "haproxy", "haproxy.cfg"));
+    for (const pid of haproxy) process.kill(pid, "SIGTERM");
+    for (let i = 0; i < 50 && haproxy.some(processAlive); i++) await sleep(100);
     for (const pid of [...localAgentPids(dataDir), ...findLeftovers(registryMatch())]) process.kill(pid, "SIGKILL");
     await cleanupPlatformHost(dataDir).catch((err: unknown) => process.stderr.write(`cleanup: ${String(err)}\n`));
   }

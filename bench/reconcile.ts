@@ -1,5 +1,5 @@
 // Benchmark: the scheduler's reconcile loop at scale. This process runs a real control plane (SQLite database file,
-// registry started so desired states are sent, the Caddy router replaced by a sink that keeps the last route set);
+// registry started so desired states are sent, the router replaced by a sink that keeps the last route set);
 // N fake nodes run in W child processes (bench/lib/fake-agents-worker.ts), each a real agent on the FakeBackend with
 // a small simulated start/stop latency and an always-healthy probe, so this process's event loop, CPU and profile
 // are the control plane's alone (plus this script's convergence checks). A apps x Q web instances; measures how long

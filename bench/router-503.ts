@@ -1,6 +1,6 @@
 // The 503 burst of issue 16, reproduced without containers: an app's only instance is routed before it listens (a
 // new instance during a redeploy), one request fails against it, then the instance comes up and the route is
-// applied again. Measured for the Caddy router and the HAProxy router in the same run: how long requests keep
+// applied again. Measured for the router (HAProxy): how long requests keep
 // getting 5xx after the instance listens, and how many did at a steady rate. Loopback only, no root.
 // Run: npx tsx bench/router-503.ts [rate=200] [reps=3]
 import fs from "node:fs";
@@ -9,8 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { createLogger } from "../server/logger.ts";
 import { freeLoopbackPort } from "../server/lib/free-port.ts";
-import { HaproxyRouter } from "../server/router/haproxy-router.ts";
-import { Router, type RouteEntry } from "../server/router/router.ts";
+import { HaproxyRouter, type RouteEntry } from "../server/router/haproxy-router.ts";
 
 const RATE = Number(process.argv[2] ?? 200);
 const REPS = Number(process.argv[3] ?? 3);
@@ -30,7 +29,7 @@ function get(port: number): Promise<number> {
   });
 }
 
-async function once(router: Router | HaproxyRouter): Promise<{ burstMs: number; failed: number }> {
+async function once(router: HaproxyRouter): Promise<{ burstMs: number; failed: number }> {
   const port = await freeLoopbackPort();
   const route: RouteEntry = { app: "burst", hosts: [HOST], maintenance: false, upstreams: [`127.0.0.1:${port}`] };
   await router.apply([route]);
@@ -66,10 +65,8 @@ async function once(router: Router | HaproxyRouter): Promise<{ burstMs: number; 
 
 async function main() {
   const log = createLogger("warn");
-  const caddy = new Router({ listenHost: "127.0.0.1", listenPort: 0, dataDir: path.join(dir, "caddy"), log });
   const hap = new HaproxyRouter({ listenHost: "127.0.0.1", listenPort: 0, dataDir: path.join(dir, "hap"), log });
   try {
-    await caddy.start();
     await hap.start();
     process.stdout.write(
       `503 burst, ${new Date().toISOString()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}: ` +
@@ -78,16 +75,10 @@ async function main() {
         `last failure, ms after it listens |\n|---|---|---|---|\n`,
     );
     for (let rep = 1; rep <= REPS; rep++) {
-      for (const [name, r] of [
-        ["Caddy router", caddy],
-        ["HAProxy router", hap],
-      ] as const) {
-        const res = await once(r);
-        process.stdout.write(`| ${name} | ${rep} | ${res.failed} | ${res.burstMs.toFixed(0)} |\n`);
-      }
+      const res = await once(hap);
+      process.stdout.write(`| HAProxy router | ${rep} | ${res.failed} | ${res.burstMs.toFixed(0)} |\n`);
     }
   } finally {
-    await caddy.stop();
     await hap.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }

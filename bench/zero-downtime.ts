@@ -1,14 +1,13 @@
 // Benchmark: zero-downtime redeploys with real everything on this machine (root): control plane with registry and
-// router (Caddy), a real agent process (runc, conmon, CNI) in an isolated root environment, a busybox httpd app
+// router (HAProxy), a real agent process (runc, conmon, CNI) in an isolated root environment, a busybox httpd app
 // pushed with git. N config changes in a row (each a new release and a rollout) while a separate load-generator
 // process sends a constant R requests/s through the router; counts failed requests (non-200 or connection errors),
 // latency p50/p99 (from each request's scheduled send time, so a stall is not hidden) and each rollout's duration.
 // Run: sudo npx tsx bench/zero-downtime.ts [redeploys=10] [rate=200] [web=2] [tcp_migrate_req=keep|0|1]
 // Results go to stdout; copy them into docs/benchmarks.md. The last argument sets the host's
-// net.ipv4.tcp_migrate_req before the control plane starts (restored afterwards): with 1 the kernel hands connections
-// queued on a closing SO_REUSEPORT listener (Caddy's old server on every config load) to the new one instead of
-// resetting them; see bench/router-reload.ts. Berth's Router turns it on itself at start when it runs as root, so
-// `0` does not give a baseline here any more (the value in force during the load is printed); router-reload.ts does.
+// net.ipv4.tcp_migrate_req before the control plane starts (restored afterwards; it mattered for the removed Caddy
+// router, which reopened its listeners on every config load). HAProxy changes routes through its Runtime API without
+// touching its listeners; the value in force is still printed with the host's TCP counters.
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -272,7 +271,7 @@ async function main() {
   const host = `${APP}.localhost`;
   await until("app served", async () => (await get(routerPort, host, "/index.html")).status === 200);
 
-  // Router updates (Caddy config loads), timed, to line failed requests up with them.
+  // Router updates (Runtime API batches; a reload only when the slot pool grows), timed, to line failed requests up with them.
   const routerLoads: { start: number; end: number }[] = [];
   const sched = findScheduler(cp.services) as unknown as { router: RouteSink | undefined };
   const sink = sched.router;
@@ -287,7 +286,7 @@ async function main() {
       }
     };
   }
-  // Read after the control plane started: its Router turns the setting on by itself when it can (root).
+  // Read after the control plane started (printed with the results; the HAProxy router does not depend on it).
   const migrateReq = fs.readFileSync(MIGRATE_REQ_FILE, "utf8").trim();
   const countersBefore = tcpCounters();
   const load = await startLoad(routerPort, host);
@@ -351,7 +350,7 @@ async function main() {
   const loadsDuring = routerLoads.filter((l) => l.start >= loadStart);
   const loadMs = loadsDuring.map((l) => l.end - l.start);
   process.stdout.write(
-    `router updates (Caddy config loads) during the load: ${loadsDuring.length}, duration median ${med(loadMs).toFixed(0)} ms, max ${Math.max(0, ...loadMs)} ms\n`,
+    `router updates (Runtime API) during the load: ${loadsDuring.length}, duration median ${med(loadMs).toFixed(0)} ms, max ${Math.max(0, ...loadMs)} ms\n`,
   );
   process.stdout.write(
     `host TCP counters during the load (whole machine): RSTs sent ${delta("Tcp.OutRsts")}, ` +

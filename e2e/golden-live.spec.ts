@@ -1,5 +1,5 @@
 // The golden path a new user walks, against the real platform on this machine: the shared e2e web server runs
-// without an agent, so this spec starts its own `server/main.ts` (dashboard from the built .next, registry, Caddy
+// without an agent, so this spec starts its own `server/main.ts` (dashboard from the built .next, registry, HAProxy
 // router and a supervised local node agent: root only) with its own data dir and ports. In the browser: sign up
 // (first user = admin), create a team and an app, read the git remote and create an API token; the test pushes a
 // tiny busybox app with git while the Deploy tab streams the build; then the app through the router, scaling to 3
@@ -77,7 +77,7 @@ async function startPlatform(): Promise<Platform> {
     BERTH_PUBLIC_URL: url,
     BERTH_ROUTER_PORT: String(routerPort),
     BERTH_LOG_LEVEL: "warn",
-    // Caddy stops with the platform: a test leaves no router behind.
+    // HAProxy stops with the platform: a test leaves no router behind.
     BERTH_ROUTER_OUTLIVES: "off",
     NODE_ENV: "production",
   };

@@ -1,5 +1,5 @@
 // A whole platform for one e2e spec (the shared e2e web server runs without an agent): `server/main.ts` with the
-// dashboard from the built .next, registry, Caddy router and a supervised local node agent (root only), on its own
+// dashboard from the built .next, registry, HAProxy router and a supervised local node agent (root only), on its own
 // data dir and ports; `stop()` removes what it created (processes, containers, the bridge, portmap chains, /run
 // dirs, cgroups), as e2e/golden-live.spec.ts does.
 import { execFileSync, spawn } from "node:child_process";
@@ -55,7 +55,7 @@ export async function startLivePlatform(prefix: string): Promise<LivePlatform> {
     BERTH_PUBLIC_URL: url,
     BERTH_ROUTER_PORT: String(routerPort),
     BERTH_LOG_LEVEL: "warn",
-    // Caddy stops with the platform: a test leaves no router behind.
+    // HAProxy stops with the platform: a test leaves no router behind.
     BERTH_ROUTER_OUTLIVES: "off",
     NODE_ENV: "production",
   };

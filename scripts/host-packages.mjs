@@ -10,8 +10,9 @@ export const PLATFORM_PACKAGES = [
   "skopeo",
   "containernetworking-plugins",
   "docker-registry",
-  "caddy",
+  // The router (docs/router.md); openssl makes the internal issuer's CA and certificates.
   "haproxy",
+  "openssl",
   "iptables",
   "iproute2",
   // mkfs.ext4 for size-limited writable layers; mount/umount/losetup/unshare for them and for user namespaces.

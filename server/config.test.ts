@@ -15,7 +15,6 @@ describe("loadConfig", () => {
       port: 3000,
       host: "0.0.0.0",
       routerPort: 8080,
-      routerEngine: "caddy",
       routerOutlives: true,
       domain: "localhost",
       publicUrl: undefined,
@@ -49,14 +48,11 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ BERTH_BACKUP_KEEP: "0" })).toThrow(/BERTH_BACKUP_KEEP/);
   });
 
-  it("selects the haproxy router, with or without HTTPS", () => {
-    expect(loadConfig({ BERTH_ROUTER: "haproxy", BERTH_ROUTER_OUTLIVES: "off" })).toMatchObject({
-      routerEngine: "haproxy",
-      routerOutlives: false,
-    });
-    expect(() => loadConfig({ BERTH_ROUTER: "nginx" })).toThrow(/BERTH_ROUTER/);
-    expect(loadConfig({ BERTH_ROUTER: "haproxy", BERTH_HTTPS_PORT: "8443", BERTH_TLS_ISSUER: "internal" })).toMatchObject({
-      routerEngine: "haproxy",
+  it("has HAProxy as the only router: BERTH_ROUTER=haproxy is accepted, caddy is refused as removed", () => {
+    expect(loadConfig({ BERTH_ROUTER: "haproxy", BERTH_ROUTER_OUTLIVES: "off" })).toMatchObject({ routerOutlives: false });
+    expect(() => loadConfig({ BERTH_ROUTER: "caddy" })).toThrow(/BERTH_ROUTER: the Caddy router was removed/);
+    expect(() => loadConfig({ BERTH_ROUTER: "nginx" })).toThrow(/BERTH_ROUTER: the only router is haproxy/);
+    expect(loadConfig({ BERTH_HTTPS_PORT: "8443", BERTH_TLS_ISSUER: "internal" })).toMatchObject({
       httpsPort: 8443,
       tlsIssuer: "internal",
     });

@@ -17,7 +17,15 @@ const EnvSchema = z.object({
   HOST: z.string().default("0.0.0.0"),
   BERTH_ROUTER_PORT: port.default(8080),
   BERTH_HTTPS_PORT: port.default(0),
-  BERTH_ROUTER: z.enum(["caddy", "haproxy"]).default("caddy"),
+  // HAProxy is the only data plane; the variable stays accepted (set to haproxy) so old unit files keep working.
+  BERTH_ROUTER: z
+    .enum(["haproxy"], {
+      error: (issue) =>
+        issue.input === "caddy"
+          ? "the Caddy router was removed; HAProxy is the only router (unset BERTH_ROUTER, see docs/router.md)"
+          : "the only router is haproxy",
+    })
+    .optional(),
   BERTH_ROUTER_OUTLIVES: z.enum(["on", "off"]).default("on"),
   BERTH_TLS_ISSUER: z.enum(["acme", "internal"]).default("acme"),
   BERTH_ACME_EMAIL: z.email().optional(),
@@ -62,13 +70,11 @@ export interface Config {
   port: number;
   host: string;
   routerPort: number;
-  /** The router's data plane: Caddy (default) or HAProxy (no reloads on route changes; no HTTPS yet). router.md. */
-  routerEngine: "caddy" | "haproxy";
-  /** Keep the router (Caddy or HAProxy) serving when the control plane stops; the next start adopts it (router.md). */
+  /** Keep the router's HAProxy serving when the control plane stops; the next start adopts it (router.md). */
   routerOutlives: boolean;
   /** Router TLS listener port; 0 = HTTPS off. When on, hosts outside localhost get certificates (router.md). */
   httpsPort: number;
-  /** Where those certificates come from: an ACME CA, or Caddy's internal CA (tests, private networks). */
+  /** Where those certificates come from: an ACME CA, or the control plane's internal CA (tests, private networks). */
   tlsIssuer: "acme" | "internal";
   /** ACME account email and directory URL (Let's Encrypt production when unset); acme issuer only. */
   acmeEmail: string | undefined;
@@ -164,7 +170,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     routerPort: e.BERTH_ROUTER_PORT,
-    routerEngine: e.BERTH_ROUTER,
     routerOutlives: e.BERTH_ROUTER_OUTLIVES === "on",
     httpsPort: e.BERTH_HTTPS_PORT,
     tlsIssuer: e.BERTH_TLS_ISSUER,

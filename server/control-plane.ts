@@ -32,7 +32,6 @@ import { AgentControlSeam } from "./nodes/agent-control.ts";
 import { startStatsIngest, type StatsIngest } from "./stats/ingest.ts";
 import { StatsHistory } from "./stats/history.ts";
 import { HaproxyRouter } from "./router/haproxy-router.ts";
-import { Router } from "./router/router.ts";
 import { startLogIngest } from "./logs/ingest.ts";
 import { AppLogs } from "./logs/app-logs.ts";
 import { StackRebuilds } from "./builds/stacks/rebuild-job.ts";
@@ -60,11 +59,11 @@ export interface ControlPlaneOptions {
   dashboard: boolean;
   /** Start the image registry (off in tests that do not build). */
   registry?: boolean;
-  /** Start the HTTP router (config.routerEngine) on config.routerPort (off in API-only tests). */
+  /** Start the HTTP router (HAProxy, docs/router.md) on config.routerPort (off in API-only tests). */
   router?: boolean;
   /**
-   * Leave the router (Caddy or HAProxy) serving when the control plane stops (production: the next start adopts it
-   * with its routes, so apps keep answering across a restart or upgrade); tests stop it.
+   * Leave the router's HAProxy serving when the control plane stops (production: the next start adopts it with its
+   * routes); tests stop it.
    */
   routerOutlives?: boolean;
 }
@@ -99,15 +98,18 @@ async function startRouter(
   config: Config,
   log: Logger,
   outlives: boolean,
-): Promise<Router | HaproxyRouter | undefined> {
+): Promise<HaproxyRouter | undefined> {
   const https = config.httpsPort
     ? { port: config.httpsPort, issuer: config.tlsIssuer, acmeEmail: config.acmeEmail, acmeCa: config.acmeCa }
     : undefined;
-  const common = { listenHost: config.host, listenPort: config.routerPort, dataDir: config.dataDir, log };
-  const router =
-    config.routerEngine === "haproxy"
-      ? new HaproxyRouter({ ...common, keepRunning: outlives, https })
-      : new Router({ ...common, https, keepRunning: outlives });
+  const router = new HaproxyRouter({
+    listenHost: config.host,
+    listenPort: config.routerPort,
+    dataDir: config.dataDir,
+    log,
+    keepRunning: outlives,
+    https,
+  });
   try {
     await router.start();
   } catch (err) {

@@ -1,6 +1,6 @@
 // Where users reach an app (router) and its git repo (control plane).
 import type { Config } from "../config.ts";
-import { wantsTls } from "../router/caddy-config.ts";
+import { wantsTls } from "../router/routes.ts";
 
 /** Base URL of the control plane as users see it. */
 export function controlPlaneUrl(config: Config): string {

@@ -11,7 +11,7 @@ import { recordAudit } from "../audit/record.ts";
 import { requireApp } from "../teams/access.ts";
 import { MAX_HOSTNAME, hostnameProblem, isUnder, normalizeHostname } from "./hostname.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
-import { wantsTls } from "../router/caddy-config.ts";
+import { wantsTls } from "../router/routes.ts";
 import { CLAIM_TTL_MS, challengeName, lookupTxt, newVerificationToken } from "./verification.ts";
 
 /** Custom domains per app. */

@@ -107,7 +107,7 @@ export function routerProbe(health: () => Promise<RouterHealth>): Probe {
         adminDetail: "re-applying the latest routes",
         ...base,
       };
-    // Just exited or just (re)started: the supervisor (Caddy) or the watcher (HAProxy) is bringing it back.
+    // Just exited or just (re)started: the router's watcher is bringing HAProxy back.
     if (recent(h.process.lastExit?.at ?? null) || recent(h.process.startedAt))
       return {
         status: "restarting",

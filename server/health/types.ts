@@ -24,11 +24,11 @@ export interface ProbeResult {
 
 export type Probe = () => Promise<ProbeResult>;
 
-/** What a router engine (Caddy or HAProxy) tells health about itself. */
+/** What the router (HAProxy) tells health about itself. */
 export interface RouterHealth {
   /** The proxy process runs. */
   running: boolean;
-  /** Its admin API (Caddy) or Runtime API (HAProxy) answers. */
+  /** Its Runtime API answers. */
   answering: boolean;
   /** The latest routes are loaded in the running process (after a restart: re-applied). */
   routesApplied: boolean;

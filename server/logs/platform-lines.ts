@@ -3,7 +3,7 @@
 import { isDiskFull } from "../errors.ts";
 import type { EventEmitter } from "node:events";
 import type { Services } from "../context.ts";
-import type { AccessLine } from "../router/access-log.ts";
+import type { AccessLine } from "../router/haproxy-access.ts";
 import { appendAppLog } from "./ingest.ts";
 import type { NewLogEntry } from "./store.ts";
 

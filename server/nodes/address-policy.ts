@@ -123,7 +123,7 @@ export function routeAddress(
   return { address: n.observed, unroutable: unroutableReason(n.observed, own) };
 }
 
-/** refusedReason, plus: the router dials IPv4 upstreams only (caddy-config.ts), so an IPv6 address is not routed. */
+/** refusedReason, plus: the router dials IPv4 upstreams only (routes.ts assertUpstream), so an IPv6 address is not routed. */
 export function unroutableReason(ip: string, own: ReadonlySet<string>): string | null {
   const refused = refusedReason(ip, own);
   if (refused) return refused;

@@ -18,7 +18,7 @@ export const LOCAL_TOKEN_NAME = "local agent";
 /**
  * Agent settings for this data dir: unique bridge, subnet, cgroup parent, name prefix and host-port range. Instances
  * publish their ports on the bridge's gateway address, and the node registers that as its address, so the router
- * (Caddy, on this machine) reaches them there: an address of this machine that nothing outside it reaches (the
+ * (HAProxy, on this machine) reaches them there: an address of this machine that nothing outside it reaches (the
  * agent's network policy refuses forwarded connections to it) and that needs no route_localnet, unlike 127.0.0.1.
  */
 export function localAgentEnv(dataDir: string, controlPlane: string, joinToken: string): Record<string, string> {

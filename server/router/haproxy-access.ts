@@ -3,9 +3,32 @@
 // user can open (0600 in a 0700 directory): no other local process can write lines that land in an app's log.
 import net from "node:net";
 import type { Logger } from "../logger.ts";
-import { bareHost, type AccessLine } from "./access-log.ts";
 import { ACCESS_TAG } from "./haproxy-config.ts";
 import { workerPid } from "./haproxy-process.ts";
+
+/** One handled request, as emitted by HaproxyRouter's "access" event. */
+export interface AccessLine {
+  app?: string;
+  host: string;
+  method: string;
+  /** Path without the query string (queries often carry tokens; they stay out of our logs). */
+  path: string;
+  status: number;
+  durationMs: number;
+  bytes: number;
+  upstream?: string;
+  requestId?: string;
+  /** ISO 8601 time HAProxy finished the request. */
+  at: string;
+}
+
+/** Lowercase host without port ("A.test:8080" → "a.test", "[::1]:80" → "::1"). */
+export function bareHost(hostport: string): string {
+  const h = hostport.trim().toLowerCase();
+  if (h.startsWith("[")) return h.slice(1, h.indexOf("]") > 0 ? h.indexOf("]") : undefined);
+  const colon = h.lastIndexOf(":");
+  return colon >= 0 && h.indexOf(":") === colon ? h.slice(0, colon) : h;
+}
 
 const MAX_LINE = 64 * 1024;
 const RECONNECT_MS = 500;

@@ -9,7 +9,7 @@ import path from "node:path";
 import tls from "node:tls";
 import acme from "acme-client";
 import { runTool } from "../process/run.ts";
-import { assertHost, LETS_ENCRYPT } from "./caddy-config.ts";
+import { assertHost, LETS_ENCRYPT } from "./routes.ts";
 import { privateDir } from "./haproxy-process.ts";
 
 const OPENSSL = "/usr/bin/openssl";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RouteEntry } from "./caddy-config.ts";
+import type { RouteEntry } from "./routes.ts";
 import { parseHaproxyAccess } from "./haproxy-access.ts";
 import {
   MIN_POOL,

@@ -7,7 +7,7 @@
 // with `pool.slots` servers each (unused slots in maintenance), a host -> "backend/app" map picks the backend, and a
 // route change is a handful of `set server` / `set map` commands. Only a pool too small for the routes needs a
 // (seamless) reload, and the pool then grows with headroom so that this stays rare.
-import { assertApp, assertHost, assertUpstream, type RouteEntry } from "./caddy-config.ts";
+import { assertApp, assertHost, assertUpstream, type RouteEntry } from "./routes.ts";
 
 /** How many backends and server slots per backend the configuration declares. */
 export interface PoolSize {

@@ -1,16 +1,13 @@
-// The HTTP router on HAProxy: same interface as the Caddy Router (start, apply, stop, port, "access" events), but a
-// route change is a few Runtime API commands instead of a configuration load, so no connection of any client is
-// closed by it. The HAProxy process outlives the control plane (keepRunning) and is adopted at the next start.
+// The HTTP router (HAProxy is Berth's only data plane): start, apply, stop, port, "access" events. A route change is a
+// few Runtime API commands instead of a configuration load, so no connection of any client is closed by it. The HAProxy process outlives the control plane (keepRunning) and is adopted at the next start.
 import { EventEmitter } from "node:events";
 import fs from "node:fs";
 import type { Logger } from "../logger.ts";
 import { Semaphore } from "../lib/concurrency.ts";
 import { freeLoopbackPort } from "../lib/free-port.ts";
-import type { AccessLine } from "./access-log.ts";
-import type { AskDecision } from "./ask-server.ts";
-import { assertHttps, DEFAULT_MAX_BODY_BYTES, tlsHostsOf, type HttpsOptions, type RouteEntry } from "./caddy-config.ts";
+import { assertHttps, DEFAULT_MAX_BODY_BYTES, tlsHostsOf, type HttpsOptions, type RouteEntry } from "./routes.ts";
 import { AcmeIssuer, CertStore, InternalIssuer } from "./haproxy-certs.ts";
-import { AccessStream, parseHaproxyAccess } from "./haproxy-access.ts";
+import { AccessStream, parseHaproxyAccess, type AccessLine } from "./haproxy-access.ts";
 import {
   ACCESS_TAG,
   CONFIG_SIGNATURE,
@@ -32,8 +29,15 @@ import { HaproxyProcess, haproxyPaths, runtimeApi, workerPid, type HaproxyPaths 
 import { HaproxyTls, type CertificateEvent } from "./haproxy-tls.ts";
 
 export type { CertificateEvent } from "./haproxy-tls.ts";
+export type { AccessLine } from "./haproxy-access.ts";
+export type { HttpsOptions, RouteEntry } from "./routes.ts";
 
-const WATCH_INTERVAL_MS = 500;
+/**
+ * The watcher looks for the master process every 100 ms (a pid file and /proc read: a dead HAProxy refuses
+ * connections until it is back, so noticing fast matters) and asks the Runtime API every 5th time (0.5 s).
+ */
+const WATCH_INTERVAL_MS = 100;
+const ANSWER_CHECK_EVERY = 5;
 /** Commands per Runtime API connection. */
 const BATCH = 500;
 const IPV4_RE =
@@ -53,7 +57,7 @@ export interface HaproxyRouterOptions {
   /** Leave HAProxy serving at stop() (the control plane in production); tests stop it. */
   keepRunning?: boolean;
   /**
-   * A TLS listener for the hosts that qualify (caddy-config.ts wantsTls) with certificates from `issuer`, obtained by
+   * A TLS listener for the hosts that qualify (routes.ts wantsTls) with certificates from `issuer`, obtained by
    * the control plane (haproxy-tls.ts); plain HTTP only when absent.
    */
   https?: HttpsOptions;
@@ -65,8 +69,6 @@ export interface HaproxyRouterOptions {
 
 interface RouterEvents {
   access: [line: AccessLine];
-  /** Never emitted by this data plane (certificates are not on demand); kept for the shared router interface. */
-  tlsAsk: [decision: AskDecision];
   /** A certificate was issued, loaded into HAProxy or removed from it (HTTPS only). */
   certificate: [event: CertificateEvent];
   /** Obtaining or loading a host's certificate failed; it is retried with a backoff (HTTPS only). */
@@ -92,6 +94,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
   private loading: Promise<void> | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
   private unanswered = 0;
+  private watchTicks = 0;
   private started = false;
   /** Runtime API batches and reloads sent (tests check that unchanged routes send nothing). */
   updates = 0;
@@ -267,7 +270,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
           throw err;
         }
         this.liveKey = key;
-        // Certificates only for hosts that are routed now (the same rule as the Caddy engine: wantsTls).
+        // Certificates only for hosts that are routed now and qualify (wantsTls); a removed host's certificate goes.
         this.tls?.setHosts(tlsHostsOf(routes));
       }
     } finally {
@@ -344,6 +347,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
       if (!this.started) return;
       const master = this.proc.masterPid();
       if (master !== undefined) {
+        if (++this.watchTicks % ANSWER_CHECK_EVERY !== 0) return;
         if ((await workerPid(this.paths.admin)) !== undefined) {
           this.unanswered = 0;
           return;

@@ -38,7 +38,7 @@ export interface InstanceLimits {
   cpuRequest?: number | null;
 }
 
-/** Where routes go (the Caddy router); optional so API-only control planes can run without one. */
+/** Where routes go (the HAProxy router); optional so API-only control planes can run without one. */
 export interface RouteSink {
   apply(routes: AppRoute[]): Promise<void>;
 }

@@ -62,7 +62,7 @@ export async function startPlatform(
       BERTH_ROUTER_PORT: String(routerPort),
       BERTH_ADMIN_EMAIL: admin.email,
       BERTH_ADMIN_PASSWORD: admin.password,
-      // Caddy stops with the platform unless a test asks otherwise (and then stops it itself).
+      // HAProxy stops with the platform unless a test asks otherwise (and then stops it itself).
       BERTH_ROUTER_OUTLIVES: "off",
       ...env,
     },

@@ -1,4 +1,4 @@
-// The whole platform on this machine for one root-tier test file: a control plane with registry and Caddy router, a
+// The whole platform on this machine for one root-tier test file: a control plane with registry and HAProxy router, a
 // real agent process (runc, conmon, CNI) in its own RootEnv, a signed-up owner, and one app pushed with git and
 // built by buildah. close() removes the app, the containers and everything the environment made.
 import type { ChildProcess } from "node:child_process";

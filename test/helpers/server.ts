@@ -35,8 +35,6 @@ export async function startTestServer(
     // Domain verification must never ask the machine's resolver (test traffic stays on loopback): a closed loopback
     // port answers "connection refused" at once. Tests that verify domains pass their own DNS server.
     BERTH_DNS_RESOLVER: "127.0.0.1:1",
-    // BERTH_ROUTER=haproxy runs every router test of the suite against the HAProxy data plane.
-    ...(process.env.BERTH_ROUTER ? { BERTH_ROUTER: process.env.BERTH_ROUTER } : {}),
     ...env,
   });
   const cp = await createControlPlane({ config, log: createLogger(config.logLevel), dashboard: opts.dashboard ?? false, registry: opts.registry ?? false, router: opts.router ?? false });

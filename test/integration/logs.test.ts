@@ -14,7 +14,7 @@ import { runBerth } from "../helpers/cli.ts";
 import { agentHubFor } from "../../server/nodes/agent-hub.ts";
 import { appendAppLog } from "../../server/logs/ingest.ts";
 import { forwardPlatformLines } from "../../server/logs/platform-lines.ts";
-import type { AccessLine } from "../../server/router/access-log.ts";
+import type { AccessLine } from "../../server/router/haproxy-access.ts";
 import {
   encodeNotification,
   encodeRequest,

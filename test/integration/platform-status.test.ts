@@ -1,4 +1,4 @@
-// Platform health with a real registry (docker-registry) and router (Caddy, or HAProxy with BERTH_ROUTER=haproxy):
+// Platform health with a real registry (docker-registry) and router (HAProxy):
 // /healthz names each component without revealing paths, addresses or versions; the instance admin's
 // GET /api/v1/admin/status adds details, restarts and last exits; everyone else is refused; `berth status` prints
 // both forms. A killed registry is reported as restarting/down, then ok again; a low disk and a lost node degrade.

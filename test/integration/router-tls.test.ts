@@ -1,447 +1,324 @@
-// Real Caddy with HTTPS on, certificates on demand from Caddy's internal CA (never a real ACME CA: this machine only
-// talks to loopback): a custom domain gets its certificate at its first TLS handshake after the Router's ask server
-// said yes, is served over TLS and redirected from plain HTTP; localhost names stay plain HTTP, unknown and removed
-// names get no certificate, certificates live in (and are reused from) the data dir. An ACME issuer pointed at a
-// fake CA on loopback shows that config loads start no order. Needs /usr/bin/caddy, not root.
+// Real HAProxy with HTTPS on and the internal issuer (a local CA the router creates in its data dir): a custom domain
+// is served over TLS with a certificate naming it (trusted through that CA, h2 negotiated), its plain HTTP is
+// redirected while the ACME challenge path is not, localhost and unknown names get no certificate, a certificate
+// added at run time keeps idle keep-alive connections (no reload), certificates are stored 0600, reused after a
+// restart, renewed when due, and dropped with their route (a removed name gets no certificate and no redirect). Needs /usr/sbin/haproxy and /usr/bin/openssl, not root.
 import fs from "node:fs";
 import http from "node:http";
+import http2 from "node:http2";
 import https from "node:https";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
 import tls from "node:tls";
-import { X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../server/logger.ts";
 import { freeLoopbackPort } from "../../server/lib/free-port.ts";
-import { Router, type AccessLine, type AskDecision, type RouteEntry } from "../../server/router/router.ts";
+import type { AccessLine, RouteEntry } from "../../server/router/haproxy-router.ts";
+import { HaproxyRouter, type CertificateEvent } from "../../server/router/haproxy-router.ts";
+import { haproxyPaths, ourHaproxyPids, workerPid } from "../../server/router/haproxy-process.ts";
 
-const CADDY = "/usr/bin/caddy";
+const HAPROXY = "/usr/sbin/haproxy";
 const SHOP = "shop.example.test";
+const BLOG = "blog.example.test";
 
 interface Upstream {
   addr: string;
+  /** Requests that reached this instance. */
   hits: number;
   close(): Promise<void>;
 }
 
-/** A loopback app instance that answers with its name and the headers it saw. */
+/** A loopback app instance that answers with its name, the URL and the headers it saw. */
 async function startUpstream(name: string): Promise<Upstream> {
-  const up: Upstream = { addr: "", hits: 0, close: async () => {} };
+  let hits = 0;
   const server = http.createServer((req, res) => {
-    up.hits++;
+    hits++;
     res.setHeader("Content-Type", "application/json");
     res.end(JSON.stringify({ name, url: req.url, headers: req.headers }));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  up.addr = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-  up.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
-  return up;
+  return {
+    addr: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    get hits() {
+      return hits;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
-interface Res {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-interface TlsRes extends Res {
-  cert: tls.DetailedPeerCertificate;
-  authorized: boolean;
-}
-
-let router: Router;
+let router: HaproxyRouter;
 let dataDir: string;
 let httpsPort: number;
-let adminPort: number;
-const ups: Record<string, Upstream> = {};
+let ups: Record<string, Upstream> = {};
+const events: CertificateEvent[] = [];
 const access: AccessLine[] = [];
-/** Every answer of the router's ask server, in order. */
-const asks: AskDecision[] = [];
+const log = createLogger(process.env.ROUTER_TEST_LOG ?? "silent");
 
-/** Caddy keeps its storage under XDG_DATA_HOME, which CaddyProcess points into the data dir. */
-const caRootPath = () => path.join(dataDir, "caddy", "data", "caddy", "pki", "authorities", "local", "root.crt");
-/** Where Caddy stores the internal issuer's certificate for `host`. */
-const storedCert = (host: string) =>
-  path.join(dataDir, "caddy", "data", "caddy", "certificates", "local", host, `${host}.crt`);
-const asksFor = (host: string) => asks.filter((a) => a.domain === host);
+const shop = (): RouteEntry => ({ app: "shop", hosts: [SHOP, "shop.localhost"], maintenance: false, upstreams: [ups.shop!.addr] });
+const blog = (): RouteEntry => ({ app: "blog", hosts: [BLOG], maintenance: false, upstreams: [ups.blog!.addr] });
+const caRoot = () => fs.readFileSync(router.internalCaPath!);
 
-/** GET on a fresh connection (Caddy's admin API closes idle connections when a config is loaded). */
-function get(url: URL): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      url,
-      { agent: false },
-      (res) => void readBody(res).then((body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body })),
-    );
-    req.on("error", reject);
+function newRouter(over: Partial<ConstructorParameters<typeof HaproxyRouter>[0]> = {}): HaproxyRouter {
+  const r = new HaproxyRouter({
+    listenHost: "127.0.0.1",
+    listenPort: 0,
+    dataDir,
+    log,
+    https: { port: httpsPort, issuer: "internal" },
+    ...over,
   });
+  r.on("certificate", (e) => events.push(e));
+  r.on("access", (line) => access.push(line));
+  return r;
 }
 
-/** Asks the router's ask server directly, at the URL from the config Caddy has loaded, as Caddy would. */
-async function ask(host: string): Promise<number> {
-  const res = await get(new URL(`http://127.0.0.1:${adminPort}/config/apps/tls/automation/on_demand/ask`));
-  expect(res.status).toBe(200);
-  const url = new URL(JSON.parse(res.body) as string);
-  url.searchParams.set("domain", host);
-  return (await get(url)).status;
-}
-
-function readBody(res: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let body = "";
-    res.setEncoding("utf8");
-    res.on("data", (d: string) => (body += d));
-    res.on("end", () => resolve(body));
-    res.on("error", reject);
-  });
-}
-
-function httpRequest(host: string, opts: { method?: string; path?: string } = {}): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port: router.port,
-        method: opts.method ?? "GET",
-        path: opts.path ?? "/",
-        headers: { host },
-        agent: false,
-      },
-      (res) => void readBody(res).then((body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body })),
-    );
-    req.on("error", reject);
-    req.end();
-  });
-}
-
-/** HTTPS to the router's TLS port with SNI `servername`, trusting only the root of Caddy's local CA. */
-function httpsRequest(servername: string, opts: { host?: string; path?: string; port?: number } = {}): Promise<TlsRes> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: "127.0.0.1",
-        port: opts.port ?? httpsPort,
-        servername,
-        path: opts.path ?? "/",
-        headers: { host: opts.host ?? servername },
-        ca: fs.readFileSync(caRootPath()),
-        agent: false,
-      },
-      (res) => {
-        const socket = res.socket as tls.TLSSocket;
-        const cert = socket.getPeerCertificate(true);
-        const authorized = socket.authorized;
-        void readBody(res).then((body) =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, cert, authorized }),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
+    const v = fn();
+    if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-/** Caddy obtains certificates in the background after a load; the first handshakes may fail until it has one. */
-function waitForCertificate(servername: string, port = httpsPort): Promise<TlsRes> {
-  return waitFor(`a certificate for ${servername}`, () =>
-    fs.existsSync(caRootPath())
-      ? httpsRequest(servername, { port }).catch(() => undefined)
-      : Promise.resolve(undefined),
+const eventFor = (host: string, action: CertificateEvent["action"], after = 0) =>
+  waitFor(`${action} certificate for ${host}`, () => events.slice(after).find((e) => e.host === host && e.action === action));
+
+function httpGet(host: string, p = "/", agent: http.Agent | false = false, method = "GET") {
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; socket: net.Socket }>(
+    (resolve, reject) => {
+      const req = http.request({ host: "127.0.0.1", port: router.port, path: p, method, headers: { host }, agent }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, socket: req.socket! }));
+      });
+      req.on("error", reject);
+      req.end();
+    },
   );
 }
 
-const shop = (): RouteEntry => ({
-  app: "shop",
-  hosts: ["shop.localhost", SHOP],
-  maintenance: false,
-  upstreams: [ups.shop!.addr],
-});
-const local = (): RouteEntry => ({ app: "x", hosts: ["x.localhost"], maintenance: false, upstreams: [ups.x!.addr] });
+/** A TLS handshake with SNI `servername` (ALPN h2 and http/1.1), trusting only the router's local CA. */
+function handshake(servername: string): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({
+      host: "127.0.0.1",
+      port: httpsPort,
+      servername,
+      ca: caRoot(),
+      ALPNProtocols: ["h2", "http/1.1"],
+    });
+    s.once("secureConnect", () => resolve(s));
+    s.once("error", reject);
+  });
+}
+
+function httpsGet(servername: string, opts: { host?: string; agent?: https.Agent | false } = {}) {
+  return new Promise<{ status: number; body: string; serial: string; socket: tls.TLSSocket }>((resolve, reject) => {
+    const req = https.request(
+      {
+        host: "127.0.0.1",
+        port: httpsPort,
+        servername,
+        path: "/",
+        headers: { host: opts.host ?? servername },
+        ca: caRoot(),
+        agent: opts.agent ?? false,
+      },
+      (res) => {
+        const socket = res.socket as tls.TLSSocket;
+        const serial = socket.getPeerCertificate().serialNumber;
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body, serial, socket }));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
 
 beforeAll(async () => {
-  if (!fs.existsSync(CADDY)) {
-    throw new Error(`${CADDY} is missing: the router tests need Caddy (apt-get install -y caddy)`);
-  }
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-router-tls-"));
-  for (const name of ["shop", "x"]) ups[name] = await startUpstream(name);
+  if (!fs.existsSync(HAPROXY)) throw new Error(`${HAPROXY} is missing: apt-get install -y haproxy`);
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-htls-"));
   httpsPort = await freeLoopbackPort();
-  adminPort = await freeLoopbackPort();
-  router = new Router({
-    listenHost: "127.0.0.1",
-    listenPort: 0,
-    adminPort,
-    dataDir,
-    log: createLogger(process.env.ROUTER_TEST_LOG ?? "silent"),
-    https: { port: httpsPort, issuer: "internal" },
-    // These tests ask about the same hosts repeatedly (the cooldown has its unit test in ask-server.test.ts).
-    tlsAskCooldownMs: 0,
-  });
-  router.on("access", (line) => access.push(line));
-  router.on("tlsAsk", (d) => asks.push(d));
+  ups = { shop: await startUpstream("shop"), blog: await startUpstream("blog") };
+  router = newRouter();
   await router.start();
-  await router.apply([shop(), local()]);
-  await waitForCertificate(SHOP);
+  await router.apply([shop()]);
+  await eventFor(SHOP, "issued");
 });
 
 afterAll(async () => {
   await router?.stop();
   await Promise.all(Object.values(ups).map((u) => u.close()));
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  if (dataDir) {
+    expect(ourHaproxyPids(haproxyPaths(dataDir).config)).toEqual([]);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
-describe("router with HTTPS (Caddy internal CA)", () => {
-  it("serves a custom domain over TLS with a certificate for that name from the local CA in our data dir", async () => {
-    expect(router.httpsPort).toBe(httpsPort);
-    const r = await httpsRequest(SHOP, { path: "/cart?id=1" });
-    expect(r.status).toBe(200);
-    expect(r.authorized).toBe(true); // verified against root.crt alone, so the chain ends at Caddy's local CA
-    expect(r.cert.subjectaltname).toBe(`DNS:${SHOP}`);
-    expect(r.cert.issuer.CN).toMatch(/^Caddy Local Authority/);
-    const root = new X509Certificate(fs.readFileSync(caRootPath()));
-    expect(root.subject).toMatch(/Caddy Local Authority/);
-    expect(new X509Certificate(r.cert.issuerCertificate.raw).verify(root.publicKey)).toBe(true);
-    const seen = JSON.parse(r.body);
-    expect(seen).toMatchObject({ name: "shop", url: "/cart?id=1" });
-    expect(seen.headers["x-forwarded-proto"]).toBe("https");
-    const id = r.headers["x-request-id"];
-    expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    // The TLS server logs under the same access logger, so HTTPS requests show up as access lines too.
-    const line = await waitFor("access line", async () => access.find((l) => l.requestId === id));
-    expect(line).toMatchObject({ app: "shop", host: SHOP, path: "/cart", status: 200 });
+describe("router (HAProxy) with HTTPS and the internal issuer", () => {
+  it("serves a custom domain over TLS with a certificate naming it, h2 negotiated", async () => {
+    const s = await handshake(SHOP);
+    expect(s.authorized).toBe(true);
+    expect(s.alpnProtocol).toBe("h2");
+    expect(s.getPeerCertificate().subjectaltname).toBe(`DNS:${SHOP}`);
+    s.destroy();
+
+    const session = http2.connect(`https://${SHOP}:${httpsPort}`, {
+      ca: caRoot(),
+      createConnection: () => tls.connect({ host: "127.0.0.1", port: httpsPort, servername: SHOP, ca: caRoot(), ALPNProtocols: ["h2"] }),
+    });
+    try {
+      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = session.request({ ":path": "/h2", ":authority": SHOP });
+        let status = 0;
+        let body = "";
+        req.on("response", (h) => (status = Number(h[":status"])));
+        req.setEncoding("utf8");
+        req.on("data", (d: string) => (body += d));
+        req.on("end", () => resolve({ status, body }));
+        req.on("error", reject);
+        req.end();
+      });
+      expect(status).toBe(200);
+      const seen = JSON.parse(body) as { name: string; url: string; headers: Record<string, string> };
+      expect(seen.name).toBe("shop");
+      expect(seen.headers["x-forwarded-proto"]).toBe("https");
+      expect(seen.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      session.close();
+    }
   });
 
-  it("obtains a certificate at the first handshake for a routed domain, after the ask server said yes", async () => {
-    const FIRST = "first.example.test";
-    const withFirst = () => ({ ...shop(), hosts: [...shop().hosts, FIRST] });
-    // Two loads (the second changes the config): neither obtains anything, since nobody has connected yet.
-    await router.apply([withFirst(), local()]);
-    await router.apply([withFirst(), { ...local(), upstreams: [ups.x!.addr, ups.shop!.addr] }]);
-    expect(fs.existsSync(storedCert(FIRST))).toBe(false);
-    expect(asksFor(FIRST)).toEqual([]);
-    const r = await httpsRequest(FIRST); // the very first handshake succeeds: issuance happens inside it
-    expect(r.status).toBe(200);
-    expect(r.authorized).toBe(true);
-    expect(r.cert.subjectaltname).toBe(`DNS:${FIRST}`);
-    expect(asksFor(FIRST)).toEqual([{ domain: FIRST, allowed: true }]);
-    expect(fs.existsSync(storedCert(FIRST))).toBe(true);
-    // Later handshakes use the cached certificate without asking again.
-    expect((await httpsRequest(FIRST)).cert.fingerprint256).toBe(r.cert.fingerprint256);
-    expect(asksFor(FIRST)).toHaveLength(1);
-    await router.apply([shop(), local()]);
-  });
-
-  it("redirects plain HTTP for the custom domain to HTTPS on the TLS port, before any instance sees it", async () => {
+  it("redirects plain HTTP of a host with a certificate (308), except the ACME challenge path; localhost stays HTTP", async () => {
     const hits = ups.shop!.hits;
-    for (const method of ["GET", "POST"]) {
-      const r = await httpRequest(SHOP, { method, path: "/path/to?q=1" });
-      expect(r.status).toBe(308);
-      expect(r.headers.location).toBe(`https://${SHOP}:${httpsPort}/path/to?q=1`);
-    }
-    const upper = await httpRequest(`SHOP.Example.Test:${router.port}`, { path: "/" });
-    expect(upper.status).toBe(308);
-    expect(upper.headers.location).toBe(`https://SHOP.Example.Test:${httpsPort}/`);
+    const r = await httpGet(SHOP, "/a/b?x=1&y=2");
+    expect(r.status).toBe(308);
+    expect(r.headers.location).toBe(`https://${SHOP}:${httpsPort}/a/b?x=1&y=2`);
+    const post = await httpGet(SHOP, "/form", false, "POST");
+    expect(post.status).toBe(308);
+    expect(post.headers.location).toBe(`https://${SHOP}:${httpsPort}/form`);
+    // Redirected by HAProxy itself, before any instance sees the request.
     expect(ups.shop!.hits).toBe(hits);
+    // The redirect is the app's request: its access line names the app (so it lands in the app's log).
+    const line = await waitFor("the redirect's access line", () => access.find((a) => a.path === "/a/b" && a.status === 308));
+    expect(line).toMatchObject({ app: "shop", host: SHOP });
+    const challenge = await httpGet(SHOP, "/.well-known/acme-challenge/unknown-token");
+    expect(challenge.status).not.toBe(308);
+    const local = await httpGet("shop.localhost");
+    expect(local.status).toBe(200);
+    expect(local.headers.location).toBeUndefined();
+    expect(JSON.parse(local.body).name).toBe("shop");
+    expect(JSON.parse(local.body).headers["x-forwarded-proto"]).toBe("http");
   });
 
-  it("serves localhost names over plain HTTP without a redirect", async () => {
-    for (const [host, name] of [
-      ["x.localhost", "x"],
-      ["shop.localhost", "shop"],
-    ] as const) {
-      const r = await httpRequest(host, { path: "/a" });
-      expect(r.status).toBe(200);
-      expect(r.headers.location).toBeUndefined();
-      expect(JSON.parse(r.body).name).toBe(name);
-    }
-    // No certificate exists for them: a TLS handshake for a localhost name fails, and Caddy does not even ask.
-    await expect(httpsRequest("x.localhost")).rejects.toThrow();
-    expect(asksFor("x.localhost")).toEqual([]);
-    expect(await ask("x.localhost")).toBe(404);
-  });
-
-  it("gives no app to unknown names or to a Host that differs from the SNI name", async () => {
-    const hits = ups.shop!.hits + ups.x!.hits;
-    await expect(httpsRequest("unknown.example.test")).rejects.toThrow();
-    // Not a subject of the on-demand policy: Caddy refuses it itself; had it asked, the answer would be no.
-    expect(asksFor("unknown.example.test").filter((a) => a.allowed)).toEqual([]);
-    expect(await ask("unknown.example.test")).toBe(404);
-    expect(fs.existsSync(storedCert("unknown.example.test"))).toBe(false);
-    // One certified name must not open a way to another app (x.localhost is plain HTTP only).
-    const fronted = await httpsRequest(SHOP, { host: "x.localhost" });
-    expect(fronted.status).toBe(421);
-    const unknown = await httpRequest("unknown.example.test");
+  it("gives no certificate to localhost or unknown names and refuses a Host other than the SNI name", async () => {
+    const hits = ups.shop!.hits + ups.blog!.hits;
+    for (const name of ["shop.localhost", "nope.example.test"]) await expect(handshake(name)).rejects.toThrow();
+    expect(events.some((e) => e.host === "shop.localhost" || e.host === "nope.example.test")).toBe(false);
+    const certs = path.join(haproxyPaths(dataDir).dir, "tls", "certs");
+    expect(fs.readdirSync(certs).filter((f) => !f.startsWith(SHOP))).toEqual([]);
+    // One certified name must not open a way to another app (shop.localhost is plain HTTP only).
+    const misdirected = await httpsGet(SHOP, { host: "shop.localhost" });
+    expect(misdirected.status).toBe(421);
+    const unknown = await httpGet("nope.example.test");
     expect(unknown.status).toBe(404);
     expect(unknown.body).toBe("no app at this address\n");
-    expect(ups.shop!.hits + ups.x!.hits).toBe(hits);
+    expect(ups.shop!.hits + ups.blog!.hits).toBe(hits);
   });
 
-  it("certifies a domain added later and stops redirecting it once removed", async () => {
-    await router.apply([{ ...shop(), hosts: [...shop().hosts, "new.example.test"] }, local()]);
-    // Issued at this first handshake; retried, since a slow machine can make the first one time out.
-    const r = await waitForCertificate("new.example.test");
-    expect(r.cert.subjectaltname).toBe("DNS:new.example.test");
-    expect(JSON.parse(r.body).name).toBe("shop");
-    expect((await httpRequest("new.example.test")).status).toBe(308);
-    await router.apply([shop(), local()]);
-    expect((await httpRequest("new.example.test")).status).toBe(404);
-    expect(await ask("new.example.test")).toBe(404);
-    expect((await httpsRequest(SHOP)).status).toBe(200);
+  it("stores the key and certificate 0600 in a 0700 directory", () => {
+    const file = path.join(haproxyPaths(dataDir).dir, "tls", "certs", `${SHOP}.pem`);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(haproxyPaths(dataDir).dir, "tls", "ca", "root.key")).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(file, "utf8")).toMatch(/PRIVATE KEY/);
   });
 
-  it("refuses a removed host at its next new certificate, while a never-seen routed host still gets one", async () => {
-    const GONE = "gone.example.test";
-    const FRESH = "fresh.example.test";
-    await router.apply([{ ...shop(), hosts: [...shop().hosts, GONE] }, local()]);
-    expect(await ask(GONE)).toBe(200); // routed: it would get a certificate at its first handshake
-    await router.apply([{ ...shop(), hosts: [...shop().hosts, FRESH] }, local()]);
-    const since = asks.length;
-    // GONE never had a handshake, so it has no certificate; now its first one fails and nothing is issued.
-    expect(await ask(GONE)).toBe(404);
-    await expect(httpsRequest(GONE)).rejects.toThrow();
-    expect(asks.slice(since).filter((a) => a.domain === GONE && a.allowed)).toEqual([]);
-    expect(fs.existsSync(storedCert(GONE))).toBe(false);
-    // The ask path end to end: Caddy asks for a routed host it has never seen, gets yes, issues at that handshake.
-    expect(asksFor(FRESH)).toEqual([]);
-    const r = await httpsRequest(FRESH);
-    expect(r.status).toBe(200);
-    expect(r.cert.subjectaltname).toBe(`DNS:${FRESH}`);
-    expect(asksFor(FRESH)).toEqual([{ domain: FRESH, allowed: true }]);
-    expect(await ask(SHOP)).toBe(200);
-    await router.apply([shop(), local()]);
-    expect(await ask(FRESH)).toBe(404);
+  it("adds a new domain's certificate without a reload: idle keep-alive connections stay open", async () => {
+    const worker = await workerPid(haproxyPaths(dataDir).admin);
+    const plainAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const tlsAgent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const plain1 = await httpGet("shop.localhost", "/", plainAgent);
+      const tls1 = await httpsGet(SHOP, { agent: tlsAgent });
+      expect(tls1.status).toBe(200);
+      const before = events.length;
+      await router.apply([shop(), blog()]);
+      await eventFor(BLOG, "issued", before);
+      // Both connections were idle while the certificate went in; the same sockets serve the next requests.
+      const plain2 = await httpGet("shop.localhost", "/", plainAgent);
+      const tls2 = await httpsGet(SHOP, { agent: tlsAgent });
+      expect(plain2.socket).toBe(plain1.socket);
+      expect(tls2.socket).toBe(tls1.socket);
+      expect(tls2.status).toBe(200);
+      expect(await workerPid(haproxyPaths(dataDir).admin)).toBe(worker);
+      expect(router.reloads).toBe(0);
+      const b = await httpsGet(BLOG);
+      expect(b.status).toBe(200);
+      expect(JSON.parse(b.body).name).toBe("blog");
+    } finally {
+      plainAgent.destroy();
+      tlsAgent.destroy();
+    }
   });
 
-  it("reuses the stored certificate after a restart instead of issuing a new one", async () => {
-    const before = (await httpsRequest(SHOP)).cert.fingerprint256;
-    const stored = path.join(dataDir, "caddy", "data", "caddy", "certificates", "local", SHOP, `${SHOP}.crt`);
-    expect(fs.existsSync(stored)).toBe(true);
+  it("drops a certificate with its route", async () => {
+    const before = events.length;
+    await router.apply([shop()]);
+    await eventFor(BLOG, "removed", before);
+    await expect(handshake(BLOG)).rejects.toThrow();
+    // No redirect any more: plain HTTP says no app (the name is not routed).
+    const r = await httpGet(BLOG);
+    expect(r.status).toBe(404);
+    expect(r.headers.location).toBeUndefined();
+    expect((await httpsGet(SHOP)).status).toBe(200);
+  });
+
+  it("reuses stored certificates after a restart and renews them when due", async () => {
+    const served = (await httpsGet(SHOP)).serial;
     await router.stop();
-    router = new Router({
-      listenHost: "127.0.0.1",
-      listenPort: 0,
-      adminPort,
-      dataDir,
-      log: createLogger("silent"),
-      https: { port: httpsPort, issuer: "internal" },
-    });
-    const asked: AskDecision[] = [];
-    router.on("tlsAsk", (d) => asked.push(d));
+    let before = events.length;
+    router = newRouter();
     await router.start();
-    await router.apply([shop(), local()]);
-    const after = await waitForCertificate(SHOP);
-    expect(after.cert.fingerprint256).toBe(before);
-    // Loaded from storage at the handshake: no new issuance, so Caddy had no reason to ask.
-    expect(asked).toEqual([]);
-  });
-});
+    // Served from the files before the first apply (HAProxy started from the crt-list it last had).
+    expect((await httpsGet(SHOP)).serial).toBe(served);
+    await router.apply([shop()]);
+    await router.certificatesIdle();
+    expect(events.slice(before).filter((e) => e.host === SHOP && e.action === "issued")).toEqual([]);
+    expect((await httpsGet(SHOP)).serial).toBe(served);
 
-describe("router with HTTPS from an ACME CA (a fake one on loopback that drops every connection)", () => {
-  const A = "nodns-a.example.test";
-  const B = "nodns-b.example.test";
-  let acmeRouter: Router;
-  let acmeDir: string;
-  let acmePort: number;
-  let ca: net.Server;
-  const clients: tls.TLSSocket[] = [];
-  /**
-   * What happened, in order: "ask HOST yes|no" from the ask server, "ca" for each connection to the CA, and
-   * "failed HOST" when Caddy reports (through the router's log) that an attempt to get HOST's certificate failed.
-   */
-  const events: string[] = [];
-  /** `events` with runs of "ca" folded into one (one attempt makes a few connections: the ACME client retries). */
-  const folded = (from = 0) => events.slice(from).filter((e, i, all) => e !== "ca" || all[i - 1] !== "ca");
+    // A control plane that restarts while HAProxy keeps serving adopts its certificates as they are.
+    const worker = await workerPid(haproxyPaths(dataDir).admin);
+    await router.detach();
+    before = events.length;
+    router = newRouter();
+    await router.start();
+    await router.apply([shop()]);
+    await router.certificatesIdle();
+    expect(events.slice(before)).toEqual([]);
+    expect(await workerPid(haproxyPaths(dataDir).admin)).toBe(worker);
+    expect((await httpsGet(SHOP)).serial).toBe(served);
 
-  const entry = (hosts: string[], upstreams: string[]): RouteEntry => ({
-    app: "shop",
-    hosts,
-    maintenance: false,
-    upstreams,
-  });
-
-  /** Starts a handshake and leaves it pending: the certificate it waits for does not come. */
-  function startHandshake(servername: string): void {
-    const socket = tls.connect({ host: "127.0.0.1", port: acmePort, servername, rejectUnauthorized: false });
-    socket.on("error", () => {});
-    clients.push(socket);
-  }
-
-  function failedAttempts(host: string): true | undefined {
-    return events.includes(`failed ${host}`) ? true : undefined;
-  }
-
-  beforeAll(async () => {
-    acmeDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-router-acme-"));
-    // Drops every connection: each attempt fails at once, and Caddy waits a minute before its next one.
-    ca = net.createServer((socket) => {
-      events.push("ca");
-      socket.destroy();
-    });
-    await new Promise<void>((resolve) => ca.listen(0, "127.0.0.1", resolve));
-    acmePort = await freeLoopbackPort();
-    const logs = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString("utf8").split("\n")) {
-          if (!line.includes("could not get certificate from issuer")) continue;
-          for (const host of [A, B]) if (line.includes(host)) events.push(`failed ${host}`);
-        }
-        done();
-      },
-    });
-    acmeRouter = new Router({
-      listenHost: "127.0.0.1",
-      listenPort: 0,
-      dataDir: acmeDir,
-      log: createLogger("warn", logs),
-      https: {
-        port: acmePort,
-        issuer: "acme",
-        acmeCa: `https://127.0.0.1:${(ca.address() as net.AddressInfo).port}/directory`,
-      },
-    });
-    acmeRouter.on("tlsAsk", (d) => events.push(`ask ${d.domain} ${d.allowed ? "yes" : "no"}`));
-    await acmeRouter.start();
-  });
-
-  afterAll(async () => {
-    for (const c of clients) c.destroy();
-    await acmeRouter?.stop();
-    await new Promise<void>((resolve) => (ca ? ca.close(() => resolve()) : resolve()));
-    if (acmeDir) fs.rmSync(acmeDir, { recursive: true, force: true });
-  });
-
-  it("starts no order at config load; a handshake starts one, and later loads do not restart it", async () => {
-    // Three loads of a host whose DNS (in real life) does not point here yet: no CA contact, no ask.
-    await acmeRouter.apply([entry([A], [ups.shop!.addr])]);
-    await acmeRouter.apply([entry([A], [ups.shop!.addr, ups.x!.addr])]);
-    await acmeRouter.apply([entry([A], [ups.x!.addr])]);
-    // The first handshake for the name is what starts an order, after the ask server said yes.
-    startHandshake(A);
-    await waitFor(`a failed attempt for ${A}`, async () => failedAttempts(A));
-    expect(folded()).toEqual([`ask ${A} yes`, "ca", `failed ${A}`]);
-    // Two more loads while A waits for its next attempt, another handshake for A (it joins the pending order), and a
-    // second host's first handshake as a marker: the loads restarted nothing, and only B's order reached the CA.
-    const mark = events.length;
-    await acmeRouter.apply([entry([A, B], [ups.shop!.addr])]);
-    await acmeRouter.apply([entry([A, B], [ups.x!.addr])]);
-    startHandshake(A);
-    startHandshake(B);
-    await waitFor(`a failed attempt for ${B}`, async () => failedAttempts(B));
-    expect(folded(mark)).toEqual([`ask ${B} yes`, "ca", `failed ${B}`]);
+    // Every certificate counts as due when renewal starts a year before the end.
+    await router.stop();
+    before = events.length;
+    router = newRouter({ tlsRenewBeforeMs: 365 * 24 * 3600_000 });
+    await router.start();
+    await router.apply([shop()]);
+    const renewed = await eventFor(SHOP, "issued", before);
+    expect(renewed.serial).not.toBe(served);
+    expect((await httpsGet(SHOP)).serial.toUpperCase().replace(/^0+/, "")).toBe(renewed.serial);
+    expect(router.reloads).toBe(0);
   });
 });

@@ -1,18 +1,23 @@
-// Real Caddy in front of real loopback upstreams: host routing, load spreading, passive health, pages, limits,
-// WebSockets, access lines, restart recovery and clean shutdown. Needs /usr/bin/caddy (CI installs it), not root.
+// The router (HAProxy, the only data plane) in front of real loopback upstreams: host routing, unknown hosts, request
+// ids and forwarded headers, least-connections spread, WebSocket, body limit, maintenance pages, access lines, plus
+// what the design adds: route changes without reloads (a keep-alive connection survives them),
+// a seamless reload when the slot pool grows, adoption by a restarted control plane, restart after a crash.
+// Needs /usr/sbin/haproxy (apt-get install -y haproxy), not root.
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { createLogger } from "../../server/logger.ts";
 import { freeLoopbackPort } from "../../server/lib/free-port.ts";
-import { CaddyProcess } from "../../server/router/caddy-process.ts";
-import { Router, type AccessLine, type RouteEntry } from "../../server/router/router.ts";
+import type { AccessLine, RouteEntry } from "../../server/router/haproxy-router.ts";
+import { HaproxyRouter } from "../../server/router/haproxy-router.ts";
+import { haproxyPaths, ourHaproxyPids, workerPid } from "../../server/router/haproxy-process.ts";
 
-const CADDY = "/usr/bin/caddy";
+const HAPROXY = "/usr/sbin/haproxy";
 const MAX_BODY = 64 * 1024;
 
 interface Upstream {
@@ -55,7 +60,7 @@ interface Res {
   body: string;
 }
 
-let router: Router;
+let router: HaproxyRouter;
 let dataDir: string;
 const ups: Record<string, Upstream> = {};
 const access: AccessLine[] = [];
@@ -124,22 +129,42 @@ function alive(pid: number): boolean {
   return fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
 }
 
-function caddyPid(): number {
-  return Number(fs.readFileSync(path.join(dataDir, "caddy", "caddy.pid"), "utf8").trim());
+function masterPid(dir = dataDir): number {
+  return Number(fs.readFileSync(haproxyPaths(dir).pid, "utf8").trim());
+}
+
+/** One keep-alive connection that sends requests one after another and says when the router closed it. */
+function keepAliveClient(host: string) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const sockets = new Set<net.Socket>();
+  let closed = 0;
+  const get = () =>
+    new Promise<{ status: number; socket: net.Socket }>((resolve, reject) => {
+      const req = http.request({ host: "127.0.0.1", port: router.port, path: "/", headers: { host }, agent }, (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, socket: req.socket! }));
+      });
+      req.on("socket", (s: net.Socket) => {
+        if (!sockets.has(s)) s.once("close", () => closed++);
+        sockets.add(s);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  return { get, sockets, closed: () => closed, close: () => agent.destroy() };
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync(CADDY))
-    throw new Error(`${CADDY} is missing: the router tests need Caddy (apt-get install -y caddy)`);
+  if (!fs.existsSync(HAPROXY))
+    throw new Error(`${HAPROXY} is missing: the router tests need HAProxy (apt-get install -y haproxy)`);
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-router-"));
   for (const name of ["shop1", "shop2", "blog", "upload"]) ups[name] = await startUpstream(name);
-  router = new Router({
+  router = new HaproxyRouter({
     listenHost: "127.0.0.1",
     listenPort: 0,
     dataDir,
     log: createLogger(process.env.ROUTER_TEST_LOG ?? "silent"),
     maxBodyBytes: MAX_BODY,
-    logUpstreams: true,
   });
   router.on("access", (line) => access.push(line));
   await router.start();
@@ -152,7 +177,7 @@ afterAll(async () => {
   if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe("router (Caddy)", () => {
+describe("router (HAProxy)", () => {
   it("routes each host to its own app, case- and port-insensitively", async () => {
     expect(JSON.parse((await request("blog.berth.test")).body).name).toBe("blog");
     expect(JSON.parse((await request("www.shop.example")).body).name).toMatch(/^shop[12]$/);
@@ -194,7 +219,7 @@ describe("router (Caddy)", () => {
     expect(reply).toBe("blog:hello");
   });
 
-  it("refuses bodies over the limit with 413, declared or streamed", async () => {
+  it("refuses declared bodies over the limit with 413 before any instance sees them", async () => {
     const ok = await request("upload.berth.test", { method: "POST", body: "x".repeat(MAX_BODY) });
     expect(ok.status).toBe(200);
     expect(JSON.parse(ok.body).bytes).toBe(MAX_BODY);
@@ -202,26 +227,6 @@ describe("router (Caddy)", () => {
     const declared = await request("upload.berth.test", { method: "POST", body: "x".repeat(MAX_BODY + 1) });
     expect(declared.status).toBe(413);
     expect(ups.upload!.hits).toBe(hitsBefore); // refused before it reached the instance
-    const streamed = await new Promise<number>((resolve, reject) => {
-      const req = http.request(
-        {
-          host: "127.0.0.1",
-          port: router.port,
-          method: "POST",
-          path: "/",
-          headers: { host: "upload.berth.test" },
-          agent: false,
-        },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        },
-      );
-      req.on("error", reject);
-      req.write("x".repeat(MAX_BODY)); // no Content-Length: chunked, so only the stream limit can catch it
-      req.end("x".repeat(1024));
-    });
-    expect(streamed).toBe(413);
   });
 
   it("skips an instance that refuses connections without failing a request", async () => {
@@ -258,16 +263,15 @@ describe("router (Caddy)", () => {
       router.apply([shop({ upstreams: [ups.shop1!.addr] }), blog(), upload()]),
     ]);
     for (let i = 0; i < 5; i++) expect(JSON.parse((await request("shop.berth.test")).body).name).toBe("shop1");
-    const loads = vi.spyOn(CaddyProcess.prototype, "load");
+    const updates = router.updates;
     await router.apply([shop({ upstreams: [ups.shop1!.addr] }), blog(), upload()]);
-    expect(loads).not.toHaveBeenCalled(); // unchanged config: no POST /load
-    loads.mockRestore();
+    expect(router.updates).toBe(updates); // unchanged routes: no Runtime API command
     await expect(router.apply([shop({ hosts: ["Bad.Host"] })])).rejects.toThrow(/invalid host/);
     expect((await request("shop.berth.test")).status).toBe(200); // a rejected apply leaves the live config alone
   });
 
-  it("routes every one of 150 apps to its own instances once routes are grouped", async () => {
-    // More apps than APPS_PER_ROUTE_GROUP: app routes sit behind group routes; each host must still reach its app.
+  it("routes every one of 150 apps to its own instances after the backend pool grew", async () => {
+    // More apps than MIN_POOL.backends: the pool grows with one seamless reload; each host must still reach its app.
     const filler = Array.from({ length: 147 }, (_, i): RouteEntry => {
       const u = i % 2 === 0 ? ups.blog! : ups.upload!;
       return { app: `app${i}`, hosts: [`app${i}.berth.test`], maintenance: i % 7 === 3, upstreams: [u.addr] };
@@ -310,140 +314,188 @@ describe("router (Caddy)", () => {
     expect(miss.app).toBeUndefined();
   });
 
-  it("re-applies the routes after Caddy crashes", async () => {
-    const pid = caddyPid();
+  it("keeps the Runtime API socket (routes and access lines) to the control plane's user", async () => {
+    const { admin, dir } = haproxyPaths(dataDir);
+    // Whoever can open it can rewrite every route and read every app's access lines; nobody else may.
+    expect(fs.statSync(admin).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.dirname(admin)).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(admin).uid).toBe(process.getuid!());
+  });
+
+  it("changes routes without a reload and without closing a keep-alive connection", async () => {
+    const worker = await workerPid(haproxyPaths(dataDir).admin);
+    const reloads = router.reloads;
+    const client = keepAliveClient("shop.berth.test");
+    try {
+      const first = await client.get();
+      expect(first.status).toBe(200);
+      const scales = [
+        [ups.shop1!.addr],
+        [ups.shop1!.addr, ups.shop2!.addr],
+        [ups.shop2!.addr],
+        [ups.shop1!.addr, ups.shop2!.addr],
+      ];
+      for (const upstreams of scales) {
+        await router.apply([shop({ upstreams }), blog(), upload()]);
+        for (let i = 0; i < 5; i++) {
+          const r = await client.get();
+          expect(r.status).toBe(200);
+          expect(r.socket).toBe(first.socket); // the same client connection throughout
+        }
+      }
+      await router.apply([shop({ maintenance: true }), blog(), upload()]);
+      expect((await client.get()).status).toBe(503);
+      await router.apply([
+        shop(),
+        blog(),
+        upload(),
+        { app: "fresh", hosts: ["fresh.berth.test"], maintenance: false, upstreams: [ups.blog!.addr] },
+      ]);
+      expect((await client.get()).status).toBe(200);
+      expect(JSON.parse((await request("fresh.berth.test")).body).name).toBe("blog");
+      expect(client.closed()).toBe(0);
+      expect(client.sockets.size).toBe(1);
+      expect(router.reloads).toBe(reloads);
+      expect(await workerPid(haproxyPaths(dataDir).admin)).toBe(worker);
+    } finally {
+      client.close();
+      await router.apply([shop(), blog(), upload()]);
+    }
+  });
+
+  it("grows the slot pool with a seamless reload that fails no request", async () => {
+    const client = keepAliveClient("shop.berth.test");
+    const reloads = router.reloads;
+    // More instances than MIN_POOL.slots (8).
+    const extra = await Promise.all(Array.from({ length: 9 }, (_, i) => startUpstream(`extra${i}`)));
+    try {
+      const first = await client.get();
+      await router.apply([shop({ upstreams: [ups.shop1!.addr, ...extra.map((u) => u.addr)] }), blog(), upload()]);
+      expect(router.reloads).toBe(reloads + 1);
+      // The old worker closes idle keep-alive connections when it hands over (between requests, so the client just
+      // opens a new one); requests in flight finish on it.
+      expect(first.status).toBe(200);
+      expect((await client.get()).status).toBe(200);
+      const results = await Promise.all(Array.from({ length: 20 }, () => request("shop.berth.test")));
+      expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
+      // All ten instances are in rotation after the reload, the new slots included.
+      expect(new Set(results.map((r) => JSON.parse(r.body).name)).size).toBeGreaterThan(1);
+    } finally {
+      client.close();
+      await router.apply([shop(), blog(), upload()]);
+      await Promise.all(extra.map((u) => u.close()));
+    }
+  });
+
+  it("keeps serving when the control plane goes away and is adopted with its routes", async () => {
+    const pid = masterPid();
+    const kept = new HaproxyRouter({
+      listenHost: "127.0.0.1",
+      listenPort: 0,
+      dataDir,
+      log: createLogger("silent"),
+      maxBodyBytes: MAX_BODY,
+    });
+    await router.detach(); // what stop() does with keepRunning (the control plane in production)
+    expect(alive(pid)).toBe(true);
+    expect(JSON.parse((await request("blog.berth.test", { port: router.port })).body).name).toBe("blog");
+    await kept.start();
+    expect(kept.port).toBe(router.port);
+    expect(masterPid()).toBe(pid); // adopted, not restarted
+    expect(JSON.parse((await request("blog.berth.test")).body).name).toBe("blog");
+    const lines: AccessLine[] = [];
+    kept.on("access", (l) => lines.push(l));
+    const updates = kept.updates;
+    await kept.apply([shop(), blog(), upload()]);
+    expect(kept.updates).toBe(updates + 0); // the adopted state already is these routes
+    await kept.apply([shop(), upload()]);
+    expect((await request("blog.berth.test")).status).toBe(404);
+    await waitFor("access line after adoption", () =>
+      lines.find((l) => l.host === "blog.berth.test" && l.status === 404),
+    );
+    await kept.apply([shop(), blog(), upload()]);
+    router = kept;
+  });
+
+  it("restarts haproxy with the latest routes after it crashes", async () => {
+    const pid = masterPid();
     process.kill(pid, "SIGKILL");
-    await waitFor("caddy restart", () => caddyPid() !== pid && alive(caddyPid()));
+    await waitFor(
+      "haproxy restart",
+      () => fs.existsSync(haproxyPaths(dataDir).pid) && masterPid() !== pid && alive(masterPid()),
+    );
     const r = await waitFor("routes back", async () => {
       const res = await request("blog.berth.test").catch(() => undefined);
       return res?.status === 200 ? res : undefined;
     });
     expect(JSON.parse(r.body).name).toBe("blog");
+    expect(JSON.parse((await request("www.shop.example")).body).name).toMatch(/^shop[12]$/);
   });
 
-  it("stop() leaves no caddy process behind", async () => {
-    const pid = caddyPid();
+  it("stop() leaves no haproxy process behind", async () => {
+    const pid = masterPid();
     expect(alive(pid)).toBe(true);
     await router.stop();
     expect(alive(pid)).toBe(false);
-    const configFile = path.join(dataDir, "caddy", "caddy.json");
-    const ours = fs
-      .readdirSync("/proc")
-      .filter((p) => /^[0-9]+$/.test(p))
-      .filter((p) => {
-        try {
-          return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").includes(configFile);
-        } catch {
-          return false;
-        }
-      });
-    expect(ours).toEqual([]);
+    expect(ourHaproxyPids(haproxyPaths(dataDir).config)).toEqual([]);
     await router.stop(); // idempotent
   });
 
-  /** A router on its own data dir, left serving at stop() when `keepRunning`. */
-  const routerOn = (dir: string, keepRunning: boolean) =>
-    new Router({ listenHost: "127.0.0.1", listenPort: 0, dataDir: dir, log: createLogger("silent"), keepRunning });
-  const pidIn = (dir: string) => Number(fs.readFileSync(path.join(dir, "caddy", "caddy.pid"), "utf8").trim());
-  /** Cleanup when a test failed half-way: the kept-running Caddy must not outlive the test. */
-  const killCaddyIn = (dir: string) => {
-    try {
-      const pid = pidIn(dir);
-      if (alive(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("caddy")) process.kill(pid, "SIGKILL");
-    } catch {
-      // no pid file, or gone
-    }
-  };
-
-  it("leaves Caddy serving at stop() with keepRunning; the next router adopts it without a failed request", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-router-adopt-"));
-    const first = routerOn(dir, true);
-    const second = routerOn(dir, false);
-    try {
-      await first.start();
-      await first.apply([blog()]);
-      const pid = pidIn(dir);
-      const port = first.port;
-      await first.stop();
-      // The control plane is gone: Caddy still serves the app.
-      expect(alive(pid)).toBe(true);
-      expect((await request("blog.berth.test", { port })).status).toBe(200);
-      // Requests all through the next router's start: none may fail (no empty route table is ever loaded).
-      let stop = false;
-      const statuses: number[] = [];
-      const load = (async () => {
-        while (!stop) {
-          statuses.push((await request("blog.berth.test", { port }).catch(() => ({ status: 0 }))).status);
-          await new Promise((r) => setTimeout(r, 5));
-        }
-      })();
-      await new Promise((r) => setTimeout(r, 300));
-      await second.start();
-      expect(second.port).toBe(port);
-      expect(pidIn(dir)).toBe(pid);
-      await second.apply([blog(), upload()]);
-      expect((await request("upload.berth.test", { port })).status).toBe(200);
-      await new Promise((r) => setTimeout(r, 300));
-      stop = true;
-      await load;
-      expect(statuses.length).toBeGreaterThan(5);
-      expect(statuses.filter((x) => x !== 200)).toEqual([]);
-      await second.stop();
-      expect(alive(pid)).toBe(false);
-    } finally {
-      await first.stop();
-      await second.stop();
-      killCaddyIn(dir);
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it("starts a Caddy that died while no router ran with the routes it last had", async () => {
+  it("starts haproxy with the routes it last had when it is not running at start", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-router-last-"));
-    const first = routerOn(dir, true);
-    const second = routerOn(dir, false);
+    const first = new HaproxyRouter({
+      listenHost: "127.0.0.1",
+      listenPort: 0,
+      dataDir: dir,
+      log: createLogger("silent"),
+    });
+    let second: HaproxyRouter | undefined;
     try {
       await first.start();
       await first.apply([blog()]);
-      const pid = pidIn(dir);
-      const port = first.port;
-      await first.stop();
-      process.kill(pid, "SIGKILL");
-      await waitFor("caddy gone", () => !alive(pid));
+      await first.stop(); // haproxy gone, as after a crash while no control plane ran
+      expect(ourHaproxyPids(haproxyPaths(dir).config)).toEqual([]);
+      second = new HaproxyRouter({ listenHost: "127.0.0.1", listenPort: 0, dataDir: dir, log: createLogger("silent") });
       await second.start();
-      expect(second.port).toBe(port);
-      expect(pidIn(dir)).not.toBe(pid);
-      // Before any apply(): the last loaded routes are back.
-      const r = await request("blog.berth.test", { port });
-      expect(r.status).toBe(200);
-      expect(JSON.parse(r.body).name).toBe("blog");
+      expect(second.port).toBe(first.port);
+      // Served before any apply(): the routes come from the files the first router wrote.
+      expect(JSON.parse((await request("blog.berth.test", { port: second.port })).body).name).toBe("blog");
+      expect((await request("shop.berth.test", { port: second.port })).status).toBe(404);
     } finally {
+      await second?.stop();
       await first.stop();
-      await second.stop();
-      killCaddyIn(dir);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it("replaces a Caddy of ours that does not answer on the recorded admin address", async () => {
+  it("stops a haproxy it cannot talk to before starting its own", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-router-stale-"));
-    const first = routerOn(dir, true);
-    const second = routerOn(dir, false);
+    const paths = haproxyPaths(dir);
+    fs.mkdirSync(path.dirname(paths.admin), { recursive: true, mode: 0o700 });
+    const port = await freeLoopbackPort();
+    // A haproxy with our configuration path but no admin socket (say, from an older version): ours to replace.
+    fs.writeFileSync(
+      paths.config,
+      `defaults\n  mode http\n  timeout client 5s\n  timeout connect 5s\n  timeout server 5s\nfrontend f\n  bind 127.0.0.1:${port}\n`,
+    );
+    const stale = spawn(HAPROXY, ["-f", paths.config], { stdio: "ignore", detached: true });
+    const exited = new Promise((resolve) => stale.once("exit", resolve));
+    const second = new HaproxyRouter({
+      listenHost: "127.0.0.1",
+      listenPort: 0,
+      dataDir: dir,
+      log: createLogger("silent"),
+    });
     try {
-      await first.start();
-      await first.apply([blog()]);
-      const pid = pidIn(dir);
-      await first.stop();
-      // The record points elsewhere (e.g. written by another start): the running Caddy is not provably the recorded one.
-      fs.writeFileSync(path.join(dir, "caddy", "state.json"), JSON.stringify({ admin: `127.0.0.1:${await freeLoopbackPort()}` }));
+      await waitFor("stale haproxy up", () => ourHaproxyPids(paths.config).length > 0);
       await second.start();
-      expect(alive(pid)).toBe(false);
-      expect(alive(pidIn(dir))).toBe(true);
-      expect((await request("blog.berth.test", { port: second.port })).status).toBe(200);
+      await exited;
+      expect(stale.exitCode !== null || stale.signalCode !== null).toBe(true);
+      expect((await request("x.test", { port: second.port })).status).toBe(404);
     } finally {
-      await first.stop();
       await second.stop();
-      killCaddyIn(dir);
+      if (stale.exitCode === null && stale.signalCode === null) stale.kill("SIGKILL");
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -1,5 +1,5 @@
 // Faults around the node agent with real everything (root tier: git push -> buildah -> registry -> scheduler -> a
-// real agent process on runc/conmon/CNI -> Caddy): a kill -9 of the agent under steady load through the router
+// real agent process on runc/conmon/CNI -> HAProxy): a kill -9 of the agent under steady load through the router
 // fails no request and its instances are re-adopted as they are (same ids, same processes, no restart); network
 // leftovers of containers that no longer exist are collected when the agent starts; a stale port mapping of someone
 // else on the port the agent would pick next does not stop the app serving; a mapping broken under a running
@@ -205,7 +205,7 @@ async function runningWeb(n: number) {
 
 const nodeState = async () => (await srv.cp.services.db.node.findUnique({ where: { name: NODE } }))?.state;
 
-describeRoot("agent faults (real agent, runc, CNI, Caddy)", () => {
+describeRoot("agent faults (real agent, runc, CNI, HAProxy)", () => {
   beforeAll(async () => {
     if (!isRoot) return;
     env = await createRootEnv();

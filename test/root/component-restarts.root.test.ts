@@ -1,5 +1,5 @@
-// Component crashes on the whole platform (server/main.ts as `npm start` runs it): the registry, the router (Caddy, or
-// HAProxy with BERTH_ROUTER=haproxy) and the local agent are killed with SIGKILL in turn. /healthz names the component
+// Component crashes on the whole platform (server/main.ts as `npm start` runs it): the registry, the router (HAProxy)
+// and the local agent are killed with SIGKILL in turn. /healthz names the component
 // that is not ok (each is frozen with SIGSTOP first, since a bare kill -9 is repaired faster than a poll sees it), the
 // supervisor brings it back within seconds, /healthz is ok again, the registry kept its blobs, the router serves the
 // app's latest routes again, and a git push while the registry is down is refused with one clear sentence.
@@ -81,10 +81,7 @@ function pidsWith(needle: string, where: "cmdline" | "environ"): number[] {
 }
 
 const registryPids = () => pidsWith(path.join(dataDir, "registry", "config.yml"), "cmdline");
-const routerPids = () =>
-  process.env.BERTH_ROUTER === "haproxy"
-    ? pidsWith(path.join(dataDir, "haproxy", "haproxy.cfg"), "cmdline")
-    : pidsWith(path.join(dataDir, "caddy", "initial.json"), "cmdline");
+const routerPids = () => pidsWith(path.join(dataDir, "haproxy", "haproxy.cfg"), "cmdline");
 // The agent's node process (not the runc/conmon children it started: those inherit no BERTH_STATE_DIR? they may).
 const agentPids = () =>
   pidsWith(`BERTH_STATE_DIR=${path.join(dataDir, "agent")}`, "environ").filter((p) =>
@@ -170,7 +167,7 @@ describeRoot("component crashes on a running platform", () => {
   });
 
   it("names a killed registry, router and agent in /healthz and has each back within seconds", async () => {
-    // The router stops with the platform (with HAProxy it would outlive it by default).
+    // The router stops with the platform (by default HAProxy would outlive it).
     platform = await startPlatform(dataDir, ADMIN, { BERTH_ROUTER_OUTLIVES: "off" });
     const p = platform;
     expect((await p.client.req("POST", "/api/v1/apps", { name: APP })).status).toBe(201);
@@ -251,7 +248,7 @@ describeRoot("component crashes on a running platform", () => {
     expect((await healthz()).body.status).toBe("ok");
     // Measured, for docs/reliability.md (not asserted: timings depend on the machine).
     console.log(
-      `component back to ok after SIGKILL (ms, ${process.env.BERTH_ROUTER ?? "caddy"}): ${JSON.stringify(timings)}`,
+      `component back to ok after SIGKILL (ms): ${JSON.stringify(timings)}`,
     );
   }, 600_000);
 });

@@ -1,7 +1,7 @@
 // Apps keep serving through a control-plane restart: the whole platform (server/main.ts: control plane, registry,
-// Caddy router, local agent) serves a busybox app with two instances while requests go through the router without
+// HAProxy router, local agent) serves a busybox app with two instances while requests go through the router without
 // pause; the platform is stopped with SIGTERM and started again on the same data dir and ports, then killed with -9
-// and started again. Not one request may fail, and the same instances (ids, restart counts) serve afterwards: Caddy
+// and started again. Not one request may fail, and the same instances (ids, restart counts) serve afterwards: HAProxy
 // runs detached and is adopted with its routes, the first routes come from the database, the agent keeps its
 // containers (a leftover local agent is stopped gracefully by the next start). A worker prints a numbered line every
 // 0.2 s throughout: every line it printed while the control plane was away arrives in the app's log afterwards
@@ -18,6 +18,7 @@ import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { busyboxWebApp } from "../helpers/busybox-app.ts";
 import { hostportChainsExist, removeHostportChains } from "../../runtime-agent/test-support/iptables-cleanup.ts";
 import { findLeftovers, processAlive } from "../../server/process/leftovers.ts";
+import { ourHaproxyPids } from "../../server/router/haproxy-process.ts";
 import { cleanupPlatformHost, drainAndStop, startPlatform, type PlatformProcess } from "../helpers/platform-process.ts";
 import { createDb } from "../../server/db/client.ts";
 import { createLocalJoinToken } from "../../server/nodes/join-tokens.ts";
@@ -106,7 +107,12 @@ function steadyLoad(port: number, host = HOST) {
 }
 
 const readPid = (file: string) => (fs.existsSync(file) ? Number(fs.readFileSync(file, "utf8").trim()) : 0);
-const caddyPid = () => readPid(path.join(dataDir, "caddy", "caddy.pid"));
+/** The HAProxy master of a data dir (its pid file; the router is "the same" when this pid stays). */
+const haproxyPid = (dir = dataDir) => readPid(path.join(dir, "haproxy", "haproxy.pid"));
+/** Kills every HAProxy process of a data dir a failed run left (matched by its config file in the command line). */
+function killHaproxy(dir: string): void {
+  for (const pid of ourHaproxyPids(path.join(dir, "haproxy", "haproxy.cfg"))) process.kill(pid, "SIGKILL");
+}
 
 /** Every instance of the app (2 web, 1 worker), by id. */
 async function instances(p: PlatformProcess): Promise<Row[]> {
@@ -147,17 +153,15 @@ describeRoot("control-plane restart", () => {
   afterAll(async () => {
     follower?.kill("SIGKILL");
     // A run that failed while the platform was down left the app's containers running (they outlive the platform by
-    // design): a platform started again removes them (and stops Caddy at its stop).
+    // design): a platform started again removes them (and stops HAProxy at its stop).
     const runc = dataDir ? localAgentEnv(dataDir, "http://x", "x").BERTH_RUNC_ROOT! : "";
     if (!platform && runc && fs.existsSync(runc) && fs.readdirSync(runc).length > 0)
       platform = await startPlatform(dataDir, ADMIN, { BERTH_ROUTER_OUTLIVES: "off" }).catch(() => undefined);
     if (platform) await drainAndStop(platform, dataDir, [APP]).catch(() => undefined);
     if (dataDir) {
-      // Whatever a failed run left: a kept-running Caddy, an orphaned local agent (its containers then go with the
+      // Whatever a failed run left: a kept-running HAProxy, an orphaned local agent (its containers then go with the
       // host cleanup's runc state), a registry.
-      const caddy = caddyPid();
-      if (caddy > 1 && processAlive(caddy) && fs.readFileSync(`/proc/${caddy}/cmdline`, "utf8").includes("caddy"))
-        process.kill(caddy, "SIGKILL");
+      killHaproxy(dataDir);
       for (const pid of localAgentPids(dataDir)) process.kill(pid, "SIGKILL");
       for (const pid of findLeftovers({ argv: ["serve", path.join(dataDir, "registry", "config.yml")] }))
         process.kill(pid, "SIGKILL");
@@ -165,9 +169,7 @@ describeRoot("control-plane restart", () => {
     }
     await remote?.stop();
     if (remoteDir) {
-      const caddy = readPid(path.join(remoteDir, "caddy", "caddy.pid"));
-      if (caddy > 1 && processAlive(caddy) && fs.readFileSync(`/proc/${caddy}/cmdline`, "utf8").includes("caddy"))
-        process.kill(caddy, "SIGKILL");
+      killHaproxy(remoteDir);
       for (const pid of findLeftovers({ argv: ["serve", path.join(remoteDir, "registry", "config.yml")] }))
         process.kill(pid, "SIGKILL");
       await cleanupPlatformHost(remoteDir).catch(() => undefined);
@@ -201,7 +203,8 @@ describeRoot("control-plane restart", () => {
     await until("2 web instances and a worker running", () => allRunning(p1));
     await until("the worker's lines in the log", async () => (await storedTicks(p1)).length > 3);
     const before = fingerprint(await instances(platform));
-    const caddy = caddyPid();
+    const haproxy = haproxyPid();
+    expect(haproxy).toBeGreaterThan(1);
     // `berth logs -f` of the worker, left running through both restarts.
     const home = path.join(tmp, "home");
     fs.mkdirSync(home);
@@ -214,14 +217,14 @@ describeRoot("control-plane restart", () => {
     follower.stderr?.on("data", (d: Buffer) => (followed += d.toString()));
     await until("berth logs -f prints the worker's lines", async () => ticks(followed).length > 2);
 
-    // 1. Graceful: SIGTERM (the local agent stops, containers keep running, Caddy is left serving), then a new start.
+    // 1. Graceful: SIGTERM (the local agent stops, containers keep running, HAProxy is left serving), then a new start.
     const restartsBegan = Date.now();
     const tickAtFirstRestart = (await storedTicks(platform)).at(-1)!;
     let load = steadyLoad(routerPort);
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await platform.stop()).toBe(0);
     platform = undefined;
-    expect(processAlive(caddy)).toBe(true);
+    expect(processAlive(haproxy)).toBe(true);
     const servedWhileDown = load.sent;
     await new Promise((r) => setTimeout(r, 1_000));
     expect(load.sent).toBeGreaterThan(servedWhileDown);
@@ -234,7 +237,7 @@ describeRoot("control-plane restart", () => {
     await new Promise((r) => setTimeout(r, 3_000));
     await load.stop();
     expect(load.failures, p2.output().slice(-3000)).toEqual([]);
-    expect(caddyPid()).toBe(caddy);
+    expect(haproxyPid()).toBe(haproxy);
     expect(fingerprint(await instances(p2))).toEqual(before);
 
     // 2. Crash: kill -9 (nothing of the shutdown runs; the local agent is orphaned and keeps its containers).
@@ -246,7 +249,7 @@ describeRoot("control-plane restart", () => {
     platform = undefined;
     await new Promise((r) => setTimeout(r, 1_000));
     expect(localAgentPids(dataDir)).toEqual(orphans);
-    // The last start stops Caddy with the platform (the cleanup leaves nothing).
+    // The last start stops HAProxy with the platform (the cleanup leaves nothing).
     platform = await startPlatform(dataDir, ADMIN, { BERTH_ROUTER_OUTLIVES: "off", ...ports });
     const p3 = platform;
     await until("a new local agent with every instance running", async () => {
@@ -257,7 +260,7 @@ describeRoot("control-plane restart", () => {
     await new Promise((r) => setTimeout(r, 3_000));
     await load.stop();
     expect(load.failures, p3.output().slice(-3000)).toEqual([]);
-    expect(caddyPid()).toBe(caddy);
+    expect(haproxyPid()).toBe(haproxy);
     expect(processAlive(orphans[0]!)).toBe(false);
     // The orphaned registry was replaced too: one registry serves the store.
     expect(findLeftovers({ argv: ["serve", path.join(dataDir, "registry", "config.yml")] })).toHaveLength(1);
@@ -274,10 +277,11 @@ describeRoot("control-plane restart", () => {
     expect(follower.exitCode).toBeNull();
     follower.kill("SIGTERM");
 
-    // The final stop takes Caddy with it.
+    // The final stop takes HAProxy with it.
     platform = undefined;
     expect(await drainAndStop(p3, dataDir, [APP])).toBe(0);
-    expect(processAlive(caddy)).toBe(false);
+    expect(processAlive(haproxy)).toBe(false);
+    expect(ourHaproxyPids(path.join(dataDir, "haproxy", "haproxy.cfg"))).toEqual([]);
     expect(localAgentPids(dataDir)).toEqual([]);
     const runc = localAgentEnv(dataDir, "http://x", "x").BERTH_RUNC_ROOT!;
     expect(fs.existsSync(runc) ? fs.readdirSync(runc) : []).toEqual([]);
@@ -335,11 +339,11 @@ describeRoot("control-plane restart", () => {
     expect(remoteAgent.exitCode).toBeNull();
     expect(fingerprint(await rows(r2))).toEqual(before);
 
-    // Cleanup through the platform: the app's container goes, then the platform (and its Caddy) stops.
+    // Cleanup through the platform: the app's container goes, then the platform (and its HAProxy) stops.
     await r2.client.req("DELETE", `/api/v1/apps/${app}`);
     await until("the container removed", async () => (await inspector!.list()).length === 0);
     remote = undefined;
     expect(await r2.stop()).toBe(0);
-    expect(findLeftovers({ argv: [path.join(remoteDir, "caddy", "caddy.json")] })).toEqual([]);
+    expect(ourHaproxyPids(path.join(remoteDir, "haproxy", "haproxy.cfg"))).toEqual([]);
   }, 600_000);
 });

@@ -1,5 +1,5 @@
 // The golden path with real everything on one machine (root tier): git push -> buildah -> registry -> scheduler ->
-// a real agent process (runc, conmon, CNI) -> Caddy router. Scale web=3 and see requests spread; change config
+// a real agent process (runc, conmon, CNI) -> HAProxy router. Scale web=3 and see requests spread; change config
 // under steady load with zero failed requests; a failing release aborts with zero failed requests and the old one
 // still serving; a crash restarts; an unknown host is a 404; a custom domain routes; destroy cleans up.
 import type { ChildProcess } from "node:child_process";
@@ -106,7 +106,7 @@ async function runningWeb(n: number, release: number) {
   });
 }
 
-describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, caddy)", () => {
+describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, haproxy)", () => {
   beforeAll(async () => {
     if (!isRoot) return;
     env = await createRootEnv();

@@ -1,5 +1,5 @@
 // Rollouts with real containers (root tier: git push -> buildah -> registry -> scheduler -> real agents on runc/CNI ->
-// Caddy), each under steady load through the router with zero failed requests: a batch rollout never starts more new
+// HAProxy), each under steady load through the router with zero failed requests: a batch rollout never starts more new
 // instances at once than its batch, a rolling restart replaces every instance, a rollback serves the old release's
 // config again, limits:set replaces instances with the new cgroup limit, and draining a node moves its instances to
 // another node.

@@ -78,7 +78,7 @@ describeRoot("single-machine mode", () => {
 
   it("runs a local agent, registry and router: a pushed app answers through the router; SIGTERM stops it all", async () => {
     const before = agentCount();
-    const caddyBefore = count(`${dataDir}/caddy`);
+    const haproxyBefore = count(`${dataDir}/haproxy/haproxy.cfg`);
     const port = await freeLoopbackPort();
     const routerPort = await freeLoopbackPort();
     const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
@@ -89,6 +89,8 @@ describeRoot("single-machine mode", () => {
         BERTH_DATA_DIR: dataDir,
         BERTH_NO_DASHBOARD: "1",
         BERTH_ROUTER_PORT: String(routerPort),
+        // "Stops it all": the router too (by default HAProxy outlives the control plane).
+        BERTH_ROUTER_OUTLIVES: "off",
         BERTH_ADMIN_EMAIL: "single@example.com",
         BERTH_ADMIN_PASSWORD: "single-password-1",
       },
@@ -175,6 +177,6 @@ describeRoot("single-machine mode", () => {
     }
     expect(await exited).toBe(0);
     expect(agentCount()).toBe(before);
-    expect(count(`${dataDir}/caddy`)).toBe(caddyBefore);
+    expect(count(`${dataDir}/haproxy/haproxy.cfg`)).toBe(haproxyBefore);
   });
 });

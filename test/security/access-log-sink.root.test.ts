@@ -1,15 +1,12 @@
-// Issue 12, finding 3 (c): the router's access-line sink accepts only the router. Access lines name an app by Host
-// and land in that app's log; the sink used to be a loopback TCP port any local process could write to, and a line
-// written there showed up in another team's app log. A process of another local user (here: uid 65534, what a
-// service or a tenant's stray process on the host runs as) connects to the sink address the real router (Caddy) is
-// configured with and writes a forged line for a victim's app; it must not reach the app's log, while the router's
-// own lines still do. Root tier: only root can run the writer as another user.
+// Issue 12, finding 3 (c): only the control plane may feed or read the router's access lines. Access lines name an
+// app by Host and land in that app's log; the Caddy sink used to be a loopback TCP port any local process could write
+// to. With HAProxy the lines are read (and routes written) over the Runtime API socket: a process of another local
+// user (here: uid 65534, what a service or a tenant's stray process on the host runs as) must not be able to open it,
+// while the router's own lines still reach the app's log. Root tier: only root can run the client as another user.
 import { spawn } from "node:child_process";
-import fs from "node:fs";
 import http from "node:http";
-import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { ACCESS_LOGGER } from "../../server/router/caddy-config.ts";
+import { haproxyPaths } from "../../server/router/haproxy-process.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
@@ -37,30 +34,19 @@ function viaRouter(urlPath: string): Promise<number> {
   });
 }
 
-/** The access-log writer address in Caddy's live config, read through its admin API (as the router loaded it). */
-async function sinkAddress(): Promise<string> {
-  const initial = JSON.parse(fs.readFileSync(path.join(srv.dataDir, "caddy", "initial.json"), "utf8")) as {
-    admin: { listen: string };
-  };
-  const res = await fetch(`http://${initial.admin.listen}/config/logging/logs/berth_access/writer`);
-  expect(res.status).toBe(200);
-  const writer = (await res.json()) as { output: string; address: string };
-  expect(writer.output).toBe("net");
-  return writer.address;
-}
-
-/** Runs a writer as uid/gid 65534 that sends `line` to the Caddy net address `address`; resolves to its output. */
-function writeAsNobody(address: string, line: string): Promise<{ code: number | null; out: string }> {
+/**
+ * Runs a client as uid/gid 65534 that connects to the router's Runtime API socket (where the control plane reads the
+ * access lines from and writes routes to) and sends `command`; resolves to its output.
+ */
+function connectAsNobody(socketPath: string, command: string): Promise<{ code: number | null; out: string }> {
   const script = `
     const net = require("node:net");
-    const [address, line] = process.argv.slice(1);
-    const tcp = /^tcp\\/(.+):(\\d+)$/.exec(address);
-    const opts = address.startsWith("unix/") ? { path: address.slice(5) } : { host: tcp[1], port: Number(tcp[2]) };
-    const s = net.connect(opts, () => s.end(line + "\\n", () => { console.log("written"); process.exit(0); }));
+    const [socketPath, command] = process.argv.slice(1);
+    const s = net.connect({ path: socketPath }, () => s.end(command + "\\n", () => { console.log("written"); process.exit(0); }));
     s.on("error", (e) => { console.log(e.code); process.exit(3); });
   `;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["-e", script, address, line], {
+    const child = spawn(process.execPath, ["-e", script, socketPath, command], {
       uid: NOBODY,
       gid: NOBODY,
       cwd: "/",
@@ -99,32 +85,20 @@ describeRoot("the access-line sink accepts only the router", () => {
     if (isRoot) await srv?.close();
   });
 
-  it("drops a line forged by another local user; the router's own lines still reach the app's log", async () => {
-    const address = await sinkAddress();
-    const forged = JSON.stringify({
-      level: "info",
-      ts: Date.now() / 1000,
-      logger: ACCESS_LOGGER,
-      msg: "handled request",
-      request: { host: `${APP}.${srv.cp.services.config.domain}`, method: "POST", uri: "/forged-by-another-user" },
-      status: 200,
-      duration: 0.001,
-      size: 2,
-    });
-    const writer = await writeAsNobody(address, forged);
+  it("refuses another local user at the Runtime API socket; the router's own lines still reach the app's log", async () => {
+    const { admin } = haproxyPaths(srv.dataDir);
+    // Through this socket the control plane follows the access lines and changes routes; another user who could
+    // open it could reroute the victim's host (here: to the 404 backend) or read every app's requests.
+    const writer = await connectAsNobody(admin, `del map ${haproxyPaths(srv.dataDir).map} ${APP}.${srv.cp.services.config.domain}`);
 
-    // A real request after the forged line: once its line is in the log, the forged one would be too.
+    // A real request afterwards: still the app's own page, and its access line lands in the app's log.
     expect(await viaRouter("/real-router-line")).toBe(503);
-    const lines = await until(
+    await until(
       "the router's own access line in the app's log",
-      async () => {
-        const l = await routerLog();
-        return l.some((t) => t.includes('path="/real-router-line"')) && l;
-      },
+      async () => (await routerLog()).some((t) => t.includes('path="/real-router-line"')),
       30_000,
     );
-    expect(lines.some((t) => t.includes("forged-by-another-user"))).toBe(false);
-    // The writer was refused at the socket (it cannot even reach it), not merely ignored later.
+    // The client was refused at the socket (it cannot even reach it), so the command never ran.
     expect(writer.code, writer.out).not.toBe(0);
     expect(writer.out).toMatch(/EACCES|ENOENT|EPERM|ECONNREFUSED/);
   });

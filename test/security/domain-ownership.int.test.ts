@@ -2,7 +2,7 @@
 // owner then got 409) or take a name whose DNS already pointed at the router, and it was routed and got a certificate
 // at once. Now a claim is pending until its team publishes the TXT record `_berth-challenge.HOST` with the claim's
 // token; pending claims are not routed, get no certificate and block nobody. Real parts: the control plane with its
-// scheduler and router (Caddy, HTTPS from Caddy's internal CA), a real DNS server (dnsmasq) on loopback that the test
+// scheduler and router (HAProxy, HTTPS from the control plane's internal CA), a real DNS server (dnsmasq) on loopback that the test
 // starts itself, and BERTH_DNS_RESOLVER pointing at it.
 import fs from "node:fs";
 import http from "node:http";
@@ -90,7 +90,7 @@ async function routesSettled(): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync("/usr/bin/caddy")) throw new Error("/usr/bin/caddy is missing (apt-get install -y caddy)");
+  if (!fs.existsSync("/usr/sbin/haproxy")) throw new Error("/usr/sbin/haproxy is missing (apt-get install -y haproxy)");
   dns = await TestDns.start();
   httpsPort = await freeLoopbackPort();
   srv = await startTestServer(

@@ -1,5 +1,5 @@
 // Tenant isolation of nodes (issue 12, finding 3 and the agent part of finding 4), against a real control plane, the
-// real router (Caddy) it starts, the real registry, and agents speaking the real protocol over the agent WebSocket:
+// real router (HAProxy) it starts, the real registry, and agents speaking the real protocol over the agent WebSocket:
 // (a) a tenant's node claiming 127.0.0.1 and the port of a loopback service on the router host gets no traffic;
 // (d) only team owners and admins create join tokens for a team;
 // (e) revoking a join token or removing a node closes the agent's socket at once;

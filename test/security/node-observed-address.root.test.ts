@@ -1,7 +1,7 @@
 // Issue 12, finding 3 (b): the router sends a node's traffic to the address the control plane saw the agent connect
 // from, never to the one the agent claims. A node of a tenant's team runs in its own network namespace on a bridge
 // this test creates (helpers/sim-hosts.ts), claims 127.0.0.1, and publishes on a port where this host's loopback has a
-// service of its own. The real router (Caddy) must reach the node's real address; the claim is shown, not used.
+// service of its own. The real router (HAProxy) must reach the node's real address; the claim is shown, not used.
 import { type ChildProcess, spawn } from "node:child_process";
 import http from "node:http";
 import path from "node:path";

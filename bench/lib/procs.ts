@@ -1,14 +1,7 @@
-// Benchmark helpers: a bare `caddy run` that the benchmark configures itself (no supervisor, no restart watcher), so
-// variants of the generated config can be loaded and compared, plus small process and HTTP utilities.
+// Benchmark helpers: small process and HTTP utilities (a tiny upstream, tracked children, medians).
 // Loopback only; every process started here is tracked and killed by killAll().
 import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
 import http from "node:http";
-import path from "node:path";
-import { freeLoopbackPort } from "../../server/lib/free-port.ts";
-import { adminOnlyConfig, type CaddyConfig } from "../../server/router/caddy-config.ts";
-
-export const CADDY_BIN = "/usr/bin/caddy";
 
 const children = new Set<ChildProcess>();
 
@@ -42,7 +35,7 @@ export async function killAll(): Promise<void> {
   await Promise.all([...children].map(stopChild));
 }
 
-/** One HTTP request on a fresh connection (Caddy drops idle admin connections when a load replaces its config). */
+/** One HTTP request on a fresh connection. */
 export function request(
   port: number,
   method: string,
@@ -76,61 +69,6 @@ export function request(
     req.on("error", reject);
     req.end(body);
   });
-}
-
-export interface BareCaddy {
-  adminPort: number;
-  pid: number;
-  /** POSTs a full config to /load; resolves with the time the admin API took (ms). */
-  load(config: CaddyConfig): Promise<number>;
-  stop(): Promise<void>;
-}
-
-/**
- * Starts `caddy run` with an admin-only config in `dir` and the same minimal environment CaddyProcess uses, plus
- * `extraEnv` (e.g. GOMAXPROCS); `cpus` pins it with taskset.
- */
-export async function startBareCaddy(dir: string, extraEnv: Record<string, string> = {}, cpus?: string) {
-  fs.mkdirSync(dir, { recursive: true });
-  for (const sub of ["data", "config", "home"]) fs.mkdirSync(path.join(dir, sub), { recursive: true });
-  const adminPort = await freeLoopbackPort();
-  const configFile = path.join(dir, "initial.json");
-  fs.writeFileSync(configFile, JSON.stringify(adminOnlyConfig(`127.0.0.1:${adminPort}`)));
-  const env = {
-    PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
-    HOME: path.join(dir, "home"),
-    XDG_DATA_HOME: path.join(dir, "data"),
-    XDG_CONFIG_HOME: path.join(dir, "config"),
-    ...extraEnv,
-  };
-  const child = track(CADDY_BIN, ["run", "--config", configFile], { env, cpus });
-  let stderr = "";
-  child.stdout?.resume();
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`caddy exited: ${stderr}`);
-    const ok = await request(adminPort, "GET", "/config/").then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) break;
-    if (i > 200) throw new Error(`caddy admin did not answer: ${stderr}`);
-    await sleep(50);
-  }
-  const caddy: BareCaddy = {
-    adminPort,
-    pid: child.pid ?? 0,
-    async load(config) {
-      const t = performance.now();
-      const res = await request(adminPort, "POST", "/load", JSON.stringify(config));
-      if (res.status !== 200) throw new Error(`caddy /load ${res.status}: ${res.body.slice(0, 500)}`);
-      return performance.now() - t;
-    },
-    stop: () => stopChild(child),
-  };
-  return caddy;
 }
 
 /** The upstream used by the router benchmarks: a tiny Node HTTP server in its own process. */

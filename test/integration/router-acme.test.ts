@@ -15,7 +15,7 @@ import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../server/logger.ts";
 import { freeLoopbackPort } from "../../server/lib/free-port.ts";
-import type { AccessLine } from "../../server/router/router.ts";
+import type { AccessLine } from "../../server/router/haproxy-router.ts";
 import { HaproxyRouter, type CertificateEvent } from "../../server/router/haproxy-router.ts";
 import { haproxyPaths, ourHaproxyPids } from "../../server/router/haproxy-process.ts";
 import { TestDns } from "../helpers/dns.ts";
