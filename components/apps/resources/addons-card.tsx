@@ -47,7 +47,7 @@ function CreateAddonForm({ app, onDone }: { app: string; onDone: () => void }) {
   return (
     <form onSubmit={submit} className="space-y-4">
       <Field id="addon-kind" label="Service">
-        <Select id="addon-kind" value={kind} onChange={(e) => setKind(e.target.value)} autoFocus>
+        <Select id="addon-kind" value={kind} onChange={(e) => setKind(e.target.value)} data-autofocus>
           {ADDON_KIND_OPTIONS.map((k) => (
             <option key={k.kind} value={k.kind}>
               {k.label} {k.version}
