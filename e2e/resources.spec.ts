@@ -165,6 +165,7 @@ test.describe("Resources tab on the live platform", () => {
       const confirm = dialog.getByRole("button", { name: "Destroy add-on" });
       await expect(confirm).toBeDisabled();
       await dialog.getByRole("textbox").fill(addon);
+      await expect(confirm).toBeEnabled();
       await shot(page, "96-resources-destroy");
       await confirm.click();
       await expect(dialog).toBeHidden({ timeout: 90_000 });
