@@ -14,6 +14,7 @@ import { registerDeploySettingsCommands } from "./commands/deploy-settings.ts";
 import { registerPsCommands } from "./commands/ps.ts";
 import { registerInstanceCommands } from "./commands/instances.ts";
 import { registerRunCommand } from "./commands/run.ts";
+import { registerAddonClientCommands } from "./commands/addons-client.ts";
 import { registerExecCommand } from "./commands/exec.ts";
 import { registerGitCommands } from "./commands/git.ts";
 import { registerGitCredentialCommand } from "./commands/git-credential.ts";
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   registerDeploySettingsCommands(program);
   registerInstanceCommands(program);
   registerRunCommand(program);
+  registerAddonClientCommands(program);
   registerExecCommand(program);
   registerStatsCommands(program);
   registerDomainCommands(program);

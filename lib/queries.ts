@@ -4,6 +4,8 @@ import { type QueryClient, useInfiniteQuery, useMutation, useQuery, useQueryClie
 import { api, isStatus, seg, setCsrfToken } from "./api";
 import type {
   ActivityItem,
+  Addon,
+  Volume,
   AddMemberResult,
   ApiToken,
   App,
@@ -44,6 +46,8 @@ export const keys = {
   formation: (app: string) => ["app", app, "formation"] as const,
   instances: (app: string) => ["app", app, "instances"] as const,
   activity: (app: string) => ["app", app, "activity"] as const,
+  addons: (app: string) => ["app", app, "addons"] as const,
+  volumes: (app: string) => ["app", app, "volumes"] as const,
   nodes: ["nodes"] as const,
   node: (id: string) => ["nodes", id] as const,
   platformStatus: ["platform-status"] as const,
@@ -519,5 +523,53 @@ export function usePlatformStatus(enabled = true) {
     refetchInterval: 5_000,
     // A 403 will not change by asking again.
     retry: (count, err) => !isStatus(err, 403) && count < 2,
+  });
+}
+
+// ---- resources: add-ons and volumes -----------------------------------------------------------------------------
+
+/** States an add-on passes through on its own; the list polls while one is in them. */
+const TRANSIENT_ADDON_STATES = new Set(["provisioning", "deprovisioning"]);
+
+/** The app's add-ons; polled every 2 s while one is provisioning or deprovisioning (no event marks the change). */
+export function useAddons(app: string) {
+  return useQuery({
+    queryKey: keys.addons(app),
+    queryFn: ({ signal }) => api<Addon[]>(`/apps/${seg(app)}/addons`, { signal }),
+    refetchInterval: (q) => (q.state.data?.some((a) => TRANSIENT_ADDON_STATES.has(a.state)) ? 2000 : false),
+  });
+}
+
+/** Provisions an add-on (member and above); it answers at once with state provisioning. */
+export function useCreateAddon(app: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { kind: string; plan: string }) => api<Addon>(`/apps/${seg(app)}/addons`, { method: "POST", body }),
+    onSuccess: (created) => {
+      qc.setQueryData<Addon[]>(keys.addons(app), (old) =>
+        old ? [...old.filter((a) => a.name !== created.name), created].sort((a, b) => a.name.localeCompare(b.name)) : old,
+      );
+      void qc.invalidateQueries({ queryKey: keys.app(app) });
+    },
+  });
+}
+
+/** Destroys an add-on and its data (member and above): its service, volume and config var (one release). */
+export function useDestroyAddon(app: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (name: string) => api<void>(`/apps/${seg(app)}/addons/${seg(name)}`, { method: "DELETE" }),
+    onSuccess: (_r, name) => {
+      qc.setQueryData<Addon[]>(keys.addons(app), (old) => old?.filter((a) => a.name !== name));
+      void qc.invalidateQueries({ queryKey: keys.app(app) });
+    },
+  });
+}
+
+/** The app's persistent volumes. */
+export function useVolumes(app: string) {
+  return useQuery({
+    queryKey: keys.volumes(app),
+    queryFn: ({ signal }) => api<Volume[]>(`/apps/${seg(app)}/volumes`, { signal }),
   });
 }

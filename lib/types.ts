@@ -128,3 +128,32 @@ export interface PlatformStatus {
   checkedAt: string;
   components: PlatformComponent[];
 }
+
+// ---- resources: add-ons and volumes -----------------------------------------------------------------------------
+
+/** A managed service of an app (GET /apps/{app}/addons); never its credentials. */
+export interface Addon {
+  name: string;
+  kind: string;
+  plan: string;
+  /** Pinned major version ("15"). */
+  version: string;
+  state: "provisioning" | "available" | "failed" | "deprovisioning" | (string & {});
+  /** The config var it sets on the app (DATABASE_URL, REDIS_URL). */
+  configVar: string;
+  failReason: string | null;
+  createdAt: string;
+  /** Other apps of the team it is attached to. */
+  attachedTo: string[];
+}
+
+/** A persistent volume of an app (GET /apps/{app}/volumes). */
+export interface Volume {
+  name: string;
+  processType: string;
+  mountPath: string;
+  sizeMb: number;
+  /** Null until its first instance starts. */
+  node: string | null;
+  createdAt: string;
+}

@@ -64,6 +64,8 @@ export interface AddonView {
   configVar: string;
   failReason: string | null;
   createdAt: string;
+  /** Other apps of the team it is attached to (their names; their var may differ). */
+  attachedTo: string[];
 }
 
 /** What `addons:info` adds: size and where it runs. */
@@ -88,7 +90,7 @@ type AddonRow = {
   createdAt: Date;
 };
 
-function view(a: AddonRow): AddonView {
+function view(a: AddonRow, attachedTo: string[] = []): AddonView {
   return {
     name: a.name,
     kind: a.kind,
@@ -98,6 +100,7 @@ function view(a: AddonRow): AddonView {
     configVar: a.configVar,
     failReason: a.failReason || null,
     createdAt: a.createdAt.toISOString(),
+    attachedTo,
   };
 }
 
@@ -109,11 +112,25 @@ async function findAddon(s: Services, app: { id: string; name: string }, name: s
   return a;
 }
 
+/** The names of the apps each add-on is attached to, by add-on id. */
+async function attachedApps(s: Services, addonIds: string[]): Promise<(id: string) => string[]> {
+  const rows = await s.db.addonAttachment.findMany({
+    where: { addonId: { in: addonIds } },
+    select: { addonId: true, app: { select: { name: true } } },
+  });
+  return (id) =>
+    rows
+      .filter((r) => r.addonId === id)
+      .map((r) => r.app.name)
+      .sort();
+}
+
 /** The app's add-ons (viewer and above). */
 export async function listAddons(s: Services, actor: Actor, appName: string): Promise<AddonView[]> {
   const { app } = await requireApp(s.db, actor, appName, "app:read");
   const rows = await s.db.addon.findMany({ where: { appId: app.id }, orderBy: { name: "asc" } });
-  return rows.map(view);
+  const names = await attachedApps(s, rows.map((r) => r.id));
+  return rows.map((r) => view(r, names(r.id)));
 }
 
 /** One add-on with its plan's size, its volume's usage and node (viewer and above). */
@@ -129,8 +146,9 @@ export async function addonInfo(s: Services, actor: Actor, appName: string, name
     usedBytes = usage.find((u) => u.id === vol.id)?.usedBytes ?? null;
   }
   const plan = isAddonKind(a.kind) ? addonPlan(a.kind, a.plan) : null;
+  const names = await attachedApps(s, [a.id]);
   return {
-    ...view(a),
+    ...view(a, names(a.id)),
     memoryMb: plan?.memoryMb ?? 0,
     sizeMb: vol?.sizeMb ?? 0,
     usedBytes,

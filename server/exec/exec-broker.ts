@@ -41,6 +41,11 @@ export interface ExecStart {
   audit?: { action: string; data: Record<string, unknown> } | undefined;
   /** The caller already holds one of the user's slots (reserve()); it is not counted twice. */
   reserved?: boolean | undefined;
+  /**
+   * The app whose instance runs the session when it is not `app`: an add-on's hidden service app, which no app route
+   * reaches; access is authorized (and re-checked) on `app`, the add-on's owner.
+   */
+  target?: { id: string; name: string } | undefined;
 }
 
 /** The client side of a session (the socket in exec-socket.ts, or a test). */
@@ -132,7 +137,8 @@ export class ExecBroker {
   async open(actor: Actor, credential: StreamCredential, req: ExecStart, client: ExecClient): Promise<ExecHandle> {
     const { app } = await requireApp(this.s.db, actor, req.app, "app:exec");
     if (!req.reserved) this.checkCap(actor);
-    const instance = await this.pickInstance(app.id, app.name, req.instance);
+    const where = req.target ?? app;
+    const instance = await this.pickInstance(where.id, where.name, req.instance);
     const nodeId = instance.nodeId;
     if (!nodeId || !this.hub.isConnected(nodeId)) throw errors.unavailable("the instance's node is not connected");
     const session: Session = {

@@ -47,13 +47,20 @@ const Query = z
   .strict();
 
 /** The run socket: a command is required (joined and run by the image's shell), no instance, an optional timeout. */
+// `client` (addons:psql, addons:redis-cli) replaces the command: the server picks it, so none may be given.
 const RunQuery = Query.omit({ instance: true })
   .extend({
-    cmd: Query.shape.cmd.unwrap().min(1, "give a command (cmd)"),
     timeout: z.coerce.number().int().min(1).max(86_400).default(3600),
     type: ProcessType.optional(),
+    client: z.enum(["psql", "redis-cli"]).optional(),
+    addon: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,29}$/, "invalid add-on name")
+      .optional(),
   })
-  .strict();
+  .strict()
+  .refine((q) => (q.client ? q.cmd.length === 0 : q.cmd.length > 0), "give a command (cmd), or a client without one")
+  .refine((q) => q.addon === undefined || q.client !== undefined, "addon is only for a client");
 
 const ClientFrame = z.discriminatedUnion("type", [
   z.object({ type: z.literal("resize"), cols: z.int().min(1).max(1000), rows: z.int().min(1).max(1000) }).strict(),
@@ -80,7 +87,8 @@ function parseRequest(url: string) {
   if (!q.success) return { ok: false as const, message: q.error.issues[0]?.message ?? "invalid query" };
   const timeout = "timeout" in q.data ? q.data.timeout : undefined;
   const type = "type" in q.data ? q.data.type : undefined;
-  return { ok: true as const, app: app.data, run, timeout, type, ...q.data };
+  const addonClient = "client" in q.data && q.data.client ? { name: q.data.client, addon: q.data.addon } : undefined;
+  return { ok: true as const, app: app.data, run, timeout, type, addonClient, ...q.data };
 }
 
 /** Owns the exec WebSocket server; `handleUpgrade` is called by the HTTP server for EXEC_PATH. */
@@ -207,11 +215,11 @@ export class ExecSocketServer {
             this.broker,
             identity.actor,
             identity.credential,
-            { ...start, timeoutSeconds: req.timeout ?? 3600, type: req.type },
+            { ...start, timeoutSeconds: req.timeout ?? 3600, type: req.type, client: req.addonClient },
             client,
             gone.signal,
           )
-        : await this.broker.open(identity.actor, identity.credential, { ...start, instance: req.instance }, client);
+        : await this.broker.open(identity.actor, identity.credential, { ...start, instance: "instance" in req ? req.instance : undefined }, client);
     } catch (err) {
       const { status, body, unexpected } = toErrorResponse(err);
       if (unexpected) this.s.log.error({ err }, "exec session failed to open");

@@ -8,6 +8,7 @@ import { errors } from "../errors.ts";
 import { createOneOff, stopOneOff } from "../instances/one-off.ts";
 import { requireApp } from "../teams/access.ts";
 import type { StreamCredential } from "../ws/stream-auth.ts";
+import { addonClientTarget, type AddonClient } from "../addons/client.ts";
 import type { ExecBroker, ExecClient, ExecHandle } from "./exec-broker.ts";
 
 /**
@@ -33,6 +34,11 @@ export interface RunStart {
   timeoutSeconds: number;
   /** Process type whose limits and requests the one-off gets (`--type`); default: as any one-off. */
   type?: string | undefined;
+  /**
+   * `addons:psql` / `addons:redis-cli`: the one-off runs in the add-on's service app (named by `addon`, else the
+   * app's only one of the client's kind) and the server picks the command; `command` is empty then.
+   */
+  client?: { name: AddonClient; addon?: string | undefined } | undefined;
 }
 
 /** The open run: an exec handle plus the release it runs. */
@@ -63,7 +69,8 @@ export async function openRun(
       stopOneOff(s, instance).catch((err: unknown) => s.log.error({ err, instance }, "stopping a one-off failed"));
   };
   try {
-    const run = await createOneOff(s, app, IDLE_COMMAND, req.type);
+    const addon = req.client ? await addonClientTarget(s, app, req.client.name, req.client.addon) : null;
+    const run = await createOneOff(s, addon?.service ?? app, IDLE_COMMAND, addon ? undefined : req.type);
     instance = run.id;
     await waitRunning(s, run.id, signal);
     const handle = await broker.open(
@@ -72,14 +79,20 @@ export async function openRun(
       {
         app: app.name,
         instance: run.id,
-        command: ["/bin/sh", "-c", req.command.join(" ")],
+        command: ["/bin/sh", "-c", addon?.command ?? req.command.join(" ")],
+        target: addon?.service,
         tty: req.tty,
         cols: req.cols,
         rows: req.rows,
         reserved: true,
         audit: {
           action: "instance.run",
-          data: { release: `v${run.release}`, tty: req.tty, ...(req.type ? { type: req.type } : {}) },
+          data: {
+            release: `v${run.release}`,
+            tty: req.tty,
+            ...(req.type && !addon ? { type: req.type } : {}),
+            ...(addon ? { addon: addon.addon, client: req.client?.name } : {}),
+          },
         },
       },
       {

@@ -15,7 +15,7 @@ export interface CliRun {
 /** `berth args...` with BERTH_URL/BERTH_TOKEN set and config kept under `home`; `extra` adds or overrides variables. */
 export function runBerth(
   args: string[],
-  env: { url: string; token?: string; home: string; cwd?: string; extra?: Record<string, string> },
+  env: { url: string; token?: string; home: string; cwd?: string; extra?: Record<string, string>; stdin?: string },
 ): Promise<CliRun> {
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -30,8 +30,10 @@ export function runBerth(
   // An ambient BERTH_TOKEN must not stand in for "not logged in".
   if (!env.token) delete childEnv.BERTH_TOKEN;
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: env.cwd ?? ROOT, env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [BIN, ...args], { cwd: env.cwd ?? ROOT, env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
     });
+    // Piped input (`echo ... | berth ...`); without it stdin is closed, as under a CI runner.
+    child.stdin?.end(env.stdin ?? "");
   });
 }

@@ -212,6 +212,8 @@ describe("add-ons API", () => {
     expect(v.value).toBe(ownerVar.value);
     expect(await db().release.count({ where: { appId: app2.id } })).toBe(before + 1);
     expect((await viewer.req<{ addon: string }[]>("GET", at)).body.map((x) => x.addon)).toEqual([name]);
+    // The owner's list (the dashboard's Resources tab) names the apps it is attached to.
+    expect((await viewer.req<{ attachedTo: string[] }[]>("GET", base)).body[0]?.attachedTo).toEqual(["addon-app2"]);
     expect((await other.req("GET", at)).status).toBe(404);
     expect((await owner.req("DELETE", "/api/v1/apps/addon-app2")).status).toBe(409);
 
@@ -219,6 +221,7 @@ describe("add-ons API", () => {
     expect((await member.req("DELETE", `${at}/${name}`)).status).toBe(204);
     expect(await db().configVar.count({ where: { appId: app2.id, key: "MAIN_DB" } })).toBe(0);
     expect(await db().release.count({ where: { appId: app2.id } })).toBe(before + 2);
+    expect((await viewer.req<{ attachedTo: string[] }[]>("GET", base)).body[0]?.attachedTo).toEqual([]);
     expect((await member.req("DELETE", `${at}/${name}`)).status).toBe(404);
     // Attached again under the default name: destroying the add-on removes it there too (next test).
     expect((await member.req("POST", at, { addon: name })).status).toBe(201);

@@ -19,6 +19,7 @@ import { backendConfigFor } from "../../runtime-agent/agent/backend-config.ts";
 import { loadAgentConfig } from "../../runtime-agent/agent/config.ts";
 import { silentLogger } from "../../runtime-agent/log.ts";
 import { localJoinToken } from "../helpers/local-token.ts";
+import { runBerth } from "../helpers/cli.ts";
 import { builderDirOf, stackStorage } from "../../server/builds/builder-stores.ts";
 import { pushImage, storageArgs } from "../../server/builds/buildah.ts";
 import { ensureStack } from "../../server/builds/stacks/index.ts";
@@ -294,6 +295,44 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
     expect((await serviceInstances())[0]?.id).toBe(svc?.id);
     expect((await get("/redis/get")).body).toContain("kept");
   }, 600_000);
+
+  it("addons:psql and addons:redis-cli: piped input runs in the add-on's image; viewers and other teams are refused", async () => {
+    const home = fs.mkdtempSync("/tmp/berth-addons-cli-");
+    try {
+      const team = (await owner.req<{ team: string }>("GET", `/api/v1/apps/${APP}`)).body.team;
+      const token = (await owner.tokenClient("psql")).token;
+      const viewer = new ApiClient(srv.url);
+      await viewer.signUp("pg-viewer@example.com");
+      expect((await owner.req("POST", `/api/v1/teams/${team}/members`, { email: "pg-viewer@example.com", role: "viewer" })).status).toBe(201);
+      const outsider = new ApiClient(srv.url);
+      await outsider.signUp("pg-outsider@example.com");
+      const as = (t: string, args: string[], stdin: string) => runBerth(args, { url: srv.url, token: t, home, stdin });
+
+      const psql = await as(token, ["addons:psql", "-a", APP], "select 1+1 as two;\n");
+      expect(psql.code, psql.stderr).toBe(0);
+      expect(psql.stdout).toMatch(/^\s*two\s*$/m);
+      expect(psql.stdout).toMatch(/^\s*2\s*$/m);
+      const cli = await as(token, ["addons:redis-cli", redis, "-a", APP], "GET k\n");
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(cli.stdout).toContain("kept");
+      // The credentials were never on a command line: the session's command names variables only.
+      for (const r of [psql, cli]) expect(r.stdout + r.stderr).not.toMatch(/postgres:\/\/|redis:\/\/|PASSWORD=[^"$]/);
+
+      const denied = await as((await viewer.tokenClient("v")).token, ["addons:psql", "-a", APP], "select 1;\n");
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).toContain("does not allow app:exec");
+      const other = await as((await outsider.tokenClient("o")).token, ["addons:psql", addon, "-a", APP], "select 1;\n");
+      expect(other.code).toBe(1);
+      expect(other.stderr).toContain("not found");
+      // No one-off is left in the service apps.
+      await until("the sessions' one-offs to go", async () => {
+        const left = await srv.cp.services.db.instance.count({ where: { desired: "oneoff" } });
+        return left === 0;
+      });
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  }, 300_000);
 
   it("another team's user gets 404 for the add-on and changes nothing", async () => {
     const other = new ApiClient(srv.url);

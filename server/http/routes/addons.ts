@@ -17,6 +17,7 @@ const AddonSchema = z
     configVar: z.string().openapi({ description: "The config var it sets on the app (DATABASE_URL)" }),
     failReason: z.string().nullable(),
     createdAt: z.string(),
+    attachedTo: z.array(z.string()).openapi({ description: "Other apps of the team it is attached to" }),
   })
   .openapi("Addon");
 const AddonInfoSchema = AddonSchema.extend({

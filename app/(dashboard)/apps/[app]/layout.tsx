@@ -20,6 +20,7 @@ const TABS = [
   { slug: "deploy", label: "Deploy" },
   { slug: "releases", label: "Releases" },
   { slug: "config", label: "Config" },
+  { slug: "resources", label: "Resources" },
   { slug: "logs", label: "Logs" },
   { slug: "metrics", label: "Metrics" },
   { slug: "console", label: "Console" },
