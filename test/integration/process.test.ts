@@ -1,5 +1,6 @@
 // The real entry point as a process: migrates a fresh data dir, creates the admin from env, logs JSON,
-// serves /healthz, and exits 0 on SIGTERM.
+// serves /healthz, and exits 0 on SIGTERM, leaving no process of its own behind (the router is told not to outlive
+// it here; by default HAProxy keeps serving apps across a restart).
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -12,6 +13,20 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-proc-"));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 
+/** Command lines of running processes that name `dir` (the router, the registry: anything started for it). */
+function processesUsing(dir: string): string[] {
+  const found: string[] = [];
+  for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+      if (cmd.includes(dir)) found.push(`${pid}: ${cmd}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
 describe("server/main.ts process", () => {
   it("starts on a fresh data dir, bootstraps the admin, and shuts down cleanly on SIGTERM", async () => {
     const port = await freeLoopbackPort();
@@ -23,6 +38,9 @@ describe("server/main.ts process", () => {
         BERTH_DATA_DIR: dataDir,
         BERTH_NO_DASHBOARD: "1",
         BERTH_NO_AGENT: "1",
+        // A random router port and no outliving HAProxy: a run must not hold 8080 or leave a process behind.
+        BERTH_ROUTER_PORT: "0",
+        BERTH_ROUTER_OUTLIVES: "off",
         BERTH_ADMIN_EMAIL: "Root@Example.com",
         BERTH_ADMIN_PASSWORD: "admin-password-123",
       },
@@ -55,5 +73,6 @@ describe("server/main.ts process", () => {
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
     expect(out).toContain("shutting down");
+    expect(processesUsing(dataDir)).toEqual([]);
   });
 });
