@@ -21,8 +21,17 @@ export interface StoredCert {
   /** Leaf certificate, chain, then private key: what HAProxy's `set ssl cert` and crt-list files take. */
   pem: string;
   notAfter: number;
-  /** Upper-case hex, as HAProxy's `show ssl cert` prints it. */
+  /** Upper-case hex without leading zeros (certSerial). */
   serial: string;
+}
+
+/**
+ * One spelling of a serial number for comparisons: upper-case hex without leading zeros. Node drops a leading zero
+ * nibble that HAProxy's `show ssl cert` keeps ("06900..." vs "6900..."), so comparing them raw made an adopted
+ * HAProxy's certificate look different for one serial in 16, and it was loaded again.
+ */
+export function certSerial(hex: string): string {
+  return hex.trim().toUpperCase().replace(/^0+(?=.)/, "");
 }
 
 /** Reads the certificate part of a combined PEM; undefined when it is unreadable or not for `host`. */
@@ -32,7 +41,7 @@ export function parseCert(pem: string, host: string): StoredCert | undefined {
   try {
     const x = new X509Certificate(m[0]);
     if (!x.checkHost(host, { subject: "never", wildcards: false })) return undefined;
-    return { pem, notAfter: Date.parse(x.validTo), serial: x.serialNumber.toUpperCase().replace(/^0+(?=.)/, "") };
+    return { pem, notAfter: Date.parse(x.validTo), serial: certSerial(x.serialNumber) };
   } catch {
     return undefined;
   }

@@ -3,9 +3,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseCert } from "./haproxy-certs.ts";
+import { certSerial, parseCert } from "./haproxy-certs.ts";
 import { runtimeApi } from "./haproxy-process.ts";
-import { tlsCommandSucceeded } from "./haproxy-tls.ts";
+import { servedSerial, tlsCommandSucceeded } from "./haproxy-tls.ts";
 
 describe("tlsCommandSucceeded", () => {
   it("tells HAProxy's success answers from its errors", () => {
@@ -22,6 +22,17 @@ describe("tlsCommandSucceeded", () => {
     expect(tlsCommandSucceeded(`del ssl cert ${P}`, "Can't remove the certificate: certificate is still in use!")).toBe(false);
     expect(tlsCommandSucceeded("add map /d/certs.map a.example 1", "")).toBe(true);
     expect(tlsCommandSucceeded("add map /d/certs.map a.example 1", "Unknown map identifier")).toBe(false);
+  });
+});
+
+describe("serials", () => {
+  it("spell HAProxy's answer and Node's serialNumber the same, leading zero or not", () => {
+    // HAProxy keeps a leading zero nibble that Node's X509Certificate drops: an adopted certificate must still match.
+    const answer = "Filename: /d/tls/certs/a.example.pem\nStatus: Used\nSerial: 06900027DFF5F2FE26D7DC86DD847737\n";
+    expect(servedSerial(answer)).toBe(certSerial("6900027DFF5F2FE26D7DC86DD847737"));
+    expect(servedSerial("Serial: 0a1b\n")).toBe("A1B");
+    expect(servedSerial("Status: Unused\n")).toBe("");
+    expect(certSerial("00")).toBe("0");
   });
 });
 

@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "../logger.ts";
-import { CertStore, type ChallengeResponder, type Issuer, type StoredCert } from "./haproxy-certs.ts";
+import { CertStore, certSerial, type ChallengeResponder, type Issuer, type StoredCert } from "./haproxy-certs.ts";
 import type { TlsConfigInput } from "./haproxy-config.ts";
 
 /** Renew this long before a certificate ends (Let's Encrypt's 90-day certificates: at 60 days). */
@@ -90,7 +90,7 @@ export class HaproxyTls implements ChallengeResponder {
       if (f[0] === this.opts.store.pemPath(host)) entries.push([host, f[0]!]);
     }
     const answers = entries.length ? await this.opts.runtime(entries.map(([, p]) => `show ssl cert ${p}`)) : [];
-    this.loaded = new Map(entries.map(([host], i) => [host, /^Serial: ([0-9A-F]+)$/m.exec(answers[i] ?? "")?.[1] ?? ""]));
+    this.loaded = new Map(entries.map(([host], i) => [host, servedSerial(answers[i] ?? "")]));
     this.writeFiles();
   }
 
@@ -281,4 +281,10 @@ function writeText(file: string, text: string): void {
   const tmp = `${file}.tmp`;
   fs.writeFileSync(tmp, text, { mode: 0o600 });
   fs.renameSync(tmp, file);
+}
+
+/** The serial in HAProxy's `show ssl cert FILE` answer, spelled as certSerial does ("" when it has none). */
+export function servedSerial(answer: string): string {
+  const hex = /^Serial: ([0-9A-Fa-f]+)$/m.exec(answer)?.[1];
+  return hex === undefined ? "" : certSerial(hex);
 }
