@@ -29,8 +29,8 @@ export default tseslint.config(
           paths: [{ name: "zod", message: "use zod/mini in the CLI: the full build costs ~0.1 s of start-up" }],
           patterns: [
             {
-              group: ["**/server/**", "**/runtime-agent/**", "**/app/**", "**/lib/**"],
-              message: "the CLI talks to the server through /api/v1 only; keep server code out of its bundle",
+              group: ["**/server/**", "**/runtime-agent/**", "**/app/**", "**/lib/**", "**/components/**", "@/*"],
+              message: "the CLI talks to the server through /api/v1 only: wire types and name rules come from shared/",
             },
           ],
         },
@@ -55,20 +55,32 @@ export default tseslint.config(
     },
   },
   {
-    // Browser code gets the server's types, never its runtime code (which would end up in the bundle).
-    files: ["components/**/*.ts", "components/**/*.tsx", "lib/**/*.ts", "lib/**/*.tsx"],
+    // The dashboard is a client of /api/v1 like the CLI: wire types and name rules come from shared/, nothing (not even
+    // types) from server/, so no server code can reach the browser bundle (docs/architecture.md, "Wire types").
+    files: ["components/**/*.ts", "components/**/*.tsx", "lib/**/*.ts", "lib/**/*.tsx", "app/**/*.ts", "app/**/*.tsx"],
+    ignores: ["**/*.test.ts", "**/*.test.tsx"],
     rules: {
       "no-restricted-imports": [
         "error",
         {
           patterns: [
             {
-              group: ["**/server/**", "@/server/*", "**/runtime-agent/**", "@/runtime-agent/*"],
-              allowTypeImports: true,
-              message: "components/ and lib/ import only types from server/ (use `import type`)",
+              group: ["**/server/**", "@/server/*", "**/runtime-agent/**", "@/runtime-agent/*", "**/cli/**", "@/cli/*"],
+              message: "the dashboard imports wire types and name rules from shared/, nothing from server/",
             },
           ],
         },
+      ],
+    },
+  },
+  {
+    // shared/ is loaded by the server, the browser and the CLI: plain TypeScript with no imports but its own files
+    // (no server code, no Node built-ins, no packages).
+    files: ["shared/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ regex: "^(?!\\./[\\w-]+\\.ts$)", message: "shared/ imports only its own files (./x.ts)" }] },
       ],
     },
   },

@@ -1,4 +1,5 @@
-// The CLI repeats the server's name rules so it never loads server code; these tests keep the two copies in step.
+// The CLI checks names with shared/names.ts, the server with zod schemas built from the same constants: these tests
+// prove both accept and refuse the same names with the same reason.
 import { describe, expect, it } from "vitest";
 import { RESERVED_NAMES as SERVER_RESERVED, ResourceId, ResourceName } from "../server/validation/names.ts";
 import { ROLES as SERVER_ROLES } from "../server/teams/roles.ts";

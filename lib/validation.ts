@@ -1,13 +1,8 @@
-// Client-side checks that mirror server/validation/names.ts, so forms can explain a problem before submitting.
-// The server stays the authority: its error is shown when it disagrees.
+// Client-side checks with the server's name rules (shared/names.ts), worded for forms so they can explain a problem
+// before submitting. The server stays the authority: its error is shown when it disagrees.
+import { hasBadDashes, NAME_PATTERN, RESERVED_NAMES } from "@/shared/names";
 
-export const NAME_PATTERN = /^[a-z][a-z0-9-]{1,29}$/;
-
-const RESERVED = new Set([
-  "api", "www", "git", "admin", "app", "apps", "berth", "dashboard", "registry", "router", "login", "logout",
-  "signup", "static", "assets", "healthz", "status", "teams", "team", "settings", "system", "root", "localhost",
-  "mail", "ftp", "ns1", "ns2",
-]);
+export { NAME_PATTERN };
 
 /** Why `name` is not a valid app or team name, or null if it is. */
 export function nameProblem(name: string): string | null {
@@ -16,8 +11,8 @@ export function nameProblem(name: string): string | null {
   if (name.length > 30) return "Use at most 30 characters.";
   if (!/^[a-z]/.test(name)) return "Start with a lowercase letter.";
   if (!NAME_PATTERN.test(name)) return "Use only lowercase letters, digits and dashes.";
-  if (name.endsWith("-") || name.includes("--")) return "Do not end with a dash or use two dashes in a row.";
-  if (RESERVED.has(name)) return `"${name}" is reserved; pick another name.`;
+  if (hasBadDashes(name)) return "Do not end with a dash or use two dashes in a row.";
+  if (RESERVED_NAMES.has(name)) return `"${name}" is reserved; pick another name.`;
   return null;
 }
 

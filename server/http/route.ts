@@ -1,6 +1,6 @@
 // Helpers to declare API routes once: validation, OpenAPI description and standard error responses together.
 import { createRoute, type RouteConfig, type z } from "@hono/zod-openapi";
-import { ErrorSchema } from "./schemas.ts";
+import { ErrorSchema } from "./schemas/error.ts";
 
 const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: ErrorSchema } } });
 

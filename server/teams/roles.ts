@@ -1,7 +1,8 @@
 // The team permission matrix (docs/permissions.md is the written form; keep them in step).
+import { isRole, ROLES, type Role } from "../../shared/roles.ts";
 
-export const ROLES = ["viewer", "member", "admin", "owner"] as const;
-export type Role = (typeof ROLES)[number];
+// The roles themselves are shared with the dashboard and the CLI (shared/roles.ts).
+export { isRole, ROLES, type Role };
 
 /** Every action a route can require. */
 export type Action =
@@ -50,11 +51,6 @@ export function roleRank(role: Role): number {
 /** True if `role` may perform `action`. */
 export function can(role: Role, action: Action): boolean {
   return roleRank(role) >= roleRank(PERMISSIONS[action]);
-}
-
-/** Narrows a stored string to a Role. */
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
 }
 
 /**

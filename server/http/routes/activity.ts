@@ -3,27 +3,9 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonResponse } from "../route.ts";
-import { AppParam } from "../schemas.ts";
-import { ResourceId } from "../../validation/names.ts";
+import { AppParam } from "../schemas/apps.ts";
+import { ActivityItemSchema, ActivityQuery } from "../schemas/activity.ts";
 import { listActivity } from "../../activity/list.ts";
-
-export const ActivityItemSchema = z
-  .object({
-    id: z.string(),
-    action: z.string(),
-    target: z.string(),
-    actor: z.string().openapi({ description: 'Email of who did it, or "system"' }),
-    at: z.string(),
-    summary: z.string().openapi({ description: "A short sentence; never contains config values" }),
-  })
-  .openapi("ActivityItem");
-
-const ActivityQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  before: ResourceId.optional().openapi({
-    description: "Id of the last event already shown: continue with older ones",
-  }),
-});
 
 const list = apiRoute({
   method: "get",

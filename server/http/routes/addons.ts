@@ -3,63 +3,17 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
-import { AppParam } from "../schemas.ts";
+import { AppParam } from "../schemas/apps.ts";
+import {
+  AddonInfoSchema,
+  AddonParam,
+  AddonSchema,
+  AttachAddonBody,
+  AttachmentSchema,
+  CreateAddonBody,
+} from "../schemas/addons.ts";
 import { addonInfo, createAddon, destroyAddon, listAddons } from "../../addons/addons.ts";
 import { attachAddon, detachAddon, listAttachments } from "../../addons/attachments.ts";
-
-const AddonSchema = z
-  .object({
-    name: z.string(),
-    kind: z.string().openapi({ description: "postgres" }),
-    plan: z.string(),
-    version: z.string().openapi({ description: "Pinned major version" }),
-    state: z.string().openapi({ description: "provisioning | available | failed | deprovisioning" }),
-    configVar: z.string().openapi({ description: "The config var it sets on the app (DATABASE_URL)" }),
-    failReason: z.string().nullable(),
-    createdAt: z.string(),
-    attachedTo: z.array(z.string()).openapi({ description: "Other apps of the team it is attached to" }),
-  })
-  .openapi("Addon");
-const AddonInfoSchema = AddonSchema.extend({
-  memoryMb: z.int(),
-  sizeMb: z.int().openapi({ description: "Size of its volume (MiB)" }),
-  usedBytes: z.int().nullable().openapi({ description: "Bytes used on its volume (null: not known now)" }),
-  node: z.string().nullable(),
-  running: z.boolean(),
-}).openapi("AddonInfo");
-// Kind and plan are checked against the allowlist by server/addons (after authorization, so another team gets 404).
-const CreateBody = z
-  .object({
-    kind: z.string().min(1).max(30),
-    plan: z.string().min(1).max(30).optional(),
-  })
-  .strict()
-  .openapi("CreateAddon");
-const AddonParam = AppParam.extend({
-  addon: z
-    .string()
-    .min(1)
-    .max(30)
-    .openapi({ param: { name: "addon", in: "path" } }),
-});
-
-const AttachmentSchema = z
-  .object({
-    addon: z.string(),
-    kind: z.string(),
-    owner: z.string().openapi({ description: "The app that owns (and destroys) the add-on" }),
-    configVar: z.string().openapi({ description: "The config var this app gets" }),
-    createdAt: z.string(),
-  })
-  .openapi("AddonAttachment");
-// The add-on and var names are checked by server/addons (after authorization).
-const AttachBody = z
-  .object({
-    addon: z.string().min(1).max(30),
-    as: z.string().min(1).max(64).optional(),
-  })
-  .strict()
-  .openapi("AttachAddon");
 
 const T = ["Add-ons"];
 const attachments = apiRoute({
@@ -75,7 +29,7 @@ const attach = apiRoute({
   path: "/apps/{app}/attachments",
   tags: T,
   summary: "Attach an add-on of the same team to this app under its own config var (member and above; one release)",
-  request: { params: AppParam, body: jsonBody(AttachBody) },
+  request: { params: AppParam, body: jsonBody(AttachAddonBody) },
   responses: { 201: jsonResponse(AttachmentSchema, "Attached") },
 });
 const detach = apiRoute({
@@ -99,7 +53,7 @@ const create = apiRoute({
   path: "/apps/{app}/addons",
   tags: T,
   summary: "Provision an add-on (member and above); answers at once, state provisioning, then available or failed",
-  request: { params: AppParam, body: jsonBody(CreateBody) },
+  request: { params: AppParam, body: jsonBody(CreateAddonBody) },
   responses: { 202: jsonResponse(AddonSchema, "Provisioning") },
 });
 const info = apiRoute({

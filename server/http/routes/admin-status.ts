@@ -1,33 +1,12 @@
 // GET /admin/status (instance admin): platform components with detailed sentences, restarts and last exits. The
 // unauthenticated /healthz carries the same statuses without the details.
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonResponse } from "../route.ts";
+import { PlatformStatusSchema } from "../schemas/admin-status.ts";
 import { errors } from "../../errors.ts";
 import { adminView } from "../../health/platform-health.ts";
-
-const Status = z.enum(["ok", "restarting", "degraded", "down"]);
-
-const ComponentSchema = z
-  .object({
-    name: z.string(),
-    status: Status,
-    detail: z.string(),
-    since: z.string(),
-    restarts: z.number().int().nullable(),
-    startedAt: z.string().nullable(),
-    lastExit: z.object({ at: z.string(), code: z.number().int().nullable(), signal: z.string().nullable() }).nullable(),
-  })
-  .openapi("PlatformComponent");
-
-const PlatformStatusSchema = z
-  .object({
-    status: z.enum(["ok", "degraded", "down"]),
-    checkedAt: z.string(),
-    components: z.array(ComponentSchema),
-  })
-  .openapi("PlatformStatus");
 
 const status = apiRoute({
   method: "get",

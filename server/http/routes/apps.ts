@@ -3,7 +3,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
-import { AppDetailSchema, AppListQuery, AppParam, AppSchema, CreateAppBody, UpdateAppBody } from "../schemas.ts";
+import { AppDetailSchema, AppListQuery, AppParam, AppSchema, CreateAppBody, UpdateAppBody } from "../schemas/apps.ts";
 import { createApp, destroyApp, getApp, listApps, updateApp } from "../../apps/apps.ts";
 import { personalTeamOf } from "../../teams/personal.ts";
 

@@ -3,7 +3,8 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonResponse } from "../route.ts";
-import { AuditEventSchema, AuditQuery, TeamParam } from "../schemas.ts";
+import { AuditEventSchema, AuditQuery } from "../schemas/audit.ts";
+import { TeamParam } from "../schemas/teams.ts";
 import { listAuditEvents } from "../../audit/list.ts";
 
 const list = apiRoute({

@@ -4,7 +4,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { ApiContext, ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
-import { LoginBody, SessionSchema, SignUpBody } from "../schemas.ts";
+import { LoginBody, SessionSchema, SignUpBody } from "../schemas/auth.ts";
 import { signUp, toUserView } from "../../auth/accounts.ts";
 import { checkCredentials } from "../../auth/login.ts";
 import { SESSION_COOKIE, SESSION_TTL_MS, createSession, destroySession } from "../../auth/sessions.ts";

@@ -3,33 +3,9 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
-import { AppParam } from "../schemas.ts";
-import { EnvKey } from "../../validation/names.ts";
+import { AppParam } from "../schemas/apps.ts";
+import { ConfigChangeBody, ConfigChangeResultSchema, ConfigVarSchema } from "../schemas/config.ts";
 import { changeConfig, listConfig } from "../../config-vars/config-vars.ts";
-
-const ConfigVarSchema = z
-  .object({ key: z.string(), value: z.string(), masked: z.boolean(), buildTime: z.boolean() })
-  .openapi("ConfigVar");
-const Value = z
-  .string()
-  .max(32 * 1024, { message: "config values are at most 32 KiB" })
-  .refine((v) => !v.includes("\u0000"), { message: "config values cannot contain NUL" });
-// zod drops a `__proto__` key from records without a word; the raw body is checked first so it gets EnvKey's error.
-const SetVars = z.preprocess((raw, ctx) => {
-  if (raw !== null && typeof raw === "object" && Object.hasOwn(raw, "__proto__")) {
-    ctx.addIssue({ code: "custom", message: "__proto__ cannot be used as a config var name", input: raw });
-  }
-  return raw;
-}, z.record(EnvKey, Value));
-const ChangeBody = z
-  .object({
-    set: SetVars.default({}),
-    unset: z.array(EnvKey).max(200).default([]),
-    buildTime: z.array(EnvKey).max(200).default([]),
-    runtimeOnly: z.array(EnvKey).max(200).default([]),
-  })
-  .strict()
-  .openapi("ConfigChange");
 
 const T = ["Config"];
 const list = apiRoute({
@@ -45,9 +21,9 @@ const change = apiRoute({
   path: "/apps/{app}/config",
   tags: T,
   summary: "Set and unset config vars in one change; a released app gets a new release (member and above)",
-  request: { params: AppParam, body: jsonBody(ChangeBody) },
+  request: { params: AppParam, body: jsonBody(ConfigChangeBody) },
   responses: {
-    200: jsonResponse(z.object({ config: z.array(ConfigVarSchema), release: z.number().int().nullable() }), "Changed"),
+    200: jsonResponse(ConfigChangeResultSchema, "Changed"),
   },
 });
 

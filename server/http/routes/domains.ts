@@ -3,32 +3,9 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
-import { AppParam } from "../schemas.ts";
+import { AppParam } from "../schemas/apps.ts";
+import { AddDomainBody, DomainParam, DomainSchema } from "../schemas/domains.ts";
 import { addDomain, listDomains, removeDomain, verifyDomain } from "../../domains/domains.ts";
-
-const DomainSchema = z
-  .object({
-    hostname: z.string(),
-    status: z.enum(["pending", "verified"]).openapi({
-      description: "pending: not routed, no certificate, until the TXT record below is published and verified",
-    }),
-    cname: z.string().openapi({ description: "Point a CNAME record for the hostname here" }),
-    url: z.string().openapi({ description: "Where the app answers on this hostname" }),
-    https: z.boolean().openapi({
-      description: "Served over HTTPS with a certificate the router obtains itself; plain HTTP redirects there",
-    }),
-    verification: z
-      .object({ type: z.literal("TXT"), name: z.string(), value: z.string() })
-      .openapi({ description: "The DNS record that proves control of the hostname: publish it, then verify" }),
-    verifiedAt: z.string().nullable(),
-    expiresAt: z.string().nullable().openapi({ description: "When a pending claim lapses (null once verified)" }),
-    createdAt: z.string(),
-  })
-  .openapi("Domain");
-// Syntax and ownership are checked by server/domains (after authorization); here only the size is bounded.
-const Hostname = z.string().min(1, { message: "hostname is empty" }).max(300, { message: "hostname is too long" });
-const AddBody = z.object({ hostname: Hostname }).strict().openapi("AddDomain");
-const DomainParam = AppParam.extend({ hostname: Hostname.openapi({ param: { name: "hostname", in: "path" } }) });
 
 const T = ["Domains"];
 const list = apiRoute({
@@ -45,7 +22,7 @@ const add = apiRoute({
   tags: T,
   summary:
     "Claim a custom domain (pending until verified; a verified hostname belongs to one app on the whole instance; admin and above)",
-  request: { params: AppParam, body: jsonBody(AddBody) },
+  request: { params: AppParam, body: jsonBody(AddDomainBody) },
   responses: { 201: jsonResponse(DomainSchema, "Added") },
 });
 const verify = apiRoute({

@@ -3,81 +3,21 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
-import { AppParam } from "../schemas.ts";
-import { ReleaseSchema } from "./releases.ts";
+import { AppParam } from "../schemas/apps.ts";
+import { ReleaseSchema } from "../schemas/releases.ts";
+import {
+  InstanceSchema,
+  RestartBody,
+  RestartResultSchema,
+  RollbackBody,
+  RolloutQuery,
+  RolloutSchema,
+  RunBody,
+} from "../schemas/instances.ts";
 import { listInstances, restartInstances } from "../../instances/instances.ts";
 import { followOneOff, startOneOff } from "../../instances/one-off.ts";
 import { rollback } from "../../releases/rollback.ts";
 import { rolloutStatus } from "../../scheduler/rollout-status.ts";
-import { ProcessType } from "../../validation/names.ts";
-
-const InstanceSchema = z
-  .object({
-    id: z.string(),
-    processType: z.string(),
-    state: z.string(),
-    desired: z.string(),
-    release: z.number().int(),
-    node: z.object({ id: z.string(), name: z.string() }).nullable(),
-    hostPort: z.number().int().nullable(),
-    restarts: z.number().int(),
-    exitCode: z.number().int().nullable(),
-    reason: z.string().nullable(),
-    startedAt: z.string().nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .openapi("Instance");
-
-const RolloutSchema = z
-  .object({
-    release: z
-      .object({ version: z.number().int(), status: z.string(), failReason: z.string().nullable() })
-      .nullable(),
-    deployed: z.number().int().nullable(),
-    processes: z.array(
-      z.object({
-        type: z.string(),
-        quantity: z.number().int(),
-        running: z.number().int(),
-        starting: z.number().int(),
-        replacing: z.number().int(),
-      }),
-    ),
-    old: z.number().int(),
-    stopping: z.number().int(),
-    failing: z.array(z.object({ instance: z.string(), processType: z.string(), reason: z.string() })),
-    placementIssue: z.string().nullable(),
-    nodeReady: z.boolean(),
-    settled: z.boolean(),
-  })
-  .openapi("RolloutStatus");
-
-const RolloutQuery = z
-  .object({ release: z.coerce.number().int().min(1).max(1_000_000_000).optional() })
-  .strict();
-
-const RestartBody = z
-  .object({ target: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "a process type or instance id").optional() })
-  .strict()
-  .openapi("RestartRequest");
-const RollbackBody = z
-  .object({ version: z.number().int().min(1).max(1_000_000_000).optional() })
-  .strict()
-  .openapi("RollbackRequest");
-
-const RunBody = z
-  .object({
-    command: z
-      .array(z.string().min(1).max(64 * 1024).refine((v) => !v.includes("\0"), "no NUL bytes"))
-      .min(1, "give a command")
-      .max(256),
-    timeoutSeconds: z.number().int().min(1).max(86_400).default(3600),
-    /** Process type whose limits and requests the one-off gets. */
-    type: ProcessType.optional(),
-  })
-  .strict()
-  .openapi("RunRequest");
 
 const T = ["Instances"];
 const list = apiRoute({
@@ -105,7 +45,7 @@ const restart = apiRoute({
   tags: T,
   summary: "Rolling restart of all instances, one process type, or one instance (member and above)",
   request: { params: AppParam, body: jsonBody(RestartBody) },
-  responses: { 202: jsonResponse(z.object({ restarting: z.number().int() }), "Replacing instances") },
+  responses: { 202: jsonResponse(RestartResultSchema, "Replacing instances") },
 });
 const back = apiRoute({
   method: "post",

@@ -1,9 +1,9 @@
 // Accepting an invitation (signed-in user whose email matches) and peeking at one (public, by token).
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
-import { InviteTokenBody } from "../schemas.ts";
+import { AcceptedInvitationSchema, InvitationPreviewSchema, InviteTokenBody } from "../schemas/invitations.ts";
 import { acceptInvitation, peekInvitation } from "../../teams/invitations.ts";
 
 const T = ["Teams"];
@@ -14,7 +14,7 @@ const peek = apiRoute(
     tags: T,
     summary: "Which team, email and role an invitation token is for",
     request: { body: jsonBody(InviteTokenBody) },
-    responses: { 200: jsonResponse(z.object({ team: z.string(), email: z.string(), role: z.string(), expiresAt: z.string() }), "Invitation") },
+    responses: { 200: jsonResponse(InvitationPreviewSchema, "Invitation") },
   },
   { public: true },
 );
@@ -24,7 +24,7 @@ const accept = apiRoute({
   tags: T,
   summary: "Accept an invitation sent to your email address (single use)",
   request: { body: jsonBody(InviteTokenBody) },
-  responses: { 200: jsonResponse(z.object({ team: z.string(), role: z.string() }), "Joined") },
+  responses: { 200: jsonResponse(AcceptedInvitationSchema, "Joined") },
 });
 
 /** Routes under /api/v1 for invitation tokens. */

@@ -10,10 +10,11 @@ import {
   JoinTokenListQuery,
   JoinTokenSchema,
   NodeAddressBody,
+  NodeCordonSchema,
   NodeDetailSchema,
   NodeSchema,
   RemovedNodeSchema,
-} from "../../nodes/schemas.ts";
+} from "../schemas/nodes.ts";
 import { createJoinToken, listJoinTokens, revokeJoinToken } from "../../nodes/join-tokens.ts";
 import { getNode, listNodes, removeNode, setNodeAddress } from "../../nodes/registry.ts";
 import { drainNode, setCordon } from "../../nodes/cordon.ts";
@@ -60,16 +61,13 @@ const info = apiRoute({
   responses: { 200: jsonResponse(NodeDetailSchema, "Node") },
 });
 
-const CordonResult = z
-  .object({ id: z.string(), name: z.string(), cordoned: z.boolean(), moving: z.number().int().optional() })
-  .openapi("NodeCordon");
 const cordon = apiRoute({
   method: "post",
   path: "/nodes/{id}/cordon",
   tags: T,
   summary: "Stop placing new instances on the node (node admins)",
   request: { params: IdParam },
-  responses: { 200: jsonResponse(CordonResult, "Cordoned") },
+  responses: { 200: jsonResponse(NodeCordonSchema, "Cordoned") },
 });
 const uncordon = apiRoute({
   method: "post",
@@ -77,7 +75,7 @@ const uncordon = apiRoute({
   tags: T,
   summary: "Place new instances on the node again (node admins)",
   request: { params: IdParam },
-  responses: { 200: jsonResponse(CordonResult, "Uncordoned") },
+  responses: { 200: jsonResponse(NodeCordonSchema, "Uncordoned") },
 });
 const drain = apiRoute({
   method: "post",
@@ -85,7 +83,7 @@ const drain = apiRoute({
   tags: T,
   summary: "Cordon the node and move its instances to other nodes, each stopped once its replacement is healthy",
   request: { params: IdParam },
-  responses: { 200: jsonResponse(CordonResult, "Draining") },
+  responses: { 200: jsonResponse(NodeCordonSchema, "Draining") },
 });
 const remove = apiRoute({
   method: "delete",

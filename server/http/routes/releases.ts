@@ -3,52 +3,18 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
-import { AppParam } from "../schemas.ts";
-import { ResourceId } from "../../validation/names.ts";
+import { AppParam } from "../schemas/apps.ts";
+import {
+  BuildDetailSchema,
+  BuildParam,
+  BuildSchema,
+  DeployImageBody,
+  ReleaseSchema,
+  VersionParam,
+} from "../schemas/releases.ts";
 import { getBuild, listBuilds } from "../../builds/builds.ts";
 import { getRelease, listReleases } from "../../releases/releases.ts";
 import { deployImage } from "../../releases/deploy-image.ts";
-import { ImageRef } from "../../validation/image-ref.ts";
-
-const BuildSchema = z
-  .object({
-    id: z.string(),
-    status: z.string(),
-    ref: z.string(),
-    commit: z.string(),
-    image: z.string().nullable(),
-    error: z.string().nullable(),
-    createdAt: z.string(),
-    finishedAt: z.string().nullable(),
-  })
-  .openapi("Build");
-const BuildDetailSchema = BuildSchema.extend({ output: z.string() }).openapi("BuildDetail");
-export const ReleaseSchema = z
-  .object({
-    version: z.number().int(),
-    name: z.string(),
-    image: z.string(),
-    processTypes: z.record(z.string(), z.string()),
-    configKeys: z.array(z.string()),
-    config: z.record(z.string(), z.string()).optional(),
-    description: z.string(),
-    status: z.string(),
-    failReason: z.string().nullable(),
-    buildId: z.string().nullable(),
-    createdBy: z.string().nullable(),
-    createdAt: z.string(),
-  })
-  .openapi("Release");
-
-const BuildParam = AppParam.extend({ id: ResourceId.openapi({ param: { name: "id", in: "path" } }) });
-const VersionParam = AppParam.extend({
-  version: z
-    .string()
-    .regex(/^v?[1-9][0-9]{0,8}$/, { message: "release versions look like v12" })
-    .openapi({ param: { name: "version", in: "path" }, example: "v3" }),
-});
-
-const DeployImageBody = z.object({ image: ImageRef }).strict().openapi("DeployImage");
 
 const T = ["Releases"];
 const builds = apiRoute({ method: "get", path: "/apps/{app}/builds", tags: T, summary: "Builds of an app, newest first", request: { params: AppParam }, responses: { 200: jsonResponse(z.array(BuildSchema), "Builds") } });

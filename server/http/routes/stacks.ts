@@ -1,56 +1,10 @@
 // Platform stacks (instance admin): what is built, and `berth stacks:rebuild` as a background job to poll.
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonResponse } from "../route.ts";
+import { StackRebuildQuery, StackRebuildSchema, StacksSchema } from "../schemas/stacks.ts";
 import { rebuildStatus, stackOverview } from "../../builds/stacks/rebuild-job.ts";
-
-const StackSchema = z
-  .object({
-    name: z.enum(["node", "static"]),
-    image: z.string().nullable(),
-    hash: z.string().nullable(),
-    built: z.boolean(),
-    builtAt: z.string().nullable(),
-    id: z.string().nullable(),
-    description: z.string().nullable(),
-    nodeVersion: z.string().nullable(),
-    cached: z.boolean(),
-    problem: z.string().nullable(),
-  })
-  .openapi("Stack");
-
-const StackRebuildSchema = z
-  .object({
-    id: z.string(),
-    status: z.enum(["running", "succeeded", "failed"]),
-    startedBy: z.string(),
-    startedAt: z.string(),
-    finishedAt: z.string().nullable(),
-    error: z.string().nullable(),
-    stacks: z.array(z.string()),
-    outputStart: z.number().int(),
-    output: z.array(z.string()),
-  })
-  .openapi("StackRebuild");
-
-const StacksSchema = z
-  .object({ stacks: z.array(StackSchema), rebuild: StackRebuildSchema.nullable() })
-  .openapi("Stacks");
-
-const RebuildQuery = z
-  .object({
-    since: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .optional()
-      .openapi({
-        param: { name: "since", in: "query" },
-        description: "first output line to return (outputStart + lines seen)",
-      }),
-  })
-  .strict();
 
 const T = ["Stacks"];
 const list = apiRoute({
@@ -73,7 +27,7 @@ const rebuild = apiRoute({
   path: "/stacks/rebuild",
   tags: T,
   summary: "The running or last stack rebuild with its output (instance admin); 404 if none ran",
-  request: { query: RebuildQuery },
+  request: { query: StackRebuildQuery },
   responses: { 200: jsonResponse(StackRebuildSchema, "Rebuild") },
 });
 

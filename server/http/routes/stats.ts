@@ -1,39 +1,11 @@
 // Recent resource usage of an app's instances (thin handler over server/stats).
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonResponse } from "../route.ts";
-import { AppParam } from "../schemas.ts";
+import { AppParam } from "../schemas/apps.ts";
+import { AppStatsSchema, StatsQuery } from "../schemas/stats.ts";
 import { appStats } from "../../stats/query.ts";
-
-const StatsPointSchema = z
-  .object({
-    at: z.string(),
-    cpuPercent: z
-      .number()
-      .nullable()
-      .openapi({ description: "Share of one core since the previous point; null first" }),
-    memoryBytes: z.number().int(),
-    memoryLimitBytes: z.number().int().openapi({ description: "0 = no limit" }),
-    netRxBytes: z.number().int().openapi({ description: "Cumulative since the container started" }),
-    netTxBytes: z.number().int(),
-    blkReadBytes: z.number().int(),
-    blkWriteBytes: z.number().int(),
-    pids: z.number().int(),
-  })
-  .openapi("StatsPoint");
-
-const AppStatsSchema = z
-  .object({
-    instances: z.array(
-      z.object({ instanceId: z.string(), processType: z.string(), points: z.array(StatsPointSchema) }),
-    ),
-  })
-  .openapi("AppStats");
-
-const StatsQuery = z
-  .object({ since: z.iso.datetime({ offset: true }).optional().openapi({ description: "Only points at or after" }) })
-  .strict();
 
 const get = apiRoute({
   method: "get",

@@ -3,19 +3,8 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
-import {
-  AddMemberBody,
-  ChangeRoleBody,
-  CreateTeamBody,
-  CreatedInvitationSchema,
-  InvitationParam,
-  InvitationSchema,
-  InviteBody,
-  MemberParam,
-  MemberSchema,
-  TeamParam,
-  TeamSchema,
-} from "../schemas.ts";
+import { AddMemberBody, ChangeRoleBody, CreateTeamBody, MemberParam, MemberSchema, TeamParam, TeamSchema } from "../schemas/teams.ts";
+import { CreatedInvitationSchema, InvitationParam, InvitationSchema, InviteBody } from "../schemas/invitations.ts";
 import { createTeam, deleteTeam, getTeam, listTeams } from "../../teams/teams.ts";
 import { addMember, changeMemberRole, listMembers, removeMember } from "../../teams/members.ts";
 import { createInvitation, listInvitations, revokeInvitation } from "../../teams/invitations.ts";

@@ -3,7 +3,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
-import { CreateTokenBody, CreatedTokenSchema, TokenParam, TokenSchema } from "../schemas.ts";
+import { CreateTokenBody, CreatedTokenSchema, TokenParam, TokenSchema } from "../schemas/tokens.ts";
 import { createApiToken, listApiTokens, revokeApiToken } from "../../tokens/api-tokens.ts";
 
 const T = ["Tokens"];

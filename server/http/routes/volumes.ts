@@ -3,40 +3,9 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
-import { AppParam } from "../schemas.ts";
-import { createVolume, destroyVolume, listVolumes, volumeInfo, VOLUME_LIMITS } from "../../volumes/volumes.ts";
-
-const VolumeSchema = z
-  .object({
-    name: z.string(),
-    processType: z.string().openapi({ description: "Every instance of this process type mounts the volume" }),
-    mountPath: z.string().openapi({ description: "Where it is mounted inside the container" }),
-    sizeMb: z.int().openapi({ description: "Size limit (MiB): writes past it fail with ENOSPC inside the container" }),
-    node: z.string().nullable().openapi({ description: "The node it lives on; null until its first instance starts" }),
-    createdAt: z.string(),
-  })
-  .openapi("Volume");
-const VolumeInfoSchema = VolumeSchema.extend({
-  usedBytes: z.int().nullable().openapi({ description: "Bytes used, as its node reports them (null: not known now)" }),
-  instances: z.array(z.string()).openapi({ description: "Instances that mount it" }),
-}).openapi("VolumeInfo");
-// Name, type and path are checked by server/volumes (after authorization); here only sizes are bounded.
-const CreateBody = z
-  .object({
-    name: z.string().min(1).max(30),
-    processType: z.string().min(1).max(30).default("web"),
-    mountPath: z.string().min(2).max(200),
-    sizeMb: z.int().min(VOLUME_LIMITS.sizeMb.min).max(VOLUME_LIMITS.sizeMb.max),
-  })
-  .strict()
-  .openapi("CreateVolume");
-const VolumeParam = AppParam.extend({
-  volume: z
-    .string()
-    .min(1)
-    .max(30)
-    .openapi({ param: { name: "volume", in: "path" } }),
-});
+import { AppParam } from "../schemas/apps.ts";
+import { CreateVolumeBody, VolumeInfoSchema, VolumeParam, VolumeSchema } from "../schemas/volumes.ts";
+import { createVolume, destroyVolume, listVolumes, volumeInfo } from "../../volumes/volumes.ts";
 
 const T = ["Volumes"];
 const list = apiRoute({
@@ -53,7 +22,7 @@ const create = apiRoute({
   tags: T,
   summary:
     "Create a volume for a process type (admin and above); its instances are replaced stop-then-start to mount it",
-  request: { params: AppParam, body: jsonBody(CreateBody) },
+  request: { params: AppParam, body: jsonBody(CreateVolumeBody) },
   responses: { 201: jsonResponse(VolumeSchema, "Created") },
 });
 const info = apiRoute({

@@ -1,6 +1,8 @@
 // HTTP schemas of the nodes API (join tokens, node list and detail).
 import { z } from "@hono/zod-openapi";
-import { ResourceId, TeamName } from "../validation/names.ts";
+import type { CreatedJoinToken, JoinToken, Node, NodeCordon, NodeDetail, RemovedNode } from "../../../shared/api-types.ts";
+import type { Describes, Wire } from "./wire-check.ts";
+import { ResourceId, TeamName } from "../../validation/names.ts";
 
 /** A join token as listed (never the secret). */
 export const JoinTokenSchema = z
@@ -102,3 +104,17 @@ export const NodeAddressBody = z
 export const RemovedNodeSchema = z
   .object({ id: z.string(), name: z.string(), instances: z.number().int(), disconnected: z.boolean() })
   .openapi("RemovedNode");
+/** Answer of cordon, uncordon and drain (`moving`: instances a drain moves). */
+export const NodeCordonSchema = z
+  .object({ id: z.string(), name: z.string(), cordoned: z.boolean(), moving: z.number().int().optional() })
+  .openapi("NodeCordon");
+
+// What the clients see (shared/api-types.ts) is what these schemas send.
+type _Wire = [
+  Wire<Describes<JoinToken, typeof JoinTokenSchema>>,
+  Wire<Describes<CreatedJoinToken, typeof CreatedJoinTokenSchema>>,
+  Wire<Describes<Node, typeof NodeSchema>>,
+  Wire<Describes<NodeDetail, typeof NodeDetailSchema>>,
+  Wire<Describes<NodeCordon, typeof NodeCordonSchema>>,
+  Wire<Describes<RemovedNode, typeof RemovedNodeSchema>>,
+];
