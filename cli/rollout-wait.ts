@@ -5,19 +5,8 @@
 import { seg, type BerthApi } from "./api-client.ts";
 import { CliError } from "./errors.ts";
 import { note } from "./output.ts";
-
-/** GET /apps/{app}/rollout (see server/scheduler/rollout-status.ts). */
-export interface RolloutStatus {
-  release: { version: number; status: string; failReason: string | null } | null;
-  deployed: number | null;
-  processes: { type: string; quantity: number; running: number; starting: number; replacing: number }[];
-  old: number;
-  stopping: number;
-  failing: { instance: string; processType: string; reason: string }[];
-  placementIssue: string | null;
-  nodeReady: boolean;
-  settled: boolean;
-}
+import type { RolloutStatus } from "./api-types.ts";
+export type { RolloutStatus };
 
 /**
  * What to wait for: release `version` deployed (config:set, rollback), or the app settled with nothing left to

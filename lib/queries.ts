@@ -14,6 +14,7 @@ import type {
   CreatedApiToken,
   ConfigVar,
   CreatedJoinToken,
+  Domain,
   Instance,
   Node,
   NodeDetail,
@@ -472,21 +473,7 @@ export function useRemoveNode(id: string) {
 // ---- domains ---------------------------------------------------------------------------------------------------
 
 /** A custom domain of an app, the CNAME target to point DNS at and the TXT record that proves control of it. */
-export interface AppDomain {
-  hostname: string;
-  /** pending: not routed (no certificate either) until the TXT record is published and verified. */
-  status: "pending" | "verified";
-  cname: string;
-  /** Where the app answers on this hostname (https:// when the router has HTTPS on). */
-  url: string;
-  /** The router gets a certificate for it and redirects plain HTTP to HTTPS. */
-  https: boolean;
-  verification: { type: "TXT"; name: string; value: string };
-  verifiedAt: string | null;
-  /** When a pending claim lapses. */
-  expiresAt: string | null;
-  createdAt: string;
-}
+export type AppDomain = Domain;
 
 /** The app's custom domains. */
 export function useDomains(app: string) {

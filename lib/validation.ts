@@ -1,6 +1,6 @@
 // Client-side checks with the server's name rules (shared/names.ts), worded for forms so they can explain a problem
 // before submitting. The server stays the authority: its error is shown when it disagrees.
-import { hasBadDashes, NAME_PATTERN, RESERVED_NAMES } from "@/shared/names";
+import { hasBadDashes, NAME_PATTERN, RESERVED_NAMES } from "../shared/names";
 
 export { NAME_PATTERN };
 

@@ -7,13 +7,7 @@ import { note, printJson, println, printTable } from "../output.ts";
 import { WAIT_HELP } from "../rollout-wait.ts";
 import { authedClient } from "../session.ts";
 import { finishWait } from "./wait-output.ts";
-
-interface ConfigVar {
-  key: string;
-  value: string;
-  masked: boolean;
-  buildTime: boolean;
-}
+import type { ConfigVar } from "../api-types.ts";
 
 interface AppOpts {
   json?: boolean;

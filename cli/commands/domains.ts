@@ -6,22 +6,7 @@ import { resolveApp } from "../app-resolver.ts";
 import { usageError } from "../errors.ts";
 import { formatDate, printJson, println, printTable } from "../output.ts";
 import { authedClient } from "../session.ts";
-
-interface Domain {
-  hostname: string;
-  /** pending: not routed until verified. */
-  status: "pending" | "verified";
-  cname: string;
-  /** Where the app answers on this hostname (https:// when the router gets a certificate for it). */
-  url: string;
-  https: boolean;
-  /** The TXT record that proves control of the hostname. */
-  verification: { type: "TXT"; name: string; value: string };
-  verifiedAt: string | null;
-  /** When a pending claim lapses. */
-  expiresAt: string | null;
-  createdAt: string;
-}
+import type { Domain } from "../api-types.ts";
 
 interface AppOpts {
   json?: boolean;

@@ -9,23 +9,8 @@ import { resolveApp } from "../app-resolver.ts";
 import { CliError, usageError } from "../errors.ts";
 import { note, stripTerminal } from "../output.ts";
 import { authedClient, resolveTarget } from "../session.ts";
-
-/** One log entry as the API returns it. */
-export interface LogEntry {
-  seq: number;
-  at: string;
-  stream: "stdout" | "stderr";
-  source: "app" | "router" | "berth";
-  processType?: string;
-  instance?: string;
-  release?: string;
-  text: string;
-}
-
-interface LogsPage {
-  entries: LogEntry[];
-  lastSeq: number;
-}
+import type { LogEntry, Logs as LogsPage } from "../api-types.ts";
+export type { LogEntry };
 
 interface LogsOpts {
   app?: string;

@@ -5,27 +5,7 @@ import { formatAge, printJson, println, printTable } from "../output.ts";
 import { authedClient, resolveTarget } from "../session.ts";
 import { checkName } from "../names.ts";
 import { usageError } from "../errors.ts";
-
-interface NodeRow {
-  id: string;
-  name: string;
-  address: string;
-  unroutable?: string | null;
-  cpus: number;
-  memoryMb: number;
-  state: string;
-  cordoned?: boolean;
-  userNamespaces?: boolean | null;
-  team: string | null;
-  lastSeenAt: string | null;
-}
-
-interface CreatedJoinToken {
-  id: string;
-  name: string;
-  team: string | null;
-  token: string;
-}
+import type { CreatedJoinToken, Node as NodeRow } from "../api-types.ts";
 
 async function list(opts: { json?: boolean }): Promise<void> {
   const { body } = await authedClient().get<NodeRow[]>("/nodes");

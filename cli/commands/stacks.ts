@@ -3,30 +3,7 @@ import type { Command } from "commander";
 import { CliError, usageError } from "../errors.ts";
 import { formatAge, formatDate, note, printJson, println, printTable, stripTerminal } from "../output.ts";
 import { authedClient } from "../session.ts";
-
-interface Stack {
-  name: string;
-  image: string | null;
-  built: boolean;
-  builtAt: string | null;
-  id: string | null;
-  description: string | null;
-  nodeVersion: string | null;
-  cached: boolean;
-  problem: string | null;
-}
-
-interface Rebuild {
-  id: string;
-  status: "running" | "succeeded" | "failed";
-  startedBy: string;
-  startedAt: string;
-  finishedAt: string | null;
-  error: string | null;
-  stacks: string[];
-  outputStart: number;
-  output: string[];
-}
+import type { Stack, StackRebuild as Rebuild } from "../api-types.ts";
 
 const POLL_MS = 1000;
 

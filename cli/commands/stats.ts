@@ -4,24 +4,8 @@ import { seg } from "../api-client.ts";
 import { resolveApp } from "../app-resolver.ts";
 import { printJson, printTable } from "../output.ts";
 import { authedClient } from "../session.ts";
-
-/** One point as GET /apps/{app}/stats returns it. */
-export interface StatsPoint {
-  at: string;
-  cpuPercent: number | null;
-  memoryBytes: number;
-  memoryLimitBytes: number;
-  netRxBytes: number;
-  netTxBytes: number;
-  blkReadBytes: number;
-  blkWriteBytes: number;
-  pids: number;
-}
-
-/** The response of GET /apps/{app}/stats. */
-export interface AppStats {
-  instances: { instanceId: string; processType: string; points: StatsPoint[] }[];
-}
+import type { AppStats, StatsPoint } from "../api-types.ts";
+export type { AppStats, StatsPoint };
 
 /** The newest point of an instance, flattened with its id and type. */
 export type CurrentStats = { instanceId: string; processType: string } & StatsPoint;

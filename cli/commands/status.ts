@@ -4,22 +4,7 @@ import type { Command } from "commander";
 import { usageError } from "../errors.ts";
 import { formatAge, formatDate, printJson, println, printTable, stripTerminal } from "../output.ts";
 import { authedClient } from "../session.ts";
-
-interface Component {
-  name: string;
-  status: "ok" | "restarting" | "degraded" | "down";
-  detail: string;
-  since: string;
-  restarts: number | null;
-  startedAt: string | null;
-  lastExit: { at: string; code: number | null; signal: string | null } | null;
-}
-
-interface PlatformStatus {
-  status: "ok" | "degraded" | "down";
-  checkedAt: string;
-  components: Component[];
-}
+import type { PlatformComponent as Component, PlatformStatus } from "../api-types.ts";
 
 function lastExit(c: Component): string {
   if (!c.lastExit) return "";

@@ -7,20 +7,7 @@ import { usageError } from "../errors.ts";
 import { formatDate, printJson, println, printTable } from "../output.ts";
 import { authedClient } from "../session.ts";
 import { parseDisk } from "./ps.ts";
-
-interface Volume {
-  name: string;
-  processType: string;
-  mountPath: string;
-  sizeMb: number;
-  node: string | null;
-  createdAt: string;
-}
-
-interface VolumeInfo extends Volume {
-  usedBytes: number | null;
-  instances: string[];
-}
+import type { Volume, VolumeInfo } from "../api-types.ts";
 
 interface AppOpts {
   json?: boolean;

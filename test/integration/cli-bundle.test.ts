@@ -45,11 +45,13 @@ describe("installed bundles", () => {
     }
   });
 
-  it("the CLI bundle is built from cli/ alone: no server, agent or dashboard code", () => {
+  it("the CLI bundle is built from cli/ and shared/ alone: no server, agent or dashboard code", () => {
     const text = fs.readFileSync(path.join(ROOT, "dist", "berth-cli.cjs"), "utf8");
     const stamp = JSON.parse(STAMP.exec(text)?.[1] ?? "null") as { inputs: string[] };
     expect(stamp.inputs).toContain("cli/main.ts");
-    expect(stamp.inputs.filter((p) => !p.startsWith("cli/"))).toEqual(["package-lock.json", "scripts/bundle.mjs"]);
+    // shared/ holds the name rules and wire types, plain TypeScript with no imports (eslint.config.js).
+    const outside = stamp.inputs.filter((p) => !p.startsWith("cli/") && !p.startsWith("shared/"));
+    expect(outside).toEqual(["package-lock.json", "scripts/bundle.mjs"]);
   });
 });
 
@@ -57,7 +59,7 @@ describe("the launcher in a checkout", () => {
   let copy = "";
   beforeAll(() => {
     copy = path.join(tmp, "checkout");
-    for (const part of ["cli", "bin", "scripts", "package.json", "package-lock.json"]) {
+    for (const part of ["cli", "shared", "bin", "scripts", "package.json", "package-lock.json"]) {
       fs.cpSync(path.join(ROOT, part), path.join(copy, part), { recursive: true });
     }
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(copy, "node_modules"));
