@@ -57,7 +57,7 @@ export function generatePrismaClient() {
 /** Builds the dashboard if any of its inputs changed. */
 export function buildDashboard() {
   const stamp = path.join(root, ".next", ".berth-build-hash");
-  const hash = hashTree(["app", "components", "lib", "public", "next.config.ts", "postcss.config.mjs", "package-lock.json", "server/http/schemas.ts"]);
+  const hash = hashTree(["app", "components", "lib", "public", "next.config.ts", "postcss.config.mjs", "package-lock.json", "shared"]);
   if (upToDate(stamp, hash) && fs.existsSync(path.join(root, ".next", "BUILD_ID"))) return;
   process.stdout.write("berth: building the dashboard (first run takes about a minute)\n");
   execFileSync(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"], {
