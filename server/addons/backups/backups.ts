@@ -232,7 +232,7 @@ export async function downloadBackup(
   return {
     fileName: downloadName(addon.name, addon.kind, b.id),
     sizeBytes: size,
-    stream: createReadStream(file, { fd: handle.fd, autoClose: true }),
+    stream: createReadStream(file, { fd: handle, autoClose: true }),
   };
 }
 
