@@ -1,10 +1,12 @@
 // The add-on backup schedule against a real server and database (no agent: the add-on's service cannot be reached):
 // a scheduled pass that cannot capture logs the failure, leaves the platform and the add-on as they were, and the
 // next pass tries again; a capture left `capturing` by a stopped control plane is marked failed at the next start.
+import fs from "node:fs";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { runScheduledBackups, startAddonBackupSchedule } from "../../server/addons/backups/schedule.ts";
+import { backupFile, ensureBackupDir } from "../../server/addons/backups/store.ts";
 
 let srv: TestServer;
 let owner: ApiClient;
@@ -50,8 +52,13 @@ it("a capture interrupted by a control-plane stop is marked failed at the next s
   const s = srv.cp.services;
   const a = await s.db.addon.findUniqueOrThrow({ where: { name: addon } });
   await s.db.addonBackup.create({ data: { id: "bk-00000000000000aa", addonId: a.id, origin: "scheduled" } });
+  const team = (await s.db.app.findUniqueOrThrow({ where: { id: a.appId } })).teamId;
+  await ensureBackupDir(s.config.dataDir, team, a.name);
+  const partial = `${backupFile(s.config.dataDir, team, a.name, "postgres", "bk-00000000000000aa")}.partial`;
+  fs.writeFileSync(partial, "PGD");
   const stop = startAddonBackupSchedule(s);
   await stop();
+  expect(fs.existsSync(partial)).toBe(false);
   const b = await s.db.addonBackup.findUniqueOrThrow({ where: { id: "bk-00000000000000aa" } });
   expect(b).toMatchObject({ state: "failed", error: "interrupted by a control-plane restart" });
   const list = await owner.req<{ id: string; state: string }[]>("GET", `/api/v1/apps/bk-sched/addons/${addon}/backups`);

@@ -6,7 +6,10 @@
 import type { Services } from "../../context.ts";
 import { agentHubFor } from "../../nodes/agent-hub.ts";
 import { startCapture } from "./backups.ts";
+import fs from "node:fs/promises";
+import path from "node:path";
 import { pruneAddonBackups } from "./retention.ts";
+import { backupsRoot } from "./store.ts";
 
 /** Largest gap between two checks. */
 const CHECK_MINUTES = 30;
@@ -45,6 +48,21 @@ export async function runScheduledBackups(s: Services, now = new Date()): Promis
 }
 
 /**
+ * Deletes `*.partial` files that captures interrupted by a stop left in <data>/addon-backups/<team>/<add-on>/ (not
+ * those of a capture started since this control plane runs).
+ */
+async function removePartials(s: Services): Promise<void> {
+  const root = backupsRoot(s.config.dataDir);
+  const live = new Set(
+    (await s.db.addonBackup.findMany({ where: { state: "capturing" }, select: { id: true } })).map((b) => `${b.id}.`),
+  );
+  for (const team of await fs.readdir(root).catch(() => [] as string[]))
+    for (const addon of await fs.readdir(path.join(root, team)).catch(() => [] as string[]))
+      for (const f of await fs.readdir(path.join(root, team, addon)).catch(() => [] as string[]))
+        if (f.endsWith(".partial") && ![...live].some((p) => f.startsWith(p))) await fs.rm(path.join(root, team, addon, f), { force: true });
+}
+
+/**
  * Marks captures that a stopped control plane left `capturing` as failed (their partial files go) and starts the
  * schedule (nothing when the interval is 0). Returns a function that stops it and waits for a running pass.
  */
@@ -55,6 +73,7 @@ export function startAddonBackupSchedule(s: Services): () => Promise<void> {
       where: { state: "capturing" },
       data: { state: "failed", error: "interrupted by a control-plane restart", finishedAt: new Date() },
     })
+    .then(() => removePartials(s))
     .catch((err: unknown) => log.error({ err }, "marking interrupted add-on backups failed"))
     .finally(() => (running = null));
   const { intervalMinutes } = s.config.addonBackup;
