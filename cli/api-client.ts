@@ -141,6 +141,41 @@ export class BerthApi {
     return this.request<T>("PUT", path, body);
   }
 
+  /**
+   * GET that streams a 2xx answer into `dest` (e.g. a backup file) instead of buffering it; other answers throw like
+   * request(). Resolves with the bytes written and the file name the server suggests (Content-Disposition).
+   */
+  async download(path: string, dest: NodeJS.WritableStream, timeoutMs = 60 * 60_000): Promise<{ bytes: number; fileName: string | null }> {
+    const url = new URL(`${this.url}/api/v1${path}`);
+    const headers: Record<string, string> = { accept: "application/octet-stream, application/json", "user-agent": "berth-cli" };
+    if (this.creds.token) headers.authorization = `Bearer ${this.creds.token}`;
+    if (this.creds.cookie) headers.cookie = this.creds.cookie;
+    const mod = url.protocol === "https:" ? await import("node:https") : await import("node:http");
+    const { pipeline } = await import("node:stream/promises");
+    const res = await new Promise<import("node:http").IncomingMessage>((resolve, reject) => {
+      const req = mod.request(url, { method: "GET", headers, signal: AbortSignal.timeout(timeoutMs) }, resolve);
+      req.on("error", (err) => reject(new CliError(`cannot reach Berth at ${this.url}: ${describeNetworkError(err, timeoutMs)}`)));
+      req.end();
+    });
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status > 299) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      } catch {
+        parsed = undefined;
+      }
+      throw this.toError(status, parsed);
+    }
+    let bytes = 0;
+    res.on("data", (c: Buffer) => (bytes += c.length));
+    await pipeline(res, dest);
+    const m = /filename="([A-Za-z0-9._-]+)"/.exec(new ResponseHeaders(res.headers).get("content-disposition") ?? "");
+    return { bytes, fileName: m?.[1] ?? null };
+  }
+
   /** DELETE request. */
   delete<T>(path: string): Promise<ApiResponse<T>> {
     return this.request<T>("DELETE", path);

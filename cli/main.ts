@@ -10,6 +10,7 @@ import { registerLogCommands } from "./commands/logs.ts";
 import { registerDomainCommands } from "./commands/domains.ts";
 import { registerVolumeCommands } from "./commands/volumes.ts";
 import { registerAddonCommands } from "./commands/addons.ts";
+import { registerAddonBackupCommands } from "./commands/addon-backups.ts";
 import { registerDeploySettingsCommands } from "./commands/deploy-settings.ts";
 import { registerPsCommands } from "./commands/ps.ts";
 import { registerInstanceCommands } from "./commands/instances.ts";
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
   registerDomainCommands(program);
   registerVolumeCommands(program);
   registerAddonCommands(program);
+  registerAddonBackupCommands(program);
   registerTeamCommands(program);
   registerTokenCommands(program);
   registerStackCommands(program);

@@ -1,7 +1,8 @@
 // The Resources tab against the real platform (own server with a local node agent: root only, see
 // e2e/live-platform.ts): push a tiny busybox app, create a PostgreSQL add-on from the dashboard (kind + plan), watch it
 // go provisioning -> available without a reload, then find DATABASE_URL (masked) in the Config tab and the add-on's
-// release in Releases; destroy it with the type-the-name dialog. A viewer sees the list but no create or destroy
+// release in Releases; capture a backup from its Backups card (listed without a reload, downloadable, restored through
+// the type-the-name dialog); destroy it with the type-the-name dialog. A viewer sees the list but no create or destroy
 // buttons, and the API refuses the viewer's create anyway.
 import fs from "node:fs";
 import { expect, test, type Browser, type Page } from "@playwright/test";
@@ -145,6 +146,40 @@ test.describe("Resources tab on the live platform", () => {
       await shot(page, "94-resources-release");
     });
 
+    await test.step("capture a backup from the Backups card; it is listed, downloadable and restorable", async () => {
+      await page.getByRole("link", { name: "Resources", exact: true }).click();
+      const card = page.getByRole("heading", { name: `Backups of ${addon}` });
+      await expect(card).toBeVisible();
+      await expect(page.getByRole("heading", { name: "No backups yet" })).toBeVisible();
+      const capture = page.getByRole("button", { name: `Capture a backup of ${addon}` });
+      await capture.focus();
+      await page.keyboard.press("Enter");
+      const table = page.getByRole("table", { name: `Backups of ${addon}` });
+      const row = table.getByRole("row").filter({ hasText: /bk-[0-9a-f]{16}/ });
+      await expect(row).toHaveCount(1);
+      const id = /bk-[0-9a-f]{16}/.exec((await row.textContent()) ?? "")![0];
+      // No reload: the list polls while the capture runs.
+      await expect(page.getByTestId(`backup-state-${id}`)).toHaveText("completed", { timeout: 120_000 });
+      await expect(row).toContainText("manual");
+      await expect(row).toContainText(/\d+(\.\d+)? (B|KiB|MiB)/);
+      const download = page.getByRole("link", { name: `Download ${id}` });
+      await expect(download).toHaveAttribute("href", `/api/v1/apps/${app}/addon-backups/${id}/download`);
+      const file = await page.request.get(`/api/v1/apps/${app}/addon-backups/${id}/download`);
+      expect(file.status()).toBe(200);
+      expect((await file.body()).subarray(0, 5).toString()).toBe("PGDMP");
+      await shot(page, "97-resources-backups");
+      await page.getByRole("button", { name: `Restore ${id}` }).click();
+      const dialog = page.getByRole("dialog", { name: `Restore ${addon} from ${id}?` });
+      const confirm = dialog.getByRole("button", { name: "Restore" });
+      await expect(confirm).toBeDisabled();
+      await dialog.getByRole("textbox").fill(app);
+      await expect(confirm).toBeEnabled();
+      await shot(page, "98-resources-restore");
+      await confirm.click();
+      await expect(dialog).toBeHidden({ timeout: 120_000 });
+      await expect(page.getByText(`${addon} restored from ${id}`)).toBeVisible();
+    });
+
     await test.step("a viewer sees the add-on but no create or destroy, and the API refuses the create", async () => {
       const viewer = await signUp(browser, p.url, viewerEmail);
       expect((await apiCall(page, "POST", `/teams/${team}/members`, { email: viewerEmail, role: "viewer" })).status).toBe(201);
@@ -152,6 +187,9 @@ test.describe("Resources tab on the live platform", () => {
       await expect(viewer.getByTestId(`addon-state-${addon}`)).toHaveText("available");
       await expect(viewer.getByRole("button", { name: "Create add-on" })).toHaveCount(0);
       await expect(viewer.getByRole("button", { name: `Destroy ${addon}` })).toHaveCount(0);
+      await expect(viewer.getByRole("table", { name: `Backups of ${addon}` })).toBeVisible();
+      await expect(viewer.getByRole("button", { name: `Capture a backup of ${addon}` })).toHaveCount(0);
+      expect((await apiCall(viewer, "POST", `/apps/${app}/addons/${addon}/backups`)).status).toBe(403);
       await shot(viewer, "95-resources-viewer");
       expect((await apiCall(viewer, "POST", `/apps/${app}/addons`, { kind: "redis" })).status).toBe(403);
       expect((await apiCall(viewer, "DELETE", `/apps/${app}/addons/${addon}`)).status).toBe(403);

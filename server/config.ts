@@ -58,6 +58,8 @@ const EnvSchema = z.object({
   BERTH_BACKUP_INTERVAL: z.coerce.number().min(0).default(0),
   BERTH_BACKUP_DIR: optionalNonEmpty,
   BERTH_BACKUP_KEEP: z.coerce.number().int().min(1).max(10_000).default(7),
+  BERTH_ADDON_BACKUP_INTERVAL: z.coerce.number().min(0).default(1440),
+  BERTH_ADDON_BACKUP_KEEP: z.coerce.number().int().min(1).max(1000).default(7),
   BERTH_EXEC_IDLE_TIMEOUT: z.coerce.number().int().min(10).max(86_400).default(900),
   BERTH_EXEC_MAX_SESSIONS: z.coerce.number().int().min(1).max(100).default(5),
   NODE_ENV: z.string().default("production"),
@@ -109,6 +111,8 @@ export interface Config {
   buildOutputBytes: number;
   /** Scheduled backups: minutes between two (0 = off), where the archives go, how many are kept. */
   backup: { intervalMinutes: number; dir: string; keep: number };
+  /** Scheduled add-on backups: minutes between two of each add-on (0 = off), how many of each origin are kept. */
+  addonBackup: { intervalMinutes: number; keep: number };
   /** Seconds without input or output after which an exec session (`ps:exec`, console) is ended. */
   execIdleTimeoutSeconds: number;
   /** Exec sessions one user may have open at once. */
@@ -203,6 +207,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       dir: path.resolve(e.BERTH_BACKUP_DIR ?? path.join(dataDir, "backups")),
       keep: e.BERTH_BACKUP_KEEP,
     },
+    addonBackup: { intervalMinutes: e.BERTH_ADDON_BACKUP_INTERVAL, keep: e.BERTH_ADDON_BACKUP_KEEP },
     execIdleTimeoutSeconds: e.BERTH_EXEC_IDLE_TIMEOUT,
     execMaxSessionsPerUser: e.BERTH_EXEC_MAX_SESSIONS,
     dev: e.NODE_ENV === "development",

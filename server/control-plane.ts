@@ -27,6 +27,7 @@ import { pruneExpiredDomainClaims } from "./domains/domains.ts";
 import { AGENT_PATH, agentHubFor } from "./nodes/agent-hub.ts";
 import { schedulerFor } from "./scheduler/scheduler.ts";
 import { startAddonSync } from "./addons/sync.ts";
+import { startAddonBackupSchedule } from "./addons/backups/schedule.ts";
 import { SchedulerKick } from "./scheduler/kick.ts";
 import { AgentControlSeam } from "./nodes/agent-control.ts";
 import { startStatsIngest, type StatsIngest } from "./stats/ingest.ts";
@@ -281,6 +282,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   if (config.scheduler) scheduler.start();
   // Add-ons (server/addons): resume interrupted provisioning, keep DATABASE_URL pointing where the service runs.
   const stopAddonSync = config.scheduler ? startAddonSync(services) : () => undefined;
+  const stopAddonBackups = config.scheduler ? startAddonBackupSchedule(services) : () => Promise.resolve();
   const stopBackups = startBackupSchedule({ dataDir: config.dataDir, ...config.backup }, log.child({ component: "backup" }));
 
   return {
@@ -305,6 +307,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
       clearInterval(pruner);
       health.stop();
       stopAddonSync();
+      await stopAddonBackups();
       await stopBackups();
       scheduler.stop();
       stopPlatformLines();

@@ -27,6 +27,7 @@ import {
   newAddonName,
 } from "./catalog.ts";
 import { provisionAddon, serviceAddress } from "./provision.ts";
+import { removeAddonBackups } from "./backups/store.ts";
 
 /** How long destroy waits for the service's instance to stop before answering 503 (a retry continues). */
 const STOP_TIMEOUT_MS = 60_000;
@@ -289,6 +290,10 @@ export async function destroyAddon(s: Services, actor: Actor, appName: string, n
       data: { kind: a.kind, plan: a.plan },
     });
   });
+  // Its backups go with it (the rows went by cascade): no one can restore or download them any more.
+  await removeAddonBackups(s.config.dataDir, app.teamId, name).catch((err: unknown) =>
+    s.log.warn({ err, addon: name }, "removing the add-on's backups failed"),
+  );
   forgetApp(s, service.name);
   s.access.emit("appDestroyed", service.id);
   await s.logs.store

@@ -22,6 +22,7 @@ import { instanceRoutes } from "./routes/instances.ts";
 import { domainRoutes } from "./routes/domains.ts";
 import { volumeRoutes } from "./routes/volumes.ts";
 import { addonRoutes } from "./routes/addons.ts";
+import { addonBackupRoutes } from "./routes/addon-backups.ts";
 import { logRoutes } from "./routes/logs.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { stackRoutes } from "./routes/stacks.ts";
@@ -96,6 +97,7 @@ export function createApi(services: Services) {
   api.route("/", domainRoutes);
   api.route("/", volumeRoutes);
   api.route("/", addonRoutes);
+  api.route("/", addonBackupRoutes);
   api.route("/", logRoutes);
   api.route("/", statsRoutes);
   api.route("/", stackRoutes);

@@ -95,6 +95,23 @@ async function appExists(name: string): Promise<boolean> {
 
 const db = () => srv.cp.services.db;
 
+/** A fresh app in acme with a PostgreSQL add-on (never available here) and one completed backup with its file. */
+async function seedBackup(): Promise<{ app: string; addon: string; id: string }> {
+  const { backupFile, ensureBackupDir, newBackupId } = await import("../../server/addons/backups/store.ts");
+  const { default: fsp } = await import("node:fs/promises");
+  const app = await freshApp();
+  const r = await must(owner().req("POST", `/api/v1/apps/${app}/addons`, { kind: "postgres" }), 202, "addon");
+  const addon = await db().addon.findUniqueOrThrow({ where: { name: r.body.name as string }, include: { app: true } });
+  const id = newBackupId();
+  await db().addonBackup.create({
+    data: { id, addonId: addon.id, origin: "manual", state: "completed", sizeBytes: 5n, finishedAt: new Date() },
+  });
+  const dataDir = srv.cp.services.config.dataDir;
+  await ensureBackupDir(dataDir, addon.app.teamId, addon.name);
+  await fsp.writeFile(backupFile(dataDir, addon.app.teamId, addon.name, "postgres", id), "PGDMP", { mode: 0o600 });
+  return { app, addon: addon.name, id };
+}
+
 const TABLE: Record<string, Row> = {
   // ---- Public ----
   // Sign-up and sign-in hash a password per call and ignore the caller's credentials: once (with cookies) is enough.
@@ -652,6 +669,61 @@ const TABLE: Record<string, Row> = {
     verify: async (_who, call, res) => {
       expect(await db().addon.count({ where: { name: call.ref ?? "" } })).toBe(res.status === 204 ? 0 : 1);
       expect(await db().app.count({ where: { name: call.ref ?? "" } })).toBe(res.status === 204 ? 0 : 1);
+    },
+  },
+  "GET /api/v1/apps/{app}/addons/{addon}/backups": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => {
+      const b = await seedBackup();
+      return { path: `/api/v1/apps/${b.app}/addons/${b.addon}/backups`, ref: b.id };
+    },
+    verify: async (who, call, res) => {
+      if (isRole(who)) expect(res.body.map((x: { id: string }) => x.id)).toEqual([call.ref]);
+    },
+  },
+  "POST /api/v1/apps/{app}/addons/{addon}/backups": {
+    // Members reach the add-on's state check: this one never became available (no agent here), so nothing runs.
+    expect: s(401, 404, 403, 409, 409, 409),
+    prepare: async () => {
+      const b = await seedBackup();
+      return { path: `/api/v1/apps/${b.app}/addons/${b.addon}/backups`, ref: b.addon };
+    },
+    verify: async (_who, call) => {
+      expect(await db().addonBackup.count({ where: { addon: { name: call.ref as string } } })).toBe(1);
+    },
+  },
+  "GET /api/v1/apps/{app}/addon-backups/{backup}": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => {
+      const b = await seedBackup();
+      return { path: `/api/v1/apps/${b.app}/addon-backups/${b.id}`, ref: b.id };
+    },
+    verify: async (who, call, res) => {
+      if (isRole(who)) expect(res.body).toMatchObject({ id: call.ref, state: "completed", sizeBytes: 5 });
+    },
+  },
+  "GET /api/v1/apps/{app}/addon-backups/{backup}/download": {
+    // A backup holds all of the add-on's data: members and up only, like its config vars' values.
+    expect: s(401, 404, 403, 200, 200, 200),
+    prepare: async () => {
+      const b = await seedBackup();
+      return { path: `/api/v1/apps/${b.app}/addon-backups/${b.id}/download`, ref: b.id };
+    },
+    verify: async (_who, call, res) => {
+      expect(await db().auditEvent.count({ where: { action: "addon.backup.download", data: { contains: call.ref as string } } })).toBe(
+        res.status === 200 ? 1 : 0,
+      );
+    },
+  },
+  "POST /api/v1/apps/{app}/addon-backups/{backup}/restore": {
+    // Members reach the add-on's state check (never available here): nothing is restored, nothing audited.
+    expect: s(401, 404, 403, 409, 409, 409),
+    prepare: async () => {
+      const b = await seedBackup();
+      return { path: `/api/v1/apps/${b.app}/addon-backups/${b.id}/restore`, body: { confirm: b.app }, ref: b.id };
+    },
+    verify: async (_who, call) => {
+      expect(await db().auditEvent.count({ where: { action: "addon.backup.restore", data: { contains: call.ref as string } } })).toBe(0);
     },
   },
   "GET /api/v1/apps/{app}/attachments": {

@@ -1,16 +1,18 @@
 "use client";
 import { useAppName } from "@/components/apps/app-context";
 import { AddonsCard } from "@/components/apps/resources/addons-card";
+import { AddonBackupsCard } from "@/components/apps/resources/addon-backups-card";
 import { VolumesCard } from "@/components/apps/resources/volumes-card";
 import { Skeleton } from "@/components/ui/skeleton";
 import { atLeast } from "@/lib/roles";
-import { useApp } from "@/lib/queries";
+import { useAddons, useApp } from "@/lib/queries";
 import { useAppEvents } from "@/lib/stream";
 
-/** Resources tab: the app's add-ons (create, destroy, live state) and its volumes. */
+/** Resources tab: the app's add-ons (create, destroy, live state), their backups and its volumes. */
 export default function ResourcesPage() {
   const name = useAppName();
   const app = useApp(name);
+  const addons = useAddons(name);
   useAppEvents(name);
   if (app.isError) return null; // the layout shows the error
   if (!app.data) {
@@ -24,6 +26,11 @@ export default function ResourcesPage() {
   return (
     <div className="space-y-6">
       <AddonsCard app={app.data.name} canEdit={atLeast(app.data.role, "member")} />
+      {(addons.data ?? [])
+        .filter((a) => a.state === "available")
+        .map((a) => (
+          <AddonBackupsCard key={a.name} app={app.data.name} addon={a} canEdit={atLeast(app.data.role, "member")} />
+        ))}
       <VolumesCard app={app.data.name} />
     </div>
   );
