@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RouteEntry } from "./routes.ts";
 import { parseHaproxyAccess } from "./haproxy-access.ts";
+import { renderHaproxyConfig } from "./haproxy-config.ts";
 import {
   MIN_POOL,
   commandSucceeded,
@@ -8,11 +9,10 @@ import {
   parseRuntimeState,
   planRoutes,
   poolFor,
-  renderHaproxyConfig,
   renderHostMap,
   runtimeCommands,
   validateRoutes,
-} from "./haproxy-config.ts";
+} from "./haproxy-slots.ts";
 
 const MAP = "/d/haproxy/hosts.map";
 const route = (app: string, upstreams: string[], over: Partial<RouteEntry> = {}): RouteEntry => ({
