@@ -73,12 +73,19 @@ http {
 `;
 }
 
-async function startNginx(port: number, upstreamPort: number, opts: { workers?: string; cpus?: string } = {}) {
+async function startNginx(
+  port: number,
+  upstreamPort: number,
+  opts: { workers?: string; cpus?: string; detached?: boolean } = {},
+) {
   const prefix = `nginx-${port}`;
   const conf = path.join(dir, `${prefix}.conf`);
   fs.writeFileSync(conf, nginxConf(port, upstreamPort, opts.workers ?? "auto", prefix));
   const errorLog = path.join(dir, `${prefix}-error.log`);
-  const child = track("/usr/sbin/nginx", ["-p", dir, "-c", conf, "-e", errorLog], { cpus: opts.cpus });
+  const child = track("/usr/sbin/nginx", ["-p", dir, "-c", conf, "-e", errorLog], {
+    cpus: opts.cpus,
+    detached: opts.detached,
+  });
   child.stdout?.resume();
   child.stderr?.pipe(process.stderr);
   for (let i = 0; i < 100; i++) {
@@ -205,7 +212,8 @@ async function main() {
   const cpu = os.cpus()[0]?.model ?? "?";
   out(
     `router bench ${new Date().toISOString()}: ${os.cpus().length} cores (${cpu}), kernel ${os.release()}, ` +
-      `${haproxyVersion}, ${nginxVersion}, load average ${os.loadavg().map(f1).join(" ")} at start\n` +
+      `${haproxyVersion} (nbthread default: one thread per core), ${nginxVersion} (worker_processes auto), ` +
+      `load average ${os.loadavg().map(f1).join(" ")} at start\n` +
       `wrk -t2 -c${CONNECTIONS} -d${SECONDS}s per measurement, ${REPS} rounds, medians (all rounds' req/s after)\n\n`,
   );
 
@@ -213,9 +221,23 @@ async function main() {
   await startNodeUpstream(upstreamPort);
   const direct: Path = { name: "direct (node upstream)", port: upstreamPort, pids: () => [] };
   let nginx: ChildProcess | undefined;
+  let nginxSame: ChildProcess | undefined;
   const nginxPort = await freeLoopbackPort();
-  nginx = await startNginx(nginxPort, upstreamPort);
-  const nginxPath: Path = { name: "nginx reverse proxy", port: nginxPort, pids: () => childPids(nginx?.pid ?? 0) };
+  // Both proxies run as daemons do, each in its own session (HaproxyRouter launches HAProxy with -D); a second nginx
+  // in the benchmark's session shows what that difference alone is worth on this machine (autogroup scheduling).
+  nginx = await startNginx(nginxPort, upstreamPort, { detached: true });
+  const nginxPath: Path = {
+    name: "nginx reverse proxy (own session)",
+    port: nginxPort,
+    pids: () => childPids(nginx?.pid ?? 0),
+  };
+  const nginxSamePort = await freeLoopbackPort();
+  nginxSame = await startNginx(nginxSamePort, upstreamPort);
+  const nginxSamePath: Path = {
+    name: "nginx reverse proxy (benchmark's session)",
+    port: nginxSamePort,
+    pids: () => childPids(nginxSame?.pid ?? 0),
+  };
   const hap = await startHaproxyRouter("haproxy", upstreamPort);
   const hapPath: Path = {
     name: "Berth router (HAProxy, access lines parsed)",
@@ -223,13 +245,13 @@ async function main() {
     pids: hap.pids,
     parses: true,
   };
-  await warm([upstreamPort, hap.router.port, nginxPort]);
+  await warm([upstreamPort, hap.router.port, nginxPort, nginxSamePort]);
 
   if (SECTIONS.has("throughput")) {
     log("throughput");
     const hapLinesBefore = hap.counter.lines;
     const connsBefore = await upstreamConnections(upstreamPort);
-    const res = await rounds([direct, hapPath, nginxPath]);
+    const res = await rounds([direct, hapPath, nginxPath, nginxSamePath]);
     await sleep(1000);
     const rows = [...res].map(([p, s]) => [p, med(s)] as const);
     const d = rows[0]![1].rps;
@@ -248,6 +270,12 @@ async function main() {
           `${f2(m.rps / n)} | ${cpuCell} | ${m.all} |\n`,
       );
     }
+    const hs = res.get(hapPath)!;
+    const ns = res.get(nginxPath)!;
+    out(
+      `\nrouter / nginx (own session) requests/s per round: ${hs.map((h, i) => f2(h.rps / ns[i]!.rps)).join(" / ")}; ` +
+        `CPU per request: ${hs.map((h, i) => f2(h.cpuUs / ns[i]!.cpuUs)).join(" / ")}\n`,
+    );
     out(
       `\naccess lines parsed during the throughput section: ${hap.counter.lines - hapLinesBefore}; ` +
         `new upstream connections (all paths): ${(await upstreamConnections(upstreamPort)) - connsBefore - 1}\n\n`,
@@ -256,7 +284,7 @@ async function main() {
 
   if (SECTIONS.has("latency")) {
     log("latency at a fixed rate");
-    const res = await rounds([direct, hapPath, nginxPath], { rate: true });
+    const res = await rounds([direct, hapPath, nginxPath, nginxSamePath], { rate: true });
     const rows = [...res].map(([p, s]) => [p, med(s)] as const);
     const ng = rows[2]![1];
     out(
@@ -331,6 +359,7 @@ async function main() {
   }
 
   await stopChild(nginx);
+  await stopChild(nginxSame);
   nginx = undefined;
   out(`load average at end: ${os.loadavg().map(f1).join(" ")}\n`);
 }
