@@ -221,7 +221,6 @@ async function main() {
   await startNodeUpstream(upstreamPort);
   const direct: Path = { name: "direct (node upstream)", port: upstreamPort, pids: () => [] };
   let nginx: ChildProcess | undefined;
-  let nginxSame: ChildProcess | undefined;
   const nginxPort = await freeLoopbackPort();
   // Both proxies run as daemons do, each in its own session (HaproxyRouter launches HAProxy with -D); a second nginx
   // in the benchmark's session shows what that difference alone is worth on this machine (autogroup scheduling).
@@ -232,11 +231,11 @@ async function main() {
     pids: () => childPids(nginx?.pid ?? 0),
   };
   const nginxSamePort = await freeLoopbackPort();
-  nginxSame = await startNginx(nginxSamePort, upstreamPort);
+  const nginxSame = await startNginx(nginxSamePort, upstreamPort);
   const nginxSamePath: Path = {
     name: "nginx reverse proxy (benchmark's session)",
     port: nginxSamePort,
-    pids: () => childPids(nginxSame?.pid ?? 0),
+    pids: () => childPids(nginxSame.pid ?? 0),
   };
   const hap = await startHaproxyRouter("haproxy", upstreamPort);
   const hapPath: Path = {

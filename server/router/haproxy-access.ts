@@ -89,12 +89,11 @@ export function parseHaproxyAccess(line: string): AccessLine | undefined {
   if (!Number.isInteger(status)) return undefined;
   const duration = Math.max(0, Number(ta) || 0);
   const started = Number(ts) * 1000;
-  // The host is already lowercased and without its port (txn.host); only a Host with spaces in it has more fields.
+  // The host is everything after the 11th space (a Host with spaces in it spans several fields).
   let hostStart = 11;
   for (let i = 0; i < 11; i++) hostStart += f[i]!.length;
-  const rawHost = line.slice(hostStart);
   const out: AccessLine = {
-    host: rawHost === f[11] && rawHost.indexOf(":") < 0 ? rawHost : bareHost(rawHost),
+    host: bareHost(line.slice(hostStart)),
     method: method ?? "",
     path: pathOnly ?? "",
     status,
