@@ -295,7 +295,7 @@ async function main() {
     for (const [p, m] of rows) {
       out(
         `| ${p.name} | ${m.rps.toFixed(0)} | ${f2(m.p50)} | ${f2(m.p99)} | ${signed(m.p50 - ng.p50)} ms | ` +
-          `${signed(m.p99 - ng.p99)} ms | ${p.pids().length ? f1(m.cpuUs) : "-"} |\n`,
+          `${signed(m.p99 - ng.p99)} ms | ${p.pids().length ? `${f1(m.cpuUs)}${p.parses ? ` (of which this process ${f1(m.parseUs)})` : ""}` : "-"} |\n`,
       );
     }
     out("\n");
