@@ -96,9 +96,15 @@ async function startNginx(
 }
 
 /** Berth's HAProxy router with one app on `upstreamPort`; CPU is counted over its master and workers. */
-async function startHaproxyRouter(name: string, upstreamPort: number) {
+async function startHaproxyRouter(name: string, upstreamPort: number, threads?: number) {
   const dataDir = path.join(dir, name);
-  const router = new HaproxyRouter({ listenHost: "127.0.0.1", listenPort: 0, dataDir, log: createLogger("warn") });
+  const router = new HaproxyRouter({
+    listenHost: "127.0.0.1",
+    listenPort: 0,
+    dataDir,
+    log: createLogger("warn"),
+    threads,
+  });
   routers.push(router);
   const counter = { lines: 0 };
   router.on("access", () => counter.lines++);
@@ -212,7 +218,7 @@ async function main() {
   const cpu = os.cpus()[0]?.model ?? "?";
   out(
     `router bench ${new Date().toISOString()}: ${os.cpus().length} cores (${cpu}), kernel ${os.release()}, ` +
-      `${haproxyVersion} (nbthread default: one thread per core), ${nginxVersion} (worker_processes auto), ` +
+      `${haproxyVersion} (the router's default nbthread 1, and a second router with 2), ${nginxVersion} (worker_processes auto), ` +
       `load average ${os.loadavg().map(f1).join(" ")} at start\n` +
       `wrk -t2 -c${CONNECTIONS} -d${SECONDS}s per measurement, ${REPS} rounds, medians (all rounds' req/s after)\n\n`,
   );
@@ -244,13 +250,21 @@ async function main() {
     pids: hap.pids,
     parses: true,
   };
-  await warm([upstreamPort, hap.router.port, nginxPort, nginxSamePort]);
+  // The same router with nbthread 2, as many threads as nginx has workers (the router's default is 1).
+  const hap2 = await startHaproxyRouter("haproxy2", upstreamPort, 2);
+  const hap2Path: Path = {
+    name: "Berth router, nbthread 2 (access lines parsed)",
+    port: hap2.router.port,
+    pids: hap2.pids,
+    parses: true,
+  };
+  await warm([upstreamPort, hap.router.port, hap2.router.port, nginxPort, nginxSamePort]);
 
   if (SECTIONS.has("throughput")) {
     log("throughput");
     const hapLinesBefore = hap.counter.lines;
     const connsBefore = await upstreamConnections(upstreamPort);
-    const res = await rounds([direct, hapPath, nginxPath, nginxSamePath]);
+    const res = await rounds([direct, hapPath, nginxPath, nginxSamePath, hap2Path]);
     await sleep(1000);
     const rows = [...res].map(([p, s]) => [p, med(s)] as const);
     const d = rows[0]![1].rps;
@@ -283,7 +297,7 @@ async function main() {
 
   if (SECTIONS.has("latency")) {
     log("latency at a fixed rate");
-    const res = await rounds([direct, hapPath, nginxPath, nginxSamePath], { rate: true });
+    const res = await rounds([direct, hapPath, nginxPath, nginxSamePath, hap2Path], { rate: true });
     const rows = [...res].map(([p, s]) => [p, med(s)] as const);
     const ng = rows[2]![1];
     out(

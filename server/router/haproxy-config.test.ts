@@ -215,6 +215,14 @@ describe("parseHaproxyAccess", () => {
   });
 });
 
+describe("renderHaproxyConfig threads", () => {
+  it("sets nbthread, 1 unless given", () => {
+    const input = { listen: { host: "127.0.0.1", port: 8080 }, adminSocket: "/d/a.sock", mapFile: MAP, maxBodyBytes: 10 };
+    expect(renderHaproxyConfig(input, emptyState({ backends: 1, slots: 1 }))).toMatch(/^  nbthread 1$/m);
+    expect(renderHaproxyConfig({ ...input, threads: 4 }, emptyState({ backends: 1, slots: 1 }))).toMatch(/^  nbthread 4$/m);
+  });
+});
+
 describe("isoFromMs", () => {
   it("matches Date.toISOString across seconds, millisecond padding and rounding", () => {
     const base = Date.UTC(2026, 11, 2, 23, 59, 59);

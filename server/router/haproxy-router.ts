@@ -46,6 +46,11 @@ export interface HaproxyRouterOptions {
   /** Request body limit in bytes (default 100 MiB); enforced on the declared Content-Length. */
   maxBodyBytes?: number;
   haproxyBin?: string;
+  /**
+   * HAProxy threads (nbthread, default 1). With two, each access line woke the ring reader on the other thread: at
+   * ~1,000 requests/s that doubled HAProxy's CPU per request on this 2-core machine (docs/benchmarks.md).
+   */
+  threads?: number;
   /** Leave HAProxy serving at stop() (the control plane in production); tests stop it. */
   keepRunning?: boolean;
   /**
@@ -73,6 +78,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
   private readonly proc: HaproxyProcess;
   private readonly lock = new Semaphore(1);
   private readonly maxBodyBytes: number;
+  private readonly threads: number;
   /** HTTPS only: the certificates HAProxy holds and the ones it should. */
   private readonly tls: HaproxyTls | undefined;
   private readonly tlsFiles: TlsConfigInput | undefined;
@@ -96,6 +102,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
     this.paths = haproxyPaths(opts.dataDir);
     this.proc = new HaproxyProcess({ paths: this.paths, log: opts.log, bin: opts.haproxyBin });
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.threads = opts.threads ?? 1;
     this.watchdog = new HaproxyWatchdog({
       proc: this.proc,
       admin: this.paths.admin,
@@ -107,6 +114,8 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
     const host = opts.listenHost;
     if (host !== "" && host !== "localhost" && !IPV4_RE.test(host))
       throw new Error(`router: invalid listen host ${JSON.stringify(host)}`);
+    if (!Number.isInteger(this.threads) || this.threads < 1 || this.threads > 64)
+      throw new Error(`router: invalid threads ${this.threads}`);
     if (!Number.isSafeInteger(this.maxBodyBytes) || this.maxBodyBytes < 1)
       throw new Error(`router: invalid maxBodyBytes ${this.maxBodyBytes}`);
     const https = opts.https;
@@ -322,6 +331,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
         adminSocket: this.paths.admin,
         mapFile: this.paths.map,
         maxBodyBytes: this.maxBodyBytes,
+        threads: this.threads,
         tls: this.tlsFiles,
       },
       state,
