@@ -73,12 +73,19 @@ http {
 `;
 }
 
-async function startNginx(port: number, upstreamPort: number, opts: { workers?: string; cpus?: string } = {}) {
+async function startNginx(
+  port: number,
+  upstreamPort: number,
+  opts: { workers?: string; cpus?: string; detached?: boolean } = {},
+) {
   const prefix = `nginx-${port}`;
   const conf = path.join(dir, `${prefix}.conf`);
   fs.writeFileSync(conf, nginxConf(port, upstreamPort, opts.workers ?? "auto", prefix));
   const errorLog = path.join(dir, `${prefix}-error.log`);
-  const child = track("/usr/sbin/nginx", ["-p", dir, "-c", conf, "-e", errorLog], { cpus: opts.cpus });
+  const child = track("/usr/sbin/nginx", ["-p", dir, "-c", conf, "-e", errorLog], {
+    cpus: opts.cpus,
+    detached: opts.detached,
+  });
   child.stdout?.resume();
   child.stderr?.pipe(process.stderr);
   for (let i = 0; i < 100; i++) {
@@ -89,9 +96,15 @@ async function startNginx(port: number, upstreamPort: number, opts: { workers?: 
 }
 
 /** Berth's HAProxy router with one app on `upstreamPort`; CPU is counted over its master and workers. */
-async function startHaproxyRouter(name: string, upstreamPort: number) {
+async function startHaproxyRouter(name: string, upstreamPort: number, threads?: number) {
   const dataDir = path.join(dir, name);
-  const router = new HaproxyRouter({ listenHost: "127.0.0.1", listenPort: 0, dataDir, log: createLogger("warn") });
+  const router = new HaproxyRouter({
+    listenHost: "127.0.0.1",
+    listenPort: 0,
+    dataDir,
+    log: createLogger("warn"),
+    threads,
+  });
   routers.push(router);
   const counter = { lines: 0 };
   router.on("access", () => counter.lines++);
@@ -205,7 +218,8 @@ async function main() {
   const cpu = os.cpus()[0]?.model ?? "?";
   out(
     `router bench ${new Date().toISOString()}: ${os.cpus().length} cores (${cpu}), kernel ${os.release()}, ` +
-      `${haproxyVersion}, ${nginxVersion}, load average ${os.loadavg().map(f1).join(" ")} at start\n` +
+      `${haproxyVersion} (the router's default nbthread 1, and a second router with 2), ${nginxVersion} (worker_processes auto), ` +
+      `load average ${os.loadavg().map(f1).join(" ")} at start\n` +
       `wrk -t2 -c${CONNECTIONS} -d${SECONDS}s per measurement, ${REPS} rounds, medians (all rounds' req/s after)\n\n`,
   );
 
@@ -214,8 +228,21 @@ async function main() {
   const direct: Path = { name: "direct (node upstream)", port: upstreamPort, pids: () => [] };
   let nginx: ChildProcess | undefined;
   const nginxPort = await freeLoopbackPort();
-  nginx = await startNginx(nginxPort, upstreamPort);
-  const nginxPath: Path = { name: "nginx reverse proxy", port: nginxPort, pids: () => childPids(nginx?.pid ?? 0) };
+  // Both proxies run as daemons do, each in its own session (HaproxyRouter launches HAProxy with -D); a second nginx
+  // in the benchmark's session shows what that difference alone is worth on this machine (autogroup scheduling).
+  nginx = await startNginx(nginxPort, upstreamPort, { detached: true });
+  const nginxPath: Path = {
+    name: "nginx reverse proxy (own session)",
+    port: nginxPort,
+    pids: () => childPids(nginx?.pid ?? 0),
+  };
+  const nginxSamePort = await freeLoopbackPort();
+  const nginxSame = await startNginx(nginxSamePort, upstreamPort);
+  const nginxSamePath: Path = {
+    name: "nginx reverse proxy (benchmark's session)",
+    port: nginxSamePort,
+    pids: () => childPids(nginxSame.pid ?? 0),
+  };
   const hap = await startHaproxyRouter("haproxy", upstreamPort);
   const hapPath: Path = {
     name: "Berth router (HAProxy, access lines parsed)",
@@ -223,13 +250,21 @@ async function main() {
     pids: hap.pids,
     parses: true,
   };
-  await warm([upstreamPort, hap.router.port, nginxPort]);
+  // The same router with nbthread 2, as many threads as nginx has workers (the router's default is 1).
+  const hap2 = await startHaproxyRouter("haproxy2", upstreamPort, 2);
+  const hap2Path: Path = {
+    name: "Berth router, nbthread 2 (access lines parsed)",
+    port: hap2.router.port,
+    pids: hap2.pids,
+    parses: true,
+  };
+  await warm([upstreamPort, hap.router.port, hap2.router.port, nginxPort, nginxSamePort]);
 
   if (SECTIONS.has("throughput")) {
     log("throughput");
     const hapLinesBefore = hap.counter.lines;
     const connsBefore = await upstreamConnections(upstreamPort);
-    const res = await rounds([direct, hapPath, nginxPath]);
+    const res = await rounds([direct, hapPath, nginxPath, nginxSamePath, hap2Path]);
     await sleep(1000);
     const rows = [...res].map(([p, s]) => [p, med(s)] as const);
     const d = rows[0]![1].rps;
@@ -248,6 +283,12 @@ async function main() {
           `${f2(m.rps / n)} | ${cpuCell} | ${m.all} |\n`,
       );
     }
+    const hs = res.get(hapPath)!;
+    const ns = res.get(nginxPath)!;
+    out(
+      `\nrouter / nginx (own session) requests/s per round: ${hs.map((h, i) => f2(h.rps / ns[i]!.rps)).join(" / ")}; ` +
+        `CPU per request: ${hs.map((h, i) => f2(h.cpuUs / ns[i]!.cpuUs)).join(" / ")}\n`,
+    );
     out(
       `\naccess lines parsed during the throughput section: ${hap.counter.lines - hapLinesBefore}; ` +
         `new upstream connections (all paths): ${(await upstreamConnections(upstreamPort)) - connsBefore - 1}\n\n`,
@@ -256,7 +297,7 @@ async function main() {
 
   if (SECTIONS.has("latency")) {
     log("latency at a fixed rate");
-    const res = await rounds([direct, hapPath, nginxPath], { rate: true });
+    const res = await rounds([direct, hapPath, nginxPath, nginxSamePath, hap2Path], { rate: true });
     const rows = [...res].map(([p, s]) => [p, med(s)] as const);
     const ng = rows[2]![1];
     out(
@@ -268,7 +309,7 @@ async function main() {
     for (const [p, m] of rows) {
       out(
         `| ${p.name} | ${m.rps.toFixed(0)} | ${f2(m.p50)} | ${f2(m.p99)} | ${signed(m.p50 - ng.p50)} ms | ` +
-          `${signed(m.p99 - ng.p99)} ms | ${p.pids().length ? f1(m.cpuUs) : "-"} |\n`,
+          `${signed(m.p99 - ng.p99)} ms | ${p.pids().length ? `${f1(m.cpuUs)}${p.parses ? ` (of which this process ${f1(m.parseUs)})` : ""}` : "-"} |\n`,
       );
     }
     out("\n");
@@ -331,6 +372,7 @@ async function main() {
   }
 
   await stopChild(nginx);
+  await stopChild(nginxSame);
   nginx = undefined;
   out(`load average at end: ${os.loadavg().map(f1).join(" ")}\n`);
 }

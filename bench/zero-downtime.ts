@@ -3,7 +3,7 @@
 // pushed with git. N config changes in a row (each a new release and a rollout) while a separate load-generator
 // process sends a constant R requests/s through the router; counts failed requests (non-200 or connection errors),
 // latency p50/p99 (from each request's scheduled send time, so a stall is not hidden) and each rollout's duration.
-// Run: sudo npx tsx bench/zero-downtime.ts [redeploys=10] [rate=200] [web=2] [tcp_migrate_req=keep|0|1]
+// Run: sudo npx tsx bench/zero-downtime.ts [redeploys=10] [rate=200] [web=2] [tcp_migrate_req=keep|0|1] [new|keepalive]
 // Results go to stdout; copy them into docs/benchmarks.md. The last argument sets the host's
 // net.ipv4.tcp_migrate_req before the control plane starts (restored afterwards; it mattered for the removed Caddy
 // router, which reopened its listeners on every config load). HAProxy changes routes through its Runtime API without
@@ -13,7 +13,6 @@ import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { loadConfig } from "../server/config.ts";
 import { createLogger } from "../server/logger.ts";
 import { migrateDatabase } from "../server/db/migrate.ts";
@@ -27,6 +26,7 @@ import { backendConfigFor } from "../runtime-agent/agent/backend-config.ts";
 import { loadAgentConfig } from "../runtime-agent/agent/config.ts";
 import { silentLogger } from "../runtime-agent/log.ts";
 import { ApiClient } from "../test/helpers/client.ts";
+import { agentFlagsFor, spawnAgent } from "../runtime-agent/test-support/agent-process.ts";
 import { git, makeRepo, remoteUrl } from "../test/helpers/git.ts";
 import { cleanupBuilder } from "../test/helpers/builder-cleanup.ts";
 
@@ -34,6 +34,8 @@ const REDEPLOYS = Number(process.argv[2] ?? 10);
 const RATE = Number(process.argv[3] ?? 200);
 const WEB = Number(process.argv[4] ?? 2);
 const MIGRATE_REQ = process.argv[5] ?? "keep";
+/** "new": a new connection per request; "keepalive": 50 keep-alive connections, reused (closed ones are counted). */
+const CONNECTIONS = process.argv[6] ?? "new";
 const MIGRATE_REQ_FILE = "/proc/sys/net/ipv4/tcp_migrate_req";
 let migrateReqBefore: string | undefined;
 
@@ -51,7 +53,6 @@ function tcpCounters(): Record<string, number> {
   return out;
 }
 const APP = "zdt";
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dockerfile = `FROM scratch
 COPY busybox /bin/busybox
 RUN ["/bin/busybox","--install","-s","/bin"]
@@ -70,7 +71,13 @@ echo "instance=$(hostname) greeting=\${GREETING:-none}"
 // is measured from when it was due. "stop" on stdin ends it; it prints one JSON line with the results.
 const LOADGEN = `
 const http = require("node:http");
-const [port, host, rate] = [Number(process.argv[1]), process.argv[2], Number(process.argv[3])];
+const [port, host, rate, mode] = [Number(process.argv[1]), process.argv[2], Number(process.argv[3]), process.argv[4]];
+// Keep-alive mode: 50 connections reused; a connection that closes before the end (not by us) is counted. "fifo"
+// uses them in turn: with Node's default (lifo) most sit idle after a burst until the router's keep-alive timeout
+// (60 s) closes them, and a request sent at that moment fails ("socket hang up"), which is the client's idle-timeout
+// race, not something a route change did.
+const agent = mode === "keepalive" ? new http.Agent({ keepAlive: true, maxSockets: 50, scheduling: "fifo" }) : false;
+let opened = 0, closed = 0;
 const t0 = performance.now();
 const lat = [];
 const failures = [];
@@ -84,13 +91,19 @@ function one(due) {
     if (status !== 200) failures.push({ at: Math.round(performance.timeOrigin + due), status, detail });
     if (stopping && done === sent) report();
   };
-  const req = http.request({ host: "127.0.0.1", port, path: "/index.html", headers: { host }, agent: false, timeout: 10000 }, (res) => {
+  const req = http.request({ host: "127.0.0.1", port, path: "/index.html", headers: { host }, agent, timeout: 10000 }, (res) => {
     res.on("data", () => undefined);
     res.on("end", () => finish(res.statusCode, ""));
     res.on("error", (e) => finish(0, e.message));
   });
   req.on("timeout", () => req.destroy(new Error("timeout")));
   req.on("error", (e) => finish(0, (e.code ? e.code + " " : "") + e.message));
+  if (agent) req.on("socket", (sock) => {
+    if (sock.berthSeen) return;
+    sock.berthSeen = true;
+    opened++;
+    sock.once("close", () => { if (!stopping) closed++; });
+  });
   req.end();
 }
 const timer = setInterval(() => {
@@ -102,7 +115,7 @@ function report() {
   lat.sort((a, b) => a - b);
   const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
   const seconds = (performance.now() - t0) / 1000;
-  process.stdout.write(JSON.stringify({ sent, seconds, p50: q(0.5), p99: q(0.99), max: lat[lat.length - 1] ?? NaN, failures }) + "\\n");
+  process.stdout.write(JSON.stringify({ sent, seconds, p50: q(0.5), p99: q(0.99), max: lat[lat.length - 1] ?? NaN, failures, opened, closed }) + "\\n");
   process.exit(0);
 }
 process.stdin.on("data", (d) => {
@@ -121,6 +134,9 @@ interface LoadResult {
   p99: number;
   max: number;
   failures: { at: number; status: number; detail: string }[];
+  /** Keep-alive mode: connections opened, and closed before the end of the load (not by the client). */
+  opened: number;
+  closed: number;
 }
 
 let env: RootEnv | undefined;
@@ -163,7 +179,7 @@ function get(port: number, host: string, urlPath: string): Promise<{ status: num
 }
 
 function startLoad(port: number, host: string): Promise<{ stop(): Promise<LoadResult> }> {
-  const child = spawn(process.execPath, ["-e", LOADGEN, String(port), host, String(RATE)], {
+  const child = spawn(process.execPath, ["-e", LOADGEN, String(port), host, String(RATE), CONNECTIONS], {
     stdio: ["pipe", "pipe", "inherit"],
   });
   loadgen = child;
@@ -213,40 +229,14 @@ async function main() {
   const api = owner;
   // The agent publishes on 127.0.0.1: a local-agent token, the only kind the control plane routes on loopback.
   const join = (await createLocalJoinToken(cp.services.db, { name: "zdt-node" })).token;
-  const reg = cp.registry();
-  const authFile = path.join(env.tmp, "registry-auth.json");
-  const auth = Buffer.from(`${reg.username}:${reg.password}`).toString("base64");
-  fs.writeFileSync(authFile, JSON.stringify({ auths: { [reg.host]: { auth } } }), { mode: 0o600 });
-  const c = env.backend.config;
+  // The agent's flags as the root tests use them (agentFlagsFor): instances publish on the bridge gateway, which the
+  // router on this machine reaches without route_localnet. (Publishing on 127.0.0.1, as this bench did before, needs
+  // route_localnet since the agent's CNI config stopped using portmap's SNAT mode, so the first instance never passed
+  // its health check: "not healthy after 90 s".) The agent pulls through the control plane's /v2/ with its join token.
   const portBase = 31_000 + Math.floor(Math.random() * 200) * 100;
-  const flags = [
-    `--control-plane=${url}`,
-    `--join-token=${join}`,
-    `--state-dir=${path.join(env.tmp, "agent")}`,
-    `--runc-root=${c.runcRoot}`,
-    `--storage-root=${c.storage.root}`,
-    `--storage-run-root=${c.storage.runRoot}`,
-    `--cni-network=${c.cni.networkName}`,
-    `--cni-bridge=${c.cni.bridge}`,
-    `--subnet=${c.cni.subnet}`,
-    `--cgroup-parent=${c.cgroupParent}`,
-    `--name-prefix=${c.namePrefix}`,
-    "--node-name=zdt-node",
-    "--node-address=127.0.0.1",
-    "--host-ip=127.0.0.1",
-    `--host-ports=${portBase}-${portBase + 99}`,
-    "--ip-masq=false",
-    "--tick-ms=250",
-    `--insecure-registries=${reg.host}`,
-    `--registry-auth-file=${authFile}`,
-  ];
+  const flags = agentFlagsFor(env, { controlPlane: url, joinToken: join, nodeName: "zdt-node", portBase });
   inspector = await OciBackend.open(backendConfigFor(loadAgentConfig(flags, { NODE_ENV: "test" })), silentLogger());
-  agent = spawn(process.execPath, ["--import", "tsx", "runtime-agent/main.ts", ...flags], {
-    cwd: root,
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", BERTH_LOG_LEVEL: "warn", NODE_ENV: "test" },
-  });
-  agent.stderr?.on("data", () => undefined);
+  agent = spawnAgent(flags);
   const db = cp.services.db;
   await until("node ready", async () => (await db.node.findUnique({ where: { name: "zdt-node" } }))?.state === "ready");
   if ((await api.req("POST", "/api/v1/apps", { name: APP })).status !== 201) throw new Error("app create failed");
@@ -330,7 +320,7 @@ async function main() {
     .join(" ");
   process.stdout.write(
     `\nzero-downtime: ${REDEPLOYS} config changes in a row (new release + rollout each), web=${WEB}, ` +
-      `${RATE} req/s constant rate through the router (new connection per request), ${os.cpus().length} cores, ` +
+      `${RATE} req/s constant rate through the router (${CONNECTIONS === "keepalive" ? "50 keep-alive connections" : "new connection per request"}), ${os.cpus().length} cores, ` +
       `load average ${la}, net.ipv4.tcp_migrate_req=${migrateReq}\n\n`,
   );
   process.stdout.write(
@@ -341,7 +331,10 @@ async function main() {
       `${result.p50.toFixed(1)} | ${result.p99.toFixed(1)} | ${result.max.toFixed(0)} | 0 failed: ${result.failures.length === 0 ? "met" : "MISSED"} |\n`,
   );
   process.stdout.write(
-    `\nrollouts (config change -> release deployed / -> old instances gone): median ${(med(rollouts.map((r) => r.deployedMs)) / 1000).toFixed(2)} s / ` +
+    (CONNECTIONS === "keepalive"
+      ? `\nkeep-alive connections opened ${result.opened}, closed before the end (by the router or the network) ${result.closed}\n`
+      : "") +
+      `\nrollouts (config change -> release deployed / -> old instances gone): median ${(med(rollouts.map((r) => r.deployedMs)) / 1000).toFixed(2)} s / ` +
       `${(med(rollouts.map((r) => r.convergedMs)) / 1000).toFixed(2)} s; all ${REDEPLOYS} took ${(redeployMs / 1000).toFixed(1)} s\n`,
   );
   process.stdout.write(

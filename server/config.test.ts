@@ -16,6 +16,7 @@ describe("loadConfig", () => {
       host: "0.0.0.0",
       routerPort: 8080,
       routerOutlives: true,
+      routerThreads: 1,
       domain: "localhost",
       publicUrl: undefined,
       admin: undefined,

@@ -27,6 +27,8 @@ const EnvSchema = z.object({
     })
     .optional(),
   BERTH_ROUTER_OUTLIVES: z.enum(["on", "off"]).default("on"),
+  // HAProxy threads: one measured cheaper per request on 2 cores (docs/router.md); more for a router busier than a core.
+  BERTH_ROUTER_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   BERTH_TLS_ISSUER: z.enum(["acme", "internal"]).default("acme"),
   BERTH_ACME_EMAIL: z.email().optional(),
   BERTH_ACME_CA: z.url({ protocol: /^https$/ }).optional(),
@@ -74,6 +76,8 @@ export interface Config {
   routerPort: number;
   /** Keep the router's HAProxy serving when the control plane stops; the next start adopts it (router.md). */
   routerOutlives: boolean;
+  /** HAProxy's nbthread. */
+  routerThreads: number;
   /** Router TLS listener port; 0 = HTTPS off. When on, hosts outside localhost get certificates (router.md). */
   httpsPort: number;
   /** Where those certificates come from: an ACME CA, or the control plane's internal CA (tests, private networks). */
@@ -175,6 +179,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     routerPort: e.BERTH_ROUTER_PORT,
     routerOutlives: e.BERTH_ROUTER_OUTLIVES === "on",
+    routerThreads: e.BERTH_ROUTER_THREADS,
     httpsPort: e.BERTH_HTTPS_PORT,
     tlsIssuer: e.BERTH_TLS_ISSUER,
     acmeEmail: e.BERTH_ACME_EMAIL,

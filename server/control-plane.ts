@@ -109,6 +109,7 @@ async function startRouter(
     dataDir: config.dataDir,
     log,
     keepRunning: outlives,
+    threads: config.routerThreads,
     https,
   });
   try {

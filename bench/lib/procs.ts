@@ -11,11 +11,14 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function track(
   command: string,
   args: string[],
-  opts: { env?: Record<string, string | undefined>; cpus?: string } = {},
+  opts: { env?: Record<string, string | undefined>; cpus?: string; detached?: boolean } = {},
 ) {
   const [cmd, argv] = opts.cpus ? ["/usr/bin/taskset", ["-c", opts.cpus, command, ...args]] : [command, args];
   const env = (opts.env ?? process.env) as NodeJS.ProcessEnv;
-  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"], env });
+  // detached: its own session (setsid), as a daemon such as the router's HAProxy runs. With the kernel's autogroup
+  // scheduling (sched_autogroup_enabled=1) a session is also a scheduling group, which changes how a loaded machine
+  // shares its cores between the proxy and the benchmark's other processes.
+  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"], env, detached: opts.detached });
   children.add(child);
   child.once("exit", () => children.delete(child));
   return child;

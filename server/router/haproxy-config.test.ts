@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RouteEntry } from "./routes.ts";
-import { parseHaproxyAccess } from "./haproxy-access.ts";
+import { isoFromMs, parseHaproxyAccess } from "./haproxy-access.ts";
+import { renderHaproxyConfig } from "./haproxy-config.ts";
 import {
   MIN_POOL,
   commandSucceeded,
@@ -8,11 +9,10 @@ import {
   parseRuntimeState,
   planRoutes,
   poolFor,
-  renderHaproxyConfig,
   renderHostMap,
   runtimeCommands,
   validateRoutes,
-} from "./haproxy-config.ts";
+} from "./haproxy-slots.ts";
 
 const MAP = "/d/haproxy/hosts.map";
 const route = (app: string, upstreams: string[], over: Partial<RouteEntry> = {}): RouteEntry => ({
@@ -205,5 +205,31 @@ describe("parseHaproxyAccess", () => {
     expect(miss?.upstream).toBeUndefined();
     expect(parseHaproxyAccess("Server b0/s1 is DOWN")).toBeUndefined();
     expect(parseHaproxyAccess("berth1 short")).toBeUndefined();
+  });
+
+  it("keeps hosts with spaces whole, and refuses upstreams that are not IPv4:port", () => {
+    const line = "berth1 1796200282.861 id 200 - 99 0 shop <NOSRV> GET / Evil Host:80";
+    expect(parseHaproxyAccess(line)).toMatchObject({ host: "evil host", bytes: 99, app: "shop" });
+    expect(parseHaproxyAccess(line)?.upstream).toBeUndefined();
+    expect(parseHaproxyAccess("berth1 1796200282.861 id 200 - 99 0 shop 1.2.3.4:x GET / h")?.upstream).toBeUndefined();
+  });
+});
+
+describe("renderHaproxyConfig threads", () => {
+  it("sets nbthread, 1 unless given", () => {
+    const input = { listen: { host: "127.0.0.1", port: 8080 }, adminSocket: "/d/a.sock", mapFile: MAP, maxBodyBytes: 10 };
+    expect(renderHaproxyConfig(input, emptyState({ backends: 1, slots: 1 }))).toMatch(/^  nbthread 1$/m);
+    expect(renderHaproxyConfig({ ...input, threads: 4 }, emptyState({ backends: 1, slots: 1 }))).toMatch(/^  nbthread 4$/m);
+  });
+});
+
+describe("isoFromMs", () => {
+  it("matches Date.toISOString across seconds, millisecond padding and rounding", () => {
+    const base = Date.UTC(2026, 11, 2, 23, 59, 59);
+    for (const ms of [base, base + 1, base + 9, base + 10, base + 99, base + 100, base + 999, base + 1000, base + 61_234])
+      expect(isoFromMs(ms)).toBe(new Date(ms).toISOString());
+    expect(isoFromMs(base + 0.6)).toBe(new Date(base + 1).toISOString());
+    expect(isoFromMs(base - 1)).toBe(new Date(base - 1).toISOString()); // back into the previous second
+    expect(isoFromMs(Date.UTC(10_000, 0, 1))).toBe(new Date(Date.UTC(10_000, 0, 1)).toISOString());
   });
 });

@@ -8,23 +8,21 @@ import { freeLoopbackPort } from "../lib/free-port.ts";
 import { assertHttps, DEFAULT_MAX_BODY_BYTES, tlsHostsOf, type HttpsOptions, type RouteEntry } from "./routes.ts";
 import { AcmeIssuer, CertStore, InternalIssuer } from "./haproxy-certs.ts";
 import { AccessStream, parseHaproxyAccess, type AccessLine } from "./haproxy-access.ts";
+import { ACCESS_TAG, CONFIG_SIGNATURE, renderHaproxyConfig, type TlsConfigInput } from "./haproxy-config.ts";
 import {
-  ACCESS_TAG,
-  CONFIG_SIGNATURE,
   MIN_POOL,
   commandSucceeded,
   emptyState,
   parseRuntimeState,
   planRoutes,
   poolFor,
-  renderHaproxyConfig,
   renderHostMap,
   runtimeCommands,
   validateRoutes,
   type RuntimeState,
-  type TlsConfigInput,
-} from "./haproxy-config.ts";
-import type { ProcessInfo, RouterHealth } from "../health/types.ts";
+} from "./haproxy-slots.ts";
+import type { RouterHealth } from "../health/types.ts";
+import { HaproxyWatchdog } from "./haproxy-watchdog.ts";
 import { HaproxyProcess, haproxyPaths, runtimeApi, workerPid, type HaproxyPaths } from "./haproxy-process.ts";
 import { HaproxyTls, type CertificateEvent } from "./haproxy-tls.ts";
 
@@ -32,12 +30,6 @@ export type { CertificateEvent } from "./haproxy-tls.ts";
 export type { AccessLine } from "./haproxy-access.ts";
 export type { HttpsOptions, RouteEntry } from "./routes.ts";
 
-/**
- * The watcher looks for the master process every 100 ms (a pid file and /proc read: a dead HAProxy refuses
- * connections until it is back, so noticing fast matters) and asks the Runtime API every 5th time (0.5 s).
- */
-const WATCH_INTERVAL_MS = 100;
-const ANSWER_CHECK_EVERY = 5;
 /** Commands per Runtime API connection. */
 const BATCH = 500;
 const IPV4_RE =
@@ -54,6 +46,11 @@ export interface HaproxyRouterOptions {
   /** Request body limit in bytes (default 100 MiB); enforced on the declared Content-Length. */
   maxBodyBytes?: number;
   haproxyBin?: string;
+  /**
+   * HAProxy threads (nbthread, default 1). With two, each access line woke the ring reader on the other thread: at
+   * ~1,000 requests/s that doubled HAProxy's CPU per request on this 2-core machine (docs/benchmarks.md).
+   */
+  threads?: number;
   /** Leave HAProxy serving at stop() (the control plane in production); tests stop it. */
   keepRunning?: boolean;
   /**
@@ -81,6 +78,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
   private readonly proc: HaproxyProcess;
   private readonly lock = new Semaphore(1);
   private readonly maxBodyBytes: number;
+  private readonly threads: number;
   /** HTTPS only: the certificates HAProxy holds and the ones it should. */
   private readonly tls: HaproxyTls | undefined;
   private readonly tlsFiles: TlsConfigInput | undefined;
@@ -92,15 +90,11 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
   private liveKey: string | undefined;
   private desired: { key: string; routes: RouteEntry[] } | undefined;
   private loading: Promise<void> | undefined;
-  private watchTimer: NodeJS.Timeout | undefined;
-  private unanswered = 0;
-  private watchTicks = 0;
   private started = false;
   /** Runtime API batches and reloads sent (tests check that unchanged routes send nothing). */
   updates = 0;
   reloads = 0;
-  /** Restarts by the watcher, and when it last found HAProxy gone (platform health). */
-  private readonly restartInfo: ProcessInfo = { restarts: 0, startedAt: null, lastExit: null };
+  private readonly watchdog: HaproxyWatchdog;
 
   constructor(private readonly opts: HaproxyRouterOptions) {
     super();
@@ -108,9 +102,20 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
     this.paths = haproxyPaths(opts.dataDir);
     this.proc = new HaproxyProcess({ paths: this.paths, log: opts.log, bin: opts.haproxyBin });
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.threads = opts.threads ?? 1;
+    this.watchdog = new HaproxyWatchdog({
+      proc: this.proc,
+      admin: this.paths.admin,
+      lock: this.lock,
+      active: () => this.started,
+      relaunch: () => this.relaunch(),
+      log: this.log,
+    });
     const host = opts.listenHost;
     if (host !== "" && host !== "localhost" && !IPV4_RE.test(host))
       throw new Error(`router: invalid listen host ${JSON.stringify(host)}`);
+    if (!Number.isInteger(this.threads) || this.threads < 1 || this.threads > 64)
+      throw new Error(`router: invalid threads ${this.threads}`);
     if (!Number.isSafeInteger(this.maxBodyBytes) || this.maxBodyBytes < 1)
       throw new Error(`router: invalid maxBodyBytes ${this.maxBodyBytes}`);
     const https = opts.https;
@@ -154,7 +159,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
   async health(): Promise<RouterHealth> {
     const running = this.started && this.proc.masterPid() !== undefined;
     const answering = running && (await workerPid(this.paths.admin)) !== undefined;
-    return { running, answering, routesApplied: answering, process: { ...this.restartInfo } };
+    return { running, answering, routesApplied: answering, process: { ...this.watchdog.info } };
   }
 
   /** The TLS listener's port, or 0 when HTTPS is off. */
@@ -220,8 +225,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
       this.started = true;
       this.tls?.start();
     });
-    this.watchTimer = setInterval(() => void this.watch(), WATCH_INTERVAL_MS);
-    this.watchTimer.unref();
+    this.watchdog.start();
     this.log.info({ port: this.listenPort, admin: this.paths.admin }, "router started (haproxy)");
   }
 
@@ -248,8 +252,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
 
   /** Lets go of HAProxy without stopping it (it keeps serving the live routes until a router adopts it). */
   async detach(): Promise<void> {
-    clearInterval(this.watchTimer);
-    this.watchTimer = undefined;
+    this.watchdog.stop();
     this.started = false;
     this.tls?.stop();
     this.stream?.stop();
@@ -328,6 +331,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
         adminSocket: this.paths.admin,
         mapFile: this.paths.map,
         maxBodyBytes: this.maxBodyBytes,
+        threads: this.threads,
         tls: this.tlsFiles,
       },
       state,
@@ -340,38 +344,12 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
     return state.pool.backends > 0 ? state : emptyState(MIN_POOL);
   }
 
-  /** Restarts HAProxy from the written files (the latest routes) when its master died or its worker stopped answering. */
-  private async watch(): Promise<void> {
-    if (!this.started || this.lock.waiting > 0) return;
-    await this.lock.run(async () => {
-      if (!this.started) return;
-      const master = this.proc.masterPid();
-      if (master !== undefined) {
-        if (++this.watchTicks % ANSWER_CHECK_EVERY !== 0) return;
-        if ((await workerPid(this.paths.admin)) !== undefined) {
-          this.unanswered = 0;
-          return;
-        }
-        if (++this.unanswered < 4) return;
-      }
-      this.unanswered = 0;
-      this.restartInfo.lastExit = { at: new Date(), code: null, signal: master === undefined ? "gone" : "not answering" };
-      this.log.warn({ master }, "haproxy is gone or not answering; restarting it with the latest routes");
-      try {
-        await this.proc.stop();
-        await this.proc.launch();
-        this.live = this.fileState;
-        await this.tls?.readBack();
-        this.restartInfo.restarts++;
-        this.restartInfo.startedAt = new Date();
-        this.log.warn({ pid: this.proc.masterPid() }, "haproxy restarted with the latest routes");
-      } catch (err) {
-        this.log.error(
-          { err: err instanceof Error ? err.message : String(err) },
-          "restarting haproxy failed; retrying",
-        );
-      }
-    });
+  /** The watchdog's restart: HAProxy again from the written files, i.e. with the latest routes and certificates. */
+  private async relaunch(): Promise<void> {
+    await this.proc.stop();
+    await this.proc.launch();
+    this.live = this.fileState;
+    await this.tls?.readBack();
   }
 
   private onLogLine(line: string): void {
@@ -380,7 +358,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
       this.emit("access", access);
       return;
     }
-    if (!line.startsWith(ACCESS_TAG)) this.log.info({ haproxy: line.slice(0, 500) }, "haproxy event");
+    if (!line.startsWith(ACCESS_TAG) && line.trim()) this.log.info({ haproxy: line.slice(0, 500) }, "haproxy event");
   }
 }
 
