@@ -124,6 +124,9 @@ export function renderHaproxyConfig(input: HaproxyConfigInput, state: RuntimeSta
     "  timeout http-request 30s",
     "  timeout http-keep-alive 60s",
     "  option http-keep-alive",
+    // At a reload the old worker keeps idle keep-alive connections until their next request and answers it with
+    // "Connection: close", instead of closing them while a client may be sending on them (a "socket hang up").
+    "  option idle-close-on-response",
     // A connection that fails is retried once per other instance; requests an instance has seen are never retried.
     `  retries ${RETRIES}`,
     "  retry-on conn-failure",

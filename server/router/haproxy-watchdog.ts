@@ -8,12 +8,14 @@ import { workerPid, type HaproxyProcess } from "./haproxy-process.ts";
 
 /**
  * The master process is looked for every 100 ms (a pid file and /proc read: a dead HAProxy refuses connections until
- * it is back, so noticing fast matters) and the Runtime API is asked every 5th time (0.5 s); 4 unanswered asks in a
+ * it is back, so noticing fast matters) and the Runtime API is asked every 5th time (0.5 s); 10 unanswered asks in a
  * row count as dead.
  */
 const WATCH_INTERVAL_MS = 100;
 const ANSWER_CHECK_EVERY = 5;
-const UNANSWERED_LIMIT = 4;
+// 10, not fewer: with nbthread 1 a saturated worker answers the Runtime API late, and a false "dead" verdict would
+// restart a router that is only busy (seen once in bench/router.ts under load 20).
+const UNANSWERED_LIMIT = 10;
 
 export interface WatchdogOptions {
   proc: HaproxyProcess;
