@@ -80,7 +80,9 @@ export async function prepareAndCreate(d: CreateDeps, config: ContainerConfig, m
   const step = <T>(name: string, fn: () => Promise<T>) => timed(d.onStep, name, fn);
   const image = await step("image", () => d.images.resolve(config.image));
   const args = config.command ?? [...image.config.entrypoint, ...image.config.cmd];
-  const range = d.idRanges ? await step("id range", () => (d.idRanges as IdRangeAllocator).rangeFor(config.team)) : null;
+  const range = d.idRanges
+    ? await step("id range", () => (d.idRanges as IdRangeAllocator).rangeFor(config.team))
+    : null;
   // One record write for everything the next steps may create (teardown tolerates any of it missing): each write is
   // a file write + rename on the hot path.
   meta.imageId = image.id;
@@ -254,11 +256,12 @@ async function prepareRootfs(
         },
         paths,
         {
-        sizeBytes: d.config.diskLimits ? config.limits.diskBytes : null,
-        rootUid: range?.hostId ?? 0,
-        rootGid: range?.hostId ?? 0,
-        rootMode: (await fs.stat(image.layers[0] ?? "/")).mode,
-      }),
+          sizeBytes: d.config.diskLimits ? config.limits.diskBytes : null,
+          rootUid: range?.hostId ?? 0,
+          rootGid: range?.hostId ?? 0,
+          rootMode: (await fs.stat(image.layers[0] ?? "/")).mode,
+        },
+      ),
     );
   } finally {
     // Settled before this branch ends either way (its failure is the other branch's to report).
