@@ -10,6 +10,7 @@
 //   file at the same path. A tail keeps the old file open (its data stays readable after the unlink), drains it,
 //   then moves to the new inode. The file of a deleted container is opened before the delete (withLogShipping), so
 //   the last lines of a crashed instance are shipped too.
+import { fstatSync, statSync } from "node:fs";
 import fs from "node:fs/promises";
 import type { Logger } from "pino";
 import type { LogBatch } from "../protocol/notifications.ts";
@@ -181,6 +182,7 @@ export class LogShipper {
   private async poll(): Promise<void> {
     for (const [id, tail] of [...this.tails]) {
       try {
+        if (this.idle(tail)) continue;
         await this.refresh(tail);
         if (this.opts.canSend()) await this.ship(tail);
         if (tail.removed && (await this.drained(tail))) {
@@ -194,6 +196,21 @@ export class LogShipper {
     }
     if (this.dirty && this.now() - this.lastPersist >= (this.opts.persistMs ?? 1000)) {
       await this.persist().catch((err: unknown) => this.opts.log.warn({ err }, "writing log offsets failed"));
+    }
+  }
+
+  /**
+   * True when a poll would find nothing to do: one open file, read to its end, still the file at the path. Checked with
+   * two blocking stats (a few µs each): most tails are idle in most polls, and the async refresh + read of each cost
+   * about half of the agent's CPU at rest with 100 instances (bench/agent-rest.ts).
+   */
+  private idle(tail: Tail): boolean {
+    const head = tail.sources[0];
+    if (!head || tail.sources.length !== 1 || tail.removed || tail.lost > 0) return false;
+    try {
+      return fstatSync(head.fh.fd).size === head.offset && statSync(tail.path).ino === head.ino;
+    } catch {
+      return false;
     }
   }
 
