@@ -2,13 +2,17 @@
 // rest for D seconds per variant: a reconciler-style `list()` of every instance each tick (250 ms, as bench/density.ts
 // runs the agent) and a stats pass every 5 s (list + `stats()` of each running instance, as stats-collector.ts does).
 // Variants, measured in the same run, one after the other:
-//   before: what the backend did until this change: one `runc state` process per instance in list() and another in
-//           stats() (reproduced through backend.state(), which still asks runc per instance)
-//   now:    list() with one `runc list` per pass, stats() from files only (cgroup files, conmon's pid file, /proc)
+//   files:  list() reading every instance's record, runc state file, /proc stat, exit file and OOM marker each pass
+//           (what the backend did before the list cache; reproduced with containerInfo() per instance)
+//   now:    backend.list(): running instances from the list cache (list-cache.ts) between conmon exit-file events
+//   + logs: "now" plus a LogShipper tailing every instance's log (150 ms polls), as the agent runs it
 // CPU is this process's user+system time plus that of its reaped children (runc), from /proc/self/stat, over the
 // window, as % of one core. Run: sudo npx tsx bench/agent-rest.ts [instances=100] [seconds=30] [tick-ms=250]
 import fs from "node:fs/promises";
 import os from "node:os";
+import { silentLogger } from "../runtime-agent/log.ts";
+import { LogShipper } from "../runtime-agent/agent/log-shipper.ts";
+import { containerInfo } from "../runtime-agent/runtime/container-state.ts";
 import { createRootEnv, type RootEnv } from "../runtime-agent/test-support/root-env.ts";
 
 const N = Number(process.argv[2] ?? 100);
@@ -52,18 +56,38 @@ async function main() {
   process.stdout.write(
     `tick ${TICK_MS} ms; ${N} instances started in ${((Date.now() - t0) / 1000).toFixed(1)} s (load ${load()})\n\n`,
   );
-  const variants = {
-    before: {
-      list: async () => Promise.all((await backend.store.ids()).map((id) => backend.state(id))),
+  const filesList = async () =>
+    Promise.all(
+      (await backend.store.ids()).map(async (id) =>
+        containerInfo(backend.store, backend.runc, id, (await backend.runc.stateFromFiles(id)) ?? undefined),
+      ),
+    );
+  const nowStats = async () => {
+    for (const c of await backend.list()) if (c.status === "running") await backend.stats(c.id);
+  };
+  let shipper: LogShipper | undefined;
+  const variants: Record<
+    string,
+    { list: () => Promise<unknown>; stats: () => Promise<unknown>; setup?: () => Promise<void> }
+  > = {
+    files: {
+      list: filesList,
       stats: async () => {
-        for (const c of await Promise.all((await backend.store.ids()).map((id) => backend.state(id))))
-          if (c?.status === "running") await backend.state(c.id).then(() => backend.stats(c.id));
+        for (const c of await filesList()) if (c?.status === "running") await backend.stats(c.id);
       },
     },
-    now: {
+    now: { list: () => backend.list(), stats: nowStats },
+    "now + logs": {
       list: () => backend.list(),
-      stats: async () => {
-        for (const c of await backend.list()) if (c.status === "running") await backend.stats(c.id);
+      stats: nowStats,
+      setup: async () => {
+        shipper = new LogShipper({
+          stateDir: env!.tmp,
+          send: () => undefined,
+          canSend: () => true,
+          log: silentLogger(),
+        });
+        await shipper.start(await backend.list());
       },
     },
   };
@@ -71,6 +95,7 @@ async function main() {
     `| variant | agent process CPU (% of a core) | runc children CPU (%) | total (%) | passes | load average |\n|---|---|---|---|---|---|\n`,
   );
   for (const [name, v] of Object.entries(variants)) {
+    await v.setup?.();
     await sleep(2_000);
     const start = await cpuTicks();
     const t = Date.now();
@@ -102,8 +127,9 @@ async function main() {
     const b = await cpuTicks();
     return { ms: (u.user + u.system) / 1000 / runs, children: ((b.children - a.children) * 10) / runs };
   };
-  const l = await cpuOf(20, variants.now.list);
-  const st = await cpuOf(5, variants.now.stats);
+  await shipper?.stop();
+  const l = await cpuOf(20, () => backend.list());
+  const st = await cpuOf(5, nowStats);
   process.stdout.write(
     `\nnow, per pass with ${N} instances: list() ${l.ms.toFixed(1)} ms CPU (children ${l.children.toFixed(1)} ms), ` +
       `stats pass ${st.ms.toFixed(1)} ms CPU (children ${st.children.toFixed(1)} ms)\n`,

@@ -119,8 +119,10 @@ export async function startPlatform(app: string, opts: { hostPorts?: number } = 
       `--cgroup-parent=${c.cgroupParent}`,
       `--name-prefix=${c.namePrefix}`,
       `--node-name=${app}-node`,
-      "--node-address=127.0.0.1",
-      "--host-ip=127.0.0.1",
+      // Published on the bridge gateway, as single-machine mode does (server/nodes/local-agent.ts): 127.0.0.1 would
+      // need route_localnet, which the node's network policy keeps off.
+      `--node-address=${env.gateway}`,
+      `--host-ip=${env.gateway}`,
       `--host-ports=${portBase}-${portBase + ports - 1}`,
       "--ip-masq=false",
       "--tick-ms=250",

@@ -1,15 +1,20 @@
 // The level-triggered reconcile loop: converges the backend to the last desired state, probes health, restarts
-// crashed instances with backoff, and reports every transition. It owns the local state file.
+// crashed instances with backoff, and reports every transition. It owns the local state file. The per-record rules
+// (new record, restart decision, event shape) are in instance-records.ts, liveness bookkeeping in liveness.ts.
 import type { Logger } from "pino";
 import type { DesiredState, InstanceSpec } from "../protocol/desired-state.ts";
 import type { ObservedInstance } from "../protocol/methods.ts";
 import type { InstanceEvent, InstanceState } from "../protocol/notifications.ts";
 import type { ContainerInfo, RuntimeBackend } from "../runtime/backend.ts";
-import { nextRestartStep, restartDelayMs } from "./backoff.ts";
-import { diffInstances, specHash, stableJson } from "./diff.ts";
+import { nextRestartStep } from "./backoff.ts";
+import { diffInstances, stableJson } from "./diff.ts";
 import type { Prober } from "./health.ts";
 import { allocateHostPort, type HostPortsInUse } from "./host-ports.ts";
+import { instanceEvent, newRecord, observedInstances, type Owner, planRestart } from "./instance-records.ts";
+import { DEFAULT_LIVENESS, LivenessTracker } from "./liveness.ts";
 import { type AgentState, type InstanceRecord, saveState } from "./state-file.ts";
+
+export { DEFAULT_LIVENESS } from "./liveness.ts";
 
 /** Dependencies and knobs of the reconciler. */
 export interface ReconcilerOptions {
@@ -34,16 +39,8 @@ export interface ReconcilerOptions {
   liveness?: { everyMs: number; failures: number };
 }
 
-/** Running instances are probed this often and replaced after this many failures in a row (about 15 s). */
-export const DEFAULT_LIVENESS = { everyMs: 5_000, failures: 3 };
-
-type Owner = Pick<InstanceSpec, "id" | "app" | "release" | "processType">;
-
 /** How long a stopped container without a known exit status is kept before it is handled as exited anyway. */
 const EXIT_STATUS_WAIT_MS = 5_000;
-
-const RESTARTABLE = (spec: InstanceSpec, exitCode: number | undefined) =>
-  spec.restartPolicy === "always" || (spec.restartPolicy === "on-failure" && exitCode !== 0);
 
 /** Converges a RuntimeBackend to a DesiredState; call `tick()` periodically and `apply()` on each desired state. */
 export class Reconciler {
@@ -52,8 +49,7 @@ export class Reconciler {
   /** When each stopped container was first seen without its exit status (see handleExit). */
   private readonly exitSeenAt = new Map<string, number>();
   /** Liveness of running instances (memory only: a restarted agent starts counting afresh). */
-  private readonly lastProbeAt = new Map<string, number>();
-  private readonly probeFailures = new Map<string, number>();
+  private readonly liveness: LivenessTracker;
   private readonly now: () => number;
   private running: Promise<void> | undefined;
   private again = false;
@@ -69,6 +65,7 @@ export class Reconciler {
     this.nodeId = opts.initial.nodeId;
     for (const r of opts.initial.instances) this.records.set(r.id, r);
     this.now = opts.now ?? Date.now;
+    this.liveness = new LivenessTracker(opts.liveness ?? DEFAULT_LIVENESS);
   }
 
   /** The generation the agent converges to. */
@@ -103,16 +100,7 @@ export class Reconciler {
 
   /** What the node runs now, per instance. */
   observed(): ObservedInstance[] {
-    return [...this.records.values()]
-      .map((r) => ({
-        id: r.id,
-        state: r.state,
-        generation: this.desired.generation,
-        restarts: r.restarts,
-        ...(r.exitCode !== undefined && r.exitCode >= 0 && r.exitCode <= 255 ? { exitCode: r.exitCode } : {}),
-        ...(r.hostPort !== undefined ? { hostPort: r.hostPort } : {}),
-      }))
-      .sort((a, b) => a.id.localeCompare(b.id));
+    return observedInstances(this.records.values(), this.desired.generation);
   }
 
   /** One reconcile pass; concurrent calls coalesce into at most one more pass. */
@@ -189,20 +177,7 @@ export class Reconciler {
   }
 
   private newRecord(spec: InstanceSpec, container: ContainerInfo | undefined): InstanceRecord {
-    // A container without a record (state file lost) is adopted as it is.
-    const rec: InstanceRecord = {
-      id: spec.id,
-      app: spec.app,
-      release: spec.release,
-      processType: spec.processType,
-      specHash: specHash(spec),
-      state: container?.status === "running" ? "starting" : "pending",
-      restarts: 0,
-      backoffStep: 0,
-      terminal: false,
-      ...(container?.hostPort !== undefined ? { hostPort: container.hostPort } : {}),
-      ...(container?.status === "running" ? { startedAt: this.now() } : {}),
-    };
+    const rec = newRecord(spec, container, this.now());
     this.records.set(spec.id, rec);
     this.dirty = true;
     return rec;
@@ -293,20 +268,10 @@ export class Reconciler {
    * mapping broken or shadowed by a stale rule) it is replaced, on a fresh host port, instead of staying "running".
    */
   private async checkLiveness(spec: InstanceSpec, rec: InstanceRecord, c: ContainerInfo): Promise<void> {
-    const live = this.opts.liveness ?? DEFAULT_LIVENESS;
     if (spec.port === undefined || spec.healthCheck.type === "none") return;
-    const now = this.now();
-    if (now - (this.lastProbeAt.get(spec.id) ?? 0) < live.everyMs) return;
-    this.lastProbeAt.set(spec.id, now);
-    if (await this.probeInstance(spec, rec, c)) {
-      this.probeFailures.delete(spec.id);
-      return;
-    }
-    const failures = (this.probeFailures.get(spec.id) ?? 0) + 1;
-    this.probeFailures.set(spec.id, failures);
-    if (failures < live.failures) return;
-    this.probeFailures.delete(spec.id);
-    this.lastProbeAt.delete(spec.id);
+    if (!this.liveness.due(spec.id, this.now())) return;
+    const failures = this.liveness.record(spec.id, await this.probeInstance(spec, rec, c));
+    if (failures === 0) return;
     const where = rec.hostPort !== undefined ? `host port ${rec.hostPort}` : `port ${spec.port}`;
     this.opts.log.warn({ instance: spec.id, hostPort: rec.hostPort }, "running instance failed its health checks");
     await this.opts.backend.stop(spec.id, spec.stopGraceMs);
@@ -337,22 +302,8 @@ export class Reconciler {
     reason: string,
     message?: string,
   ): void {
-    const now = this.now();
-    const healthyFor = rec.healthySince === undefined ? 0 : now - rec.healthySince;
-    delete rec.healthySince;
-    delete rec.pid;
-    if (exitCode !== undefined) rec.exitCode = exitCode;
-    const extra = { reason, ...(message ? { message: message.slice(0, 2048) } : {}) };
-    if (!RESTARTABLE(spec, exitCode)) {
-      rec.terminal = true;
-      this.transition(spec, rec, exitCode === 0 ? "stopped" : "crashed", extra);
-      return;
-    }
-    const step = nextRestartStep(rec.backoffStep, healthyFor);
-    rec.nextRestartAt = now + restartDelayMs(step);
-    rec.backoffStep = step + 1;
-    rec.restarts += 1;
-    this.transition(spec, rec, "crashed", { ...extra, message: message ?? `restart in ${restartDelayMs(step)} ms` });
+    const { state, extra } = planRestart(spec, rec, this.now(), exitCode, reason, message);
+    this.transition(spec, rec, state, extra);
   }
 
   private async remove(id: string, container: ContainerInfo | undefined, forget: boolean): Promise<void> {
@@ -387,24 +338,6 @@ export class Reconciler {
     rec.state = state;
     if (extra.reason !== undefined) rec.reason = extra.reason;
     this.dirty = true;
-    this.opts.onEvent({
-      instanceId: spec.id,
-      app: spec.app,
-      release: spec.release,
-      processType: spec.processType,
-      state,
-      at: new Date(this.now()).toISOString(),
-      restarts: rec.restarts,
-      ...(rec.hostPort !== undefined ? { hostPort: rec.hostPort } : {}),
-      ...(state !== "starting" &&
-      state !== "running" &&
-      rec.exitCode !== undefined &&
-      rec.exitCode >= 0 &&
-      rec.exitCode <= 255
-        ? { exitCode: rec.exitCode }
-        : {}),
-      ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
-      ...(extra.message !== undefined ? { message: extra.message } : {}),
-    });
+    this.opts.onEvent(instanceEvent(spec, rec, state, extra, this.now()));
   }
 }

@@ -1,5 +1,6 @@
 // cgroup discovery, cleanup and usage counters for v1 (including hybrid hosts) and v2. runc creates and removes
 // the instance cgroups; the agent reads them and removes whatever a crash may have left behind.
+import { readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 
@@ -72,8 +73,21 @@ export async function removeCgroup(cgroupPath: string): Promise<string[]> {
   return failed;
 }
 
+/**
+ * Reads a small cgroup or /proc file synchronously: the stats collector reads ~10 per instance every few seconds, and
+ * an async readFile (open, fstat, read, close through the thread pool) cost 50-300 µs of CPU each here against 5-12
+ * µs for a blocking one (these files are generated in memory: no disk wait, ~25 µs wall).
+ */
+export function readSmallFile(file: string): string | null {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return null;
+  }
+}
+
 async function readText(file: string): Promise<string | null> {
-  return fs.readFile(file, "utf8").catch(() => null);
+  return readSmallFile(file);
 }
 
 async function readNumber(file: string): Promise<number> {
@@ -185,5 +199,5 @@ export function parseNetDev(text: string | null): { rx: number; tx: number } {
 
 /** Network counters of the namespace process `pid` lives in. */
 export async function readNetDev(pid: number): Promise<{ rx: number; tx: number }> {
-  return parseNetDev(await readText(`/proc/${pid}/net/dev`));
+  return parseNetDev(readSmallFile(`/proc/${pid}/net/dev`));
 }

@@ -5,9 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../log.ts";
 import { bandwidthRuntimeConfig, bridgeConflist, Cni, type CniNetwork } from "./cni.ts";
 
-// Fake plugins: record env + stdin per call, answer like a real plugin (ADD passes prevResult through or makes one).
+// Fake plugins: record env + stdin per call (named by start time: loopback runs beside the chain), answer like a real plugin (ADD passes prevResult through or makes one).
 const PLUGIN = `#!/bin/sh
-n=$(ls "$REC" | wc -l)
+n=$(date +%s%N)-$$
 input=$(cat)
 printf '%s\\n%s\\n%s\\n%s\\n%s\\n' "$(basename "$0")" "$CNI_COMMAND" "$CNI_CONTAINERID" "$CNI_NETNS $CNI_IFNAME" "$input" > "$REC/$n"
 [ "$CNI_COMMAND" = DEL ] && exit 0
@@ -46,7 +46,7 @@ afterEach(async () => {
 });
 
 async function calls() {
-  const files = (await fs.readdir(path.join(dir, "rec"))).sort((a, b) => Number(a) - Number(b));
+  const files = (await fs.readdir(path.join(dir, "rec"))).sort();
   return Promise.all(
     files.map(async (f) => {
       const [plugin, command, id, nsIf, input] = (await fs.readFile(path.join(dir, "rec", f), "utf8")).split("\n");
@@ -69,7 +69,7 @@ describe("bridgeConflist", () => {
 describe("Cni", () => {
   const ports = [{ hostPort: 31000, containerPort: 5000, protocol: "tcp" as const }];
 
-  it("ADD runs loopback, bridge, portmap, bandwidth with CNI_* env, chains prevResult, injects ports and rate", async () => {
+  it("ADD runs loopback beside bridge, portmap, bandwidth with CNI_* env, chains prevResult, injects ports and rate", async () => {
     const att = await new Cni({ ...net, hostIp: "127.0.0.1" }, silentLogger()).add(
       "web-1",
       "/var/run/netns/b-web-1",
@@ -78,9 +78,13 @@ describe("Cni", () => {
     );
     expect(att.ip).toBe("10.88.7.5");
     expect(att.gateway).toBe("10.88.7.1");
-    const c = await calls();
-    expect(c.map((x) => [x.plugin, x.command, x.id, x.nsIf])).toEqual([
+    const all = await calls();
+    expect(all.filter((x) => x.plugin === "loopback").map((x) => [x.plugin, x.command, x.id, x.nsIf])).toEqual([
       ["loopback", "ADD", "web-1", "/var/run/netns/b-web-1 lo"],
+    ]);
+    // The eth0 chain in order (loopback is independent of it and runs beside it).
+    const c = [{ plugin: "loopback" }, ...all.filter((x) => x.plugin !== "loopback")] as typeof all;
+    expect(c.slice(1).map((x) => [x.plugin, x.command, x.id, x.nsIf])).toEqual([
       ["bridge", "ADD", "web-1", "/var/run/netns/b-web-1 eth0"],
       ["portmap", "ADD", "web-1", "/var/run/netns/b-web-1 eth0"],
       ["bandwidth", "ADD", "web-1", "/var/run/netns/b-web-1 eth0"],
@@ -98,9 +102,19 @@ describe("Cni", () => {
 
   it("ADD without a bandwidth limit gives the bandwidth plugin no runtimeConfig (it passes the result through)", async () => {
     await new Cni(net, silentLogger()).add("web-1", "/var/run/netns/b-web-1", ports);
-    const c = await calls();
-    expect(c[3]!.plugin).toBe("bandwidth");
-    expect(c[3]!.conf.runtimeConfig).toBeUndefined();
+    const c = (await calls()).filter((x) => x.plugin !== "loopback");
+    expect(c[2]!.plugin).toBe("bandwidth");
+    expect(c[2]!.conf.runtimeConfig).toBeUndefined();
+  });
+
+  it("ADD without port mappings skips portmap (it would only pass the result through)", async () => {
+    const att = await new Cni(net, silentLogger()).add("worker-1", "/var/run/netns/b-worker-1", [], {
+      bitsPerSec: 50_000_000,
+    });
+    expect(att.ip).toBe("10.88.7.5");
+    const c = (await calls()).filter((x) => x.plugin !== "loopback");
+    expect(c.map((x) => x.plugin)).toEqual(["bridge", "bandwidth"]);
+    expect(c[1]!.conf.prevResult).toMatchObject({ ips: [{ address: "10.88.7.5/24" }] });
   });
 
   it("keeps a burst of at least 64 KiB so a full packet always fits", () => {

@@ -90,14 +90,39 @@ export class Cni {
     private readonly log: Logger,
   ) {}
 
-  /** Sets up loopback and eth0 (with port mappings and the bandwidth limit) in the namespace at `netnsPath`. */
-  async add(id: string, netnsPath: string, ports: PortMapping[], bandwidth?: BandwidthLimit): Promise<CniAttachment> {
-    await this.exec("ADD", { cniVersion: CNI_VERSION, name: "loopback", type: "loopback" }, id, netnsPath, "lo");
+  /**
+   * Sets up loopback and eth0 (with port mappings and the bandwidth limit) in the namespace at `netnsPath`. Loopback is
+   * independent of the chain and runs beside it; portmap is skipped without mappings (it would only pass the result
+   * through, and its DEL is harmless without an ADD). `onStep` gets each plugin's wall time (benchmarks).
+   */
+  async add(
+    id: string,
+    netnsPath: string,
+    ports: PortMapping[],
+    bandwidth?: BandwidthLimit,
+    onStep?: (step: string, ms: number) => void,
+  ): Promise<CniAttachment> {
+    const timedExec = async (conf: Record<string, unknown>, ifName: string) => {
+      const t = performance.now();
+      try {
+        return await this.exec("ADD", conf, id, netnsPath, ifName);
+      } finally {
+        onStep?.(`cni ${String(conf.type)}`, performance.now() - t);
+      }
+    };
+    const loopback = timedExec({ cniVersion: CNI_VERSION, name: "loopback", type: "loopback" }, "lo");
+    loopback.catch(() => undefined);
     const list = bridgeConflist(this.net);
     let prev: Record<string, unknown> | undefined;
-    for (const plugin of list.plugins) {
-      prev = await this.exec("ADD", this.pluginConf(list.name, plugin, ports, prev, bandwidth), id, netnsPath, "eth0");
+    try {
+      for (const plugin of list.plugins) {
+        if (plugin.capabilities?.portMappings && ports.length === 0) continue;
+        prev = await timedExec(this.pluginConf(list.name, plugin, ports, prev, bandwidth), "eth0");
+      }
+    } finally {
+      await loopback.catch(() => undefined);
     }
+    await loopback;
     const result = prev ?? {};
     const ips = (result.ips ?? []) as { address?: string; gateway?: string }[];
     const v4 = ips.find((i) => typeof i.address === "string" && i.address.includes("."));

@@ -2,6 +2,7 @@
 // around start and stop.
 import fs from "node:fs/promises";
 import type { ContainerInfo } from "./backend.ts";
+import { readSmallFile } from "./cgroups.ts";
 import type { InstanceStore } from "./instance-store.ts";
 import type { Runc, RuncState } from "./runc.ts";
 
@@ -72,8 +73,9 @@ export async function containerInfo(
  * process is in the instance's cgroup (after an exit the pid may belong to anything else).
  */
 export async function livePid(store: InstanceStore, id: string, cgroupPath: string): Promise<number | null> {
-  const pid = Number((await fs.readFile(store.file(id, "pid"), "utf8").catch(() => "")).trim());
+  // Blocking reads of small files: this runs per instance in every stats pass (see readSmallFile).
+  const pid = Number((readSmallFile(store.file(id, "pid")) ?? "").trim());
   if (!Number.isInteger(pid) || pid <= 1) return null;
-  const cgroups = await fs.readFile(`/proc/${pid}/cgroup`, "utf8").catch(() => "");
+  const cgroups = readSmallFile(`/proc/${pid}/cgroup`) ?? "";
   return cgroups.split("\n").some((l) => l.endsWith(`:${cgroupPath}`)) ? pid : null;
 }

@@ -19,6 +19,7 @@ import type { IdmappedLayers } from "./idmapped-layers.ts";
 import type { ImageStore, ResolvedImage } from "./image-store.ts";
 import type { InstanceMeta, InstanceStore } from "./instance-store.ts";
 import type { KeyedLock } from "./keyed-lock.ts";
+import type { LayerImagePool } from "./layer-image-pool.ts";
 import type { Mounter } from "./mounts.ts";
 import type { NetnsManager } from "./netns.ts";
 import type { NetworkPolicy } from "./network-policy-applier.ts";
@@ -46,6 +47,24 @@ export interface CreateDeps {
   nofile: number;
   cgroupVersion: 1 | 2;
   log: Logger;
+  /** Formatted writable-layer images kept ready (undefined: every start formats its own). */
+  layerPool?: LayerImagePool;
+  /** Called with each create step's wall time (benchmarks' per-step breakdown); undefined = not timed. */
+  onStep?: StepTimer;
+}
+
+/** Receives one create/start step's name and wall time in ms. */
+export type StepTimer = (step: string, ms: number) => void;
+
+/** Runs `fn` and reports its wall time to `onStep` (when set) as `name`. */
+export async function timed<T>(onStep: StepTimer | undefined, name: string, fn: () => Promise<T>): Promise<T> {
+  if (!onStep) return fn();
+  const t = performance.now();
+  try {
+    return await fn();
+  } finally {
+    onStep(name, performance.now() - t);
+  }
 }
 
 export function portMappings(meta: Pick<InstanceMeta, "port" | "hostPort">): PortMapping[] {
@@ -58,55 +77,88 @@ export function portMappings(meta: Pick<InstanceMeta, "port" | "hostPort">): Por
 export async function prepareAndCreate(d: CreateDeps, config: ContainerConfig, meta: InstanceMeta): Promise<void> {
   const { id } = config;
   const { store } = d;
-  const image = await d.images.resolve(config.image);
-  meta.imageId = image.id;
-  await store.writeMeta(meta);
+  const step = <T>(name: string, fn: () => Promise<T>) => timed(d.onStep, name, fn);
+  const image = await step("image", () => d.images.resolve(config.image));
   const args = config.command ?? [...image.config.entrypoint, ...image.config.cmd];
-  if (args.length === 0) throw new RuntimeError("invalid", `image ${config.image} has no command and none was given`);
-  const range = d.idRanges ? await d.idRanges.rangeFor(config.team) : null;
+  const range = d.idRanges
+    ? await step("id range", () => (d.idRanges as IdRangeAllocator).rangeFor(config.team))
+    : null;
+  // One record write for everything the next steps may create (teardown tolerates any of it missing): each write is
+  // a file write + rename on the hot path.
+  meta.imageId = image.id;
   if (range) {
     meta.idRange = range;
-    await store.writeMeta(meta);
-    await store.openContainerDir(id, range.hostId);
+    meta.userns = true;
   }
-  // The user namespace first: the rootfs's layers are idmapped with its mapping.
-  const netnsPath = await networkNamespace(d, meta, range);
+  meta.cniAttached = true;
   meta.writableLayer = true;
   if (d.config.diskLimits) meta.diskBytes = config.limits.diskBytes;
   await store.writeMeta(meta);
-  // Rootfs and network are independent: prepared side by side (each mostly waits on a host tool). Only the network
-  // branch writes the record meanwhile (one writer: writeMeta renames a fixed temp file); both are settled before an
-  // error is thrown, so cleanup never races a step still running.
+  if (args.length === 0) throw new RuntimeError("invalid", `image ${config.image} has no command and none was given`);
+  if (range) await store.openContainerDir(id, range.hostId);
+  // Three branches side by side (each mostly waits on host tools): the namespaces, then the network in them; the
+  // writable layer, then (once the user namespace exists: the layers are idmapped with its mapping) the overlay. Only
+  // the network branch writes the record meanwhile (one writer: writeMeta renames a fixed temp file); all are settled
+  // before an error is thrown, so cleanup never races a step still running.
+  const namespaces = step("namespaces", () => networkNamespace(d, meta, range));
   const [rootfs, network] = await Promise.allSettled([
-    prepareRootfs(d, config, image, range),
+    prepareRootfs(d, config, image, range, namespaces),
     (async () => {
-      const attachment = await d.cni.add(id, netnsPath, portMappings(meta), {
-        bitsPerSec: config.limits.bandwidthBitsPerSec,
-      });
+      const netnsPath = await namespaces;
+      const attachment = await step("cni add", () =>
+        d.cni.add(id, netnsPath, portMappings(meta), { bitsPerSec: config.limits.bandwidthBitsPerSec }, d.onStep),
+      );
       meta.ip = attachment.ip;
       meta.cniResult = attachment.result;
       await store.writeMeta(meta);
-      // Its team's rules exist before its process does; until then it could reach no other instance anyway.
-      await d.network?.refresh();
-      return attachment;
+      return { attachment, netnsPath };
     })(),
   ]);
   if (rootfs.status === "rejected") throw rootfs.reason;
   if (network.status === "rejected") throw network.reason;
-  const attachment = network.value;
-  const rootfsPath = rootfs.value;
+  const { attachment, netnsPath } = network.value;
+  // The team's rules must exist before the instance's process does (runc start); until then it could reach no other
+  // instance anyway. So the rebuild (an iptables-restore) runs beside the rest of create instead of before it.
+  const policy = step("network policy", async () => d.network?.refresh());
+  policy.catch(() => undefined);
+  try {
+    await createContainer(d, config, meta, image, args, range, rootfs.value, attachment.ip, netnsPath, step);
+  } finally {
+    await policy.catch(() => undefined);
+  }
+  await policy;
+  meta.stage = "created";
+  await store.writeMeta(meta);
+}
+
+/** Platform files, the image user, volumes, the OCI spec and conmon + runc create, on a prepared rootfs and network. */
+async function createContainer(
+  d: CreateDeps,
+  config: ContainerConfig,
+  meta: InstanceMeta,
+  image: ResolvedImage,
+  args: string[],
+  range: IdRange | null,
+  rootfsPath: string,
+  ip: string,
+  netnsPath: string,
+  step: <T>(name: string, fn: () => Promise<T>) => Promise<T>,
+): Promise<void> {
+  const { id } = config;
+  const { store } = d;
   meta.rootfs = rootfsPath;
   await store.writeMeta(meta);
-
   const hosts = store.platformFile(id, "hosts");
   const resolv = store.platformFile(id, "resolv.conf");
-  await fs.writeFile(hosts, hostsFile(id, attachment.ip), { mode: 0o644 });
-  await fs.writeFile(resolv, resolvConf(d.nameservers), { mode: 0o644 });
-  const user = resolveImageUser(
-    image.config.user,
-    await readRootfsFile(rootfsPath, "etc/passwd"),
-    await readRootfsFile(rootfsPath, "etc/group"),
+  const [, , passwd, group] = await step("platform files", () =>
+    Promise.all([
+      fs.writeFile(hosts, hostsFile(id, ip), { mode: 0o644 }),
+      fs.writeFile(resolv, resolvConf(d.nameservers), { mode: 0o644 }),
+      readRootfsFile(rootfsPath, "etc/passwd"),
+      readRootfsFile(rootfsPath, "etc/group"),
+    ]),
   );
+  const user = resolveImageUser(image.config.user, passwd, group);
   if (range) {
     for (const n of [user.uid, user.gid, ...user.additionalGids]) {
       if (n >= range.size)
@@ -141,40 +193,32 @@ export async function prepareAndCreate(d: CreateDeps, config: ContainerConfig, m
     nofile: d.nofile,
   });
   await fs.writeFile(`${store.bundle(id)}/config.json`, JSON.stringify(spec), { mode: 0o600 });
-  await startConmon({
-    conmonPath: d.config.conmonPath,
-    runcPath: d.config.runcPath,
-    runtimeArgs: d.runc.globalArgs(),
-    id,
-    bundleDir: store.bundle(id),
-    pidFile: store.file(id, "pid"),
-    conmonPidFile: store.file(id, "conmon.pid"),
-    logPath: store.file(id, "container.log"),
-    logSizeMaxBytes: d.config.logSizeMaxBytes,
-    exitDir: store.exitDir,
-    persistDir: store.persistDir(id),
-    socketDir: store.socketDir,
-    conmonLogPath: store.file(id, "conmon.log"),
-    timeoutMs: d.config.createTimeoutMs,
-  });
-  meta.stage = "created";
-  await store.writeMeta(meta);
+  await step("conmon + runc create", () =>
+    startConmon({
+      conmonPath: d.config.conmonPath,
+      runcPath: d.config.runcPath,
+      runtimeArgs: d.runc.globalArgs(),
+      id,
+      bundleDir: store.bundle(id),
+      pidFile: store.file(id, "pid"),
+      conmonPidFile: store.file(id, "conmon.pid"),
+      logPath: store.file(id, "container.log"),
+      logSizeMaxBytes: d.config.logSizeMaxBytes,
+      exitDir: store.exitDir,
+      persistDir: store.persistDir(id),
+      socketDir: store.socketDir,
+      conmonLogPath: store.file(id, "conmon.log"),
+      timeoutMs: d.config.createTimeoutMs,
+    }),
+  );
 }
 
 /**
  * The instance's network namespace: with a user namespace, created together with it (owned by it, see userns.ts);
- * else a plain named netns. Returns its path.
+ * else a plain named netns. Returns its path. The record says so (`cniAttached`, `userns`) before this runs.
  */
 async function networkNamespace(d: CreateDeps, meta: InstanceMeta, range: IdRange | null): Promise<string> {
-  if (!range) {
-    const p = await d.netns.add(meta.netns);
-    meta.cniAttached = true;
-    await d.store.writeMeta(meta);
-    return p;
-  }
-  meta.userns = true;
-  meta.cniAttached = true;
-  await d.store.writeMeta(meta);
+  if (!range) return d.netns.add(meta.netns);
   return createUsernsAndNetns(
     { unsharePath: d.config.unsharePath, ipPath: d.config.ipPath, mounter: d.mounter },
     meta.netns,
@@ -193,26 +237,45 @@ async function prepareRootfs(
   config: ContainerConfig,
   image: ResolvedImage,
   range: IdRange | null,
+  namespaces: Promise<unknown>,
 ): Promise<string> {
+  const step = <T>(name: string, fn: () => Promise<T>) => timed(d.onStep, name, fn);
   const paths = {
     image: d.store.file(config.id, "disk.img"),
     layerDir: d.store.layerDir(config.id),
     rootfs: d.store.rootfsDir(config.id),
   };
-  await createWritableLayer({ mkfsPath: d.config.mkfsPath, mounter: d.mounter }, paths, {
-    sizeBytes: d.config.diskLimits ? config.limits.diskBytes : null,
-    rootUid: range?.hostId ?? 0,
-    rootGid: range?.hostId ?? 0,
-    rootMode: (await fs.stat(image.layers[0] ?? "/")).mode,
-  });
+  try {
+    await step("writable layer", async () =>
+      createWritableLayer(
+        {
+          mkfsPath: d.config.mkfsPath,
+          mounter: d.mounter,
+          ...(d.layerPool ? { pool: d.layerPool } : {}),
+          ...(d.onStep ? { onStep: d.onStep } : {}),
+        },
+        paths,
+        {
+          sizeBytes: d.config.diskLimits ? config.limits.diskBytes : null,
+          rootUid: range?.hostId ?? 0,
+          rootGid: range?.hostId ?? 0,
+          rootMode: (await fs.stat(image.layers[0] ?? "/")).mode,
+        },
+      ),
+    );
+  } finally {
+    // Settled before this branch ends either way (its failure is the other branch's to report).
+    await namespaces.catch(() => undefined);
+  }
+  await namespaces;
   if (!range) {
-    await mountRootfs(d.mounter, paths, image.layers);
+    await step("overlay", () => mountRootfs(d.mounter, paths, image.layers));
     return paths.rootfs;
   }
   // Under the range's lock: garbage collection of unused mapped layers (idmapped-layers.ts) takes it too.
   await d.idmapped.locks.run(String(range.hostId), async () => {
     const lowers = await d.idmapped.ensure(range.hostId, image.links, image.layers, d.store.file(config.id, "userns"));
-    await mountRootfs(d.mounter, paths, lowers);
+    await step("overlay", () => mountRootfs(d.mounter, paths, lowers));
   });
   return paths.rootfs;
 }

@@ -6,7 +6,6 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { InstanceStats } from "../protocol/notifications.ts";
-import type { VolumeUsage } from "../protocol/methods.ts";
 import type { ContainerConfigInput, ContainerInfo, ExecRequest, RuntimeBackend, Signal, VolumeOps } from "./backend.ts";
 import { type CgroupMount, cgroupMounts, cgroupVersion, readCgroupUsage, readNetDev } from "./cgroups.ts";
 import { Cni } from "./cni.ts";
@@ -18,10 +17,12 @@ import { ensureSearchable, nofileHardLimit } from "./host-dirs.ts";
 import { IdRangeAllocator } from "./id-ranges.ts";
 import { IdmappedLayers } from "./idmapped-layers.ts";
 import { ImageStore } from "./image-store.ts";
-import { type CreateDeps, prepareAndCreate } from "./instance-create.ts";
+import { type CreateDeps, prepareAndCreate, type StepTimer, timed } from "./instance-create.ts";
 import { type InstanceMeta, InstanceStore } from "./instance-store.ts";
 import { KeyedLock } from "./keyed-lock.ts";
-import { Mounter, mountPointsUnder } from "./mounts.ts";
+import { LayerImagePool, mkfsFormatter } from "./layer-image-pool.ts";
+import { ListCache } from "./list-cache.ts";
+import { Mounter } from "./mounts.ts";
 import { collectNetworkGarbage, type NetworkGarbage } from "./network-gc.ts";
 import { NetnsManager } from "./netns.ts";
 import { gatewayOf, type PolicyMember } from "./network-policy.ts";
@@ -29,9 +30,10 @@ import { NetworkPolicy } from "./network-policy-applier.ts";
 import { hostNameservers } from "./platform-files.ts";
 import { Runc } from "./runc.ts";
 import { Buildah } from "./storage.ts";
-import { teardownInstance } from "./teardown.ts";
+import { sweepRunDir, teardownInstance } from "./teardown.ts";
 import { checkConfig, checkId, checkSignal } from "./validate.ts";
-import { VolumeStore } from "./volumes.ts";
+import { nodeVolumeOps, VolumeStore } from "./volumes.ts";
+import { mkfsArgs } from "./writable-layer.ts";
 
 const KILL_WAIT_MS = 10_000;
 
@@ -53,6 +55,11 @@ export class OciBackend implements RuntimeBackend {
   /** The node's network policy; undefined when disabled (benchmarks of its cost only). */
   private network: NetworkPolicy | undefined;
   private readonly locks = new KeyedLock();
+  /** Runs `fn` under the instance's lock; its cached listing is dropped before and after (it may change the state). */
+  private mutate<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    this.listCache.invalidate(id);
+    return this.locks.run(id, fn).finally(() => this.listCache.invalidate(id));
+  }
   /** Persistent volumes of the node (see volumes.ts). */
   readonly volumeStore: VolumeStore;
   /** One create/destroy at a time per volume: two instances of a type may start together. */
@@ -60,6 +67,12 @@ export class OciBackend implements RuntimeBackend {
   private nameservers: string[] = [];
   private nofile = 1024;
   private cgroupVersion: 1 | 2 = 1;
+  /** Running containers' info between exits (list-cache.ts): list() runs every reconcile tick. */
+  private readonly listCache = new ListCache();
+  /** Formatted writable-layer images kept ready for starts (layer-image-pool.ts); none without disk limits. */
+  private layerPool: LayerImagePool | undefined;
+  /** Receives each create/start step's wall time (benchmarks' per-step breakdown); unset in the agent. */
+  onStep: StepTimer | undefined;
   /** The host's cgroup mounts, read once: parsing mountinfo per stats reading was most of a stats pass's CPU. */
   private cgroups: CgroupMount[] | undefined;
 
@@ -80,22 +93,12 @@ export class OciBackend implements RuntimeBackend {
   }
 
   /** The node's volumes: listed with their usage; destroyed only when no container of the node mounts them. */
-  readonly volumes: VolumeOps = {
-    list: async (): Promise<VolumeUsage[]> => {
-      const ids = await this.volumeStore.ids();
-      return Promise.all(ids.map(async (id) => ({ id, ...(await this.volumeStore.usage(id)) })));
-    },
-    destroy: (id: string): Promise<boolean> =>
-      this.volumeLocks.run(id, async () => {
-        this.volumeStore.dir(id); // validates the id before anything else
-        const users = (await Promise.all((await this.store.ids()).map((i) => this.store.readMeta(i)))).filter((m) =>
-          m?.volumes?.includes(id),
-        );
-        if (users.length > 0)
-          throw new RuntimeError("conflict", `volume ${id} is mounted by ${users.map((m) => m?.id).join(", ")}`);
-        return this.volumeStore.destroy(id);
-      }),
-  };
+  readonly volumes: VolumeOps = nodeVolumeOps(
+    () => this.volumeStore,
+    this.volumeLocks,
+    async () =>
+      (await Promise.all((await this.store.ids()).map((i) => this.store.readMeta(i)))).flatMap((m) => (m ? [m] : [])),
+  );
 
   /** Validates the config, creates the state directories and returns a ready backend. */
   static async open(input: OciBackendConfigInput, log: Logger): Promise<OciBackend> {
@@ -112,7 +115,16 @@ export class OciBackend implements RuntimeBackend {
         blocks: userns.blocks,
       });
     }
-    await backend.sweepRunDir();
+    await sweepRunDir(backend.store, backend.runc, backend.mounter, backend.log);
+    backend.listCache.watchExits(backend.store.exitDir);
+    if (parsed.data.diskLimits) {
+      backend.layerPool = new LayerImagePool(
+        path.join(parsed.data.stateDir, "layer-pool"),
+        mkfsFormatter(parsed.data.mkfsPath, mkfsArgs),
+        log.child({ component: "layer-pool" }),
+      );
+      await backend.layerPool.init();
+    }
     backend.nameservers = parsed.data.dns ?? (await hostNameservers());
     backend.nofile = await nofileHardLimit();
     backend.cgroupVersion = await cgroupVersion();
@@ -132,6 +144,12 @@ export class OciBackend implements RuntimeBackend {
       );
     }
     return backend;
+  }
+
+  /** Stops background work (the layer image pool's refill); the containers are not touched. */
+  async close(): Promise<void> {
+    this.listCache.stop();
+    await this.layerPool?.close();
   }
 
   /**
@@ -192,6 +210,8 @@ export class OciBackend implements RuntimeBackend {
       nofile: this.nofile,
       cgroupVersion: this.cgroupVersion,
       log: this.log,
+      ...(this.onStep ? { onStep: this.onStep } : {}),
+      ...(this.layerPool ? { layerPool: this.layerPool } : {}),
     };
   }
 
@@ -211,24 +231,6 @@ export class OciBackend implements RuntimeBackend {
     return this.idRanges !== null;
   }
 
-  /**
-   * Run-dir entries without an instance directory and without a runc container are leftovers of a record lost in a
-   * crash: unmount and remove them (the instance directory is what create, delete and re-adoption work from). A live
-   * runc container keeps its entry: another backend sharing this runc root (tests do) may own it.
-   */
-  private async sweepRunDir(): Promise<void> {
-    const known = new Set(await this.store.ids());
-    for (const id of await this.store.containerDirIds()) {
-      if (known.has(id) || (await this.runc.state(id).catch(() => null))) continue;
-      try {
-        for (const m of (await mountPointsUnder(this.store.containerDir(id))).reverse()) await this.mounter.unmount(m);
-        await fs.rm(this.store.containerDir(id), { recursive: true, force: true });
-      } catch (err) {
-        this.log.warn({ err, id }, "could not remove a leftover run-dir entry");
-      }
-    }
-  }
-
   /** Name of the instance's netns and buildah container. */
   hostName(id: string): string {
     return `${this.config.namePrefix}${checkId(id)}`;
@@ -236,7 +238,7 @@ export class OciBackend implements RuntimeBackend {
 
   async create(input: ContainerConfigInput): Promise<ContainerInfo> {
     const config = checkConfig(input);
-    return this.locks.run(config.id, async () => {
+    return this.mutate(config.id, async () => {
       try {
         await this.store.createDir(config.id);
       } catch (err) {
@@ -275,13 +277,13 @@ export class OciBackend implements RuntimeBackend {
   }
 
   async start(id: string): Promise<void> {
-    await this.locks.run(checkId(id), async () => {
+    await this.mutate(checkId(id), async () => {
       const state = await this.runc.state(id);
       if (!state) throw new RuntimeError("not_found", `container ${id} not found`);
       if (state.status !== "created")
         throw new RuntimeError("conflict", `container ${id} is ${state.status}, not created`);
-      await this.runc.start(id);
-      await waitForExec(state.pid);
+      await timed(this.onStep, "runc start", () => this.runc.start(id));
+      await timed(this.onStep, "wait for exec", () => waitForExec(state.pid));
     });
   }
 
@@ -289,7 +291,7 @@ export class OciBackend implements RuntimeBackend {
     checkId(id);
     if (!Number.isInteger(graceMs) || graceMs < 0)
       throw new RuntimeError("invalid", "graceMs must be a non-negative integer");
-    return this.locks.run(id, async () => {
+    return this.mutate(id, async () => {
       const state = await this.runc.state(id);
       if (state && state.status !== "stopped") {
         // A created container's init is runc itself waiting for start: SIGTERM means nothing to it.
@@ -307,7 +309,7 @@ export class OciBackend implements RuntimeBackend {
 
   async kill(id: string, signal: Signal): Promise<void> {
     const sig = checkSignal(signal);
-    await this.locks.run(checkId(id), async () => {
+    await this.mutate(checkId(id), async () => {
       const state = await this.runc.state(id);
       if (!state) throw new RuntimeError("not_found", `container ${id} not found`);
       await this.runc.kill(id, sig.replace(/^SIG/, ""));
@@ -315,7 +317,7 @@ export class OciBackend implements RuntimeBackend {
   }
 
   async delete(id: string): Promise<void> {
-    await this.locks.run(checkId(id), () => this.cleanup(id));
+    await this.mutate(checkId(id), () => this.cleanup(id));
   }
 
   async exec(id: string, opts: ExecRequest): Promise<ExecProcess> {
@@ -352,11 +354,16 @@ export class OciBackend implements RuntimeBackend {
 
   async list(): Promise<ContainerInfo[]> {
     // runc's state from its files, no runc process per instance (the reconciler lists every tick); a container
-    // without a state file there is asked for through runc.
+    // without a state file there is asked for through runc. Running ones come from the cache between exits.
     const infos = await Promise.all(
-      (await this.store.ids()).map(async (id) =>
-        containerInfo(this.store, this.runc, id, (await this.runc.stateFromFiles(id)) ?? undefined),
-      ),
+      (await this.store.ids()).map(async (id) => {
+        const cached = this.listCache.get(id);
+        if (cached) return cached;
+        const token = this.listCache.token(id);
+        const info = await containerInfo(this.store, this.runc, id, (await this.runc.stateFromFiles(id)) ?? undefined);
+        if (info) this.listCache.set(info, token);
+        return info;
+      }),
     );
     return infos.filter((i): i is ContainerInfo => i !== null);
   }

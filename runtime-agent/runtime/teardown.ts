@@ -123,3 +123,21 @@ export async function teardownInstance(d: TeardownDeps, id: string): Promise<voi
     );
   }
 }
+
+/**
+ * Run-dir entries without an instance directory and without a runc container are leftovers of a record lost in a
+ * crash: unmount and remove them (the instance directory is what create, delete and re-adoption work from). A live
+ * runc container keeps its entry: another backend sharing this runc root (tests do) may own it.
+ */
+export async function sweepRunDir(store: InstanceStore, runc: Runc, mounter: Mounter, log: Logger): Promise<void> {
+  const known = new Set(await store.ids());
+  for (const id of await store.containerDirIds()) {
+    if (known.has(id) || (await runc.state(id).catch(() => null))) continue;
+    try {
+      for (const m of (await mountPointsUnder(store.containerDir(id))).reverse()) await mounter.unmount(m);
+      await fs.rm(store.containerDir(id), { recursive: true, force: true });
+    } catch (err) {
+      log.warn({ err, id }, "could not remove a leftover run-dir entry");
+    }
+  }
+}

@@ -12,9 +12,12 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
+import type { VolumeUsage } from "../protocol/methods.ts";
 import { assertValidVolumeId } from "../protocol/names.ts";
+import type { VolumeOps } from "./backend.ts";
 import { RuntimeError } from "./errors.ts";
 import { run } from "./exec.ts";
+import type { KeyedLock } from "./keyed-lock.ts";
 import { isMountPoint, type Mounter } from "./mounts.ts";
 
 /** What the agent keeps about one volume. */
@@ -182,4 +185,29 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
     await handle.close();
   }
   await fs.rename(tmp, file);
+}
+
+/**
+ * The node's volumes as the agent serves them: listed with their usage; destroyed only when no instance record of the
+ * node (`records`) names the volume, one create/destroy at a time per volume (`locks`).
+ */
+export function nodeVolumeOps(
+  volumes: () => VolumeStore,
+  locks: KeyedLock,
+  records: () => Promise<{ id: string; volumes?: string[] | undefined }[]>,
+): VolumeOps {
+  return {
+    list: async (): Promise<VolumeUsage[]> => {
+      const ids = await volumes().ids();
+      return Promise.all(ids.map(async (id) => ({ id, ...(await volumes().usage(id)) })));
+    },
+    destroy: (id: string): Promise<boolean> =>
+      locks.run(id, async () => {
+        volumes().dir(id); // validates the id before anything else
+        const users = (await records()).filter((m) => m.volumes?.includes(id));
+        if (users.length > 0)
+          throw new RuntimeError("conflict", `volume ${id} is mounted by ${users.map((m) => m.id).join(", ")}`);
+        return volumes().destroy(id);
+      }),
+  };
 }

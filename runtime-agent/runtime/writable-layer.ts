@@ -8,7 +8,7 @@
 // tmpfs: it would charge the layer to memory.
 import fs from "node:fs/promises";
 import { RuntimeError } from "./errors.ts";
-import { run } from "./exec.ts";
+import { type LayerImagePool, mkfsFormatter } from "./layer-image-pool.ts";
 import { assertMountOptionPath, type Mounter } from "./mounts.ts";
 
 export interface WritableLayerPaths {
@@ -56,7 +56,7 @@ const MAX_LOWERDIR_CHARS = 3_500;
  * upper one with `rootMode` (the image root's mode) and owned by container root. Undo with removeWritableLayer.
  */
 export async function createWritableLayer(
-  tools: { mkfsPath: string; mounter: Mounter },
+  tools: { mkfsPath: string; mounter: Mounter; pool?: LayerImagePool; onStep?: (step: string, ms: number) => void },
   paths: WritableLayerPaths,
   opts: WritableLayerOptions & { rootMode: number },
 ): Promise<void> {
@@ -65,15 +65,15 @@ export async function createWritableLayer(
   if (opts.sizeBytes !== null) {
     if (!Number.isSafeInteger(opts.sizeBytes) || opts.sizeBytes < 16 * 1024 * 1024)
       throw new RuntimeError("invalid", "disk limit must be at least 16 MiB");
-    const handle = await fs.open(paths.image, "wx", 0o600);
-    try {
-      await handle.truncate(opts.sizeBytes);
-    } finally {
-      await handle.close();
-    }
-    await run(tools.mkfsPath, mkfsArgs(paths.image), { timeoutMs: 60_000 });
+    let t = performance.now();
+    // A pooled image is formatted exactly as here (layer-image-pool.ts); without one ready, format it now.
+    if (!(await tools.pool?.take(opts.sizeBytes, paths.image)))
+      await mkfsFormatter(tools.mkfsPath, mkfsArgs)(paths.image, opts.sizeBytes);
+    tools.onStep?.("layer image", performance.now() - t);
+    t = performance.now();
     // noinit_itable: see mkfsArgs; nodev/nosuid: nothing in a writable layer is a device or a trusted setuid binary.
     await tools.mounter.mount("ext4", paths.image, paths.layerDir, ["loop", "nodev", "nosuid", "noinit_itable"]);
+    tools.onStep?.("layer loop mount", performance.now() - t);
   }
   const upper = `${paths.layerDir}/upper`;
   await fs.mkdir(upper, { mode: 0o755 });

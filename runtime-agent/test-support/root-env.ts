@@ -92,6 +92,7 @@ export async function createRootEnv(opts: RootEnvOptions = {}): Promise<RootEnv>
     const attempt = async (what: string, fn: () => Promise<unknown>) => {
       await fn().catch((err: unknown) => problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`));
     };
+    await attempt("close", () => backend.close());
     for (const id of await backend.store.ids()) await attempt(`delete ${id}`, () => backend.delete(id));
     for (const name of await backend.netns.list(backend.config.namePrefix))
       await attempt(`netns ${name}`, () => backend.netns.delete(name));
