@@ -25,7 +25,7 @@ import { AgentSession, type ExecNotification } from "./agent-session.ts";
 import { joinTokenValid, verifyJoinToken } from "./join-tokens.ts";
 import { InstanceEventWriter } from "./event-writer.ts";
 import { recordOomActivity } from "./oom-activity.ts";
-import { markNodeDown, touchNodes } from "./registry.ts";
+import { markNodeDown, touchNodes } from "./node-registry.ts";
 import { inBatches } from "../db/batches.ts";
 
 /** Path agents connect to. */

@@ -23,7 +23,7 @@ import {
 } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
 import { BerthError } from "../errors.ts";
-import { markNodeDown, registerNode } from "./registry.ts";
+import { markNodeDown, registerNode } from "./node-registry.ts";
 
 type Pending = {
   method: RequestMethod;
