@@ -2,9 +2,8 @@
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { Logger } from "./logger.ts";
-import type { StreamHub } from "./ws/hub.ts";
+import type { RegistryInfo, StreamPublisher } from "./service-types.ts";
 import type { AccessEvents } from "./auth/access-events.ts";
-import type { RegistryInfo } from "./registry/registry.ts";
 import type { PlatformHealth } from "./health/platform-health.ts";
 import type { StatsHistory } from "./stats/history.ts";
 import type { AppLogs } from "./logs/app-logs.ts";
@@ -18,7 +17,7 @@ export interface Services {
   config: Config;
   log: Logger;
   /** Live fan-out to stream subscribers (logs, stats, events, build output). */
-  hub: StreamHub;
+  hub: StreamPublisher;
   /** Access changes (token revoked, session ended, membership changed, app destroyed or moved) as they happen. */
   access: AccessEvents;
   /** Address and credentials of the platform registry; throws when it is not running. */

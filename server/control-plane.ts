@@ -21,7 +21,8 @@ import { GIT_PREFIX, GitEndpoint, HOOK_PATH } from "./git/endpoint.ts";
 import { createBuildPipeline } from "./builds/pipeline.ts";
 import { builderDirOf, sweepBuilderStores } from "./builds/builder-stores.ts";
 import { handlePull, PULL_PREFIX } from "./registry/pull-proxy.ts";
-import { startRegistry, type RegistryInfo } from "./registry/registry.ts";
+import { startRegistry } from "./registry/registry.ts";
+import type { RegistryInfo } from "./service-types.ts";
 import { pruneLoginFailures } from "./auth/login.ts";
 import { pruneExpiredDomainClaims } from "./domains/domains.ts";
 import { AGENT_PATH, agentHubFor } from "./nodes/agent-hub.ts";
@@ -184,7 +185,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
 
   const api = createApi(services);
   const apiListener = getRequestListener(api.fetch) as Handler;
-  const streams = new StreamServer(services);
+  const streams = new StreamServer(services, hub);
   const execs = new ExecSocketServer(
     services,
     new ExecBroker(services, agentHubFor(services), {
