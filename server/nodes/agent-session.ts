@@ -84,7 +84,7 @@ export class AgentSession {
   constructor(
     readonly ws: WebSocket,
     readonly auth: SessionAuth,
-    private readonly s: Services,
+    private readonly s: Pick<Services, "db" | "log" | "config">,
     private readonly hooks: SessionHooks,
     private readonly heartbeatMs: number,
   ) {

@@ -16,7 +16,7 @@ export class InstanceEventWriter {
   private draining = false;
 
   constructor(
-    private readonly s: Services,
+    private readonly s: Pick<Services, "db" | "log">,
     private readonly stored: (nodeId: string, event: InstanceEvent) => void,
   ) {}
 

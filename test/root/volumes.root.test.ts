@@ -21,7 +21,6 @@ import { loadAgentConfig } from "../../runtime-agent/agent/config.ts";
 import { silentLogger } from "../../runtime-agent/log.ts";
 import { isMountPoint } from "../../runtime-agent/runtime/mounts.ts";
 import { localJoinToken } from "../helpers/local-token.ts";
-import { findScheduler } from "../../server/scheduler/scheduler.ts";
 
 const APP = "keeper";
 
@@ -118,7 +117,7 @@ describeRoot("persistent volumes (scheduler, real agent, runc, user namespaces)"
     if (!isRoot) return;
     env = await createRootEnv();
     srv = await startTestServer({ BERTH_ROUTER_PORT: "0" }, { registry: true, router: true });
-    findScheduler(srv.cp.services)?.on("decision", (_app: string, text: string) => decisions.push(text));
+    srv.cp.services.scheduler.on("decision", (_app: string, text: string) => decisions.push(text));
     owner = new ApiClient(srv.url);
     await owner.signUp("keeper@example.com");
     token = (await owner.tokenClient()).token;
