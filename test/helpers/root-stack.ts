@@ -1,6 +1,6 @@
 // The whole platform on this machine for one root-tier test file: a control plane with registry and HAProxy router, a
 // real agent process (runc, conmon, CNI) in its own RootEnv, a signed-up owner, and one app pushed with git and
-// built by buildah. close() removes the app, the containers and everything the environment made.
+// built by buildah. close() removes the app, the containers, volumes left behind and everything the environment made.
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -35,10 +35,12 @@ export interface RootStack {
   repo: string;
   inspector: OciBackend;
   agent(): ChildProcess | undefined;
+  /** Kills the agent with `signal` (its containers keep running), starts it again and waits until the node is ready. */
+  restartAgent(signal?: NodeJS.Signals): Promise<void>;
   /** Pushes the repo's HEAD; returns git's exit code and output. */
   push(): Promise<{ code: number; out: string }>;
   /** GET through the router with the app's host; never rejects (status 0 = connection failure). */
-  get(urlPath?: string): Promise<{ status: number; body: string }>;
+  get(urlPath?: string, timeoutMs?: number): Promise<{ status: number; body: string }>;
   ps(): Promise<PsRow[]>;
   /** Waits until exactly `n` instances of `type` run (of release `release` when given). */
   running(type: string, n: number, release?: number): Promise<PsRow[]>;
@@ -64,10 +66,9 @@ export async function bootRootStack(
     silentLogger(),
   );
   let agent: ChildProcess | undefined = spawnAgent(flags);
-  await until(
-    "node ready",
-    async () => (await srv.cp.services.db.node.findUnique({ where: { name: o.node } }))?.state === "ready",
-  );
+  const nodeReady = (what: string) =>
+    until(what, async () => (await srv.cp.services.db.node.findUnique({ where: { name: o.node } }))?.state === "ready");
+  await nodeReady("node ready");
   const created = await owner.req("POST", "/api/v1/apps", { name: app });
   if (created.status !== 201) throw new Error(`creating ${app}: ${created.status}`);
   const repo = await makeRepo(files);
@@ -80,8 +81,13 @@ export async function bootRootStack(
     repo,
     inspector,
     agent: () => agent,
+    restartAgent: async (signal = "SIGKILL") => {
+      await stopAgent(agent, signal);
+      agent = spawnAgent(flags);
+      await nodeReady("node ready again");
+    },
     push: () => git(repo, ["push", remoteUrl(srv.url, app, token), "main"]),
-    get: (urlPath = "/cgi-bin/who") =>
+    get: (urlPath = "/cgi-bin/who", timeoutMs = 10_000) =>
       new Promise((resolve) => {
         const req = http.request(
           {
@@ -89,7 +95,7 @@ export async function bootRootStack(
             port: srv.cp.services.config.routerPort,
             path: urlPath,
             headers: { host: `${app}.localhost` },
-            timeout: 10_000,
+            timeout: timeoutMs,
             agent: false,
           },
           (res) => {
@@ -124,6 +130,9 @@ export async function bootRootStack(
       agent = undefined;
       for (const c of await inspector.list())
         await inspector.delete(c.id).catch((e: unknown) => problems.push(String(e)));
+      // A test that failed half-way may leave a volume behind: its loop mount must go before the state dir does.
+      for (const id of await inspector.volumeStore.ids())
+        await inspector.volumeStore.destroy(id).catch((e: unknown) => problems.push(String(e)));
       await srv.close();
       problems.push(...(await env.destroy()));
       fs.rmSync(repo, { recursive: true, force: true });
