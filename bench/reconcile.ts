@@ -20,9 +20,8 @@ import { loadConfig } from "../server/config.ts";
 import { createLogger } from "../server/logger.ts";
 import { migrateDatabase } from "../server/db/migrate.ts";
 import { createControlPlane, type ControlPlane } from "../server/control-plane.ts";
-import { findScheduler, type Scheduler } from "../server/scheduler/scheduler.ts";
+import type { Scheduler } from "../server/scheduler/scheduler.ts";
 import type { AppRoute } from "../server/scheduler/routes.ts";
-import { agentHubFor } from "../server/nodes/agent-hub.ts";
 import { createLocalJoinToken } from "../server/nodes/join-tokens.ts";
 import { ApiClient } from "../test/helpers/client.ts";
 import type { ParentMessage, WorkerMessage } from "./lib/fake-agents-worker.ts";
@@ -201,7 +200,7 @@ function profileSteps(sched: Scheduler): void {
 }
 
 function profileSends(target: ControlPlane): void {
-  const hub = agentHubFor(target.services);
+  const hub = target.services.agents;
   const original = hub.setDesiredState.bind(hub);
   const key = "  of which agentHub.setDesiredState (until the agent acks)";
   hub.setDesiredState = async (nodeId, instances) => {
@@ -255,7 +254,7 @@ async function main() {
   cp = await createControlPlane({ config, log, dashboard: false, registry: true });
   const port = await cp.listen();
   const url = `http://127.0.0.1:${port}`;
-  const sched = findScheduler(cp.services) as Scheduler;
+  const sched = cp.services.scheduler;
   const passes = timePasses(sched);
   if (PROFILE) {
     profileDb(cp);
@@ -418,7 +417,7 @@ async function main() {
       select: { version: true, status: true, createdAt: true, app: { select: { name: true } } },
     });
     process.stderr.write(`  releases rolling out: ${JSON.stringify(releases)}\n`);
-    const hub = agentHubFor((cp as ControlPlane).services) as unknown as {
+    const hub = (cp as ControlPlane).services.agents as unknown as {
       desired: Map<string, { generation: number; instances: { id: string }[] }>;
     };
     for (const i of stuck) {
@@ -671,7 +670,7 @@ let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     // Stop the scheduler first: otherwise every agent that leaves triggers passes over thousands of instances.
-    if (cp) findScheduler(cp.services)?.stop();
+    if (cp) cp.services.scheduler.stop();
     await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
     await cp?.close().catch(() => undefined);
     if (rootDir) fs.rmSync(rootDir, { recursive: true, force: true });

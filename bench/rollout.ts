@@ -6,7 +6,6 @@
 // Run: sudo npx tsx bench/rollout.ts [rollouts=5] [web=3]
 // Results go to stdout; copy them into docs/benchmarks.md.
 import os from "node:os";
-import { findScheduler } from "../server/scheduler/scheduler.ts";
 import { loadAverage, type Platform, runningWeb, startPlatform, until } from "./lib/platform.ts";
 
 const ROLLOUTS = Number(process.argv[2] ?? 5);
@@ -32,7 +31,7 @@ async function main(p: Platform) {
   const formation = (updates: object[]) => p.api.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates });
   await formation([{ type: "web", quantity: WEB, memoryMb: 64 }]);
   await runningWeb(p, WEB, 1);
-  const drainMs = findScheduler(p.cp.services)?.opts.drainMs ?? NaN;
+  const drainMs = p.cp.services.scheduler.opts.drainMs;
 
   // Baseline: one more instance, no release (placement, pull already done, start, health check).
   const scaleUps: number[] = [];

@@ -17,7 +17,6 @@ import { loadConfig } from "../server/config.ts";
 import { createLogger } from "../server/logger.ts";
 import { migrateDatabase } from "../server/db/migrate.ts";
 import { createControlPlane, type ControlPlane } from "../server/control-plane.ts";
-import { findScheduler } from "../server/scheduler/scheduler.ts";
 import type { RouteSink } from "../server/scheduler/scheduler.ts";
 import { createLocalJoinToken } from "../server/nodes/join-tokens.ts";
 import { createRootEnv, type RootEnv } from "../runtime-agent/test-support/root-env.ts";
@@ -263,7 +262,7 @@ async function main() {
 
   // Router updates (Runtime API batches; a reload only when the slot pool grows), timed, to line failed requests up with them.
   const routerLoads: { start: number; end: number }[] = [];
-  const sched = findScheduler(cp.services) as unknown as { router: RouteSink | undefined };
+  const sched = cp.services.scheduler as unknown as { router: RouteSink | undefined };
   const sink = sched.router;
   if (sink) {
     const apply = sink.apply.bind(sink);

@@ -2,15 +2,17 @@
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { Logger } from "./logger.ts";
-import type { StreamHub } from "./ws/hub.ts";
+import type { RegistryInfo, StreamPublisher } from "./service-types.ts";
 import type { AccessEvents } from "./auth/access-events.ts";
-import type { RegistryInfo } from "./registry/registry.ts";
 import type { PlatformHealth } from "./health/platform-health.ts";
 import type { StatsHistory } from "./stats/history.ts";
 import type { AppLogs } from "./logs/app-logs.ts";
 import type { StackRebuilds } from "./builds/stacks/rebuild-job.ts";
 import type { SchedulerKick } from "./scheduler/kick.ts";
 import type { AgentControlSeam } from "./nodes/agent-control.ts";
+import type { AgentHub } from "./nodes/agent-hub.ts";
+import type { Scheduler } from "./scheduler/scheduler.ts";
+import type { AddonImages } from "./addons/image.ts";
 
 /** Shared dependencies of the control plane, created once at start. */
 export interface Services {
@@ -18,7 +20,7 @@ export interface Services {
   config: Config;
   log: Logger;
   /** Live fan-out to stream subscribers (logs, stats, events, build output). */
-  hub: StreamHub;
+  hub: StreamPublisher;
   /** Access changes (token revoked, session ended, membership changed, app destroyed or moved) as they happen. */
   access: AccessEvents;
   /** Address and credentials of the platform registry; throws when it is not running. */
@@ -35,6 +37,15 @@ export interface Services {
   schedulerKick: SchedulerKick;
   /** Closes agent sockets when a node is removed or a join token revoked (the agent hub connects to it). */
   agentControl: AgentControlSeam;
+  /** Where add-on service images come from (the platform stacks pushed to the registry; tests replace the source). */
+  addonImages: AddonImages;
+  /** Every agent connection of this control plane: desired states, requests to nodes, volume and exec frames. */
+  agents: AgentHub;
+  /**
+   * The reconcile loop, built stopped with the control plane and started by it when `config.scheduler` is on. Domain
+   * code reads its one-offs, events and timings; to ask for a pass it uses `schedulerKick`.
+   */
+  scheduler: Scheduler;
 }
 
 /** The authenticated caller of a request. */

@@ -21,13 +21,15 @@ import { GIT_PREFIX, GitEndpoint, HOOK_PATH } from "./git/endpoint.ts";
 import { createBuildPipeline } from "./builds/pipeline.ts";
 import { builderDirOf, sweepBuilderStores } from "./builds/builder-stores.ts";
 import { handlePull, PULL_PREFIX } from "./registry/pull-proxy.ts";
-import { startRegistry, type RegistryInfo } from "./registry/registry.ts";
+import { startRegistry } from "./registry/registry.ts";
+import type { RegistryInfo } from "./service-types.ts";
 import { pruneLoginFailures } from "./auth/login.ts";
 import { pruneExpiredDomainClaims } from "./domains/domains.ts";
-import { AGENT_PATH, agentHubFor } from "./nodes/agent-hub.ts";
-import { schedulerFor } from "./scheduler/scheduler.ts";
+import { AGENT_PATH, AgentHub } from "./nodes/agent-hub.ts";
+import { Scheduler } from "./scheduler/scheduler.ts";
 import { startAddonSync } from "./addons/sync.ts";
 import { startAddonBackupSchedule } from "./addons/backups/schedule.ts";
+import { AddonImages } from "./addons/image.ts";
 import { SchedulerKick } from "./scheduler/kick.ts";
 import { AgentControlSeam } from "./nodes/agent-control.ts";
 import { startStatsIngest, type StatsIngest } from "./stats/ingest.ts";
@@ -150,7 +152,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   };
   const access = new AccessEvents(log.child({ component: "access-events" }));
   const health = new PlatformHealth(log.child({ component: "health" }));
-  const services: Services = {
+  const base = {
     db,
     config,
     log,
@@ -164,6 +166,10 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     schedulerKick: new SchedulerKick(),
     agentControl: new AgentControlSeam(),
   };
+  // Built in dependency order into one object: the agent hub and the add-on images need only some of the parts
+  // above, the scheduler (created stopped) everything but itself.
+  const parts = Object.assign(base, { agents: new AgentHub(base), addonImages: new AddonImages(base) });
+  const services: Services = Object.assign(parts, { scheduler: new Scheduler(parts) });
   await bootstrapAdmin(services);
   const builderDir = builderDirOf(config.dataDir);
   if (existsSync(builderDir)) {
@@ -186,10 +192,10 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
 
   const api = createApi(services);
   const apiListener = getRequestListener(api.fetch) as Handler;
-  const streams = new StreamServer(services);
+  const streams = new StreamServer(services, hub);
   const execs = new ExecSocketServer(
     services,
-    new ExecBroker(services, agentHubFor(services), {
+    new ExecBroker(services, services.agents, {
       idleTimeoutMs: config.execIdleTimeoutSeconds * 1000,
       maxSessionsPerUser: config.execMaxSessionsPerUser,
     }),
@@ -248,7 +254,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     if (pathname === STREAM_PATH) {
       streams.handleUpgrade(req, socket, head);
     } else if (pathname === AGENT_PATH) {
-      agentHubFor(services).handleUpgrade(req, socket, head);
+      services.agents.handleUpgrade(req, socket, head);
     } else if (isExecPath(pathname ?? "")) {
       execs.handleUpgrade(req, socket, head);
     } else if (dashboard?.upgrade) {
@@ -268,9 +274,9 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     10 * 60 * 1000,
   );
   pruner.unref();
-  const scheduler = schedulerFor(services, agentHubFor(services));
-  const statsIngest = startStatsIngest(services, agentHubFor(services));
-  const stopLogIngest = startLogIngest(services, agentHubFor(services));
+  const scheduler = services.scheduler;
+  const statsIngest = startStatsIngest(services, services.agents);
+  const stopLogIngest = startLogIngest(services, services.agents);
   const router = opts.router ? await startRouter(config, log, opts.routerOutlives ?? false) : undefined;
   if (router) scheduler.setRouter(router);
   health.register("database", databaseProbe(services));
@@ -316,7 +322,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
       await router?.stop();
       streams.close();
       execs.close();
-      agentHubFor(services).close();
+      services.agents.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

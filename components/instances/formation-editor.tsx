@@ -5,9 +5,8 @@ import { Cog, Layers, Minus, Plus } from "lucide-react";
 import { Badge } from "@/components/ui/badge";
 import { Button, buttonClasses } from "@/components/ui/button";
 import { Card, CardFooter, CardHeader } from "@/components/ui/card";
-import { Dialog } from "@/components/ui/dialog";
+import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { EmptyState } from "@/components/ui/empty-state";
-import { FormError } from "@/components/ui/error-state";
 import { SkeletonRows } from "@/components/ui/skeleton";
 import { TBody, TD, TH, THead, TR, Table } from "@/components/ui/table";
 import { useToast } from "@/components/ui/toast";
@@ -202,21 +201,16 @@ export function FormationEditor({ app }: { app: AppDetail | undefined }) {
           )}
         </>
       )}
-      <Dialog
+      <ConfirmDialog
         open={confirming}
         onClose={() => setConfirming(false)}
         title="Apply the new formation?"
         description="Instances start or stop right away; nothing is built or released."
-        footer={
-          <>
-            <Button variant="secondary" onClick={() => setConfirming(false)}>
-              Cancel
-            </Button>
-            <Button onClick={apply} loading={change.isPending} data-autofocus>
-              Apply
-            </Button>
-          </>
-        }
+        confirmLabel="Apply"
+        onConfirm={apply}
+        pending={change.isPending}
+        error={change.error}
+        tone="primary"
       >
         <ul className="space-y-1.5 text-sm">
           {changes.map((c) => (
@@ -229,12 +223,7 @@ export function FormationEditor({ app }: { app: AppDetail | undefined }) {
             </li>
           ))}
         </ul>
-        {change.error ? (
-          <div className="mt-3">
-            <FormError error={change.error} />
-          </div>
-        ) : null}
-      </Dialog>
+      </ConfirmDialog>
     </Card>
   );
 }

@@ -4,9 +4,9 @@ import { Boxes, RotateCw } from "lucide-react";
 import { Badge, type BadgeTone } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardHeader } from "@/components/ui/card";
-import { Dialog } from "@/components/ui/dialog";
+import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { EmptyState } from "@/components/ui/empty-state";
-import { ErrorState, FormError } from "@/components/ui/error-state";
+import { ErrorState } from "@/components/ui/error-state";
 import { SkeletonRows } from "@/components/ui/skeleton";
 import { TBody, TD, TH, THead, TR, Table } from "@/components/ui/table";
 import { useToast } from "@/components/ui/toast";
@@ -99,24 +99,17 @@ function RestartDialog({
       },
     });
   return (
-    <Dialog
+    <ConfirmDialog
       open={open}
       onClose={onClose}
       title={`Restart ${app}?`}
       description={`Every instance (${count} now) is replaced one at a time with a fresh process of the same release.`}
-      footer={
-        <>
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button onClick={run} loading={restart.isPending} data-autofocus>
-            Restart all
-          </Button>
-        </>
-      }
-    >
-      <FormError error={restart.error} />
-    </Dialog>
+      confirmLabel="Restart all"
+      onConfirm={run}
+      pending={restart.isPending}
+      error={restart.error}
+      tone="primary"
+    />
   );
 }
 

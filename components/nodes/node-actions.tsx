@@ -1,7 +1,7 @@
 "use client";
 import { useState } from "react";
 import { Button } from "@/components/ui/button";
-import { Dialog } from "@/components/ui/dialog";
+import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { useToast } from "@/components/ui/toast";
 import { useNodeAction } from "@/lib/queries";
 import type { Node } from "@/lib/types";
@@ -55,21 +55,14 @@ export function NodeActions({ node }: { node: Node }) {
         is healthy. Remove: disconnect its agent and forget the node.
       </p>
       <RemoveNodeDialog node={node} open={confirmRemove} onClose={() => setConfirmRemove(false)} />
-      <Dialog
+      <ConfirmDialog
         open={confirmDrain}
         onClose={() => setConfirmDrain(false)}
         title={`Drain ${node.name}?`}
         description="The node is cordoned and each of its instances is replaced on another node; the old one stops once its replacement is healthy."
-        footer={
-          <>
-            <Button variant="secondary" onClick={() => setConfirmDrain(false)}>
-              Cancel
-            </Button>
-            <Button variant="danger" loading={action.isPending} onClick={() => run("drain")} data-autofocus>
-              Drain node
-            </Button>
-          </>
-        }
+        confirmLabel="Drain node"
+        onConfirm={() => run("drain")}
+        pending={action.isPending}
       />
     </div>
   );

@@ -10,7 +10,6 @@ import { errors } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
 import { requireApp } from "../teams/access.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
-import { agentHubFor } from "../nodes/agent-hub.ts";
 import { pruneReleaseImages } from "../registry/prune.ts";
 import { forgetApp } from "../logs/ingest.ts";
 import { setAddonVar } from "./app-var.ts";
@@ -40,7 +39,7 @@ async function destroyOnNode(s: Services, nodeId: string, volumeId: string, name
   const deadline = Date.now() + STOP_TIMEOUT_MS;
   for (;;) {
     try {
-      await agentHubFor(s).volumeDestroy(nodeId, volumeId);
+      await s.agents.volumeDestroy(nodeId, volumeId);
       return;
     } catch (err) {
       if (Date.now() > deadline) {
@@ -141,7 +140,7 @@ export async function addonInfo(s: Services, actor: Actor, appName: string, name
   const vol = await s.db.volume.findFirst({ where: { appId: a.serviceAppId } });
   const node = vol?.nodeId ? await s.db.node.findUnique({ where: { id: vol.nodeId }, select: { name: true } }) : null;
   let usedBytes: number | null = null;
-  const hub = agentHubFor(s);
+  const hub = s.agents;
   if (vol?.nodeId && hub.isConnected(vol.nodeId)) {
     const usage = await hub.volumeList(vol.nodeId).catch(() => []);
     usedBytes = usage.find((u) => u.id === vol.id)?.usedBytes ?? null;
@@ -248,7 +247,7 @@ export async function destroyAddon(s: Services, actor: Actor, appName: string, n
   const service = a.serviceApp;
   const vol = await s.db.volume.findFirst({ where: { appId: service.id } });
   if (vol?.nodeId && (await s.db.node.findUnique({ where: { id: vol.nodeId }, select: { id: true } }))) {
-    if (!agentHubFor(s).isConnected(vol.nodeId))
+    if (!s.agents.isConnected(vol.nodeId))
       throw errors.unavailable(`add-on ${name} lives on a node that is not connected; try again when it is`);
   }
   await s.db.addon.update({ where: { id: a.id }, data: { state: "deprovisioning" } });

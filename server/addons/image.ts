@@ -15,31 +15,31 @@ export interface AddonImage {
   stack: string;
 }
 
-type ImageSource = (serviceApp: string, stack: StackName) => Promise<AddonImage>;
-const sources = new WeakMap<Services, ImageSource>();
+/** Where add-on images come from: the real one builds and pushes the stack; integration tests replace it. */
+export type AddonImageSource = (serviceApp: string, stack: StackName, onLine: (l: string) => void) => Promise<AddonImage>;
 
-/**
- * Replaces where this control plane gets add-on images (integration tests: a fake node runs any image, and building
- * the real one takes buildah, a registry and minutes). Undefined restores the real one.
- */
-export function setAddonImageSource(s: Services, source: ImageSource | undefined): void {
-  if (source) sources.set(s, source);
-  else sources.delete(s);
-}
+/** The add-on images of this control plane, built once in control-plane.ts (services.addonImages). */
+export class AddonImages {
+  private source: AddonImageSource | undefined;
 
-/** Makes sure the stack exists (from storage, cache, or built) and pushes it as `<serviceApp>:<stack>-<hash>`. */
-export async function pushAddonImage(
-  s: Services,
-  serviceApp: string,
-  name: StackName,
-  onLine: (l: string) => void,
-): Promise<AddonImage> {
-  const source = sources.get(s);
-  if (source) return source(serviceApp, name);
-  // First: without a registry (API-only setups) there is nothing to build the image for.
-  const registry = s.registry();
-  const storage = stackStorage(builderDirOf(s.config.dataDir));
-  const stack = await ensureStack(storage, name, { onLine });
-  const digest = await pushImage(storage, stack.image, `${serviceApp}:${name}-${stack.hash}`, registry, () => undefined);
-  return { imageRef: serviceApp, imageDigest: digest, stack: stack.image };
+  constructor(private readonly s: Pick<Services, "config" | "registry">) {}
+
+  /**
+   * Replaces where add-on images come from (integration tests: a fake node runs any image, and building the real one
+   * takes buildah, a registry and minutes). Undefined restores the real one.
+   */
+  replaceSource(source: AddonImageSource | undefined): void {
+    this.source = source;
+  }
+
+  /** Makes sure the stack exists (from storage, cache, or built) and pushes it as `<serviceApp>:<stack>-<hash>`. */
+  async push(serviceApp: string, name: StackName, onLine: (l: string) => void): Promise<AddonImage> {
+    if (this.source) return this.source(serviceApp, name, onLine);
+    // First: without a registry (API-only setups) there is nothing to build the image for.
+    const registry = this.s.registry();
+    const storage = stackStorage(builderDirOf(this.s.config.dataDir));
+    const stack = await ensureStack(storage, name, { onLine });
+    const digest = await pushImage(storage, stack.image, `${serviceApp}:${name}-${stack.hash}`, registry, () => undefined);
+    return { imageRef: serviceApp, imageDigest: digest, stack: stack.image };
+  }
 }

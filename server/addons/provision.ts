@@ -7,7 +7,6 @@ import { createRelease } from "../releases/releases.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
 import { setAddonVar } from "./app-var.ts";
 import { addonPlan, isAddonKind, kindSpec } from "./catalog.ts";
-import { pushAddonImage } from "./image.ts";
 
 /** How long the first start of a service may take (image pull, initdb, first health check). */
 const START_TIMEOUT_MS = 10 * 60 * 1000;
@@ -50,7 +49,7 @@ export async function provisionAddon(s: Services, actor: AuditActor, id: string)
     const spec = kindSpec(a.kind);
     // Resumed after a control-plane restart: a service released already is only waited for.
     if (!(await s.db.release.findFirst({ where: { appId: a.serviceAppId }, select: { id: true } }))) {
-      const image = await pushAddonImage(s, a.serviceApp.name, spec.stack, (l) => log.info({ line: l }, "add-on stack"));
+      const image = await s.addonImages.push(a.serviceApp.name, spec.stack, (l) => log.info({ line: l }, "add-on stack"));
       if (!(await still(s, id))) return;
       await createRelease(s.db, actor, {
         appId: a.serviceAppId,

@@ -1,6 +1,6 @@
 // Build output: streamed to the pusher and to dashboard subscribers as it happens, and persisted with the build.
 import type { Db } from "../db/client.ts";
-import type { StreamHub } from "../ws/hub.ts";
+import type { StreamPublisher } from "../service-types.ts";
 
 // Stored output keeps the last BERTH_BUILD_OUTPUT_KB (1 MiB by default); the live stream always has everything.
 const DEFAULT_MAX_STORED = 1024 * 1024;
@@ -13,7 +13,7 @@ export class BuildOutput {
 
   constructor(
     private readonly db: Db,
-    private readonly hub: StreamHub,
+    private readonly hub: StreamPublisher,
     /** The app's id: the live `builds` channel is keyed by it, never by the (reusable) name. */
     private readonly appId: string,
     private readonly buildId: string,

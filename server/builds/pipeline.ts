@@ -7,8 +7,8 @@ import type { Services } from "../context.ts";
 import type { PushProcessor, RefUpdate } from "../git/endpoint.ts";
 import { refCommit } from "../git/objects.ts";
 import { KeyedLock, Semaphore } from "../lib/concurrency.ts";
-import type { RegistryInfo } from "../registry/registry.ts";
-import type { StreamHub } from "../ws/hub.ts";
+import type { RegistryInfo } from "../service-types.ts";
+import type { StreamPublisher } from "../service-types.ts";
 import { appUrls } from "../apps/urls.ts";
 import { publishRelease } from "../releases/publish.ts";
 import { registryProblem } from "../health/registry-gate.ts";
@@ -47,7 +47,7 @@ export interface PipelineOptions {
   /** `<dataDir>/builder`: the platform's stack store, one store per app (builder-stores.ts), the build network. */
   builderDir: string;
   registry: () => RegistryInfo;
-  hub: StreamHub;
+  hub: StreamPublisher;
 }
 
 class BuildFailure extends Error {}

@@ -15,7 +15,8 @@ import type { Services } from "../context.ts";
 import { toErrorResponse } from "../errors.ts";
 import { AppName, ProcessType } from "../validation/names.ts";
 import { authenticateUpgrade } from "../ws/stream-auth.ts";
-import { EXEC_CLOSE, type ExecBroker, type ExecHandle } from "./exec-broker.ts";
+import type { ExecBroker } from "./exec-broker.ts";
+import { EXEC_CLOSE, type ExecHandle } from "./exec-types.ts";
 import { openRun } from "./run-session.ts";
 
 /** `/api/v1/apps/APP/exec` and `/api/v1/apps/APP/run`; APP and the kind are captured. */

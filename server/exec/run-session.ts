@@ -9,7 +9,8 @@ import { createOneOff, stopOneOff } from "../instances/one-off.ts";
 import { requireApp } from "../teams/access.ts";
 import type { StreamCredential } from "../ws/stream-auth.ts";
 import { addonClientTarget, type AddonClient } from "../addons/client.ts";
-import type { ExecBroker, ExecClient, ExecHandle } from "./exec-broker.ts";
+import type { ExecBroker } from "./exec-broker.ts";
+import type { ExecClient, ExecHandle } from "./exec-types.ts";
 
 /**
  * The one-off's own process: waits (in the image's /bin/sh, like every one-off command) until it is stopped. A TERM

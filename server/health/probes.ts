@@ -3,7 +3,6 @@
 import type { Services } from "../context.ts";
 import { freeBytes } from "../lib/disk-space.ts";
 import type { SupervisorState } from "../lib/supervisor.ts";
-import { agentHubFor } from "../nodes/agent-hub.ts";
 import { processInfo, type Probe, type ProbeResult, type RouterHealth } from "./types.ts";
 
 /** A process that started this recently and does not answer yet is still coming up (not down). */
@@ -39,7 +38,7 @@ export function diskProbe(s: Services): Probe {
 export function nodesProbe(s: Services): Probe {
   return async () => {
     const nodes = await s.db.node.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" } });
-    const hub = agentHubFor(s);
+    const hub = s.agents;
     const lost = nodes.filter((n) => !hub.isConnected(n.id));
     if (nodes.length === 0) return { status: "ok", detail: "no nodes joined" };
     if (lost.length === 0) return { status: "ok", detail: `all ${nodes.length} connected` };
@@ -146,7 +145,7 @@ export function localAgentProbe(s: Services, state: () => SupervisorState): Prob
       orderBy: { lastSeenAt: "desc" },
       select: { id: true },
     });
-    const connected = node !== null && agentHubFor(s).isConnected(node.id);
+    const connected = node !== null && s.agents.isConnected(node.id);
     const r = supervisedStatus(st, connected, "the local agent");
     // Up but not connected for long: the agent runs but cannot reach us (or is refused).
     if (r.status === "down")

@@ -15,6 +15,9 @@ import { AppLogs } from "../logs/app-logs.ts";
 import { StackRebuilds } from "../builds/stacks/rebuild-job.ts";
 import { SchedulerKick } from "../scheduler/kick.ts";
 import { AgentControlSeam } from "../nodes/agent-control.ts";
+import { AgentHub } from "../nodes/agent-hub.ts";
+import { Scheduler } from "../scheduler/scheduler.ts";
+import { AddonImages } from "../addons/image.ts";
 
 const SECRET = "SQLITE_IOERR: disk I/O error at /var/lib/berth/berth.db (tokenHash=deadbeef)";
 
@@ -40,7 +43,7 @@ function setup() {
     error: ReturnType<typeof vi.fn>;
   };
   const config = loadConfig({ BERTH_DATA_DIR: "/nonexistent" });
-  const services: Services = {
+  const base = {
     db,
     config,
     log,
@@ -56,6 +59,8 @@ function setup() {
     schedulerKick: new SchedulerKick(),
     agentControl: new AgentControlSeam(),
   };
+  const parts = Object.assign(base, { agents: new AgentHub(base), addonImages: new AddonImages(base) });
+  const services: Services = Object.assign(parts, { scheduler: new Scheduler(parts) });
   return { api: createApi(services), log, dbCalls };
 }
 

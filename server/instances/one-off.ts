@@ -5,7 +5,6 @@ import type { Actor, Services } from "../context.ts";
 import { errors } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
 import { requireApp } from "../teams/access.ts";
-import { findScheduler } from "../scheduler/scheduler.ts";
 import { newInstanceId } from "../scheduler/instance-spec.ts";
 
 const POLL_MS = 200;
@@ -45,8 +44,7 @@ export async function createOneOff(
   command: string,
   type?: string | undefined,
 ) {
-  const sched = findScheduler(s);
-  if (!sched) throw errors.unavailable("this control plane runs no scheduler");
+  const sched = s.scheduler;
   const release =
     (await s.db.release.findFirst({ where: { appId: app.id, status: "deployed" }, orderBy: { version: "desc" } })) ??
     (await s.db.release.findFirst({ where: { appId: app.id }, orderBy: { version: "desc" } }));
@@ -82,9 +80,8 @@ async function limitsOfType(
 /** Stops a one-off: the scheduler has its container removed. Harmless when it is already stopped or gone. */
 export async function stopOneOff(s: Services, id: string): Promise<void> {
   await s.db.instance.updateMany({ where: { id }, data: { desired: "stopped" } });
-  const sched = findScheduler(s);
-  sched?.oneOffs.delete(id);
-  sched?.kick();
+  s.scheduler.oneOffs.delete(id);
+  s.scheduler.kick();
 }
 
 /** Follows a one-off until it exits (or `signal` aborts, or `timeoutMs` passes); then it is stopped and removed. */

@@ -25,7 +25,7 @@ import { AgentSession, type ExecNotification } from "./agent-session.ts";
 import { joinTokenValid, verifyJoinToken } from "./join-tokens.ts";
 import { InstanceEventWriter } from "./event-writer.ts";
 import { recordOomActivity } from "./oom-activity.ts";
-import { markNodeDown, touchNodes } from "./registry.ts";
+import { markNodeDown, touchNodes } from "./node-registry.ts";
 import { inBatches } from "../db/batches.ts";
 
 /** Path agents connect to. */
@@ -35,6 +35,9 @@ const DEFAULT_HEARTBEAT_MS = 10_000;
 const PULL_HOST = /^(?:[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]{2,45}\])(?::[0-9]{1,5})?$/;
 
 /** Result of setDesiredState: what the node acknowledged, or `delivered: false` when it is not connected. */
+/** What the hub uses of the control plane: built before the Services it then becomes a field of (`agents`). */
+export type AgentHubDeps = Pick<Services, "db" | "log" | "config" | "agentControl">;
+
 export type DesiredStateOutcome =
   { delivered: true; generation: number; changed: boolean } | { delivered: false; generation: number };
 
@@ -57,7 +60,7 @@ export class AgentHub extends EventEmitter {
   private readonly events: InstanceEventWriter;
 
   constructor(
-    private readonly s: Services,
+    private readonly s: AgentHubDeps,
     private readonly heartbeatMs = DEFAULT_HEARTBEAT_MS,
   ) {
     super();
@@ -289,16 +292,4 @@ export class AgentHub extends EventEmitter {
       this.dropToken(id);
     }
   }
-}
-
-const hubs = new WeakMap<Services, AgentHub>();
-
-/** The agent hub of a control plane (one per Services). */
-export function agentHubFor(s: Services): AgentHub {
-  let hub = hubs.get(s);
-  if (!hub) {
-    hub = new AgentHub(s);
-    hubs.set(s, hub);
-  }
-  return hub;
 }

@@ -23,7 +23,7 @@ import {
 } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
 import { BerthError } from "../errors.ts";
-import { markNodeDown, registerNode } from "./registry.ts";
+import { markNodeDown, registerNode } from "./node-registry.ts";
 
 type Pending = {
   method: RequestMethod;
@@ -84,7 +84,7 @@ export class AgentSession {
   constructor(
     readonly ws: WebSocket,
     readonly auth: SessionAuth,
-    private readonly s: Services,
+    private readonly s: Pick<Services, "db" | "log" | "config">,
     private readonly hooks: SessionHooks,
     private readonly heartbeatMs: number,
   ) {

@@ -4,7 +4,7 @@
 // be hundreds of small transactions, each a synchronous commit on the event loop.
 import type { InstanceEvent } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
-import { EVENT_BATCH_MAX, type NodeEvent, recordInstanceEvents } from "./instances.ts";
+import { EVENT_BATCH_MAX, type NodeEvent, recordInstanceEvents } from "./observed-instances.ts";
 
 interface Queued extends NodeEvent {
   done: () => void;
@@ -16,7 +16,7 @@ export class InstanceEventWriter {
   private draining = false;
 
   constructor(
-    private readonly s: Services,
+    private readonly s: Pick<Services, "db" | "log">,
     private readonly stored: (nodeId: string, event: InstanceEvent) => void,
   ) {}
 

@@ -9,7 +9,7 @@ import type { Services } from "../context.ts";
 export const OOM_REASON = "oom-killed";
 
 /** Records an `instance.oom-killed` activity event for an OOM-killed instance of `nodeId`; other events are ignored. */
-export async function recordOomActivity(s: Services, nodeId: string, e: InstanceEvent): Promise<void> {
+export async function recordOomActivity(s: Pick<Services, "db">, nodeId: string, e: InstanceEvent): Promise<void> {
   if (e.reason !== OOM_REASON) return;
   const row = await s.db.instance.findUnique({
     where: { id: e.instanceId },

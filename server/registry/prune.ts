@@ -2,7 +2,7 @@
 // are deleted through the registry API. Their blobs are reclaimed by `garbage-collect`, which runs at the
 // next registry start (the distribution registry must not collect while it accepts pushes).
 import type { Services } from "../context.ts";
-import type { RegistryInfo } from "./registry.ts";
+import type { RegistryInfo } from "../service-types.ts";
 
 /** Deletes the manifests of an app's releases beyond the newest `keep`; returns the digests deleted. */
 export async function pruneReleaseImages(s: Services, appId: string, appName: string, registry: RegistryInfo, keep: number): Promise<string[]> {

@@ -6,16 +6,10 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import bcrypt from "bcryptjs";
 import type { Logger } from "../logger.ts";
+import type { RegistryInfo } from "../service-types.ts";
 import { Supervisor, type SupervisorState } from "../lib/supervisor.ts";
 import { freeLoopbackPort } from "../lib/free-port.ts";
 import { stopLeftovers } from "../process/leftovers.ts";
-
-export interface RegistryInfo {
-  /** host:port clients push to and pull from. */
-  host: string;
-  username: string;
-  password: string;
-}
 
 interface Credentials {
   username: string;

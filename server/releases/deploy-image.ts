@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Actor, Services } from "../context.ts";
 import { BerthError, errors } from "../errors.ts";
-import type { RegistryInfo } from "../registry/registry.ts";
+import type { RegistryInfo } from "../service-types.ts";
 import { requireApp } from "../teams/access.ts";
 import { runStreaming } from "../process/run.ts";
 import { acquireBuildNamespace } from "../builds/build-network.ts";

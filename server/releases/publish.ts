@@ -3,7 +3,7 @@
 // are pruned the same way, and the scheduler is asked to roll it out.
 import type { Actor, Services } from "../context.ts";
 import { pruneReleaseImages } from "../registry/prune.ts";
-import type { RegistryInfo } from "../registry/registry.ts";
+import type { RegistryInfo } from "../service-types.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
 import { createRelease, type NewRelease } from "./releases.ts";
 

@@ -6,7 +6,6 @@ import type { Actor, Services } from "../context.ts";
 import { errors } from "../errors.ts";
 import { requireApp } from "../teams/access.ts";
 import { instanceFailure } from "./plan.ts";
-import { DEFAULT_SCHEDULER_OPTIONS, findScheduler } from "./scheduler.ts";
 
 /** One process type of the release, counted from its instances. */
 export interface ProcessProgress {
@@ -59,8 +58,7 @@ export async function rolloutStatus(s: Services, actor: Actor, appName: string, 
     release = await s.db.release.findUnique({ where: { appId_version: { appId: app.id, version } } });
     if (!release) throw errors.notFound(`release v${version} of ${app.name}`);
   }
-  const sched = findScheduler(s);
-  const plan = sched?.opts.plan ?? DEFAULT_SCHEDULER_OPTIONS.plan;
+  const plan = s.scheduler.opts.plan;
   const now = Date.now();
   const mine = release ? instances.filter((i) => i.releaseId === release.id) : [];
   const types = release ? Object.keys(JSON.parse(release.processTypes) as Record<string, string>).sort() : [];
@@ -86,9 +84,9 @@ export async function rolloutStatus(s: Services, actor: Actor, appName: string, 
     old,
     stopping: instances.filter((i) => i.desired === "stopped" && !FINISHED.has(i.state)).length,
     failing,
-    placementIssue: sched?.placementIssue(app.id) ?? null,
+    placementIssue: s.scheduler.placementIssue(app.id) ?? null,
     // Only nodes this app may run on: what other teams' nodes do is none of this team's business.
-    nodeReady: (await sched?.hasReadyNode(app.teamId)) ?? false,
+    nodeReady: await s.scheduler.hasReadyNode(app.teamId),
     settled:
       release?.status === "deployed" &&
       old === 0 &&

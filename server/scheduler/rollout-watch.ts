@@ -1,7 +1,7 @@
 // Follows one release's rollout for the pusher: instance transitions as they happen, then the verdict.
 import type { InstanceEvent } from "../../runtime-agent/protocol/index.ts";
 import type { Services } from "../context.ts";
-import { findScheduler, type ReleaseOutcome } from "./scheduler.ts";
+import type { ReleaseOutcome } from "./scheduler.ts";
 
 export interface ProgressSink {
   step(text: string): void;
@@ -14,7 +14,7 @@ const DONE = new Set(["deployed", "failed", "superseded"]);
 
 /**
  * Waits until release `version` of `app` is deployed, failed or superseded, printing progress. Returns `waiting`
- * at once when no scheduler runs or no node is ready (the release rolls out when one joins).
+ * at once when no node is ready (the release rolls out when one joins).
  */
 export async function watchRollout(
   s: Services,
@@ -22,8 +22,8 @@ export async function watchRollout(
   release: { id: string; version: number },
   out: ProgressSink,
 ): Promise<RolloutVerdict> {
-  const sched = findScheduler(s);
-  if (!sched || !(await sched.hasReadyNode())) {
+  const sched = s.scheduler;
+  if (!(await sched.hasReadyNode())) {
     out.line(`       no node is ready yet: v${release.version} rolls out as soon as one joins`);
     return { status: "waiting" };
   }

@@ -79,9 +79,12 @@ export function newSchedulerState(): SchedulerState {
   };
 }
 
+/** What the scheduler uses of the control plane: every part but itself (it is built into Services as `scheduler`). */
+export type SchedulerServices = Omit<Services, "scheduler">;
+
 /** The scheduler as its parts see it. */
 export interface SchedulerCore {
-  readonly s: Services;
+  readonly s: SchedulerServices;
   readonly agents: AgentHub;
   /** Timings; tests may tune them on a running scheduler. */
   readonly opts: SchedulerOptions;

@@ -4,7 +4,6 @@
 // state (desired-state.ts) and refreshes the router. Agent events kick it (instance-events.ts), as does every change
 // (kick) and a periodic resync; passes never overlap. This file is the loop only; shared types are in scheduler-core.ts.
 import { EventEmitter } from "node:events";
-import type { Services } from "../context.ts";
 import type { AgentHub } from "../nodes/agent-hub.ts";
 import { applyAppPlan } from "./apply-plan.ts";
 import { DesiredStates } from "./desired-state.ts";
@@ -19,6 +18,7 @@ import {
   type RouteSink,
   type SchedulerCore,
   type SchedulerOptions,
+  type SchedulerServices,
   type SchedulerState,
 } from "./scheduler-core.ts";
 import { readSnapshot } from "./snapshot.ts";
@@ -28,6 +28,7 @@ export {
   type ReleaseOutcome,
   type RouteSink,
   type SchedulerOptions,
+  type SchedulerServices,
 } from "./scheduler-core.ts";
 
 /**
@@ -54,18 +55,20 @@ export class Scheduler extends EventEmitter {
   /** Timings; tests may tune them on a running scheduler. */
   readonly opts: SchedulerOptions;
 
+  private readonly agents: AgentHub;
+
   constructor(
-    private readonly s: Services,
-    private readonly agents: AgentHub,
+    private readonly s: SchedulerServices,
     opts: SchedulerOptions = DEFAULT_SCHEDULER_OPTIONS,
   ) {
     super();
+    this.agents = s.agents;
     // A copy: tests tune timings of one scheduler without touching the defaults.
     this.opts = { ...opts, plan: { ...opts.plan } };
     this.oneOffs = this.state.oneOffs;
     this.core = {
       s,
-      agents,
+      agents: this.agents,
       opts: this.opts,
       state: this.state,
       emit: (event, ...args) => void this.emit(event, ...args),
@@ -222,21 +225,4 @@ export class Scheduler extends EventEmitter {
       return false;
     }
   }
-}
-
-const schedulers = new WeakMap<Services, Scheduler>();
-
-/** The scheduler of a control plane (one per Services; created stopped, started by the control plane). */
-export function schedulerFor(s: Services, agents: AgentHub, opts?: SchedulerOptions): Scheduler {
-  let sched = schedulers.get(s);
-  if (!sched) {
-    sched = new Scheduler(s, agents, opts);
-    schedulers.set(s, sched);
-  }
-  return sched;
-}
-
-/** The scheduler of a control plane if one was created. */
-export function findScheduler(s: Services): Scheduler | undefined {
-  return schedulers.get(s);
 }

@@ -1,13 +1,12 @@
 // The picture one pass works from: nodes, apps with their live releases and formation, instances and volumes, read in
 // one go, plus what follows from them (which nodes are connected, lost or still serving, each node's free room, and
 // the limits and requests of every instance). Read fresh at every pass so the database stays the only truth.
-import type { Services } from "../context.ts";
 import { effectiveRequests, type Requests } from "../formation/requests.ts";
 import type { AgentHub } from "../nodes/agent-hub.ts";
 import { DEFAULT_BANDWIDTH_MBIT, DEFAULT_DISK_MB, type SpecLimits } from "./instance-spec.ts";
 import { lostNodeIds } from "./lost-nodes.ts";
 import type { NodeCapacity } from "./placement.ts";
-import type { InstanceLimits, InstanceRow } from "./scheduler-core.ts";
+import type { InstanceLimits, InstanceRow, SchedulerServices } from "./scheduler-core.ts";
 import { volumesByGroup } from "./volume-placement.ts";
 
 const LIVE_RELEASE_STATUSES = ["pending", "deploying", "deployed"];
@@ -20,7 +19,7 @@ export type SnapshotApp = Snapshot["apps"][number];
 
 /** Reads the picture for a pass at `now`; `startedAt` is when the scheduler started (lost-node grace, lost-nodes.ts). */
 export async function readSnapshot(
-  s: Services,
+  s: SchedulerServices,
   agents: AgentHub,
   nodeLostGraceMs: number,
   startedAt: number,

@@ -10,7 +10,6 @@ import { errors } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
 import { requireApp } from "../teams/access.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
-import { agentHubFor } from "../nodes/agent-hub.ts";
 import { parseVolumeMounts } from "../scheduler/volume-placement.ts";
 
 /** Bounds of a volume's size (MiB) and how many volumes one process type may mount (the agent protocol's limit). */
@@ -91,7 +90,7 @@ export async function volumeInfo(s: Services, actor: Actor, appName: string, nam
   const { app } = await requireApp(s.db, actor, appName, "app:read");
   const v = await findVolume(s, app.id, app.name, name);
   let usedBytes: number | null = null;
-  const hub = agentHubFor(s);
+  const hub = s.agents;
   if (v.nodeId && hub.isConnected(v.nodeId)) {
     const usage = await hub.volumeList(v.nodeId).catch(() => []);
     usedBytes = usage.find((u) => u.id === v.id)?.usedBytes ?? null;
@@ -190,7 +189,7 @@ export async function destroyVolume(s: Services, actor: Actor, appName: string, 
     );
   }
   if (v.nodeId && (await s.db.node.findUnique({ where: { id: v.nodeId }, select: { id: true } }))) {
-    const hub = agentHubFor(s);
+    const hub = s.agents;
     if (!hub.isConnected(v.nodeId))
       throw errors.unavailable(`volume ${name} lives on a node that is not connected; try again when it is`);
     await hub.volumeDestroy(v.nodeId, v.id);

@@ -1,9 +1,9 @@
 // The live channels of an app and what each needs: the one table both the subscribe check and every later re-check
 // (membership change, app moved, periodic) read. docs/permissions.md is its written form.
 import { can, type Action, type Role } from "../teams/roles.ts";
+import type { Channel } from "../service-types.ts";
 
-export const CHANNELS = ["logs", "stats", "events", "builds"] as const;
-export type Channel = (typeof CHANNELS)[number];
+export { CHANNELS, type Channel } from "../service-types.ts";
 
 /** The team action a subscriber needs on the app, per channel. */
 export const CHANNEL_ACTIONS: Readonly<Record<Channel, Action>> = {

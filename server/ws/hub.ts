@@ -4,7 +4,7 @@
 // and a subscription authorized for the old app must never receive the new one's messages.
 import type { WebSocket } from "ws";
 import type { Logger } from "../logger.ts";
-import type { Channel } from "./channels.ts";
+import type { Channel, StreamPublisher } from "../service-types.ts";
 
 /** Bytes buffered on a socket beyond which messages are dropped for it. */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -17,7 +17,7 @@ interface Sub {
   held: number;
 }
 
-export class StreamHub {
+export class StreamHub implements StreamPublisher {
   private readonly topics = new Map<string, Map<WebSocket, Sub>>();
 
   constructor(private readonly log: Logger) {}

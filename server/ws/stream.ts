@@ -53,7 +53,6 @@ const subKey = (appName: string, channel: Channel) => `${appName}\u0000${channel
 
 /** Owns the WebSocket server for streams; `handleUpgrade` is called by the HTTP server for STREAM_PATH. */
 export class StreamServer {
-  readonly hub: StreamHub;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   private readonly conns = new Map<WebSocket, Conn>();
   private readonly heartbeat: NodeJS.Timeout;
@@ -68,8 +67,11 @@ export class StreamServer {
     return this.wss.clients;
   }
 
-  constructor(private readonly s: Services) {
-    this.hub = s.hub;
+  constructor(
+    private readonly s: Services,
+    /** The same fan-out as `s.hub`, with its subscriber side (Services shows domain code only `publish`). */
+    readonly hub: StreamHub,
+  ) {
     this.heartbeat = setInterval(() => this.sweep(), HEARTBEAT_MS);
     this.heartbeat.unref();
     this.revalidator = setInterval(() => void this.revalidate(), REVALIDATE_MS);

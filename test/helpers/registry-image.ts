@@ -1,6 +1,6 @@
 // Pushes small one-layer images straight into a test server's real registry (what a build does with buildah).
 import crypto from "node:crypto";
-import type { RegistryInfo } from "../../server/registry/registry.ts";
+import type { RegistryInfo } from "../../server/service-types.ts";
 
 const MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json";
 

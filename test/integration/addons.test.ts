@@ -15,7 +15,6 @@ import { startFakeNode, type FakeNode } from "../helpers/fake-node.ts";
 import { localJoinToken } from "../helpers/local-token.ts";
 import { until } from "../helpers/until.ts";
 import { runBerth } from "../helpers/cli.ts";
-import { setAddonImageSource } from "../../server/addons/image.ts";
 import { syncAddonUrls } from "../../server/addons/sync.ts";
 import { createRelease } from "../../server/releases/releases.ts";
 import { kickScheduler } from "../../server/scheduler/kick.ts";
@@ -50,7 +49,7 @@ async function configKeys(): Promise<string[]> {
 
 beforeAll(async () => {
   srv = await startTestServer({}, { registry: true });
-  setAddonImageSource(srv.cp.services, async (serviceApp) => ({ imageRef: serviceApp, imageDigest: DIGEST, stack: "test" }));
+  srv.cp.services.addonImages.replaceSource(async (serviceApp) => ({ imageRef: serviceApp, imageDigest: DIGEST, stack: "test" }));
   owner = new ApiClient(srv.url);
   await owner.signUp("addon-owner@example.com");
   member = new ApiClient(srv.url);

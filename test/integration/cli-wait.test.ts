@@ -8,7 +8,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeBackend } from "../../runtime-agent/runtime/fake-backend.ts";
 import { pullRef } from "../../server/scheduler/instance-spec.ts";
-import { findScheduler, type Scheduler } from "../../server/scheduler/scheduler.ts";
+import type { Scheduler } from "../../server/scheduler/scheduler.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { runBerth } from "../helpers/cli.ts";
 import { type FakeNode, startFakeNode } from "../helpers/fake-node.ts";
@@ -38,7 +38,7 @@ const liveWeb = () => db().instance.findMany({ where: { appId, processType: "web
 beforeAll(async () => {
   // The agent pulls images through the control plane's /v2/, which needs the registry running.
   srv = await startTestServer({}, { registry: true });
-  sched = findScheduler(srv.cp.services) as Scheduler;
+  sched = srv.cp.services.scheduler;
   sched.opts.drainMs = 100;
   sched.opts.plan.startTimeoutMs = 10_000;
   owner = new ApiClient(srv.url);

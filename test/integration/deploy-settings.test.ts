@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HealthCheck } from "../../runtime-agent/protocol/index.ts";
 import type { ContainerConfigInput, ContainerInfo } from "../../runtime-agent/runtime/backend.ts";
 import { FakeBackend } from "../../runtime-agent/runtime/fake-backend.ts";
-import { findScheduler, type Scheduler } from "../../server/scheduler/scheduler.ts";
+import type { Scheduler } from "../../server/scheduler/scheduler.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { runBerth } from "../helpers/cli.ts";
 import { type FakeNode, startFakeNode } from "../helpers/fake-node.ts";
@@ -36,7 +36,7 @@ const db = () => srv.cp.services.db;
 
 beforeAll(async () => {
   srv = await startTestServer({}, { registry: true });
-  sched = findScheduler(srv.cp.services) as Scheduler;
+  sched = srv.cp.services.scheduler;
   sched.opts.drainMs = 100;
   owner = new ApiClient(srv.url);
   member = new ApiClient(srv.url);

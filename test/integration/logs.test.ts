@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { runBerth } from "../helpers/cli.ts";
-import { agentHubFor } from "../../server/nodes/agent-hub.ts";
 import { appendAppLog } from "../../server/logs/ingest.ts";
 import { forwardPlatformLines } from "../../server/logs/platform-lines.ts";
 import type { AccessLine } from "../../server/router/haproxy-access.ts";
@@ -310,7 +309,7 @@ describe("in-process agent ships its containers' logs", () => {
       return a;
     };
     const agent = await start();
-    const hub = agentHubFor(srv.cp.services);
+    const hub = srv.cp.services.agents;
     const node = await until(
       "node registered",
       async () =>

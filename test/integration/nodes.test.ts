@@ -11,7 +11,6 @@ import { startAgent, type Agent } from "../../runtime-agent/agent/agent.ts";
 import { silentLogger } from "../../runtime-agent/log.ts";
 import { FakeBackend } from "../../runtime-agent/runtime/fake-backend.ts";
 import { PROTOCOL_VERSION, type InstanceSpecInput } from "../../runtime-agent/protocol/index.ts";
-import { agentHubFor } from "../../server/nodes/agent-hub.ts";
 
 let srv: TestServer;
 let admin: ApiClient;
@@ -175,7 +174,7 @@ describe("agent connection", () => {
   });
 
   it("applies a desired state of 2 instances; events are stored; the same state again does nothing", async () => {
-    const hub = agentHubFor(srv.cp.services);
+    const hub = srv.cp.services.agents;
     const first = await hub.setDesiredState(nodeId, [inst("nodes-app-web-1"), inst("nodes-app-web-2")]);
     expect(first).toMatchObject({ delivered: true, changed: true });
     await until(

@@ -11,7 +11,7 @@ import { startAgent, type Agent } from "../../runtime-agent/agent/agent.ts";
 import { silentLogger } from "../../runtime-agent/log.ts";
 import { FakeBackend } from "../../runtime-agent/runtime/fake-backend.ts";
 import { PROTOCOL_VERSION } from "../../runtime-agent/protocol/index.ts";
-import { findScheduler, type Scheduler } from "../../server/scheduler/scheduler.ts";
+import type { Scheduler } from "../../server/scheduler/scheduler.ts";
 import { pullRef } from "../../server/scheduler/instance-spec.ts";
 import { localJoinToken } from "../helpers/local-token.ts";
 
@@ -44,7 +44,7 @@ const webRows = () =>
 
 beforeAll(async () => {
   srv = await startTestServer({}, { registry: true });
-  sched = findScheduler(srv.cp.services) as Scheduler;
+  sched = srv.cp.services.scheduler;
   owner = new ApiClient(srv.url);
   await owner.signUp("room-owner@example.com");
   expect((await owner.req("POST", "/api/v1/apps", { name: APP })).status).toBe(201);

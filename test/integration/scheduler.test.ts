@@ -12,7 +12,7 @@ import { silentLogger } from "../../runtime-agent/log.ts";
 import type { ContainerConfigInput } from "../../runtime-agent/runtime/backend.ts";
 import { FakeBackend } from "../../runtime-agent/runtime/fake-backend.ts";
 import { PROTOCOL_VERSION } from "../../runtime-agent/protocol/index.ts";
-import { findScheduler, type Scheduler } from "../../server/scheduler/scheduler.ts";
+import type { Scheduler } from "../../server/scheduler/scheduler.ts";
 import { pullRef } from "../../server/scheduler/instance-spec.ts";
 import { runBerth } from "../helpers/cli.ts";
 import { localJoinToken } from "../helpers/local-token.ts";
@@ -111,7 +111,7 @@ async function converged(n: number, version: number) {
 
 beforeAll(async () => {
   srv = await startTestServer({}, { registry: true });
-  sched = findScheduler(srv.cp.services) as Scheduler;
+  sched = srv.cp.services.scheduler;
   sched.opts.nodeLostGraceMs = 1_000;
   sched.opts.drainMs = 100;
   sched.opts.plan.startTimeoutMs = 10_000;

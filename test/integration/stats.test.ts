@@ -13,7 +13,6 @@ import { startAgent, type Agent } from "../../runtime-agent/agent/agent.ts";
 import { silentLogger } from "../../runtime-agent/log.ts";
 import { FakeBackend } from "../../runtime-agent/runtime/fake-backend.ts";
 import { PROTOCOL_VERSION, type RegisterParams } from "../../runtime-agent/protocol/index.ts";
-import { agentHubFor } from "../../server/nodes/agent-hub.ts";
 import type { StatsIngest } from "../../server/stats/ingest.ts";
 
 const MiB = 1024 * 1024;
@@ -131,7 +130,7 @@ beforeAll(async () => {
       (await srv.cp.services.db.node.findFirst({ where: { name: "stats-node-a", state: "ready" } })) ?? undefined,
   );
   nodeId = node.id;
-  await agentHubFor(srv.cp.services).setDesiredState(nodeId, [
+  await srv.cp.services.agents.setDesiredState(nodeId, [
     {
       id: INSTANCE,
       team: "team-stats",

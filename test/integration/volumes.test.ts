@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { runBerth } from "../helpers/cli.ts";
-import { findScheduler } from "../../server/scheduler/scheduler.ts";
 
 let srv: TestServer;
 let owner: ApiClient;
@@ -139,7 +138,7 @@ describe("volumes API", () => {
 
   it("creating a volume replaces the type's running instances", async () => {
     // Without the scheduler, which would act on these hand-made rows (their release failed, they have no node).
-    const sched = findScheduler(srv.cp.services);
+    const sched = srv.cp.services.scheduler;
     sched?.stop();
     const app = await db().app.findUniqueOrThrow({ where: { name: "vol-app" } });
     const release = await db().release.findFirstOrThrow({ where: { appId: app.id } });

@@ -3,22 +3,15 @@
 // its own volume. The app (the same image with a tiny perl HTTP front for psql, deployed as an image) gets
 // DATABASE_URL in one release, writes a row through psql, and the row survives a redeploy of the app and an agent
 // kill -9; another team gets 404; destroy removes the container, its netns and cgroup, the volume and DATABASE_URL.
-import type { ChildProcess } from "node:child_process";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import http from "node:http";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import type { TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
+import { bootRootPlatform, type RootPlatform } from "../helpers/root-stack.ts";
 import { useStackCache } from "../helpers/stack-cache.ts";
-import { agentFlagsFor, spawnAgent, stopAgent } from "../../runtime-agent/test-support/agent-process.ts";
-import { createRootEnv, type RootEnv } from "../../runtime-agent/test-support/root-env.ts";
-import { OciBackend } from "../../runtime-agent/runtime/oci-backend.ts";
-import { backendConfigFor } from "../../runtime-agent/agent/backend-config.ts";
-import { loadAgentConfig } from "../../runtime-agent/agent/config.ts";
-import { silentLogger } from "../../runtime-agent/log.ts";
-import { localJoinToken } from "../helpers/local-token.ts";
+import type { OciBackend } from "../../runtime-agent/runtime/oci-backend.ts";
 import { runBerth } from "../helpers/cli.ts";
 import { builderDirOf, stackStorage } from "../../server/builds/builder-stores.ts";
 import { pushImage, storageArgs } from "../../server/builds/buildah.ts";
@@ -26,11 +19,9 @@ import { ensureStack } from "../../server/builds/stacks/index.ts";
 
 const APP = "pg-client";
 
-let env: RootEnv;
+let platform: RootPlatform | undefined;
 let srv: TestServer;
 let owner: ApiClient;
-let agent: ChildProcess | undefined;
-let flags: string[] = [];
 let inspector: OciBackend;
 let addon = "";
 let redis = "";
@@ -52,31 +43,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | null | f
   }
 }
 
-/** GET through the router with the app's Host header; never rejects (status 0 = connection failure). */
-function get(urlPath: string, app = APP): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port: srv.cp.services.config.routerPort,
-        path: urlPath,
-        headers: { host: `${app}.localhost` },
-        timeout: 60_000,
-        agent: false,
-      },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on("error", () => resolve({ status: 0, body }));
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", (err) => resolve({ status: 0, body: err.message }));
-    req.end();
-  });
-}
+/** GET through the router with the app's Host header (60 s: psql may be slow to answer); never rejects. */
+const get = (urlPath: string, app = APP) => platform!.getApp(app, urlPath, 60_000);
 
 /**
  * The app's web process: perl (in the image through postgresql-common) answers HTTP on $PORT and runs psql against
@@ -134,19 +102,8 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
   beforeAll(async () => {
     if (!isRoot) return;
     restoreCache = useStackCache();
-    env = await createRootEnv();
-    srv = await startTestServer({ BERTH_ROUTER_PORT: "0" }, { registry: true, router: true });
-    owner = new ApiClient(srv.url);
-    await owner.signUp("pg-owner@example.com");
-    const join = await localJoinToken(srv, "pg-node");
-    const portBase = 31_000 + Math.floor(Math.random() * 200) * 100;
-    flags = agentFlagsFor(env, { controlPlane: srv.url, joinToken: join, nodeName: "pg-node", portBase });
-    inspector = await OciBackend.open(backendConfigFor(loadAgentConfig(flags, { NODE_ENV: "test" })), silentLogger());
-    agent = spawnAgent(flags);
-    await until(
-      "node ready",
-      async () => (await srv.cp.services.db.node.findUnique({ where: { name: "pg-node" } }))?.state === "ready",
-    );
+    platform = await bootRootPlatform({ email: "pg-owner@example.com", node: "pg-node" });
+    ({ srv, owner, inspector } = platform);
     expect((await owner.req("POST", "/api/v1/apps", { name: APP })).status).toBe(201);
 
     // The app's image: the postgres stack (it has psql and perl) with the perl front as its command, pushed into
@@ -169,7 +126,7 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
 
   afterAll(async () => {
     const problems: string[] = [];
-    if (srv && agent) {
+    if (platform) {
       for (const name of [addon, redis].filter(Boolean))
         await owner.req("DELETE", `/api/v1/apps/${APP}/addons/${name}`).catch((e: unknown) => problems.push(String(e)));
       await owner.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: 0 }] });
@@ -182,13 +139,7 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
       await owner.req("DELETE", `/api/v1/apps/${APP2}`).catch(() => undefined);
       await stranger?.req("DELETE", `/api/v1/apps/${STRANGER}`).catch(() => undefined);
     }
-    await stopAgent(agent);
-    for (const c of (await inspector?.list()) ?? [])
-      await inspector.delete(c.id).catch((e: unknown) => problems.push(String(e)));
-    for (const id of (await inspector?.volumeStore.ids()) ?? [])
-      await inspector.volumeStore.destroy(id).catch((e: unknown) => problems.push(String(e)));
-    await srv?.close();
-    problems.push(...((await env?.destroy()) ?? []));
+    problems.push(...((await platform?.close()) ?? []));
     restoreCache();
     expect(problems).toEqual([]);
   }, 240_000);
@@ -283,12 +234,7 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
     expect(await rows()).toContain("kept");
     expect((await serviceInstances())[0]?.id).toBe(svc?.id);
 
-    await stopAgent(agent, "SIGKILL");
-    agent = spawnAgent(flags);
-    await until(
-      "node ready again",
-      async () => (await srv.cp.services.db.node.findUnique({ where: { name: "pg-node" } }))?.state === "ready",
-    );
+    await platform!.restartAgent("SIGKILL");
     expect(await rows()).toContain("kept");
     expect((await get("/write/more")).body).toContain("exit=0");
     expect(await rows()).toMatch(/kept\nmore/);

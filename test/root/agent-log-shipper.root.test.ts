@@ -6,7 +6,6 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { describeRoot } from "../helpers/root.ts";
-import { agentHubFor } from "../../server/nodes/agent-hub.ts";
 import { silentLogger } from "../../runtime-agent/log.ts";
 import type { InstanceSpecInput } from "../../runtime-agent/protocol/index.ts";
 import { PROTOCOL_VERSION } from "../../runtime-agent/protocol/index.ts";
@@ -95,7 +94,7 @@ describeRoot("log shipping (root)", () => {
 
   it("ships every line once: across rotations, a deleted container, a dropped connection and an agent restart", async () => {
     let agent = await start();
-    const hub = agentHubFor(srv.cp.services);
+    const hub = srv.cp.services.agents;
     const nodeId = await until("registration", async () => {
       const n = await srv.cp.services.db.node.findUnique({ where: { name: "rt-logs-node" } });
       return n && hub.isConnected(n.id) && n.id;

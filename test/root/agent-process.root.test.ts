@@ -8,7 +8,6 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
-import { agentHubFor } from "../../server/nodes/agent-hub.ts";
 import { silentLogger } from "../../runtime-agent/log.ts";
 import type { InstanceEvent, InstanceSpecInput } from "../../runtime-agent/protocol/index.ts";
 import { OciBackend } from "../../runtime-agent/runtime/oci-backend.ts";
@@ -68,7 +67,7 @@ describeRoot("agent process (root)", () => {
     const token = (await admin.req("POST", "/api/v1/nodes/join-tokens", { name: "root-node" })).body.token as string;
     flags = agentFlagsFor(env, { controlPlane: srv.url, joinToken: token, nodeName: "root-node", portBase });
     inspector = await OciBackend.open(backendConfigFor(loadAgentConfig(flags, { NODE_ENV: "test" })), silentLogger());
-    agentHubFor(srv.cp.services).on("event", (_node: string, e: InstanceEvent) => events.push(e));
+    srv.cp.services.agents.on("event", (_node: string, e: InstanceEvent) => events.push(e));
   });
 
   afterAll(async () => {
@@ -96,7 +95,7 @@ describeRoot("agent process (root)", () => {
   });
 
   it("re-adopts running containers after kill -9 and reports an exit that happened while it was down", async () => {
-    const hub = agentHubFor(srv.cp.services);
+    const hub = srv.cp.services.agents;
     startProcess();
     const nodeId = await until("registration", async () => {
       const n = await srv.cp.services.db.node.findUnique({ where: { name: "root-node" } });

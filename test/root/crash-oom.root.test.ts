@@ -8,7 +8,6 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { InstanceEvent } from "../../runtime-agent/protocol/index.ts";
 import { restartDelayMs } from "../../runtime-agent/agent/backoff.ts";
-import { findScheduler } from "../../server/scheduler/scheduler.ts";
 import { busyboxWebApp } from "../helpers/busybox-app.ts";
 import { runBerth } from "../helpers/cli.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
@@ -30,7 +29,7 @@ describeRoot("crash loops and OOM kills (real agent, runc, cgroups)", () => {
       email: "crashy@example.com",
       node: "crashy-node",
     });
-    findScheduler(stack.srv.cp.services)?.on("instance", (app: string, e: InstanceEvent) => {
+    stack.srv.cp.services.scheduler.on("instance", (app: string, e: InstanceEvent) => {
       if (app === APP) events.push(e);
     });
     const push = await stack.push();

@@ -7,7 +7,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import WebSocket from "ws";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { busyboxWebApp } from "../helpers/busybox-app.ts";
@@ -15,6 +14,9 @@ import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
 import { runBerth } from "../helpers/cli.ts";
 import { localJoinToken } from "../helpers/local-token.ts";
+import { firstFrame, openAppSocket } from "../helpers/app-socket.ts";
+import { berthInPty as berthOnPty, type PtyStep } from "../helpers/pty.ts";
+import { addTeamUsers } from "../helpers/team-users.ts";
 import { agentFlagsFor, spawnAgent, stopAgent } from "../../runtime-agent/test-support/agent-process.ts";
 import { createRootEnv, type RootEnv } from "../../runtime-agent/test-support/root-env.ts";
 import { OciBackend } from "../../runtime-agent/runtime/oci-backend.ts";
@@ -53,75 +55,29 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | null | f
 
 const berth = (who: keyof typeof tokens, args: string[]) => runBerth(args, { url: srv.url, token: tokens[who], home });
 
-/** A raw exec WebSocket session: collects output and text frames, resolves `closed` with the close code. */
-function openSession(who: keyof typeof tokens, query: string) {
-  const u = new URL(`${srv.url.replace("http:", "ws:")}/api/v1/apps/${APP}/exec?${query}`);
-  const ws = new WebSocket(u, { headers: { authorization: `Bearer ${tokens[who]}` } });
-  const s = { ws, out: "", frames: [] as any[], closed: new Promise<number>((r) => ws.on("close", (code) => r(code))) };
-  ws.on("message", (d: Buffer, binary) => {
-    if (binary) {
-      s.out += d.subarray(1).toString("utf8");
-      // Like a terminal: answer the shell's cursor-position query (busybox ash asks at every prompt).
-      if (d.includes("\x1b[6n")) ws.send(Buffer.from("\x1b[1;1R"), { binary: true });
-    } else s.frames.push(JSON.parse(d.toString("utf8")));
-  });
-  ws.on("error", () => undefined);
-  return s;
-}
+/** A raw exec WebSocket session that answers the shell's cursor queries (test/helpers/app-socket.ts). */
+const openSession = (who: keyof typeof tokens, query: string) =>
+  openAppSocket(srv.url, "exec", APP, tokens[who], query, { answerCursorQuery: true });
 type Session = ReturnType<typeof openSession>;
-const started = (s: Session) =>
-  until("session started", async () => s.frames.find((f) => f.type !== undefined), 20_000);
+const started = (s: Session) => firstFrame(s, 20_000);
 const type = (s: Session, text: string) => s.ws.send(Buffer.from(text), { binary: true });
 const saw = (s: Session, re: RegExp) =>
   until(`output ${re}`, async () => re.test(s.out), 15_000).catch((e: unknown) => {
     throw new Error(`${String(e)}; output ${JSON.stringify(s.out.slice(-500))}, frames ${JSON.stringify(s.frames)}`);
   });
 
-/** Runs the CLI inside a pty (python's pty.spawn; no shell), feeding `steps` as keystrokes once `ready` shows. */
-function berthInPty(args: string[], steps: { after: RegExp; send: string }[]) {
-  const child = spawn(
-    "/usr/bin/python3",
-    [
-      "-c",
-      "import pty,sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)",
-      process.execPath,
-      path.join(ROOT, "bin/berth.mjs"),
-      ...args,
-    ],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        BERTH_URL: srv.url,
-        BERTH_TOKEN: tokens.member,
-        XDG_CONFIG_HOME: path.join(home, "config"),
-        HOME: home,
-      },
-      stdio: ["pipe", "pipe", "pipe"],
+/** `berth` as the member on a real pty (test/helpers/pty.ts). */
+const berthInPty = (args: string[], steps: PtyStep[]) =>
+  berthOnPty(args, steps, {
+    env: {
+      ...process.env,
+      BERTH_URL: srv.url,
+      BERTH_TOKEN: tokens.member,
+      XDG_CONFIG_HOME: path.join(home, "config"),
+      HOME: home,
     },
-  );
-  let out = "";
-  let next = 0;
-  let queries = 0;
-  const feed = () => {
-    // Like a terminal: answer each cursor-position query of the shell (busybox ash asks at every prompt).
-    const asked = out.split("\x1b[6n").length - 1;
-    for (; queries < asked; queries++) child.stdin.write("\x1b[1;1R");
-    while (next < steps.length && steps[next]!.after.test(out)) child.stdin.write(steps[next++]!.send);
-  };
-  child.stdout.on("data", (d: Buffer) => {
-    out += d.toString("utf8");
-    feed();
+    timeoutMs: 60_000,
   });
-  child.stderr.on("data", (d: Buffer) => (out += d.toString("utf8")));
-  return new Promise<{ code: number | null; out: string }>((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
 
 describeRoot("exec sessions (ps:exec, exec socket) into a real instance", () => {
   beforeAll(async () => {
@@ -131,21 +87,9 @@ describeRoot("exec sessions (ps:exec, exec socket) into a real instance", () => 
     home = fs.mkdtempSync(path.join(os.tmpdir(), "berth-exec-"));
     owner = new ApiClient(srv.url);
     await owner.signUp("exec-owner@example.com");
-    tokens.owner = (await owner.tokenClient()).token;
-    team = (await owner.req<any[]>("GET", "/api/v1/teams")).body[0].name;
-    for (const [who, role] of [
-      ["member", "member"],
-      ["viewer", "viewer"],
-      ["stranger", null],
-    ] as const) {
-      const c = new ApiClient(srv.url);
-      await c.signUp(`exec-${who}@example.com`);
-      tokens[who] = (await c.tokenClient()).token;
-      if (role)
-        expect(
-          (await owner.req("POST", `/api/v1/teams/${team}/members`, { email: `exec-${who}@example.com`, role })).status,
-        ).toBe(201);
-    }
+    const cast = await addTeamUsers(srv.url, owner, "exec");
+    team = cast.team;
+    Object.assign(tokens, cast.tokens);
     const join = await localJoinToken(srv, "exec-node");
     const portBase = 31_000 + Math.floor(Math.random() * 200) * 100;
     const flags = agentFlagsFor(env, { controlPlane: srv.url, joinToken: join, nodeName: "exec-node", portBase });

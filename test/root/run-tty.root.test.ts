@@ -8,7 +8,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import WebSocket from "ws";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { busyboxWebApp } from "../helpers/busybox-app.ts";
@@ -16,6 +15,9 @@ import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
 import { runBerth } from "../helpers/cli.ts";
 import { localJoinToken } from "../helpers/local-token.ts";
+import { type AppSocket, firstFrame, openAppSocket } from "../helpers/app-socket.ts";
+import { berthInPty, type PtyStep } from "../helpers/pty.ts";
+import { addTeamUsers } from "../helpers/team-users.ts";
 import { agentFlagsFor, spawnAgent, stopAgent } from "../../runtime-agent/test-support/agent-process.ts";
 import { createRootEnv, type RootEnv } from "../../runtime-agent/test-support/root-env.ts";
 import { OciBackend } from "../../runtime-agent/runtime/oci-backend.ts";
@@ -61,6 +63,10 @@ const cliEnv = (who: keyof typeof tokens) => ({
   HOME: home,
 });
 
+/** `berth` as the member on a real pty (test/helpers/pty.ts). */
+const memberInPty = (args: string[], steps: PtyStep[], onOut?: (out: string) => void) =>
+  berthInPty(args, steps, { env: cliEnv("member"), onOut });
+
 /** One-off instances of the app the control plane knows (any state). */
 const oneOffs = () => srv.cp.services.db.instance.findMany({ where: { processType: "run" } });
 
@@ -99,85 +105,6 @@ async function removed(id: string): Promise<void> {
   });
 }
 
-/**
- * Runs the CLI on a real pty of 27 rows x 91 columns (python3; no shell): feeds `steps` as keystrokes once their
- * `after` shows, answers busybox ash's cursor-position queries like a terminal, and on `resize` (a step's send of
- * null) makes the window 43 x 132 (the kernel then sends SIGWINCH to the CLI).
- */
-function berthInPty(args: string[], steps: { after: RegExp; send: string | null }[], onOut?: (out: string) => void) {
-  const driver = String.raw`
-import fcntl, os, select, signal, struct, sys, termios
-def winsize(fd, rows, cols):
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-master, slave = os.openpty()
-winsize(slave, 27, 91)
-pid = os.fork()
-if pid == 0:
-    os.setsid()
-    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-    for fd in (0, 1, 2):
-        os.dup2(slave, fd)
-    os.close(master)
-    os.execv(sys.argv[1], sys.argv[1:])
-os.close(slave)
-signal.signal(signal.SIGUSR1, lambda *_: winsize(master, 43, 132))
-inputs = [master, 0]
-while True:
-    r, _, _ = select.select(inputs, [], [])
-    if master in r:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        os.write(1, data)
-    if 0 in r:
-        data = os.read(0, 65536)
-        if data:
-            os.write(master, data)
-        else:
-            inputs.remove(0)
-_, status = os.waitpid(pid, 0)
-sys.exit(os.waitstatus_to_exitcode(status) & 255)
-`;
-  const child = spawn("/usr/bin/python3", ["-c", driver, process.execPath, BIN, ...args], {
-    cwd: ROOT,
-    env: cliEnv("member"),
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let out = "";
-  let next = 0;
-  let queries = 0;
-  let holdUntil = 0;
-  const feed = () => {
-    const asked = out.split("\x1b[6n").length - 1;
-    for (; queries < asked; queries++) child.stdin.write("\x1b[1;1R");
-    while (next < steps.length && Date.now() >= holdUntil && steps[next]!.after.test(out)) {
-      const send = steps[next++]!.send;
-      if (send === null) {
-        // The new size travels CLI (SIGWINCH) -> control plane -> agent; typing waits until it surely arrived.
-        child.kill("SIGUSR1");
-        holdUntil = Date.now() + 1000;
-        setTimeout(feed, 1100);
-      } else child.stdin.write(send);
-    }
-  };
-  child.stdout.on("data", (d: Buffer) => {
-    out += d.toString("utf8");
-    onOut?.(out);
-    feed();
-  });
-  child.stderr.on("data", (d: Buffer) => (out += d.toString("utf8")));
-  return new Promise<{ code: number | null; out: string }>((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
-
 /** The CLI with piped stdio, `input` written to its stdin and closed. */
 function berthPiped(args: string[], input: string) {
   return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
@@ -195,20 +122,10 @@ function berthPiped(args: string[], input: string) {
   });
 }
 
-/** A raw run WebSocket session: collects output and text frames, resolves `closed` with the close code. */
-function openRunSocket(who: keyof typeof tokens, query: string) {
-  const u = new URL(`${srv.url.replace("http:", "ws:")}/api/v1/apps/${APP}/run?${query}`);
-  const ws = new WebSocket(u, { headers: { authorization: `Bearer ${tokens[who]}` } });
-  const s = { ws, out: "", frames: [] as any[], closed: new Promise<number>((r) => ws.on("close", (code) => r(code))) };
-  ws.on("message", (d: Buffer, binary) => {
-    if (binary) s.out += d.subarray(1).toString("utf8");
-    else s.frames.push(JSON.parse(d.toString("utf8")));
-  });
-  ws.on("error", () => undefined);
-  return s;
-}
-const started = (s: ReturnType<typeof openRunSocket>) =>
-  until("session started", async () => s.frames.find((f) => f.type !== undefined), 60_000);
+/** A raw run WebSocket session (test/helpers/app-socket.ts). */
+const openRunSocket = (who: keyof typeof tokens, query: string) => openAppSocket(srv.url, "run", APP, tokens[who], query);
+
+const started = (s: AppSocket) => firstFrame(s, 60_000);
 
 describeRoot("interactive berth run: a one-off container with a terminal or pipes", () => {
   beforeAll(async () => {
@@ -218,21 +135,9 @@ describeRoot("interactive berth run: a one-off container with a terminal or pipe
     home = fs.mkdtempSync(path.join(os.tmpdir(), "berth-run-"));
     owner = new ApiClient(srv.url);
     await owner.signUp("run-owner@example.com");
-    tokens.owner = (await owner.tokenClient()).token;
-    team = (await owner.req<any[]>("GET", "/api/v1/teams")).body[0].name;
-    for (const [who, role] of [
-      ["member", "member"],
-      ["viewer", "viewer"],
-      ["stranger", null],
-    ] as const) {
-      const c = new ApiClient(srv.url);
-      await c.signUp(`run-${who}@example.com`);
-      tokens[who] = (await c.tokenClient()).token;
-      if (role)
-        expect(
-          (await owner.req("POST", `/api/v1/teams/${team}/members`, { email: `run-${who}@example.com`, role })).status,
-        ).toBe(201);
-    }
+    const cast = await addTeamUsers(srv.url, owner, "run");
+    team = cast.team;
+    Object.assign(tokens, cast.tokens);
     const join = await localJoinToken(srv, "run-node");
     const portBase = 31_000 + Math.floor(Math.random() * 200) * 100;
     const flags = agentFlagsFor(env, { controlPlane: srv.url, joinToken: join, nodeName: "run-node", portBase });
@@ -272,7 +177,7 @@ describeRoot("interactive berth run: a one-off container with a terminal or pipe
   it("on a terminal: a pty in the one-off, its size and resize, Ctrl-C reaches the remote shell, the exit code", async () => {
     let during: string[] = [];
     let id = "";
-    const r = await berthInPty(
+    const r = await memberInPty(
       ["run", "-a", APP, "--", "sh"],
       [
         // busybox ash swallows keys until its prompt's cursor query (ESC[6n) is answered (which happens first).

@@ -13,7 +13,6 @@ import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
 import { createSimLan, type SimLan } from "../helpers/sim-hosts.ts";
 import { until } from "../helpers/until.ts";
-import { findScheduler } from "../../server/scheduler/scheduler.ts";
 
 const APP = "twohost";
 
@@ -143,7 +142,7 @@ describeRoot("two simulated hosts: pulls through the control plane, cross-node r
   }, 400_000);
 
   it("reschedules host A's instance on host B when A is lost; traffic keeps flowing; A cleans up when it returns", async () => {
-    const scheduler = findScheduler(srv.cp.services);
+    const scheduler = srv.cp.services.scheduler;
     expect(scheduler).toBeDefined();
     if (scheduler) scheduler.opts.nodeLostGraceMs = 2_000;
     const hostA = lan.hosts[0];

@@ -3,35 +3,25 @@
 // survives a redeploy (rolled out stop-then-start, said in the rollout output) and an agent kill -9; writes past the
 // volume's size fail inside the container; another team sees 404; destroy is refused while mounted, then removes
 // the filesystem from the node.
-import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import http from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { ApiClient } from "../helpers/client.ts";
 import { BUSYBOX_WEB_DOCKERFILE } from "../helpers/busybox-app.ts";
-import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
+import { git, remoteUrl } from "../helpers/git.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
-import { agentFlagsFor, spawnAgent, stopAgent } from "../../runtime-agent/test-support/agent-process.ts";
-import { createRootEnv, type RootEnv } from "../../runtime-agent/test-support/root-env.ts";
-import { OciBackend } from "../../runtime-agent/runtime/oci-backend.ts";
-import { backendConfigFor } from "../../runtime-agent/agent/backend-config.ts";
-import { loadAgentConfig } from "../../runtime-agent/agent/config.ts";
-import { silentLogger } from "../../runtime-agent/log.ts";
+import { bootRootStack, type RootStack } from "../helpers/root-stack.ts";
+import type { TestServer } from "../helpers/server.ts";
+import { ApiClient } from "../helpers/client.ts";
+import type { OciBackend } from "../../runtime-agent/runtime/oci-backend.ts";
 import { isMountPoint } from "../../runtime-agent/runtime/mounts.ts";
-import { localJoinToken } from "../helpers/local-token.ts";
-import { findScheduler } from "../../server/scheduler/scheduler.ts";
 
 const APP = "keeper";
 
-let env: RootEnv;
+let stack: RootStack;
 let srv: TestServer;
 let owner: ApiClient;
 let token = "";
 let repo = "";
-let agent: ChildProcess | undefined;
-let flags: string[] = [];
 let inspector: OciBackend;
 const decisions: string[] = [];
 
@@ -45,31 +35,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | null | f
   }
 }
 
-/** GET through the router with a Host header; never rejects (status 0 = connection failure). */
-function get(urlPath: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port: srv.cp.services.config.routerPort,
-        path: urlPath,
-        headers: { host: `${APP}.localhost` },
-        timeout: 60_000,
-        agent: false,
-      },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on("error", () => resolve({ status: 0, body }));
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", (err) => resolve({ status: 0, body: err.message }));
-    req.end();
-  });
-}
+/** GET through the router with the app's Host header (60 s: /cgi-bin/fill writes 100 MiB); never rejects. */
+const get = (urlPath: string) => stack.get(urlPath, 60_000);
 
 const cgi = (body: string) => `#!/bin/sh\necho "Content-Type: text/plain"\necho ""\n${body}\n`;
 
@@ -116,44 +83,20 @@ async function startLines(): Promise<string[]> {
 describeRoot("persistent volumes (scheduler, real agent, runc, user namespaces)", () => {
   beforeAll(async () => {
     if (!isRoot) return;
-    env = await createRootEnv();
-    srv = await startTestServer({ BERTH_ROUTER_PORT: "0" }, { registry: true, router: true });
-    findScheduler(srv.cp.services)?.on("decision", (_app: string, text: string) => decisions.push(text));
-    owner = new ApiClient(srv.url);
-    await owner.signUp("keeper@example.com");
-    token = (await owner.tokenClient()).token;
-    const join = await localJoinToken(srv, "keeper-node");
-    const portBase = 31_000 + Math.floor(Math.random() * 200) * 100;
-    flags = agentFlagsFor(env, { controlPlane: srv.url, joinToken: join, nodeName: "keeper-node", portBase });
-    inspector = await OciBackend.open(backendConfigFor(loadAgentConfig(flags, { NODE_ENV: "test" })), silentLogger());
-    agent = spawnAgent(flags);
-    await until(
-      "node ready",
-      async () => (await srv.cp.services.db.node.findUnique({ where: { name: "keeper-node" } }))?.state === "ready",
-    );
-    expect((await owner.req("POST", "/api/v1/apps", { name: APP })).status).toBe(201);
-    repo = await makeRepo(files);
+    stack = await bootRootStack(APP, files, { email: "keeper@example.com", node: "keeper-node" });
+    ({ srv, owner, token, repo, inspector } = stack);
+    srv.cp.services.scheduler.on("decision", (_app: string, text: string) => decisions.push(text));
   }, 300_000);
 
   afterAll(async () => {
+    if (!stack) return;
     const problems: string[] = [];
-    if (srv && agent) {
-      await owner.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: 0 }] });
-      await until("containers gone", async () => (await inspector.list()).length === 0, 60_000).catch((e: unknown) =>
-        problems.push(String(e)),
-      );
-      await owner.req("DELETE", `/api/v1/apps/${APP}/volumes/data`).catch(() => undefined);
-      await owner.req("DELETE", `/api/v1/apps/${APP}`).catch(() => undefined);
-    }
-    await stopAgent(agent);
-    for (const c of (await inspector?.list()) ?? [])
-      await inspector.delete(c.id).catch((e: unknown) => problems.push(String(e)));
-    // A test that failed half-way may leave a volume behind: its loop mount must go before the state dir does.
-    for (const id of (await inspector?.volumeStore.ids()) ?? [])
-      await inspector.volumeStore.destroy(id).catch((e: unknown) => problems.push(String(e)));
-    await srv?.close();
-    problems.push(...((await env?.destroy()) ?? []));
-    if (repo) fs.rmSync(repo, { recursive: true, force: true });
+    await owner.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: 0 }] });
+    await until("containers gone", async () => (await inspector.list()).length === 0, 60_000).catch((e: unknown) =>
+      problems.push(String(e)),
+    );
+    await owner.req("DELETE", `/api/v1/apps/${APP}/volumes/data`).catch(() => undefined);
+    problems.push(...(await stack.close()));
     expect(problems).toEqual([]);
   }, 180_000);
 
@@ -219,12 +162,7 @@ describeRoot("persistent volumes (scheduler, real agent, runc, user namespaces)"
 
   it("the file survives an agent kill -9 (and the container it keeps running); a later restart still sees it", async () => {
     const [web] = await instances();
-    await stopAgent(agent, "SIGKILL");
-    agent = spawnAgent(flags);
-    await until(
-      "node ready again",
-      async () => (await srv.cp.services.db.node.findUnique({ where: { name: "keeper-node" } }))?.state === "ready",
-    );
+    await stack.restartAgent("SIGKILL");
     expect((await startLines()).length).toBe(2);
     expect((await instances())[0]?.id).toBe(web?.id);
     // A restart after the agent came back: a new container mounts the same filesystem.

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, type Agent } from "../../runtime-agent/agent/agent.ts";
 import { silentLogger } from "../../runtime-agent/log.ts";
 import { FakeBackend } from "../../runtime-agent/runtime/fake-backend.ts";
-import { findScheduler, type Scheduler } from "../../server/scheduler/scheduler.ts";
+import type { Scheduler } from "../../server/scheduler/scheduler.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { localJoinToken } from "../helpers/local-token.ts";
 import { connectRawAgent, registerParams, type RawAgent } from "../helpers/raw-agent.ts";
@@ -94,7 +94,7 @@ async function twoPasses(): Promise<void> {
 
 beforeAll(async () => {
   srv = await startTestServer({}, { registry: true, router: true });
-  sched = findScheduler(srv.cp.services) as Scheduler;
+  sched = srv.cp.services.scheduler;
   // The first account is the instance admin; the tenants below are ordinary users.
   await user("iso-root@example.com");
 });

@@ -6,7 +6,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import http from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { findScheduler, type Scheduler } from "../../server/scheduler/scheduler.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
@@ -148,7 +147,7 @@ describeRoot("a node's claimed address is ignored in favour of the observed one"
       60_000,
     );
 
-    const sched = findScheduler(srv.cp.services) as Scheduler;
+    const sched = srv.cp.services.scheduler;
     sched.kick();
     const answer = await until(
       "the router answers for the app from a node",

@@ -16,7 +16,7 @@ import {
   RemovedNodeSchema,
 } from "../schemas/nodes.ts";
 import { createJoinToken, listJoinTokens, revokeJoinToken } from "../../nodes/join-tokens.ts";
-import { getNode, listNodes, removeNode, setNodeAddress } from "../../nodes/registry.ts";
+import { getNode, listNodes, removeNode, setNodeAddress } from "../../nodes/node-registry.ts";
 import { drainNode, setCordon } from "../../nodes/cordon.ts";
 
 const T = ["Nodes"];

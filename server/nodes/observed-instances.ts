@@ -1,4 +1,5 @@
-// Observed instance state reported by agents, stored in the Instance table.
+// Observed instance state reported by agents (instance events), stored in the Instance table. Not the app-facing
+// instance functions (ps, restart), which are server/instances/.
 import type { InstanceEvent } from "../../runtime-agent/protocol/index.ts";
 import { inBatches, MAX_IDS_PER_STATEMENT } from "../db/batches.ts";
 import type { Db } from "../db/client.ts";

@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import type { InstanceEvent } from "../../runtime-agent/protocol/index.ts";
 import { createDb, type Db } from "../db/client.ts";
-import { EVENT_BATCH_MAX, recordInstanceEvent, recordInstanceEvents } from "./instances.ts";
+import { EVENT_BATCH_MAX, recordInstanceEvent, recordInstanceEvents } from "./observed-instances.ts";
 
 const dirs: string[] = [];
 const dbs: Db[] = [];
