@@ -10,7 +10,6 @@ import type { Actor, Services } from "../../context.ts";
 import { errors } from "../../errors.ts";
 import { recordAudit } from "../../audit/record.ts";
 import { requireApp } from "../../teams/access.ts";
-import { agentHubFor } from "../../nodes/agent-hub.ts";
 import { ADDON_NAME_PATTERN, isAddonKind, type AddonKind } from "../catalog.ts";
 import { captureScript, REDIS_READY_SCRIPT, REDIS_SWAPPED_MARKER, restoreScript } from "./commands.ts";
 import { execStream } from "./exec-stream.ts";
@@ -96,7 +95,7 @@ async function runningService(s: Services, a: AddonRow): Promise<{ nodeId: strin
     orderBy: { createdAt: "desc" },
   });
   if (!inst?.nodeId) throw errors.unavailable(`add-on ${a.name} is not running right now; try again shortly`);
-  if (!agentHubFor(s).isConnected(inst.nodeId))
+  if (!s.agents.isConnected(inst.nodeId))
     throw errors.unavailable(`add-on ${a.name}'s node is not connected; try again when it is`);
   return { nodeId: inst.nodeId, instanceId: inst.id };
 }
@@ -173,7 +172,7 @@ async function runCapture(s: Services, addon: AddonRow, id: string, target: { no
     await opened;
     let result;
     try {
-      result = await execStream(agentHubFor(s), {
+      result = await execStream(s.agents, {
         ...target,
         command: ["/bin/sh", "-c", captureScript(kind)],
         stdout: out,
@@ -277,7 +276,7 @@ export async function restoreBackup(
     let result: { exitCode: number; stderr: string } | null = null;
     let failure: unknown = null;
     try {
-      result = await execStream(agentHubFor(s), {
+      result = await execStream(s.agents, {
         ...target,
         command: ["/bin/sh", "-c", restoreScript(kind)],
         stdin: createReadStream(file),
@@ -316,7 +315,7 @@ async function waitRedisBack(s: Services, addon: AddonRow): Promise<void> {
           cb();
         },
       });
-      const r = await execStream(agentHubFor(s), {
+      const r = await execStream(s.agents, {
         ...target,
         command: ["/bin/sh", "-c", REDIS_READY_SCRIPT],
         stdout: sink,

@@ -4,7 +4,6 @@
 // here can stop the platform. The schedule checks every CHECK_MINUTES (or the interval, if shorter) which available
 // add-ons have no scheduled backup newer than the interval, and captures those one after the other.
 import type { Services } from "../../context.ts";
-import { agentHubFor } from "../../nodes/agent-hub.ts";
 import { startCapture } from "./backups.ts";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -32,7 +31,7 @@ export async function runScheduledBackups(s: Services, now = new Date()): Promis
         where: { appId: a.serviceAppId, processType: "web", desired: "running", state: "running" },
         orderBy: { createdAt: "desc" },
       });
-      if (!inst?.nodeId || !agentHubFor(s).isConnected(inst.nodeId)) throw new Error("its service is not running now");
+      if (!inst?.nodeId || !s.agents.isConnected(inst.nodeId)) throw new Error("its service is not running now");
       const row = await startCapture(s, { ...a, teamId: a.app.teamId }, "scheduled", { nodeId: inst.nodeId, instanceId: inst.id });
       await row.done;
       const after = await s.db.addonBackup.findUnique({ where: { id: row.id } });
