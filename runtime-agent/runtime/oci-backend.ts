@@ -24,7 +24,7 @@ import { KeyedLock } from "./keyed-lock.ts";
 import { Mounter, mountPointsUnder } from "./mounts.ts";
 import { collectNetworkGarbage, type NetworkGarbage } from "./network-gc.ts";
 import { NetnsManager } from "./netns.ts";
-import { gatewayOf, type PolicyMember } from "./network-policy.ts";
+import { gatewayOf, type PolicyIngress, type PolicyMember } from "./network-policy.ts";
 import { NetworkPolicy } from "./network-policy-applier.ts";
 import { hostNameservers } from "./platform-files.ts";
 import { Runc } from "./runc.ts";
@@ -198,7 +198,7 @@ export class OciBackend implements RuntimeBackend {
   /** The instances the network policy is for: every record with an address that is not being torn down. */
   private async policyMembers(): Promise<PolicyMember[]> {
     const metas = await Promise.all((await this.store.ids()).map((id) => this.store.readMeta(id)));
-    return metas.flatMap((m) => (m?.ip && !m.networkRemoved ? [{ id: m.id, ip: m.ip, team: m.team }] : []));
+    return metas.flatMap((m) => (m?.ip && !m.networkRemoved ? [{ id: m.id, ip: m.ip, team: m.team, app: m.app }] : []));
   }
 
   /** The run dir a config resolves to (default: `containers` beside the runc root). */
@@ -227,6 +227,11 @@ export class OciBackend implements RuntimeBackend {
         this.log.warn({ err, id }, "could not remove a leftover run-dir entry");
       }
     }
+  }
+
+  /** Per-app ingress rules (DesiredState.ingress): applied to the node policy at once, no container touched. */
+  async setIngress(rules: readonly PolicyIngress[]): Promise<void> {
+    await this.network?.setIngress(rules);
   }
 
   /** Name of the instance's netns and buildah container. */

@@ -4,6 +4,7 @@ import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
 import { AppParam } from "../schemas.ts";
+import { AddonLiveFields } from "../schemas/addons-info.ts";
 import { addonInfo, createAddon, destroyAddon, listAddons } from "../../addons/addons.ts";
 import { attachAddon, detachAddon, listAttachments } from "../../addons/attachments.ts";
 
@@ -26,6 +27,7 @@ const AddonInfoSchema = AddonSchema.extend({
   usedBytes: z.int().nullable().openapi({ description: "Bytes used on its volume (null: not known now)" }),
   node: z.string().nullable(),
   running: z.boolean(),
+  ...AddonLiveFields,
 }).openapi("AddonInfo");
 // Kind and plan are checked against the allowlist by server/addons (after authorization, so another team gets 404).
 const CreateBody = z
@@ -106,7 +108,7 @@ const info = apiRoute({
   method: "get",
   path: "/apps/{app}/addons/{addon}",
   tags: T,
-  summary: "One add-on: plan, pinned version, state, size",
+  summary: "One add-on: plan, pinned version, state, size, current connections and data size",
   request: { params: AddonParam },
   responses: { 200: jsonResponse(AddonInfoSchema, "Add-on") },
 });
