@@ -162,6 +162,8 @@ describe("policyRestoreScript", () => {
       `-m comment --comment "the node itself" -j ${c.reject}`,
     ]);
     expect(rulesOf(script, c.reject)).toEqual([
+      // After DNAT (a published port) an ICMP error, which the kernel translates back; a reset would not be.
+      '-m conntrack --ctstate DNAT -m comment --comment "through a published port" -j REJECT --reject-with icmp-port-unreachable',
       "-p tcp -j REJECT --reject-with tcp-reset",
       "-j REJECT --reject-with icmp-admin-prohibited",
     ]);

@@ -95,7 +95,7 @@ export function policyChains(bridge: string) {
     input: `${prefix}-IN`,
     /** Connections between instances on the bridge: dispatched to the source's team chain. */
     eastWest: `${prefix}-EW`,
-    /** Refuses: TCP reset (connection refused) or ICMP admin-prohibited. */
+    /** Refuses: TCP reset (connection refused), ICMP port-unreachable after DNAT, else ICMP admin-prohibited. */
     reject: `${prefix}-RJ`,
   };
 }
@@ -236,6 +236,24 @@ export function policyRestoreScript(
   ];
   const fromOutside = ["!", "-i", br];
   const rules: string[][] = [
+    // A connection made through a published port was DNAT'd before the filter. A TCP reset for it would carry the
+    // instance's own address (with br_netfilter the kernel sends it straight out of the bridge port, without undoing
+    // the NAT), so the client would ignore it and wait for its timeout. The ICMP error is translated back: the
+    // client sees "connection refused" at once, or after a SYN retransmit (1 s) when the kernel's per-peer ICMP rate
+    // limit (net.ipv4.icmp_ratelimit: a burst of 6, then one a second) held the error back.
+    [
+      "-A",
+      c.reject,
+      "-m",
+      "conntrack",
+      "--ctstate",
+      "DNAT",
+      ...note("through a published port"),
+      "-j",
+      "REJECT",
+      "--reject-with",
+      "icmp-port-unreachable",
+    ],
     ["-A", c.reject, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"],
     ["-A", c.reject, "-j", "REJECT", "--reject-with", "icmp-admin-prohibited"],
     established(c.forward),
