@@ -67,17 +67,17 @@ async function withConnection<T>(
   const sock = net.connect({ host, port });
   const reader = new Reader(sock);
   let timer: NodeJS.Timeout | undefined;
+  // The deadline covers the connect too (an address that drops packets would otherwise hang for minutes).
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
   try {
-    await new Promise<void>((resolve, reject) => {
+    const connected = new Promise<void>((resolve, reject) => {
       sock.once("connect", resolve);
       sock.once("error", reject);
     });
-    return await Promise.race([
-      fn(sock, reader),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    await Promise.race([connected, deadline]);
+    return await Promise.race([fn(sock, reader), deadline]);
   } finally {
     clearTimeout(timer);
     sock.destroy();
