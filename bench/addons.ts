@@ -72,8 +72,8 @@ interface PgTarget {
 }
 
 /** Runs a PostgreSQL client tool against `t`; the password goes through the environment, never argv. */
-async function pgTool(tool: string, args: string[], t: PgTarget): Promise<string> {
-  const env = { ...process.env, PGHOST: t.host, PGPORT: String(t.port), PGUSER: t.user };
+async function pgTool(tool: string, args: string[], t: PgTarget, options = ""): Promise<string> {
+  const env = { ...process.env, PGHOST: t.host, PGPORT: String(t.port), PGUSER: t.user, PGOPTIONS: options };
   const r = await exec(tool, args, {
     env: { ...env, PGPASSWORD: t.password, PGDATABASE: t.database, PGCONNECT_TIMEOUT: "10" },
     maxBuffer: 16 * 1024 * 1024,
@@ -108,11 +108,30 @@ function makeCgroup(name: string): { enter: string; remove: () => void } {
 /** The same PostgreSQL 15 on the host: a scratch cluster with the add-on's settings; stop() removes it. */
 async function hostCluster(): Promise<{ target: PgTarget; version: string; stop: () => Promise<void> }> {
   const dir = fs.mkdtempSync("/var/tmp/berth-bench-pg-"); // the disk the agent's volumes are on (not tmpfs)
+  let cg: ReturnType<typeof makeCgroup> | undefined;
+  const removeAll = () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    cg?.remove();
+  };
+  try {
+    cg = makeCgroup(path.basename(dir));
+    return await startCluster(dir, cg, removeAll);
+  } catch (err) {
+    await exec("/usr/sbin/runuser", ["-u", "postgres", "--", `${PG_BIN}/pg_ctl`, "-D", path.join(dir, "data"), "-m", "immediate", "stop"]).catch(() => undefined);
+    removeAll();
+    throw err;
+  }
+}
+
+async function startCluster(
+  dir: string,
+  cg: ReturnType<typeof makeCgroup>,
+  removeAll: () => void,
+): Promise<{ target: PgTarget; version: string; stop: () => Promise<void> }> {
   const data = path.join(dir, "data");
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const password = `bench${Math.random().toString(16).slice(2)}`;
-  const cg = makeCgroup(path.basename(dir));
-  const asPg = (cmd: string) => exec("runuser", ["-u", "postgres", "--", "sh", "-c", cmd], { env: { ...process.env, PATH: "/usr/bin:/bin" } });
+  const asPg = (cmd: string) => exec("/usr/sbin/runuser", ["-u", "postgres", "--", "sh", "-c", cmd], { env: { ...process.env, PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
   const uid = Number((await exec("id", ["-u", "postgres"])).stdout.trim());
   const gid = Number((await exec("id", ["-g", "postgres"])).stdout.trim());
   fs.chownSync(dir, uid, gid);
@@ -122,18 +141,14 @@ async function hostCluster(): Promise<{ target: PgTarget; version: string; stop:
   fs.rmSync(path.join(dir, "pw"));
   const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories= -c max_connections=${PLAN.maxConnections} -c shared_buffers=${SHARED_BUFFERS}`;
   // The shell enters the cgroup first, so the postmaster and every backend it forks are in it.
-  await exec("sh", ["-c", `${cg.enter} && exec runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${data} -l ${dir}/log -w -o "${opts}" start >/dev/null`]);
+  await exec("sh", ["-c", `${cg.enter} && exec /usr/sbin/runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${data} -l ${dir}/log -w -o "${opts}" start >/dev/null`]);
   const stop = async () => {
     await asPg(`${PG_BIN}/pg_ctl -D ${data} -m fast -w stop >/dev/null`).catch((e: unknown) => note(`stopping the host cluster: ${String(e)}`));
     await sleep(200);
-    fs.rmSync(dir, { recursive: true, force: true });
-    cg.remove();
+    removeAll();
   };
   const target = { host: "127.0.0.1", port, user: "bench", password, database: "postgres" };
-  const version = (await pgTool("psql", ["-Atc", "show server_version"], target).catch(async (e: unknown) => {
-    await stop();
-    throw e;
-  })).trim();
+  const version = (await pgTool("psql", ["-Atc", "show server_version"], target)).trim();
   return { target, version, stop };
 }
 
@@ -264,6 +279,20 @@ async function main(): Promise<void> {
     }
     const ratio = median(berthTps) / median(hostTps);
     out(`median tps: add-on ${median(berthTps).toFixed(1)}, host ${median(hostTps).toFixed(1)}; ratio ${ratio.toFixed(2)} (target >= 0.9); load ${load()}`);
+    // Where a gap comes from: without waiting for WAL flushes (per session; the servers keep their settings), and
+    // select-only (no writes: the network path and CPU only).
+    for (const [label, options, extra] of [
+      ["synchronous_commit=off (session)", "-c synchronous_commit=off", []],
+      ["select-only (-S)", "", ["-S"]],
+    ] as const) {
+      const text = async (target: PgTarget) => {
+        const o = await pgTool("pgbench", [...PGBENCH, ...extra], target, options);
+        return Number(/tps = ([\d.]+) \(without/.exec(o)?.[1] ?? NaN);
+      };
+      const b1 = await text(berth);
+      const h1 = await text(host.target);
+      out(`diagnostic ${label}: add-on ${b1.toFixed(1)} tps, host ${h1.toFixed(1)} tps, ratio ${(b1 / h1).toFixed(2)} (load ${load()})`);
+    }
   } finally {
     for (const c of cleanups.reverse()) await c().catch((e: unknown) => problems.push(String(e)));
     if (problems.length) {
