@@ -239,8 +239,8 @@ export function policyRestoreScript(
     // A connection made through a published port was DNAT'd before the filter. A TCP reset for it would carry the
     // instance's own address (with br_netfilter the kernel sends it straight out of the bridge port, without undoing
     // the NAT), so the client would ignore it and wait for its timeout. The ICMP error is translated back: the
-    // client sees "connection refused" at once, or after a SYN retransmit (1 s) when the kernel's per-peer ICMP rate
-    // limit (net.ipv4.icmp_ratelimit: a burst of 6, then one a second) held the error back.
+    // client sees "connection refused" at once or at a SYN retransmit (about 1 s in the add-on root test; the kernel
+    // rate-limits ICMP errors per peer, net.ipv4.icmp_ratelimit: a burst of 6, then one a second).
     [
       "-A",
       c.reject,
