@@ -5,6 +5,7 @@ import { api, isStatus, seg, setCsrfToken } from "./api";
 import type {
   ActivityItem,
   Addon,
+  AddonInfo,
   Volume,
   AddMemberResult,
   ApiToken,
@@ -48,6 +49,7 @@ export const keys = {
   instances: (app: string) => ["app", app, "instances"] as const,
   activity: (app: string) => ["app", app, "activity"] as const,
   addons: (app: string) => ["app", app, "addons"] as const,
+  addonInfo: (app: string, addon: string) => ["app", app, "addons", addon] as const,
   volumes: (app: string) => ["app", app, "volumes"] as const,
   nodes: ["nodes"] as const,
   node: (id: string) => ["nodes", id] as const,
@@ -524,6 +526,16 @@ export function useAddons(app: string) {
     queryKey: keys.addons(app),
     queryFn: ({ signal }) => api<Addon[]>(`/apps/${seg(app)}/addons`, { signal }),
     refetchInterval: (q) => (q.state.data?.some((a) => TRANSIENT_ADDON_STATES.has(a.state)) ? 2000 : false),
+  });
+}
+
+/** One add-on's info with its live figures (connections, data size); refreshed every 10 s while shown. */
+export function useAddonInfo(app: string, addon: string, enabled: boolean) {
+  return useQuery({
+    queryKey: keys.addonInfo(app, addon),
+    queryFn: ({ signal }) => api<AddonInfo>(`/apps/${seg(app)}/addons/${seg(addon)}`, { signal }),
+    enabled,
+    refetchInterval: 10_000,
   });
 }
 

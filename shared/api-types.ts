@@ -331,12 +331,16 @@ export interface Addon {
   attachedTo: string[];
 }
 
+/** `GET /apps/{app}/addons/{addon}`: an add-on with its size, node and live figures (null: not known now). */
 export interface AddonInfo extends Addon {
   memoryMb: number;
   sizeMb: number;
   usedBytes: number | null;
   node: string | null;
   running: boolean;
+  maxConnections: number;
+  connections: number | null;
+  dataBytes: number | null;
 }
 
 /** An add-on of another app of the team attached to this one. */

@@ -25,7 +25,14 @@ interface AddonInfo extends Addon {
   usedBytes: number | null;
   node: string | null;
   running: boolean;
+  /** Older servers do not send the live fields. */
+  maxConnections?: number;
+  connections?: number | null;
+  dataBytes?: number | null;
 }
+
+const mib = (bytes: number | null | undefined) =>
+  bytes === null || bytes === undefined ? "unknown" : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 interface AppOpts {
   json?: boolean;
@@ -88,12 +95,15 @@ async function info(name: string, opts: AppOpts): Promise<void> {
   const app = await resolveApp(opts.app);
   const { body } = await authedClient().get<AddonInfo>(`/apps/${seg(app)}/addons/${seg(name)}`);
   if (opts.json) return printJson(body);
-  const used = body.usedBytes === null ? "unknown" : `${(body.usedBytes / 1024 / 1024).toFixed(1)} MiB`;
+  const used = mib(body.usedBytes);
+  const conns = body.connections === null || body.connections === undefined ? "unknown" : String(body.connections);
   println(`=== ${body.name} (${app})`);
   println(`Kind:     ${body.kind} ${body.version} (pinned)`);
   println(`Plan:     ${body.plan} (memory ${formatSizeMb(body.memoryMb)})`);
   println(`State:    ${body.state}${body.failReason ? ` (${body.failReason})` : ""}${body.running ? ", running" : ""}`);
   println(`Size:     ${formatSizeMb(body.sizeMb)} (used: ${used})`);
+  println(`Data:     ${mib(body.dataBytes)}${body.kind === "redis" ? " (in memory)" : ""}`);
+  println(`Conns:    ${conns}${body.maxConnections ? ` of ${body.maxConnections}` : ""}`);
   println(`Node:     ${body.node ?? "- (not placed yet)"}`);
   println(`Var:      ${body.configVar}`);
   println(`Created:  ${formatDate(body.createdAt)}`);

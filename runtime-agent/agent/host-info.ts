@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
-import { PROTOCOL_VERSION } from "../protocol/version.ts";
+import { AGENT_FEATURES, PROTOCOL_VERSION } from "../protocol/version.ts";
 import type { RegisterParams } from "../protocol/register.ts";
 
 /** Version reported by this agent build. */
@@ -33,6 +33,7 @@ export async function hostInfo(opts: {
     kernel: os.release(),
     cgroupVersion: existsSync("/sys/fs/cgroup/cgroup.controllers") ? 2 : 1,
     userNamespaces: opts.userNamespaces,
+    features: [...AGENT_FEATURES],
     agentVersion: AGENT_VERSION,
   };
 }

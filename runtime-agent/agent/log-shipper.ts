@@ -371,6 +371,8 @@ export function withLogShipping(backend: RuntimeBackend, shipper: LogShipper): R
     state: (id) => backend.state(id),
     stats: (id) => backend.stats(id),
     list: () => backend.list(),
+    // The node policy's per-app ingress rules pass through untouched (they concern no container's logs).
+    ...(backend.setIngress ? { setIngress: backend.setIngress.bind(backend) } : {}),
   };
 }
 

@@ -94,6 +94,8 @@ export class Reconciler {
       this.dirty = true;
     }
     await this.persist();
+    // Ingress rules first: a new add-on instance launched by the pass below is restricted from its first packet.
+    await this.applyIngress();
     if (changed) this.tick().catch((err: unknown) => this.opts.log.error({ err }, "reconcile pass failed"));
     return { generation: this.desired.generation, changed };
   }
@@ -140,7 +142,17 @@ export class Reconciler {
     return this.saving;
   }
 
+  /** Hands the desired state's per-app ingress rules to the backend (a no-op when they did not change). */
+  private async applyIngress(): Promise<void> {
+    try {
+      await this.opts.backend.setIngress?.(this.desired.ingress ?? []);
+    } catch (err) {
+      this.opts.log.error({ err }, "applying the ingress rules of the network policy failed; retried next pass");
+    }
+  }
+
   private async pass(): Promise<void> {
+    await this.applyIngress();
     const containers = new Map((await this.opts.backend.list()).map((c) => [c.id, c]));
     const actual = [...new Set([...containers.keys(), ...this.records.keys()])].map((id) => {
       const hash = this.records.get(id)?.specHash;

@@ -132,11 +132,27 @@ export const InstanceSpec = z.strictObject({
 export type InstanceSpec = z.infer<typeof InstanceSpec>;
 export type InstanceSpecInput = z.input<typeof InstanceSpec>;
 
+/**
+ * Who may connect to the instances of one app on the node (add-ons: only the apps they are attached to). Without a
+ * rule an app's instances accept connections from every instance of their team (the team boundary always holds).
+ * Kept out of InstanceSpec so that attaching or detaching changes the policy live, never the add-on's container.
+ */
+export const IngressRule = z.strictObject({
+  team: TeamId,
+  /** The app whose instances are restricted (an add-on's service app). */
+  app: AppName,
+  /** Apps of the same team whose instances may connect (the app's own instances always may). */
+  from: z.array(AppName).max(1000),
+});
+export type IngressRule = z.infer<typeof IngressRule>;
+
 /** The full desired state of one node; `generation` only grows, so a stale message can be ignored. */
 export const DesiredState = z
   .strictObject({
     generation: z.int().min(0),
     instances: z.array(InstanceSpec).max(1000),
+    /** Per-app ingress restrictions (additive: sent only to agents that registered with the "ingress" feature). */
+    ingress: z.array(IngressRule).max(1000).optional(),
   })
   .refine((s) => new Set(s.instances.map((i) => i.id)).size === s.instances.length, {
     message: "duplicate instance id",

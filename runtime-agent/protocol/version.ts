@@ -5,6 +5,12 @@
 // Additive (no bump: nothing an older peer sends changes meaning, and specs that do not use the new fields hash as
 // before): InstanceSpec.volumes and the volume.list/volume.destroy requests. An older agent refuses a desired state
 // that uses them (unknown field) and answers volume.* with unknown_method.
+// Additive as well: RegisterParams.features and DesiredState.ingress. An agent lists "ingress" in its features; the
+// control plane sends `ingress` only to such agents, so an older agent keeps working (its add-ons stay reachable by
+// every instance of their team, the boundary before per-app rules).
 
 /** Current agent <-> control plane protocol version. */
 export const PROTOCOL_VERSION = 3;
+
+/** Optional features an agent may announce in RegisterParams.features. */
+export const AGENT_FEATURES = ["ingress"] as const;

@@ -1,7 +1,7 @@
 // The container engine behind one interface: the real OCI backend (conmon + runc + CNI + buildah) and an
 // in-memory fake for control-plane tests implement it. Everything above this layer talks only to RuntimeBackend.
 import { z } from "zod";
-import { Env, Limits, VolumeMount } from "../protocol/desired-state.ts";
+import { Env, type IngressRule, Limits, VolumeMount } from "../protocol/desired-state.ts";
 import { AppName, CommandArg, ImageRef, InstanceId, ProcessType, ReleaseId, TeamId } from "../protocol/names.ts";
 import type { VolumeUsage } from "../protocol/methods.ts";
 import type { InstanceStats } from "../protocol/notifications.ts";
@@ -97,6 +97,11 @@ export interface RuntimeBackend {
   exec?(id: string, opts: ExecRequest): Promise<ExecProcess>;
   /** Persistent volumes; absent on backends without them. */
   readonly volumes?: VolumeOps;
+  /**
+   * Per-app ingress restrictions of the node's network policy (DesiredState.ingress), applied without touching any
+   * container. Optional: backends without a network policy ignore them.
+   */
+  setIngress?(rules: readonly IngressRule[]): Promise<void>;
 }
 
 /** What to run in a container, and whether it gets a terminal of `cols` x `rows`. */

@@ -12,6 +12,7 @@ import {
   hookRules,
   ownedChains,
   policyLines,
+  type PolicyIngress,
   type PolicyMember,
   type PolicyNode,
   policyRestoreScript,
@@ -116,6 +117,9 @@ export class NetworkPolicy {
   private checked = false;
   private queued: Promise<void> | undefined;
   private tail: Promise<void> = Promise.resolve();
+  /** Per-app ingress rules from the last desired state (add-ons reachable only from their attached apps). */
+  private ingress: PolicyIngress[] = [];
+  private ingressKey = "[]";
 
   constructor(
     readonly node: PolicyNode,
@@ -135,6 +139,23 @@ export class NetworkPolicy {
     this.queued = next;
     this.tail = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * Replaces the per-app ingress rules and rebuilds when they changed (attach/detach take effect without touching
+   * any container). Rules for apps without an instance here are kept and cost nothing.
+   */
+  setIngress(rules: readonly PolicyIngress[]): Promise<void> {
+    const next = rules
+      .map((r) => ({ team: r.team, app: r.app, from: [...new Set(r.from)].sort() }))
+      .sort((a, b) => `${a.team}/${a.app}`.localeCompare(`${b.team}/${b.app}`));
+    const key = JSON.stringify(next);
+    if (key === this.ingressKey) return Promise.resolve();
+    this.ingress = next;
+    // Marked applied only once a rebuild with it is in, so a failed one is retried at the next call.
+    return this.refresh().then(() => {
+      if (this.ingress === next) this.ingressKey = key;
+    });
   }
 
   /** Re-reads which chains exist and re-checks the hooks, then rebuilds (at agent start). */
@@ -157,7 +178,7 @@ export class NetworkPolicy {
       this.known = new Set(ownedChains(saves[4], bridge));
     }
     const members = await this.members();
-    const { script, chains } = policyRestoreScript(this.node, members, [...(this.known ?? [])]);
+    const { script, chains } = policyRestoreScript(this.node, members, [...(this.known ?? [])], this.ingress);
     try {
       await restore(this.tools, script);
     } catch (err) {

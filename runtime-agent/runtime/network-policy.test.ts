@@ -3,6 +3,7 @@ import {
   gatewayOf,
   groupChain,
   groupOf,
+  ingressChain,
   hookCount,
   hookLine,
   hookRules,
@@ -161,6 +162,8 @@ describe("policyRestoreScript", () => {
       `-m comment --comment "the node itself" -j ${c.reject}`,
     ]);
     expect(rulesOf(script, c.reject)).toEqual([
+      // After DNAT (a published port) an ICMP error, which the kernel translates back; a reset would not be.
+      '-m conntrack --ctstate DNAT -m comment --comment "through a published port" -j REJECT --reject-with icmp-port-unreachable',
       "-p tcp -j REJECT --reject-with tcp-reset",
       "-j REJECT --reject-with icmp-admin-prohibited",
     ]);
@@ -254,5 +257,51 @@ describe("hooks and reading back", () => {
   it("removal empties then deletes the chains; nothing to remove is an empty script", () => {
     expect(removalRestoreScript(["X-1", "X-2"])).toBe("*filter\n:X-1 - [0:0]\n:X-2 - [0:0]\n-X X-1\n-X X-2\nCOMMIT\n");
     expect(removalRestoreScript([])).toBe("");
+  });
+});
+
+describe("per-app ingress (add-ons reachable only from their attached apps)", () => {
+  const team = [
+    { id: "pg-web-1", ip: "10.88.0.10", team: TEAM_A, app: "postgres-1a2b3c4d" },
+    { id: "shop-web-1", ip: "10.88.0.11", team: TEAM_A, app: "shop" },
+    { id: "blog-web-1", ip: "10.88.0.12", team: TEAM_A, app: "blog" },
+    { id: "other-web-1", ip: "10.88.0.13", team: TEAM_B, app: "shop" },
+  ];
+  const rule = { team: TEAM_A, app: "postgres-1a2b3c4d", from: ["shop"] };
+
+  it("sends connections to a restricted instance through its ingress chain: attached apps return, the rest reject", () => {
+    const { script, chains } = policyRestoreScript(node, team, [], [rule]);
+    const ingress = ingressChain("berth0", TEAM_A, "postgres-1a2b3c4d");
+    expect(ingress.length).toBeLessThanOrEqual(28);
+    expect(chains).toContain(ingress);
+    const teamChain = groupChain("berth0", `team ${TEAM_A}`);
+    expect(rulesOf(script, teamChain)).toContain(`-d 10.88.0.10 -m comment --comment "pg-web-1" -g ${ingress}`);
+    // Unrestricted members of the team stay reachable as before.
+    expect(rulesOf(script, teamChain)).toContain(`-d 10.88.0.11 -m comment --comment "shop-web-1" -j RETURN`);
+    const rules = rulesOf(script, ingress);
+    // The attached app and the add-on's own instances; not the other app of the team, not another team's "shop".
+    expect(rules.filter((r) => r.endsWith("-j RETURN")).map((r) => r.split(" ")[1])).toEqual([
+      "10.88.0.10",
+      "10.88.0.11",
+    ]);
+    expect(rules.at(-1)).toMatch(new RegExp(`-j ${policyChains("berth0").reject}$`));
+  });
+
+  it("detaching (an empty list) leaves only the add-on's own instances; without rules the team policy holds", () => {
+    const { script } = policyRestoreScript(node, team, [], [{ ...rule, from: [] }]);
+    const ingress = ingressChain("berth0", TEAM_A, "postgres-1a2b3c4d");
+    expect(rulesOf(script, ingress).filter((r) => r.endsWith("RETURN"))).toHaveLength(1);
+    const plain = policyRestoreScript(node, team, [ingress]);
+    expect(plain.chains).not.toContain(ingress);
+    expect(plain.script).toContain(`-X ${ingress}`);
+  });
+
+  it("ignores rules with bad names and rules for apps without an instance here", () => {
+    const { chains } = policyRestoreScript(node, team, [], [
+      { team: TEAM_A, app: "-j ACCEPT", from: ["shop"] },
+      { team: TEAM_A, app: "redis-00000000", from: ["shop"] },
+      { team: "x y", app: "postgres-1a2b3c4d", from: [] },
+    ]);
+    expect(chains.some((ch) => ch.includes("-A"))).toBe(false);
   });
 });

@@ -9,7 +9,7 @@
 // Every rule lives in chains the agent owns, named after a hash of the bridge (unique per node on a host); the
 // chains only ever REJECT or RETURN, so they narrow what the host's own firewall allows and never widen it.
 import crypto from "node:crypto";
-import { ID_PATTERN, TEAM_ID_PATTERN } from "../protocol/names.ts";
+import { APP_PATTERN as APP_NAME, ID_PATTERN, TEAM_ID_PATTERN } from "../protocol/names.ts";
 
 /** What the policy needs to know about the node. */
 export interface PolicyNode {
@@ -28,12 +28,24 @@ export interface PolicyNode {
   publicPorts?: readonly number[];
 }
 
-/** One instance's part in the policy: its address on the bridge and its team. */
+/** One instance's part in the policy: its address on the bridge, its team and its app. */
 export interface PolicyMember {
   id: string;
   ip: string;
   /** Team id; undefined for an instance recorded before teams were known (it is then a group of its own). */
   team: string | undefined;
+  /** App name (for per-app ingress rules); undefined in records that do not carry it. */
+  app?: string;
+}
+
+/**
+ * Instances of `app` (team `team`) accept connections on the bridge only from instances of the apps in `from` and of
+ * `app` itself, all of the same team (add-ons: the apps they are attached to). Other teams are refused anyway.
+ */
+export interface PolicyIngress {
+  team: string;
+  app: string;
+  from: readonly string[];
 }
 
 /** Link-local addresses, where clouds serve instance metadata (credentials) at 169.254.169.254. */
@@ -83,9 +95,14 @@ export function policyChains(bridge: string) {
     input: `${prefix}-IN`,
     /** Connections between instances on the bridge: dispatched to the source's team chain. */
     eastWest: `${prefix}-EW`,
-    /** Refuses: TCP reset (connection refused) or ICMP admin-prohibited. */
+    /** Refuses: TCP reset (connection refused), ICMP port-unreachable after DNAT, else ICMP admin-prohibited. */
     reject: `${prefix}-RJ`,
   };
+}
+
+/** The chain holding the sources that may connect to a restricted app's instances (per-app ingress). Pure. */
+export function ingressChain(bridge: string, team: string, app: string): string {
+  return `${policyChains(bridge).prefix}-A${hex(`${team}/${app}`, 12)}`;
 }
 
 /** The group an instance belongs to: its team, or (unknown team) itself alone. Pure. */
@@ -163,6 +180,7 @@ export function policyRestoreScript(
   node: PolicyNode,
   members: readonly PolicyMember[],
   existing: readonly string[] = [],
+  ingress: readonly PolicyIngress[] = [],
 ): { script: string; chains: string[] } {
   const br = checkBridge(node.bridge);
   if (!isIpv4(node.gateway)) throw new Error(`invalid gateway ${JSON.stringify(node.gateway)}`);
@@ -174,9 +192,29 @@ export function policyRestoreScript(
     groups.set(g, [...(groups.get(g) ?? []), m]);
   }
   const groupChains = [...groups.keys()].map((g) => groupChain(br, g));
+  // Per-app ingress: only for restricted apps with an instance here whose team is known (an instance without a team
+  // is a group of its own and reachable by nobody else anyway).
+  const restricted = new Map<string, Set<string>>();
+  for (const r of ingress) {
+    if (!TEAM_ID_PATTERN.test(r.team) || !APP_NAME.test(r.app)) continue;
+    const key = `${r.team}/${r.app}`;
+    const allowed = restricted.get(key) ?? new Set([r.app]);
+    for (const a of r.from) if (APP_NAME.test(a)) allowed.add(a);
+    restricted.set(key, allowed);
+  }
+  const restrictedKey = (m: PolicyMember) =>
+    m.team !== undefined && m.app !== undefined && TEAM_ID_PATTERN.test(m.team) && restricted.has(`${m.team}/${m.app}`)
+      ? `${m.team}/${m.app}`
+      : undefined;
+  const ingressTargets = new Map<string, { team: string; app: string }>();
+  for (const m of valid) {
+    const key = restrictedKey(m);
+    if (key) ingressTargets.set(key, { team: m.team as string, app: m.app as string });
+  }
+  const ingressChains = [...ingressTargets.values()].map((t) => ingressChain(br, t.team, t.app));
   const fixed = [c.forward, c.input, c.eastWest, c.reject];
   const dropped = [...new Set(existing)].filter(
-    (s) => s.startsWith(`${c.prefix}-`) && ![...fixed, ...groupChains].includes(s),
+    (s) => s.startsWith(`${c.prefix}-`) && ![...fixed, ...groupChains, ...ingressChains].includes(s),
   );
   const resolvers = [...new Set(node.resolvers.filter(isIpv4))];
   const sources = node.routerSources === "any" ? "any" : node.routerSources.filter(isIpv4Cidr);
@@ -198,6 +236,24 @@ export function policyRestoreScript(
   ];
   const fromOutside = ["!", "-i", br];
   const rules: string[][] = [
+    // A connection made through a published port was DNAT'd before the filter. A TCP reset for it would carry the
+    // instance's own address (with br_netfilter the kernel sends it straight out of the bridge port, without undoing
+    // the NAT), so the client would ignore it and wait for its timeout. The ICMP error is translated back: the
+    // client sees "connection refused" at once or at a SYN retransmit (about 1 s in the add-on root test; the kernel
+    // rate-limits ICMP errors per peer, net.ipv4.icmp_ratelimit: a burst of 6, then one a second).
+    [
+      "-A",
+      c.reject,
+      "-m",
+      "conntrack",
+      "--ctstate",
+      "DNAT",
+      ...note("through a published port"),
+      "-j",
+      "REJECT",
+      "--reject-with",
+      "icmp-port-unreachable",
+    ],
     ["-A", c.reject, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"],
     ["-A", c.reject, "-j", "REJECT", "--reject-with", "icmp-admin-prohibited"],
     established(c.forward),
@@ -256,9 +312,27 @@ export function policyRestoreScript(
     ...valid.map((m) => ["-A", c.eastWest, "-s", m.ip, ...note(m.id), "-g", groupChain(br, groupOf(m))]),
     ["-A", c.eastWest, ...note("unknown source"), "-j", c.reject],
     ...[...groups].flatMap(([g, list]) => [
-      ...list.map((m) => ["-A", groupChain(br, g), "-d", m.ip, ...note(m.id), "-j", "RETURN"]),
+      ...list.map((m) => {
+        const key = restrictedKey(m);
+        // A restricted instance: the source is checked again against the apps allowed to reach it (goto, so the
+        // ingress chain's RETURN leaves the policy too).
+        if (key) {
+          const t = ingressTargets.get(key) as { team: string; app: string };
+          return ["-A", groupChain(br, g), "-d", m.ip, ...note(m.id), "-g", ingressChain(br, t.team, t.app)];
+        }
+        return ["-A", groupChain(br, g), "-d", m.ip, ...note(m.id), "-j", "RETURN"];
+      }),
       ["-A", groupChain(br, g), ...note(g), "-j", c.reject],
     ]),
+    ...[...ingressTargets].flatMap(([key, t]) => {
+      const allowed = restricted.get(key) as Set<string>;
+      const chain = ingressChain(br, t.team, t.app);
+      const sources = valid.filter((m) => m.team === t.team && m.app !== undefined && allowed.has(m.app));
+      return [
+        ...sources.map((m) => ["-A", chain, "-s", m.ip, ...note(`${m.app} ${m.id}`), "-j", "RETURN"]),
+        ["-A", chain, ...note(`only attached apps reach ${t.app}`), "-j", c.reject],
+      ];
+    }),
     // To the node itself: replies, the resolvers and the public ports only (the control plane, registry, sshd... and
     // everything else listening on the node are refused).
     established(c.input),
@@ -276,7 +350,7 @@ export function policyRestoreScript(
     ]),
     ["-A", c.input, ...note("the node itself"), "-j", c.reject],
   ];
-  const chains = [...fixed, ...groupChains];
+  const chains = [...fixed, ...groupChains, ...ingressChains];
   const script = [
     "*filter",
     ...[...chains, ...dropped].map((ch) => `:${ch} - [0:0]`),

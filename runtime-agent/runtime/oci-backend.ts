@@ -1,7 +1,6 @@
 // The real RuntimeBackend: rootfs as an overlay over the image's layers in containers/storage (pulled by buildah),
 // network from CNI in a named netns, the container run by conmon + runc with the spec from oci/spec.ts (the create
-// steps are in instance-create.ts). All host state an instance creates is recorded in
-// its meta.json before it is created, so delete() can always take it down again.
+// steps are in instance-create.ts). All host state an instance creates is recorded in its meta.json first.
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
@@ -25,7 +24,7 @@ import { ListCache } from "./list-cache.ts";
 import { Mounter } from "./mounts.ts";
 import { collectNetworkGarbage, type NetworkGarbage } from "./network-gc.ts";
 import { NetnsManager } from "./netns.ts";
-import { gatewayOf, type PolicyMember } from "./network-policy.ts";
+import { gatewayOf, type PolicyIngress, type PolicyMember } from "./network-policy.ts";
 import { NetworkPolicy } from "./network-policy-applier.ts";
 import { hostNameservers } from "./platform-files.ts";
 import { Runc } from "./runc.ts";
@@ -218,7 +217,7 @@ export class OciBackend implements RuntimeBackend {
   /** The instances the network policy is for: every record with an address that is not being torn down. */
   private async policyMembers(): Promise<PolicyMember[]> {
     const metas = await Promise.all((await this.store.ids()).map((id) => this.store.readMeta(id)));
-    return metas.flatMap((m) => (m?.ip && !m.networkRemoved ? [{ id: m.id, ip: m.ip, team: m.team }] : []));
+    return metas.flatMap((m) => (m?.ip && !m.networkRemoved ? [{ id: m.id, ip: m.ip, team: m.team, app: m.app }] : []));
   }
 
   /** The run dir a config resolves to (default: `containers` beside the runc root). */
@@ -229,6 +228,11 @@ export class OciBackend implements RuntimeBackend {
   /** True when containers get user namespaces (the mode the node reports). */
   get userNamespaces(): boolean {
     return this.idRanges !== null;
+  }
+
+  /** Per-app ingress rules (DesiredState.ingress): applied to the node policy at once, no container touched. */
+  async setIngress(rules: readonly PolicyIngress[]): Promise<void> {
+    await this.network?.setIngress(rules);
   }
 
   /** Name of the instance's netns and buildah container. */

@@ -27,6 +27,7 @@ import {
 } from "./catalog.ts";
 import { provisionAddon, serviceAddress } from "./provision.ts";
 import { removeAddonBackups } from "./backups/store.ts";
+import { addonLive } from "./live.ts";
 
 /** How long destroy waits for the service's instance to stop before answering 503 (a retry continues). */
 const STOP_TIMEOUT_MS = 60_000;
@@ -77,6 +78,12 @@ export interface AddonInfo extends AddonView {
   node: string | null;
   /** Whether its service instance runs now. */
   running: boolean;
+  /** The plan's connection cap (max_connections / maxclients). */
+  maxConnections: number;
+  /** Client connections now, asked from the service (live.ts); null = not known now. */
+  connections: number | null;
+  /** PostgreSQL: size of the app's database; Redis: used_memory_dataset (bytes); null = not known now. */
+  dataBytes: number | null;
 }
 
 type AddonRow = {
@@ -147,13 +154,17 @@ export async function addonInfo(s: Services, actor: Actor, appName: string, name
   }
   const plan = isAddonKind(a.kind) ? addonPlan(a.kind, a.plan) : null;
   const names = await attachedApps(s, [a.id]);
+  const addr = await serviceAddress(s, a.serviceAppId);
+  const live = await addonLive(s, a, a.state === "available" ? addr : null);
   return {
     ...view(a, names(a.id)),
     memoryMb: plan?.memoryMb ?? 0,
     sizeMb: vol?.sizeMb ?? 0,
     usedBytes,
     node: node?.name ?? null,
-    running: (await serviceAddress(s, a.serviceAppId)) !== null,
+    running: addr !== null,
+    maxConnections: plan?.maxConnections ?? 0,
+    ...live,
   };
 }
 

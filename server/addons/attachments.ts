@@ -2,6 +2,7 @@
 // config var name (one release); `addons:detach` removes it (one release). An add-on of another team is a 404, as is
 // an app the caller cannot change. The node policy already lets instances of one team reach each other, so the
 // attached app's instances connect like the owner's (docs/addons.md).
+import { kickScheduler } from "../scheduler/kick.ts";
 import { Prisma } from "@prisma/client";
 import type { Actor, Services } from "../context.ts";
 import { errors } from "../errors.ts";
@@ -92,6 +93,7 @@ export async function attachAddon(
       throw errors.conflict(`${a.name} is attached to ${app.name} already, or ${configVar} is taken`);
     throw err;
   }
+  kickScheduler(s); // the add-on's nodes get the new ingress rule (the app may connect) at once
   await setAddonVar(s, actor, app, configVar, await serviceUrl(s, a, addr), `Add-on ${a.name} attached`);
   return { addon: a.name, kind: a.kind, owner: a.app.name, configVar, createdAt: row.createdAt.toISOString() };
 }
@@ -115,5 +117,6 @@ export async function detachAddon(s: Services, actor: Actor, appName: string, ad
       data: { addon: a.name, owner: a.app.name, configVar: row.configVar },
     });
   });
+  kickScheduler(s); // the add-on's nodes refuse this app from now on (no restart of the add-on)
   await setAddonVar(s, actor, app, row.configVar, null, `Add-on ${a.name} detached`);
 }

@@ -128,7 +128,7 @@ export const REDIS_PLANS: Readonly<Record<string, AddonPlan>> = Object.freeze({
 /** The pinned Redis major version (Debian 12's redis-server 7.0). */
 export const REDIS_VERSION = "7";
 export const REDIS_CONFIG_VAR = "REDIS_URL";
-const REDIS_PASSWORD_VAR = "BERTH_REDIS_PASSWORD";
+export const REDIS_PASSWORD_VAR = "BERTH_REDIS_PASSWORD";
 
 /**
  * The Redis service's command: a config file (0600, in the container's own /tmp, so the password is never on a

@@ -7,6 +7,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import {
   DesiredState,
+  type IngressRule,
   type InstanceEvent,
   type InstanceSpecInput,
   type LogBatch,
@@ -124,15 +125,23 @@ export class AgentHub extends EventEmitter {
   }
 
   /** Sets the full desired set of a node, sends it if the node is connected; re-sent on every (re)registration. */
-  async setDesiredState(nodeId: string, instances: InstanceSpecInput[]): Promise<DesiredStateOutcome> {
+  async setDesiredState(
+    nodeId: string,
+    instances: InstanceSpecInput[],
+    ingress: IngressRule[] = [],
+  ): Promise<DesiredStateOutcome> {
     // Generations only grow, also across control-plane restarts (the agent ignores a smaller one).
     const previous = this.desired.get(nodeId)?.generation ?? 0;
-    const parsed = DesiredState.safeParse({ generation: Math.max(Date.now(), previous + 1), instances });
+    const parsed = DesiredState.safeParse({
+      generation: Math.max(Date.now(), previous + 1),
+      instances,
+      ...(ingress.length > 0 ? { ingress } : {}),
+    });
     if (!parsed.success) throw errors.validation(parsed.error.issues[0]?.message ?? "invalid desired state");
     this.desired.set(nodeId, parsed.data);
     const session = this.sessions.get(nodeId);
     if (!session) return { delivered: false, generation: parsed.data.generation };
-    const r = await session.request("node.applyDesiredState", parsed.data);
+    const r = await session.request("node.applyDesiredState", forSession(session, parsed.data));
     return { delivered: true, ...r };
   }
 
@@ -225,7 +234,7 @@ export class AgentHub extends EventEmitter {
       const desired = this.desired.get(nodeId);
       if (desired) {
         session
-          .request("node.applyDesiredState", desired)
+          .request("node.applyDesiredState", forSession(session, desired))
           .catch((err: unknown) => this.s.log.warn({ err, node: nodeId }, "re-sending desired state failed"));
       }
     },
@@ -292,4 +301,14 @@ export class AgentHub extends EventEmitter {
       this.dropToken(id);
     }
   }
+}
+
+/**
+ * The desired state as this agent understands it: `ingress` only for agents that announced the feature (an older
+ * agent refuses unknown fields; its add-ons then stay reachable by their whole team, docs/security.md).
+ */
+function forSession(session: AgentSession, desired: DesiredState): DesiredState {
+  if (desired.ingress === undefined || session.features.includes("ingress")) return desired;
+  const { ingress: _ingress, ...rest } = desired;
+  return rest;
 }

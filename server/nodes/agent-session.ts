@@ -71,6 +71,8 @@ export class AgentSession {
   nodeId: string | undefined;
   /** The Host header of the agent's handshake (validated by the hub). */
   pullHost: string | undefined;
+  /** Optional protocol features the agent announced at registration (RegisterParams.features). */
+  features: readonly string[] = [];
   /** Set when the node was removed or its token revoked: nothing more from this socket is handled. */
   dropped = false;
   lastHeard = Date.now();
@@ -189,6 +191,7 @@ export class AgentSession {
           );
         }
         this.nodeId = node.id;
+        this.features = f.params.features ?? [];
         this.ws.send(encodeResult(f.id, "node.register", { nodeId: node.id, heartbeatMs: this.heartbeatMs }));
         this.hooks.registered(this);
       } catch (err) {

@@ -1,7 +1,7 @@
 // Sending each node its full desired state (the specs of every instance it should run). Only changed states are
 // sent, at most one per node at a time, and a pass never waits for a node's acknowledgement: a slow agent delays
 // only itself. Kept between passes: what each node last acknowledged and the spec of every instance sent.
-import type { InstanceSpecInput } from "../../runtime-agent/protocol/index.ts";
+import type { IngressRule, InstanceSpecInput } from "../../runtime-agent/protocol/index.ts";
 import { instanceSpec, type SpecLimits, specFingerprint } from "./instance-spec.ts";
 import type { InstanceLimits, InstanceRow, SchedulerCore } from "./scheduler-core.ts";
 import type { SnapshotApp } from "./snapshot.ts";
@@ -20,7 +20,7 @@ export class DesiredStates {
   async send(
     nodeIds: string[],
     instances: InstanceRow[],
-    apps: Pick<SnapshotApp, "id" | "name" | "teamId" | "releases">[],
+    apps: (Pick<SnapshotApp, "id" | "name" | "teamId" | "releases"> & Partial<Pick<SnapshotApp, "addonService">>)[],
     limitsOf: (i: InstanceLimits) => SpecLimits,
     now: number,
   ): Promise<void> {
@@ -72,10 +72,11 @@ export class DesiredStates {
         specs.set(i.id, entry);
         entries.push(entry);
       }
-      const key = entries
-        .map((e) => e.fp)
-        .sort()
-        .join("\n");
+      const ingress = ingressFor(entries, apps);
+      const key = [
+        ...entries.map((e) => e.fp).sort(),
+        ...(ingress.length > 0 ? [JSON.stringify(ingress)] : []),
+      ].join("\n");
       if (this.lastSent.get(nodeId) === key) continue;
       // Nodes are independent and a pass does not wait for their acknowledgements (an agent busy starting 50
       // instances must not hold up the next pass for everyone). One desired state per node is on its way at a time;
@@ -87,7 +88,7 @@ export class DesiredStates {
       this.sending.add(nodeId);
       const desired = entries.map((e) => e.spec).sort((a, b) => a.id.localeCompare(b.id));
       void agents
-        .setDesiredState(nodeId, desired)
+        .setDesiredState(nodeId, desired, ingress)
         .then(
           () => {
             this.lastSent.set(nodeId, key);
@@ -104,4 +105,24 @@ export class DesiredStates {
     }
     this.specs = specs;
   }
+}
+
+/**
+ * The per-app ingress rules of a node: each add-on service app with an instance there accepts connections only from
+ * its owning app and the apps it is attached to (same team; the agent's policy keeps other teams out anyway). Sorted,
+ * so an unchanged set gives the same key.
+ */
+export function ingressFor(
+  entries: readonly { spec: InstanceSpecInput }[],
+  apps: readonly (Pick<SnapshotApp, "name" | "teamId"> & Partial<Pick<SnapshotApp, "addonService">>)[],
+): IngressRule[] {
+  const here = new Set(entries.map((e) => e.spec.app));
+  const rules: IngressRule[] = [];
+  for (const a of apps) {
+    const addon = a.addonService;
+    if (!addon || !here.has(a.name)) continue;
+    const from = [...new Set([addon.app.name, ...addon.attachments.map((t) => t.app.name)])].sort();
+    rules.push({ team: a.teamId, app: a.name, from });
+  }
+  return rules.sort((x, y) => x.app.localeCompare(y.app));
 }

@@ -41,7 +41,10 @@ export async function readSnapshot(
         domains: { where: { verifiedAt: { not: null } }, select: { hostname: true } },
         formation: true,
         releases: { where: { status: { in: LIVE_RELEASE_STATUSES } } },
-        addonService: { select: { id: true } },
+        // Who may connect to an add-on's instances (the node policy's per-app ingress, desired-state.ts).
+        addonService: {
+          select: { id: true, app: { select: { name: true } }, attachments: { select: { app: { select: { name: true } } } } },
+        },
       },
     }),
   ]);

@@ -14,7 +14,7 @@ import { SkeletonRows } from "@/components/ui/skeleton";
 import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
 import { useToast } from "@/components/ui/toast";
 import { ADDON_KIND_OPTIONS, addonKindLabel } from "@/lib/addon-plans";
-import { useAddons, useCreateAddon, useDestroyAddon } from "@/lib/queries";
+import { useAddonInfo, useAddons, useCreateAddon, useDestroyAddon } from "@/lib/queries";
 import type { Addon } from "@/lib/types";
 
 const STATE_TONE: Record<string, BadgeTone> = {
@@ -84,7 +84,29 @@ function CreateAddonForm({ app, onDone }: { app: string; onDone: () => void }) {
   );
 }
 
-function AddonRow({ a, canEdit, onDestroy }: { a: Addon; canEdit: boolean; onDestroy: () => void }) {
+const mib = (bytes: number | null) => (bytes === null ? "—" : `${(bytes / 1024 / 1024).toFixed(1)} MiB`);
+
+/** Connections and data size, asked from the running service by the control plane (GET .../addons/{addon}). */
+function AddonUsage({ app, a }: { app: string; a: Addon }) {
+  const info = useAddonInfo(app, a.name, a.state === "available");
+  if (a.state !== "available") return <span className="text-zinc-400">—</span>;
+  if (info.isPending) return <span className="text-xs text-zinc-400">Loading…</span>;
+  if (info.isError) return <span className="text-xs text-red-700">Could not load</span>;
+  const d = info.data;
+  return (
+    <div className="text-[13px]" data-testid={`addon-usage-${a.name}`}>
+      <div>
+        {d.connections === null ? "—" : d.connections} / {d.maxConnections} connections
+      </div>
+      <div className="text-xs text-zinc-500">
+        {mib(d.dataBytes)} data{a.kind === "redis" ? " in memory" : ""} · {mib(d.usedBytes)} of{" "}
+        {d.sizeMb >= 1024 ? `${d.sizeMb / 1024} GiB` : `${d.sizeMb} MiB`} used
+      </div>
+    </div>
+  );
+}
+
+function AddonRow({ app, a, canEdit, onDestroy }: { app: string; a: Addon; canEdit: boolean; onDestroy: () => void }) {
   return (
     <TR>
       <TD>
@@ -92,12 +114,15 @@ function AddonRow({ a, canEdit, onDestroy }: { a: Addon; canEdit: boolean; onDes
         <div className="text-xs text-zinc-500">{addonKindLabel(a.kind)}</div>
       </TD>
       <TD>{a.plan}</TD>
-      <TD className="font-mono text-[13px]">{a.version}</TD>
+      <TD className="font-mono text-[13px]">{a.version} (pinned)</TD>
       <TD>
         <Badge tone={STATE_TONE[a.state] ?? "neutral"} dot>
           <span data-testid={`addon-state-${a.name}`}>{a.state}</span>
         </Badge>
         {a.failReason ? <div className="mt-1 max-w-64 text-xs text-red-700">{a.failReason}</div> : null}
+      </TD>
+      <TD>
+        <AddonUsage app={app} a={a} />
       </TD>
       <TD className="font-mono text-[13px]">{a.configVar}</TD>
       <TD className="text-[13px]">{a.attachedTo.length > 0 ? a.attachedTo.join(", ") : <span className="text-zinc-400">—</span>}</TD>
@@ -163,6 +188,7 @@ export function AddonsCard({ app, canEdit }: { app: string; canEdit: boolean }) 
               <TH>Plan</TH>
               <TH>Version</TH>
               <TH>State</TH>
+              <TH>Usage</TH>
               <TH>Config var</TH>
               <TH>Attached to</TH>
               {canEdit ? (
@@ -174,7 +200,7 @@ export function AddonsCard({ app, canEdit }: { app: string; canEdit: boolean }) 
           </THead>
           <TBody>
             {addons.data.map((a) => (
-              <AddonRow key={a.name} a={a} canEdit={canEdit} onDestroy={() => setTarget(a)} />
+              <AddonRow key={a.name} app={app} a={a} canEdit={canEdit} onDestroy={() => setTarget(a)} />
             ))}
           </TBody>
         </Table>

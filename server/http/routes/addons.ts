@@ -60,7 +60,7 @@ const info = apiRoute({
   method: "get",
   path: "/apps/{app}/addons/{addon}",
   tags: T,
-  summary: "One add-on: plan, pinned version, state, size",
+  summary: "One add-on: plan, pinned version, state, size, current connections and data size",
   request: { params: AddonParam },
   responses: { 200: jsonResponse(AddonInfoSchema, "Add-on") },
 });

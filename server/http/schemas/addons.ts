@@ -3,6 +3,7 @@ import { z } from "@hono/zod-openapi";
 import type { Addon, AddonAttachment, AddonInfo } from "../../../shared/api-types.ts";
 import type { Describes, Wire } from "./wire-check.ts";
 import { AppParam } from "./apps.ts";
+import { AddonLiveFields } from "./addons-info.ts";
 
 export const AddonSchema = z
   .object({
@@ -23,6 +24,7 @@ export const AddonInfoSchema = AddonSchema.extend({
   usedBytes: z.int().nullable().openapi({ description: "Bytes used on its volume (null: not known now)" }),
   node: z.string().nullable(),
   running: z.boolean(),
+  ...AddonLiveFields,
 }).openapi("AddonInfo");
 // Kind and plan are checked against the allowlist by server/addons (after authorization, so another team gets 404).
 export const CreateAddonBody = z
