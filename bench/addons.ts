@@ -117,7 +117,17 @@ async function hostCluster(): Promise<{ target: PgTarget; version: string; stop:
     cg = makeCgroup(path.basename(dir));
     return await startCluster(dir, cg, removeAll);
   } catch (err) {
-    await exec("/usr/sbin/runuser", ["-u", "postgres", "--", `${PG_BIN}/pg_ctl`, "-D", path.join(dir, "data"), "-m", "immediate", "stop"]).catch(() => undefined);
+    await exec("/usr/sbin/runuser", [
+      "-u",
+      "postgres",
+      "--",
+      `${PG_BIN}/pg_ctl`,
+      "-D",
+      path.join(dir, "data"),
+      "-m",
+      "immediate",
+      "stop",
+    ]).catch(() => undefined);
     removeAll();
     throw err;
   }
@@ -131,19 +141,29 @@ async function startCluster(
   const data = path.join(dir, "data");
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const password = `bench${Math.random().toString(16).slice(2)}`;
-  const asPg = (cmd: string) => exec("/usr/sbin/runuser", ["-u", "postgres", "--", "sh", "-c", cmd], { env: { ...process.env, PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+  const asPg = (cmd: string) =>
+    exec("/usr/sbin/runuser", ["-u", "postgres", "--", "sh", "-c", cmd], {
+      env: { ...process.env, PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+    });
   const uid = Number((await exec("id", ["-u", "postgres"])).stdout.trim());
   const gid = Number((await exec("id", ["-g", "postgres"])).stdout.trim());
   fs.chownSync(dir, uid, gid);
   fs.writeFileSync(path.join(dir, "pw"), password, { mode: 0o600 });
   fs.chownSync(path.join(dir, "pw"), uid, gid);
-  await asPg(`${PG_BIN}/initdb -D ${data} -U bench --pwfile=${dir}/pw -A scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null`);
+  await asPg(
+    `${PG_BIN}/initdb -D ${data} -U bench --pwfile=${dir}/pw -A scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null`,
+  );
   fs.rmSync(path.join(dir, "pw"));
   const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories= -c max_connections=${PLAN.maxConnections} -c shared_buffers=${SHARED_BUFFERS}`;
   // The shell enters the cgroup first, so the postmaster and every backend it forks are in it.
-  await exec("sh", ["-c", `${cg.enter} && exec /usr/sbin/runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${data} -l ${dir}/log -w -o "${opts}" start >/dev/null`]);
+  await exec("sh", [
+    "-c",
+    `${cg.enter} && exec /usr/sbin/runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${data} -l ${dir}/log -w -o "${opts}" start >/dev/null`,
+  ]);
   const stop = async () => {
-    await asPg(`${PG_BIN}/pg_ctl -D ${data} -m fast -w stop >/dev/null`).catch((e: unknown) => note(`stopping the host cluster: ${String(e)}`));
+    await asPg(`${PG_BIN}/pg_ctl -D ${data} -m fast -w stop >/dev/null`).catch((e: unknown) =>
+      note(`stopping the host cluster: ${String(e)}`),
+    );
     await sleep(200);
     removeAll();
   };
@@ -176,7 +196,13 @@ async function main(): Promise<void> {
       BERTH_ROUTER_PORT: "0",
     });
     await migrateDatabase(config.databaseUrl);
-    const cp = await createControlPlane({ config, log: createLogger("error"), dashboard: false, registry: true, router: true });
+    const cp = await createControlPlane({
+      config,
+      log: createLogger("error"),
+      dashboard: false,
+      registry: true,
+      router: true,
+    });
     cleanups.push(() => cp.close());
     const url = `http://127.0.0.1:${await cp.listen()}`;
     const admin = new ApiClient(url);
@@ -186,22 +212,35 @@ async function main(): Promise<void> {
     const join = (await createLocalJoinToken(db, { name: `${APP}-node` })).token;
     const portBase = 31_000 + Math.floor(Math.random() * 200) * 100;
     const flags = agentFlagsFor(env, { controlPlane: url, joinToken: join, nodeName: `${APP}-node`, portBase });
-    const inspector = await OciBackend.open(backendConfigFor(loadAgentConfig(flags, { NODE_ENV: "test" })), silentLogger());
+    const inspector = await OciBackend.open(
+      backendConfigFor(loadAgentConfig(flags, { NODE_ENV: "test" })),
+      silentLogger(),
+    );
     const agent: ChildProcess = spawnAgent(flags);
     cleanups.push(async () => {
-      const none = () => inspector.list().then((l) => l.length === 0, () => false);
+      const none = () =>
+        inspector.list().then(
+          (l) => l.length === 0,
+          () => false,
+        );
       await until("containers gone", none, 120_000).catch((e: unknown) => problems.push(String(e)));
       await stopAgent(agent);
-      for (const c of await inspector.list()) await inspector.delete(c.id).catch((e: unknown) => problems.push(String(e)));
+      for (const c of await inspector.list())
+        await inspector.delete(c.id).catch((e: unknown) => problems.push(String(e)));
       for (const id of await inspector.volumeStore.ids())
         await inspector.volumeStore.destroy(id).catch((e: unknown) => problems.push(String(e)));
     });
-    await until("node ready", async () => (await db.node.findUnique({ where: { name: `${APP}-node` } }))?.state === "ready");
+    await until(
+      "node ready",
+      async () => (await db.node.findUnique({ where: { name: `${APP}-node` } }))?.state === "ready",
+    );
     if ((await api.req("POST", "/api/v1/apps", { name: APP })).status !== 201) throw new Error("app create failed");
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-addons-home-"));
     cleanups.push(async () => fs.rmSync(home, { recursive: true, force: true }));
 
-    out(`# bench/addons.ts: ${ROUNDS} pgbench rounds of ${SECONDS} s (${PGBENCH.join(" ")}), ${SAMPLES} provisioning samples; ${os.cpus().length} CPUs`);
+    out(
+      `# bench/addons.ts: ${ROUNDS} pgbench rounds of ${SECONDS} s (${PGBENCH.join(" ")}), ${SAMPLES} provisioning samples; ${os.cpus().length} CPUs`,
+    );
 
     // 1. A fresh data dir's first add-on: the stack from the cache into the builder's store, then its first push.
     const store = stackStorage(builderDirOf(config.dataDir));
@@ -211,7 +250,9 @@ async function main(): Promise<void> {
     t = Date.now();
     await pushImage(store, stack.image, `${APP}:first-push`, cp.services.registry(), () => undefined);
     const pushMs = Date.now() - t;
-    out(`first add-on of a fresh data dir: stack from the cache ${(loadMs / 1000).toFixed(1)} s, first push into the registry ${(pushMs / 1000).toFixed(1)} s (load ${load()})`);
+    out(
+      `first add-on of a fresh data dir: stack from the cache ${(loadMs / 1000).toFixed(1)} s, first push into the registry ${(pushMs / 1000).toFixed(1)} s (load ${load()})`,
+    );
 
     // 2. Provisioning with the image cached: the command until DATABASE_URL is set.
     const times: number[] = [];
@@ -237,11 +278,15 @@ async function main(): Promise<void> {
     cleanups.push(async () => {
       if (addon) await api.req("DELETE", `/api/v1/apps/${APP}/addons/${addon}`);
     });
-    out(`provisioning median ${(median(times) / 1000).toFixed(1)} s, max ${(Math.max(...times) / 1000).toFixed(1)} s (target <= 15 s)`);
+    out(
+      `provisioning median ${(median(times) / 1000).toFixed(1)} s, max ${(Math.max(...times) / 1000).toFixed(1)} s (target <= 15 s)`,
+    );
 
     // 3. pgbench: the add-on (through its published port, as apps reach it) next to the host's own cluster.
     const a = await db.addon.findFirstOrThrow({ where: { name: addon } });
-    const vars = Object.fromEntries((await db.configVar.findMany({ where: { appId: a.serviceAppId } })).map((v) => [v.key, v.value]));
+    const vars = Object.fromEntries(
+      (await db.configVar.findMany({ where: { appId: a.serviceAppId } })).map((v) => [v.key, v.value]),
+    );
     const addr = await serviceAddress(cp.services, a.serviceAppId);
     if (!addr) throw new Error("the add-on does not run");
     const berth: PgTarget = {
@@ -254,9 +299,12 @@ async function main(): Promise<void> {
     const host = await hostCluster();
     cleanups.push(() => host.stop());
     const berthVersion = (await pgTool("psql", ["-Atc", "show server_version"], berth)).trim();
-    const settings = "select current_setting('shared_buffers')||' '||current_setting('fsync')||' '||current_setting('synchronous_commit')||' '||current_setting('max_connections')";
+    const settings =
+      "select current_setting('shared_buffers')||' '||current_setting('fsync')||' '||current_setting('synchronous_commit')||' '||current_setting('max_connections')";
     out(`versions: add-on ${berthVersion}, host ${host.version}`);
-    out(`settings (shared_buffers fsync synchronous_commit max_connections): add-on ${(await pgTool("psql", ["-Atc", settings], berth)).trim()}, host ${(await pgTool("psql", ["-Atc", settings], host.target)).trim()}`);
+    out(
+      `settings (shared_buffers fsync synchronous_commit max_connections): add-on ${(await pgTool("psql", ["-Atc", settings], berth)).trim()}, host ${(await pgTool("psql", ["-Atc", settings], host.target)).trim()}`,
+    );
     for (const [name, target] of [
       ["add-on", berth],
       ["host", host.target],
@@ -278,7 +326,9 @@ async function main(): Promise<void> {
       }
     }
     const ratio = median(berthTps) / median(hostTps);
-    out(`median tps: add-on ${median(berthTps).toFixed(1)}, host ${median(hostTps).toFixed(1)}; ratio ${ratio.toFixed(2)} (target >= 0.9); load ${load()}`);
+    out(
+      `median tps: add-on ${median(berthTps).toFixed(1)}, host ${median(hostTps).toFixed(1)}; ratio ${ratio.toFixed(2)} (target >= 0.9); load ${load()}`,
+    );
     // Where a gap comes from: without waiting for WAL flushes (per session; the servers keep their settings), and
     // select-only (no writes: the network path and CPU only).
     for (const [label, options, extra] of [
@@ -291,7 +341,9 @@ async function main(): Promise<void> {
       };
       const b1 = await text(berth);
       const h1 = await text(host.target);
-      out(`diagnostic ${label}: add-on ${b1.toFixed(1)} tps, host ${h1.toFixed(1)} tps, ratio ${(b1 / h1).toFixed(2)} (load ${load()})`);
+      out(
+        `diagnostic ${label}: add-on ${b1.toFixed(1)} tps, host ${h1.toFixed(1)} tps, ratio ${(b1 / h1).toFixed(2)} (load ${load()})`,
+      );
     }
   } finally {
     for (const c of cleanups.reverse()) await c().catch((e: unknown) => problems.push(String(e)));

@@ -393,9 +393,7 @@ async function latency(e: RootEnv) {
   out("|---|---|---|---|---|---|---|---|\n");
   for (const v of VARIANTS) {
     const s = of(v.key);
-    const other = s.map(
-      (x) => (x.create ?? 0) - (x.rootfs ?? 0) - (x.layer ?? 0) - (x.network ?? 0) - (x.policy ?? 0),
-    );
+    const other = s.map((x) => (x.create ?? 0) - (x.rootfs ?? 0) - (x.layer ?? 0) - (x.network ?? 0) - (x.policy ?? 0));
     out(
       `| ${v.key} | ${ms(p50(s, "rootfs"))} | ${ms(p50(s, "layer"))} | ${ms(p50(s, "network"))} | ` +
         `${ms(p50(s, "bandwidth"))} | ${ms(p50(s, "policy"))} | ` +

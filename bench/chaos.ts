@@ -22,7 +22,13 @@ import { findLeftovers, processAlive } from "../server/process/leftovers.ts";
 import { ourHaproxyPids } from "../server/router/haproxy-process.ts";
 import { git, makeRepo, remoteUrl } from "../test/helpers/git.ts";
 import { busyboxWebApp } from "../test/helpers/busybox-app.ts";
-import { cleanupPlatformHost, drainAndStop, startPlatform, viaRouter, type PlatformProcess } from "../test/helpers/platform-process.ts";
+import {
+  cleanupPlatformHost,
+  drainAndStop,
+  startPlatform,
+  viaRouter,
+  type PlatformProcess,
+} from "../test/helpers/platform-process.ts";
 import { hostportChainsExist, removeHostportChains } from "../runtime-agent/test-support/iptables-cleanup.ts";
 import { startLoad } from "./lib/loadgen.ts";
 
@@ -179,7 +185,10 @@ function faults(): Fault[] {
         const now = findLeftovers(registryMatch());
         if (now.length !== 1 || now[0] === oldPid) return false;
         const addr = /addr: "?([0-9.:]+)"?/.exec(fs.readFileSync(registryMatch().argv[2]!, "utf8"))?.[1];
-        const status = await fetch(`http://${addr}/v2/`).then((r) => r.status, () => 0);
+        const status = await fetch(`http://${addr}/v2/`).then(
+          (r) => r.status,
+          () => 0,
+        );
         return status === 401 && (await healthy(t0 - 60_000));
       },
     },
@@ -209,7 +218,13 @@ async function main() {
   for (const fault of faults().filter((f) => f.name.includes(ONLY))) {
     for (let round = 1; round <= ROUNDS; round++) {
       const before = await fingerprint();
-      const load = await startLoad({ port: platform().routerPort, host: HOST, rate: RATE, mode: "keepalive", path: "/index.html" });
+      const load = await startLoad({
+        port: platform().routerPort,
+        host: HOST,
+        rate: RATE,
+        mode: "keepalive",
+        path: "/index.html",
+      });
       await sleep(3_000);
       const t0 = Date.now();
       await fault.inject();
@@ -234,7 +249,9 @@ async function main() {
         max: result.max,
         detail: [...kinds].map(([k, n]) => `${n}x ${k}`).join("; "),
       });
-      process.stderr.write(`${fault.name} #${round}: ${result.failures.length} of ${result.sent} failed, healthy after ${healthyMs} ms\n`);
+      process.stderr.write(
+        `${fault.name} #${round}: ${result.failures.length} of ${result.sent} failed, healthy after ${healthyMs} ms\n`,
+      );
       await sleep(2_000);
     }
   }
@@ -246,7 +263,9 @@ async function main() {
   process.stdout.write(
     `\nbench/chaos.ts: ${RATE} req/s keep-alive through the router, web=${WEB}, ${os.cpus().length} CPUs, load average ${la}\n\n`,
   );
-  process.stdout.write("| Fault | Requests | Failed | Time to fully healthy | Instance restarted | p99 | max | Failures |\n");
+  process.stdout.write(
+    "| Fault | Requests | Failed | Time to fully healthy | Instance restarted | p99 | max | Failures |\n",
+  );
   process.stdout.write("|---|---:|---:|---:|---|---:|---:|---|\n");
   for (const r of rows)
     process.stdout.write(

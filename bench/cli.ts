@@ -80,25 +80,42 @@ interface Case {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.9) - 1)] ?? NaN;
+const p90 = (xs: number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.9) - 1)] ?? NaN;
 
 async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-cli-"));
   const server = await startServer(path.join(tmp, "data"));
-  const env: NodeJS.ProcessEnv = { ...process.env, BERTH_URL: server.url, XDG_CONFIG_HOME: path.join(tmp, "config"), HOME: tmp };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    BERTH_URL: server.url,
+    XDG_CONFIG_HOME: path.join(tmp, "config"),
+    HOME: tmp,
+  };
   delete env.BERTH_TOKEN;
   try {
     // Builds the bundle if the sources changed, and saves a login like a user's.
-    const login = spawnSync(process.execPath, [BIN, "login", "--email", EMAIL, "--password", PASSWORD], { env, encoding: "utf8" });
+    const login = spawnSync(process.execPath, [BIN, "login", "--email", EMAIL, "--password", PASSWORD], {
+      env,
+      encoding: "utf8",
+    });
     if (login.status !== 0) throw new Error(`berth login failed: ${login.stderr}`);
     const cases: Case[] = [
       { name: "node -e 0", args: ["-e", "0"], wall: [], cpu: 0 },
       { name: "berth --version", args: [BIN, "--version"], wall: [], cpu: 0 },
       { name: "berth whoami", args: [BIN, "whoami"], wall: [], cpu: 0 },
       { name: "berth apps --json", args: [BIN, "apps", "--json"], wall: [], cpu: 0 },
-      { name: "sources via tsx: --version (before)", args: ["--import", "tsx", path.join(ROOT, "cli", "main.ts"), "--version"], wall: [], cpu: 0 },
+      {
+        name: "sources via tsx: --version (before)",
+        args: ["--import", "tsx", path.join(ROOT, "cli", "main.ts"), "--version"],
+        wall: [],
+        cpu: 0,
+      },
     ];
-    const load = os.loadavg().map((x) => x.toFixed(2)).join(" ");
+    const load = os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ");
     process.stderr.write(`${RUNS} runs of each case, round robin, against ${server.url}\n`);
     for (let i = 0; i < RUNS + 1; i++) {
       for (const c of cases) {
@@ -119,7 +136,10 @@ async function main(): Promise<void> {
     });
     process.stdout.write(
       [
-        `CLI start-up, ${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), load average ${load} at start, ${os.loadavg().map((x) => x.toFixed(2)).join(" ")} at end`,
+        `CLI start-up, ${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), load average ${load} at start, ${os
+          .loadavg()
+          .map((x) => x.toFixed(2))
+          .join(" ")} at end`,
         "",
         "| case | median ms | p90 ms | CPU ms (mean) | vs node -e 0 |",
         "|---|---|---|---|---|",

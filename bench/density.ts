@@ -25,7 +25,9 @@ const pct = (xs: number[], q: number) => {
 async function scaleTo(p: Platform, n: number): Promise<number[]> {
   const db = p.cp.services.db;
   const app = await db.app.findUniqueOrThrow({ where: { name: APP } });
-  const before = new Set((await db.instance.findMany({ where: { appId: app.id }, select: { id: true } })).map((i) => i.id));
+  const before = new Set(
+    (await db.instance.findMany({ where: { appId: app.id }, select: { id: true } })).map((i) => i.id),
+  );
   const r = await p.api.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: n }] });
   if (r.status !== 200) throw new Error(`scale failed: ${JSON.stringify(r.body)}`);
   const rows = await until(
@@ -87,7 +89,9 @@ async function main(p: Platform) {
     `\ndensity: busybox httpd instances of 32 MB (request 32 MB, 0.01 CPU; CPU limit 1) through the whole platform on ` +
       `one node, ${os.cpus().length} cores, ${mem.toFixed(0)} GiB, load average ${loadAverage()}\n\n`,
   );
-  process.stdout.write("| running | per start p50 (ms) | p90 (ms) | agent CPU at rest (% of a core) | agent RSS (MiB) | conmon RSS per instance (KiB) |\n|---|---|---|---|---|---|\n");
+  process.stdout.write(
+    "| running | per start p50 (ms) | p90 (ms) | agent CPU at rest (% of a core) | agent RSS (MiB) | conmon RSS per instance (KiB) |\n|---|---|---|---|---|---|\n",
+  );
   process.stdout.write(
     `| ${STEP} (started 0 -> ${STEP}) | ${pct(first, 0.5).toFixed(0)} | ${pct(first, 0.9).toFixed(0)} | ${cpuAtStep.toFixed(1)} | ` +
       `${(rssAtStep / 1024).toFixed(0)} | ${(conmonAtStep.kib / Math.max(1, conmonAtStep.count)).toFixed(0)} (${conmonAtStep.count} conmon) |\n`,

@@ -54,7 +54,9 @@ async function main(p: Platform) {
     const deployed = performance.now() - t;
     await runningWeb(p, WEB, version);
     rollouts.push({ version, deployed, gone: performance.now() - t });
-    process.stderr.write(`v${version}: deployed after ${s(deployed)} s, old instances gone after ${s(performance.now() - t)} s\n`);
+    process.stderr.write(
+      `v${version}: deployed after ${s(deployed)} s, old instances gone after ${s(performance.now() - t)} s\n`,
+    );
   }
 
   const base = med(scaleUps);
@@ -64,11 +66,15 @@ async function main(p: Platform) {
       `one node, ${os.cpus().length} cores, drain ${drainMs} ms, load average ${loadAverage()}\n\n`,
   );
   process.stdout.write("| measure | median (s) | each (s) |\n|---|---|---|\n");
-  process.stdout.write(`| one instance by scale-up (start + health check; baseline) | ${s(base)} | ${scaleUps.map(s).join(", ")} |\n`);
+  process.stdout.write(
+    `| one instance by scale-up (start + health check; baseline) | ${s(base)} | ${scaleUps.map(s).join(", ")} |\n`,
+  );
   process.stdout.write(
     `| config:set -> release deployed (new instances healthy) | ${s(med(rollouts.map((r) => r.deployed)))} | ${rollouts.map((r) => s(r.deployed)).join(", ")} |\n`,
   );
-  process.stdout.write(`| config:set -> old instances gone | ${s(gone)} | ${rollouts.map((r) => s(r.gone)).join(", ")} |\n`);
+  process.stdout.write(
+    `| config:set -> old instances gone | ${s(gone)} | ${rollouts.map((r) => s(r.gone)).join(", ")} |\n`,
+  );
   process.stdout.write(
     `\ntarget: old gone <= 10 s + the app's boot time (baseline ${s(base)} s) = ${s(10_000 + base)} s: ` +
       `${gone <= 10_000 + base ? "met" : "MISSED"} (ratio rollout / baseline ${(gone / base).toFixed(1)}x)\n`,

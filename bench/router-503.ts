@@ -69,7 +69,10 @@ async function main() {
   try {
     await hap.start();
     process.stdout.write(
-      `503 burst, ${new Date().toISOString()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}: ` +
+      `503 burst, ${new Date().toISOString()}, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")}: ` +
         `one request fails against an app's only instance before it listens, then it listens and the route is ` +
         `applied again; requests at ~${RATE}/s for 8 s\n\n| router | round | 5xx/errors after the instance listens | ` +
         `last failure, ms after it listens |\n|---|---|---|---|\n`,

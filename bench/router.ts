@@ -207,7 +207,6 @@ async function warm(ports: number[]) {
   for (const port of ports) await wrk({ port, host: HOST, seconds: 1, connections: 4, threads: 1 });
 }
 
-
 async function main() {
   for (const bin of ["/usr/sbin/haproxy", "/usr/sbin/nginx", "/usr/bin/wrk"]) {
     if (!fs.existsSync(bin)) throw new Error(`${bin} missing: apt-get install -y haproxy nginx wrk`);

@@ -19,7 +19,9 @@ async function freshBundle() {
     return await buildBundle("cli");
   } catch (err) {
     const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    process.stderr.write(`berth: cannot rebuild ${BUNDLE_FILES.cli} (${why}); running the TypeScript sources (slower)\n`);
+    process.stderr.write(
+      `berth: cannot rebuild ${BUNDLE_FILES.cli} (${why}); running the TypeScript sources (slower)\n`,
+    );
     return null;
   }
 }

@@ -45,7 +45,13 @@ interface RawResponse {
 }
 
 /** One HTTP request with its whole answer; rejects on network errors and when `timeoutMs` passes. */
-async function send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<RawResponse> {
+async function send(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  timeoutMs: number,
+): Promise<RawResponse> {
   // https (and TLS) are loaded only for https URLs.
   const mod = url.protocol === "https:" ? await import("node:https") : await import("node:http");
   return new Promise<RawResponse>((resolve, reject) => {
@@ -61,7 +67,11 @@ async function send(url: URL, method: string, headers: Record<string, string>, b
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", reject);
         res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, headers: new ResponseHeaders(res.headers), text: Buffer.concat(chunks).toString("utf8") }),
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: new ResponseHeaders(res.headers),
+            text: Buffer.concat(chunks).toString("utf8"),
+          }),
         );
       },
     );
@@ -90,7 +100,12 @@ export class BerthApi {
   ) {}
 
   /** Sends a request to /api/v1 + `path`; throws ApiError/CliError unless the status is 2xx. */
-  async request<T = unknown>(method: string, path: string, body?: unknown, reqOpts: RequestOptions = {}): Promise<ApiResponse<T>> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    reqOpts: RequestOptions = {},
+  ): Promise<ApiResponse<T>> {
     const timeoutMs = reqOpts.timeoutMs ?? REQUEST_TIMEOUT_MS;
     const headers: Record<string, string> = { accept: "application/json", "user-agent": "berth-cli" };
     if (body !== undefined) headers["content-type"] = "application/json";
@@ -100,7 +115,13 @@ export class BerthApi {
     let res: RawResponse;
     try {
       // node:http never follows redirects: one would carry the token to wherever it points (reported below).
-      res = await send(new URL(`${this.url}/api/v1${path}`), method, headers, body === undefined ? undefined : JSON.stringify(body), timeoutMs);
+      res = await send(
+        new URL(`${this.url}/api/v1${path}`),
+        method,
+        headers,
+        body === undefined ? undefined : JSON.stringify(body),
+        timeoutMs,
+      );
     } catch (err) {
       throw new CliError(`cannot reach Berth at ${this.url}: ${describeNetworkError(err, timeoutMs)}`);
     }
@@ -145,16 +166,25 @@ export class BerthApi {
    * GET that streams a 2xx answer into `dest` (e.g. a backup file) instead of buffering it; other answers throw like
    * request(). Resolves with the bytes written and the file name the server suggests (Content-Disposition).
    */
-  async download(path: string, dest: NodeJS.WritableStream, timeoutMs = 60 * 60_000): Promise<{ bytes: number; fileName: string | null }> {
+  async download(
+    path: string,
+    dest: NodeJS.WritableStream,
+    timeoutMs = 60 * 60_000,
+  ): Promise<{ bytes: number; fileName: string | null }> {
     const url = new URL(`${this.url}/api/v1${path}`);
-    const headers: Record<string, string> = { accept: "application/octet-stream, application/json", "user-agent": "berth-cli" };
+    const headers: Record<string, string> = {
+      accept: "application/octet-stream, application/json",
+      "user-agent": "berth-cli",
+    };
     if (this.creds.token) headers.authorization = `Bearer ${this.creds.token}`;
     if (this.creds.cookie) headers.cookie = this.creds.cookie;
     const mod = url.protocol === "https:" ? await import("node:https") : await import("node:http");
     const { pipeline } = await import("node:stream/promises");
     const res = await new Promise<import("node:http").IncomingMessage>((resolve, reject) => {
       const req = mod.request(url, { method: "GET", headers, signal: AbortSignal.timeout(timeoutMs) }, resolve);
-      req.on("error", (err) => reject(new CliError(`cannot reach Berth at ${this.url}: ${describeNetworkError(err, timeoutMs)}`)));
+      req.on("error", (err) =>
+        reject(new CliError(`cannot reach Berth at ${this.url}: ${describeNetworkError(err, timeoutMs)}`)),
+      );
       req.end();
     });
     const status = res.statusCode ?? 0;

@@ -46,7 +46,9 @@ const NO_JSON: ReadonlySet<string> = new Set(["completion", "completion:list"]);
 /** Builds the program with every command; settings are applied first because subcommands inherit them. */
 export function buildProgram(): Command {
   const program = new Command("berth")
-    .description("Command line for Berth, the self-hosted container cloud.\nEnvironment: BERTH_URL, BERTH_TOKEN (see docs/cli.md).")
+    .description(
+      "Command line for Berth, the self-hosted container cloud.\nEnvironment: BERTH_URL, BERTH_TOKEN (see docs/cli.md).",
+    )
     .version(version(), "-v, --version")
     .exitOverride()
     .configureOutput({ outputError: (msg, write) => write(`berth: ${msg.replace(/^error: /, "")}`) })

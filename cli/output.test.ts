@@ -3,9 +3,15 @@ import { clean, formatAge, formatDate, formatDuration, formatTable, stripTermina
 
 describe("formatTable", () => {
   it("pads every column but the last to its widest cell", () => {
-    expect(formatTable(["NAME", "TEAM"], [["a", "longteam"], ["longer-name", "t"]])).toBe(
-      ["NAME         TEAM", "a            longteam", "longer-name  t"].join("\n"),
-    );
+    expect(
+      formatTable(
+        ["NAME", "TEAM"],
+        [
+          ["a", "longteam"],
+          ["longer-name", "t"],
+        ],
+      ),
+    ).toBe(["NAME         TEAM", "a            longteam", "longer-name  t"].join("\n"));
   });
 
   it("neutralises terminal escape sequences in cells", () => {

@@ -7,7 +7,10 @@ export interface Credentials {
 }
 
 /** Uses the flags, prompting for whatever is missing when stdin is a terminal. */
-export async function askCredentials(flags: { email?: string; password?: string }, defaultEmail?: string): Promise<Credentials> {
+export async function askCredentials(
+  flags: { email?: string; password?: string },
+  defaultEmail?: string,
+): Promise<Credentials> {
   if (flags.email && flags.password) return { email: flags.email, password: flags.password };
   if (!process.stdin.isTTY) throw usageError("--email and --password are required when stdin is not a terminal");
   // Prompts go to stderr so that `berth login --json` keeps stdout parseable.

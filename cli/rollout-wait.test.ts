@@ -30,7 +30,9 @@ describe("describeProgress", () => {
           placementIssue: "no node has 512 MB memory and 1 CPU free",
         }),
       ),
-    ).toBe("v7 deployed: web 3/3 running (1 to replace), worker 0/1 running; 1 stopping; cannot place: no node has 512 MB memory and 1 CPU free");
+    ).toBe(
+      "v7 deployed: web 3/3 running (1 to replace), worker 0/1 running; 1 stopping; cannot place: no node has 512 MB memory and 1 CPU free",
+    );
   });
 });
 
@@ -41,7 +43,12 @@ describe("judge", () => {
   it("waits for a release until it is deployed, and fails when it fails or is superseded", () => {
     expect(judge(status(), release)).toBeNull();
     expect(judge(status({ release: { version: 7, status: "deployed", failReason: null } }), release)).toBe("done");
-    expect(judge(status({ release: { version: 7, status: "failed", failReason: "web instance x keeps crashing" } }), release)).toEqual({
+    expect(
+      judge(
+        status({ release: { version: 7, status: "failed", failReason: "web instance x keeps crashing" } }),
+        release,
+      ),
+    ).toEqual({
       failed: "v7 failed: web instance x keeps crashing",
     });
     expect(judge(status({ release: { version: 7, status: "superseded", failReason: null } }), release)).toEqual({

@@ -30,7 +30,9 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 export function describeProgress(st: RolloutStatus): string {
   const head = st.release ? `v${st.release.version} ${st.release.status}` : "no release";
   const types = st.processes.map((p) => {
-    const extra = [p.starting ? `${p.starting} starting` : "", p.replacing ? `${p.replacing} to replace` : ""].filter(Boolean);
+    const extra = [p.starting ? `${p.starting} starting` : "", p.replacing ? `${p.replacing} to replace` : ""].filter(
+      Boolean,
+    );
     return `${p.type} ${p.running}/${p.quantity} running${extra.length ? ` (${extra.join(", ")})` : ""}`;
   });
   const rest = [
@@ -49,8 +51,10 @@ export function judge(st: RolloutStatus, goal: WaitGoal): "done" | { failed: str
   if (goal.kind === "release") {
     const status = st.release?.status;
     if (status === "deployed") return "done";
-    if (status === "failed") return { failed: `v${goal.version} failed: ${st.release?.failReason ?? "unknown reason"}` };
-    if (status === "superseded") return { failed: `v${goal.version} was superseded by a newer release before it was deployed` };
+    if (status === "failed")
+      return { failed: `v${goal.version} failed: ${st.release?.failReason ?? "unknown reason"}` };
+    if (status === "superseded")
+      return { failed: `v${goal.version} was superseded by a newer release before it was deployed` };
   } else {
     if (st.release === null || st.settled) return "done";
     const fresh = st.failing.find((f) => !goal.known.has(f.instance));
@@ -61,7 +65,12 @@ export function judge(st: RolloutStatus, goal: WaitGoal): "done" | { failed: str
 }
 
 /** Polls the rollout of `app` until `goal` is reached (returns the last status) or fails (throws a CliError). */
-export async function waitForRollout(api: BerthApi, app: string, goal: WaitGoal, opts: WaitOptions = {}): Promise<RolloutStatus> {
+export async function waitForRollout(
+  api: BerthApi,
+  app: string,
+  goal: WaitGoal,
+  opts: WaitOptions = {},
+): Promise<RolloutStatus> {
   const pollMs = opts.pollMs ?? 500;
   const stallMs = opts.stallMs ?? 330_000;
   const progress = opts.progress ?? note;

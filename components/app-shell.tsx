@@ -90,7 +90,9 @@ function NavTabs({ isAdmin }: { isAdmin: boolean }) {
             )}
           >
             {t.label}
-            {active ? <span aria-hidden className="absolute inset-x-2 bottom-0 h-0.5 rounded-full bg-zinc-900" /> : null}
+            {active ? (
+              <span aria-hidden className="absolute inset-x-2 bottom-0 h-0.5 rounded-full bg-zinc-900" />
+            ) : null}
           </Link>
         );
       })}
@@ -141,4 +143,3 @@ export function AppShell({ session, children }: { session: Session; children: Re
     </div>
   );
 }
-

@@ -1,7 +1,17 @@
 import type { ReactNode } from "react";
 
 /** The card used by sign-in, sign-up and invitation pages. */
-export function AuthCard({ title, description, children, footer }: { title: string; description?: ReactNode; children: ReactNode; footer?: ReactNode }) {
+export function AuthCard({
+  title,
+  description,
+  children,
+  footer,
+}: {
+  title: string;
+  description?: ReactNode;
+  children: ReactNode;
+  footer?: ReactNode;
+}) {
   return (
     <>
       <div className="rounded-xl border border-zinc-200 bg-white p-6 shadow-sm sm:p-7">

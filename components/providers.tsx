@@ -11,7 +11,8 @@ function makeClient(): QueryClient {
     // dashboard layout sends the user to /login.
     queryCache: new QueryCache({
       onError: (err, query) => {
-        if (isStatus(err, 401) && query.queryKey[0] !== "session") void client.invalidateQueries({ queryKey: keys.session });
+        if (isStatus(err, 401) && query.queryKey[0] !== "session")
+          void client.invalidateQueries({ queryKey: keys.session });
       },
     }),
     mutationCache: new MutationCache({

@@ -9,11 +9,22 @@ import { titleCase } from "@/lib/format";
 
 /** A square avatar with the team's initial, coloured by name so teams are told apart at a glance. */
 export function TeamAvatar({ name, className = "size-5 text-[11px]" }: { name: string; className?: string }) {
-  const palette = ["bg-blue-600", "bg-emerald-600", "bg-violet-600", "bg-amber-600", "bg-rose-600", "bg-cyan-600", "bg-zinc-700"];
+  const palette = [
+    "bg-blue-600",
+    "bg-emerald-600",
+    "bg-violet-600",
+    "bg-amber-600",
+    "bg-rose-600",
+    "bg-cyan-600",
+    "bg-zinc-700",
+  ];
   let h = 0;
   for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
   return (
-    <span aria-hidden className={`inline-flex shrink-0 items-center justify-center rounded font-semibold text-white uppercase ${palette[h % palette.length]} ${className}`}>
+    <span
+      aria-hidden
+      className={`inline-flex shrink-0 items-center justify-center rounded font-semibold text-white uppercase ${palette[h % palette.length]} ${className}`}
+    >
       {name.charAt(0)}
     </span>
   );

@@ -54,16 +54,21 @@ async function terminalLines(page: Page): Promise<string[]> {
  * and waits for one more row `want` matches than before; returns the newest such row.
  */
 async function run(page: Page, command: string, want: RegExp): Promise<string> {
-  await expect.poll(async () => (await terminalLines(page)).filter(Boolean).at(-1) ?? "", { timeout: 15_000 }).toMatch(/[#$]$/);
+  await expect
+    .poll(async () => (await terminalLines(page)).filter(Boolean).at(-1) ?? "", { timeout: 15_000 })
+    .toMatch(/[#$]$/);
   const before = (await terminalLines(page)).filter((l) => want.test(l)).length;
   await page.keyboard.type(command);
   await page.keyboard.press("Enter");
   let hits: string[] = [];
   await expect
-    .poll(async () => {
-      hits = (await terminalLines(page)).filter((l) => want.test(l));
-      return hits.length;
-    }, { timeout: 15_000 })
+    .poll(
+      async () => {
+        hits = (await terminalLines(page)).filter((l) => want.test(l));
+        return hits.length;
+      },
+      { timeout: 15_000 },
+    )
     .toBeGreaterThan(before);
   return hits.at(-1)!;
 }
@@ -108,13 +113,21 @@ test.describe("Console tab on the live platform", () => {
     });
 
     await test.step("push the app and wait for a running web instance", async () => {
-      await until("the local node to be ready", async () => {
-        const nodes = (await (await page.request.get("/api/v1/nodes")).json()) as { state: string }[];
-        return nodes.some((n) => n.state === "ready");
-      }, 90_000).catch((err: unknown) => {
+      await until(
+        "the local node to be ready",
+        async () => {
+          const nodes = (await (await page.request.get("/api/v1/nodes")).json()) as { state: string }[];
+          return nodes.some((n) => n.state === "ready");
+        },
+        90_000,
+      ).catch((err: unknown) => {
         throw new Error(`${String(err)}\n${p.output().slice(-3000)}`);
       });
-      repo = await makeRepo({ Dockerfile: DOCKERFILE, busybox: fs.readFileSync("/bin/busybox"), "www/index.html": "<h1>console</h1>\n" });
+      repo = await makeRepo({
+        Dockerfile: DOCKERFILE,
+        busybox: fs.readFileSync("/bin/busybox"),
+        "www/index.html": "<h1>console</h1>\n",
+      });
       const remote = new URL(`${p.url}/git/${app}.git`);
       remote.username = email;
       remote.password = cleanupApp!.token;
@@ -129,14 +142,19 @@ test.describe("Console tab on the live platform", () => {
       await expect(picker.locator("option")).toHaveCount(1);
       await expect(picker.locator("option").first()).toContainText("web");
       await page.getByRole("button", { name: "Open console" }).click();
-      await expect(page.getByRole("status").filter({ hasText: `Connected to ${app}-web-` })).toBeVisible({ timeout: 20_000 });
+      await expect(page.getByRole("status").filter({ hasText: `Connected to ${app}-web-` })).toBeVisible({
+        timeout: 20_000,
+      });
       // Focus is in the terminal: typing goes to the shell without a click.
       await expect(page.locator(".xterm-helper-textarea")).toBeFocused();
       await run(page, "echo $BERTH_APP", new RegExp(`^${app}$`));
       // The command line itself shows the variable, not its value: the name came back from the container.
       expect((await terminalLines(page)).some((l) => l.includes("echo $BERTH_APP"))).toBe(true);
       // Copy: select the output with the mouse (double-click selects the word), Ctrl+Shift+C.
-      const row = page.getByTestId("console-terminal").locator(".xterm-rows > div").filter({ hasText: new RegExp(`^${app}\\s*$`) });
+      const row = page
+        .getByTestId("console-terminal")
+        .locator(".xterm-rows > div")
+        .filter({ hasText: new RegExp(`^${app}\\s*$`) });
       const box = (await row.boundingBox())!;
       await page.mouse.dblclick(box.x + 12, box.y + box.height / 2);
       await page.keyboard.press("Control+Shift+C");
@@ -175,14 +193,18 @@ test.describe("Console tab on the live platform", () => {
       await expect(page.getByRole("status").filter({ hasText: "Connected to" })).toBeVisible({ timeout: 20_000 });
       await page.keyboard.type("exit 3");
       await page.keyboard.press("Enter");
-      await expect(page.getByRole("alert").filter({ hasText: "Session ended" })).toContainText("The process exited with code 3.");
+      await expect(page.getByRole("alert").filter({ hasText: "Session ended" })).toContainText(
+        "The process exited with code 3.",
+      );
       await expect(page.getByRole("button", { name: "Start a new session" })).toBeVisible();
       await shot(page, "86-console-ended");
     });
 
     await test.step("a viewer sees no console, and the endpoint refuses the viewer's socket", async () => {
       const viewer = await signUp(browser, p.url, viewerEmail);
-      expect((await apiCall(page, "POST", `/teams/${team}/members`, { email: viewerEmail, role: "viewer" })).status).toBe(201);
+      expect(
+        (await apiCall(page, "POST", `/teams/${team}/members`, { email: viewerEmail, role: "viewer" })).status,
+      ).toBe(201);
       await viewer.goto(`${base}/console`);
       await expect(viewer.getByRole("heading", { name: "Viewers cannot open a console" })).toBeVisible();
       await expect(viewer.getByRole("button", { name: "Open console" })).toHaveCount(0);

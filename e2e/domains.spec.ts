@@ -24,7 +24,10 @@ test("settings: add, verify, refuse and remove custom domains", async ({ page })
     expect(created.status()).toBe(201);
 
     await page.goto(`/apps/${app}/settings`);
-    const card = page.locator("section, div").filter({ has: page.getByRole("heading", { name: "Custom domains" }) }).last();
+    const card = page
+      .locator("section, div")
+      .filter({ has: page.getByRole("heading", { name: "Custom domains" }) })
+      .last();
     await expect(page.getByText("No custom domains yet.")).toBeVisible();
 
     await page.getByLabel("Hostname").fill(host);

@@ -60,8 +60,13 @@ export async function startLivePlatform(prefix: string): Promise<LivePlatform> {
     NODE_ENV: "production",
   };
   for (const k of ["BERTH_NO_AGENT", "BERTH_NO_DASHBOARD", "BERTH_NO_REGISTRY", "BERTH_NO_ROUTER"]) delete env[k];
-  for (const k of ["BERTH_ADMIN_EMAIL", "BERTH_ADMIN_PASSWORD", "BERTH_REGISTRY_PORT", "BERTH_SCHEDULER"]) delete env[k];
-  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  for (const k of ["BERTH_ADMIN_EMAIL", "BERTH_ADMIN_PASSWORD", "BERTH_REGISTRY_PORT", "BERTH_SCHEDULER"])
+    delete env[k];
+  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   const keep = (d: Buffer) => (out = (out + d.toString()).slice(-20_000));
   child.stdout?.on("data", keep);
@@ -71,13 +76,16 @@ export async function startLivePlatform(prefix: string): Promise<LivePlatform> {
   const stop = async (app?: { name: string; token: string }) => {
     const agentEnv = localAgentEnv(dataDir, "http://x", "x");
     if (app && child.exitCode === null) {
-      await fetch(`${url}/api/v1/apps/${app.name}`, { method: "DELETE", headers: { authorization: `Bearer ${app.token}` } }).catch(
-        () => undefined,
-      );
+      await fetch(`${url}/api/v1/apps/${app.name}`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${app.token}` },
+      }).catch(() => undefined);
       const runcRoot = agentEnv.BERTH_RUNC_ROOT!;
-      await until("the app's containers to go", async () => !fs.existsSync(runcRoot) || fs.readdirSync(runcRoot).length === 0, 60_000).catch(
-        (err: unknown) => console.warn(String(err)),
-      );
+      await until(
+        "the app's containers to go",
+        async () => !fs.existsSync(runcRoot) || fs.readdirSync(runcRoot).length === 0,
+        60_000,
+      ).catch((err: unknown) => console.warn(String(err)));
     }
     if (child.exitCode === null) {
       child.kill("SIGTERM");

@@ -60,7 +60,8 @@ test.describe("Resources tab on the live platform", () => {
       const headers = { authorization: `Bearer ${cleanupApp.token}` };
       const base = `${platform.url}/api/v1/apps/${cleanupApp.name}/addons`;
       const left = (await (await fetch(base, { headers })).json().catch(() => [])) as { name: string }[];
-      for (const a of Array.isArray(left) ? left : []) await fetch(`${base}/${a.name}`, { method: "DELETE", headers }).catch(() => undefined);
+      for (const a of Array.isArray(left) ? left : [])
+        await fetch(`${base}/${a.name}`, { method: "DELETE", headers }).catch(() => undefined);
     }
     await platform?.stop(cleanupApp);
     if (repo) fs.rmSync(repo, { recursive: true, force: true });
@@ -96,13 +97,21 @@ test.describe("Resources tab on the live platform", () => {
     });
 
     await test.step("push the app so config changes make releases", async () => {
-      await until("the local node to be ready", async () => {
-        const nodes = (await (await page.request.get("/api/v1/nodes")).json()) as { state: string }[];
-        return nodes.some((n) => n.state === "ready");
-      }, 90_000).catch((err: unknown) => {
+      await until(
+        "the local node to be ready",
+        async () => {
+          const nodes = (await (await page.request.get("/api/v1/nodes")).json()) as { state: string }[];
+          return nodes.some((n) => n.state === "ready");
+        },
+        90_000,
+      ).catch((err: unknown) => {
         throw new Error(`${String(err)}\n${p.output().slice(-3000)}`);
       });
-      repo = await makeRepo({ Dockerfile: DOCKERFILE, busybox: fs.readFileSync("/bin/busybox"), "www/index.html": "<h1>res</h1>\n" });
+      repo = await makeRepo({
+        Dockerfile: DOCKERFILE,
+        busybox: fs.readFileSync("/bin/busybox"),
+        "www/index.html": "<h1>res</h1>\n",
+      });
       const remote = new URL(`${p.url}/git/${app}.git`);
       remote.username = email;
       remote.password = cleanupApp!.token;
@@ -182,7 +191,9 @@ test.describe("Resources tab on the live platform", () => {
 
     await test.step("a viewer sees the add-on but no create or destroy, and the API refuses the create", async () => {
       const viewer = await signUp(browser, p.url, viewerEmail);
-      expect((await apiCall(page, "POST", `/teams/${team}/members`, { email: viewerEmail, role: "viewer" })).status).toBe(201);
+      expect(
+        (await apiCall(page, "POST", `/teams/${team}/members`, { email: viewerEmail, role: "viewer" })).status,
+      ).toBe(201);
       await viewer.goto(`${base}/resources`);
       await expect(viewer.getByTestId(`addon-state-${addon}`)).toHaveText("available");
       await expect(viewer.getByRole("button", { name: "Create add-on" })).toHaveCount(0);

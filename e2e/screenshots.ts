@@ -10,5 +10,9 @@ export async function shot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   await page.evaluate(() => document.fonts.ready);
   await page.waitForTimeout(150);
-  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true, style: "[data-toaster] { display: none !important; }" });
+  await page.screenshot({
+    path: path.join(dir, `${name}.png`),
+    fullPage: true,
+    style: "[data-toaster] { display: none !important; }",
+  });
 }

@@ -36,7 +36,10 @@ export function useCaptureBackup(app: string, addon: string) {
   return useMutation({
     mutationFn: () => api<AddonBackup>(`/apps/${seg(app)}/addons/${seg(addon)}/backups`, { method: "POST" }),
     onSuccess: (created) => {
-      qc.setQueryData<AddonBackup[]>(addonBackupKeys.list(app, addon), (old) => [created, ...(old ?? []).filter((b) => b.id !== created.id)]);
+      qc.setQueryData<AddonBackup[]>(addonBackupKeys.list(app, addon), (old) => [
+        created,
+        ...(old ?? []).filter((b) => b.id !== created.id),
+      ]);
       void qc.invalidateQueries({ queryKey: addonBackupKeys.list(app, addon) });
     },
   });
@@ -47,7 +50,10 @@ export function useRestoreBackup(app: string, addon: string) {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: (id: string) =>
-      api<AddonBackup>(`/apps/${seg(app)}/addon-backups/${seg(id)}/restore`, { method: "POST", body: { confirm: app } }),
+      api<AddonBackup>(`/apps/${seg(app)}/addon-backups/${seg(id)}/restore`, {
+        method: "POST",
+        body: { confirm: app },
+      }),
     onSettled: () => void qc.invalidateQueries({ queryKey: addonBackupKeys.list(app, addon) }),
   });
 }

@@ -50,7 +50,10 @@ async function parseError(res: Response): Promise<ApiError> {
 }
 
 /** Calls the API; resolves to the parsed JSON body (undefined for 204) or rejects with ApiError. */
-export async function api<T>(path: string, opts: { method?: Method; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+export async function api<T>(
+  path: string,
+  opts: { method?: Method; body?: unknown; signal?: AbortSignal } = {},
+): Promise<T> {
   const method = opts.method ?? "GET";
   const headers: Record<string, string> = { accept: "application/json" };
   if (method !== "GET") {

@@ -22,7 +22,6 @@ import type {
   PlatformStatus,
   ProcessFormation,
   Release,
-
   Invitation,
   InvitationPreview,
   Member,
@@ -181,7 +180,10 @@ export function useChangeRole(team: string) {
     mutationFn: (v: { member: string; role: string }) =>
       api<Member>(`/teams/${seg(team)}/members/${seg(v.member)}`, { method: "PATCH", body: { role: v.role } }),
     onSuccess: async () => {
-      await Promise.all([qc.invalidateQueries({ queryKey: keys.members(team) }), qc.invalidateQueries({ queryKey: keys.teams })]);
+      await Promise.all([
+        qc.invalidateQueries({ queryKey: keys.members(team) }),
+        qc.invalidateQueries({ queryKey: keys.teams }),
+      ]);
     },
   });
 }
@@ -192,7 +194,10 @@ export function useRemoveMember(team: string) {
   return useMutation({
     mutationFn: (member: string) => api<void>(`/teams/${seg(team)}/members/${seg(member)}`, { method: "DELETE" }),
     onSuccess: async () => {
-      await Promise.all([qc.invalidateQueries({ queryKey: keys.members(team) }), qc.invalidateQueries({ queryKey: keys.teams })]);
+      await Promise.all([
+        qc.invalidateQueries({ queryKey: keys.members(team) }),
+        qc.invalidateQueries({ queryKey: keys.teams }),
+      ]);
     },
   });
 }
@@ -220,7 +225,8 @@ export function useInvitationPreview(token: string) {
 export function useAcceptInvitation() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: (token: string) => api<{ team: string; role: string }>("/invitations/accept", { method: "POST", body: { token } }),
+    mutationFn: (token: string) =>
+      api<{ team: string; role: string }>("/invitations/accept", { method: "POST", body: { token } }),
     onSuccess: () => qc.invalidateQueries({ queryKey: keys.teams }),
   });
 }
@@ -238,7 +244,10 @@ export function useApps(team: string | undefined) {
 
 /** One app with its formation. */
 export function useApp(app: string) {
-  return useQuery({ queryKey: keys.app(app), queryFn: ({ signal }) => api<AppDetail>(`/apps/${seg(app)}`, { signal }) });
+  return useQuery({
+    queryKey: keys.app(app),
+    queryFn: ({ signal }) => api<AppDetail>(`/apps/${seg(app)}`, { signal }),
+  });
 }
 
 /** Create an app in a team. */
@@ -256,7 +265,8 @@ export function useCreateApp() {
 export function useUpdateApp(app: string) {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: (body: { maintenance?: boolean; team?: string }) => api<App>(`/apps/${seg(app)}`, { method: "PATCH", body }),
+    mutationFn: (body: { maintenance?: boolean; team?: string }) =>
+      api<App>(`/apps/${seg(app)}`, { method: "PATCH", body }),
     onSuccess: async (updated) => {
       qc.setQueryData<AppDetail>(keys.app(app), (old) => (old ? { ...old, ...updated } : old));
       await Promise.all([
@@ -291,7 +301,8 @@ export function useTokens() {
 export function useCreateToken() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: (body: { name: string; expiresInDays?: number }) => api<CreatedApiToken>("/tokens", { method: "POST", body }),
+    mutationFn: (body: { name: string; expiresInDays?: number }) =>
+      api<CreatedApiToken>("/tokens", { method: "POST", body }),
     onSuccess: () => qc.invalidateQueries({ queryKey: keys.tokens }),
   });
 }
@@ -334,7 +345,10 @@ export function useAudit(team: string, filters: AuditFilters) {
 
 /** Releases of an app, newest first. */
 export function useReleases(app: string) {
-  return useQuery({ queryKey: keys.releases(app), queryFn: ({ signal }) => api<Release[]>(`/apps/${seg(app)}/releases`, { signal }) });
+  return useQuery({
+    queryKey: keys.releases(app),
+    queryFn: ({ signal }) => api<Release[]>(`/apps/${seg(app)}/releases`, { signal }),
+  });
 }
 
 /** Roll back: a new release from an earlier one's image and config (the previous one when no version is given). */
@@ -342,16 +356,25 @@ export function useRollback(app: string) {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: (version?: number) =>
-      api<Release>(`/apps/${seg(app)}/releases/rollback`, { method: "POST", body: version === undefined ? {} : { version } }),
+      api<Release>(`/apps/${seg(app)}/releases/rollback`, {
+        method: "POST",
+        body: version === undefined ? {} : { version },
+      }),
     onSuccess: async () => {
-      await Promise.all([qc.invalidateQueries({ queryKey: keys.app(app) }), qc.invalidateQueries({ queryKey: ["apps"] })]);
+      await Promise.all([
+        qc.invalidateQueries({ queryKey: keys.app(app) }),
+        qc.invalidateQueries({ queryKey: ["apps"] }),
+      ]);
     },
   });
 }
 
 /** Config vars (secret-looking values masked for roles that may not reveal them). */
 export function useConfigVars(app: string) {
-  return useQuery({ queryKey: keys.config(app), queryFn: ({ signal }) => api<ConfigVar[]>(`/apps/${seg(app)}/config`, { signal }) });
+  return useQuery({
+    queryKey: keys.config(app),
+    queryFn: ({ signal }) => api<ConfigVar[]>(`/apps/${seg(app)}/config`, { signal }),
+  });
 }
 
 /** Sets and unsets config vars in one change (one release when the app has one). */
@@ -362,7 +385,10 @@ export function useChangeConfig(app: string) {
       api<{ config: ConfigVar[]; release: number | null }>(`/apps/${seg(app)}/config`, { method: "PATCH", body }),
     onSuccess: async (res) => {
       qc.setQueryData(keys.config(app), res.config);
-      await Promise.all([qc.invalidateQueries({ queryKey: keys.app(app) }), qc.invalidateQueries({ queryKey: ["apps"] })]);
+      await Promise.all([
+        qc.invalidateQueries({ queryKey: keys.app(app) }),
+        qc.invalidateQueries({ queryKey: ["apps"] }),
+      ]);
     },
   });
 }
@@ -403,7 +429,10 @@ export function useRestart(app: string) {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: (processType?: string) =>
-      api<{ restarting: number }>(`/apps/${seg(app)}/restart`, { method: "POST", body: processType ? { processType } : {} }),
+      api<{ restarting: number }>(`/apps/${seg(app)}/restart`, {
+        method: "POST",
+        body: processType ? { processType } : {},
+      }),
     onSuccess: () => qc.invalidateQueries({ queryKey: keys.instances(app) }),
   });
 }
@@ -428,7 +457,11 @@ export function useActivity(app: string) {
 
 /** Nodes the user may see (instance admin: all; team admins: their teams'). */
 export function useNodes() {
-  return useQuery({ queryKey: keys.nodes, queryFn: ({ signal }) => api<Node[]>("/nodes", { signal }), refetchInterval: 30_000 });
+  return useQuery({
+    queryKey: keys.nodes,
+    queryFn: ({ signal }) => api<Node[]>("/nodes", { signal }),
+    refetchInterval: 30_000,
+  });
 }
 
 /** One node with the instances it reports. */
@@ -543,10 +576,13 @@ export function useAddonInfo(app: string, addon: string, enabled: boolean) {
 export function useCreateAddon(app: string) {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: (body: { kind: string; plan: string }) => api<Addon>(`/apps/${seg(app)}/addons`, { method: "POST", body }),
+    mutationFn: (body: { kind: string; plan: string }) =>
+      api<Addon>(`/apps/${seg(app)}/addons`, { method: "POST", body }),
     onSuccess: (created) => {
       qc.setQueryData<Addon[]>(keys.addons(app), (old) =>
-        old ? [...old.filter((a) => a.name !== created.name), created].sort((a, b) => a.name.localeCompare(b.name)) : old,
+        old
+          ? [...old.filter((a) => a.name !== created.name), created].sort((a, b) => a.name.localeCompare(b.name))
+          : old,
       );
       void qc.invalidateQueries({ queryKey: keys.app(app) });
     },

@@ -49,7 +49,10 @@ export function readStamp(file) {
       .find((l) => l.startsWith(STAMP_PREFIX));
     if (!line) return null;
     const stamp = JSON.parse(line.slice(STAMP_PREFIX.length));
-    const ok = typeof stamp?.hash === "string" && Array.isArray(stamp.inputs) && stamp.inputs.every((p) => typeof p === "string");
+    const ok =
+      typeof stamp?.hash === "string" &&
+      Array.isArray(stamp.inputs) &&
+      stamp.inputs.every((p) => typeof p === "string");
     return ok ? stamp : null;
   } catch {
     return null;

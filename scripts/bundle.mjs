@@ -35,7 +35,8 @@ const BUNDLES = {
     format: "esm",
     define: {},
     // Bundled CommonJS dependencies (ws, pino) call require(); give the ES module one.
-    banner: "import { createRequire as __berthRequire } from 'node:module';\nconst require = __berthRequire(import.meta.url);",
+    banner:
+      "import { createRequire as __berthRequire } from 'node:module';\nconst require = __berthRequire(import.meta.url);",
     supported: {},
   },
 };
@@ -66,7 +67,9 @@ export async function buildBundle(name, outfile = path.join(ROOT, BUNDLE_FILES[n
     banner: { js: spec.banner },
     logLevel: "warning",
   });
-  const sources = Object.keys(result.metafile.inputs).filter((p) => !p.split("/").includes("node_modules") && !p.includes(":"));
+  const sources = Object.keys(result.metafile.inputs).filter(
+    (p) => !p.split("/").includes("node_modules") && !p.includes(":"),
+  );
   const inputs = [...new Set([...sources, ...COMMON_INPUTS])].sort();
   const stamp = `${STAMP_PREFIX}${JSON.stringify({ hash: hashInputs(ROOT, inputs), inputs })}`;
   // esbuild keeps an entry's own `#!` line; the bundle gets exactly one, first.
@@ -117,7 +120,9 @@ async function main(argv) {
   } catch (err) {
     // `npm ci --omit=dev` has no esbuild: the launcher then runs the TypeScript sources; install must not fail.
     if (err?.code === "ERR_MODULE_NOT_FOUND" && /esbuild/.test(String(err.message))) {
-      process.stdout.write("berth: esbuild is not installed, so no bundles were built; `berth` runs from its TypeScript sources (slower)\n");
+      process.stdout.write(
+        "berth: esbuild is not installed, so no bundles were built; `berth` runs from its TypeScript sources (slower)\n",
+      );
       return 0;
     }
     throw err;

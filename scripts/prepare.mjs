@@ -57,7 +57,16 @@ export function generatePrismaClient() {
 /** Builds the dashboard if any of its inputs changed. */
 export function buildDashboard() {
   const stamp = path.join(root, ".next", ".berth-build-hash");
-  const hash = hashTree(["app", "components", "lib", "public", "next.config.ts", "postcss.config.mjs", "package-lock.json", "shared"]);
+  const hash = hashTree([
+    "app",
+    "components",
+    "lib",
+    "public",
+    "next.config.ts",
+    "postcss.config.mjs",
+    "package-lock.json",
+    "shared",
+  ]);
   if (upToDate(stamp, hash) && fs.existsSync(path.join(root, ".next", "BUILD_ID"))) return;
   process.stdout.write("berth: building the dashboard (first run takes about a minute)\n");
   execFileSync(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"], {
@@ -70,5 +79,8 @@ export function buildDashboard() {
 
 /** Rebuilds the CLI and agent bundles in dist/ if their sources changed (see scripts/bundle.mjs). */
 export function buildBundles() {
-  execFileSync(process.execPath, [path.join(root, "scripts", "bundle.mjs")], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(process.execPath, [path.join(root, "scripts", "bundle.mjs")], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 }

@@ -86,25 +86,49 @@ buildBundles();
 if (want("static")) {
   check("typecheck", run(bin("tsc"), ["--noEmit", "-p", "."]));
   check("lint", run(bin("eslint"), ["--max-warnings=0", "."]));
-  check("import cycles", run(bin("dpdm"), ["--no-warning", "--no-tree", "--exit-code", "circular:1", "-T", "server/main.ts", "runtime-agent/main.ts", "cli/main.ts"]));
+  check("format", run(bin("prettier"), ["--check", "--log-level=warn", "."]));
+  check(
+    "import cycles",
+    run(bin("dpdm"), [
+      "--no-warning",
+      "--no-tree",
+      "--exit-code",
+      "circular:1",
+      "-T",
+      "server/main.ts",
+      "runtime-agent/main.ts",
+      "cli/main.ts",
+    ]),
+  );
 }
 
 for (const tier of ["unit", "integration", "root"]) {
   if (!want(tier)) continue;
   const out = path.join(outDir, `${tier}.json`);
-  const ok = run(bin("vitest"), ["run", "--project", tier, "--reporter=default", "--reporter=json", `--outputFile.json=${out}`, "--passWithNoTests"]);
+  const ok = run(bin("vitest"), [
+    "run",
+    "--project",
+    tier,
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${out}`,
+    "--passWithNoTests",
+  ]);
   if (fs.existsSync(out)) {
     const r = JSON.parse(fs.readFileSync(out, "utf8"));
     passed += r.numPassedTests;
     failed += r.numFailedTests;
-    const brokenFiles = (r.testResults ?? []).filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+    const brokenFiles = (r.testResults ?? []).filter(
+      (f) => f.status === "failed" && f.assertionResults.length === 0,
+    ).length;
     failed += brokenFiles;
     if (r.numFailedTests > 0 || brokenFiles > 0) failures.push(`${tier} tests`);
     countSkipped(
       tier,
       (r.testResults ?? []).map((f) => [
         f.name,
-        f.assertionResults.filter((a) => a.status === "skipped" || a.status === "pending" || a.status === "todo").length,
+        f.assertionResults.filter((a) => a.status === "skipped" || a.status === "pending" || a.status === "todo")
+          .length,
       ]),
     );
     if (!ok && r.numFailedTests === 0 && brokenFiles === 0) check(`${tier} run`, false);

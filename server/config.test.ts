@@ -3,7 +3,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "./config.ts";
 
-const defaultDataDir = process.getuid?.() === 0 ? "/var/lib/berth" : path.join(os.homedir(), ".local", "share", "berth");
+const defaultDataDir =
+  process.getuid?.() === 0 ? "/var/lib/berth" : path.join(os.homedir(), ".local", "share", "berth");
 
 describe("loadConfig", () => {
   it("uses the documented defaults for an empty environment", () => {
@@ -43,14 +44,21 @@ describe("loadConfig", () => {
   });
 
   it("reads the backup schedule and refuses a negative interval", () => {
-    const c = loadConfig({ BERTH_DATA_DIR: "/srv/b", BERTH_BACKUP_INTERVAL: "1440", BERTH_BACKUP_DIR: "/mnt/backups", BERTH_BACKUP_KEEP: "3" });
+    const c = loadConfig({
+      BERTH_DATA_DIR: "/srv/b",
+      BERTH_BACKUP_INTERVAL: "1440",
+      BERTH_BACKUP_DIR: "/mnt/backups",
+      BERTH_BACKUP_KEEP: "3",
+    });
     expect(c.backup).toEqual({ intervalMinutes: 1440, dir: "/mnt/backups", keep: 3 });
     expect(() => loadConfig({ BERTH_BACKUP_INTERVAL: "-5" })).toThrow(/BERTH_BACKUP_INTERVAL/);
     expect(() => loadConfig({ BERTH_BACKUP_KEEP: "0" })).toThrow(/BERTH_BACKUP_KEEP/);
   });
 
   it("has HAProxy as the only router: BERTH_ROUTER=haproxy is accepted, caddy is refused as removed", () => {
-    expect(loadConfig({ BERTH_ROUTER: "haproxy", BERTH_ROUTER_OUTLIVES: "off" })).toMatchObject({ routerOutlives: false });
+    expect(loadConfig({ BERTH_ROUTER: "haproxy", BERTH_ROUTER_OUTLIVES: "off" })).toMatchObject({
+      routerOutlives: false,
+    });
     expect(() => loadConfig({ BERTH_ROUTER: "caddy" })).toThrow(/BERTH_ROUTER: the Caddy router was removed/);
     expect(() => loadConfig({ BERTH_ROUTER: "nginx" })).toThrow(/BERTH_ROUTER: the only router is haproxy/);
     expect(loadConfig({ BERTH_HTTPS_PORT: "8443", BERTH_TLS_ISSUER: "internal" })).toMatchObject({
@@ -91,7 +99,13 @@ describe("loadConfig", () => {
   });
 
   it("reads the build settings", () => {
-    const c = loadConfig({ BERTH_DEPLOY_BRANCHES: "main,release-1.x", BERTH_BUILD_CONCURRENCY: "4", BERTH_BUILD_TIMEOUT: "60", BERTH_BUILD_MEMORY: "512m", BERTH_REGISTRY_PORT: "5000" });
+    const c = loadConfig({
+      BERTH_DEPLOY_BRANCHES: "main,release-1.x",
+      BERTH_BUILD_CONCURRENCY: "4",
+      BERTH_BUILD_TIMEOUT: "60",
+      BERTH_BUILD_MEMORY: "512m",
+      BERTH_REGISTRY_PORT: "5000",
+    });
     expect(c.deployBranches).toEqual(["main", "release-1.x"]);
     expect(c.build).toEqual({ concurrency: 4, timeoutMs: 60_000, memory: "512m" });
     expect(c.registryPort).toBe(5000);
@@ -104,7 +118,13 @@ describe("loadConfig", () => {
   });
 
   it("treats empty variables as unset", () => {
-    const c = loadConfig({ PORT: "", BERTH_DATA_DIR: "", BERTH_PUBLIC_URL: "", BERTH_ADMIN_EMAIL: "", BERTH_ADMIN_PASSWORD: "" });
+    const c = loadConfig({
+      PORT: "",
+      BERTH_DATA_DIR: "",
+      BERTH_PUBLIC_URL: "",
+      BERTH_ADMIN_EMAIL: "",
+      BERTH_ADMIN_PASSWORD: "",
+    });
     expect(c.port).toBe(3000);
     expect(c.dataDir).toBe(defaultDataDir);
     expect(c.publicUrl).toBeUndefined();
@@ -141,8 +161,12 @@ describe("loadConfig", () => {
   });
 
   it("needs both admin variables or neither", () => {
-    expect(() => loadConfig({ BERTH_ADMIN_EMAIL: "root@example.com" })).toThrow(/both BERTH_ADMIN_EMAIL and BERTH_ADMIN_PASSWORD/);
-    expect(() => loadConfig({ BERTH_ADMIN_PASSWORD: "a-long-password" })).toThrow(/both BERTH_ADMIN_EMAIL and BERTH_ADMIN_PASSWORD/);
+    expect(() => loadConfig({ BERTH_ADMIN_EMAIL: "root@example.com" })).toThrow(
+      /both BERTH_ADMIN_EMAIL and BERTH_ADMIN_PASSWORD/,
+    );
+    expect(() => loadConfig({ BERTH_ADMIN_PASSWORD: "a-long-password" })).toThrow(
+      /both BERTH_ADMIN_EMAIL and BERTH_ADMIN_PASSWORD/,
+    );
   });
 
   it("has HTTPS off by default, with Let's Encrypt (ACME) as the issuer once it is on", () => {
@@ -203,7 +227,14 @@ describe("loadConfig", () => {
       "[::1]:53",
       "2001:db8::1",
     ]);
-    for (const bad of ["dns.example.com", "127.0.0.1:0", "127.0.0.1:70000", "[127.0.0.1]:53", "1.2.3:53", "127.0.0.1;rm"]) {
+    for (const bad of [
+      "dns.example.com",
+      "127.0.0.1:0",
+      "127.0.0.1:70000",
+      "[127.0.0.1]:53",
+      "1.2.3:53",
+      "127.0.0.1;rm",
+    ]) {
       expect(() => loadConfig({ BERTH_DNS_RESOLVER: bad }), bad).toThrow(/BERTH_DNS_RESOLVER/);
     }
   });

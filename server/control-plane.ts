@@ -97,11 +97,7 @@ async function loadDashboard(config: Config, log: Logger) {
 }
 
 /** Starts the router; a platform without one still serves the API and dashboard (apps are just not reachable). */
-async function startRouter(
-  config: Config,
-  log: Logger,
-  outlives: boolean,
-): Promise<HaproxyRouter | undefined> {
+async function startRouter(config: Config, log: Logger, outlives: boolean): Promise<HaproxyRouter | undefined> {
   const https = config.httpsPort
     ? { port: config.httpsPort, issuer: config.tlsIssuer, acmeEmail: config.acmeEmail, acmeCa: config.acmeCa }
     : undefined;
@@ -231,7 +227,8 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
         log.error({ err, url }, "git request failed");
         if (res.headersSent) return;
         // git prints a text/plain body as `remote: ...`: say what is wrong when it is the disk.
-        if (isDiskFull(err)) res.writeHead(507, { "content-type": "text/plain; charset=utf-8" }).end(`${DISK_FULL_MESSAGE}\n`);
+        if (isDiskFull(err))
+          res.writeHead(507, { "content-type": "text/plain; charset=utf-8" }).end(`${DISK_FULL_MESSAGE}\n`);
         else res.writeHead(500).end("internal error\n");
       });
       return;
@@ -280,7 +277,8 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const router = opts.router ? await startRouter(config, log, opts.routerOutlives ?? false) : undefined;
   if (router) scheduler.setRouter(router);
   health.register("database", databaseProbe(services));
-  if (opts.registry) health.register("registry", registry ? registryProbe(registry.state, registry.info.host) : registryFailedProbe());
+  if (opts.registry)
+    health.register("registry", registry ? registryProbe(registry.state, registry.info.host) : registryFailedProbe());
   if (opts.router) health.register("router", router ? routerProbe(() => router.health()) : routerFailedProbe());
   health.register("nodes", nodesProbe(services));
   health.register("disk", diskProbe(services));
@@ -290,7 +288,10 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   // Add-ons (server/addons): resume interrupted provisioning, keep DATABASE_URL pointing where the service runs.
   const stopAddonSync = config.scheduler ? startAddonSync(services) : () => undefined;
   const stopAddonBackups = config.scheduler ? startAddonBackupSchedule(services) : () => Promise.resolve();
-  const stopBackups = startBackupSchedule({ dataDir: config.dataDir, ...config.backup }, log.child({ component: "backup" }));
+  const stopBackups = startBackupSchedule(
+    { dataDir: config.dataDir, ...config.backup },
+    log.child({ component: "backup" }),
+  );
 
   return {
     services,

@@ -81,9 +81,17 @@ describe("unexpected errors", () => {
 
 describe("a full disk", () => {
   const full: [string, unknown][] = [
-    ["ENOSPC from fs", Object.assign(new Error("ENOSPC: no space left on device, write '/var/lib/berth/x'"), { code: "ENOSPC" })],
+    [
+      "ENOSPC from fs",
+      Object.assign(new Error("ENOSPC: no space left on device, write '/var/lib/berth/x'"), { code: "ENOSPC" }),
+    ],
     ["SQLITE_FULL from the driver", Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" })],
-    ["wrapped by Prisma", new Error("Invalid `prisma.app.create()` invocation", { cause: new Error("SQLITE_FULL: database or disk is full") })],
+    [
+      "wrapped by Prisma",
+      new Error("Invalid `prisma.app.create()` invocation", {
+        cause: new Error("SQLITE_FULL: database or disk is full"),
+      }),
+    ],
   ];
   it.each(full)("maps %s to 503 with a message that says so and leaks no path", (_label, value) => {
     const r = toErrorResponse(value);
@@ -93,7 +101,9 @@ describe("a full disk", () => {
     expect(JSON.stringify(r.body)).not.toContain("/var/lib/berth");
   });
   it("lets best-effort writes ignore only a full disk", () => {
-    expect(() => unlessDiskFull(Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" }))).not.toThrow();
+    expect(() =>
+      unlessDiskFull(Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" })),
+    ).not.toThrow();
     expect(() => unlessDiskFull(new Error("SQLITE_BUSY"))).toThrow("SQLITE_BUSY");
   });
   it("keeps other errors generic", () => {

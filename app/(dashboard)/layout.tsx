@@ -44,7 +44,8 @@ export default function DashboardLayout({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     if (signedOut) {
-      const next = pathname && pathname !== "/apps" && !signOutIntent.current ? `?next=${encodeURIComponent(pathname)}` : "";
+      const next =
+        pathname && pathname !== "/apps" && !signOutIntent.current ? `?next=${encodeURIComponent(pathname)}` : "";
       router.replace(`/login${next}`);
     }
   }, [signedOut, pathname, router]);

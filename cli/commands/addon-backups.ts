@@ -82,7 +82,8 @@ async function capture(addon: string, opts: AppOpts & { wait?: boolean }): Promi
   const deadline = Date.now() + WAIT_MS;
   let current = body;
   while (current.state === "capturing") {
-    if (Date.now() > deadline) throw new Error(`${body.id} is still capturing; see \`berth addons:backups ${addon} -a ${app}\``);
+    if (Date.now() > deadline)
+      throw new Error(`${body.id} is still capturing; see \`berth addons:backups ${addon} -a ${app}\``);
     await new Promise((r) => setTimeout(r, 500));
     current = (await client.get<Backup>(`/apps/${seg(app)}/addon-backups/${seg(body.id)}`)).body;
   }
@@ -102,7 +103,9 @@ async function download(id: string, opts: AppOpts & { output?: string }): Promis
   const out = fs.createWriteStream(file, { flags: "wx", mode: 0o600 });
   await new Promise<void>((res, rej) => {
     out.once("open", () => res());
-    out.once("error", (err) => rej(usageError(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
+    out.once("error", (err) =>
+      rej(usageError(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)),
+    );
   });
   try {
     const r = await client.download(`/apps/${seg(app)}/addon-backups/${seg(id)}/download`, out);

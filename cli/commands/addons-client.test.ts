@@ -4,13 +4,25 @@ import { clientCommand } from "../../server/addons/client.ts";
 
 describe("addons:psql / addons:redis-cli", () => {
   it("asks the run socket for a client, never sends a command", () => {
-    const u = addonClientUrl("https://berth.example", "shop", "psql", "postgres-1a2b3c4d", { tty: false, cols: 80, rows: 24, timeoutSeconds: 60 });
+    const u = addonClientUrl("https://berth.example", "shop", "psql", "postgres-1a2b3c4d", {
+      tty: false,
+      cols: 80,
+      rows: 24,
+      timeoutSeconds: 60,
+    });
     expect(u.protocol).toBe("wss:");
     expect(u.pathname).toBe("/api/v1/apps/shop/run");
     expect(u.searchParams.get("client")).toBe("psql");
     expect(u.searchParams.get("addon")).toBe("postgres-1a2b3c4d");
     expect(u.searchParams.getAll("cmd")).toEqual([]);
-    expect(addonClientUrl("http://x", "a", "redis-cli", undefined, { tty: true, cols: 1, rows: 1, timeoutSeconds: 1 }).searchParams.has("addon")).toBe(false);
+    expect(
+      addonClientUrl("http://x", "a", "redis-cli", undefined, {
+        tty: true,
+        cols: 1,
+        rows: 1,
+        timeoutSeconds: 1,
+      }).searchParams.has("addon"),
+    ).toBe(false);
   });
 
   it("the server's client command names only variables, and refuses odd addresses", () => {

@@ -31,7 +31,8 @@ export function addonClientUrl(
 }
 
 async function clientSession(client: "psql" | "redis-cli", name: string | undefined, opts: ClientOpts): Promise<void> {
-  if (name !== undefined && !/^[a-z][a-z0-9-]{1,29}$/.test(name)) throw usageError(`invalid add-on name ${JSON.stringify(name)}`);
+  if (name !== undefined && !/^[a-z][a-z0-9-]{1,29}$/.test(name))
+    throw usageError(`invalid add-on name ${JSON.stringify(name)}`);
   const timeoutSeconds = runTimeout(opts.timeout);
   const app = await resolveApp(opts.app);
   const t = resolveTarget();
@@ -39,7 +40,10 @@ async function clientSession(client: "psql" | "redis-cli", name: string | undefi
   const tty = opts.tty !== false && localTerminal();
   const url = addonClientUrl(t.url, app, client, name, { tty, ...terminalSize(), timeoutSeconds });
   note(`Starting ${client}...`);
-  const code = await runSocketSession(url, t, { tty, onStarted: (f) => note(`Connected through ${clean(f.instance)}`) });
+  const code = await runSocketSession(url, t, {
+    tty,
+    onStarted: (f) => note(`Connected through ${clean(f.instance)}`),
+  });
   if (code !== 0) throw new CliError("", code);
 }
 

@@ -63,7 +63,8 @@ async function list(opts: AppOpts): Promise<void> {
 }
 
 async function create(kind: string, opts: AppOpts & { plan?: string; wait?: boolean }): Promise<void> {
-  if (!KINDS.includes(kind)) throw usageError(`unknown add-on kind ${JSON.stringify(kind)}; kinds: ${KINDS.join(", ")}`);
+  if (!KINDS.includes(kind))
+    throw usageError(`unknown add-on kind ${JSON.stringify(kind)}; kinds: ${KINDS.join(", ")}`);
   if (opts.plan !== undefined && !PLANS.includes(opts.plan))
     throw usageError(`unknown plan ${JSON.stringify(opts.plan)}; plans: ${PLANS.join(", ")}`);
   const app = await resolveApp(opts.app);
@@ -74,14 +75,17 @@ async function create(kind: string, opts: AppOpts & { plan?: string; wait?: bool
   });
   if (opts.wait === false) {
     if (opts.json) return printJson(body);
-    println(`Creating ${body.name} (${body.kind} ${body.version}, plan ${body.plan}) for ${app}; see \`berth addons:info ${body.name} -a ${app}\`.`);
+    println(
+      `Creating ${body.name} (${body.kind} ${body.version}, plan ${body.plan}) for ${app}; see \`berth addons:info ${body.name} -a ${app}\`.`,
+    );
     return;
   }
   if (!opts.json) println(`Creating ${body.name} (${body.kind} ${body.version}, plan ${body.plan}) for ${app}...`);
   const deadline = Date.now() + WAIT_MS;
   let current: Addon = body;
   while (current.state === "provisioning") {
-    if (Date.now() > deadline) throw new Error(`${body.name} is still provisioning; see \`berth addons:info ${body.name} -a ${app}\``);
+    if (Date.now() > deadline)
+      throw new Error(`${body.name} is still provisioning; see \`berth addons:info ${body.name} -a ${app}\``);
     await new Promise((r) => setTimeout(r, 500));
     current = (await client.get<Addon>(`/apps/${seg(app)}/addons/${seg(body.name)}`)).body;
   }
@@ -162,7 +166,11 @@ async function destroy(name: string, opts: AppOpts & { confirm?: string }): Prom
 /** Registers the addons topic. */
 export function registerAddonCommands(program: Command): void {
   const appOpt = ["-a, --app <app>", "app name (default: from git remote `berth`)"] as const;
-  program.command("addons").description("list an app's add-ons (managed services)").option(...appOpt).action(list);
+  program
+    .command("addons")
+    .description("list an app's add-ons (managed services)")
+    .option(...appOpt)
+    .action(list);
   program
     .command("addons:create")
     .description(

@@ -36,7 +36,9 @@ async function create(name: string, opts: JsonOpt & { team?: string }): Promise<
     ["Git URL", app.gitUrl],
   ]);
   println();
-  println(`In your app's git repository, run \`berth git:remote -a ${app.name}\`, then \`git push berth main\` to deploy.`);
+  println(
+    `In your app's git repository, run \`berth git:remote -a ${app.name}\`, then \`git push berth main\` to deploy.`,
+  );
 }
 
 async function info(opts: JsonOpt & { app?: string }): Promise<void> {
@@ -68,7 +70,9 @@ async function destroy(opts: JsonOpt & { app?: string; confirm?: string }): Prom
   const name = await resolveApp(opts.app);
   // Destroying is irreversible: the user must type the name, so a wrong -a or git remote cannot do it silently.
   if (opts.confirm !== name) {
-    throw usageError(`refusing to destroy ${name}: this deletes the app and its data; pass --confirm ${name} to proceed`);
+    throw usageError(
+      `refusing to destroy ${name}: this deletes the app and its data; pass --confirm ${name} to proceed`,
+    );
   }
   await authedClient().delete(`/apps/${seg(name)}`);
   if (opts.json) return printJson({ destroyed: name });
@@ -77,7 +81,11 @@ async function destroy(opts: JsonOpt & { app?: string; confirm?: string }): Prom
 
 /** Registers the apps topic. */
 export function registerAppCommands(program: Command): void {
-  program.command("apps").description("list your apps").option("-t, --team <team>", "only this team's apps").action(list);
+  program
+    .command("apps")
+    .description("list your apps")
+    .option("-t, --team <team>", "only this team's apps")
+    .action(list);
   program
     .command("apps:create")
     .description("create an app (in your personal team unless --team)")

@@ -50,7 +50,15 @@ async function login(opts: JsonOpt & { email?: string; password?: string }): Pro
   if (saved && normalizeUrl(saved.url) === url && saved.token !== created.token) {
     await revokeTokenBySecret(new BerthApi(url, { token: saved.token }), saved.token).catch(() => undefined);
   }
-  if (opts.json) return printJson({ url, email, user: signedIn.body.user, tokenId: created.id, tokenName: created.name, configFile: file });
+  if (opts.json)
+    return printJson({
+      url,
+      email,
+      user: signedIn.body.user,
+      tokenId: created.id,
+      tokenName: created.name,
+      configFile: file,
+    });
   println(`Logged in to ${url} as ${email}.`);
   println(`Saved an API token (${created.name}) in ${file}.`);
 }
@@ -70,7 +78,9 @@ async function logout(opts: JsonOpt): Promise<void> {
   }
   removeLogin();
   if (problem) {
-    throw new CliError(`removed ${configPath()}, but could not revoke the token on the server (${problem}); revoke it with \`berth tokens:revoke\` or in the dashboard`);
+    throw new CliError(
+      `removed ${configPath()}, but could not revoke the token on the server (${problem}); revoke it with \`berth tokens:revoke\` or in the dashboard`,
+    );
   }
   if (opts.json) return printJson({ loggedOut: true, revoked: true, url: saved.url, email: saved.email });
   println(`Logged out of ${saved.url}; the token is revoked and ${configPath()} removed.`);

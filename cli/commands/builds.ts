@@ -4,7 +4,16 @@ import { seg } from "../api-client.ts";
 import type { Build, BuildDetail } from "../api-types.ts";
 import { resolveApp } from "../app-resolver.ts";
 import { usageError } from "../errors.ts";
-import { formatAge, formatDate, formatDuration, printFields, printJson, println, printTable, stripTerminal } from "../output.ts";
+import {
+  formatAge,
+  formatDate,
+  formatDuration,
+  printFields,
+  printJson,
+  println,
+  printTable,
+  stripTerminal,
+} from "../output.ts";
 import { authedClient } from "../session.ts";
 import { isResourceId } from "../names.ts";
 
@@ -22,7 +31,14 @@ async function list(opts: AppOpts): Promise<void> {
   if (opts.json) return printJson(body);
   printTable(
     ["ID", "STATUS", "BRANCH", "COMMIT", "AGE", "DURATION"],
-    body.map((b) => [b.id, b.status, branch(b.ref), shortCommit(b.commit), formatAge(b.createdAt), formatDuration(b.createdAt, b.finishedAt)]),
+    body.map((b) => [
+      b.id,
+      b.status,
+      branch(b.ref),
+      shortCommit(b.commit),
+      formatAge(b.createdAt),
+      formatDuration(b.createdAt, b.finishedAt),
+    ]),
     `No builds of ${app} yet; \`git push berth main\` starts one.`,
   );
 }
@@ -42,7 +58,10 @@ async function info(id: string, opts: AppOpts): Promise<void> {
   if (b.error) fields.push(["Error", stripTerminal(b.error).replace(/\n/g, " ")]);
   fields.push(
     ["Started", `${formatDate(b.createdAt)} UTC`],
-    ["Finished", b.finishedAt ? `${formatDate(b.finishedAt)} UTC (took ${formatDuration(b.createdAt, b.finishedAt)})` : "-"],
+    [
+      "Finished",
+      b.finishedAt ? `${formatDate(b.finishedAt)} UTC (took ${formatDuration(b.createdAt, b.finishedAt)})` : "-",
+    ],
   );
   printFields(fields);
   println();

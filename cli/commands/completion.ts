@@ -43,7 +43,9 @@ export function completionModel(program: Command): CommandInfo[] {
       options: opts.flatMap((o) => [o.short, o.long].filter((f): f is string => Boolean(f))),
       values: opts
         .filter((o) => o.required || o.optional)
-        .flatMap((o) => [o.short, o.long].filter((f): f is string => Boolean(f)).map((flag) => ({ flag, kind: valueKind(o) }))),
+        .flatMap((o) =>
+          [o.short, o.long].filter((f): f is string => Boolean(f)).map((flag) => ({ flag, kind: valueKind(o) })),
+        ),
       args: c.name() === "completion" ? [...SHELLS] : [],
     };
   });
@@ -161,7 +163,8 @@ fi
 
 /** Prints the script for `shell`. */
 function printScript(shell: string, cmd: Command): void {
-  if (!(SHELLS as readonly string[]).includes(shell)) throw usageError(`no completion for ${JSON.stringify(shell)}: use bash or zsh`);
+  if (!(SHELLS as readonly string[]).includes(shell))
+    throw usageError(`no completion for ${JSON.stringify(shell)}: use bash or zsh`);
   const program = cmd.parent;
   if (!program) throw new Error("completion must be a subcommand");
   const model = completionModel(program);
@@ -173,7 +176,9 @@ async function listNames(kind: string): Promise<void> {
   if (kind !== "apps" && kind !== "teams") throw usageError("completion:list takes apps or teams");
   let names: string[];
   try {
-    const { body } = await authedClient().request<{ name: string }[]>("GET", `/${kind}`, undefined, { timeoutMs: 3000 });
+    const { body } = await authedClient().request<{ name: string }[]>("GET", `/${kind}`, undefined, {
+      timeoutMs: 3000,
+    });
     names = body.map((x) => x.name);
   } catch (err) {
     // At Tab time an error message would be printed into the user's command line; no names is the right answer.

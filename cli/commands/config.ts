@@ -47,9 +47,17 @@ async function list(opts: AppOpts): Promise<void> {
 
 async function change(app: string, body: object, opts: AppOpts): Promise<void> {
   const api = authedClient();
-  const { body: r } = await api.patch<{ config: ConfigVar[]; release: number | null }>(`/apps/${seg(app)}/config`, body);
+  const { body: r } = await api.patch<{ config: ConfigVar[]; release: number | null }>(
+    `/apps/${seg(app)}/config`,
+    body,
+  );
   if (opts.json) printJson(r);
-  else println(r.release ? `Config changed; released v${r.release} of ${app}.` : `Config changed for ${app} (it has no release yet).`);
+  else
+    println(
+      r.release
+        ? `Config changed; released v${r.release} of ${app}.`
+        : `Config changed for ${app} (it has no release yet).`,
+    );
   if (!opts.wait) return;
   if (r.release === null) return note(`${app} has no release yet: nothing to roll out.`);
   await finishWait(api, app, { kind: "release", version: r.release }, opts.json);

@@ -28,7 +28,9 @@ function checkHost(raw: string): string {
 /** The record to publish and the command to run next, for a pending domain. */
 function printProof(d: Domain, app: string): void {
   println(`  ${d.verification.name}  TXT  "${d.verification.value}"`);
-  println(`  then: berth domains:verify ${d.hostname} -a ${app}${d.expiresAt ? ` (before ${formatDate(d.expiresAt)})` : ""}`);
+  println(
+    `  then: berth domains:verify ${d.hostname} -a ${app}${d.expiresAt ? ` (before ${formatDate(d.expiresAt)})` : ""}`,
+  );
 }
 
 async function list(opts: AppOpts): Promise<void> {

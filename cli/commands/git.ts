@@ -20,14 +20,20 @@ interface GitResult {
 /** Runs `git ARGS` in `cwd` (argv array, never a shell); resolves with the exit code, rejects if git cannot run. */
 function git(args: string[], cwd: string): Promise<GitResult> {
   return new Promise((resolve, reject) => {
-    execFile("git", args, { cwd, timeout: 10_000, env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== "number") {
-        const why = err.code === "ENOENT" ? "git is not installed (or not on PATH)" : `cannot run git: ${err.message}`;
-        reject(new CliError(why));
-        return;
-      }
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
-    });
+    execFile(
+      "git",
+      args,
+      { cwd, timeout: 10_000, env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== "number") {
+          const why =
+            err.code === "ENOENT" ? "git is not installed (or not on PATH)" : `cannot run git: ${err.message}`;
+          reject(new CliError(why));
+          return;
+        }
+        resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -50,7 +56,9 @@ async function requireRepository(cwd: string): Promise<void> {
   const r = await git(["rev-parse", "--git-dir"], cwd);
   if (r.code === 0) return;
   if (/not a git repository/i.test(r.stderr)) {
-    throw usageError("not inside a git repository: cd into your app's repository (or run `git init` there) and try again");
+    throw usageError(
+      "not inside a git repository: cd into your app's repository (or run `git init` there) and try again",
+    );
   }
   throw new CliError(`cannot use the git repository here: ${gitReason(r)}`);
 }
@@ -63,13 +71,26 @@ function checkGitUrl(url: string, app: string): string {
   } catch {
     u = null;
   }
-  if (!u || (u.protocol !== "http:" && u.protocol !== "https:") || u.username || u.password || appFromGitUrl(url) !== app) {
-    throw new CliError(`Berth answered an unexpected git URL for ${app} (${JSON.stringify(clean(url))}); not changing any remote`);
+  if (
+    !u ||
+    (u.protocol !== "http:" && u.protocol !== "https:") ||
+    u.username ||
+    u.password ||
+    appFromGitUrl(url) !== app
+  ) {
+    throw new CliError(
+      `Berth answered an unexpected git URL for ${app} (${JSON.stringify(clean(url))}); not changing any remote`,
+    );
   }
   return url;
 }
 
-async function gitRemote(opts: { json?: boolean; app?: string; remote?: string; credentialHelper?: boolean }): Promise<void> {
+async function gitRemote(opts: {
+  json?: boolean;
+  app?: string;
+  remote?: string;
+  credentialHelper?: boolean;
+}): Promise<void> {
   const cwd = process.cwd();
   const remote = checkRemoteName(opts.remote ?? DEFAULT_REMOTE);
   const name = await resolveApp(opts.app, cwd);
@@ -79,13 +100,17 @@ async function gitRemote(opts: { json?: boolean; app?: string; remote?: string; 
 
   const current = await git(["remote", "get-url", "--", remote], cwd);
   // get-url exits 2 for "no such remote"; anything else is a real problem (broken config, permissions).
-  if (current.code !== 0 && current.code !== 2) throw new CliError(`cannot read git remote ${remote}: ${gitReason(current)}`);
+  if (current.code !== 0 && current.code !== 2)
+    throw new CliError(`cannot read git remote ${remote}: ${gitReason(current)}`);
   const before = current.code === 0 ? current.stdout.trim() : null;
   let action: "added" | "updated" | "unchanged";
   if (before === url) {
     action = "unchanged";
   } else {
-    const change = await git(before === null ? ["remote", "add", "--", remote, url] : ["remote", "set-url", "--", remote, url], cwd);
+    const change = await git(
+      before === null ? ["remote", "add", "--", remote, url] : ["remote", "set-url", "--", remote, url],
+      cwd,
+    );
     if (change.code !== 0) throw new CliError(`cannot set git remote ${remote}: ${gitReason(change)}`);
     action = before === null ? "added" : "updated";
   }
@@ -100,7 +125,8 @@ async function gitRemote(opts: { json?: boolean; app?: string; remote?: string; 
     helper = true;
   }
 
-  if (opts.json) return printJson({ app: app.name, remote, url, action, previousUrl: before, credentialHelper: helper });
+  if (opts.json)
+    return printJson({ app: app.name, remote, url, action, previousUrl: before, credentialHelper: helper });
   if (action === "added") println(`Added git remote ${remote}: ${url}`);
   else if (action === "updated") println(`Updated git remote ${remote}: ${url} (was ${before ?? "-"})`);
   else println(`Git remote ${remote} already points at ${url}`);
@@ -112,7 +138,8 @@ async function gitRemote(opts: { json?: boolean; app?: string; remote?: string; 
     println("git asks for a user name and password: any user name, and an API token as the password");
     println("(create one with `berth tokens:create --name git`).");
   }
-  if (remote !== DEFAULT_REMOTE) note(`Note: without -a, berth commands find the app through a remote named ${DEFAULT_REMOTE}, not ${remote}.`);
+  if (remote !== DEFAULT_REMOTE)
+    note(`Note: without -a, berth commands find the app through a remote named ${DEFAULT_REMOTE}, not ${remote}.`);
 }
 
 /** Registers the git topic. */

@@ -77,18 +77,24 @@ export function registerInstanceCommands(program: Command): void {
     .action(ps);
   program
     .command("ps:restart")
-    .description("rolling restart: replace instances (all, one process type, or one instance) one healthy step at a time")
+    .description(
+      "rolling restart: replace instances (all, one process type, or one instance) one healthy step at a time",
+    )
     .argument("[target]", "process type (web) or instance id")
     .option("-a, --app <app>", "app name (default: from git remote `berth`)")
     .option("--wait", WAIT_HELP)
     .action(async (target: string | undefined, opts: AppOpts) => {
-      if (target !== undefined && !TARGET.test(target)) throw usageError(`invalid process type or instance ${JSON.stringify(target)}`);
+      if (target !== undefined && !TARGET.test(target))
+        throw usageError(`invalid process type or instance ${JSON.stringify(target)}`);
       const app = await resolveApp(opts.app);
       const api = authedClient();
       const known = opts.wait ? await currentInstanceIds(api, app) : null;
       const { body } = await api.post<{ restarting: number }>(`/apps/${seg(app)}/restart`, target ? { target } : {});
       if (opts.json) printJson(body);
-      else println(`Restarting ${body.restarting} instance${body.restarting === 1 ? "" : "s"} of ${app}${target ? ` (${target})` : ""}`);
+      else
+        println(
+          `Restarting ${body.restarting} instance${body.restarting === 1 ? "" : "s"} of ${app}${target ? ` (${target})` : ""}`,
+        );
       if (known) await finishWait(api, app, { kind: "settled", known }, opts.json);
     });
   program
@@ -104,7 +110,10 @@ export function registerInstanceCommands(program: Command): void {
       const { body } = await api.post<Release>(`/apps/${seg(app)}/releases/rollback`, v ? { version: v } : {});
       if (opts.json) printJson(body);
       else if (opts.wait) println(`${body.description}: released ${body.name}; rolling it out`);
-      else println(`${body.description}: released ${body.name}; it rolls out now (follow with \`berth ps -a ${app}\` or --wait)`);
+      else
+        println(
+          `${body.description}: released ${body.name}; it rolls out now (follow with \`berth ps -a ${app}\` or --wait)`,
+        );
       if (opts.wait) await finishWait(api, app, { kind: "release", version: body.version }, opts.json);
     });
 }

@@ -185,7 +185,9 @@ class Follower {
       // 4401: the token this stream was opened with was revoked or expired; reconnecting with it cannot work.
       if (code === STREAM_CLOSE_UNAUTHORIZED) {
         this.done = true;
-        this.fail?.(new CliError("the stream ended: the token was revoked or expired; run `berth login` or check BERTH_TOKEN"));
+        this.fail?.(
+          new CliError("the stream ended: the token was revoked or expired; run `berth login` or check BERTH_TOKEN"),
+        );
         return;
       }
       const delay = Math.min(10_000, 250 * 2 ** this.attempt++);

@@ -69,7 +69,8 @@ async function nodeAction(action: "cordon" | "uncordon" | "drain", name: string,
   );
   if (opts.json) return printJson(body);
   if (action === "drain") println(`Draining ${body.name}: ${body.moving ?? 0} instance(s) move to other nodes`);
-  else println(`${body.name} is ${body.cordoned ? "cordoned: no new instances are placed on it" : "schedulable again"}`);
+  else
+    println(`${body.name} is ${body.cordoned ? "cordoned: no new instances are placed on it" : "schedulable again"}`);
 }
 
 /** Removes a node after the user typed its name again (its instances move elsewhere; its agent is disconnected). */
@@ -102,7 +103,8 @@ async function addressCmd(name: string, address: string | undefined, opts: { jso
   });
   if (opts.json) return printJson(body);
   if (body.unroutable) println(`${body.name}: address ${body.address || "-"} is not routed: ${body.unroutable}`);
-  else println(`${body.name} is routed at ${body.address}${opts.clear ? " (the address its agent connects from)" : ""}`);
+  else
+    println(`${body.name} is routed at ${body.address}${opts.clear ? " (the address its agent connects from)" : ""}`);
 }
 
 /** Registers the nodes topic. */

@@ -29,8 +29,16 @@ export function checkWebUrl(raw: string, app: string): string {
   } catch {
     u = null;
   }
-  if (!u || (u.protocol !== "http:" && u.protocol !== "https:") || u.username || u.password || !/^https?:\/\//.test(raw)) {
-    throw new CliError(`Berth answered an unexpected web URL for ${app} (${JSON.stringify(clean(raw))}); not opening it`);
+  if (
+    !u ||
+    (u.protocol !== "http:" && u.protocol !== "https:") ||
+    u.username ||
+    u.password ||
+    !/^https?:\/\//.test(raw)
+  ) {
+    throw new CliError(
+      `Berth answered an unexpected web URL for ${app} (${JSON.stringify(clean(raw))}); not opening it`,
+    );
   }
   return raw;
 }

@@ -4,7 +4,17 @@ import { seg } from "../api-client.ts";
 import type { Release } from "../api-types.ts";
 import { resolveApp } from "../app-resolver.ts";
 import { usageError } from "../errors.ts";
-import { formatAge, formatDate, formatTable, note, printFields, printJson, println, printTable, truncate } from "../output.ts";
+import {
+  formatAge,
+  formatDate,
+  formatTable,
+  note,
+  printFields,
+  printJson,
+  println,
+  printTable,
+  truncate,
+} from "../output.ts";
 import { authedClient } from "../session.ts";
 
 interface AppOpts {
@@ -74,7 +84,11 @@ async function deploy(opts: AppOpts & { image: string }): Promise<void> {
   const app = await resolveApp(opts.app);
   // The image reference is checked by the server (one grammar, one error message for every client).
   if (process.stderr.isTTY) note(`Deploying ${opts.image} to ${app} (copying the image into the platform registry)...`);
-  const { body: r } = await authedClient().post<Release>(`/apps/${seg(app)}/releases`, { image: opts.image }, { timeoutMs: DEPLOY_TIMEOUT_MS });
+  const { body: r } = await authedClient().post<Release>(
+    `/apps/${seg(app)}/releases`,
+    { image: opts.image },
+    { timeoutMs: DEPLOY_TIMEOUT_MS },
+  );
   if (opts.json) return printJson(r);
   println(`Released ${r.name} of ${app}.`);
   printFields([

@@ -78,7 +78,11 @@ async function setRole(email: string, opts: TeamOpts & { role: string }): Promis
 /** Registers the teams and members topics. */
 export function registerTeamCommands(program: Command): void {
   program.command("teams").description("list your teams and your role in each").action(listTeams);
-  program.command("teams:create").description("create a team (you become its owner)").argument("<team>", "team name").action(createTeam);
+  program
+    .command("teams:create")
+    .description("create a team (you become its owner)")
+    .argument("<team>", "team name")
+    .action(createTeam);
   program
     .command("members")
     .description("list a team's members")

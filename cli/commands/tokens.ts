@@ -15,7 +15,15 @@ async function list(opts: { json?: boolean }): Promise<void> {
   if (opts.json) return printJson(body);
   printTable(
     ["ID", "NAME", "PREFIX", "STATUS", "CREATED", "LAST USED", "EXPIRES"],
-    body.map((t) => [t.id, t.name, t.prefix, status(t), formatDate(t.createdAt), formatDate(t.lastUsedAt), formatDate(t.expiresAt)]),
+    body.map((t) => [
+      t.id,
+      t.name,
+      t.prefix,
+      status(t),
+      formatDate(t.createdAt),
+      formatDate(t.lastUsedAt),
+      formatDate(t.expiresAt),
+    ]),
     "No API tokens.",
   );
 }
@@ -24,7 +32,8 @@ async function list(opts: { json?: boolean }): Promise<void> {
 function parseDays(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 1 || n > 3650) throw usageError("--expires-in-days must be a whole number from 1 to 3650");
+  if (!/^\d+$/.test(raw) || n < 1 || n > 3650)
+    throw usageError("--expires-in-days must be a whole number from 1 to 3650");
   return n;
 }
 
@@ -35,7 +44,9 @@ async function create(opts: { json?: boolean; name?: string; expiresInDays?: str
   const { body: created } = await authedClient().post<CreatedToken>("/tokens", body);
   if (opts.json) return printJson(created);
   // The secret alone goes to stdout so `TOKEN=$(berth tokens:create)` works; the rest is for the reader.
-  note(`Created token ${created.name} (id ${created.id}${created.expiresAt ? `, expires ${formatDate(created.expiresAt)} UTC` : ""}).`);
+  note(
+    `Created token ${created.name} (id ${created.id}${created.expiresAt ? `, expires ${formatDate(created.expiresAt)} UTC` : ""}).`,
+  );
   note("Copy it now: it will not be shown again.");
   println(created.token);
 }
@@ -45,7 +56,8 @@ async function revoke(id: string, opts: { json?: boolean }): Promise<void> {
   if (opts.json) return printJson(body);
   println(`Revoked token ${body.name} (${body.id}).`);
   const current = resolveTarget().token;
-  if (current && tokenPrefix(current) === body.prefix) note("That was the token this CLI uses; run `berth login` again.");
+  if (current && tokenPrefix(current) === body.prefix)
+    note("That was the token this CLI uses; run `berth login` again.");
 }
 
 /** Registers the tokens topic. */
@@ -57,5 +69,9 @@ export function registerTokenCommands(program: Command): void {
     .option("--name <name>", "a name to recognise it by")
     .option("--expires-in-days <days>", "expire after this many days (default: never)")
     .action(create);
-  program.command("tokens:revoke").description("revoke an API token at once").argument("<id>", "token id (see `berth tokens`)").action(revoke);
+  program
+    .command("tokens:revoke")
+    .description("revoke an API token at once")
+    .argument("<id>", "token id (see `berth tokens`)")
+    .action(revoke);
 }

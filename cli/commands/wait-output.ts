@@ -10,5 +10,9 @@ export async function finishWait(api: BerthApi, app: string, goal: WaitGoal, jso
   if (json) return;
   if (st.release === null) return note(`${app} has no release yet: nothing to roll out.`);
   const ready = st.processes.map((p) => `${p.type} ${p.running}/${p.quantity}`).join(", ");
-  println(goal.kind === "release" ? `v${goal.version} of ${app} is deployed (${ready || "no process types"}).` : `${app} is running: ${ready || describeProgress(st)}.`);
+  println(
+    goal.kind === "release"
+      ? `v${goal.version} of ${app} is deployed (${ready || "no process types"}).`
+      : `${app} is running: ${ready || describeProgress(st)}.`,
+  );
 }

@@ -11,7 +11,17 @@ import { atLeast } from "@/lib/roles";
 import type { App, Team } from "@/lib/types";
 import { nameProblem } from "@/lib/validation";
 
-function CreateAppForm({ teams, team, onClose, onCreated }: { teams: Team[]; team: string; onClose: () => void; onCreated: (app: App) => void }) {
+function CreateAppForm({
+  teams,
+  team,
+  onClose,
+  onCreated,
+}: {
+  teams: Team[];
+  team: string;
+  onClose: () => void;
+  onCreated: (app: App) => void;
+}) {
   const create = useCreateApp();
   const toast = useToast();
   const [name, setName] = useState("");
@@ -43,7 +53,11 @@ function CreateAppForm({ teams, team, onClose, onCreated }: { teams: Team[]; tea
         id="app-name"
         label="App name"
         error={showProblem ? problem : undefined}
-        hint={showProblem ? undefined : "Lowercase letters, digits and dashes; starts with a letter; 2-30 characters. Used in the app's URL."}
+        hint={
+          showProblem
+            ? undefined
+            : "Lowercase letters, digits and dashes; starts with a letter; 2-30 characters. Used in the app's URL."
+        }
       >
         <Input
           id="app-name"
@@ -101,7 +115,12 @@ export function CreateAppDialog({
   onCreated?: (app: App) => void;
 }) {
   return (
-    <Dialog open={open} onClose={onClose} title="Create an app" description="An app is a git repository, its releases and the processes that run them.">
+    <Dialog
+      open={open}
+      onClose={onClose}
+      title="Create an app"
+      description="An app is a git repository, its releases and the processes that run them."
+    >
       <CreateAppForm teams={teams} team={team} onClose={onClose} onCreated={onCreated} />
     </Dialog>
   );

@@ -188,7 +188,11 @@ export function DomainsCard({ app, canEdit }: { app: string; canEdit: boolean })
               spellCheck={false}
             />
           </Field>
-          <Button type="submit" disabled={!canEdit || hostname.trim() === ""} loading={change.isPending && verifying === null}>
+          <Button
+            type="submit"
+            disabled={!canEdit || hostname.trim() === ""}
+            loading={change.isPending && verifying === null}
+          >
             Add domain
           </Button>
         </form>

@@ -21,7 +21,10 @@ describe("parseControlFrame", () => {
 
 describe("describeOutcome", () => {
   it("says the exit code when the process exited", () => {
-    expect(describeOutcome({ type: "exit", code: 130 }, true, 1000)).toMatchObject({ kind: "ended", message: expect.stringContaining("130") });
+    expect(describeOutcome({ type: "exit", code: 130 }, true, 1000)).toMatchObject({
+      kind: "ended",
+      message: expect.stringContaining("130"),
+    });
   });
 
   it("maps refusals from the error frame, or from the close code when no frame arrived", () => {
@@ -34,7 +37,9 @@ describe("describeOutcome", () => {
   });
 
   it("tells why a running session ended", () => {
-    expect(describeOutcome({ type: "ended", reason: "you were signed out" }, true, 4401).message).toContain("sign-in ended");
+    expect(describeOutcome({ type: "ended", reason: "you were signed out" }, true, 4401).message).toContain(
+      "sign-in ended",
+    );
     expect(describeOutcome({ type: "ended", reason: "you no longer have access" }, true, 4403)).toMatchObject({
       kind: "ended",
       message: "You no longer have access to this app.",

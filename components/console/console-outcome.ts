@@ -35,7 +35,10 @@ export function parseControlFrame(text: string): ExecControlFrame | null {
     const e = f.error as Record<string, unknown>;
     return {
       type: "error",
-      error: { code: typeof e.code === "string" ? e.code : "error", message: typeof e.message === "string" ? e.message : "" },
+      error: {
+        code: typeof e.code === "string" ? e.code : "error",
+        message: typeof e.message === "string" ? e.message : "",
+      },
     };
   }
   return null;
@@ -43,16 +46,35 @@ export function parseControlFrame(text: string): ExecControlFrame | null {
 
 /** Refusals when the session could not open: the error code of the `error` frame, or its close code (4000 + status). */
 const REFUSED: Record<string, { title: string; message: string }> = {
-  forbidden: { title: "You cannot open a console", message: "Opening a console needs the member role or higher in this app's team." },
-  not_found: { title: "Instance not found", message: "The instance is gone (replaced or scaled down). Pick another one and start a new session." },
-  conflict: { title: "The instance is not running", message: "It stopped or is being replaced. Pick a running instance and start a new session." },
+  forbidden: {
+    title: "You cannot open a console",
+    message: "Opening a console needs the member role or higher in this app's team.",
+  },
+  not_found: {
+    title: "Instance not found",
+    message: "The instance is gone (replaced or scaled down). Pick another one and start a new session.",
+  },
+  conflict: {
+    title: "The instance is not running",
+    message: "It stopped or is being replaced. Pick a running instance and start a new session.",
+  },
   rate_limited: {
     title: "Too many console sessions",
-    message: "You have as many sessions open as allowed (in other tabs or with berth ps:exec). Close one and try again.",
+    message:
+      "You have as many sessions open as allowed (in other tabs or with berth ps:exec). Close one and try again.",
   },
-  unavailable: { title: "The instance's node is not connected", message: "Its node agent is offline right now. Try again in a moment." },
+  unavailable: {
+    title: "The instance's node is not connected",
+    message: "Its node agent is offline right now. Try again in a moment.",
+  },
 };
-const REFUSED_BY_CLOSE: Record<number, string> = { 4403: "forbidden", 4404: "not_found", 4409: "conflict", 4429: "rate_limited", 4503: "unavailable" };
+const REFUSED_BY_CLOSE: Record<number, string> = {
+  4403: "forbidden",
+  4404: "not_found",
+  4409: "conflict",
+  4429: "rate_limited",
+  4503: "unavailable",
+};
 
 /**
  * The outcome of a closed session. `last` is the last control frame received (null if none), `started` whether the
@@ -66,17 +88,30 @@ export function describeOutcome(last: ExecControlFrame | null, started: boolean,
     const key = last?.type === "error" ? last.error.code : REFUSED_BY_CLOSE[code]!;
     const known = REFUSED[key];
     const serverMessage = last?.type === "error" ? last.error.message : "";
-    return { kind: "refused", title: known?.title ?? "Could not open a console", message: known?.message ?? (serverMessage || `Refused (${key}).`) };
+    return {
+      kind: "refused",
+      title: known?.title ?? "Could not open a console",
+      message: known?.message ?? (serverMessage || `Refused (${key}).`),
+    };
   }
   if (code === 4401) {
-    return { kind: "ended", title: "Session ended", message: "Your sign-in ended (signed out, or the session was revoked). Sign in again to open a console." };
+    return {
+      kind: "ended",
+      title: "Session ended",
+      message: "Your sign-in ended (signed out, or the session was revoked). Sign in again to open a console.",
+    };
   }
-  if (code === 4403) return { kind: "ended", title: "Session ended", message: "You no longer have access to this app." };
+  if (code === 4403)
+    return { kind: "ended", title: "Session ended", message: "You no longer have access to this app." };
   if (code === 4408) return { kind: "ended", title: "Session ended", message: "It was idle for too long." };
   if (code === 1012) return { kind: "ended", title: "Session ended", message: "The control plane restarted." };
   if (last?.type === "ended") return { kind: "ended", title: "Session ended", message: `Ended: ${last.reason}.` };
   if (!started) {
-    return { kind: "refused", title: "Could not connect", message: "The console connection could not be opened. Check your connection and try again." };
+    return {
+      kind: "refused",
+      title: "Could not connect",
+      message: "The console connection could not be opened. Check your connection and try again.",
+    };
   }
   return { kind: "ended", title: "Connection lost", message: "The connection to the console closed." };
 }

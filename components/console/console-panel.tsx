@@ -94,8 +94,8 @@ export function ConsolePanel({ app }: { app: AppDetail }) {
         title="Console"
         description={
           <>
-            A shell inside a running instance, like <code className="font-mono text-[13px]">berth ps:exec</code>.
-            Each session opened is recorded in the team's audit log; what you type is not.
+            A shell inside a running instance, like <code className="font-mono text-[13px]">berth ps:exec</code>. Each
+            session opened is recorded in the team's audit log; what you type is not.
           </>
         }
       />
@@ -131,7 +131,11 @@ export function ConsolePanel({ app }: { app: AppDetail }) {
         {/* The closed state is announced by its alert below; this line says only what is live. */}
         <p role="status" className="inline-flex items-center gap-2 pb-2 text-sm text-zinc-500">
           {session.phase === "open" ? <span aria-hidden className="size-2 rounded-full bg-emerald-500" /> : null}
-          {session.phase === "connecting" ? "Connecting…" : session.phase === "open" ? `Connected to ${session.instance}` : ""}
+          {session.phase === "connecting"
+            ? "Connecting…"
+            : session.phase === "open"
+              ? `Connected to ${session.instance}`
+              : ""}
         </p>
       </div>
       <div className="px-5 py-4">
@@ -152,7 +156,8 @@ export function ConsolePanel({ app }: { app: AppDetail }) {
         ) : null}
         {session.phase === "idle" ? (
           <div className="flex h-[28rem] items-center justify-center rounded-md border border-dashed border-zinc-300 bg-zinc-50 px-6 text-center text-sm text-zinc-500">
-            Pick an instance and open a console. The shell runs as the app&apos;s own process does, with its environment.
+            Pick an instance and open a console. The shell runs as the app&apos;s own process does, with its
+            environment.
           </div>
         ) : (
           <ConsoleTerminal
@@ -160,16 +165,23 @@ export function ConsolePanel({ app }: { app: AppDetail }) {
             app={app.name}
             instance={session.instance}
             closeRef={closeRef}
-            onStarted={() => setSession((s) => (s.phase === "connecting" && s.key === session.key ? { ...s, phase: "open" } : s))}
+            onStarted={() =>
+              setSession((s) => (s.phase === "connecting" && s.key === session.key ? { ...s, phase: "open" } : s))
+            }
             onClosed={(outcome) =>
-              setSession((s) => (s.phase !== "idle" && s.key === session.key ? { phase: "closed", key: s.key, instance: s.instance, outcome } : s))
+              setSession((s) =>
+                s.phase !== "idle" && s.key === session.key
+                  ? { phase: "closed", key: s.key, instance: s.instance, outcome }
+                  : s,
+              )
             }
           />
         )}
         <p className="mt-3 text-xs text-zinc-500">
           <kbd className="font-mono">Shift+Tab</kbd> leaves the terminal (to Close session).{" "}
-          <kbd className="font-mono">Ctrl+Shift+C</kbd> copies the selection, <kbd className="font-mono">Ctrl+Shift+V</kbd>{" "}
-          pastes (or use the browser&apos;s menu). Leaving this page or reloading it ends the session.
+          <kbd className="font-mono">Ctrl+Shift+C</kbd> copies the selection,{" "}
+          <kbd className="font-mono">Ctrl+Shift+V</kbd> pastes (or use the browser&apos;s menu). Leaving this page or
+          reloading it ends the session.
         </p>
       </div>
     </Card>

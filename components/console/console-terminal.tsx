@@ -78,7 +78,9 @@ export function ConsoleTerminal({ app, instance, onStarted, onClosed, closeRef }
         term.options.cursorBlink = false;
         term.write("\x1b[?25l"); // hide the cursor: nothing reads input any more
         callbacks.current.onClosed(
-          closedByUser ? { kind: "ended", title: "Session ended", message: "You closed the session." } : describeOutcome(last, started, ev.code),
+          closedByUser
+            ? { kind: "ended", title: "Session ended", message: "You closed the session." }
+            : describeOutcome(last, started, ev.code),
         );
       };
 
@@ -133,5 +135,11 @@ export function ConsoleTerminal({ app, instance, onStarted, onClosed, closeRef }
     };
   }, [app, instance, closeRef]);
 
-  return <div ref={box} data-testid="console-terminal" className="h-[28rem] w-full overflow-hidden rounded-md bg-zinc-900 p-2" />;
+  return (
+    <div
+      ref={box}
+      data-testid="console-terminal"
+      className="h-[28rem] w-full overflow-hidden rounded-md bg-zinc-900 p-2"
+    />
+  );
 }

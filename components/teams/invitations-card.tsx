@@ -20,7 +20,10 @@ export function InvitationsCard({ team }: { team: string }) {
   const pending = (invitations.data ?? []).filter((i) => !i.acceptedAt && new Date(i.expiresAt).getTime() > Date.now());
   return (
     <Card>
-      <CardHeader title="Pending invitations" description="Links that have not been accepted yet. Each works once, for its email address." />
+      <CardHeader
+        title="Pending invitations"
+        description="Links that have not been accepted yet. Each works once, for its email address."
+      />
       {invitations.isPending ? (
         <SkeletonRows rows={2} label="Loading invitations" />
       ) : invitations.isError ? (
@@ -64,7 +67,8 @@ export function InvitationsCard({ team }: { team: string }) {
                     onClick={() =>
                       revoke.mutate(inv.id, {
                         onSuccess: () => toast({ title: `Withdrew the invitation for ${inv.email}` }),
-                        onError: (err) => toast({ tone: "error", title: "Could not withdraw", description: errorMessage(err) }),
+                        onError: (err) =>
+                          toast({ tone: "error", title: "Could not withdraw", description: errorMessage(err) }),
                       })
                     }
                   >

@@ -14,7 +14,17 @@ import { ROLE_HELP } from "@/lib/roles";
 import { ROLES, type CreatedInvitation, type Role } from "@/lib/types";
 import { emailProblem } from "@/lib/validation";
 
-function InviteForm({ team, roles, onClose, onInvited }: { team: string; roles: Role[]; onClose: () => void; onInvited: (inv: CreatedInvitation) => void }) {
+function InviteForm({
+  team,
+  roles,
+  onClose,
+  onInvited,
+}: {
+  team: string;
+  roles: Role[];
+  onClose: () => void;
+  onInvited: (inv: CreatedInvitation) => void;
+}) {
   const add = useAddMember(team);
   const toast = useToast();
   const [email, setEmail] = useState("");
@@ -43,7 +53,12 @@ function InviteForm({ team, roles, onClose, onInvited }: { team: string; roles: 
 
   return (
     <form onSubmit={onSubmit} noValidate className="space-y-4">
-      <Field id="invite-email" label="Email" error={emailError} hint={emailError ? undefined : "People with an account join right away; others get an invitation link."}>
+      <Field
+        id="invite-email"
+        label="Email"
+        error={emailError}
+        hint={emailError ? undefined : "People with an account join right away; others get an invitation link."}
+      >
         <Input
           id="invite-email"
           type="email"
@@ -57,7 +72,12 @@ function InviteForm({ team, roles, onClose, onInvited }: { team: string; roles: 
         />
       </Field>
       <Field id="invite-role" label="Role" hint={ROLE_HELP[role]}>
-        <Select id="invite-role" value={role} onChange={(e) => setRole(e.target.value as Role)} aria-describedby="invite-role-hint">
+        <Select
+          id="invite-role"
+          value={role}
+          onChange={(e) => setRole(e.target.value as Role)}
+          aria-describedby="invite-role-hint"
+        >
           {roles.map((r) => (
             <option key={r} value={r}>
               {titleCase(r)}
@@ -85,8 +105,8 @@ function InviteLink({ invitation, onClose }: { invitation: CreatedInvitation; on
       <div className="flex items-start gap-3 rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2.5 text-sm text-emerald-900">
         <MailCheck aria-hidden className="mt-0.5 size-4 shrink-0" />
         <p>
-          Invitation for <strong className="font-medium">{invitation.email}</strong> as {invitation.role} created. Send them this
-          link: it is shown only once and expires {relativeTime(invitation.expiresAt)}.
+          Invitation for <strong className="font-medium">{invitation.email}</strong> as {invitation.role} created. Send
+          them this link: it is shown only once and expires {relativeTime(invitation.expiresAt)}.
         </p>
       </div>
       <div>
@@ -105,7 +125,17 @@ function InviteLink({ invitation, onClose }: { invitation: CreatedInvitation; on
 }
 
 /** Invite someone to a team; for emails without an account, shows the one-time accept link. */
-export function InviteDialog({ open, onClose, team, myRole }: { open: boolean; onClose: () => void; team: string; myRole: string }) {
+export function InviteDialog({
+  open,
+  onClose,
+  team,
+  myRole,
+}: {
+  open: boolean;
+  onClose: () => void;
+  team: string;
+  myRole: string;
+}) {
   const [created, setCreated] = useState<CreatedInvitation | null>(null);
   const roles = ROLES.filter((r) => r !== "owner" || myRole === "owner");
   const close = () => {
@@ -119,7 +149,11 @@ export function InviteDialog({ open, onClose, team, myRole }: { open: boolean; o
       title={created ? "Share the invitation" : `Invite to ${team}`}
       description={created ? undefined : "Add a teammate by email and choose what they can do."}
     >
-      {created ? <InviteLink invitation={created} onClose={close} /> : <InviteForm team={team} roles={roles} onClose={close} onInvited={setCreated} />}
+      {created ? (
+        <InviteLink invitation={created} onClose={close} />
+      ) : (
+        <InviteForm team={team} roles={roles} onClose={close} onInvited={setCreated} />
+      )}
     </Dialog>
   );
 }

@@ -9,7 +9,12 @@ import { atLeast } from "@/lib/roles";
 import { ROLES, type Member } from "@/lib/types";
 
 /** Badge colours of the roles, shared by members, invitations and the role guide. */
-export const roleTone: Record<string, BadgeTone> = { owner: "violet", admin: "blue", member: "neutral", viewer: "neutral" };
+export const roleTone: Record<string, BadgeTone> = {
+  owner: "violet",
+  admin: "blue",
+  member: "neutral",
+  viewer: "neutral",
+};
 
 /** Whether `me` may change `target`'s membership (mirrors the server's rule; the server decides). */
 export function canManage(me: string, target: string): boolean {
@@ -37,7 +42,8 @@ export function RoleCell({ team, member, me, isSelf }: { team: string; member: M
           { member: member.id, role: e.target.value },
           {
             onSuccess: (m) => toast({ title: `${m.email} is now ${m.role}` }),
-            onError: (err) => toast({ tone: "error", title: "Could not change the role", description: errorMessage(err) }),
+            onError: (err) =>
+              toast({ tone: "error", title: "Could not change the role", description: errorMessage(err) }),
           },
         )
       }

@@ -10,7 +10,10 @@ import { RoleCell, canManage } from "./member-role";
 function Avatar({ member }: { member: Member }) {
   const label = member.name || member.email;
   return (
-    <span aria-hidden className="flex size-8 shrink-0 items-center justify-center rounded-full bg-zinc-100 text-xs font-semibold text-zinc-600 uppercase ring-1 ring-zinc-200">
+    <span
+      aria-hidden
+      className="flex size-8 shrink-0 items-center justify-center rounded-full bg-zinc-100 text-xs font-semibold text-zinc-600 uppercase ring-1 ring-zinc-200"
+    >
       {label.charAt(0)}
     </span>
   );
@@ -83,7 +86,13 @@ export function MembersTable({
                       Leave
                     </Button>
                   ) : (
-                    <Button variant="ghost" size="icon" aria-label={`Remove ${m.email}`} title="Remove from team" onClick={() => onRemove(m)}>
+                    <Button
+                      variant="ghost"
+                      size="icon"
+                      aria-label={`Remove ${m.email}`}
+                      title="Remove from team"
+                      onClick={() => onRemove(m)}
+                    >
                       <Trash aria-hidden className="size-4" />
                     </Button>
                   )

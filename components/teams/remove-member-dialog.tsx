@@ -6,7 +6,17 @@ import { useRemoveMember, useTeams } from "@/lib/queries";
 import type { Member } from "@/lib/types";
 
 /** Confirms removing `member` from the team, or leaving it when it is the user. */
-export function RemoveMemberDialog({ team, member, isSelf, onClose }: { team: string; member: Member | null; isSelf: boolean; onClose: () => void }) {
+export function RemoveMemberDialog({
+  team,
+  member,
+  isSelf,
+  onClose,
+}: {
+  team: string;
+  member: Member | null;
+  isSelf: boolean;
+  onClose: () => void;
+}) {
   const remove = useRemoveMember(team);
   const toast = useToast();
   const router = useRouter();
@@ -20,7 +30,11 @@ export function RemoveMemberDialog({ team, member, isSelf, onClose }: { team: st
       open={member !== null}
       onClose={close}
       title={isSelf ? `Leave ${team}?` : `Remove ${member?.email ?? ""}?`}
-      description={isSelf ? "You lose access to the team's apps until someone invites you again." : "They lose access to the team's apps right away."}
+      description={
+        isSelf
+          ? "You lose access to the team's apps until someone invites you again."
+          : "They lose access to the team's apps right away."
+      }
       confirmLabel={isSelf ? "Leave team" : "Remove"}
       pending={remove.isPending}
       error={remove.error}

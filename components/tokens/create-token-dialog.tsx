@@ -43,7 +43,12 @@ function CreateTokenForm({ onClose, onCreated }: { onClose: () => void; onCreate
 
   return (
     <form onSubmit={onSubmit} noValidate className="space-y-4">
-      <Field id="token-name" label="Name" error={showProblem ? problem : undefined} hint={showProblem ? undefined : "What the token is for, e.g. “CI deploys” or “laptop”."}>
+      <Field
+        id="token-name"
+        label="Name"
+        error={showProblem ? problem : undefined}
+        hint={showProblem ? undefined : "What the token is for, e.g. “CI deploys” or “laptop”."}
+      >
         <Input
           id="token-name"
           data-autofocus
@@ -90,7 +95,8 @@ function TokenSecret({ token, onClose }: { token: CreatedApiToken; onClose: () =
       </div>
       <div className="text-[13px] text-zinc-500">
         Use it as <code className="rounded bg-zinc-100 px-1 font-mono">Authorization: Bearer …</code>, as{" "}
-        <code className="rounded bg-zinc-100 px-1 font-mono">BERTH_TOKEN</code> for the CLI, or as the password for git push.
+        <code className="rounded bg-zinc-100 px-1 font-mono">BERTH_TOKEN</code> for the CLI, or as the password for git
+        push.
       </div>
       <div className="flex justify-end pt-1">
         <Button onClick={onClose} data-autofocus>
@@ -115,7 +121,11 @@ export function CreateTokenDialog({ open, onClose }: { open: boolean; onClose: (
       title={created ? "Your new API token" : "Create an API token"}
       description={created ? undefined : "Tokens act as you for the CLI, scripts and git. Revoke them any time."}
     >
-      {created ? <TokenSecret token={created} onClose={close} /> : <CreateTokenForm onClose={close} onCreated={setCreated} />}
+      {created ? (
+        <TokenSecret token={created} onClose={close} />
+      ) : (
+        <CreateTokenForm onClose={close} onCreated={setCreated} />
+      )}
     </Dialog>
   );
 }

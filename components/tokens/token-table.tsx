@@ -13,7 +13,9 @@ function tokenState(t: ApiToken): { label: string; tone: "green" | "red" | "neut
 
 /** The user's tokens, active first then newest first; revoked ones stay listed, greyed, without actions. */
 export function TokenTable({ tokens, onRevoke }: { tokens: ApiToken[]; onRevoke: (t: ApiToken) => void }) {
-  const sorted = [...tokens].sort((a, b) => Number(Boolean(a.revokedAt)) - Number(Boolean(b.revokedAt)) || b.createdAt.localeCompare(a.createdAt));
+  const sorted = [...tokens].sort(
+    (a, b) => Number(Boolean(a.revokedAt)) - Number(Boolean(b.revokedAt)) || b.createdAt.localeCompare(a.createdAt),
+  );
   return (
     <Table aria-label="API tokens">
       <THead>
@@ -67,7 +69,12 @@ export function TokenTable({ tokens, onRevoke }: { tokens: ApiToken[]; onRevoke:
               </TD>
               <TD className="text-right">
                 {t.revokedAt ? null : (
-                  <Button variant="danger-outline" size="sm" onClick={() => onRevoke(t)} aria-label={`Revoke ${t.name}`}>
+                  <Button
+                    variant="danger-outline"
+                    size="sm"
+                    onClick={() => onRevoke(t)}
+                    aria-label={`Revoke ${t.name}`}
+                  >
                     Revoke
                   </Button>
                 )}

@@ -2,10 +2,18 @@ import type { HTMLAttributes, ReactNode } from "react";
 import { cn } from "@/lib/cn";
 
 /** A white surface with a hairline border; `tone="danger"` for destructive settings. */
-export function Card({ className, tone = "default", ...rest }: HTMLAttributes<HTMLDivElement> & { tone?: "default" | "danger" }) {
+export function Card({
+  className,
+  tone = "default",
+  ...rest
+}: HTMLAttributes<HTMLDivElement> & { tone?: "default" | "danger" }) {
   return (
     <div
-      className={cn("rounded-lg border bg-white shadow-xs", tone === "danger" ? "border-red-200" : "border-zinc-200", className)}
+      className={cn(
+        "rounded-lg border bg-white shadow-xs",
+        tone === "danger" ? "border-red-200" : "border-zinc-200",
+        className,
+      )}
       {...rest}
     />
   );
@@ -29,7 +37,13 @@ export function CardHeader({
   divider?: boolean;
 }) {
   return (
-    <div className={cn("flex flex-wrap items-start justify-between gap-3 px-5 py-4", divider && "border-b border-zinc-200", className)}>
+    <div
+      className={cn(
+        "flex flex-wrap items-start justify-between gap-3 px-5 py-4",
+        divider && "border-b border-zinc-200",
+        className,
+      )}
+    >
       <div className="min-w-0">
         <Title className="text-[15px] font-semibold text-zinc-900">{title}</Title>
         {description ? <p className="mt-0.5 text-sm text-zinc-500">{description}</p> : null}
@@ -45,7 +59,11 @@ export function CardBody({ className, ...rest }: HTMLAttributes<HTMLDivElement>)
 }
 
 /** Grey footer strip, usually with a hint on the left and the action on the right. */
-export function CardFooter({ className, tone = "default", ...rest }: HTMLAttributes<HTMLDivElement> & { tone?: "default" | "danger" }) {
+export function CardFooter({
+  className,
+  tone = "default",
+  ...rest
+}: HTMLAttributes<HTMLDivElement> & { tone?: "default" | "danger" }) {
   return (
     <div
       className={cn(

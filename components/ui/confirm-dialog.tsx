@@ -116,7 +116,11 @@ function ConfirmForm({
       ) : null}
       <FormError error={error} />
       <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-        <Button variant="secondary" onClick={onClose} data-autofocus={tone === "danger" && typeToConfirm === undefined ? true : undefined}>
+        <Button
+          variant="secondary"
+          onClick={onClose}
+          data-autofocus={tone === "danger" && typeToConfirm === undefined ? true : undefined}
+        >
           Cancel
         </Button>
         <Button

@@ -58,7 +58,9 @@ export function CopyButton({
       }}
       className={cn(
         "inline-flex size-8 shrink-0 items-center justify-center rounded-md transition-colors focus-visible:outline-2 focus-visible:outline-blue-600",
-        tone === "dark" ? "text-zinc-400 hover:bg-white/10 hover:text-white" : "text-zinc-500 hover:bg-zinc-100 hover:text-zinc-900",
+        tone === "dark"
+          ? "text-zinc-400 hover:bg-white/10 hover:text-white"
+          : "text-zinc-500 hover:bg-zinc-100 hover:text-zinc-900",
         className,
       )}
     >

@@ -41,7 +41,10 @@ export function ErrorState({
 export function FormError({ error }: { error: unknown }) {
   if (!error) return null;
   return (
-    <div role="alert" className="flex items-start gap-2 rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-700">
+    <div
+      role="alert"
+      className="flex items-start gap-2 rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-700"
+    >
       <TriangleExclamationPoint aria-hidden className="mt-0.5 size-4 shrink-0" />
       <span>{errorMessage(error)}</span>
     </div>

@@ -39,12 +39,20 @@ export const Select = forwardRef<HTMLSelectElement, SelectProps>(function Select
       <select
         ref={ref}
         aria-invalid={invalid || undefined}
-        className={cn(field, "appearance-none pr-8 pl-3", compact ? "h-8 text-[13px]" : "h-9", invalid ? "border-red-400" : "border-zinc-300")}
+        className={cn(
+          field,
+          "appearance-none pr-8 pl-3",
+          compact ? "h-8 text-[13px]" : "h-9",
+          invalid ? "border-red-400" : "border-zinc-300",
+        )}
         {...rest}
       >
         {children}
       </select>
-      <ChevronDown aria-hidden className="pointer-events-none absolute top-1/2 right-2.5 size-4 -translate-y-1/2 text-zinc-500" />
+      <ChevronDown
+        aria-hidden
+        className="pointer-events-none absolute top-1/2 right-2.5 size-4 -translate-y-1/2 text-zinc-500"
+      />
     </div>
   );
 });

@@ -89,7 +89,10 @@ export function Menu({
             setOpen(true);
           }
         }}
-        className={cn("focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600", buttonClassName)}
+        className={cn(
+          "focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600",
+          buttonClassName,
+        )}
       >
         {button}
       </button>

@@ -297,11 +297,16 @@ describe("per-app ingress (add-ons reachable only from their attached apps)", ()
   });
 
   it("ignores rules with bad names and rules for apps without an instance here", () => {
-    const { chains } = policyRestoreScript(node, team, [], [
-      { team: TEAM_A, app: "-j ACCEPT", from: ["shop"] },
-      { team: TEAM_A, app: "redis-00000000", from: ["shop"] },
-      { team: "x y", app: "postgres-1a2b3c4d", from: [] },
-    ]);
+    const { chains } = policyRestoreScript(
+      node,
+      team,
+      [],
+      [
+        { team: TEAM_A, app: "-j ACCEPT", from: ["shop"] },
+        { team: TEAM_A, app: "redis-00000000", from: ["shop"] },
+        { team: "x y", app: "postgres-1a2b3c4d", from: [] },
+      ],
+    );
     expect(chains.some((ch) => ch.includes("-A"))).toBe(false);
   });
 });

@@ -136,7 +136,10 @@ async function attachedApps(s: Services, addonIds: string[]): Promise<(id: strin
 export async function listAddons(s: Services, actor: Actor, appName: string): Promise<AddonView[]> {
   const { app } = await requireApp(s.db, actor, appName, "app:read");
   const rows = await s.db.addon.findMany({ where: { appId: app.id }, orderBy: { name: "asc" } });
-  const names = await attachedApps(s, rows.map((r) => r.id));
+  const names = await attachedApps(
+    s,
+    rows.map((r) => r.id),
+  );
   return rows.map((r) => view(r, names(r.id)));
 }
 
@@ -178,10 +181,17 @@ export interface CreateAddonInput {
  * Provisions an add-on for the app (member and above): the rows now (service app, its formation, volume and
  * credentials), the rest in the background (provision.ts); answers at once with state `provisioning`.
  */
-export async function createAddon(s: Services, actor: Actor, appName: string, input: CreateAddonInput): Promise<AddonView> {
+export async function createAddon(
+  s: Services,
+  actor: Actor,
+  appName: string,
+  input: CreateAddonInput,
+): Promise<AddonView> {
   const { app } = await requireApp(s.db, actor, appName, "app:config");
   if (!isAddonKind(input.kind))
-    throw errors.validation(`unknown add-on kind ${JSON.stringify(input.kind)}; Berth offers: ${ADDON_KINDS.join(", ")}`);
+    throw errors.validation(
+      `unknown add-on kind ${JSON.stringify(input.kind)}; Berth offers: ${ADDON_KINDS.join(", ")}`,
+    );
   const planName = input.plan ?? DEFAULT_PLAN;
   const plan = addonPlan(input.kind, planName);
   if (!plan)

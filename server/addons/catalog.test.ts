@@ -32,7 +32,11 @@ describe("add-on catalog", () => {
     expect(a.password).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(a.password).not.toBe(b.password);
     expect(postgresUrl(a, "10.88.1.1", 31000)).toBe(`postgres://${a.user}:${a.password}@10.88.1.1:31000/${a.database}`);
-    expect(credentialVars(a)).toEqual({ BERTH_PG_USER: a.user, BERTH_PG_PASSWORD: a.password, BERTH_PG_DB: a.database });
+    expect(credentialVars(a)).toEqual({
+      BERTH_PG_USER: a.user,
+      BERTH_PG_PASSWORD: a.password,
+      BERTH_PG_DB: a.database,
+    });
   });
 
   it("the command carries no credentials, drops to the postgres user, and applies the plan", () => {

@@ -76,11 +76,19 @@ export function newPostgresCredentials(): PostgresCredentials {
 }
 
 /** Config vars of the service app that carry the credentials into its container (read once, at initdb). */
-export const CREDENTIAL_VARS = { user: "BERTH_PG_USER", password: "BERTH_PG_PASSWORD", database: "BERTH_PG_DB" } as const;
+export const CREDENTIAL_VARS = {
+  user: "BERTH_PG_USER",
+  password: "BERTH_PG_PASSWORD",
+  database: "BERTH_PG_DB",
+} as const;
 
 /** The service app's config vars for `c`. */
 export function credentialVars(c: PostgresCredentials): Record<string, string> {
-  return { [CREDENTIAL_VARS.user]: c.user, [CREDENTIAL_VARS.password]: c.password, [CREDENTIAL_VARS.database]: c.database };
+  return {
+    [CREDENTIAL_VARS.user]: c.user,
+    [CREDENTIAL_VARS.password]: c.password,
+    [CREDENTIAL_VARS.database]: c.database,
+  };
 }
 
 /** The connection URL the app gets: `postgres://user:password@host:port/database`. */
@@ -177,7 +185,11 @@ export const KINDS: Readonly<Record<AddonKind, KindSpec>> = Object.freeze({
     newVars: () => credentialVars(newPostgresCredentials()),
     url: (v, host, port) =>
       postgresUrl(
-        { user: v[CREDENTIAL_VARS.user] ?? "", password: v[CREDENTIAL_VARS.password] ?? "", database: v[CREDENTIAL_VARS.database] ?? "" },
+        {
+          user: v[CREDENTIAL_VARS.user] ?? "",
+          password: v[CREDENTIAL_VARS.password] ?? "",
+          database: v[CREDENTIAL_VARS.database] ?? "",
+        },
         host,
         port,
       ),

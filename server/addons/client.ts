@@ -39,15 +39,19 @@ export async function addonClientTarget(
   name: string | undefined,
 ): Promise<{ service: { id: string; name: string }; command: string; addon: string }> {
   const kind = ADDON_CLIENTS[client];
-  if (name !== undefined && !ADDON_NAME_PATTERN.test(name)) throw errors.notFound(`add-on ${JSON.stringify(name)} of app '${app.name}'`);
+  if (name !== undefined && !ADDON_NAME_PATTERN.test(name))
+    throw errors.notFound(`add-on ${JSON.stringify(name)} of app '${app.name}'`);
   const rows = await s.db.addon.findMany({
     where: { appId: app.id, kind, ...(name !== undefined ? { name } : {}) },
     include: { serviceApp: { select: { id: true, name: true } } },
     orderBy: { name: "asc" },
   });
   if (rows.length === 0)
-    throw errors.notFound(name !== undefined ? `${kind} add-on '${name}' of app '${app.name}'` : `${kind} add-on of app '${app.name}'`);
-  if (rows.length > 1) throw errors.conflict(`${app.name} has several ${kind} add-ons; name one (${rows.map((r) => r.name).join(", ")})`);
+    throw errors.notFound(
+      name !== undefined ? `${kind} add-on '${name}' of app '${app.name}'` : `${kind} add-on of app '${app.name}'`,
+    );
+  if (rows.length > 1)
+    throw errors.conflict(`${app.name} has several ${kind} add-ons; name one (${rows.map((r) => r.name).join(", ")})`);
   const a = rows[0]!;
   if (a.state !== "available") throw errors.conflict(`add-on ${a.name} is ${a.state}, not available`);
   const addr = await serviceAddress(s, a.serviceAppId);

@@ -16,7 +16,11 @@ export interface AddonImage {
 }
 
 /** Where add-on images come from: the real one builds and pushes the stack; integration tests replace it. */
-export type AddonImageSource = (serviceApp: string, stack: StackName, onLine: (l: string) => void) => Promise<AddonImage>;
+export type AddonImageSource = (
+  serviceApp: string,
+  stack: StackName,
+  onLine: (l: string) => void,
+) => Promise<AddonImage>;
 
 /** The add-on images of this control plane, built once in control-plane.ts (services.addonImages). */
 export class AddonImages {
@@ -39,7 +43,13 @@ export class AddonImages {
     const registry = this.s.registry();
     const storage = stackStorage(builderDirOf(this.s.config.dataDir));
     const stack = await ensureStack(storage, name, { onLine });
-    const digest = await pushImage(storage, stack.image, `${serviceApp}:${name}-${stack.hash}`, registry, () => undefined);
+    const digest = await pushImage(
+      storage,
+      stack.image,
+      `${serviceApp}:${name}-${stack.hash}`,
+      registry,
+      () => undefined,
+    );
     return { imageRef: serviceApp, imageDigest: digest, stack: stack.image };
   }
 }

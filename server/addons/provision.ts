@@ -15,7 +15,10 @@ const POLL_MS = 300;
 type AuditActor = Pick<Actor, "userId" | "email" | "ip"> | null;
 
 /** Where the service's running instance is reachable: its node's address and published port; null while not running. */
-export async function serviceAddress(s: Services, serviceAppId: string): Promise<{ host: string; port: number } | null> {
+export async function serviceAddress(
+  s: Services,
+  serviceAppId: string,
+): Promise<{ host: string; port: number } | null> {
   const inst = await s.db.instance.findFirst({
     where: { appId: serviceAppId, processType: "web", desired: "running", state: "running", hostPort: { not: null } },
     include: { node: { select: { address: true } } },
@@ -49,7 +52,9 @@ export async function provisionAddon(s: Services, actor: AuditActor, id: string)
     const spec = kindSpec(a.kind);
     // Resumed after a control-plane restart: a service released already is only waited for.
     if (!(await s.db.release.findFirst({ where: { appId: a.serviceAppId }, select: { id: true } }))) {
-      const image = await s.addonImages.push(a.serviceApp.name, spec.stack, (l) => log.info({ line: l }, "add-on stack"));
+      const image = await s.addonImages.push(a.serviceApp.name, spec.stack, (l) =>
+        log.info({ line: l }, "add-on stack"),
+      );
       if (!(await still(s, id))) return;
       await createRelease(s.db, actor, {
         appId: a.serviceAppId,

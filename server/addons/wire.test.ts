@@ -39,7 +39,9 @@ describe("Redis", () => {
     const [info] = await redisCommands({ host: "127.0.0.1", port, password: "right" }, [["INFO", "clients"]]);
     expect(parseInfo(String(info)).get("connected_clients")).toBe("3");
     expect(seen.join("")).toMatch(/^\*2\r\n\$4\r\nAUTH\r\n\$5\r\nright\r\n/);
-    const err = await redisCommands({ host: "127.0.0.1", port, password: "wrong-secret" }, [["INFO"]]).catch((e: Error) => e);
+    const err = await redisCommands({ host: "127.0.0.1", port, password: "wrong-secret" }, [["INFO"]]).catch(
+      (e: Error) => e,
+    );
     expect(String(err)).toContain("WRONGPASS");
     expect(String(err)).not.toContain("wrong-secret");
   });

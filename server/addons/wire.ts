@@ -103,7 +103,8 @@ async function pgMessage(r: Reader): Promise<{ type: string; body: Buffer }> {
 
 /** The `M` field of an ErrorResponse (never the whole body: it could echo input). */
 function pgError(body: Buffer): Error {
-  for (const field of body.toString("utf8").split("\0")) if (field.startsWith("M")) return new Error(`PostgreSQL: ${field.slice(1)}`);
+  for (const field of body.toString("utf8").split("\0"))
+    if (field.startsWith("M")) return new Error(`PostgreSQL: ${field.slice(1)}`);
   return new Error("PostgreSQL error");
 }
 
@@ -117,7 +118,8 @@ export function scramProof(password: string, clientFirstBare: string, serverFirs
   const attrs = Object.fromEntries(serverFirst.split(",").map((kv) => [kv.slice(0, 1), kv.slice(2)]));
   const salt = Buffer.from(attrs.s ?? "", "base64");
   const iterations = Number(attrs.i);
-  if (!Number.isInteger(iterations) || iterations < 1 || iterations > 1_000_000) throw new Error("bad SCRAM iterations");
+  if (!Number.isInteger(iterations) || iterations < 1 || iterations > 1_000_000)
+    throw new Error("bad SCRAM iterations");
   const salted = crypto.pbkdf2Sync(password, salt, iterations, 32, "sha256");
   const clientKey = hmac(salted, "Client Key");
   const storedKey = crypto.createHash("sha256").update(clientKey).digest();
@@ -149,7 +151,8 @@ export async function pgQueryRow(
       const code = m.body.readInt32BE(0);
       if (code === 0) continue;
       if (code === 10) {
-        if (!m.body.subarray(4).toString("utf8").split("\0").includes("SCRAM-SHA-256")) throw new Error("no SCRAM-SHA-256");
+        if (!m.body.subarray(4).toString("utf8").split("\0").includes("SCRAM-SHA-256"))
+          throw new Error("no SCRAM-SHA-256");
         const data = Buffer.from(`n,,${clientFirstBare}`);
         sock.write(message("p", Buffer.concat([cstr("SCRAM-SHA-256"), int32(data.length), data])));
       } else if (code === 11) {

@@ -6,7 +6,14 @@
 import path from "node:path";
 import { Command, CommanderError } from "commander";
 import { loadConfig } from "../config.ts";
-import { archiveName, createBackup, pruneBackups, readBackupManifest, restoreBackup, type BackupManifest } from "../backup/archive.ts";
+import {
+  archiveName,
+  createBackup,
+  pruneBackups,
+  readBackupManifest,
+  restoreBackup,
+  type BackupManifest,
+} from "../backup/archive.ts";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 // `npm run backup -- --out x.tgz` runs in the project root: paths are meant relative to where the user typed it.
@@ -15,16 +22,23 @@ const userPath = (p: string) => path.resolve(process.env.INIT_CWD ?? process.cwd
 function summary(m: BackupManifest): void {
   const images = Object.values(m.images).reduce((n, ds) => n + ds.length, 0);
   out(`  created ${m.createdAt}, database at migration ${m.migration ?? "(none)"}`);
-  out(`  ${m.apps.length} app(s), ${m.gitRepos.length} git repositor${m.gitRepos.length === 1 ? "y" : "ies"}, ${images} image(s)`);
+  out(
+    `  ${m.apps.length} app(s), ${m.gitRepos.length} git repositor${m.gitRepos.length === 1 ? "y" : "ies"}, ${images} image(s)`,
+  );
   for (const a of m.apps) {
-    const at = a.version === null ? "nothing deployed" : `v${a.version}${a.imageIncluded ? "" : " (its image is NOT in the archive)"}`;
+    const at =
+      a.version === null
+        ? "nothing deployed"
+        : `v${a.version}${a.imageIncluded ? "" : " (its image is NOT in the archive)"}`;
     out(`  ${a.app}: ${at}`);
   }
 }
 
 /** Builds the command tree; `argv` as process.argv. */
 export async function runAdmin(argv: string[]): Promise<void> {
-  const program = new Command("berth-admin").description("Berth operator commands (run on the control-plane machine)").exitOverride();
+  const program = new Command("berth-admin")
+    .description("Berth operator commands (run on the control-plane machine)")
+    .exitOverride();
   program
     .command("backup")
     .description("write one consistent archive of the platform's state (database, git, release images, settings)")
@@ -40,7 +54,8 @@ export async function runAdmin(argv: string[]): Promise<void> {
       summary(m);
       if (!o.out) {
         const pruned = await pruneBackups(dir, config.backup.keep);
-        if (pruned.length > 0) out(`  removed ${pruned.length} older archive(s) (BERTH_BACKUP_KEEP=${config.backup.keep})`);
+        if (pruned.length > 0)
+          out(`  removed ${pruned.length} older archive(s) (BERTH_BACKUP_KEEP=${config.backup.keep})`);
       }
       if (m.apps.some((a) => !a.imageIncluded)) process.exitCode = 2;
     });

@@ -50,7 +50,10 @@ export async function listApps(s: Services, actor: Actor, teamName?: string) {
     include: { team: true, releases: { orderBy: { version: "desc" }, take: 1, select: { version: true } } },
     orderBy: { name: "asc" },
   });
-  const live = await appStatuses(s.db, rows.map((a) => a.id));
+  const live = await appStatuses(
+    s.db,
+    rows.map((a) => a.id),
+  );
   return rows.map((a) => toAppView(s, a, { currentRelease: a.releases[0]?.version ?? null, live: live.get(a.id) }));
 }
 
@@ -95,7 +98,11 @@ export async function updateApp(
     // Transfer: the actor must be allowed to create apps in the destination team too.
     teamId = (await requireTeam(s.db, actor, patch.team, "app:create")).team.id;
     // Its add-ons' service apps would stay in the old team (the node policy keeps teams apart): refused for now.
-    if ((await s.db.addon.count({ where: { appId: app.id } })) + (await s.db.addonAttachment.count({ where: { appId: app.id } })) > 0)
+    if (
+      (await s.db.addon.count({ where: { appId: app.id } })) +
+        (await s.db.addonAttachment.count({ where: { appId: app.id } })) >
+      0
+    )
       throw errors.conflict(`${name} has add-ons; destroy or detach them before moving the app to another team`);
   }
   const updated = await s.db.app.update({
@@ -103,11 +110,23 @@ export async function updateApp(
     data: { ...(patch.maintenance !== undefined ? { maintenance: patch.maintenance } : {}), teamId },
     include: { team: true },
   });
-  await recordAudit(s.db, actor, { teamId: app.teamId, appName: name, action: "app.update", target: name, data: patch });
+  await recordAudit(s.db, actor, {
+    teamId: app.teamId,
+    appName: name,
+    action: "app.update",
+    target: name,
+    data: patch,
+  });
   if (teamId !== app.teamId) {
     // Members of the old team only may be streaming it: their subscriptions are re-checked now.
     s.access.emit("appTeamChanged", app.id);
-    await recordAudit(s.db, actor, { teamId, appName: name, action: "app.transfer", target: name, data: { from: app.team.name } });
+    await recordAudit(s.db, actor, {
+      teamId,
+      appName: name,
+      action: "app.transfer",
+      target: name,
+      data: { from: app.team.name },
+    });
   }
   kickScheduler(s);
   return toAppView(s, updated);
@@ -149,7 +168,9 @@ export async function destroyApp(s: Services, actor: Actor, name: string) {
   forgetApp(s, name);
   // Its live subscriptions end now; they are bound to this id, so a new app with the name never reaches them.
   s.access.emit("appDestroyed", app.id);
-  await s.logs.store.remove(name).catch((err: unknown) => s.log.warn({ err, app: name }, "removing the app's logs failed"));
+  await s.logs.store
+    .remove(name)
+    .catch((err: unknown) => s.log.warn({ err, app: name }, "removing the app's logs failed"));
   await removeRepo(s.config.dataDir, name);
   // Its local images, layer cache and npm cache (now, or after a build of it that is still running; never fails).
   await discardAppStore(builderDirOf(s.config.dataDir), app.id, s.log);

@@ -58,7 +58,8 @@ export async function createUser(s: Services, input: NewUser, ip: string, forceA
 
 /** Signs a new user up, unless sign-up is closed (the first user can always sign up). */
 export async function signUp(s: Services, input: NewUser, ip: string) {
-  if (!s.config.signupOpen && (await s.db.user.count()) > 0) throw errors.forbidden("sign-up is closed on this instance");
+  if (!s.config.signupOpen && (await s.db.user.count()) > 0)
+    throw errors.forbidden("sign-up is closed on this instance");
   return createUser(s, input, ip);
 }
 

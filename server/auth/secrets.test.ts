@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { dummyPasswordHash, hashPassword, hashToken, looksLikeToken, newToken, verifyPassword, type TokenKind } from "./secrets.ts";
+import {
+  dummyPasswordHash,
+  hashPassword,
+  hashToken,
+  looksLikeToken,
+  newToken,
+  verifyPassword,
+  type TokenKind,
+} from "./secrets.ts";
 import { csrfMatches } from "./sessions.ts";
 
 describe("password hashing (scrypt)", () => {
@@ -75,7 +83,8 @@ describe("opaque tokens", () => {
   it("does not accept a token of one kind as another kind", () => {
     for (const [kind] of kinds) {
       const t = newToken(kind);
-      for (const [other] of kinds) if (other !== kind) expect(looksLikeToken(other, t), `${kind} as ${other}`).toBe(false);
+      for (const [other] of kinds)
+        if (other !== kind) expect(looksLikeToken(other, t), `${kind} as ${other}`).toBe(false);
     }
   });
 

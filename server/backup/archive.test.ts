@@ -22,6 +22,8 @@ describe("backup archive names and retention", () => {
     const names = [1, 2, 3, 4].map((d) => archiveName(new Date(Date.UTC(2026, 0, d))));
     for (const n of [...names, "notes.txt", "berth-backup-x.tar.gz.partial"]) fs.writeFileSync(path.join(dir, n), "");
     expect(await pruneBackups(dir, 2)).toEqual(names.slice(0, 2));
-    expect(fs.readdirSync(dir).sort()).toEqual(["berth-backup-x.tar.gz.partial", "notes.txt", ...names.slice(2)].sort());
+    expect(fs.readdirSync(dir).sort()).toEqual(
+      ["berth-backup-x.tar.gz.partial", "notes.txt", ...names.slice(2)].sort(),
+    );
   });
 });

@@ -90,8 +90,14 @@ export async function createBackup(dataDir: string, outFile: string): Promise<Ba
     await snapshotDatabase(dbFile, path.join(staging, "berth.db"));
     const apps = await checkDatabase(path.join(staging, "berth.db"));
     const gitRepos = await copyGitRepos(path.join(dataDir, "git"), path.join(staging, "git"));
-    await copyFileIfPresent(path.join(dataDir, "registry", "credentials.json"), path.join(staging, "registry", "credentials.json"));
-    const images = await copyRegistryImages(path.join(dataDir, "registry", "data"), path.join(staging, "registry", "data"));
+    await copyFileIfPresent(
+      path.join(dataDir, "registry", "credentials.json"),
+      path.join(staging, "registry", "credentials.json"),
+    );
+    const images = await copyRegistryImages(
+      path.join(dataDir, "registry", "data"),
+      path.join(staging, "registry", "data"),
+    );
     const manifest: BackupManifest = {
       format: FORMAT,
       createdAt: new Date().toISOString(),
@@ -115,13 +121,14 @@ export async function createBackup(dataDir: string, outFile: string): Promise<Ba
 
 /** Reads the description of an archive without unpacking the rest. */
 export async function readBackupManifest(archive: string): Promise<BackupManifest> {
-  const { stdout } = await execFileAsync("tar", ["-xzOf", archive, "--", MANIFEST_FILE], { maxBuffer: 64 * 1024 * 1024 }).catch(
-    (err: unknown) => {
-      throw new Error(`${archive} is not a Berth backup (no ${MANIFEST_FILE} inside)`, { cause: err });
-    },
-  );
+  const { stdout } = await execFileAsync("tar", ["-xzOf", archive, "--", MANIFEST_FILE], {
+    maxBuffer: 64 * 1024 * 1024,
+  }).catch((err: unknown) => {
+    throw new Error(`${archive} is not a Berth backup (no ${MANIFEST_FILE} inside)`, { cause: err });
+  });
   const parsed = BackupManifest.safeParse(JSON.parse(stdout));
-  if (!parsed.success) throw new Error(`${archive}: unsupported backup description (${parsed.error.issues[0]?.message ?? "invalid"})`);
+  if (!parsed.success)
+    throw new Error(`${archive}: unsupported backup description (${parsed.error.issues[0]?.message ?? "invalid"})`);
   return parsed.data;
 }
 

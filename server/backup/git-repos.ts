@@ -24,7 +24,11 @@ async function copyRepo(src: string, dst: string): Promise<void> {
   for (const f of ["HEAD", "config", "packed-refs"]) await copyFileIfPresent(path.join(src, f), path.join(dst, f));
   await copyTree(path.join(src, "refs"), path.join(dst, "refs"), transient);
   await copyTree(path.join(src, "objects"), path.join(dst, "objects"), transient);
-  await copyTree(src, dst, (rel) => transient(rel) || ["HEAD", "config", "packed-refs", "refs", "objects"].includes(rel));
+  await copyTree(
+    src,
+    dst,
+    (rel) => transient(rel) || ["HEAD", "config", "packed-refs", "refs", "objects"].includes(rel),
+  );
 }
 
 /** Whether every ref of the copy reaches all its objects. */
@@ -49,12 +53,23 @@ export async function copyGitRepos(srcRoot: string, dstRoot: string): Promise<st
     let ok = false;
     for (let i = 0; i < ATTEMPTS && !ok; i++) {
       // Deleted (app destroyed) since the listing: nothing to keep.
-      if (!(await fs.stat(path.join(src, "HEAD")).then(() => true, () => false))) break;
+      if (
+        !(await fs.stat(path.join(src, "HEAD")).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
       await copyRepo(src, dst);
       ok = await connected(dst);
     }
     if (ok) copied.push(name);
-    else if (await fs.stat(path.join(src, "HEAD")).then(() => true, () => false)) {
+    else if (
+      await fs.stat(path.join(src, "HEAD")).then(
+        () => true,
+        () => false,
+      )
+    ) {
       throw new Error(`git repository ${name} changed under every copy attempt (git gc?); run the backup again`);
     } else await fs.rm(dst, { recursive: true, force: true });
   }

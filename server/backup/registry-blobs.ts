@@ -22,7 +22,11 @@ const blobPath = (root: string, digest: string) => {
 
 /** Digests a manifest (or an index of manifests) references: config, layers, child manifests. */
 function referencedDigests(manifest: unknown): { blobs: string[]; manifests: string[] } {
-  const m = manifest as { config?: { digest?: unknown }; layers?: { digest?: unknown }[]; manifests?: { digest?: unknown }[] };
+  const m = manifest as {
+    config?: { digest?: unknown };
+    layers?: { digest?: unknown }[];
+    manifests?: { digest?: unknown }[];
+  };
   const ok = (d: unknown): d is string => typeof d === "string" && DIGEST.test(d);
   return {
     blobs: [m.config?.digest, ...(m.layers ?? []).map((l) => l.digest)].filter(ok),
@@ -83,10 +87,14 @@ export async function copyRegistryImages(src: string, dst: string): Promise<Copi
     if (held.size === 0) continue;
     copied.set(repo, held);
     // Tags that point at a kept manifest (the tag files are small; a tag of a pruned manifest is left out).
-    await copyTree(path.join(reposDir, repo, "_manifests", "tags"), path.join(dst, V2, "repositories", repo, "_manifests", "tags"), (rel, isDir) => {
-      const m = /(?:^|\/)sha256\/([a-f0-9]{64})$/.exec(rel);
-      return isDir && m !== null && !held.has(`sha256:${m[1]}`);
-    });
+    await copyTree(
+      path.join(reposDir, repo, "_manifests", "tags"),
+      path.join(dst, V2, "repositories", repo, "_manifests", "tags"),
+      (rel, isDir) => {
+        const m = /(?:^|\/)sha256\/([a-f0-9]{64})$/.exec(rel);
+        return isDir && m !== null && !held.has(`sha256:${m[1]}`);
+      },
+    );
   }
   return copied;
 }

@@ -22,7 +22,10 @@ export function startBackupSchedule(opts: BackupSchedule, log: Logger): () => Pr
     try {
       const m = await createBackup(opts.dataDir, file);
       const pruned = await pruneBackups(opts.dir, opts.keep);
-      log.info({ file, apps: m.apps.length, repos: m.gitRepos.length, pruned: pruned.length }, "scheduled backup written");
+      log.info(
+        { file, apps: m.apps.length, repos: m.gitRepos.length, pruned: pruned.length },
+        "scheduled backup written",
+      );
     } catch (err) {
       log.error({ err, file }, "scheduled backup failed; retrying at the next interval");
     }

@@ -13,7 +13,6 @@ import path from "node:path";
 import { runTool } from "../process/run.ts";
 import { createBuildNamespace, inNamespace, removeBuildNamespace, removeLeftoverNamespaces } from "./build-netns.ts";
 
-
 export const CNI_PLUGIN_DIR = "/usr/lib/cni";
 
 /** Destinations a build never reaches (besides the host's own addresses, refused on INPUT). */

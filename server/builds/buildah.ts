@@ -29,7 +29,6 @@ export function storageArgs(s: BuilderStorage): string[] {
   return args;
 }
 
-
 /**
  * The signature policy of a Dockerfile build (`buildah bud --signature-policy`): images may come from registries
  * (`docker` transport) and from the app's own store (its layer cache and earlier images), nothing else. A Dockerfile
@@ -167,7 +166,11 @@ export interface ImageConfig {
 /** Reads the run configuration (CMD, ENTRYPOINT, ...) of a local image. */
 export async function inspectImage(s: BuilderStorage, image: string): Promise<ImageConfig> {
   let out = "";
-  await runStreaming("buildah", [...storageArgs(s), "inspect", "--type", "image", "--", image], (l) => (out += `${l}\n`));
+  await runStreaming(
+    "buildah",
+    [...storageArgs(s), "inspect", "--type", "image", "--", image],
+    (l) => (out += `${l}\n`),
+  );
   const json = JSON.parse(out) as { OCIv1?: { config?: Record<string, unknown> } };
   const c = json.OCIv1?.config ?? {};
   const arr = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);

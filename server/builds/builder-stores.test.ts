@@ -65,13 +65,15 @@ describe("store removal", () => {
     await build;
     // The removal runs after the build in the background (buildah, umount): poll for it, up to 15 s on a loaded machine.
     // The lock is released just after the directory goes (a few ticks later), so wait for both.
-    for (let i = 0; i < 750 && (fs.existsSync(appStoreDir(dir, "app2")) || appStoreBusy(dir, "app2")); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 750 && (fs.existsSync(appStoreDir(dir, "app2")) || appStoreBusy(dir, "app2")); i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect(fs.existsSync(appStoreDir(dir, "app2"))).toBe(false);
     expect(appStoreBusy(dir, "app2")).toBe(false);
   });
 
   it("sweeps stores of apps that no longer exist and the old by-name npm caches at start", async () => {
-    for (const id of ["kept", "gone1", "gone2"]) fs.mkdirSync(path.join(appStoreDir(dir, id), "npm-cache"), { recursive: true });
+    for (const id of ["kept", "gone1", "gone2"])
+      fs.mkdirSync(path.join(appStoreDir(dir, id), "npm-cache"), { recursive: true });
     fs.mkdirSync(path.join(dir, "apps", "not an id"), { recursive: true });
     fs.mkdirSync(path.join(dir, "cache", "some-app", "npm"), { recursive: true });
     await sweepBuilderStores(dir, new Set(["kept"]), log);

@@ -53,7 +53,10 @@ export function npmCacheDir(builderDir: string, appId: string): string {
 const storeLocks = new KeyedLock();
 
 async function buildah(s: BuilderStorage, args: string[]): Promise<string> {
-  return runTool("buildah", [...storageArgs(s), ...args], { timeoutMs: BUILDAH_TIMEOUT_MS, maxOutputBytes: 64 * 1024 * 1024 });
+  return runTool("buildah", [...storageArgs(s), ...args], {
+    timeoutMs: BUILDAH_TIMEOUT_MS,
+    maxOutputBytes: 64 * 1024 * 1024,
+  });
 }
 
 /** The app store opened for maintenance: with the stack store (if there is one) so stack-based leftovers resolve. */
@@ -77,7 +80,8 @@ async function mountsBelow(dir: string): Promise<string[]> {
 export async function withAppStore<T>(builderDir: string, appId: string, fn: () => Promise<T>): Promise<T> {
   const dir = appStoreDir(builderDir, appId);
   return storeLocks.run(dir, async () => {
-    if (existsSync(path.join(dir, "storage"))) await buildah(maintenanceStorage(builderDir, appId), ["rm", "--all"]).catch(() => undefined);
+    if (existsSync(path.join(dir, "storage")))
+      await buildah(maintenanceStorage(builderDir, appId), ["rm", "--all"]).catch(() => undefined);
     return fn();
   });
 }

@@ -1,10 +1,7 @@
 // Decides how to build a source tree: its Dockerfile, or an auto-detected platform stack (like buildpacks do).
 
 export type BuildKind =
-  | { kind: "dockerfile"; dockerfile: string }
-  | { kind: "node" }
-  | { kind: "static" }
-  | { kind: "procfile" };
+  { kind: "dockerfile"; dockerfile: string } | { kind: "node" } | { kind: "static" } | { kind: "procfile" };
 
 /** Picks the build kind from the files at the root of the source (`has` answers for relative paths). */
 export function detectBuild(has: (file: string) => boolean, dockerfilePath = "Dockerfile"): BuildKind | null {

@@ -6,7 +6,9 @@ import { BuildOutput } from "./output.ts";
 describe("BuildOutput", () => {
   it("stores only the last maxStored characters while the pusher gets every line", async () => {
     const saved: string[] = [];
-    const db = { build: { update: async (q: { data: { output: string } }) => saved.push(q.data.output) } } as unknown as Db;
+    const db = {
+      build: { update: async (q: { data: { output: string } }) => saved.push(q.data.output) },
+    } as unknown as Db;
     const hub = { publish: () => undefined } as unknown as StreamPublisher;
     const pushed: string[] = [];
     const out = new BuildOutput(db, hub, "app", "build", (t) => pushed.push(t), 32);

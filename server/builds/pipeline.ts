@@ -165,7 +165,10 @@ export function createBuildPipeline(s: Services, opts: PipelineOptions): PushPro
             description: `Deploy ${update.newRev.slice(0, 8)} (image of ${reuse.commit.slice(0, 8)})`,
           });
           const imageRef = `${reuse.imageRef}@${reuse.imageDigest}`;
-          await s.db.build.update({ where: { id: buildId }, data: { status: "succeeded", imageRef, finishedAt: new Date() } });
+          await s.db.build.update({
+            where: { id: buildId },
+            data: { status: "succeeded", imageRef, finishedAt: new Date() },
+          });
           out.step(`Released v${release.version} (process types: ${Object.keys(reuse.processTypes).join(", ")})`);
           return await rollOut(s, out, app.name, release);
         }
@@ -347,4 +350,3 @@ async function rollOut(
   await out.flush();
   return true;
 }
-

@@ -108,7 +108,10 @@ describe("readPlanInputs", () => {
   });
 
   it("parses package.json and the lockfile", async () => {
-    const inputs = await readPlanInputs("node", fake({ "package.json": '{"name":"a"}', "package-lock.json": '{"v":1}' }));
+    const inputs = await readPlanInputs(
+      "node",
+      fake({ "package.json": '{"name":"a"}', "package-lock.json": '{"v":1}' }),
+    );
     expect(inputs).toEqual({ pkg: { name: "a" }, lock: { v: 1 } });
   });
 
@@ -125,7 +128,9 @@ describe("readPlanInputs", () => {
 describe("parseLsTree", () => {
   it("parses modes, types, ids and names with any characters", () => {
     const oid = "a".repeat(40);
-    const out = Buffer.from(`100644 blob ${oid}\ta b\tc\u0000120000 blob ${oid}\tlink\u0000040000 tree ${oid}\tdir\u0000`);
+    const out = Buffer.from(
+      `100644 blob ${oid}\ta b\tc\u0000120000 blob ${oid}\tlink\u0000040000 tree ${oid}\tdir\u0000`,
+    );
     expect(parseLsTree(out)).toEqual([
       { mode: "100644", type: "blob", oid, name: "a b\tc" },
       { mode: "120000", type: "blob", oid, name: "link" },

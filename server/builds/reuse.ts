@@ -14,7 +14,13 @@ export interface ReusableImage {
 }
 
 /** The image of the app's last successful build if `newRev` has the same tree and nothing else affects the build. */
-export async function findReusableImage(db: Db, appId: string, repoDir: string, newRev: string, objectEnv: ObjectEnv): Promise<ReusableImage | null> {
+export async function findReusableImage(
+  db: Db,
+  appId: string,
+  repoDir: string,
+  newRev: string,
+  objectEnv: ObjectEnv,
+): Promise<ReusableImage | null> {
   // Build-time config changes what a build produces, so with any of it we always rebuild.
   if ((await db.configVar.count({ where: { appId, buildTime: true } })) > 0) return null;
   const last = await db.build.findFirst({ where: { appId, status: "succeeded" }, orderBy: { createdAt: "desc" } });

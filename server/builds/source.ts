@@ -10,7 +10,10 @@ export async function exportCommit(repoDir: string, rev: string, dest: string, o
   await fs.mkdir(dest, { recursive: true });
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", GIT_DIR: repoDir, ...objectEnv };
   await new Promise<void>((resolve, reject) => {
-    const git = spawn("git", ["archive", "--format=tar", rev], { env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const git = spawn("git", ["archive", "--format=tar", rev], {
+      env: env as NodeJS.ProcessEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const tar = spawn("tar", ["-x", "--no-same-owner", "-C", dest], { stdio: ["pipe", "ignore", "pipe"] });
     let err = "";
     git.stderr.on("data", (d: Buffer) => (err += d.toString()));

@@ -48,7 +48,8 @@ export async function changeConfig(s: Services, actor: Actor, appName: string, c
   const keys = [...setKeys, ...change.unset, ...change.buildTime, ...change.runtimeOnly];
   if (keys.length === 0) throw errors.validation("nothing to change");
   const reserved = keys.filter((k) => RESERVED_KEYS.has(k));
-  if (reserved.length) throw errors.validation(`${reserved.join(", ")} is set by the platform and cannot be configured`);
+  if (reserved.length)
+    throw errors.validation(`${reserved.join(", ")} is set by the platform and cannot be configured`);
   const both = change.unset.filter((k) => setKeys.has(k));
   if (both.length) throw errors.validation(`${both.join(", ")} is both set and unset`);
 
@@ -66,7 +67,10 @@ export async function changeConfig(s: Services, actor: Actor, appName: string, c
       if (n.count === 0) throw errors.notFound(`config var ${key}`);
     }
     if (change.runtimeOnly.length) {
-      await tx.configVar.updateMany({ where: { appId: app.id, key: { in: change.runtimeOnly } }, data: { buildTime: false } });
+      await tx.configVar.updateMany({
+        where: { appId: app.id, key: { in: change.runtimeOnly } },
+        data: { buildTime: false },
+      });
     }
     const count = await tx.configVar.count({ where: { appId: app.id } });
     if (count > MAX_VARS) throw errors.validation(`an app can have at most ${MAX_VARS} config vars`);
@@ -76,7 +80,12 @@ export async function changeConfig(s: Services, actor: Actor, appName: string, c
       appName: app.name,
       action: "config.change",
       target: app.name,
-      data: { set: Object.keys(change.set), unset: change.unset, buildTime: change.buildTime, runtimeOnly: change.runtimeOnly },
+      data: {
+        set: Object.keys(change.set),
+        unset: change.unset,
+        buildTime: change.buildTime,
+        runtimeOnly: change.runtimeOnly,
+      },
     });
     return tx.configVar.findMany({ where: { appId: app.id }, orderBy: { key: "asc" } });
   });

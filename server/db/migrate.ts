@@ -31,7 +31,12 @@ export async function migrateDatabase(databaseUrl: string): Promise<void> {
       timeoutMs: 10 * 60 * 1000,
     });
   } catch (err) {
-    const detail = err instanceof ToolError ? `${err.stderr}\n${err.stdout}`.trim() || err.message : err instanceof Error ? err.message : String(err);
+    const detail =
+      err instanceof ToolError
+        ? `${err.stderr}\n${err.stdout}`.trim() || err.message
+        : err instanceof Error
+          ? err.message
+          : String(err);
     throw new Error(`database migration failed: ${detail}`.trim(), { cause: err });
   }
 }

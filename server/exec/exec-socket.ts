@@ -220,7 +220,12 @@ export class ExecSocketServer {
             client,
             gone.signal,
           )
-        : await this.broker.open(identity.actor, identity.credential, { ...start, instance: "instance" in req ? req.instance : undefined }, client);
+        : await this.broker.open(
+            identity.actor,
+            identity.credential,
+            { ...start, instance: "instance" in req ? req.instance : undefined },
+            client,
+          );
     } catch (err) {
       const { status, body, unexpected } = toErrorResponse(err);
       if (unexpected) this.s.log.error({ err }, "exec session failed to open");

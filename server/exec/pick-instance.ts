@@ -5,7 +5,12 @@ import { errors } from "../errors.ts";
 
 const RUNNING = "running";
 
-export async function pickExecInstance(s: Pick<Services, "db">, appId: string, appName: string, id: string | undefined) {
+export async function pickExecInstance(
+  s: Pick<Services, "db">,
+  appId: string,
+  appName: string,
+  id: string | undefined,
+) {
   if (id !== undefined) {
     const row = await s.db.instance.findFirst({ where: { id, appId } });
     if (!row) throw errors.notFound(`instance '${id}' of app '${appName}'`);

@@ -12,7 +12,12 @@ export interface CgiRequest {
 }
 
 /** Pipes the HTTP request into http-backend and its CGI output (headers, then body) into the response. */
-export function runHttpBackend(req: http.IncomingMessage, res: http.ServerResponse, cgi: CgiRequest, log: Logger): void {
+export function runHttpBackend(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  cgi: CgiRequest,
+  log: Logger,
+): void {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     GIT_PROJECT_ROOT: cgi.projectRoot,
@@ -34,7 +39,9 @@ export function runHttpBackend(req: http.IncomingMessage, res: http.ServerRespon
   const child = spawn("git", ["http-backend"], { env: env as NodeJS.ProcessEnv, stdio: ["pipe", "pipe", "pipe"] });
   req.pipe(child.stdin);
   child.stdin.on("error", () => undefined); // the backend may stop reading early on errors; its exit tells us
-  child.stderr.on("data", (d: Buffer) => log.warn({ component: "git", stderr: d.toString().slice(0, 500) }, "git http-backend"));
+  child.stderr.on("data", (d: Buffer) =>
+    log.warn({ component: "git", stderr: d.toString().slice(0, 500) }, "git http-backend"),
+  );
 
   let head = Buffer.alloc(0);
   let headersDone = false;

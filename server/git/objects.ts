@@ -41,7 +41,12 @@ async function gitOut(repoDir: string, args: string[], objectEnv: ObjectEnv, max
     ...objectEnv,
   };
   try {
-    return await runToolBuffer("git", args, { env: env as NodeJS.ProcessEnv, timeoutMs: TIMEOUT_MS, maxOutputBytes: maxBytes, name: `git ${args[0] ?? ""}` });
+    return await runToolBuffer("git", args, {
+      env: env as NodeJS.ProcessEnv,
+      timeoutMs: TIMEOUT_MS,
+      maxOutputBytes: maxBytes,
+      name: `git ${args[0] ?? ""}`,
+    });
   } catch (err) {
     if (err instanceof OutputLimitError) throw new BlobTooLargeError(`more than ${maxBytes} bytes`);
     throw err;
@@ -80,7 +85,11 @@ export async function readBlob(repoDir: string, oid: string, objectEnv: ObjectEn
 export async function treeOf(repoDir: string, rev: string, objectEnv: ObjectEnv): Promise<string | null> {
   if (!OID.test(rev)) return null;
   try {
-    return (await gitOut(repoDir, ["rev-parse", "--verify", "--quiet", `${rev}^{tree}`], objectEnv, 4096)).toString().trim() || null;
+    return (
+      (await gitOut(repoDir, ["rev-parse", "--verify", "--quiet", `${rev}^{tree}`], objectEnv, 4096))
+        .toString()
+        .trim() || null
+    );
   } catch (err) {
     if (err instanceof ToolError) return null;
     throw err;
@@ -91,7 +100,10 @@ export async function treeOf(repoDir: string, rev: string, objectEnv: ObjectEnv)
 export async function refCommit(repoDir: string, ref: string): Promise<string | null> {
   if (!/^refs\/[A-Za-z0-9._/-]+$/.test(ref)) throw new Error("invalid ref");
   try {
-    return (await gitOut(repoDir, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], {}, 4096)).toString().trim() || null;
+    return (
+      (await gitOut(repoDir, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], {}, 4096)).toString().trim() ||
+      null
+    );
   } catch (err) {
     if (err instanceof ToolError) return null;
     throw err;

@@ -15,7 +15,8 @@ export function reposRoot(dataDir: string): string {
 
 /** Path of an app's bare repository; the name is re-validated here because it becomes a path. */
 export function repoPath(dataDir: string, app: string): string {
-  if (!isValidResourceName(app)) throw new Error(`refusing repository path for invalid app name ${JSON.stringify(app)}`);
+  if (!isValidResourceName(app))
+    throw new Error(`refusing repository path for invalid app name ${JSON.stringify(app)}`);
   return path.join(reposRoot(dataDir), `${app}.git`);
 }
 

@@ -39,7 +39,13 @@ function setup() {
         ),
     },
   ) as unknown as Db;
-  const log = { error: vi.fn(), info: vi.fn(), warn: vi.fn(), debug: vi.fn(), child: () => log } as unknown as Logger & {
+  const log = {
+    error: vi.fn(),
+    info: vi.fn(),
+    warn: vi.fn(),
+    debug: vi.fn(),
+    child: () => log,
+  } as unknown as Logger & {
     error: ReturnType<typeof vi.fn>;
   };
   const config = loadConfig({ BERTH_DATA_DIR: "/nonexistent" });

@@ -121,21 +121,26 @@ export function createApi(services: Services) {
       title: "Berth API",
       version: "1",
       description:
-        "Errors are {\"error\":{\"code\",\"message\"}}. Another team's resource answers 404. WebSocket streams: see docs/api.md.",
+        'Errors are {"error":{"code","message"}}. Another team\'s resource answers 404. WebSocket streams: see docs/api.md.',
     },
   });
 
-  api.notFound((c) => c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
+  api.notFound((c) =>
+    c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
+  );
   api.onError((err, c) => {
     let e: unknown = err;
     if (err instanceof HTTPException) {
-      e = new BerthError(err.status === 413 ? "payload_too_large" : "bad_request", err.message || "malformed request", { cause: err });
+      e = new BerthError(err.status === 413 ? "payload_too_large" : "bad_request", err.message || "malformed request", {
+        cause: err,
+      });
     }
     const { status, body, unexpected } = toErrorResponse(e);
     // The rest of an oversized body is never read, so this connection cannot carry another request: say so,
     // or keep-alive clients reuse it and their next request fails with "other side closed".
     if (status === 413) c.header("Connection", "close");
-    if (unexpected) services.log.error({ err, requestId: c.get("requestId"), path: c.req.path }, "unexpected API error");
+    if (unexpected)
+      services.log.error({ err, requestId: c.get("requestId"), path: c.req.path }, "unexpected API error");
     return c.json(body, status as 500);
   });
   return api;

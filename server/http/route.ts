@@ -2,7 +2,10 @@
 import { createRoute, type RouteConfig, type z } from "@hono/zod-openapi";
 import { ErrorSchema } from "./schemas/error.ts";
 
-const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: ErrorSchema } } });
+const errorResponse = (description: string) => ({
+  description,
+  content: { "application/json": { schema: ErrorSchema } },
+});
 
 /** Error responses every authenticated route can give. */
 export const standardErrors = {

@@ -41,7 +41,10 @@ export async function restartInstances(s: Services, actor: Actor, appName: strin
   const chosen = target ? rows.filter((r) => r.processType === target || r.id === target) : rows;
   if (target && chosen.length === 0) throw errors.notFound(`process type or instance '${target}' of ${app.name}`);
   if (chosen.length === 0) throw errors.conflict(`${app.name} has no running instances to restart`);
-  await s.db.instance.updateMany({ where: { id: { in: chosen.map((r) => r.id) }, desired: "running" }, data: { desired: "replace" } });
+  await s.db.instance.updateMany({
+    where: { id: { in: chosen.map((r) => r.id) }, desired: "running" },
+    data: { desired: "replace" },
+  });
   await recordAudit(s.db, actor, {
     teamId: app.teamId,
     appName: app.name,

@@ -99,7 +99,8 @@ export class Supervisor {
     const child = spawn(command, args, { env: env ?? process.env, cwd, stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     const forward = (stream: "stdout" | "stderr") => (d: Buffer) => {
-      for (const line of d.toString().split("\n")) if (line.trim()) this.log.debug({ component: name, stream }, line.slice(0, 2000));
+      for (const line of d.toString().split("\n"))
+        if (line.trim()) this.log.debug({ component: name, stream }, line.slice(0, 2000));
     };
     child.stdout?.on("data", forward("stdout"));
     child.stderr?.on("data", forward("stderr"));

@@ -11,7 +11,8 @@ import type { CachedApp } from "./app-logs.ts";
 import { type LogEntry, lostLinesMarker, type NewLogEntry } from "./store.ts";
 
 /** Why lines an agent reports as lost are missing (docs/agent.md, log shipping). */
-const AGENT_LOST = "the node agent could not read them before their log file was rotated away (the instance logs faster than they are shipped, or the agent was disconnected for long)";
+const AGENT_LOST =
+  "the node agent could not read them before their log file was rotated away (the instance logs faster than they are shipped, or the agent was disconnected for long)";
 
 /** The part of the agent hub ingest needs (AgentHub is an EventEmitter with a `logs` event). */
 export interface LogEventSource {
@@ -31,7 +32,6 @@ export interface LogsMessage {
 }
 
 const APP_CACHE_MS = 5_000;
-
 
 /** The app named `name` (id, team), or null; cached briefly per control plane. */
 async function findApp(s: Services, name: string): Promise<CachedApp["app"]> {
@@ -81,9 +81,7 @@ export async function ingestBatch(
   };
   const owner = { processType: batch.processType, instance: batch.instanceId, release: batch.release };
   const marker: NewLogEntry[] =
-    batch.lost !== undefined
-      ? [{ ...lostLinesMarker(batch.lost, AGENT_LOST), ...owner }]
-      : [];
+    batch.lost !== undefined ? [{ ...lostLinesMarker(batch.lost, AGENT_LOST), ...owner }] : [];
   await appendTo(s, app, [
     ...marker,
     ...batch.lines.map((l) => ({

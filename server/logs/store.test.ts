@@ -129,7 +129,11 @@ describe("LogStore", () => {
     const store = new LogStore(root);
     await store.append(shop, many(2, "ok"));
     // Make the current segment unwritable (a directory in its place), as a full disk makes every write fail.
-    const seg = path.join(root, "shop", fs.readdirSync(path.join(root, "shop")).find((f) => f.endsWith(".ndjson"))!);
+    const seg = path.join(
+      root,
+      "shop",
+      fs.readdirSync(path.join(root, "shop")).find((f) => f.endsWith(".ndjson"))!,
+    );
     const saved = fs.readFileSync(seg);
     fs.rmSync(seg);
     fs.mkdirSync(seg);

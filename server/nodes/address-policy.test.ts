@@ -73,14 +73,14 @@ describe("routeAddress", () => {
       address: "127.0.0.1",
       unroutable: null,
     });
-    expect(routeAddress({ observed: "192.0.2.10", override: null, local: true, reported: "fd00::1" }, own).address).toBe(
-      "127.0.0.1",
-    );
+    expect(
+      routeAddress({ observed: "192.0.2.10", override: null, local: true, reported: "fd00::1" }, own).address,
+    ).toBe("127.0.0.1");
   });
   it("never trusts the reported address of any other node", () => {
-    expect(routeAddress({ observed: "10.0.0.7", override: null, local: false, reported: "10.0.0.99" }, own).address).toBe(
-      "10.0.0.7",
-    );
+    expect(
+      routeAddress({ observed: "10.0.0.7", override: null, local: false, reported: "10.0.0.99" }, own).address,
+    ).toBe("10.0.0.7");
   });
   it("prefers the admin's address, validated the same way", () => {
     expect(routeAddress({ observed: "10.0.0.7", override: "10.0.0.8", local: false }, own)).toEqual({

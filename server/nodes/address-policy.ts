@@ -118,7 +118,8 @@ export function routeAddress(
   own: ReadonlySet<string>,
 ): { address: string; unroutable: string | null } {
   if (n.override) return { address: n.override, unroutable: n.local ? null : unroutableReason(n.override, own) };
-  if (n.local) return { address: n.reported && net.isIPv4(n.reported) ? n.reported : LOCAL_NODE_ADDRESS, unroutable: null };
+  if (n.local)
+    return { address: n.reported && net.isIPv4(n.reported) ? n.reported : LOCAL_NODE_ADDRESS, unroutable: null };
   if (!n.observed) return { address: "", unroutable: "no address observed for the agent's connection" };
   return { address: n.observed, unroutable: unroutableReason(n.observed, own) };
 }

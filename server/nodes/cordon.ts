@@ -16,7 +16,11 @@ async function nodeFor(s: Services, actor: Actor, id: string) {
 export async function setCordon(s: Services, actor: Actor, id: string, cordoned: boolean) {
   const node = await nodeFor(s, actor, id);
   await s.db.node.update({ where: { id }, data: { cordoned } });
-  await recordAudit(s.db, actor, { teamId: node.teamId, action: cordoned ? "node.cordon" : "node.uncordon", target: node.name });
+  await recordAudit(s.db, actor, {
+    teamId: node.teamId,
+    action: cordoned ? "node.cordon" : "node.uncordon",
+    target: node.name,
+  });
   kickScheduler(s);
   return { id, name: node.name, cordoned };
 }
@@ -25,8 +29,16 @@ export async function setCordon(s: Services, actor: Actor, id: string, cordoned:
 export async function drainNode(s: Services, actor: Actor, id: string) {
   const node = await nodeFor(s, actor, id);
   await s.db.node.update({ where: { id }, data: { cordoned: true } });
-  const moved = await s.db.instance.updateMany({ where: { nodeId: id, desired: "running" }, data: { desired: "replace" } });
-  await recordAudit(s.db, actor, { teamId: node.teamId, action: "node.drain", target: node.name, data: { instances: moved.count } });
+  const moved = await s.db.instance.updateMany({
+    where: { nodeId: id, desired: "running" },
+    data: { desired: "replace" },
+  });
+  await recordAudit(s.db, actor, {
+    teamId: node.teamId,
+    action: "node.drain",
+    target: node.name,
+    data: { instances: moved.count },
+  });
   kickScheduler(s);
   return { id, name: node.name, cordoned: true, moving: moved.count };
 }

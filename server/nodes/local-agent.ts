@@ -88,7 +88,10 @@ export async function startLocalAgent(s: Services): Promise<Supervisor | null> {
     s.log.child({ component: "local-agent" }),
   );
   sup.start();
-  s.health.register("local-agent", localAgentProbe(s, () => sup.state()));
+  s.health.register(
+    "local-agent",
+    localAgentProbe(s, () => sup.state()),
+  );
   s.log.info({ node: env.BERTH_NODE_NAME, bridge: env.BERTH_CNI_BRIDGE }, "local node agent started");
   return sup;
 }

@@ -40,7 +40,12 @@ export function findLeftovers(match: LeftoverMatch): number[] {
 }
 
 /** SIGTERM to every leftover matching `match`, SIGKILL to those still running after `graceMs`; resolves once gone. */
-export async function stopLeftovers(match: LeftoverMatch, what: string, log: Logger, graceMs = 10_000): Promise<number[]> {
+export async function stopLeftovers(
+  match: LeftoverMatch,
+  what: string,
+  log: Logger,
+  graceMs = 10_000,
+): Promise<number[]> {
   const pids = findLeftovers(match);
   if (pids.length === 0) return pids;
   log.warn({ pids }, `stopping the ${what} left running by an earlier control plane`);
@@ -54,7 +59,7 @@ export async function stopLeftovers(match: LeftoverMatch, what: string, log: Log
     }
   };
   const wait = async (ms: number) => {
-    for (const end = Date.now() + ms; Date.now() < end && pids.some(processAlive); )
+    for (const end = Date.now() + ms; Date.now() < end && pids.some(processAlive);)
       await new Promise((r) => setTimeout(r, 100));
   };
   signal("SIGTERM");

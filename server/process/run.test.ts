@@ -9,7 +9,9 @@ describe("runTool", () => {
   });
 
   it("rejects a non-zero exit with the tool's name, code, stderr tail and stdout tail", async () => {
-    const err = await runTool("sh", ["-c", "echo out; echo broken thing >&2; exit 3"], { name: "mytool" }).catch((e: unknown) => e);
+    const err = await runTool("sh", ["-c", "echo out; echo broken thing >&2; exit 3"], { name: "mytool" }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ToolError);
     const e = err as ToolError;
     expect(e.tool).toBe("mytool");
@@ -36,7 +38,9 @@ describe("runTool", () => {
   });
 
   it("refuses more output than the cap instead of truncating", async () => {
-    const err = await runToolBuffer("head", ["-c", "100000", "/dev/zero"], { maxOutputBytes: 1000 }).catch((e: unknown) => e);
+    const err = await runToolBuffer("head", ["-c", "100000", "/dev/zero"], { maxOutputBytes: 1000 }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(OutputLimitError);
     expect((await runToolBuffer("head", ["-c", "1000", "/dev/zero"], { maxOutputBytes: 1000 })).length).toBe(1000);
   });

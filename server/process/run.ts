@@ -54,7 +54,11 @@ function supervise(command: string, args: string[], opts: RunOptions, sinks: Sin
   const name = opts.name ?? path.basename(command);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let timedOut = false;
     let overflow = false;
     let stderrTail = "";
@@ -90,7 +94,14 @@ function supervise(command: string, args: string[], opts: RunOptions, sinks: Sin
       if (timedOut) reject(new TimeLimitError(`${name} exceeded the time limit of ${Math.round(timeoutMs / 1000)} s`));
       else if (overflow) reject(new OutputLimitError(`${name} printed more than the limit`));
       else if (code !== 0)
-        reject(new ToolError(name, code, tail, `${name} exited with code ${code}${sinks.tailInMessage && tail ? `: ${tail.slice(-500)}` : ""}`));
+        reject(
+          new ToolError(
+            name,
+            code,
+            tail,
+            `${name} exited with code ${code}${sinks.tailInMessage && tail ? `: ${tail.slice(-500)}` : ""}`,
+          ),
+        );
       else resolve();
     });
   });
@@ -154,12 +165,17 @@ export async function runStreaming(
   };
   const out = split();
   // Streaming has no default time limit: the callers set the build's own.
-  await supervise(command, args, { ...opts, timeoutMs: opts.timeoutMs ?? 0 }, {
-    tailInMessage: false,
-    onStdout: (d) => {
-      out(d);
-      return true;
+  await supervise(
+    command,
+    args,
+    { ...opts, timeoutMs: opts.timeoutMs ?? 0 },
+    {
+      tailInMessage: false,
+      onStdout: (d) => {
+        out(d);
+        return true;
+      },
+      onStderr: split(),
     },
-    onStderr: split(),
-  });
+  );
 }

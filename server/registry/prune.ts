@@ -5,7 +5,13 @@ import type { Services } from "../context.ts";
 import type { RegistryInfo } from "../service-types.ts";
 
 /** Deletes the manifests of an app's releases beyond the newest `keep`; returns the digests deleted. */
-export async function pruneReleaseImages(s: Services, appId: string, appName: string, registry: RegistryInfo, keep: number): Promise<string[]> {
+export async function pruneReleaseImages(
+  s: Services,
+  appId: string,
+  appName: string,
+  registry: RegistryInfo,
+  keep: number,
+): Promise<string[]> {
   const releases = await s.db.release.findMany({
     where: { appId, imageRef: appName },
     orderBy: { version: "desc" },
@@ -19,7 +25,10 @@ export async function pruneReleaseImages(s: Services, appId: string, appName: st
   const auth = `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString("base64")}`;
   const deleted: string[] = [];
   for (const digest of old) {
-    const res = await fetch(`http://${registry.host}/v2/${appName}/manifests/${digest}`, { method: "DELETE", headers: { authorization: auth } });
+    const res = await fetch(`http://${registry.host}/v2/${appName}/manifests/${digest}`, {
+      method: "DELETE",
+      headers: { authorization: auth },
+    });
     // 404: already gone (an earlier prune); anything else is logged and retried after the next release.
     if (res.status === 202 || res.status === 404) deleted.push(digest);
     else s.log.warn({ app: appName, digest, status: res.status }, "could not delete an old release image");

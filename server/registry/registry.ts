@@ -71,9 +71,14 @@ export async function startRegistry(root: string, port: number, log: Logger): Pr
   // One left serving by a control plane killed with -9 stops first: garbage collection needs the store to itself.
   await stopLeftovers({ argv: ["docker-registry", "serve", configFile] }, "image registry", log);
   const addr = `127.0.0.1:${port === 0 ? await freeLoopbackPort() : port}`;
-  await fs.writeFile(configFile, registryConfig(path.join(root, "data"), addr, htpasswd, creds.httpSecret), { mode: 0o600 });
+  await fs.writeFile(configFile, registryConfig(path.join(root, "data"), addr, htpasswd, creds.httpSecret), {
+    mode: 0o600,
+  });
   // Reclaim blobs of manifests deleted by pruning while the registry is not serving (the only safe time).
-  const hasRepos = await fs.stat(path.join(root, "data", "docker", "registry", "v2", "repositories")).then(() => true, () => false);
+  const hasRepos = await fs.stat(path.join(root, "data", "docker", "registry", "v2", "repositories")).then(
+    () => true,
+    () => false,
+  );
   await new Promise<void>((resolve) => {
     if (!hasRepos) return resolve();
     execFile("docker-registry", ["garbage-collect", configFile], (err) => {
@@ -85,7 +90,10 @@ export async function startRegistry(root: string, port: number, log: Logger): Pr
   sup.start();
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const status = await fetch(`http://${addr}/v2/`).then((r) => r.status, () => 0);
+    const status = await fetch(`http://${addr}/v2/`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 401 || status === 200) break;
     if (Date.now() > deadline) {
       await sup.stop();

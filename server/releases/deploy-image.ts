@@ -41,23 +41,14 @@ async function skopeo(
     );
   } catch (err) {
     const reason =
-      lines.find((l) =>
-        /error|denied|unauthorized|not found|no such host|refused/i.test(l),
-      ) ?? (err as Error).message;
-    throw errors.validation(
-      `cannot pull the image: ${reason.replace(/^time=.*?msg="?/, "").slice(0, 300)}`,
-    );
+      lines.find((l) => /error|denied|unauthorized|not found|no such host|refused/i.test(l)) ?? (err as Error).message;
+    throw errors.validation(`cannot pull the image: ${reason.replace(/^time=.*?msg="?/, "").slice(0, 300)}`);
   }
   return out;
 }
 
 /** Copies `image` into the registry as the app's image and creates a release from it. */
-export async function deployImage(
-  s: Services,
-  actor: Actor,
-  appName: string,
-  image: string,
-) {
+export async function deployImage(s: Services, actor: Actor, appName: string, image: string) {
   const { app } = await requireApp(s.db, actor, appName, "app:deploy");
   // Only after the permission check: a caller who may not deploy learns 403/404, not whether the registry is up.
   const registry: RegistryInfo = s.registry();
@@ -121,9 +112,7 @@ export async function deployImage(
         }
       ).config ?? {};
     if (!config.Cmd?.length && !config.Entrypoint?.length)
-      throw errors.validation(
-        "the image has no CMD or ENTRYPOINT to run as web",
-      );
+      throw errors.validation("the image has no CMD or ENTRYPOINT to run as web");
     const release = await publishRelease(
       s,
       actor,
@@ -154,7 +143,11 @@ async function pullIsolated(s: Services, image: string, dest: string): Promise<v
   const ns = await acquireBuildNamespace(builderDirOf(s.config.dataDir)).catch((err: unknown) => {
     // Never fall back to the host's network: without the isolated network, no pull of a tenant-chosen reference.
     s.log.warn({ err }, "isolated network for image pulls unavailable");
-    throw new BerthError("unavailable", "cannot pull images from registries now: the isolated build network is unavailable", { cause: err });
+    throw new BerthError(
+      "unavailable",
+      "cannot pull images from registries now: the isolated build network is unavailable",
+      { cause: err },
+    );
   });
   try {
     await withAuthFile([], (noCreds) =>

@@ -63,8 +63,13 @@ export function toReleaseView(r: ReleaseRow, createdBy: string | null, revealCon
 export async function createRelease(db: Db, actor: Pick<Actor, "userId" | "email" | "ip"> | null, r: NewRelease) {
   return db.$transaction(async (tx) => {
     await r.prepare?.(tx);
-    const vars = r.config === undefined ? await tx.configVar.findMany({ where: { appId: r.appId }, orderBy: { key: "asc" } }) : [];
-    const last = await tx.release.findFirst({ where: { appId: r.appId }, orderBy: { version: "desc" }, select: { version: true } });
+    const vars =
+      r.config === undefined ? await tx.configVar.findMany({ where: { appId: r.appId }, orderBy: { key: "asc" } }) : [];
+    const last = await tx.release.findFirst({
+      where: { appId: r.appId },
+      orderBy: { version: "desc" },
+      select: { version: true },
+    });
     const release = await tx.release.create({
       data: {
         appId: r.appId,
@@ -107,7 +112,10 @@ async function creatorEmails(db: Db, ids: (string | null)[]) {
 export async function listReleases(s: Services, actor: Actor, appName: string, limit = 50) {
   const { app, role } = await requireApp(s.db, actor, appName, "app:read");
   const rows = await s.db.release.findMany({ where: { appId: app.id }, orderBy: { version: "desc" }, take: limit });
-  const emails = await creatorEmails(s.db, rows.map((r) => r.createdById));
+  const emails = await creatorEmails(
+    s.db,
+    rows.map((r) => r.createdById),
+  );
   const reveal = can(role, "config:reveal");
   return rows.map((r) => toReleaseView(r, r.createdById ? (emails.get(r.createdById) ?? null) : null, reveal));
 }

@@ -16,7 +16,10 @@ export async function rollback(s: Services, actor: Actor, appName: string, versi
     source = await s.db.release.findUnique({ where: { appId_version: { appId: app.id, version } } });
     if (!source) throw errors.notFound(`release v${version} of ${app.name}`);
   } else {
-    const current = await s.db.release.findFirst({ where: { appId: app.id, status: "deployed" }, orderBy: { version: "desc" } });
+    const current = await s.db.release.findFirst({
+      where: { appId: app.id, status: "deployed" },
+      orderBy: { version: "desc" },
+    });
     if (!current) throw errors.conflict(`${app.name} has no deployed release to roll back from`);
     source = await s.db.release.findFirst({
       where: { appId: app.id, version: { lt: current.version }, status: { in: ["deployed", "superseded"] } },
@@ -40,7 +43,9 @@ export async function rollback(s: Services, actor: Actor, appName: string, versi
     // Config vars become exactly the snapshot; a var's build-time flag stays as it was.
     prepare: async (tx) => {
       const buildTime = new Set(
-        (await tx.configVar.findMany({ where: { appId: app.id, buildTime: true }, select: { key: true } })).map((v) => v.key),
+        (await tx.configVar.findMany({ where: { appId: app.id, buildTime: true }, select: { key: true } })).map(
+          (v) => v.key,
+        ),
       );
       await tx.configVar.deleteMany({ where: { appId: app.id } });
       for (const [key, value] of Object.entries(config)) {

@@ -31,7 +31,10 @@ export interface StoredCert {
  * HAProxy's certificate look different for one serial in 16, and it was loaded again.
  */
 export function certSerial(hex: string): string {
-  return hex.trim().toUpperCase().replace(/^0+(?=.)/, "");
+  return hex
+    .trim()
+    .toUpperCase()
+    .replace(/^0+(?=.)/, "");
 }
 
 /** Reads the certificate part of a combined PEM; undefined when it is unreadable or not for `host`. */
@@ -104,7 +107,11 @@ export interface Issuer {
 
 function openssl(args: string[], cwd: string): Promise<string> {
   // A minimal environment: OPENSSL_CONF and friends of ours never change what it does.
-  return runTool(OPENSSL, args, { cwd, timeoutMs: 30_000, env: { PATH: "/usr/bin:/bin", NODE_ENV: process.env.NODE_ENV } });
+  return runTool(OPENSSL, args, {
+    cwd,
+    timeoutMs: 30_000,
+    env: { PATH: "/usr/bin:/bin", NODE_ENV: process.env.NODE_ENV },
+  });
 }
 
 /** A local CA (`<tls>/ca/root.crt`, key 0600), created once; clients that should trust it are given root.crt. */
@@ -135,8 +142,14 @@ export class InternalIssuer implements Issuer {
           "extendedKeyUsage=serverAuth\n",
       );
       await openssl(
-        ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-          .concat(["-keyout", "leaf.key", "-out", "leaf.csr", "-subj", `/CN=${host}`]),
+        ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"].concat([
+          "-keyout",
+          "leaf.key",
+          "-out",
+          "leaf.csr",
+          "-subj",
+          `/CN=${host}`,
+        ]),
         work,
       );
       await openssl(

@@ -217,16 +217,33 @@ describe("parseHaproxyAccess", () => {
 
 describe("renderHaproxyConfig threads", () => {
   it("sets nbthread, 1 unless given", () => {
-    const input = { listen: { host: "127.0.0.1", port: 8080 }, adminSocket: "/d/a.sock", mapFile: MAP, maxBodyBytes: 10 };
+    const input = {
+      listen: { host: "127.0.0.1", port: 8080 },
+      adminSocket: "/d/a.sock",
+      mapFile: MAP,
+      maxBodyBytes: 10,
+    };
     expect(renderHaproxyConfig(input, emptyState({ backends: 1, slots: 1 }))).toMatch(/^  nbthread 1$/m);
-    expect(renderHaproxyConfig({ ...input, threads: 4 }, emptyState({ backends: 1, slots: 1 }))).toMatch(/^  nbthread 4$/m);
+    expect(renderHaproxyConfig({ ...input, threads: 4 }, emptyState({ backends: 1, slots: 1 }))).toMatch(
+      /^  nbthread 4$/m,
+    );
   });
 });
 
 describe("isoFromMs", () => {
   it("matches Date.toISOString across seconds, millisecond padding and rounding", () => {
     const base = Date.UTC(2026, 11, 2, 23, 59, 59);
-    for (const ms of [base, base + 1, base + 9, base + 10, base + 99, base + 100, base + 999, base + 1000, base + 61_234])
+    for (const ms of [
+      base,
+      base + 1,
+      base + 9,
+      base + 10,
+      base + 99,
+      base + 100,
+      base + 999,
+      base + 1000,
+      base + 61_234,
+    ])
       expect(isoFromMs(ms)).toBe(new Date(ms).toISOString());
     expect(isoFromMs(base + 0.6)).toBe(new Date(base + 1).toISOString());
     expect(isoFromMs(base - 1)).toBe(new Date(base - 1).toISOString()); // back into the previous second

@@ -61,7 +61,9 @@ function bindHost(host: string): string {
  */
 function tlsBind(input: HaproxyConfigInput): string[] {
   if (!input.tls) return [];
-  return [`  bind ${bindHost(input.listen.host)}:${input.tls.port} ssl crt-list ${input.tls.crtList} alpn h2,http/1.1 strict-sni`];
+  return [
+    `  bind ${bindHost(input.listen.host)}:${input.tls.port} ssl crt-list ${input.tls.crtList} alpn h2,http/1.1 strict-sni`,
+  ];
 }
 
 /** ACME HTTP-01 answers, before the host is looked up (they belong to no app, so no app's log shows them). */
@@ -147,7 +149,10 @@ export function renderHaproxyConfig(input: HaproxyConfigInput, state: RuntimeSta
     // No proxy in front of us is trusted: forwarded headers are always ours.
     "  http-request set-header X-Forwarded-For %[src]",
     ...(input.tls
-      ? ["  http-request set-header X-Forwarded-Proto https if { ssl_fc }", "  http-request set-header X-Forwarded-Proto http if !{ ssl_fc }"]
+      ? [
+          "  http-request set-header X-Forwarded-Proto https if { ssl_fc }",
+          "  http-request set-header X-Forwarded-Proto http if !{ ssl_fc }",
+        ]
       : ["  http-request set-header X-Forwarded-Proto http"]),
     "  http-request set-header X-Forwarded-Host %[req.hdr(host)]",
     "  http-after-response set-header X-Request-Id %[unique-id]",
@@ -181,4 +186,3 @@ export function renderHaproxyConfig(input: HaproxyConfigInput, state: RuntimeSta
   }
   return lines.join("\n");
 }
-

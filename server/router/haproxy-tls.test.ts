@@ -13,13 +13,17 @@ describe("tlsCommandSucceeded", () => {
     expect(tlsCommandSucceeded(`new ssl cert ${P}`, `New empty certificate store '${P}'!\n`)).toBe(true);
     expect(tlsCommandSucceeded(`new ssl cert ${P}`, `Certificate '${P}' already exists!`)).toBe(false);
     // Prompt mode prints "+ " per payload line before the answer.
-    expect(tlsCommandSucceeded(`set ssl cert ${P} <<\nPEM`, `+ + + Transaction created for certificate ${P}!`)).toBe(true);
+    expect(tlsCommandSucceeded(`set ssl cert ${P} <<\nPEM`, `+ + + Transaction created for certificate ${P}!`)).toBe(
+      true,
+    );
     expect(tlsCommandSucceeded(`set ssl cert ${P} <<\nPEM`, "+ + unable to load the certificate")).toBe(false);
     expect(tlsCommandSucceeded(`commit ssl cert ${P}`, `Committing ${P}\nSuccess!\n`)).toBe(true);
     expect(tlsCommandSucceeded(`commit ssl cert ${P}`, `Committing ${P}\nFailed!\n`)).toBe(false);
     expect(tlsCommandSucceeded(`add ssl crt-list /d/l <<\n${P} a.example`, "+ Inserting ...\nSuccess!")).toBe(true);
     expect(tlsCommandSucceeded(`del ssl crt-list /d/l ${P}`, `Entry '${P}' deleted in crtlist '/d/l'!`)).toBe(true);
-    expect(tlsCommandSucceeded(`del ssl cert ${P}`, "Can't remove the certificate: certificate is still in use!")).toBe(false);
+    expect(tlsCommandSucceeded(`del ssl cert ${P}`, "Can't remove the certificate: certificate is still in use!")).toBe(
+      false,
+    );
     expect(tlsCommandSucceeded("add map /d/certs.map a.example 1", "")).toBe(true);
     expect(tlsCommandSucceeded("add map /d/certs.map a.example 1", "Unknown map identifier")).toBe(false);
   });
@@ -55,8 +59,16 @@ describe("parseCert", () => {
     try {
       execFileSync(
         "/usr/bin/openssl",
-        ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"]
-          .concat(["-keyout", "k.pem", "-out", "c.pem", "-subj", "/CN=a.example", "-addext", "subjectAltName=DNS:a.example"]),
+        ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"].concat([
+          "-keyout",
+          "k.pem",
+          "-out",
+          "c.pem",
+          "-subj",
+          "/CN=a.example",
+          "-addext",
+          "subjectAltName=DNS:a.example",
+        ]),
         { cwd: dir, stdio: "ignore" },
       );
       const pem = fs.readFileSync(path.join(dir, "c.pem"), "utf8") + fs.readFileSync(path.join(dir, "k.pem"), "utf8");

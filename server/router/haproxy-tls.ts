@@ -271,7 +271,8 @@ export function tlsCommandSucceeded(command: string, answer: string): boolean {
   if (/^(add|set|del) map /.test(command)) return text === "";
   if (command.startsWith("new ssl cert ")) return /^New empty certificate store/.test(text);
   if (command.startsWith("set ssl cert ")) return /^Transaction (created|updated)/.test(text);
-  if (command.startsWith("commit ssl cert ") || command.startsWith("add ssl crt-list ")) return /Success!\s*$/.test(text);
+  if (command.startsWith("commit ssl cert ") || command.startsWith("add ssl crt-list "))
+    return /Success!\s*$/.test(text);
   if (command.startsWith("del ssl ")) return /deleted/i.test(text) && !/error|can't|cannot|not found/i.test(text);
   return false;
 }

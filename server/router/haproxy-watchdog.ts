@@ -72,7 +72,10 @@ export class HaproxyWatchdog {
         this.info.startedAt = new Date();
         this.o.log.warn({ pid: this.o.proc.masterPid() }, "haproxy restarted with the latest routes");
       } catch (err) {
-        this.o.log.error({ err: err instanceof Error ? err.message : String(err) }, "restarting haproxy failed; retrying");
+        this.o.log.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          "restarting haproxy failed; retrying",
+        );
       }
     });
   }

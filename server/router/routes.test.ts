@@ -123,7 +123,9 @@ describe("assertHttps", () => {
 
   it("accepts the internal issuer and an ACME CA with an email", () => {
     expect(() => assertHttps({ port: 8443, issuer: "internal" }, 8080)).not.toThrow();
-    expect(() => assertHttps({ port: 443, issuer: "acme", acmeEmail: "ops@example.com", acmeCa: LETS_ENCRYPT }, 80)).not.toThrow();
+    expect(() =>
+      assertHttps({ port: 443, issuer: "acme", acmeEmail: "ops@example.com", acmeCa: LETS_ENCRYPT }, 80),
+    ).not.toThrow();
   });
 });
 

@@ -23,7 +23,6 @@ export interface HttpsOptions {
   acmeCa?: string;
 }
 
-
 /** Request bodies above this many bytes get 413 unless limits.maxBodyBytes says otherwise. */
 export const DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024;
 /** Let's Encrypt's production directory: the ACME CA when none is configured. */

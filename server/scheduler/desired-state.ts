@@ -73,10 +73,9 @@ export class DesiredStates {
         entries.push(entry);
       }
       const ingress = ingressFor(entries, apps);
-      const key = [
-        ...entries.map((e) => e.fp).sort(),
-        ...(ingress.length > 0 ? [JSON.stringify(ingress)] : []),
-      ].join("\n");
+      const key = [...entries.map((e) => e.fp).sort(), ...(ingress.length > 0 ? [JSON.stringify(ingress)] : [])].join(
+        "\n",
+      );
       if (this.lastSent.get(nodeId) === key) continue;
       // Nodes are independent and a pass does not wait for their acknowledgements (an agent busy starting 50
       // instances must not hold up the next pass for everyone). One desired state per node is on its way at a time;

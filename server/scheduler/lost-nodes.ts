@@ -19,7 +19,9 @@ export function lostNodeIds(
 ): Set<string> {
   return new Set(
     nodes
-      .filter((n) => !connected.has(n.id) && now - Math.max((n.lastSeenAt ?? n.createdAt).getTime(), startedAt) > graceMs)
+      .filter(
+        (n) => !connected.has(n.id) && now - Math.max((n.lastSeenAt ?? n.createdAt).getTime(), startedAt) > graceMs,
+      )
       .map((n) => n.id),
   );
 }

@@ -45,7 +45,12 @@ const LIVE = ["pending", "deploying", "deployed"];
 const FINISHED = new Set(["stopped", "crashed", "failed"]);
 
 /** The rollout status of `appName` (viewer and up), about release `version` when given. */
-export async function rolloutStatus(s: Services, actor: Actor, appName: string, version?: number): Promise<RolloutStatus> {
+export async function rolloutStatus(
+  s: Services,
+  actor: Actor,
+  appName: string,
+  version?: number,
+): Promise<RolloutStatus> {
   const { app } = await requireApp(s.db, actor, appName, "app:read");
   const [live, formation, instances] = await Promise.all([
     s.db.release.findMany({ where: { appId: app.id, status: { in: LIVE } }, orderBy: { version: "desc" } }),
@@ -72,13 +77,21 @@ export async function rolloutStatus(s: Services, actor: Actor, appName: string, 
       replacing: of.filter((i) => i.desired === "replace").length,
     };
   });
-  const old = instances.filter((i) => i.releaseId !== release?.id && (i.desired === "running" || i.desired === "replace")).length;
+  const old = instances.filter(
+    (i) => i.releaseId !== release?.id && (i.desired === "running" || i.desired === "replace"),
+  ).length;
   const failing = mine
     .filter((i) => i.desired === "running")
-    .map((i) => ({ instance: i.id, processType: i.processType, reason: instanceFailure({ ...i, createdAt: i.createdAt.getTime() }, now, plan) }))
+    .map((i) => ({
+      instance: i.id,
+      processType: i.processType,
+      reason: instanceFailure({ ...i, createdAt: i.createdAt.getTime() }, now, plan),
+    }))
     .filter((f): f is { instance: string; processType: string; reason: string } => f.reason !== null);
   return {
-    release: release ? { version: release.version, status: release.status, failReason: release.failReason || null } : null,
+    release: release
+      ? { version: release.version, status: release.status, failReason: release.failReason || null }
+      : null,
     deployed: deployed?.version ?? null,
     processes,
     old,

@@ -40,14 +40,17 @@ export async function watchRollout(
       resolve(v);
     };
     const onRelease = (o: ReleaseOutcome) => {
-      if (o.releaseId === release.id && DONE.has(o.status)) finish({ status: o.status as RolloutVerdict["status"], reason: o.reason });
+      if (o.releaseId === release.id && DONE.has(o.status))
+        finish({ status: o.status as RolloutVerdict["status"], reason: o.reason });
     };
     const onInstance = (appName: string, e: InstanceEvent) => {
       if (appName !== app || e.release !== label) return;
       const key = `${e.instanceId}:${e.state}:${e.restarts ?? 0}`;
       if (seen.has(key)) return;
       seen.add(key);
-      const detail = [e.exitCode !== undefined ? `exit code ${e.exitCode}` : "", e.reason ?? ""].filter(Boolean).join(", ");
+      const detail = [e.exitCode !== undefined ? `exit code ${e.exitCode}` : "", e.reason ?? ""]
+        .filter(Boolean)
+        .join(", ");
       out.line(`       ${e.processType} ${e.instanceId}: ${e.state}${detail ? ` (${detail})` : ""}`);
     };
     // How the rollout goes on when the new instances do not fit beside the old ones (batches, room made).
@@ -63,7 +66,8 @@ export async function watchRollout(
         .findUnique({ where: { id: release.id }, select: { status: true, failReason: true } })
         .then((r) => {
           if (!r) finish({ status: "superseded", reason: "the release no longer exists" });
-          else if (DONE.has(r.status)) finish({ status: r.status as RolloutVerdict["status"], reason: r.failReason || undefined });
+          else if (DONE.has(r.status))
+            finish({ status: r.status as RolloutVerdict["status"], reason: r.failReason || undefined });
         })
         .catch(() => undefined);
     }, 1000);

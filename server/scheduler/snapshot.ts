@@ -43,7 +43,11 @@ export async function readSnapshot(
         releases: { where: { status: { in: LIVE_RELEASE_STATUSES } } },
         // Who may connect to an add-on's instances (the node policy's per-app ingress, desired-state.ts).
         addonService: {
-          select: { id: true, app: { select: { name: true } }, attachments: { select: { app: { select: { name: true } } } } },
+          select: {
+            id: true,
+            app: { select: { name: true } },
+            attachments: { select: { app: { select: { name: true } } } },
+          },
         },
       },
     }),

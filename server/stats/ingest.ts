@@ -54,9 +54,7 @@ export function startStatsIngest(services: Services, agentHub: AgentHub): StatsI
     if (owners.size + missing.length > MAX_CACHED) owners.clear();
     for (const id of missing) {
       const r = found.get(id);
-      const owner = r
-        ? { nodeId: r.nodeId, appId: r.appId, teamId: r.app.teamId, processType: r.processType }
-        : null;
+      const owner = r ? { nodeId: r.nodeId, appId: r.appId, teamId: r.app.teamId, processType: r.processType } : null;
       owners.set(id, { owner, until: now + OWNER_CACHE_MS });
       out.set(id, owner);
     }

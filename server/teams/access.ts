@@ -28,6 +28,7 @@ export async function requireApp(db: Db, actor: Actor, appName: string, action: 
   // An add-on's hidden service app (server/addons) is managed only through its add-on: no app route reaches it.
   if (!app || app.addonService || !membership || !isRole(membership.role)) throw errors.notFound(`app '${appName}'`);
   const role: Role = membership.role;
-  if (!can(role, action)) throw errors.forbidden(`your role '${role}' in team '${app.team.name}' does not allow ${action}`);
+  if (!can(role, action))
+    throw errors.forbidden(`your role '${role}' in team '${app.team.name}' does not allow ${action}`);
   return { app, role };
 }

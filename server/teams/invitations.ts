@@ -10,7 +10,14 @@ import { canChangeMember, isRole, type Role } from "./roles.ts";
 
 export const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
 
-type InvitationRow = { id: string; email: string; role: string; expiresAt: Date; acceptedAt: Date | null; createdAt: Date };
+type InvitationRow = {
+  id: string;
+  email: string;
+  role: string;
+  expiresAt: Date;
+  acceptedAt: Date | null;
+  createdAt: Date;
+};
 
 function toView(i: InvitationRow) {
   return {
@@ -76,7 +83,8 @@ async function requireInviterMayStillGrant(
   const inviter = await db.membership.findUnique({
     where: { teamId_userId: { teamId: row.teamId, userId: row.invitedById } },
   });
-  const ok = inviter !== null && isRole(inviter.role) && isRole(row.role) && canChangeMember(inviter.role, null, row.role);
+  const ok =
+    inviter !== null && isRole(inviter.role) && isRole(row.role) && canChangeMember(inviter.role, null, row.role);
   if (!ok) {
     throw errors.forbidden(
       `this invitation is no longer valid: whoever sent it can no longer grant the ${row.role} role in '${teamName}'; ask a team admin for a new one`,
@@ -105,11 +113,21 @@ export async function acceptInvitation(s: Services, actor: Actor, token: string)
     // Checked inside the transaction that grants the role, so a demotion cannot slip in between.
     await requireInviterMayStillGrant(tx, row, row.team.name);
     // Mark used first, conditionally, so two concurrent accepts cannot both succeed.
-    const used = await tx.invitation.updateMany({ where: { id: row.id, acceptedAt: null }, data: { acceptedAt: new Date() } });
+    const used = await tx.invitation.updateMany({
+      where: { id: row.id, acceptedAt: null },
+      data: { acceptedAt: new Date() },
+    });
     if (used.count !== 1) throw errors.notFound("invitation");
-    const existing = await tx.membership.findUnique({ where: { teamId_userId: { teamId: row.teamId, userId: actor.userId } } });
+    const existing = await tx.membership.findUnique({
+      where: { teamId_userId: { teamId: row.teamId, userId: actor.userId } },
+    });
     if (!existing) await tx.membership.create({ data: { teamId: row.teamId, userId: actor.userId, role: row.role } });
-    await recordAudit(tx, actor, { teamId: row.teamId, action: "invitation.accept", target: actor.email, data: { role: row.role } });
+    await recordAudit(tx, actor, {
+      teamId: row.teamId,
+      action: "invitation.accept",
+      target: actor.email,
+      data: { role: row.role },
+    });
     return { team: row.team.name, role: existing?.role ?? row.role };
   });
 }

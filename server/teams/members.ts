@@ -62,7 +62,8 @@ async function assertOwnerRemains(s: Services, teamId: string, changingUserId: s
 export async function changeMemberRole(s: Services, actor: Actor, teamName: string, memberRef: string, role: Role) {
   const { team, role: actorRole } = await requireTeam(s.db, actor, teamName, "members:manage");
   const target = await loadTarget(s, team.id, memberRef);
-  if (!canChangeMember(actorRole, target.role, role)) throw errors.forbidden("only owners can change owners or grant ownership");
+  if (!canChangeMember(actorRole, target.role, role))
+    throw errors.forbidden("only owners can change owners or grant ownership");
   if (target.role === "owner" && role !== "owner") await assertOwnerRemains(s, team.id, target.userId);
   const m = await s.db.membership.update({ where: { id: target.id }, data: { role } });
   // A demotion may take channels away from the member's open streams: they are re-checked now.
@@ -73,7 +74,14 @@ export async function changeMemberRole(s: Services, actor: Actor, teamName: stri
     target: target.user.email,
     data: { from: target.role, to: role },
   });
-  return { id: m.id, userId: target.userId, email: target.user.email, name: target.user.name, role, createdAt: m.createdAt.toISOString() };
+  return {
+    id: m.id,
+    userId: target.userId,
+    email: target.user.email,
+    name: target.user.name,
+    role,
+    createdAt: m.createdAt.toISOString(),
+  };
 }
 
 /** Removes a member; any member may remove themselves (leave), unless they are the last owner. */
@@ -82,11 +90,17 @@ export async function removeMember(s: Services, actor: Actor, teamName: string, 
   const target = await loadTarget(s, team.id, memberRef);
   const self = target.userId === actor.userId;
   if (!self && !canChangeMember(actorRole, target.role, null)) {
-    throw errors.forbidden(actorRole === "admin" ? "only owners can remove owners" : "your role does not allow managing members");
+    throw errors.forbidden(
+      actorRole === "admin" ? "only owners can remove owners" : "your role does not allow managing members",
+    );
   }
   if (team.personal && self) throw errors.conflict("you cannot leave your personal team");
   if (target.role === "owner") await assertOwnerRemains(s, team.id, target.userId);
   await s.db.membership.delete({ where: { id: target.id } });
   s.access.emit("membershipChanged", team.id, target.userId);
-  await recordAudit(s.db, actor, { teamId: team.id, action: self ? "member.leave" : "member.remove", target: target.user.email });
+  await recordAudit(s.db, actor, {
+    teamId: team.id,
+    action: self ? "member.leave" : "member.remove",
+    target: target.user.email,
+  });
 }

@@ -60,7 +60,8 @@ describe("canChangeMember", () => {
 
   it("viewers and members cannot add, change or remove anyone", () => {
     for (const actor of ["viewer", "member"] as const) {
-      for (const t of targets) for (const n of newRoles) expect(canChangeMember(actor, t, n), `${actor} ${t}->${n}`).toBe(false);
+      for (const t of targets)
+        for (const n of newRoles) expect(canChangeMember(actor, t, n), `${actor} ${t}->${n}`).toBe(false);
     }
   });
 

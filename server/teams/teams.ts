@@ -31,7 +31,15 @@ export async function createTeam(s: Services, actor: Actor, name: string) {
     await recordAudit(tx, actor, { teamId: t.id, action: "team.create", target: name });
     return t;
   });
-  return { id: team.id, name: team.name, personal: false, role: "owner", apps: 0, members: 1, createdAt: team.createdAt.toISOString() };
+  return {
+    id: team.id,
+    name: team.name,
+    personal: false,
+    role: "owner",
+    apps: 0,
+    members: 1,
+    createdAt: team.createdAt.toISOString(),
+  };
 }
 
 /** One team as seen by a member. */
@@ -41,7 +49,15 @@ export async function getTeam(s: Services, actor: Actor, name: string) {
     s.db.app.count({ where: { teamId: team.id } }),
     s.db.membership.count({ where: { teamId: team.id } }),
   ]);
-  return { id: team.id, name: team.name, personal: team.personal, role, apps, members, createdAt: team.createdAt.toISOString() };
+  return {
+    id: team.id,
+    name: team.name,
+    personal: team.personal,
+    role,
+    apps,
+    members,
+    createdAt: team.createdAt.toISOString(),
+  };
 }
 
 /** Deletes a team; refuses while it still owns apps, so nothing is orphaned. */

@@ -58,9 +58,7 @@ export async function listApiTokens(s: Services, actor: Actor) {
 export async function revokeApiToken(s: Services, actor: Actor, id: string) {
   const row = await s.db.apiToken.findFirst({ where: { id, userId: actor.userId } });
   if (!row) throw errors.notFound("token");
-  const updated = row.revokedAt
-    ? row
-    : await s.db.apiToken.update({ where: { id }, data: { revokedAt: new Date() } });
+  const updated = row.revokedAt ? row : await s.db.apiToken.update({ where: { id }, data: { revokedAt: new Date() } });
   await recordAudit(s.db, actor, { action: "token.revoke", target: row.name, data: { id } });
   // Open streams authenticated by this token end now, not at their next request (there is none).
   s.access.emit("tokenRevoked", id);

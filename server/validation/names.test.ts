@@ -14,7 +14,10 @@ import {
 } from "./names.ts";
 
 /** The first issue message zod gives for `value`, or null when it passes. */
-function problem(schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { message: string }[] } } }, value: unknown) {
+function problem(
+  schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { message: string }[] } } },
+  value: unknown,
+) {
   const r = schema.safeParse(value);
   return r.success ? null : (r.error?.issues[0]?.message ?? "?");
 }
@@ -56,16 +59,22 @@ describe("resource names (apps, teams)", () => {
     expect(ResourceName.safeParse(value).success).toBe(false);
   });
 
-  it.each(["api", "www", "git", "admin", "registry", "healthz", "localhost"])("rejects the reserved name %s", (name) => {
-    expect(NAME_PATTERN.test(name)).toBe(true); // the pattern alone would allow it
-    expect(RESERVED_NAMES.has(name)).toBe(true);
-    expect(problem(AppName, name)).toBe("is reserved");
-  });
+  it.each(["api", "www", "git", "admin", "registry", "healthz", "localhost"])(
+    "rejects the reserved name %s",
+    (name) => {
+      expect(NAME_PATTERN.test(name)).toBe(true); // the pattern alone would allow it
+      expect(RESERVED_NAMES.has(name)).toBe(true);
+      expect(problem(AppName, name)).toBe("is reserved");
+    },
+  );
 
-  it.each(["ab", "my-app", "web2", "a1-b2-c3", "a".repeat(30), "apiary", "gitlab", "www2", "admins"])("accepts %s", (name) => {
-    expect(isValidResourceName(name)).toBe(true);
-    expect(AppName.parse(name)).toBe(name);
-  });
+  it.each(["ab", "my-app", "web2", "a1-b2-c3", "a".repeat(30), "apiary", "gitlab", "www2", "admins"])(
+    "accepts %s",
+    (name) => {
+      expect(isValidResourceName(name)).toBe(true);
+      expect(AppName.parse(name)).toBe(name);
+    },
+  );
 
   it("explains what a name may contain", () => {
     expect(problem(AppName, "a;id")).toMatch(/lowercase letter.*letters, digits and dashes.*2-30/);
@@ -75,7 +84,8 @@ describe("resource names (apps, teams)", () => {
 
 describe("other identifiers", () => {
   it("process types follow Procfile names", () => {
-    for (const ok of ["web", "worker", "clock", "release_1", "w-2"]) expect(ProcessType.safeParse(ok).success).toBe(true);
+    for (const ok of ["web", "worker", "clock", "release_1", "w-2"])
+      expect(ProcessType.safeParse(ok).success).toBe(true);
     for (const bad of ["", "Web", "1web", "web;id", "we b", "-web", "w".repeat(31), "web\n"]) {
       expect(ProcessType.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
     }
@@ -90,7 +100,14 @@ describe("other identifiers", () => {
 
   it("resource ids are database cuids only", () => {
     expect(ResourceId.safeParse("cmwzg1uzi0000a37dv0dnljtc").success).toBe(true);
-    for (const bad of ["", "short", "../../etc/passwd", "CMWZG1UZI0000A37DV0DNLJTC", "cmwzg1uzi0000a37dv0dnljt;", "a".repeat(33)]) {
+    for (const bad of [
+      "",
+      "short",
+      "../../etc/passwd",
+      "CMWZG1UZI0000A37DV0DNLJTC",
+      "cmwzg1uzi0000a37dv0dnljt;",
+      "a".repeat(33),
+    ]) {
       expect(ResourceId.safeParse(bad).success, bad).toBe(false);
     }
   });

@@ -25,7 +25,10 @@ export interface HeldAccess {
 const pairKey = (userId: string, appId: string) => `${userId}\u0000${appId}`;
 
 /** The role of each user in the CURRENT team of each app (null: app gone or not a member), in a few queries. */
-async function currentRoles(db: Db, pairs: readonly { userId: string; appId: string }[]): Promise<Map<string, Role | null>> {
+async function currentRoles(
+  db: Db,
+  pairs: readonly { userId: string; appId: string }[],
+): Promise<Map<string, Role | null>> {
   const appIds = [...new Set(pairs.map((p) => p.appId))];
   const userIds = [...new Set(pairs.map((p) => p.userId))];
   const teamOf = new Map<string, string>();

@@ -112,7 +112,9 @@ export class StreamServer {
     this.alive.set(ws, true);
     ws.on("pong", () => this.alive.set(ws, true));
     ws.on("message", (data) => {
-      void this.onFrame(conn, data.toString()).catch((err: unknown) => this.s.log.error({ err }, "stream frame failed"));
+      void this.onFrame(conn, data.toString()).catch((err: unknown) =>
+        this.s.log.error({ err }, "stream frame failed"),
+      );
     });
     ws.on("close", () => {
       conn.ended = true;
@@ -138,7 +140,11 @@ export class StreamServer {
     }
     const frame = ClientFrame.safeParse(json);
     if (!frame.success) {
-      this.send(conn, { type: "error", code: "validation_failed", message: frame.error.issues[0]?.message ?? "invalid frame" });
+      this.send(conn, {
+        type: "error",
+        code: "validation_failed",
+        message: frame.error.issues[0]?.message ?? "invalid frame",
+      });
       return;
     }
     const f = frame.data;
@@ -226,12 +232,21 @@ export class StreamServer {
     if (opts.hold) for (const t of targets) this.hub.hold(t.conn.ws, t.sub.appId, t.sub.channel);
     const releaseAll = () => {
       if (!opts.hold) return;
-      for (const t of targets) if (t.conn.subs.get(t.sub.key) === t.sub) this.hub.release(t.conn.ws, t.sub.appId, t.sub.channel);
+      for (const t of targets)
+        if (t.conn.subs.get(t.sub.key) === t.sub) this.hub.release(t.conn.ws, t.sub.appId, t.sub.channel);
     };
     try {
       const [live, revoked] = await Promise.all([
-        opts.credentials ? liveCredentials(this.s.db, conns.map((c) => c.credential)) : null,
-        revokedAccess(this.s.db, targets.map((t) => t.sub)),
+        opts.credentials
+          ? liveCredentials(
+              this.s.db,
+              conns.map((c) => c.credential),
+            )
+          : null,
+        revokedAccess(
+          this.s.db,
+          targets.map((t) => t.sub),
+        ),
       ]);
       if (live) {
         for (const conn of conns) {
@@ -250,9 +265,11 @@ export class StreamServer {
       if (!opts.hold) return; // periodic: keep serving, the next round tries again
       // An announced change could not be verified: end what it may concern rather than trust it.
       if (opts.credentials) {
-        for (const conn of conns) this.endConnection(conn, errors.unavailable("could not re-check this stream's credential"));
+        for (const conn of conns)
+          this.endConnection(conn, errors.unavailable("could not re-check this stream's credential"));
       }
-      for (const t of targets) this.endSubscription(t.conn, t.sub, errors.unavailable("could not re-check access; subscribe again"));
+      for (const t of targets)
+        this.endSubscription(t.conn, t.sub, errors.unavailable("could not re-check access; subscribe again"));
     }
   }
 
@@ -271,14 +288,16 @@ export class StreamServer {
   private readonly onTokenRevoked = (tokenId: string): void => {
     this.changed();
     for (const conn of [...this.conns.values()]) {
-      if (conn.credential.kind === "token" && conn.credential.id === tokenId) this.endConnection(conn, errors.unauthorized("the API token was revoked"));
+      if (conn.credential.kind === "token" && conn.credential.id === tokenId)
+        this.endConnection(conn, errors.unauthorized("the API token was revoked"));
     }
   };
 
   private readonly onSessionEnded = (sessionId: string): void => {
     this.changed();
     for (const conn of [...this.conns.values()]) {
-      if (conn.credential.kind === "session" && conn.credential.id === sessionId) this.endConnection(conn, errors.unauthorized("the session ended"));
+      if (conn.credential.kind === "session" && conn.credential.id === sessionId)
+        this.endConnection(conn, errors.unauthorized("the session ended"));
     }
   };
 

@@ -27,7 +27,12 @@ export function openAppSocket(
 ): AppSocket {
   const u = new URL(`${serverUrl.replace("http:", "ws:")}/api/v1/apps/${app}/${kind}?${query}`);
   const ws = new WebSocket(u, { headers: { authorization: `Bearer ${token}` } });
-  const s: AppSocket = { ws, out: "", frames: [], closed: new Promise<number>((r) => ws.on("close", (code) => r(code))) };
+  const s: AppSocket = {
+    ws,
+    out: "",
+    frames: [],
+    closed: new Promise<number>((r) => ws.on("close", (code) => r(code))),
+  };
   ws.on("message", (d: Buffer, binary) => {
     if (binary) {
       s.out += d.subarray(1).toString("utf8");

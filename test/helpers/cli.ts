@@ -30,9 +30,14 @@ export function runBerth(
   // An ambient BERTH_TOKEN must not stand in for "not logged in".
   if (!env.token) delete childEnv.BERTH_TOKEN;
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [BIN, ...args], { cwd: env.cwd ?? ROOT, env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: env.cwd ?? ROOT, env: childEnv, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
+      },
+    );
     // Piped input (`echo ... | berth ...`); without it stdin is closed, as under a CI runner.
     child.stdin?.end(env.stdin ?? "");
   });

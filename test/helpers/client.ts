@@ -14,7 +14,12 @@ export class ApiClient {
   constructor(readonly base: string) {}
 
   /** Sends a request; JSON bodies are encoded, the response is parsed when it is JSON. */
-  async req<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res<T>> {
+  async req<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Res<T>> {
     const h: Record<string, string> = { ...headers };
     if (body !== undefined) h["content-type"] ??= "application/json";
     if (this.token) h.authorization = `Bearer ${this.token}`;

@@ -22,8 +22,10 @@ export class TestDns {
    */
   static async start(addresses: Record<string, string> = {}): Promise<TestDns> {
     for (const ip of Object.values(addresses))
-      if (!/^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$/.test(ip)) throw new Error(`TestDns: ${ip} is not a loopback address`);
-    if (!fs.existsSync(DNSMASQ)) throw new Error(`${DNSMASQ} is missing: apt-get install dnsmasq-base (scripts/host-packages.mjs)`);
+      if (!/^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$/.test(ip))
+        throw new Error(`TestDns: ${ip} is not a loopback address`);
+    if (!fs.existsSync(DNSMASQ))
+      throw new Error(`${DNSMASQ} is missing: apt-get install dnsmasq-base (scripts/host-packages.mjs)`);
     let last: unknown;
     for (let attempt = 0; attempt < 5; attempt++) {
       const dns = new TestDns(await freeLoopbackPort(), addresses);
@@ -40,7 +42,8 @@ export class TestDns {
 
   /** Starts a server with no records on `port` (a platform started earlier was told this address). */
   static async startOn(port: number): Promise<TestDns> {
-    if (!fs.existsSync(DNSMASQ)) throw new Error(`${DNSMASQ} is missing: apt-get install dnsmasq-base (scripts/host-packages.mjs)`);
+    if (!fs.existsSync(DNSMASQ))
+      throw new Error(`${DNSMASQ} is missing: apt-get install dnsmasq-base (scripts/host-packages.mjs)`);
     const dns = new TestDns(port);
     try {
       await dns.launch({});

@@ -30,7 +30,8 @@ export function git(cwd: string, args: string[], env: Record<string, string> = {
         },
         maxBuffer: 20 * 1024 * 1024,
       },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
     );
   });
 }

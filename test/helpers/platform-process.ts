@@ -29,11 +29,14 @@ export interface PlatformProcess {
 /** GET / through a router port with a Host header; status 0 when the connection failed. */
 export function viaRouter(port: number, host: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
-    const req = http.request({ host: "127.0.0.1", port, path: "/", headers: { host }, agent: false, timeout: 5000 }, (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = http.request(
+      { host: "127.0.0.1", port, path: "/", headers: { host }, agent: false, timeout: 5000 },
+      (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", (err) => resolve({ status: 0, body: err.message }));
     req.end();

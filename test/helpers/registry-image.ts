@@ -11,10 +11,17 @@ export const sha = (b: Buffer | string) => `sha256:${crypto.createHash("sha256")
 export const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
 
 /** Pushes a random one-layer image as `repo:tag`; resolves to its manifest and layer digests. */
-export async function pushTestImage(reg: RegistryInfo, repo: string, tag: string): Promise<{ manifest: string; layer: string }> {
+export async function pushTestImage(
+  reg: RegistryInfo,
+  repo: string,
+  tag: string,
+): Promise<{ manifest: string; layer: string }> {
   const auth = basic(reg.username, reg.password);
   const blob = async (body: Buffer) => {
-    const start = await fetch(`http://${reg.host}/v2/${repo}/blobs/uploads/`, { method: "POST", headers: { authorization: auth } });
+    const start = await fetch(`http://${reg.host}/v2/${repo}/blobs/uploads/`, {
+      method: "POST",
+      headers: { authorization: auth },
+    });
     if (start.status !== 202) throw new Error(`blob upload start: ${start.status}`);
     const location = new URL(start.headers.get("location") ?? "", `http://${reg.host}`);
     location.searchParams.set("digest", sha(body));
@@ -27,7 +34,9 @@ export async function pushTestImage(reg: RegistryInfo, repo: string, tag: string
     return { digest: sha(body), size: body.length };
   };
   const layer = crypto.randomBytes(4096);
-  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [sha(layer)] } }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [sha(layer)] } }),
+  );
   const l = await blob(layer);
   const c = await blob(config);
   const manifest = JSON.stringify({
@@ -47,7 +56,9 @@ export async function pushTestImage(reg: RegistryInfo, repo: string, tag: string
 
 /** Status of a GET of a registry path (`/v2/...`) with the registry's own credentials. */
 export async function registryStatus(reg: RegistryInfo, p: string): Promise<number> {
-  const r = await fetch(`http://${reg.host}${p}`, { headers: { authorization: basic(reg.username, reg.password), accept: MANIFEST_TYPE } });
+  const r = await fetch(`http://${reg.host}${p}`, {
+    headers: { authorization: basic(reg.username, reg.password), accept: MANIFEST_TYPE },
+  });
   await r.arrayBuffer();
   return r.status;
 }

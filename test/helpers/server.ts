@@ -37,7 +37,13 @@ export async function startTestServer(
     BERTH_DNS_RESOLVER: "127.0.0.1:1",
     ...env,
   });
-  const cp = await createControlPlane({ config, log: createLogger(config.logLevel), dashboard: opts.dashboard ?? false, registry: opts.registry ?? false, router: opts.router ?? false });
+  const cp = await createControlPlane({
+    config,
+    log: createLogger(config.logLevel),
+    dashboard: opts.dashboard ?? false,
+    registry: opts.registry ?? false,
+    router: opts.router ?? false,
+  });
   const port = await cp.listen();
   return {
     url: `http://${config.host}:${port}`,

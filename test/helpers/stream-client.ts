@@ -62,7 +62,9 @@ export class TestStream {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(this.frames.slice(from).slice(-10))}`));
+        reject(
+          new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(this.frames.slice(from).slice(-10))}`),
+        );
       }, ms);
       const done = () => {
         clearTimeout(timer);

@@ -11,7 +11,12 @@ export async function addTeamUsers(
   owner: ApiClient,
   prefix: string,
 ): Promise<{ team: string; tokens: Record<Who, string> }> {
-  const tokens: Record<Who, string> = { owner: (await owner.tokenClient()).token, member: "", viewer: "", stranger: "" };
+  const tokens: Record<Who, string> = {
+    owner: (await owner.tokenClient()).token,
+    member: "",
+    viewer: "",
+    stranger: "",
+  };
   const team = (await owner.req<any[]>("GET", "/api/v1/teams")).body[0].name as string;
   for (const [who, role] of [
     ["member", "member"],
@@ -23,7 +28,8 @@ export async function addTeamUsers(
     tokens[who] = (await c.tokenClient()).token;
     if (role)
       expect(
-        (await owner.req("POST", `/api/v1/teams/${team}/members`, { email: `${prefix}-${who}@example.com`, role })).status,
+        (await owner.req("POST", `/api/v1/teams/${team}/members`, { email: `${prefix}-${who}@example.com`, role }))
+          .status,
       ).toBe(201);
   }
   return { team, tokens };

@@ -22,7 +22,11 @@ beforeAll(async () => {
   addon = r.body.name;
   // No registry here: provisioning fails in the background. Once it has, the add-on is made to look available.
   const db = srv.cp.services.db;
-  for (let i = 0; i < 200 && (await db.addon.findUniqueOrThrow({ where: { name: addon } })).state === "provisioning"; i++)
+  for (
+    let i = 0;
+    i < 200 && (await db.addon.findUniqueOrThrow({ where: { name: addon } })).state === "provisioning";
+    i++
+  )
     await new Promise((res) => setTimeout(res, 50));
   await db.addon.update({ where: { name: addon }, data: { state: "available", failReason: "" } });
 });
@@ -36,12 +40,17 @@ it("a failed scheduled pass is logged, changes nothing and is tried again at the
   const errors: string[] = [];
   const log = s.log;
   // Capture what the schedule logs (the logger is the control plane's own).
-  const spy = { ...log, child: () => ({ ...log, error: (_o: unknown, msg: string) => errors.push(msg), info: () => undefined }) };
+  const spy = {
+    ...log,
+    child: () => ({ ...log, error: (_o: unknown, msg: string) => errors.push(msg), info: () => undefined }),
+  };
   const first = await runScheduledBackups({ ...s, log: spy as unknown as typeof log });
   expect(first).toEqual({ captured: 0, failed: 1 });
   expect(errors).toEqual(["scheduled add-on backup failed; trying again at the next check"]);
   expect(await s.db.addonBackup.count()).toBe(0);
-  expect((await owner.req<{ state: string }>("GET", `/api/v1/apps/bk-sched/addons/${addon}`)).body.state).toBe("available");
+  expect((await owner.req<{ state: string }>("GET", `/api/v1/apps/bk-sched/addons/${addon}`)).body.state).toBe(
+    "available",
+  );
   // The next pass tries again (nothing marks the add-on as skipped).
   expect(await runScheduledBackups(s)).toEqual({ captured: 0, failed: 1 });
   // The platform still answers.

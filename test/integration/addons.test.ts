@@ -49,7 +49,11 @@ async function configKeys(): Promise<string[]> {
 
 beforeAll(async () => {
   srv = await startTestServer({}, { registry: true });
-  srv.cp.services.addonImages.replaceSource(async (serviceApp) => ({ imageRef: serviceApp, imageDigest: DIGEST, stack: "test" }));
+  srv.cp.services.addonImages.replaceSource(async (serviceApp) => ({
+    imageRef: serviceApp,
+    imageDigest: DIGEST,
+    stack: "test",
+  }));
   owner = new ApiClient(srv.url);
   await owner.signUp("addon-owner@example.com");
   member = new ApiClient(srv.url);
@@ -170,7 +174,9 @@ describe("add-ons API", () => {
       data: { value: url.replace(/:\d+\//, ":1/") },
     });
     expect(await syncAddonUrls(srv.cp.services)).toBe(1);
-    const fixed = await db().configVar.findUniqueOrThrow({ where: { appId_key: { appId: app.id, key: "DATABASE_URL" } } });
+    const fixed = await db().configVar.findUniqueOrThrow({
+      where: { appId_key: { appId: app.id, key: "DATABASE_URL" } },
+    });
     expect(fixed.value).toBe(url);
     expect(await db().release.count({ where: { appId: app.id } })).toBe(3);
     // One add-on per var; an app that sets the var itself is refused too.

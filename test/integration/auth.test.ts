@@ -70,7 +70,10 @@ describe("sign-up", () => {
 
   it("refuses a duplicate email (any case) with 409 and keeps the original password", async () => {
     const c = new ApiClient(srv.url);
-    const r = await c.req("POST", "/api/v1/auth/signup", { email: "FIRST.USER@example.com", password: "another-password-1" });
+    const r = await c.req("POST", "/api/v1/auth/signup", {
+      email: "FIRST.USER@example.com",
+      password: "another-password-1",
+    });
     expect(r.status).toBe(409);
     expect(r.body.error.code).toBe("conflict");
     expect(r.headers.get("set-cookie")).toBeNull();
@@ -159,7 +162,9 @@ describe("session cookie", () => {
     const c = new ApiClient(srv.url);
     await c.signUp("hashed-session@example.com");
     const token = c.cookie.split("=")[1] ?? "";
-    const row = await srv.cp.services.db.session.findFirst({ where: { user: { email: "hashed-session@example.com" } } });
+    const row = await srv.cp.services.db.session.findFirst({
+      where: { user: { email: "hashed-session@example.com" } },
+    });
     expect(row?.tokenHash).toBe(hashToken(token));
     expect(JSON.stringify(row)).not.toContain(token);
   });
@@ -168,7 +173,12 @@ describe("session cookie", () => {
     const c = new ApiClient(srv.url);
     await c.signUp("tamper@example.com");
     const flipped = `${c.cookie.slice(0, -1)}${c.cookie.endsWith("A") ? "B" : "A"}`;
-    for (const cookie of [`${c.cookie}x`, flipped, "berth_session=bs_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "berth_session="]) {
+    for (const cookie of [
+      `${c.cookie}x`,
+      flipped,
+      "berth_session=bs_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "berth_session=",
+    ]) {
       const forged = Object.assign(new ApiClient(srv.url), { cookie });
       const r = await forged.req("GET", "/api/v1/session");
       expect(r.status, cookie).toBe(401);
@@ -257,7 +267,10 @@ describe("bootstrap admin, closed sign-up, HTTPS", () => {
   });
 
   it("refuses sign-up when closed, and creates nothing", async () => {
-    const r = await new ApiClient(locked.url).req("POST", "/api/v1/auth/signup", { email: "late@example.com", password: PASSWORD });
+    const r = await new ApiClient(locked.url).req("POST", "/api/v1/auth/signup", {
+      email: "late@example.com",
+      password: PASSWORD,
+    });
     expect(r.status).toBe(403);
     expect(r.body.error.code).toBe("forbidden");
     expect(await locked.cp.services.db.user.count()).toBe(1);

@@ -82,7 +82,9 @@ describe("platform backup and restore", () => {
     expect(del.status).toBe(202);
     const db = srv.cp.services.db;
     const app = await db.app.findUniqueOrThrow({ where: { name: APP } });
-    await db.release.create({ data: { appId: app.id, version: 2, imageRef: APP, imageDigest: v2.manifest, status: "deployed" } });
+    await db.release.create({
+      data: { appId: app.id, version: 2, imageRef: APP, imageDigest: v2.manifest, status: "deployed" },
+    });
     const committed = await commitAndPush(0);
 
     // Writers that keep going for the whole backup: apps created through the API, commits pushed with git.
@@ -155,7 +157,19 @@ describe("platform backup and restore", () => {
     expect(await registryStatus(reg2, `/v2/${APP}/manifests/v2`)).toBe(200);
     expect(await registryStatus(reg2, `/v2/${APP}/manifests/${v1.manifest}`)).toBe(404);
     const v1Hex = v1.layer.slice("sha256:".length);
-    const blobFile = path.join(target, "registry", "data", "docker", "registry", "v2", "blobs", "sha256", v1Hex.slice(0, 2), v1Hex, "data");
+    const blobFile = path.join(
+      target,
+      "registry",
+      "data",
+      "docker",
+      "registry",
+      "v2",
+      "blobs",
+      "sha256",
+      v1Hex.slice(0, 2),
+      v1Hex,
+      "data",
+    );
     expect(fs.existsSync(blobFile)).toBe(false);
   }, 120_000);
 
@@ -172,7 +186,12 @@ describe("platform backup and restore", () => {
   it("writes scheduled backups and keeps only the newest BERTH_BACKUP_KEEP", async () => {
     const dir = path.join(tmp, "scheduled");
     // 0.02 minutes: a run every 1.2 s.
-    const s = await startTestServer({ BERTH_SCHEDULER: "off", BERTH_BACKUP_INTERVAL: "0.02", BERTH_BACKUP_DIR: dir, BERTH_BACKUP_KEEP: "2" });
+    const s = await startTestServer({
+      BERTH_SCHEDULER: "off",
+      BERTH_BACKUP_INTERVAL: "0.02",
+      BERTH_BACKUP_DIR: dir,
+      BERTH_BACKUP_KEEP: "2",
+    });
     try {
       const seen = new Set<string>();
       const deadline = Date.now() + 45_000;
@@ -186,7 +205,10 @@ describe("platform backup and restore", () => {
     }
     const left = fs.readdirSync(dir);
     // Only finished archives, named by time, the two newest of those seen; no staging leftovers.
-    expect(left.every((f) => /^berth-backup-\d{8}T\d{9}Z\.tar\.gz$/.test(f)), left.join(",")).toBe(true);
+    expect(
+      left.every((f) => /^berth-backup-\d{8}T\d{9}Z\.tar\.gz$/.test(f)),
+      left.join(","),
+    ).toBe(true);
     expect(left.length).toBe(2);
     const inspect = await admin(["backup:inspect", path.join(dir, left.sort()[1]!)], srv.dataDir);
     expect(inspect.code).toBe(0);

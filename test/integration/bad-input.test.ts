@@ -20,7 +20,7 @@ afterAll(async () => srv.close());
 async function snapshot() {
   const db = srv.cp.services.db;
   return {
-    apps: (await db.app.findMany({ select: { name: true, maintenance: true, teamId: true }, orderBy: { name: "asc" } })),
+    apps: await db.app.findMany({ select: { name: true, maintenance: true, teamId: true }, orderBy: { name: "asc" } }),
     teams: await db.team.count(),
     memberships: await db.membership.count(),
     tokens: await db.apiToken.count(),
@@ -205,7 +205,11 @@ describe("bad path and query parameters never cause a 500", () => {
     ["DELETE", "/api/v1/tokens/%00"],
   ])("%s %s -> 422 or 404, nothing changed", async (method, raw) => {
     const before = await snapshot();
-    const r = await user.req(method, raw.replace("TEAM", team), method === "PATCH" ? { role: "viewer", maintenance: true } : undefined);
+    const r = await user.req(
+      method,
+      raw.replace("TEAM", team),
+      method === "PATCH" ? { role: "viewer", maintenance: true } : undefined,
+    );
     expect([404, 422]).toContain(r.status);
     expect(await snapshot()).toEqual(before);
   });

@@ -19,7 +19,10 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** `node scripts/bundle.mjs args...` in `root`: exit code and output. */
 function bundleScript(root: string, args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, "scripts", "bundle.mjs"), ...args], { cwd: root, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [path.join(root, "scripts", "bundle.mjs"), ...args], {
+    cwd: root,
+    encoding: "utf8",
+  });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -83,7 +86,10 @@ describe("the launcher in a checkout", () => {
   it("notices a changed source, rebuilds, and runs the new code", () => {
     const file = path.join(copy, "cli", "commands", "open.ts");
     const before = fs.readFileSync(path.join(copy, "dist", "berth-cli.cjs"), "utf8");
-    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("open the app's web URL in the browser", "OPENS-IT-CHANGED"));
+    fs.writeFileSync(
+      file,
+      fs.readFileSync(file, "utf8").replace("open the app's web URL in the browser", "OPENS-IT-CHANGED"),
+    );
     const check = bundleScript(copy, ["--check", "cli"]);
     expect(check.code).toBe(1);
     expect(check.out).toContain("dist/berth-cli.cjs is stale");
@@ -105,11 +111,17 @@ describe("the launcher in a checkout", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("FROM-SOURCES");
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(/^berth: cannot rebuild dist\/berth-cli\.cjs \(.+\); running the TypeScript sources \(slower\)$/m);
+    expect(r.stderr).toMatch(
+      /^berth: cannot rebuild dist\/berth-cli\.cjs \(.+\); running the TypeScript sources \(slower\)$/m,
+    );
   });
 
   it("the build script names nothing outside the checkout", () => {
-    execFileSync(process.execPath, [path.join(copy, "scripts", "bundle.mjs"), "cli", `--outfile=${path.join(tmp, "c.cjs")}`]);
+    execFileSync(process.execPath, [
+      path.join(copy, "scripts", "bundle.mjs"),
+      "cli",
+      `--outfile=${path.join(tmp, "c.cjs")}`,
+    ]);
     const stamp = JSON.parse(STAMP.exec(fs.readFileSync(path.join(tmp, "c.cjs"), "utf8"))?.[1] ?? "null") as {
       inputs: string[];
     };

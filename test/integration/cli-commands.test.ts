@@ -30,10 +30,15 @@ function berth(args: string[], opts: { env?: Record<string, string>; cwd?: strin
   const env: NodeJS.ProcessEnv = { ...process.env, BERTH_URL: srv.url, XDG_CONFIG_HOME: configHome, ...opts.env };
   if (!opts.env?.BERTH_TOKEN) delete env.BERTH_TOKEN;
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env, timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: opts.cwd ?? ROOT, env, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -150,7 +155,9 @@ describe("berth login / whoami", () => {
     const url = `http://127.0.0.1:${port}`;
     const r = await berth(["apps"], { env: { BERTH_URL: url, BERTH_TOKEN: "berth_x" } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`berth: cannot reach Berth at ${url}: connection refused (is it running, and is BERTH_URL right?)\n`);
+    expect(r.stderr).toBe(
+      `berth: cannot reach Berth at ${url}: connection refused (is it running, and is BERTH_URL right?)\n`,
+    );
   });
 });
 
@@ -186,7 +193,9 @@ describe("berth apps", () => {
     const repo = path.join(tmp, "repo");
     fs.mkdirSync(repo);
     const git = (...args: string[]) =>
-      new Promise<void>((resolve, reject) => execFile("git", args, { cwd: repo }, (err) => (err ? reject(err) : resolve())));
+      new Promise<void>((resolve, reject) =>
+        execFile("git", args, { cwd: repo }, (err) => (err ? reject(err) : resolve())),
+      );
     await git("init", "-q");
     await git("remote", "add", "berth", `${srv.url}/git/shop.git`);
     const r = await berth(["apps:info", "--json"], { cwd: repo });
@@ -198,7 +207,11 @@ describe("berth apps", () => {
   });
 
   it("rejects a bad app name with a clear error and changes nothing", async () => {
-    for (const args of [["apps:create", "a;id"], ["apps:info", "-a", "a;id"], ["apps:destroy", "-a", "a;id", "--confirm", "a;id"]]) {
+    for (const args of [
+      ["apps:create", "a;id"],
+      ["apps:info", "-a", "a;id"],
+      ["apps:destroy", "-a", "a;id", "--confirm", "a;id"],
+    ]) {
       const r = await berth(args);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/^berth: invalid app name "a;id": /);
@@ -209,7 +222,10 @@ describe("berth apps", () => {
   });
 
   it("apps:destroy refuses without the matching --confirm and deletes nothing", async () => {
-    for (const args of [["apps:destroy", "-a", "shop"], ["apps:destroy", "-a", "shop", "--confirm", "shops"]]) {
+    for (const args of [
+      ["apps:destroy", "-a", "shop"],
+      ["apps:destroy", "-a", "shop", "--confirm", "shops"],
+    ]) {
       const r = await berth(args);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/^berth: refusing to destroy shop/);

@@ -27,7 +27,8 @@ beforeAll(async () => {
   const owner = new ApiClient(srv.url);
   await owner.signUp("completion@example.com");
   token = (await owner.tokenClient()).token;
-  for (const name of ["compl-app", "compl-other"]) expect((await owner.req("POST", "/api/v1/apps", { name })).status).toBe(201);
+  for (const name of ["compl-app", "compl-other"])
+    expect((await owner.req("POST", "/api/v1/apps", { name })).status).toBe(201);
   expect((await owner.req("POST", "/api/v1/teams", { name: "compl-team" })).status).toBe(201);
   // The completion functions call `berth` by the name typed on the command line: put one on PATH.
   binDir = path.join(home, "bin");
@@ -67,7 +68,7 @@ function shellLines(shell: string, script: string, args: string[]): Promise<stri
 /** What Tab offers for `line` (cursor at the end) in bash, as bash would insert it. */
 function bashComplete(line: string): Promise<string[]> {
   const script = [
-    "source \"$1\"",
+    'source "$1"',
     // Interactive bash's default word breaks (':' among them), which the function must cope with.
     "COMP_WORDBREAKS=$'\"\\'><=;|&(:'",
     'COMP_LINE="$2"; COMP_POINT=${#COMP_LINE}',
@@ -82,7 +83,7 @@ function zshComplete(line: string): Promise<string[]> {
   const script = [
     "compdef() { :; }",
     'compadd() { shift; local c; for c in "$@"; do [[ $c == ${words[CURRENT]}* ]] && print -r -- $c; done; return 0 }',
-    "source \"$1\"",
+    'source "$1"',
     'words=(${=2}); [[ $2 == *" " ]] && words+=("")',
     "CURRENT=${#words}",
     "_berth",
@@ -134,10 +135,9 @@ describe("berth completion", () => {
 
   it("shows that every command takes --json (but completion, a shell script) and the rollout commands take --wait", () => {
     const options = new Map(
-      [...fs.readFileSync(scripts.bash as string, "utf8").matchAll(/^ {4}([a-z:-]+)\) _berth_o="([^"]*)"/gm)].map((m) => [
-        m[1] as string,
-        (m[2] as string).split(" "),
-      ]),
+      [...fs.readFileSync(scripts.bash as string, "utf8").matchAll(/^ {4}([a-z:-]+)\) _berth_o="([^"]*)"/gm)].map(
+        (m) => [m[1] as string, (m[2] as string).split(" ")],
+      ),
     );
     expect(options.size).toBeGreaterThan(45);
     const withoutJson = [...options].filter(([, o]) => !o.includes("--json")).map(([name]) => name);
@@ -164,14 +164,20 @@ describe("berth open", () => {
   it("runs xdg-open from PATH with the URL as its only argument", async () => {
     const dir = fs.mkdtempSync(path.join(home, "opener-"));
     const log = path.join(dir, "args");
-    fs.writeFileSync(path.join(dir, "xdg-open"), `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done > "$OPEN_LOG"\n`, {
-      mode: 0o755,
-    });
+    fs.writeFileSync(
+      path.join(dir, "xdg-open"),
+      `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done > "$OPEN_LOG"\n`,
+      {
+        mode: 0o755,
+      },
+    );
     const r = await berth(["open", "-a", "compl-app"], { PATH: dir, OPEN_LOG: log });
     expect(r.code, r.stderr).toBe(0);
     const url = (JSON.parse((await berth(["open", "-a", "compl-app", "--json"])).stdout) as { url: string }).url;
     expect(r.stdout).toBe(`Opening ${url}\n`);
-    expect(await until("xdg-open ran", () => fs.existsSync(log) && fs.readFileSync(log, "utf8"), 10_000, 50)).toBe(`${url}\n`);
+    expect(await until("xdg-open ran", () => fs.existsSync(log) && fs.readFileSync(log, "utf8"), 10_000, 50)).toBe(
+      `${url}\n`,
+    );
   });
 
   it("prints the URL when there is no xdg-open, or with --print", async () => {

@@ -69,8 +69,12 @@ describe("berth nodes", () => {
       expect(byName.get("cli-userns-off")).toMatchObject({ userNamespaces: false });
       const human = await runBerth(["nodes"], { url: srv.url, token: userToken, home });
       expect(human.stdout.split("\n")[0]).toMatch(/\bUSERNS\b/);
-      expect(human.stdout).toMatch(/cli-userns-on\s+ready\s+127\.0\.0\.1(?: \(unroutable: [^)]*\))?\s+4\s+8192 MB\s+on\b/);
-      expect(human.stdout).toMatch(/cli-userns-off\s+ready\s+127\.0\.0\.1(?: \(unroutable: [^)]*\))?\s+4\s+8192 MB\s+off\b/);
+      expect(human.stdout).toMatch(
+        /cli-userns-on\s+ready\s+127\.0\.0\.1(?: \(unroutable: [^)]*\))?\s+4\s+8192 MB\s+on\b/,
+      );
+      expect(human.stdout).toMatch(
+        /cli-userns-off\s+ready\s+127\.0\.0\.1(?: \(unroutable: [^)]*\))?\s+4\s+8192 MB\s+off\b/,
+      );
     } finally {
       await on.stop();
       await off.stop();
@@ -122,7 +126,9 @@ describe("berth nodes:remove and nodes:address", () => {
     });
     expect(cleared.code, cleared.stderr).toBe(0);
     expect(JSON.parse(cleared.stdout)).toMatchObject({ address: "127.0.0.1", addressOverride: null });
-    const audit = await srv.cp.services.db.auditEvent.count({ where: { action: "node.address.set", target: "cli-node" } });
+    const audit = await srv.cp.services.db.auditEvent.count({
+      where: { action: "node.address.set", target: "cli-node" },
+    });
     expect(audit).toBe(1);
   });
 
@@ -130,10 +136,18 @@ describe("berth nodes:remove and nodes:address", () => {
     const unconfirmed = await runBerth(["nodes:remove", "cli-node"], { url: srv.url, token: userToken, home });
     expect(unconfirmed.code).toBe(2);
     expect(unconfirmed.stderr).toContain("--confirm cli-node");
-    const wrong = await runBerth(["nodes:remove", "cli-node", "--confirm", "other"], { url: srv.url, token: userToken, home });
+    const wrong = await runBerth(["nodes:remove", "cli-node", "--confirm", "other"], {
+      url: srv.url,
+      token: userToken,
+      home,
+    });
     expect(wrong.code).toBe(2);
     expect(await srv.cp.services.db.node.count({ where: { name: "cli-node" } })).toBe(1);
-    const r = await runBerth(["nodes:remove", "cli-node", "--confirm", "cli-node"], { url: srv.url, token: userToken, home });
+    const r = await runBerth(["nodes:remove", "cli-node", "--confirm", "cli-node"], {
+      url: srv.url,
+      token: userToken,
+      home,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("Removed node cli-node");
     expect(r.stdout).toContain("revoke the token");

@@ -67,7 +67,12 @@ afterAll(async () => {
 
 describe("GET /apps/{app}/rollout", () => {
   it("reports the deployed release settled, per process type, and is another team's 404", async () => {
-    await until("settled", async () => (await owner.req("GET", `/api/v1/apps/${APP}/rollout`)).body.settled, 20_000, 50);
+    await until(
+      "settled",
+      async () => (await owner.req("GET", `/api/v1/apps/${APP}/rollout`)).body.settled,
+      20_000,
+      50,
+    );
     const r = await owner.req("GET", `/api/v1/apps/${APP}/rollout`);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({

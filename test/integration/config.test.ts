@@ -14,7 +14,10 @@ beforeAll(async () => {
   viewer = new ApiClient(srv.url);
   await viewer.signUp("cfg-viewer@example.com");
   expect((await owner.req("POST", "/api/v1/teams", { name: "cfgteam" })).status).toBe(201);
-  expect((await owner.req("POST", "/api/v1/teams/cfgteam/members", { email: "cfg-viewer@example.com", role: "viewer" })).status).toBe(201);
+  expect(
+    (await owner.req("POST", "/api/v1/teams/cfgteam/members", { email: "cfg-viewer@example.com", role: "viewer" }))
+      .status,
+  ).toBe(201);
   expect((await owner.req("POST", "/api/v1/apps", { name: "cfg-app", team: "cfgteam" })).status).toBe(201);
 });
 afterAll(async () => srv.close());
@@ -23,7 +26,9 @@ const path = "/api/v1/apps/cfg-app/config";
 
 describe("config vars", () => {
   it("sets and unsets in one change; no release while the app has none", async () => {
-    const r = await owner.req<any>("PATCH", path, { set: { DATABASE_URL: "postgres://u:p@db/x", COLOR: "blue", OLD: "1" } });
+    const r = await owner.req<any>("PATCH", path, {
+      set: { DATABASE_URL: "postgres://u:p@db/x", COLOR: "blue", OLD: "1" },
+    });
     expect(r.status).toBe(200);
     expect(r.body.release).toBeNull();
     const r2 = await owner.req<any>("PATCH", path, { set: { COLOR: "green" }, unset: ["OLD"] });
@@ -64,12 +69,22 @@ describe("config vars", () => {
   it("creates a release with the new config snapshot once the app has one", async () => {
     const app = await srv.cp.services.db.app.findUniqueOrThrow({ where: { name: "cfg-app" } });
     await srv.cp.services.db.release.create({
-      data: { appId: app.id, version: 1, imageRef: "cfg-app", imageDigest: `sha256:${"a".repeat(64)}`, processTypes: '{"web":""}' },
+      data: {
+        appId: app.id,
+        version: 1,
+        imageRef: "cfg-app",
+        imageDigest: `sha256:${"a".repeat(64)}`,
+        processTypes: '{"web":""}',
+      },
     });
     const r = await owner.req<any>("PATCH", path, { set: { COLOR: "red" } });
     expect(r.body.release).toBe(2);
     const v2 = await owner.req<any>("GET", "/api/v1/apps/cfg-app/releases/v2");
-    expect(v2.body).toMatchObject({ description: "Config: set COLOR", processTypes: { web: "" }, config: { COLOR: "red" } });
+    expect(v2.body).toMatchObject({
+      description: "Config: set COLOR",
+      processTypes: { web: "" },
+      config: { COLOR: "red" },
+    });
     expect(v2.body.image).toBe(`cfg-app@sha256:${"a".repeat(64)}`);
   });
 

@@ -22,7 +22,9 @@ beforeAll(async () => {
   for (const role of ["viewer", "member"]) {
     const c = new ApiClient(srv.url);
     await c.signUp(`${role}-git@example.com`);
-    expect((await owner.req("POST", "/api/v1/teams/gitteam/members", { email: `${role}-git@example.com`, role })).status).toBe(201);
+    expect(
+      (await owner.req("POST", "/api/v1/teams/gitteam/members", { email: `${role}-git@example.com`, role })).status,
+    ).toBe(201);
     tokens[role] = (await c.tokenClient()).token;
   }
   const outsider = new ApiClient(srv.url);

@@ -430,7 +430,16 @@ describe("no silent log loss", () => {
     try {
       // More lines than one flush keeps (5,000), all before the forwarder flushes.
       for (let i = 0; i < 5_123; i++) {
-        router.emit("access", { app: "red-busy", at: new Date().toISOString(), method: "GET", path: `/${i}`, status: 200, durationMs: 1, bytes: 0, host: "red-busy.localhost" } satisfies AccessLine);
+        router.emit("access", {
+          app: "red-busy",
+          at: new Date().toISOString(),
+          method: "GET",
+          path: `/${i}`,
+          status: 200,
+          durationMs: 1,
+          bytes: 0,
+          host: "red-busy.localhost",
+        } satisfies AccessLine);
       }
       const r = await until("skip marker", async () => {
         const got = await logsOf(alice, "red-busy", "?lines=10");

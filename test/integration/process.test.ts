@@ -12,7 +12,6 @@ import { ApiClient } from "../helpers/client.ts";
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-proc-"));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-
 /** Command lines of running processes that name `dir` (the router, the registry: anything started for it). */
 function processesUsing(dir: string): string[] {
   const found: string[] = [];
@@ -55,7 +54,10 @@ describe("server/main.ts process", () => {
     const deadline = Date.now() + 45_000;
     let healthy = false;
     while (!healthy && Date.now() < deadline) {
-      healthy = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+      healthy = await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (!healthy) await new Promise((r) => setTimeout(r, 200));
     }
     expect(healthy, out).toBe(true);

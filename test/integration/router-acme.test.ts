@@ -57,12 +57,19 @@ function httpsText(url: string, ca: string | Buffer): Promise<string> {
   });
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs: number,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; errors: ${errors.join(" | ")}; pebble: ${pebbleLog.slice(-2000)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}; errors: ${errors.join(" | ")}; pebble: ${pebbleLog.slice(-2000)}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -73,13 +80,35 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-acme-"));
   dataDir = path.join(dir, "data");
   // A CA for pebble's own HTTPS (Debian's package ships no test certificate).
-  openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"]
-    .concat(["-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=berth test pebble CA"]));
-  openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    .concat(["-keyout", "pebble.key", "-out", "pebble.csr", "-subj", "/CN=127.0.0.1"]));
+  openssl(
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"].concat([
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.crt",
+      "-subj",
+      "/CN=berth test pebble CA",
+    ]),
+  );
+  openssl(
+    ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"].concat([
+      "-keyout",
+      "pebble.key",
+      "-out",
+      "pebble.csr",
+      "-subj",
+      "/CN=127.0.0.1",
+    ]),
+  );
   fs.writeFileSync(path.join(dir, "ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-  openssl(["x509", "-req", "-in", "pebble.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1"]
-    .concat(["-extfile", "ext.cnf", "-out", "pebble.crt"]));
+  openssl(
+    ["x509", "-req", "-in", "pebble.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1"].concat([
+      "-extfile",
+      "ext.cnf",
+      "-out",
+      "pebble.crt",
+    ]),
+  );
   testCa = fs.readFileSync(path.join(dir, "ca.crt"), "utf8");
 
   upstream = http.createServer((req, res) => {
@@ -120,7 +149,15 @@ beforeAll(async () => {
   child.stdout.on("data", (d: Buffer) => (pebbleLog = (pebbleLog + d.toString()).slice(-20_000)));
   child.stderr.on("data", (d: Buffer) => (pebbleLog = (pebbleLog + d.toString()).slice(-20_000)));
   const directory = `https://127.0.0.1:${acmePort}/dir`;
-  await waitFor("pebble", () => httpsText(directory, testCa).then(() => true, () => false), 15_000);
+  await waitFor(
+    "pebble",
+    () =>
+      httpsText(directory, testCa).then(
+        () => true,
+        () => false,
+      ),
+    15_000,
+  );
 
   router = new HaproxyRouter({
     listenHost: "127.0.0.1",
@@ -157,7 +194,11 @@ afterAll(async () => {
 
 describe("router (HAProxy) with certificates from an ACME CA (pebble)", () => {
   it("obtains a certificate over HTTP-01 answered by HAProxy and serves it over TLS", async () => {
-    const issued = await waitFor("the ACME certificate", () => events.find((e) => e.host === SHOP && e.action === "issued"), 60_000);
+    const issued = await waitFor(
+      "the ACME certificate",
+      () => events.find((e) => e.host === SHOP && e.action === "issued"),
+      60_000,
+    );
     expect(issued.issuer).toBe("acme");
     expect(events.some((e) => e.host === "shop.localhost")).toBe(false);
 
@@ -170,12 +211,22 @@ describe("router (HAProxy) with certificates from an ACME CA (pebble)", () => {
     expect(challenge.status).toBe(200);
     expect(challenge.app).toBeUndefined();
     // The answer left the map once the order was done.
-    await waitFor("the challenge map to empty", () => fs.readFileSync(path.join(haproxyPaths(dataDir).dir, "acme.map"), "utf8") === "", 5_000);
+    await waitFor(
+      "the challenge map to empty",
+      () => fs.readFileSync(path.join(haproxyPaths(dataDir).dir, "acme.map"), "utf8") === "",
+      5_000,
+    );
 
     // The certificate chains to pebble's root (regenerated per run, fetched from its management API).
     const root = await httpsText(`https://127.0.0.1:${mgmtPort}/roots/0`, testCa);
     const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
-      const s = tls.connect({ host: "127.0.0.1", port: httpsPort, servername: SHOP, ca: root, ALPNProtocols: ["h2", "http/1.1"] });
+      const s = tls.connect({
+        host: "127.0.0.1",
+        port: httpsPort,
+        servername: SHOP,
+        ca: root,
+        ALPNProtocols: ["h2", "http/1.1"],
+      });
       s.once("secureConnect", () => resolve(s));
       s.once("error", reject);
     });
@@ -188,12 +239,15 @@ describe("router (HAProxy) with certificates from an ACME CA (pebble)", () => {
 
     const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       https
-        .get({ host: "127.0.0.1", port: httpsPort, servername: SHOP, headers: { host: SHOP }, ca: root, agent: false }, (r) => {
-          let body = "";
-          r.setEncoding("utf8");
-          r.on("data", (d: string) => (body += d));
-          r.on("end", () => resolve({ status: r.statusCode ?? 0, body }));
-        })
+        .get(
+          { host: "127.0.0.1", port: httpsPort, servername: SHOP, headers: { host: SHOP }, ca: root, agent: false },
+          (r) => {
+            let body = "";
+            r.setEncoding("utf8");
+            r.on("data", (d: string) => (body += d));
+            r.on("end", () => resolve({ status: r.statusCode ?? 0, body }));
+          },
+        )
         .on("error", reject);
     });
     expect(res.status).toBe(200);

@@ -59,7 +59,12 @@ const events: CertificateEvent[] = [];
 const access: AccessLine[] = [];
 const log = createLogger(process.env.ROUTER_TEST_LOG ?? "silent");
 
-const shop = (): RouteEntry => ({ app: "shop", hosts: [SHOP, "shop.localhost"], maintenance: false, upstreams: [ups.shop!.addr] });
+const shop = (): RouteEntry => ({
+  app: "shop",
+  hosts: [SHOP, "shop.localhost"],
+  maintenance: false,
+  upstreams: [ups.shop!.addr],
+});
 const blog = (): RouteEntry => ({ app: "blog", hosts: [BLOG], maintenance: false, upstreams: [ups.blog!.addr] });
 const caRoot = () => fs.readFileSync(router.internalCaPath!);
 
@@ -88,17 +93,24 @@ async function waitFor<T>(what: string, fn: () => T | undefined | false, timeout
 }
 
 const eventFor = (host: string, action: CertificateEvent["action"], after = 0) =>
-  waitFor(`${action} certificate for ${host}`, () => events.slice(after).find((e) => e.host === host && e.action === action));
+  waitFor(`${action} certificate for ${host}`, () =>
+    events.slice(after).find((e) => e.host === host && e.action === action),
+  );
 
 function httpGet(host: string, p = "/", agent: http.Agent | false = false, method = "GET") {
   return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; socket: net.Socket }>(
     (resolve, reject) => {
-      const req = http.request({ host: "127.0.0.1", port: router.port, path: p, method, headers: { host }, agent }, (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => (body += d));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, socket: req.socket! }));
-      });
+      const req = http.request(
+        { host: "127.0.0.1", port: router.port, path: p, method, headers: { host }, agent },
+        (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (d: string) => (body += d));
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body, socket: req.socket! }),
+          );
+        },
+      );
       req.on("error", reject);
       req.end();
     },
@@ -176,7 +188,8 @@ describe("router (HAProxy) with HTTPS and the internal issuer", () => {
 
     const session = http2.connect(`https://${SHOP}:${httpsPort}`, {
       ca: caRoot(),
-      createConnection: () => tls.connect({ host: "127.0.0.1", port: httpsPort, servername: SHOP, ca: caRoot(), ALPNProtocols: ["h2"] }),
+      createConnection: () =>
+        tls.connect({ host: "127.0.0.1", port: httpsPort, servername: SHOP, ca: caRoot(), ALPNProtocols: ["h2"] }),
     });
     try {
       const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -211,7 +224,9 @@ describe("router (HAProxy) with HTTPS and the internal issuer", () => {
     // Redirected by HAProxy itself, before any instance sees the request.
     expect(ups.shop!.hits).toBe(hits);
     // The redirect is the app's request: its access line names the app (so it lands in the app's log).
-    const line = await waitFor("the redirect's access line", () => access.find((a) => a.path === "/a/b" && a.status === 308));
+    const line = await waitFor("the redirect's access line", () =>
+      access.find((a) => a.path === "/a/b" && a.status === 308),
+    );
     expect(line).toMatchObject({ app: "shop", host: SHOP });
     const challenge = await httpGet(SHOP, "/.well-known/acme-challenge/unknown-token");
     expect(challenge.status).not.toBe(308);

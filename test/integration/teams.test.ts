@@ -158,7 +158,9 @@ describe("invitations", () => {
     expect(again.body.error.code).toBe("not_found");
     expect((await new ApiClient(srv.url).req("POST", "/api/v1/invitations/lookup", { token })).status).toBe(404);
     const olga = await as("olga");
-    const pending = (await olga.req("GET", "/api/v1/teams/crew/invitations")).body.map((i: { email: string }) => i.email);
+    const pending = (await olga.req("GET", "/api/v1/teams/crew/invitations")).body.map(
+      (i: { email: string }) => i.email,
+    );
     expect(pending).not.toContain("ivan@example.com");
   });
 
@@ -169,13 +171,18 @@ describe("invitations", () => {
     const expiresIn = new Date(inv.body.expiresAt).getTime() - Date.now();
     expect(expiresIn).toBeGreaterThan(6 * 86400_000);
     expect(expiresIn).toBeLessThanOrEqual(7 * 86400_000);
-    await srv.cp.services.db.invitation.update({ where: { id: inv.body.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await srv.cp.services.db.invitation.update({
+      where: { id: inv.body.id },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
 
     const eve = await as("eve");
     const r = await eve.req("POST", "/api/v1/invitations/accept", { token: inv.body.token });
     expect(r.status).toBe(404);
     expect((await eve.req("GET", "/api/v1/teams/crew")).status).toBe(404);
-    expect((await new ApiClient(srv.url).req("POST", "/api/v1/invitations/lookup", { token: inv.body.token })).status).toBe(404);
+    expect(
+      (await new ApiClient(srv.url).req("POST", "/api/v1/invitations/lookup", { token: inv.body.token })).status,
+    ).toBe(404);
     const pending = (await olga.req("GET", "/api/v1/teams/crew/invitations")).body.map((i: { id: string }) => i.id);
     expect(pending).not.toContain(inv.body.id);
   });
@@ -205,17 +212,24 @@ describe("invitations", () => {
   it("cannot be used by an admin to hand out ownership", async () => {
     const olga = await as("olga");
     await as("adam");
-    expect((await olga.req("POST", "/api/v1/teams/crew/members", { email: "adam@example.com", role: "admin" })).status).toBe(201);
+    expect(
+      (await olga.req("POST", "/api/v1/teams/crew/members", { email: "adam@example.com", role: "admin" })).status,
+    ).toBe(201);
     const adam = await as("adam");
     const before = await srv.cp.services.db.invitation.count();
-    const r = await adam.req("POST", "/api/v1/teams/crew/invitations", { email: "newowner@example.com", role: "owner" });
+    const r = await adam.req("POST", "/api/v1/teams/crew/invitations", {
+      email: "newowner@example.com",
+      role: "owner",
+    });
     expect(r.status).toBe(403);
     const add = await adam.req("POST", "/api/v1/teams/crew/members", { email: "otto@example.com", role: "owner" });
     expect(add.status).toBe(403);
     expect(await srv.cp.services.db.invitation.count()).toBe(before);
     expect(await roleIn("crew", "otto@example.com")).toBeUndefined();
     // An admin may invite non-owners.
-    expect((await adam.req("POST", "/api/v1/teams/crew/invitations", { email: "helper@example.com", role: "admin" })).status).toBe(201);
+    expect(
+      (await adam.req("POST", "/api/v1/teams/crew/invitations", { email: "helper@example.com", role: "admin" })).status,
+    ).toBe(201);
   });
 });
 
@@ -227,7 +241,9 @@ describe("member roles", () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ email: "mia@example.com", role: "viewer" });
     expect(await roleIn("crew", "mia@example.com")).toBe("viewer");
-    expect((await adam.req("PATCH", "/api/v1/teams/crew/members/mia@example.com", { role: "member" })).status).toBe(200);
+    expect((await adam.req("PATCH", "/api/v1/teams/crew/members/mia@example.com", { role: "member" })).status).toBe(
+      200,
+    );
     expect(await roleIn("crew", "mia@example.com")).toBe("member");
   });
 
@@ -235,8 +251,12 @@ describe("member roles", () => {
     const olga = await as("olga");
     const members = (await olga.req("GET", "/api/v1/teams/crew/members")).body;
     const mia = members.find((m: { email: string }) => m.email === "mia@example.com");
-    expect((await olga.req("PATCH", `/api/v1/teams/crew/members/${mia.id}`, { role: "viewer" })).body.role).toBe("viewer");
-    expect((await olga.req("PATCH", `/api/v1/teams/crew/members/${mia.userId}`, { role: "member" })).body.role).toBe("member");
+    expect((await olga.req("PATCH", `/api/v1/teams/crew/members/${mia.id}`, { role: "viewer" })).body.role).toBe(
+      "viewer",
+    );
+    expect((await olga.req("PATCH", `/api/v1/teams/crew/members/${mia.userId}`, { role: "member" })).body.role).toBe(
+      "member",
+    );
   });
 
   it("does not let an admin touch an owner or grant ownership", async () => {
@@ -246,7 +266,9 @@ describe("member roles", () => {
     expect(demote.body.error.code).toBe("forbidden");
     expect((await adam.req("DELETE", "/api/v1/teams/crew/members/olga@example.com")).status).toBe(403);
     expect((await adam.req("PATCH", "/api/v1/teams/crew/members/mia@example.com", { role: "owner" })).status).toBe(403);
-    expect((await adam.req("PATCH", "/api/v1/teams/crew/members/adam@example.com", { role: "owner" })).status).toBe(403);
+    expect((await adam.req("PATCH", "/api/v1/teams/crew/members/adam@example.com", { role: "owner" })).status).toBe(
+      403,
+    );
     expect(await roleIn("crew", "olga@example.com")).toBe("owner");
     expect(await roleIn("crew", "mia@example.com")).toBe("member");
     expect(await roleIn("crew", "adam@example.com")).toBe("admin");
@@ -255,7 +277,10 @@ describe("member roles", () => {
   it("does not let members or viewers manage members", async () => {
     for (const name of ["mia", "ivan"]) {
       const c = await as(name);
-      expect((await c.req("PATCH", "/api/v1/teams/crew/members/adam@example.com", { role: "viewer" })).status, name).toBe(403);
+      expect(
+        (await c.req("PATCH", "/api/v1/teams/crew/members/adam@example.com", { role: "viewer" })).status,
+        name,
+      ).toBe(403);
       expect((await c.req("POST", "/api/v1/teams/crew/members", { email: "otto@example.com" })).status, name).toBe(403);
       expect((await c.req("DELETE", "/api/v1/teams/crew/members/adam@example.com")).status, name).toBe(403);
     }
@@ -265,7 +290,9 @@ describe("member roles", () => {
 
   it("answers an unknown member with 404", async () => {
     const olga = await as("olga");
-    expect((await olga.req("PATCH", "/api/v1/teams/crew/members/otto@example.com", { role: "viewer" })).status).toBe(404);
+    expect((await olga.req("PATCH", "/api/v1/teams/crew/members/otto@example.com", { role: "viewer" })).status).toBe(
+      404,
+    );
     expect((await olga.req("DELETE", "/api/v1/teams/crew/members/nobody@example.com")).status).toBe(404);
   });
 
@@ -281,12 +308,18 @@ describe("member roles", () => {
 
   it("lets an owner leave once another owner exists", async () => {
     const olga = await as("olga");
-    expect((await olga.req("PATCH", "/api/v1/teams/crew/members/adam@example.com", { role: "owner" })).status).toBe(200);
+    expect((await olga.req("PATCH", "/api/v1/teams/crew/members/adam@example.com", { role: "owner" })).status).toBe(
+      200,
+    );
     expect(await roleIn("crew", "adam@example.com")).toBe("owner");
     // Owners may demote each other; adam hands it back so olga stays in charge of the rest of this file.
     const adam = await as("adam");
-    expect((await adam.req("PATCH", "/api/v1/teams/crew/members/olga@example.com", { role: "admin" })).status).toBe(200);
-    expect((await adam.req("PATCH", "/api/v1/teams/crew/members/olga@example.com", { role: "owner" })).status).toBe(200);
+    expect((await adam.req("PATCH", "/api/v1/teams/crew/members/olga@example.com", { role: "admin" })).status).toBe(
+      200,
+    );
+    expect((await adam.req("PATCH", "/api/v1/teams/crew/members/olga@example.com", { role: "owner" })).status).toBe(
+      200,
+    );
     expect((await adam.req("DELETE", "/api/v1/teams/crew/members/adam@example.com")).status).toBe(204);
     expect(await roleIn("crew", "adam@example.com")).toBeUndefined();
     expect((await adam.req("GET", "/api/v1/teams/crew")).status).toBe(404);
@@ -310,7 +343,15 @@ describe("member roles", () => {
 });
 
 describe("audit log", () => {
-  type Event = { action: string; target: string; actor: string; ip: string; app: string | null; data: Record<string, unknown>; createdAt: string };
+  type Event = {
+    action: string;
+    target: string;
+    actor: string;
+    ip: string;
+    app: string | null;
+    data: Record<string, unknown>;
+    createdAt: string;
+  };
   let events: Event[] = [];
 
   beforeAll(async () => {
@@ -374,9 +415,15 @@ describe("audit log", () => {
     await as("vera");
     await as("max");
     await as("ada");
-    expect((await olga.req("POST", "/api/v1/teams/crew/members", { email: "vera@example.com", role: "viewer" })).status).toBe(201);
-    expect((await olga.req("POST", "/api/v1/teams/crew/members", { email: "max@example.com", role: "member" })).status).toBe(201);
-    expect((await olga.req("POST", "/api/v1/teams/crew/members", { email: "ada@example.com", role: "admin" })).status).toBe(201);
+    expect(
+      (await olga.req("POST", "/api/v1/teams/crew/members", { email: "vera@example.com", role: "viewer" })).status,
+    ).toBe(201);
+    expect(
+      (await olga.req("POST", "/api/v1/teams/crew/members", { email: "max@example.com", role: "member" })).status,
+    ).toBe(201);
+    expect(
+      (await olga.req("POST", "/api/v1/teams/crew/members", { email: "ada@example.com", role: "admin" })).status,
+    ).toBe(201);
     const viewer = await (await as("vera")).req("GET", "/api/v1/teams/crew/audit");
     expect(viewer.status).toBe(403);
     expect(viewer.body.error.code).toBe("forbidden");

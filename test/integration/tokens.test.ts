@@ -24,7 +24,14 @@ function bearer(token: string): ApiClient {
 async function create(client: ApiClient, body: Record<string, unknown>) {
   const r = await client.req("POST", "/api/v1/tokens", body);
   expect(r.status).toBe(201);
-  return r.body as { id: string; token: string; name: string; prefix: string; expiresAt: string | null; revokedAt: string | null };
+  return r.body as {
+    id: string;
+    token: string;
+    name: string;
+    prefix: string;
+    expiresAt: string | null;
+    revokedAt: string | null;
+  };
 }
 
 describe("creating and listing", () => {
@@ -37,7 +44,15 @@ describe("creating and listing", () => {
     expect(list.status).toBe(200);
     const listed = list.body.find((x: { id: string }) => x.id === t.id);
     expect(listed).toBeDefined();
-    expect(Object.keys(listed).sort()).toEqual(["createdAt", "expiresAt", "id", "lastUsedAt", "name", "prefix", "revokedAt"]);
+    expect(Object.keys(listed).sort()).toEqual([
+      "createdAt",
+      "expiresAt",
+      "id",
+      "lastUsedAt",
+      "name",
+      "prefix",
+      "revokedAt",
+    ]);
     const text = JSON.stringify(list.body);
     expect(text).not.toContain(t.token);
     expect(text).not.toContain(t.token.slice(12));
@@ -92,7 +107,9 @@ describe("using a token", () => {
 
   it("accepts the scheme in any case", async () => {
     const t = await create(owner, { name: "scheme" });
-    const r = await new ApiClient(srv.url).req("GET", "/api/v1/session", undefined, { authorization: `bearer ${t.token}` });
+    const r = await new ApiClient(srv.url).req("GET", "/api/v1/session", undefined, {
+      authorization: `bearer ${t.token}`,
+    });
     expect(r.status).toBe(200);
   });
 
@@ -162,7 +179,9 @@ describe("revoking", () => {
   it("is recorded in the audit trail", async () => {
     const t = await create(owner, { name: "audited" });
     await owner.req("DELETE", `/api/v1/tokens/${t.id}`);
-    const ev = await srv.cp.services.db.auditEvent.findFirst({ where: { action: "token.revoke", data: { contains: t.id } } });
+    const ev = await srv.cp.services.db.auditEvent.findFirst({
+      where: { action: "token.revoke", data: { contains: t.id } },
+    });
     expect(ev).toMatchObject({ actorEmail: "token-owner@example.com", target: "audited" });
   });
 });

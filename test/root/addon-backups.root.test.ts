@@ -53,11 +53,17 @@ async function createAddon(kind: string): Promise<string> {
   const r = await owner.req<{ name: string }>("POST", `/api/v1/apps/${APP}/addons`, { kind });
   expect(r.status, JSON.stringify(r.body)).toBe(202);
   const name = r.body.name;
-  await until(`${kind} available`, async () => {
-    const i = (await owner.req<{ state: string; failReason: string | null }>("GET", `/api/v1/apps/${APP}/addons/${name}`)).body;
-    if (i.state === "failed") throw new Error(`${kind} failed: ${i.failReason}`);
-    return i.state === "available";
-  }, 600_000);
+  await until(
+    `${kind} available`,
+    async () => {
+      const i = (
+        await owner.req<{ state: string; failReason: string | null }>("GET", `/api/v1/apps/${APP}/addons/${name}`)
+      ).body;
+      if (i.state === "failed") throw new Error(`${kind} failed: ${i.failReason}`);
+      return i.state === "available";
+    },
+    600_000,
+  );
   return name;
 }
 
@@ -113,7 +119,9 @@ describeRoot("add-on backups (real PostgreSQL and Redis, agent, runc, CLI)", () 
     const problems: string[] = [];
     if (srv && agent) {
       for (const name of [pg, redis].filter(Boolean)) {
-        const r = await owner.req("DELETE", `/api/v1/apps/${APP}/addons/${name}`).catch((e: unknown) => ({ status: String(e) }));
+        const r = await owner
+          .req("DELETE", `/api/v1/apps/${APP}/addons/${name}`)
+          .catch((e: unknown) => ({ status: String(e) }));
         if (r.status !== 204) problems.push(`destroy ${name}: ${String(r.status)}`);
       }
       await until("containers gone", async () => (await inspector.list()).length === 0, 60_000).catch((e: unknown) =>
@@ -154,11 +162,15 @@ describeRoot("add-on backups (real PostgreSQL and Redis, agent, runc, CLI)", () 
     expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
     expect(fs.readFileSync(file).subarray(0, 5).toString()).toBe("PGDMP");
     // The dump never carries the credentials in the clear... and the log of the capture neither (only names).
-    const password = (await srv.cp.services.db.configVar.findFirstOrThrow({ where: { key: "BERTH_PG_PASSWORD", app: { name: pg } } })).value;
+    const password = (
+      await srv.cp.services.db.configVar.findFirstOrThrow({ where: { key: "BERTH_PG_PASSWORD", app: { name: pg } } })
+    ).value;
     expect(fs.readFileSync(file).includes(password)).toBe(false);
 
     await psql("drop table t;\n");
-    expect(await berth(["addons:psql", pg, "-a", APP], "select v from t;\n").then((r) => r.stdout + r.stderr)).toMatch(/does not exist/);
+    expect(await berth(["addons:psql", pg, "-a", APP], "select v from t;\n").then((r) => r.stdout + r.stderr)).toMatch(
+      /does not exist/,
+    );
     const refused = await berth(["addons:backups:restore", pgBackup, "-a", APP]);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain("--confirm");
@@ -180,7 +192,13 @@ describeRoot("add-on backups (real PostgreSQL and Redis, agent, runc, CLI)", () 
     expect((await redisCli("GET k")).trim()).toBe("");
     const r = await berth(["addons:backups:restore", redisBackup, "-a", APP, "--confirm", APP]);
     expect(r.code, r.stderr).toBe(0);
-    expect(await until("the key is back", async () => (await redisCli("GET k").catch(() => "")).includes("kept") || null, 60_000)).toBe(true);
+    expect(
+      await until(
+        "the key is back",
+        async () => (await redisCli("GET k").catch(() => "")).includes("kept") || null,
+        60_000,
+      ),
+    ).toBe(true);
     // Writes after the restore persist (AOF is on again).
     expect(await redisCli("CONFIG GET appendonly")).toContain("yes");
   }, 600_000);
@@ -198,7 +216,12 @@ describeRoot("add-on backups (real PostgreSQL and Redis, agent, runc, CLI)", () 
     expect(again.code).not.toBe(0);
     const rdb = await berth(["addons:backups:download", redisBackup, "-a", APP]);
     expect(rdb.code, rdb.stderr).toBe(0);
-    expect(fs.readFileSync(path.join(home, `${redis}-${redisBackup}.rdb`)).subarray(0, 5).toString()).toBe("REDIS");
+    expect(
+      fs
+        .readFileSync(path.join(home, `${redis}-${redisBackup}.rdb`))
+        .subarray(0, 5)
+        .toString(),
+    ).toBe("REDIS");
     const audit = await srv.cp.services.db.auditEvent.findMany({ where: { action: { startsWith: "addon.backup." } } });
     const actions = new Set(audit.map((a) => a.action));
     expect([...actions].sort()).toEqual(["addon.backup.capture", "addon.backup.download", "addon.backup.restore"]);
@@ -208,7 +231,10 @@ describeRoot("add-on backups (real PostgreSQL and Redis, agent, runc, CLI)", () 
     const team = (await owner.req<{ team: string }>("GET", `/api/v1/apps/${APP}`)).body.team;
     const viewer = new ApiClient(srv.url);
     await viewer.signUp("bk-viewer@example.com");
-    expect((await owner.req("POST", `/api/v1/teams/${team}/members`, { email: "bk-viewer@example.com", role: "viewer" })).status).toBe(201);
+    expect(
+      (await owner.req("POST", `/api/v1/teams/${team}/members`, { email: "bk-viewer@example.com", role: "viewer" }))
+        .status,
+    ).toBe(201);
     const outsider = new ApiClient(srv.url);
     await outsider.signUp("bk-outsider@example.com");
     // The outsider's own app: naming our backup under it is a 404 too.
@@ -227,16 +253,28 @@ describeRoot("add-on backups (real PostgreSQL and Redis, agent, runc, CLI)", () 
     const [list, cap, info, dl, rest] = routes(APP);
     expect((await viewer.req(list[0], list[1])).status).toBe(200);
     expect((await viewer.req(info[0], info[1])).status).toBe(200);
-    for (const [method, p, body] of [cap, dl, rest]) expect((await viewer.req(method, p, body)).status, `${method} ${p}`).toBe(403);
+    for (const [method, p, body] of [cap, dl, rest])
+      expect((await viewer.req(method, p, body)).status, `${method} ${p}`).toBe(403);
     const viewerToken = (await viewer.tokenClient("v")).token;
-    const denied = await berth(["addons:backups:restore", pgBackup, "-a", APP, "--confirm", APP], undefined, viewerToken);
+    const denied = await berth(
+      ["addons:backups:restore", pgBackup, "-a", APP, "--confirm", APP],
+      undefined,
+      viewerToken,
+    );
     expect(denied.code).toBe(1);
     expect(denied.stderr).toContain("does not allow");
     expect(await srv.cp.services.db.addonBackup.count()).toBe(before);
   }, 120_000);
 
   it("backup ids are allowlisted: traversal and odd ids are 404 and read nothing", async () => {
-    for (const id of ["..%2F..%2F..%2Fetc%2Fpasswd", "bk-..%2F..%2Fx", "bk-0123456789ABCDEF", `${pgBackup}.pgdump`, "%2Fetc%2Fpasswd", `${pgBackup}%00`]) {
+    for (const id of [
+      "..%2F..%2F..%2Fetc%2Fpasswd",
+      "bk-..%2F..%2Fx",
+      "bk-0123456789ABCDEF",
+      `${pgBackup}.pgdump`,
+      "%2Fetc%2Fpasswd",
+      `${pgBackup}%00`,
+    ]) {
       for (const suffix of ["", "/download"]) {
         const r = await owner.req("GET", `/api/v1/apps/${APP}/addon-backups/${id}${suffix}`);
         expect([404, 422], `${id}${suffix}`).toContain(r.status);
@@ -255,16 +293,23 @@ describeRoot("add-on backups (real PostgreSQL and Redis, agent, runc, CLI)", () 
       expect(r).toEqual({ captured: 2, failed: 0 });
     }
     for (const addon of [pg, redis]) {
-      const list = (await owner.req<{ id: string; origin: string; state: string }[]>("GET", `/api/v1/apps/${APP}/addons/${addon}/backups`)).body;
+      const list = (
+        await owner.req<{ id: string; origin: string; state: string }[]>(
+          "GET",
+          `/api/v1/apps/${APP}/addons/${addon}/backups`,
+        )
+      ).body;
       const scheduled = list.filter((b) => b.origin === "scheduled");
       expect(scheduled).toHaveLength(KEEP);
       expect(scheduled.every((b) => b.state === "completed")).toBe(true);
     }
     // On disk: exactly the files of the listed backups.
     const root = path.join(srv.cp.services.config.dataDir, "addon-backups");
-    const files = fs.readdirSync(root).flatMap((team) =>
-      fs.readdirSync(path.join(root, team)).flatMap((addon) => fs.readdirSync(path.join(root, team, addon))),
-    );
+    const files = fs
+      .readdirSync(root)
+      .flatMap((team) =>
+        fs.readdirSync(path.join(root, team)).flatMap((addon) => fs.readdirSync(path.join(root, team, addon))),
+      );
     const rows = await srv.cp.services.db.addonBackup.findMany({ where: { state: "completed" } });
     expect(files.map((f) => f.replace(/\.(pgdump|rdb)$/, "")).sort()).toEqual(rows.map((b) => b.id).sort());
     expect(rows).toHaveLength(2 * KEEP + 2);

@@ -180,13 +180,17 @@ describeRoot("add-on network: only attached apps connect (real agent, runc, node
     const problems: string[] = [];
     if (srv && agent) {
       if (addon)
-        await owner.req("DELETE", `/api/v1/apps/${OWNER}/addons/${addon}`).catch((e: unknown) => problems.push(String(e)));
+        await owner
+          .req("DELETE", `/api/v1/apps/${OWNER}/addons/${addon}`)
+          .catch((e: unknown) => problems.push(String(e)));
       for (const [c, name] of [
         [owner, OWNER],
         [owner, OTHER],
         [stranger, STRANGER],
       ] as const)
-        await c.req("PATCH", `/api/v1/apps/${name}/formation`, { updates: [{ type: "web", quantity: 0 }] }).catch(() => undefined);
+        await c
+          .req("PATCH", `/api/v1/apps/${name}/formation`, { updates: [{ type: "web", quantity: 0 }] })
+          .catch(() => undefined);
       await until("containers gone", async () => (await inspector.list()).length === 0, 90_000).catch((e: unknown) =>
         problems.push(String(e)),
       );
@@ -207,20 +211,24 @@ describeRoot("add-on network: only attached apps connect (real agent, runc, node
     expect(created.status, JSON.stringify(created.body)).toBe(202);
     addon = created.body.name;
     await until("add-on available", async () => {
-      const i = (await owner.req<{ state: string; failReason: string | null }>("GET", `/api/v1/apps/${OWNER}/addons/${addon}`))
-        .body;
+      const i = (
+        await owner.req<{ state: string; failReason: string | null }>("GET", `/api/v1/apps/${OWNER}/addons/${addon}`)
+      ).body;
       if (i.state === "failed") throw new Error(`add-on failed: ${i.failReason}`);
       return i.state === "available";
     });
-    url = (await srv.cp.services.db.configVar.findFirstOrThrow({ where: { app: { name: OWNER }, key: "DATABASE_URL" } }))
-      .value;
+    url = (
+      await srv.cp.services.db.configVar.findFirstOrThrow({ where: { app: { name: OWNER }, key: "DATABASE_URL" } })
+    ).value;
     serviceId = (await serviceInstanceIds())[0] ?? "";
     expect(serviceId).not.toBe("");
 
     // The other app of the team and the stranger know the address (the stranger even the password) but are not
     // attached: the node refuses their connections.
     expect((await owner.req("PATCH", `/api/v1/apps/${OTHER}/config`, { set: { PROBE_URL: url } })).status).toBe(200);
-    expect((await stranger.req("PATCH", `/api/v1/apps/${STRANGER}/config`, { set: { PROBE_URL: url } })).status).toBe(200);
+    expect((await stranger.req("PATCH", `/api/v1/apps/${STRANGER}/config`, { set: { PROBE_URL: url } })).status).toBe(
+      200,
+    );
     for (const [c, name, digest] of [
       [owner, OWNER, `${OWNER}@${ownerDigest}`],
       [owner, OTHER, `${OWNER}@${ownerDigest}`],
@@ -256,10 +264,14 @@ describeRoot("add-on network: only attached apps connect (real agent, runc, node
     expect(await serviceInstanceIds()).toEqual([serviceId]);
 
     expect((await owner.req("DELETE", `/api/v1/apps/${OTHER}/attachments/${addon}`)).status).toBe(204);
-    const detached = await until("the detached app refused", async () => {
-      const p = await probeAfterRollout(OTHER, owner);
-      return !p.connected && p;
-    }, 60_000);
+    const detached = await until(
+      "the detached app refused",
+      async () => {
+        const p = await probeAfterRollout(OTHER, owner);
+        return !p.connected && p;
+      },
+      60_000,
+    );
     console.log(`detached: ${detached.text}`);
     expect(detached.text).toMatch(/Connection refused/i);
     expect(detached.ms).toBeLessThan(5_000);
@@ -279,10 +291,14 @@ describeRoot("add-on network: only attached apps connect (real agent, runc, node
     expect(before).toMatchObject({ version: "15", maxConnections: 20 });
     expect(before.dataBytes).toBeGreaterThan(1_000_000);
     expect((await get("/hold", OWNER)).body).toContain("holding");
-    const during = await until("a connection more", async () => {
-      const i = await info();
-      return i.connections !== null && i.connections > (before.connections ?? 0) && i;
-    }, 30_000);
+    const during = await until(
+      "a connection more",
+      async () => {
+        const i = await info();
+        return i.connections !== null && i.connections > (before.connections ?? 0) && i;
+      },
+      30_000,
+    );
     console.log(`connections: ${before.connections} -> ${during.connections}`);
 
     const home = fs.mkdtempSync("/tmp/berth-addons-net-cli-");

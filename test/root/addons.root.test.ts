@@ -74,10 +74,12 @@ while (my $c = $s->accept) {
 }`;
 
 const addonInfo = async () =>
-  (await owner.req<{ state: string; failReason: string | null; node: string | null; running: boolean }>(
-    "GET",
-    `/api/v1/apps/${APP}/addons/${addon}`,
-  )).body;
+  (
+    await owner.req<{ state: string; failReason: string | null; node: string | null; running: boolean }>(
+      "GET",
+      `/api/v1/apps/${APP}/addons/${addon}`,
+    )
+  ).body;
 
 const appReleases = async () =>
   (await owner.req<{ version: number; status: string; configKeys: string[] }[]>("GET", `/api/v1/apps/${APP}/releases`))
@@ -114,9 +116,21 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
     const ctr = execFileSync("buildah", [...g, "from", "--pull=never", "--", stack.image], { encoding: "utf8" }).trim();
     execFileSync("buildah", [...g, "config", "--cmd", JSON.stringify(["perl", "-e", FRONT]), ctr]);
     execFileSync("buildah", [...g, "commit", "--quiet", "--rm", ctr, "localhost/pg-client-test:1"]);
-    const digest = await pushImage(store, "localhost/pg-client-test:1", `${APP}:client`, srv.cp.services.registry(), () => undefined);
+    const digest = await pushImage(
+      store,
+      "localhost/pg-client-test:1",
+      `${APP}:client`,
+      srv.cp.services.registry(),
+      () => undefined,
+    );
     // The same image for another team's app (in its own repository: another team's images are not readable).
-    strangerDigest = await pushImage(store, "localhost/pg-client-test:1", `${STRANGER}:client`, srv.cp.services.registry(), () => undefined);
+    strangerDigest = await pushImage(
+      store,
+      "localhost/pg-client-test:1",
+      `${STRANGER}:client`,
+      srv.cp.services.registry(),
+      () => undefined,
+    );
     clientDigest = digest;
     execFileSync("buildah", [...g, "rmi", "localhost/pg-client-test:1"]);
     const dep = await owner.req("POST", `/api/v1/apps/${APP}/releases`, { image: `${APP}@${digest}` });
@@ -213,8 +227,9 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
     expect(created.status, JSON.stringify(created.body)).toBe(202);
     redis = created.body.name;
     await until("redis available", async () => {
-      const i = (await owner.req<{ state: string; failReason: string | null }>("GET", `/api/v1/apps/${APP}/addons/${redis}`))
-        .body;
+      const i = (
+        await owner.req<{ state: string; failReason: string | null }>("GET", `/api/v1/apps/${APP}/addons/${redis}`)
+      ).body;
       if (i.state === "failed") throw new Error(`redis failed: ${i.failReason}`);
       return i.state === "available";
     });
@@ -249,7 +264,10 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
       const token = (await owner.tokenClient("psql")).token;
       const viewer = new ApiClient(srv.url);
       await viewer.signUp("pg-viewer@example.com");
-      expect((await owner.req("POST", `/api/v1/teams/${team}/members`, { email: "pg-viewer@example.com", role: "viewer" })).status).toBe(201);
+      expect(
+        (await owner.req("POST", `/api/v1/teams/${team}/members`, { email: "pg-viewer@example.com", role: "viewer" }))
+          .status,
+      ).toBe(201);
       const outsider = new ApiClient(srv.url);
       await outsider.signUp("pg-outsider@example.com");
       const as = (t: string, args: string[], stdin: string) => runBerth(args, { url: srv.url, token: t, home, stdin });
@@ -299,7 +317,9 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
   it("another app of the team attaches it and reads the row; another team's app can neither attach nor connect", async () => {
     // Same team: attached under its own name, the app reads what pg-client wrote.
     expect((await owner.req("POST", "/api/v1/apps", { name: APP2 })).status).toBe(201);
-    expect((await owner.req("POST", `/api/v1/apps/${APP2}/releases`, { image: `${APP}@${clientDigest}` })).status).toBe(201);
+    expect((await owner.req("POST", `/api/v1/apps/${APP2}/releases`, { image: `${APP}@${clientDigest}` })).status).toBe(
+      201,
+    );
     const at = await owner.req("POST", `/api/v1/apps/${APP2}/attachments`, { addon, as: "DATABASE_URL" });
     expect(at.status, JSON.stringify(at.body)).toBe(201);
     const read = await until("the attached app reads the row", async () => {
@@ -317,8 +337,13 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
     const url = (
       await srv.cp.services.db.configVar.findFirstOrThrow({ where: { app: { name: APP }, key: "DATABASE_URL" } })
     ).value;
-    expect((await stranger.req("PATCH", `/api/v1/apps/${STRANGER}/config`, { set: { DATABASE_URL: url } })).status).toBe(200);
-    expect((await stranger.req("POST", `/api/v1/apps/${STRANGER}/releases`, { image: `${STRANGER}@${strangerDigest}` })).status).toBe(201);
+    expect(
+      (await stranger.req("PATCH", `/api/v1/apps/${STRANGER}/config`, { set: { DATABASE_URL: url } })).status,
+    ).toBe(200);
+    expect(
+      (await stranger.req("POST", `/api/v1/apps/${STRANGER}/releases`, { image: `${STRANGER}@${strangerDigest}` }))
+        .status,
+    ).toBe(201);
     let last = { status: 0, body: "" };
     const refused = await until("the stranger's app answers", async () => {
       last = await get("/read", STRANGER);
@@ -326,7 +351,9 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
     }).catch(async (err: unknown) => {
       const rel = await stranger?.req("GET", `/api/v1/apps/${STRANGER}/releases`);
       const ps = await stranger?.req("GET", `/api/v1/apps/${STRANGER}/instances`);
-      throw new Error(`${String(err)}; last ${JSON.stringify(last)}; ${JSON.stringify(rel?.body)}; ${JSON.stringify(ps?.body)}`);
+      throw new Error(
+        `${String(err)}; last ${JSON.stringify(last)}; ${JSON.stringify(rel?.body)}; ${JSON.stringify(ps?.body)}`,
+      );
     });
     expect(refused.body).not.toContain("exit=0");
     expect(refused.body).not.toContain("kept");
@@ -340,7 +367,11 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
     expect(r.status, JSON.stringify(r.body)).toBe(204);
     redis = "";
     expect((await appReleases())[0]?.configKeys).not.toContain("REDIS_URL");
-    await until("the redis container is gone", async () => !(await inspector.list()).some((c) => c.id === svc?.id), 60_000);
+    await until(
+      "the redis container is gone",
+      async () => !(await inspector.list()).some((c) => c.id === svc?.id),
+      60_000,
+    );
     expect(await inspector.volumes.list()).toHaveLength(1);
     expect(await rows()).toContain("kept");
   }, 300_000);
@@ -365,7 +396,11 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
     expect(releases.length).toBe(before + 1);
     expect(releases[0]?.configKeys).not.toContain("DATABASE_URL");
     expect(await inspector.volumes.list()).toEqual([]);
-    await until("the service container is gone", async () => !(await inspector.list()).some((c) => c.id === id), 60_000);
+    await until(
+      "the service container is gone",
+      async () => !(await inspector.list()).some((c) => c.id === id),
+      60_000,
+    );
     expect(fs.existsSync(netns)).toBe(false);
     expect(fs.existsSync(cgroup)).toBe(false);
     await until("the app serves without DATABASE_URL", async () => (await get("/url")).body.includes("url=0"));

@@ -12,7 +12,13 @@ import { describeRoot, isRoot } from "../helpers/root.ts";
 import { localAgentEnv } from "../../server/nodes/local-agent.ts";
 import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { hostportChainsExist, removeHostportChains } from "../../runtime-agent/test-support/iptables-cleanup.ts";
-import { cleanupPlatformHost, drainAndStop, startPlatform, viaRouter, type PlatformProcess } from "../helpers/platform-process.ts";
+import {
+  cleanupPlatformHost,
+  drainAndStop,
+  startPlatform,
+  viaRouter,
+  type PlatformProcess,
+} from "../helpers/platform-process.ts";
 
 const execFileAsync = promisify(execFile);
 const ADMIN = { email: "restore@example.com", password: "restore-password-1" };
@@ -57,7 +63,11 @@ describeRoot("backup and restore of a running platform", () => {
     running.push({ p: a, dataDir: first });
     expect((await a.client.req("POST", "/api/v1/apps", { name: "keep" })).status).toBe(201);
     const token = (await a.client.tokenClient()).token;
-    const repo = await makeRepo({ Dockerfile: dockerfile, busybox: fs.readFileSync("/bin/busybox"), "www/index.html": "kept v1\n" });
+    const repo = await makeRepo({
+      Dockerfile: dockerfile,
+      busybox: fs.readFileSync("/bin/busybox"),
+      "www/index.html": "kept v1\n",
+    });
     try {
       const push = await git(repo, ["push", remoteUrl(a.url, "keep", token), "main"]);
       expect(push.code, push.out + a.output().slice(-3000)).toBe(0);
@@ -75,12 +85,21 @@ describeRoot("backup and restore of a running platform", () => {
       expect(await drainAndStop(a, first, ["keep"])).toBe(0);
       expect(runcLeft(first)).toEqual([]);
 
-      const restore = await execFileAsync(process.execPath, ["bin/berth-admin.mjs", "restore", archive, "--data-dir", second]);
+      const restore = await execFileAsync(process.execPath, [
+        "bin/berth-admin.mjs",
+        "restore",
+        archive,
+        "--data-dir",
+        second,
+      ]);
       expect(restore.stdout).toContain(`restored into ${second}`);
       const b = await startPlatform(second, ADMIN);
       running.push({ p: b, dataDir: second });
       // The scheduler starts the serving release again from the restored registry; the router routes it.
-      await until("the restored app to serve", async () => (await viaRouter(b.routerPort, "keep.localhost")).status === 200);
+      await until(
+        "the restored app to serve",
+        async () => (await viaRouter(b.routerPort, "keep.localhost")).status === 200,
+      );
       expect(await viaRouter(b.routerPort, "keep.localhost")).toEqual({ status: 200, body: "kept v1\n" });
       const releases = await b.client.req<{ version: number; status: string }[]>("GET", "/api/v1/apps/keep/releases");
       expect(releases.body.map((r) => [r.version, r.status])).toEqual([[1, "deployed"]]);

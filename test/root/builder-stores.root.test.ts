@@ -23,7 +23,10 @@ let builderDir = "";
 const buildah = async (s: BuilderStorage, args: string[]) =>
   (await run("buildah", [...storageArgs(s), ...args], { maxBuffer: 16 * 1024 * 1024 })).stdout;
 const imageIds = async (s: BuilderStorage) =>
-  (await buildah(s, ["images", "--all", "--quiet", "--no-trunc"])).split("\n").filter(Boolean).map((i) => i.replace(/^sha256:/, ""));
+  (await buildah(s, ["images", "--all", "--quiet", "--no-trunc"]))
+    .split("\n")
+    .filter(Boolean)
+    .map((i) => i.replace(/^sha256:/, ""));
 const mountsBelow = (dir: string) =>
   fs
     .readFileSync("/proc/self/mountinfo", "utf8")
@@ -51,7 +54,20 @@ describeRoot("builder stores (buildah)", () => {
     expect(rebuilt.id).not.toBe(lease.id);
     expect(await imageIds(stacks)).toEqual(expect.arrayContaining([lease.id, rebuilt.id]));
     // The build goes on on the old layers: it runs, commits and can be exported.
-    await buildah(app, ["run", "--runtime", "/usr/sbin/runc", "--isolation", "oci", "--network", "none", ctr, "--", "/bin/busybox", "touch", "/app/x"]);
+    await buildah(app, [
+      "run",
+      "--runtime",
+      "/usr/sbin/runc",
+      "--isolation",
+      "oci",
+      "--network",
+      "none",
+      ctr,
+      "--",
+      "/bin/busybox",
+      "touch",
+      "/app/x",
+    ]);
     await buildah(app, ["commit", "--quiet", "--rm", ctr, "berth-build/app1:latest"]);
     await buildah(app, ["push", "--quiet", "berth-build/app1:latest", `oci-archive:${path.join(dataDir, "app.tar")}`]);
     expect(fs.statSync(path.join(dataDir, "app.tar")).size).toBeGreaterThan(100_000);

@@ -34,12 +34,22 @@ const dirs: string[] = [];
 
 /** Runs `berth ARGS` with a token for this test's server; never throws on a non-zero exit. */
 function berth(args: string[], opts: { cwd?: string } = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, BERTH_URL: srv.url, BERTH_TOKEN: token, XDG_CONFIG_HOME: path.join(tmp, "config") };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    BERTH_URL: srv.url,
+    BERTH_TOKEN: token,
+    XDG_CONFIG_HOME: path.join(tmp, "config"),
+  };
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env, timeout: 120_000, maxBuffer: 20 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: opts.cwd ?? ROOT, env, timeout: 120_000, maxBuffer: 20 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -138,7 +148,11 @@ describeRoot("berth CLI with real builds: git:remote, releases, builds, deploy -
 
     const releases = JSON.parse((await berth(["releases", "-a", "cli-other", "--json"])).stdout);
     expect(releases).toHaveLength(1);
-    expect(releases[0]).toMatchObject({ version: 1, image: `cli-other@${digest}`, description: `Deploy image ${image}` });
+    expect(releases[0]).toMatchObject({
+      version: 1,
+      image: `cli-other@${digest}`,
+      description: `Deploy image ${image}`,
+    });
 
     const again = await berth(["deploy", "--image", image, "-a", "cli-other", "--json"]);
     expect(again.code, again.stderr).toBe(0);

@@ -247,8 +247,6 @@ describeRoot("component crashes on a running platform", () => {
 
     expect((await healthz()).body.status).toBe("ok");
     // Measured, for docs/reliability.md (not asserted: timings depend on the machine).
-    console.log(
-      `component back to ok after SIGKILL (ms): ${JSON.stringify(timings)}`,
-    );
+    console.log(`component back to ok after SIGKILL (ms): ${JSON.stringify(timings)}`);
   }, 600_000);
 });

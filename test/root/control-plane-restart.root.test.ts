@@ -72,14 +72,17 @@ function steadyLoad(port: number, host = HOST) {
   const one = () =>
     new Promise<void>((resolve) => {
       sent++;
-      const req = http.request({ host: "127.0.0.1", port, path: "/index.html", headers: { host }, agent, timeout: 10_000 }, (res) => {
-        let body = "";
-        res.on("data", (c: Buffer) => (body += c.toString()));
-        res.on("end", () => {
-          if (res.statusCode !== 200 || body !== "steady\n") failures.push(`${res.statusCode} ${body.slice(0, 100)}`);
-          resolve();
-        });
-      });
+      const req = http.request(
+        { host: "127.0.0.1", port, path: "/index.html", headers: { host }, agent, timeout: 10_000 },
+        (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => (body += c.toString()));
+          res.on("end", () => {
+            if (res.statusCode !== 200 || body !== "steady\n") failures.push(`${res.statusCode} ${body.slice(0, 100)}`);
+            resolve();
+          });
+        },
+      );
       req.on("timeout", () => req.destroy(new Error("timeout")));
       req.on("error", (err) => {
         failures.push(`error ${err.message}${req.reusedSocket ? " (reused socket)" : ""}`);
@@ -131,7 +134,10 @@ const ticks = (text: string) => [...text.matchAll(/^.*tick ([0-9]+)$/gm)].map((m
 
 /** The worker's tick numbers in the app's stored log. */
 async function storedTicks(p: PlatformProcess): Promise<number[]> {
-  const r = await p.client.req<{ entries: { text: string }[] }>("GET", `/api/v1/apps/${APP}/logs?lines=10000&processType=worker`);
+  const r = await p.client.req<{ entries: { text: string }[] }>(
+    "GET",
+    `/api/v1/apps/${APP}/logs?lines=10000&processType=worker`,
+  );
   return ticks(r.body.entries.map((e) => e.text).join("\n"));
 }
 
@@ -176,7 +182,8 @@ describeRoot("control-plane restart", () => {
     }
     // The agent first (it would restart what is deleted), then every container it ran, then its environment.
     await stopAgent(remoteAgent);
-    for (const c of (await inspector?.list().catch(() => [])) ?? []) await inspector?.delete(c.id).catch(() => undefined);
+    for (const c of (await inspector?.list().catch(() => [])) ?? [])
+      await inspector?.delete(c.id).catch(() => undefined);
     for (const problem of (await rootEnv?.destroy()) ?? []) process.stderr.write(`cleanup: ${problem}\n`);
     if (!chainsExisted) await removeHostportChains();
     if (repo) fs.rmSync(repo, { recursive: true, force: true });
@@ -210,7 +217,13 @@ describeRoot("control-plane restart", () => {
     fs.mkdirSync(home);
     let followed = "";
     follower = spawn(process.execPath, [BERTH_CLI, "logs", "-f", "-a", APP, "--type", "worker", "-n", "1"], {
-      env: { ...process.env, BERTH_URL: platform.url, BERTH_TOKEN: token, HOME: home, XDG_CONFIG_HOME: path.join(home, "config") },
+      env: {
+        ...process.env,
+        BERTH_URL: platform.url,
+        BERTH_TOKEN: token,
+        HOME: home,
+        XDG_CONFIG_HOME: path.join(home, "config"),
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     follower.stdout?.on("data", (d: Buffer) => (followed += d.toString()));
@@ -297,7 +310,12 @@ describeRoot("control-plane restart", () => {
     const join = (await createLocalJoinToken(db, { name: "remote" })).token;
     await db.$disconnect();
     const portBase = 31_000 + Math.floor(Math.random() * 200) * 100;
-    const flags = agentFlagsFor(rootEnv, { controlPlane: remote.url, joinToken: join, nodeName: "remote-node", portBase });
+    const flags = agentFlagsFor(rootEnv, {
+      controlPlane: remote.url,
+      joinToken: join,
+      nodeName: "remote-node",
+      portBase,
+    });
     inspector = await OciBackend.open(backendConfigFor(loadAgentConfig(flags, { NODE_ENV: "test" })), silentLogger());
     remoteAgent = spawnAgent(flags);
     const r1 = remote;
@@ -313,7 +331,9 @@ describeRoot("control-plane restart", () => {
     expect(push.code, push.out + remote.output().slice(-3000)).toBe(0);
     await remote.client.req("PATCH", `/api/v1/apps/${app}/formation`, { updates: [{ type: "worker", quantity: 0 }] });
     const rows = async (p: PlatformProcess) =>
-      ((await p.client.req<Row[]>("GET", `/api/v1/apps/${app}/instances`)).body as Row[]).sort((a, b) => a.id.localeCompare(b.id));
+      ((await p.client.req<Row[]>("GET", `/api/v1/apps/${app}/instances`)).body as Row[]).sort((a, b) =>
+        a.id.localeCompare(b.id),
+      );
     await until("the web instance running", async () => {
       const w = await rows(r1);
       return w.length === 1 && w[0]!.processType === "web" && w[0]!.state === "running";

@@ -262,9 +262,16 @@ describeRoot("deploy and route (git, buildah, registry, scheduler, agent, runc, 
 
   it("berth run --json: the API's events as JSON lines, exit code still passed back", async () => {
     const home = fs.mkdtempSync(path.join(env.tmp, "home-"));
-    const r = await runBerth(["run", "-a", APP, "--json", "--", "echo", "hi;", "exit", "3"], { url: srv.url, token, home });
+    const r = await runBerth(["run", "-a", APP, "--json", "--", "echo", "hi;", "exit", "3"], {
+      url: srv.url,
+      token,
+      home,
+    });
     expect(r.code, r.stderr).toBe(3);
-    const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string });
+    const events = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string });
     expect(events[0]).toMatchObject({ type: "started", release: 2 });
     expect(events).toContainEqual({ type: "output", stream: "stdout", text: "hi" });
     expect(events.at(-1)).toMatchObject({ type: "exit", code: 3 });

@@ -13,7 +13,13 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeRoot, isRoot } from "../helpers/root.ts";
 import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { hostportChainsExist, removeHostportChains } from "../../runtime-agent/test-support/iptables-cleanup.ts";
-import { cleanupPlatformHost, drainAndStop, startPlatform, viaRouter, type PlatformProcess } from "../helpers/platform-process.ts";
+import {
+  cleanupPlatformHost,
+  drainAndStop,
+  startPlatform,
+  viaRouter,
+  type PlatformProcess,
+} from "../helpers/platform-process.ts";
 import { checkDatabase } from "../../server/backup/database.ts";
 
 const ADMIN = { email: "full@example.com", password: "full-disk-password-1" };
@@ -98,16 +104,28 @@ describeRoot("full disk", () => {
     const c = p.client;
     expect((await c.req("POST", "/api/v1/apps", { name: "full" })).status).toBe(201);
     const token = (await c.tokenClient()).token;
-    const repo = await makeRepo({ Dockerfile: dockerfile, busybox: fs.readFileSync("/bin/busybox"), "www/index.html": "v1\n" });
+    const repo = await makeRepo({
+      Dockerfile: dockerfile,
+      busybox: fs.readFileSync("/bin/busybox"),
+      "www/index.html": "v1\n",
+    });
     try {
       const push1 = await git(repo, ["push", remoteUrl(p.url, "full", token), "main"]);
       expect(push1.code, push1.out + p.output().slice(-3000)).toBe(0);
       const v1Commit = (await git(repo, ["rev-parse", "HEAD"])).out.trim();
-      for (let i = 0; i < 5; i++) expect(await viaRouter(p.routerPort, "full.localhost")).toEqual({ status: 200, body: "v1\n" });
+      for (let i = 0; i < 5; i++)
+        expect(await viaRouter(p.routerPort, "full.localhost")).toEqual({ status: 200, body: "v1\n" });
       // Router lines of those requests reach the app's log.
-      const logsBefore = async () => (await c.req<{ entries: { seq: number; source: string; text: string }[] }>("GET", "/api/v1/apps/full/logs?lines=1000")).body.entries;
+      const logsBefore = async () =>
+        (
+          await c.req<{ entries: { seq: number; source: string; text: string }[] }>(
+            "GET",
+            "/api/v1/apps/full/logs?lines=1000",
+          )
+        ).body.entries;
       const deadline = Date.now() + 10_000;
-      while ((await logsBefore()).filter((e) => e.source === "router").length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      while ((await logsBefore()).filter((e) => e.source === "router").length < 5 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 200));
       const stored = await logsBefore();
       expect(stored.filter((e) => e.source === "router").length).toBeGreaterThanOrEqual(5);
 
@@ -124,7 +142,9 @@ describeRoot("full disk", () => {
       const refused = await git(repo, ["push", remoteUrl(p.url, "full", token), "main"]);
       expect(refused.code).not.toBe(0);
       // Refused up front below BERTH_MIN_FREE_MB, or (if even the token check could not write) the same sentence.
-      expect(refused.out).toMatch(/remote: (push refused: the platform's disk is almost full|the platform's disk is full)/);
+      expect(refused.out).toMatch(
+        /remote: (push refused: the platform's disk is almost full|the platform's disk is full)/,
+      );
       expect(refused.out).not.toMatch(/internal error/);
 
       // API writes: acknowledged (SQLite still had room in its log) or refused with a clear 503, never a 500.
@@ -169,7 +189,9 @@ describeRoot("full disk", () => {
       const names = new Set((await c.req<{ name: string }[]>("GET", "/api/v1/apps")).body.map((a) => a.name));
       for (const n of ["full", ...created]) expect(names.has(n), n).toBe(true);
       expect((await c.req("POST", "/api/v1/apps", { name: "after-full" })).status).toBe(201);
-      const releases = (await c.req<{ version: number }[]>("GET", "/api/v1/apps/full/releases")).body.map((r) => r.version);
+      const releases = (await c.req<{ version: number }[]>("GET", "/api/v1/apps/full/releases")).body.map(
+        (r) => r.version,
+      );
       expect(releases.sort()).toEqual([1, 2]);
       await checkDatabase(path.join(dataDir, "berth.db"));
       const log = await git(tmp, ["--git-dir", path.join(dataDir, "git", "full.git"), "log", "--format=%H", "main"]);

@@ -57,7 +57,9 @@ describeRoot("git push builds and releases (buildah, registry)", () => {
     const reg = srv.cp.registry();
     const digest = v1.image.split("@")[1];
     const url = `http://${reg.host}/v2/dock-ok/manifests/${digest}`;
-    const accept = { accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" };
+    const accept = {
+      accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+    };
     expect((await fetch(url, { headers: accept })).status).toBe(401);
     const auth = `Basic ${Buffer.from(`${reg.username}:${reg.password}`).toString("base64")}`;
     expect((await fetch(url, { headers: { ...accept, authorization: auth } })).status).toBe(200);
@@ -125,7 +127,11 @@ describeRoot("git push builds and releases (buildah, registry)", () => {
 
   it("queues concurrent pushes to one app; the later one is refused because the ref moved", async () => {
     await app("dock-queue");
-    const a = await repo({ Dockerfile: dockerfile('RUN ["/bin/sh","-c","sleep 1"]\n'), busybox: fs.readFileSync(BUSYBOX), "a.txt": "a" });
+    const a = await repo({
+      Dockerfile: dockerfile('RUN ["/bin/sh","-c","sleep 1"]\n'),
+      busybox: fs.readFileSync(BUSYBOX),
+      "a.txt": "a",
+    });
     const b = await repo({ Dockerfile: dockerfile(), busybox: fs.readFileSync(BUSYBOX), "b.txt": "b" });
     const url = remoteUrl(srv.url, "dock-queue", token);
     const results = await Promise.all([git(a, ["push", url, "main"]), git(b, ["push", url, "main"])]);
@@ -169,7 +175,9 @@ describeRoot("git push builds and releases (buildah, registry)", () => {
     expect(stolen.status).toBe(404);
     expect((await outsider.req<any[]>("GET", "/api/v1/apps/img-thief/releases")).body).toEqual([]);
 
-    const unreachable = await owner.req<any>("POST", "/api/v1/apps/img-deploy/releases", { image: "127.0.0.1:1/nothing:latest" });
+    const unreachable = await owner.req<any>("POST", "/api/v1/apps/img-deploy/releases", {
+      image: "127.0.0.1:1/nothing:latest",
+    });
     expect(unreachable.status).toBe(422);
     expect(unreachable.body.error.message).toMatch(/^cannot pull the image/);
     for (const image of ["--src-creds=x", "docker://busybox", "a b", "busybox;id", "../x"]) {

@@ -123,7 +123,8 @@ function berthPiped(args: string[], input: string) {
 }
 
 /** A raw run WebSocket session (test/helpers/app-socket.ts). */
-const openRunSocket = (who: keyof typeof tokens, query: string) => openAppSocket(srv.url, "run", APP, tokens[who], query);
+const openRunSocket = (who: keyof typeof tokens, query: string) =>
+  openAppSocket(srv.url, "run", APP, tokens[who], query);
 
 const started = (s: AppSocket) => firstFrame(s, 60_000);
 

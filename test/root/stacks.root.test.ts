@@ -71,9 +71,8 @@ async function inImage(image: string, argv: string[]): Promise<string> {
 }
 
 async function imageConfig(image: string): Promise<Record<string, any>> {
-  return (
-    JSON.parse(await check(["inspect", "--type", "image", image])) as { OCIv1: { config: Record<string, any> } }
-  ).OCIv1.config;
+  return (JSON.parse(await check(["inspect", "--type", "image", image])) as { OCIv1: { config: Record<string, any> } })
+    .OCIv1.config;
 }
 
 async function app(name: string) {

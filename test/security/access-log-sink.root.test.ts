@@ -89,7 +89,10 @@ describeRoot("the access-line sink accepts only the router", () => {
     const { admin } = haproxyPaths(srv.dataDir);
     // Through this socket the control plane follows the access lines and changes routes; another user who could
     // open it could reroute the victim's host (here: to the 404 backend) or read every app's requests.
-    const writer = await connectAsNobody(admin, `del map ${haproxyPaths(srv.dataDir).map} ${APP}.${srv.cp.services.config.domain}`);
+    const writer = await connectAsNobody(
+      admin,
+      `del map ${haproxyPaths(srv.dataDir).map} ${APP}.${srv.cp.services.config.domain}`,
+    );
 
     // A real request afterwards: still the app's own page, and its access line lands in the app's log.
     expect(await viaRouter("/real-router-line")).toBe(503);

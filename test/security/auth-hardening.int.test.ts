@@ -28,7 +28,10 @@ describe("an invitation is checked against its inviter's authority when it is ac
     owner = await user("inv-owner@example.com");
     adam = await user("inv-adam@example.com");
     expect((await owner.req("POST", "/api/v1/teams", { name: "invcrew" })).status).toBe(201);
-    expect((await owner.req("POST", "/api/v1/teams/invcrew/members", { email: "inv-adam@example.com", role: "admin" })).status).toBe(201);
+    expect(
+      (await owner.req("POST", "/api/v1/teams/invcrew/members", { email: "inv-adam@example.com", role: "admin" }))
+        .status,
+    ).toBe(201);
   });
 
   async function invite(by: ApiClient, email: string, role: string): Promise<string> {
@@ -41,7 +44,9 @@ describe("an invitation is checked against its inviter's authority when it is ac
 
   it("refuses an admin invitation once its inviter was demoted to member, and grants nothing", async () => {
     const token = await invite(adam, "inv-mallory@example.com", "admin");
-    expect((await owner.req("PATCH", "/api/v1/teams/invcrew/members/inv-adam@example.com", { role: "member" })).status).toBe(200);
+    expect(
+      (await owner.req("PATCH", "/api/v1/teams/invcrew/members/inv-adam@example.com", { role: "member" })).status,
+    ).toBe(200);
     const mallory = await user("inv-mallory@example.com");
     const lookup = await new ApiClient(srv.url).req("POST", "/api/v1/invitations/lookup", { token });
     expect(lookup.status).toBe(403);
@@ -51,14 +56,19 @@ describe("an invitation is checked against its inviter's authority when it is ac
     expect(r.body.error.message).toMatch(/no longer valid.*can no longer grant the admin role in 'invcrew'/);
     expect(await roleOf("inv-mallory@example.com")).toBeUndefined();
     // Restored to admin, the same invitation (still unused) works again: the check is of authority now.
-    expect((await owner.req("PATCH", "/api/v1/teams/invcrew/members/inv-adam@example.com", { role: "admin" })).status).toBe(200);
+    expect(
+      (await owner.req("PATCH", "/api/v1/teams/invcrew/members/inv-adam@example.com", { role: "admin" })).status,
+    ).toBe(200);
     expect((await mallory.req("POST", "/api/v1/invitations/accept", { token })).status).toBe(200);
     expect(await roleOf("inv-mallory@example.com")).toBe("admin");
   });
 
   it("refuses an invitation whose inviter left the team", async () => {
     const sam = await user("inv-sam@example.com");
-    expect((await owner.req("POST", "/api/v1/teams/invcrew/members", { email: "inv-sam@example.com", role: "admin" })).status).toBe(201);
+    expect(
+      (await owner.req("POST", "/api/v1/teams/invcrew/members", { email: "inv-sam@example.com", role: "admin" }))
+        .status,
+    ).toBe(201);
     const token = await invite(sam, "inv-late@example.com", "member");
     expect((await sam.req("DELETE", "/api/v1/teams/invcrew/members/inv-sam@example.com")).status).toBe(204);
     const late = await user("inv-late@example.com");
@@ -69,9 +79,14 @@ describe("an invitation is checked against its inviter's authority when it is ac
 
   it("refuses an owner invitation once its inviter is no longer an owner", async () => {
     const olga = await user("inv-olga@example.com");
-    expect((await owner.req("POST", "/api/v1/teams/invcrew/members", { email: "inv-olga@example.com", role: "owner" })).status).toBe(201);
+    expect(
+      (await owner.req("POST", "/api/v1/teams/invcrew/members", { email: "inv-olga@example.com", role: "owner" }))
+        .status,
+    ).toBe(201);
     const token = await invite(olga, "inv-heir@example.com", "owner");
-    expect((await owner.req("PATCH", "/api/v1/teams/invcrew/members/inv-olga@example.com", { role: "admin" })).status).toBe(200);
+    expect(
+      (await owner.req("PATCH", "/api/v1/teams/invcrew/members/inv-olga@example.com", { role: "admin" })).status,
+    ).toBe(200);
     const heir = await user("inv-heir@example.com");
     const r = await heir.req("POST", "/api/v1/invitations/accept", { token });
     expect(r.status).toBe(403);
@@ -101,7 +116,9 @@ describe("passwords that are only whitespace, a trivial pattern or a common pass
     const r = await new ApiClient(srv.url).req("POST", "/api/v1/auth/signup", { email, password });
     expect(r.status, JSON.stringify(r.body)).toBe(422);
     expect(r.body.error.code).toBe("validation_failed");
-    expect(r.body.error.message).toMatch(/password (must not be only spaces|is on a list of common passwords|is a repeated or sequential pattern)/);
+    expect(r.body.error.message).toMatch(
+      /password (must not be only spaces|is on a list of common passwords|is a repeated or sequential pattern)/,
+    );
     expect(await srv.cp.services.db.user.count({ where: { email } })).toBe(0);
   });
 
@@ -137,7 +154,10 @@ describe("config keys named like Object.prototype members", () => {
     expect(await keys()).toEqual(["PLAIN", "hasOwnProperty"]);
     const flag = await c.req("PATCH", "/api/v1/apps/proto-app/config", { buildTime: ["hasOwnProperty"] });
     expect(flag.status, JSON.stringify(flag.body)).toBe(200);
-    expect((await c.req<any[]>("GET", "/api/v1/apps/proto-app/config")).body.find((v) => v.key === "hasOwnProperty")?.buildTime).toBe(true);
+    expect(
+      (await c.req<any[]>("GET", "/api/v1/apps/proto-app/config")).body.find((v) => v.key === "hasOwnProperty")
+        ?.buildTime,
+    ).toBe(true);
   });
 
   it("refuses __proto__ with a clear error instead of silently dropping it", async () => {
@@ -153,7 +173,12 @@ describe("config keys named like Object.prototype members", () => {
 
 describe("responses outside the dashboard carry nosniff and framing headers", () => {
   it("on API, git and health responses; no HSTS over a plain-HTTP public URL", async () => {
-    for (const p of ["/api/v1/session", "/api/v1/openapi.json", "/git/nope.git/info/refs?service=git-upload-pack", "/healthz"]) {
+    for (const p of [
+      "/api/v1/session",
+      "/api/v1/openapi.json",
+      "/git/nope.git/info/refs?service=git-upload-pack",
+      "/healthz",
+    ]) {
       const r = await fetch(srv.url + p);
       await r.arrayBuffer();
       expect(r.headers.get("x-content-type-options"), p).toBe("nosniff");

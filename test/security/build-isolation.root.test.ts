@@ -157,7 +157,9 @@ describeRoot("builds see only their own app's images (issue 12, finding 1)", () 
       await buildahIn(bStore, ["rm", ctr]).catch(() => undefined);
       throw err;
     }
-    const d = await repo({ Dockerfile: `FROM localhost/onbuild-base:latest\nCMD ["/bin/busybox","httpd","-f","-p","5000"]\n` });
+    const d = await repo({
+      Dockerfile: `FROM localhost/onbuild-base:latest\nCMD ["/bin/busybox","httpd","-f","-p","5000"]\n`,
+    });
     const push = await git(d, ["push", remoteUrl(srv.url, B, bobToken), "main"]);
     expect(push.code, push.out).not.toBe(0);
     expect(push.out).toMatch(/rejected by policy|no stage or image found/);

@@ -26,10 +26,14 @@ const violations: string[] = [];
 
 beforeAll(async () => {
   // The production build the control plane serves (skipped when its inputs have not changed since the last build).
-  execFileSync(process.execPath, ["--input-type=module", "-e", "(await import('./scripts/prepare.mjs')).buildDashboard()"], {
-    cwd: root,
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  execFileSync(
+    process.execPath,
+    ["--input-type=module", "-e", "(await import('./scripts/prepare.mjs')).buildDashboard()"],
+    {
+      cwd: root,
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
   srv = await startTestServer({}, { dashboard: true });
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
@@ -105,7 +109,9 @@ describe("the sign-in redirect follows same-origin paths only", () => {
       await page.waitForURL((u) => u.pathname === "/tokens", { timeout: 20_000 });
       expect(new URL(page.url()).search).toBe("?tab=all");
       // The page is alive under the policy: its client code ran and rendered the signed-in shell.
-      await expect.poll(async () => page.getByRole("heading", { name: /tokens/i }).count(), { timeout: 20_000 }).toBeGreaterThan(0);
+      await expect
+        .poll(async () => page.getByRole("heading", { name: /tokens/i }).count(), { timeout: 20_000 })
+        .toBeGreaterThan(0);
     } finally {
       await fresh.close();
     }
@@ -149,12 +155,25 @@ describe("dashboard pages carry the hardening headers", () => {
     const page = await context.newPage();
     try {
       await page.goto(framerUrl);
-      await page.locator("#f").evaluate((el) =>
-        (el as HTMLIFrameElement).contentWindow ? new Promise((r) => setTimeout(r, 3000)) : undefined,
-      );
+      await page
+        .locator("#f")
+        .evaluate((el) =>
+          (el as HTMLIFrameElement).contentWindow ? new Promise((r) => setTimeout(r, 3000)) : undefined,
+        );
       const frame = page.frames().find((f) => f.url().startsWith(srv.url));
-      const forms = frame ? await frame.locator("form").count().catch(() => 0) : 0;
-      expect(forms, `frames: ${page.frames().map((f) => f.url()).join(", ")}`).toBe(0);
+      const forms = frame
+        ? await frame
+            .locator("form")
+            .count()
+            .catch(() => 0)
+        : 0;
+      expect(
+        forms,
+        `frames: ${page
+          .frames()
+          .map((f) => f.url())
+          .join(", ")}`,
+      ).toBe(0);
     } finally {
       await page.close();
       framer.closeAllConnections();

@@ -46,7 +46,15 @@ function routerGet(host: string): Promise<{ status: number; body: string }> {
 function httpsGet(host: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = https.get(
-      { host: "127.0.0.1", port: httpsPort, servername: host, headers: { host }, path: "/", rejectUnauthorized: false, agent: false },
+      {
+        host: "127.0.0.1",
+        port: httpsPort,
+        servername: host,
+        headers: { host },
+        path: "/",
+        rejectUnauthorized: false,
+        agent: false,
+      },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
@@ -184,7 +192,11 @@ describe("the owner's proof", () => {
 
     // Routed with HTTPS: plain HTTP redirects to https://, where the owner's app answers (no instances: 503).
     await until("the name routed", async () => (await routerGet(HOST)).status === 308);
-    const names = await until("a certificate for the verified name", async () => (await certificateFor(HOST)) ?? undefined, 60_000);
+    const names = await until(
+      "a certificate for the verified name",
+      async () => (await certificateFor(HOST)) ?? undefined,
+      60_000,
+    );
     const page = await httpsGet(HOST);
     expect(page.status).toBe(503);
     expect(page.body).toContain("shop-app");
@@ -211,14 +223,20 @@ describe("pending claims lapse", () => {
     const late = "late.example.test";
     const r = await mallory.req<any>("POST", "/api/v1/apps/squat-app/domains", { hostname: late });
     expect(r.status).toBe(201);
-    await srv.cp.services.db.domain.updateMany({ where: { hostname: late }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await srv.cp.services.db.domain.updateMany({
+      where: { hostname: late },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
     expect((await domainsOf(mallory, "squat-app")).body.map((d) => d.hostname)).not.toContain(late);
     await dns.setTxt({ [`_berth-challenge.${late}`]: [r.body.verification.value] });
     expect((await verify(mallory, "squat-app", late)).status).toBe(404);
     // Adding it again (same app or another) makes a fresh claim.
     expect((await owner.req("POST", "/api/v1/apps/shop-app/domains", { hostname: late })).status).toBe(201);
     expect((await mallory.req("POST", "/api/v1/apps/squat-app/domains", { hostname: late })).status).toBe(201);
-    await srv.cp.services.db.domain.updateMany({ where: { hostname: late }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await srv.cp.services.db.domain.updateMany({
+      where: { hostname: late },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
     const { pruneExpiredDomainClaims } = await import("../../server/domains/domains.ts");
     expect(await pruneExpiredDomainClaims(srv.cp.services)).toBe(2);
     expect(await srv.cp.services.db.domain.count({ where: { hostname: late } })).toBe(0);

@@ -69,8 +69,11 @@ const errorOf = (app: string, channel: string) => (f: StreamFrame) =>
 async function publishLog(control: TestStream, app: string, text: string): Promise<void> {
   const from = control.frames.length;
   await appendAppLog(srv.cp.services, app, [{ source: "berth", text }]);
-  await control.waitFor(`log "${text}" at the control subscriber`, (f) =>
-    f.type === "message" && f.app === app && f.channel === "logs" && JSON.stringify(f.data).includes(text), from);
+  await control.waitFor(
+    `log "${text}" at the control subscriber`,
+    (f) => f.type === "message" && f.app === app && f.channel === "logs" && JSON.stringify(f.data).includes(text),
+    from,
+  );
 }
 
 beforeAll(async () => {
@@ -87,13 +90,24 @@ beforeAll(async () => {
   node = await startFakeNode(srv, { name: "sec-stream-node", joinToken, statsIntervalMs: 300 });
   const app = await db().app.findUniqueOrThrow({ where: { name: APP } });
   await db().release.create({
-    data: { appId: app.id, version: 1, imageRef: APP, imageDigest: `sha256:${"a".repeat(64)}`, processTypes: '{"web":""}' },
+    data: {
+      appId: app.id,
+      version: 1,
+      imageRef: APP,
+      imageDigest: `sha256:${"a".repeat(64)}`,
+      processTypes: '{"web":""}',
+    },
   });
   kickScheduler(srv.cp.services);
-  await until("the app's instance running", async () => {
-    const rows = await db().instance.findMany({ where: { appId: app.id } });
-    return rows.some((r) => r.state === "running");
-  }, 30_000, 100);
+  await until(
+    "the app's instance running",
+    async () => {
+      const rows = await db().instance.findMany({ where: { appId: app.id } });
+      return rows.some((r) => r.state === "running");
+    },
+    30_000,
+    100,
+  );
 });
 
 afterAll(async () => {
@@ -129,9 +143,16 @@ describe("membership changes end subscriptions at once", () => {
     // Publish on every channel after the removal; the owner gets each, the removed viewer none.
     await publishLog(control, APP, "after removal");
     const eventsFrom = control.frames.length;
-    const scale = await owner.req("PATCH", `/api/v1/apps/${APP}/formation`, { updates: [{ type: "web", quantity: 2 }] });
+    const scale = await owner.req("PATCH", `/api/v1/apps/${APP}/formation`, {
+      updates: [{ type: "web", quantity: 2 }],
+    });
     expect(scale.status).toBe(200);
-    await control.waitFor("an event after removal", (f) => f.type === "message" && f.channel === "events", eventsFrom, 20_000);
+    await control.waitFor(
+      "an event after removal",
+      (f) => f.type === "message" && f.channel === "events",
+      eventsFrom,
+      20_000,
+    );
     const statsFrom = control.frames.length;
     await control.waitFor("stats after removal", (f) => f.type === "message" && f.channel === "stats", statsFrom);
     await victim.barrier();
@@ -155,10 +176,16 @@ describe("membership changes end subscriptions at once", () => {
     await s.subscribe(APP, "logs");
     await s.subscribe(APP, "builds");
     await control.subscribe(APP, "logs");
-    expect((await owner.req("PATCH", `/api/v1/teams/${TEAM}/members/${member.email}`, { role: "viewer" })).status).toBe(200);
+    expect((await owner.req("PATCH", `/api/v1/teams/${TEAM}/members/${member.email}`, { role: "viewer" })).status).toBe(
+      200,
+    );
     const from = s.frames.length;
     await publishLog(control, APP, "after demotion");
-    await s.waitFor("the log line after demotion", (f) => f.type === "message" && JSON.stringify(f.data).includes("after demotion"), from);
+    await s.waitFor(
+      "the log line after demotion",
+      (f) => f.type === "message" && JSON.stringify(f.data).includes("after demotion"),
+      from,
+    );
     await s.barrier();
     expect(s.frames.filter((f) => f.type === "error")).toEqual([]);
 
@@ -201,7 +228,12 @@ describe("ended credentials close their sockets", () => {
     await other.subscribe(APP, "logs");
 
     expect((await user.session.req("DELETE", `/api/v1/tokens/${created.body.id as string}`)).status).toBe(200);
-    const err = await revoked.waitFor("unauthorized frame", (f) => f.type === "error" && f.code === "unauthorized", 0, 5_000);
+    const err = await revoked.waitFor(
+      "unauthorized frame",
+      (f) => f.type === "error" && f.code === "unauthorized",
+      0,
+      5_000,
+    );
     expect(err.message).toMatch(/revoked/);
     expect(await revoked.waitClosed(5_000)).toBe(4401);
     const errorAt = revoked.frames.indexOf(err);
@@ -209,7 +241,9 @@ describe("ended credentials close their sockets", () => {
 
     await publishLog(other, APP, "after the token was revoked");
     expect(other.closeCode).toBeUndefined();
-    await expect(TestStream.open(srv.url, { authorization: `Bearer ${created.body.token as string}` })).rejects.toThrow("HTTP 401");
+    await expect(TestStream.open(srv.url, { authorization: `Bearer ${created.body.token as string}` })).rejects.toThrow(
+      "HTTP 401",
+    );
   }, 60_000);
 
   it("a session that signed out: its cookie socket gets an error frame and closes 4401; another session stays", async () => {
@@ -251,7 +285,11 @@ describe("a destroyed app's subscribers see nothing of a new app with the same n
     await control.subscribe(name, "logs");
     const from = control.frames.length;
     await pushUnbuildable(name, bobToken);
-    await control.waitFor("bob's build output", (f) => f.type === "message" && f.channel === "builds" && JSON.stringify(f.data).includes("build failed"), from);
+    await control.waitFor(
+      "bob's build output",
+      (f) => f.type === "message" && f.channel === "builds" && JSON.stringify(f.data).includes("build failed"),
+      from,
+    );
     await publishLog(control, name, "bob's private log line");
   }
 
@@ -316,11 +354,20 @@ describe("the periodic re-check catches changes made behind the server's back", 
 
 describe("clients stop when their subscription ends", () => {
   /** Runs `berth logs -f` with `token` until it follows a live line, then `cut()`; resolves to exit code and stderr. */
-  async function followThenCut(token: string, cut: () => Promise<void>): Promise<{ code: number | null | "running"; err: string }> {
+  async function followThenCut(
+    token: string,
+    cut: () => Promise<void>,
+  ): Promise<{ code: number | null | "running"; err: string }> {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "berth-sec-cli-"));
     dirs.push(home);
     const child = spawn(process.execPath, [BIN, "logs", "-a", APP, "-n", "1", "-f"], {
-      env: { ...process.env, BERTH_URL: srv.url, BERTH_TOKEN: token, XDG_CONFIG_HOME: path.join(home, "config"), HOME: home },
+      env: {
+        ...process.env,
+        BERTH_URL: srv.url,
+        BERTH_TOKEN: token,
+        XDG_CONFIG_HOME: path.join(home, "config"),
+        HOME: home,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -332,10 +379,15 @@ describe("clients stop when their subscription ends", () => {
       const control = await tokenStream(ownerToken);
       await control.subscribe(APP, "logs");
       // Following: a live line reaches the CLI.
-      await until("the CLI follows", async () => {
-        await publishLog(control, APP, "cli live line");
-        return out.includes("cli live line");
-      }, 20_000, 300);
+      await until(
+        "the CLI follows",
+        async () => {
+          await publishLog(control, APP, "cli live line");
+          return out.includes("cli live line");
+        },
+        20_000,
+        300,
+      );
       await cut();
       const code = await Promise.race([exited, new Promise<"running">((r) => setTimeout(() => r("running"), 10_000))]);
       return { code, err };

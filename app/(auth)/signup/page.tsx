@@ -29,8 +29,7 @@ function SignupForm() {
   }, [session.data, next, router]);
 
   const emailError = submitted ? emailProblem(email) : null;
-  const passwordError =
-    submitted && password.length < MIN_PASSWORD ? `Use at least ${MIN_PASSWORD} characters.` : null;
+  const passwordError = submitted && password.length < MIN_PASSWORD ? `Use at least ${MIN_PASSWORD} characters.` : null;
 
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
@@ -55,8 +54,22 @@ function SignupForm() {
     >
       <title>Create your account · Berth</title>
       <form onSubmit={onSubmit} noValidate className="space-y-4">
-        <Field id="name" label={<>Name <span className="font-normal text-zinc-400">(optional)</span></>}>
-          <Input id="name" autoComplete="name" autoFocus value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />
+        <Field
+          id="name"
+          label={
+            <>
+              Name <span className="font-normal text-zinc-400">(optional)</span>
+            </>
+          }
+        >
+          <Input
+            id="name"
+            autoComplete="name"
+            autoFocus
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            maxLength={100}
+          />
         </Field>
         <Field id="email" label="Email" error={emailError}>
           <Input
@@ -88,7 +101,8 @@ function SignupForm() {
         <div className="flex gap-2.5 rounded-md border border-zinc-200 bg-zinc-50 px-3 py-2.5 text-[13px] text-zinc-600">
           <ShieldCheck aria-hidden className="mt-0.5 size-4 shrink-0 text-zinc-500" />
           <p>
-            The first account created on a new Berth instance becomes its <strong className="font-medium text-zinc-900">instance admin</strong>.
+            The first account created on a new Berth instance becomes its{" "}
+            <strong className="font-medium text-zinc-900">instance admin</strong>.
           </p>
         </div>
         <FormError error={signup.error} />

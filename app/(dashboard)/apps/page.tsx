@@ -76,7 +76,15 @@ export default function AppsPage() {
       <title>Apps · Berth</title>
       <PageHeader
         title="Apps"
-        description={team ? <>Apps owned by <span className="font-medium text-zinc-700">{team.name}</span></> : <Skeleton className="h-4 w-40" />}
+        description={
+          team ? (
+            <>
+              Apps owned by <span className="font-medium text-zinc-700">{team.name}</span>
+            </>
+          ) : (
+            <Skeleton className="h-4 w-40" />
+          )
+        }
         actions={createButton}
       />
 
@@ -86,8 +94,17 @@ export default function AppsPage() {
             Filter apps by name
           </label>
           <div className="relative">
-            <Search aria-hidden className="pointer-events-none absolute top-1/2 left-3 size-4 -translate-y-1/2 text-zinc-400" />
-            <Input id="app-filter" placeholder="Filter apps…" value={filter} onChange={(e) => setFilter(e.target.value)} className="pl-9" />
+            <Search
+              aria-hidden
+              className="pointer-events-none absolute top-1/2 left-3 size-4 -translate-y-1/2 text-zinc-400"
+            />
+            <Input
+              id="app-filter"
+              placeholder="Filter apps…"
+              value={filter}
+              onChange={(e) => setFilter(e.target.value)}
+              className="pl-9"
+            />
           </div>
         </div>
       ) : null}
@@ -161,7 +178,15 @@ export default function AppsPage() {
         )}
       </Card>
 
-      {team ? <CreateAppDialog open={creating} onClose={() => setCreating(false)} teams={teams.data ?? []} onCreated={(app) => setTeam(app.team)} team={team.name} /> : null}
+      {team ? (
+        <CreateAppDialog
+          open={creating}
+          onClose={() => setCreating(false)}
+          teams={teams.data ?? []}
+          onCreated={(app) => setTeam(app.team)}
+          team={team.name}
+        />
+      ) : null}
     </>
   );
 }

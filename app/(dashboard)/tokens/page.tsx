@@ -28,7 +28,11 @@ export default function TokensPage() {
   return (
     <>
       <title>API tokens · Berth</title>
-      <PageHeader title="API tokens" description="Personal tokens for the berth CLI, CI pipelines and git push. They act with your permissions." actions={createButton} />
+      <PageHeader
+        title="API tokens"
+        description="Personal tokens for the berth CLI, CI pipelines and git push. They act with your permissions."
+        actions={createButton}
+      />
       <Card>
         {tokens.isPending ? (
           <SkeletonRows rows={3} label="Loading tokens" />

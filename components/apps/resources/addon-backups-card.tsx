@@ -150,7 +150,9 @@ export function AddonBackupsCard({ app, addon, canEdit }: { app: string; addon: 
           </TBody>
         </Table>
       )}
-      {!canEdit ? <CardFooter>Viewers can see backups; members and above capture, download and restore them.</CardFooter> : null}
+      {!canEdit ? (
+        <CardFooter>Viewers can see backups; members and above capture, download and restore them.</CardFooter>
+      ) : null}
       <ConfirmDialog
         open={target !== null}
         onClose={() => {

@@ -66,8 +66,9 @@ function CreateAddonForm({ app, onDone }: { app: string; onDone: () => void }) {
       </Field>
       {chosen ? (
         <p className="text-sm text-zinc-500">
-          {chosen.memoryMb} MiB memory, {chosen.volumeMb >= 1024 ? `${chosen.volumeMb / 1024} GiB` : `${chosen.volumeMb} MiB`}{" "}
-          storage, up to {chosen.maxConnections} connections. The app gets{" "}
+          {chosen.memoryMb} MiB memory,{" "}
+          {chosen.volumeMb >= 1024 ? `${chosen.volumeMb / 1024} GiB` : `${chosen.volumeMb} MiB`} storage, up to{" "}
+          {chosen.maxConnections} connections. The app gets{" "}
           <span className="font-mono">{kind === "redis" ? "REDIS_URL" : "DATABASE_URL"}</span> in a new release.
         </p>
       ) : null}
@@ -125,7 +126,9 @@ function AddonRow({ app, a, canEdit, onDestroy }: { app: string; a: Addon; canEd
         <AddonUsage app={app} a={a} />
       </TD>
       <TD className="font-mono text-[13px]">{a.configVar}</TD>
-      <TD className="text-[13px]">{a.attachedTo.length > 0 ? a.attachedTo.join(", ") : <span className="text-zinc-400">—</span>}</TD>
+      <TD className="text-[13px]">
+        {a.attachedTo.length > 0 ? a.attachedTo.join(", ") : <span className="text-zinc-400">—</span>}
+      </TD>
       {canEdit ? (
         <TD className="text-right">
           <Button
@@ -178,7 +181,11 @@ export function AddonsCard({ app, canEdit }: { app: string; canEdit: boolean }) 
         <EmptyState
           icon={Database}
           title="No add-ons yet"
-          description={canEdit ? "Create a PostgreSQL database or a Redis instance for this app." : "This app has no managed services."}
+          description={
+            canEdit
+              ? "Create a PostgreSQL database or a Redis instance for this app."
+              : "This app has no managed services."
+          }
         />
       ) : (
         <Table aria-label="Add-ons">
@@ -216,7 +223,9 @@ export function AddonsCard({ app, canEdit }: { app: string; canEdit: boolean }) 
           destroy.reset();
         }}
         title={`Destroy ${target?.name ?? ""}?`}
-        description={target ? `Its service, its data and ${target.configVar} go; the app gets a new release.` : undefined}
+        description={
+          target ? `Its service, its data and ${target.configVar} go; the app gets a new release.` : undefined
+        }
         warning="All data in this add-on is deleted. This cannot be undone."
         confirmLabel="Destroy add-on"
         typeToConfirm={target?.name}

@@ -33,7 +33,11 @@ export function VolumesCard({ app }: { app: string }) {
       ) : volumes.isError ? (
         <ErrorState error={volumes.error} title="Could not load volumes" onRetry={() => void volumes.refetch()} />
       ) : volumes.data.length === 0 ? (
-        <EmptyState icon={HardDrive} title="No volumes" description="Instances of this app keep no data across restarts." />
+        <EmptyState
+          icon={HardDrive}
+          title="No volumes"
+          description="Instances of this app keep no data across restarts."
+        />
       ) : (
         <Table aria-label="Volumes">
           <THead>

@@ -63,7 +63,13 @@ const busy = new Set<string>();
 
 type AddonRow = { id: string; name: string; kind: string; state: string; serviceAppId: string; teamId: string };
 
-async function authorized(s: Services, actor: Actor, appName: string, addonName: string, action: "app:read" | "app:config") {
+async function authorized(
+  s: Services,
+  actor: Actor,
+  appName: string,
+  addonName: string,
+  action: "app:read" | "app:config",
+) {
   const { app } = await requireApp(s.db, actor, appName, action);
   const a = ADDON_NAME_PATTERN.test(addonName)
     ? await s.db.addon.findFirst({ where: { appId: app.id, name: addonName } })
@@ -73,7 +79,13 @@ async function authorized(s: Services, actor: Actor, appName: string, addonName:
 }
 
 /** A backup of any add-on of the app (backup ids are unique platform-wide; another app's is a 404). */
-async function authorizedBackup(s: Services, actor: Actor, appName: string, id: string, action: "app:read" | "app:config") {
+async function authorizedBackup(
+  s: Services,
+  actor: Actor,
+  appName: string,
+  id: string,
+  action: "app:read" | "app:config",
+) {
   const { app } = await requireApp(s.db, actor, appName, action);
   const b = isBackupId(id)
     ? await s.db.addonBackup.findFirst({ where: { id, addon: { appId: app.id } }, include: { addon: true } })
@@ -101,7 +113,12 @@ async function runningService(s: Services, a: AddonRow): Promise<{ nodeId: strin
 }
 
 /** The add-on's backups, newest first (viewer and above). */
-export async function listBackups(s: Services, actor: Actor, appName: string, addonName: string): Promise<BackupView[]> {
+export async function listBackups(
+  s: Services,
+  actor: Actor,
+  appName: string,
+  addonName: string,
+): Promise<BackupView[]> {
   const { addon } = await authorized(s, actor, appName, addonName, "app:read");
   const rows = await s.db.addonBackup.findMany({ where: { addonId: addon.id }, orderBy: { createdAt: "desc" } });
   return rows.map((r) => view(addon.name, r));
@@ -117,7 +134,12 @@ export async function backupInfo(s: Services, actor: Actor, appName: string, id:
  * Starts a capture (member and above): answers with the backup in state `capturing`, which turns `completed` (or
  * `failed`, with the reason) in the background. 409 while another capture or restore of the add-on runs.
  */
-export async function captureBackup(s: Services, actor: Actor, appName: string, addonName: string): Promise<BackupView> {
+export async function captureBackup(
+  s: Services,
+  actor: Actor,
+  appName: string,
+  addonName: string,
+): Promise<BackupView> {
   const { app, addon } = await authorized(s, actor, appName, addonName, "app:config");
   const target = await runningService(s, addon);
   const row = await startCapture(s, addon, "manual", target);
@@ -138,7 +160,8 @@ export async function startCapture(
   origin: "manual" | "scheduled",
   target: { nodeId: string; instanceId: string },
 ): Promise<BackupRow & { done: Promise<void> }> {
-  if (busy.has(addon.id)) throw errors.conflict(`a backup or restore of ${addon.name} is running; try again when it is done`);
+  if (busy.has(addon.id))
+    throw errors.conflict(`a backup or restore of ${addon.name} is running; try again when it is done`);
   busy.add(addon.id);
   try {
     const row = await s.db.addonBackup.create({ data: { id: newBackupId(), addonId: addon.id, origin } });
@@ -181,7 +204,8 @@ async function runCapture(s: Services, addon: AddonRow, id: string, target: { no
     } finally {
       await new Promise<void>((res) => out.end(() => res()));
     }
-    if (result.exitCode !== 0) throw new Error(`the dump exited with ${result.exitCode}: ${result.stderr || "no message"}`);
+    if (result.exitCode !== 0)
+      throw new Error(`the dump exited with ${result.exitCode}: ${result.stderr || "no message"}`);
     const { size } = await fs.stat(partial);
     if (size === 0) throw new Error("the dump was empty");
     await fs.rename(partial, file);
@@ -208,12 +232,7 @@ export interface BackupDownload {
 }
 
 /** Opens a completed backup for download (member and above; audited). */
-export async function downloadBackup(
-  s: Services,
-  actor: Actor,
-  appName: string,
-  id: string,
-): Promise<BackupDownload> {
+export async function downloadBackup(s: Services, actor: Actor, appName: string, id: string): Promise<BackupDownload> {
   const { app, addon, backup: b } = await authorizedBackup(s, actor, appName, id, "app:config");
   if (b.state !== "completed") throw errors.conflict(`backup ${id} is ${b.state}, not completed`);
   const file = backupFile(s.config.dataDir, addon.teamId, addon.name, kindOf(addon), b.id);
@@ -256,7 +275,8 @@ export async function restoreBackup(
     throw errors.notFound(`the file of backup ${id}`);
   });
   const target = await runningService(s, addon);
-  if (busy.has(addon.id)) throw errors.conflict(`a backup or restore of ${addon.name} is running; try again when it is done`);
+  if (busy.has(addon.id))
+    throw errors.conflict(`a backup or restore of ${addon.name} is running; try again when it is done`);
   busy.add(addon.id);
   try {
     await recordAudit(s.db, actor, {
@@ -290,7 +310,8 @@ export async function restoreBackup(
       // The server stopped on purpose (which may end the exec session with it); wait for it to come back on the backup.
       await waitRedisBack(s, addon);
     } else if (failure || result?.exitCode !== 0) {
-      const why = failure instanceof Error ? failure.message : `exit ${result?.exitCode}: ${result?.stderr || "no message"}`;
+      const why =
+        failure instanceof Error ? failure.message : `exit ${result?.exitCode}: ${result?.stderr || "no message"}`;
       s.log.warn({ addon: addon.name, backup: b.id, why }, "add-on restore failed");
       throw errors.unavailable(`restoring ${addon.name} from ${b.id} failed: ${why.slice(0, 400)}`);
     }

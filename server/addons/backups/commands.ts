@@ -21,7 +21,7 @@ export function captureScript(kind: AddonKind): string {
   return [
     "set -eu",
     REDIS_ENV,
-    'F=$(mktemp); trap \'rm -f "$F"\' EXIT',
+    "F=$(mktemp); trap 'rm -f \"$F\"' EXIT",
     'redis-cli -h 127.0.0.1 -p "$PORT" --rdb "$F" >/dev/null 2>&1 || { echo "redis-cli --rdb failed" >&2; exit 3; }',
     'cat "$F"',
   ].join("\n");
@@ -48,7 +48,7 @@ export function restoreScript(kind: AddonKind): string {
     return [
       "set -eu",
       PG_ENV,
-      "exec pg_restore --clean --if-exists --no-owner --no-privileges --single-transaction --exit-on-error -d \"$PGDATABASE\"",
+      'exec pg_restore --clean --if-exists --no-owner --no-privileges --single-transaction --exit-on-error -d "$PGDATABASE"',
     ].join("\n");
   return [
     "set -eu",

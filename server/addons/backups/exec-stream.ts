@@ -125,7 +125,10 @@ export function execStream(hub: AgentHub, req: StreamExec): Promise<ExecResult> 
     const onDown = (nodeId: string) => {
       if (nodeId === req.nodeId) finish(new Error("the add-on's node disconnected"));
     };
-    const timer = setTimeout(() => finish(new Error(`did not finish within ${Math.round(req.timeoutMs / 1000)} s`)), req.timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`did not finish within ${Math.round(req.timeoutMs / 1000)} s`)),
+      req.timeoutMs,
+    );
     timer.unref();
 
     hub.on("exec", onFrame);

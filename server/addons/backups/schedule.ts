@@ -14,11 +14,17 @@ import { backupsRoot } from "./store.ts";
 const CHECK_MINUTES = 30;
 
 /** One pass: captures what is due, then prunes. Exported for tests. */
-export async function runScheduledBackups(s: Services, now = new Date()): Promise<{ captured: number; failed: number }> {
+export async function runScheduledBackups(
+  s: Services,
+  now = new Date(),
+): Promise<{ captured: number; failed: number }> {
   const { intervalMinutes, keep } = s.config.addonBackup;
   const log = s.log.child({ component: "addon-backups" });
   const due = new Date(now.getTime() - intervalMinutes * 60_000);
-  const addons = await s.db.addon.findMany({ where: { state: "available" }, include: { app: { select: { teamId: true } } } });
+  const addons = await s.db.addon.findMany({
+    where: { state: "available" },
+    include: { app: { select: { teamId: true } } },
+  });
   let captured = 0;
   let failed = 0;
   for (const a of addons) {
@@ -32,7 +38,10 @@ export async function runScheduledBackups(s: Services, now = new Date()): Promis
         orderBy: { createdAt: "desc" },
       });
       if (!inst?.nodeId || !s.agents.isConnected(inst.nodeId)) throw new Error("its service is not running now");
-      const row = await startCapture(s, { ...a, teamId: a.app.teamId }, "scheduled", { nodeId: inst.nodeId, instanceId: inst.id });
+      const row = await startCapture(s, { ...a, teamId: a.app.teamId }, "scheduled", {
+        nodeId: inst.nodeId,
+        instanceId: inst.id,
+      });
       await row.done;
       const after = await s.db.addonBackup.findUnique({ where: { id: row.id } });
       if (after?.state !== "completed") throw new Error(after?.error || "the capture failed");
@@ -41,7 +50,9 @@ export async function runScheduledBackups(s: Services, now = new Date()): Promis
       failed++;
       log.error({ err, addon: a.name }, "scheduled add-on backup failed; trying again at the next check");
     }
-    await pruneAddonBackups(s, a.id, keep).catch((err: unknown) => log.error({ err, addon: a.name }, "pruning add-on backups failed"));
+    await pruneAddonBackups(s, a.id, keep).catch((err: unknown) =>
+      log.error({ err, addon: a.name }, "pruning add-on backups failed"),
+    );
   }
   return { captured, failed };
 }
@@ -58,7 +69,8 @@ async function removePartials(s: Services): Promise<void> {
   for (const team of await fs.readdir(root).catch(() => [] as string[]))
     for (const addon of await fs.readdir(path.join(root, team)).catch(() => [] as string[]))
       for (const f of await fs.readdir(path.join(root, team, addon)).catch(() => [] as string[]))
-        if (f.endsWith(".partial") && ![...live].some((p) => f.startsWith(p))) await fs.rm(path.join(root, team, addon, f), { force: true });
+        if (f.endsWith(".partial") && ![...live].some((p) => f.startsWith(p)))
+          await fs.rm(path.join(root, team, addon, f), { force: true });
 }
 
 /**

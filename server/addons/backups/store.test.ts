@@ -9,7 +9,17 @@ describe("add-on backup store", () => {
     const id = newBackupId();
     expect(id).toMatch(/^bk-[0-9a-f]{16}$/);
     expect(newBackupId()).not.toBe(id);
-    for (const bad of ["", "bk-", "bk-0123456789ABCDEF", "bk-0123456789abcdef0", "../bk-0123456789abcdef", "bk-0123456789abcde/", "bk-0123456789abcdef\0", "bk-..%2f..%2fetc", "__proto__"])
+    for (const bad of [
+      "",
+      "bk-",
+      "bk-0123456789ABCDEF",
+      "bk-0123456789abcdef0",
+      "../bk-0123456789abcdef",
+      "bk-0123456789abcde/",
+      "bk-0123456789abcdef\0",
+      "bk-..%2f..%2fetc",
+      "__proto__",
+    ])
       expect(isBackupId(bad), bad).toBe(false);
   });
 
@@ -23,7 +33,9 @@ describe("add-on backup store", () => {
     expect(() => backupFile("/data", "cteam123", "postgres-1a2b3c4d", "mysql", "bk-0123456789abcdef")).toThrow();
     expect(() => addonBackupDir("/data", "Team/..", "postgres-1a2b3c4d")).toThrow();
     expect(path.relative("/data/addon-backups", file).startsWith("..")).toBe(false);
-    expect(downloadName("postgres-1a2b3c4d", "postgres", "bk-0123456789abcdef")).toBe("postgres-1a2b3c4d-bk-0123456789abcdef.pgdump");
+    expect(downloadName("postgres-1a2b3c4d", "postgres", "bk-0123456789abcdef")).toBe(
+      "postgres-1a2b3c4d-bk-0123456789abcdef.pgdump",
+    );
     expect(() => downloadName("postgres-1a2b3c4d", "postgres", 'bk-x"; evil')).toThrow();
   });
 

@@ -51,7 +51,8 @@ async function buildahOut(s: BuilderStorage, args: string[], timeoutMs = 10 * 60
   try {
     return await runTool("buildah", [...g(s), ...args], { maxOutputBytes: 64 * 1024 * 1024, timeoutMs });
   } catch (err) {
-    const detail = err instanceof ToolError ? err.stderr || err.message : err instanceof Error ? err.message : String(err);
+    const detail =
+      err instanceof ToolError ? err.stderr || err.message : err instanceof Error ? err.message : String(err);
     throw new Error(`buildah ${args[0] ?? ""} failed: ${detail.trim().slice(0, 1000)}`);
   }
 }

@@ -6,13 +6,7 @@ import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
 import { AddonBackupSchema, AddonPathParam, BackupPathParam, RestoreBody } from "../schemas/addon-backups.ts";
-import {
-  backupInfo,
-  captureBackup,
-  downloadBackup,
-  listBackups,
-  restoreBackup,
-} from "../../addons/backups/backups.ts";
+import { backupInfo, captureBackup, downloadBackup, listBackups, restoreBackup } from "../../addons/backups/backups.ts";
 
 const T = ["Add-ons"];
 const list = apiRoute({

@@ -85,7 +85,11 @@ export const authRoutes = new OpenAPIHono<ApiEnv>()
     const { email, password } = c.req.valid("json");
     const user = await checkCredentials(s, email, password, c.get("ip"));
     const csrfToken = await startSession(c, user.id);
-    await recordAudit(s.db, { userId: user.id, email: user.email, ip: c.get("ip") }, { action: "user.login", target: user.email });
+    await recordAudit(
+      s.db,
+      { userId: user.id, email: user.email, ip: c.get("ip") },
+      { action: "user.login", target: user.email },
+    );
     return c.json({ user: toUserView(user), csrfToken, via: "session" as const }, 200);
   })
   .openapi(logoutRoute, async (c) => {

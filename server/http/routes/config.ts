@@ -29,7 +29,9 @@ const change = apiRoute({
 
 /** Routes under /api/v1 for config vars. */
 export const configRoutes = new OpenAPIHono<ApiEnv>()
-  .openapi(list, async (c) => c.json(await listConfig(c.get("services"), requireActor(c), c.req.valid("param").app), 200))
+  .openapi(list, async (c) =>
+    c.json(await listConfig(c.get("services"), requireActor(c), c.req.valid("param").app), 200),
+  )
   .openapi(change, async (c) =>
     c.json(await changeConfig(c.get("services"), requireActor(c), c.req.valid("param").app, c.req.valid("json")), 200),
   );

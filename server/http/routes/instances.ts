@@ -71,7 +71,9 @@ const run = apiRoute({
 
 /** Routes under /api/v1 for instances and rollback. */
 export const instanceRoutes = new OpenAPIHono<ApiEnv>()
-  .openapi(list, async (c) => c.json(await listInstances(c.get("services"), requireActor(c), c.req.valid("param").app), 200))
+  .openapi(list, async (c) =>
+    c.json(await listInstances(c.get("services"), requireActor(c), c.req.valid("param").app), 200),
+  )
   .openapi(rollout, async (c) =>
     c.json(
       await rolloutStatus(c.get("services"), requireActor(c), c.req.valid("param").app, c.req.valid("query").release),
@@ -106,5 +108,8 @@ export const instanceRoutes = new OpenAPIHono<ApiEnv>()
     return c.body(stream, 200, { "content-type": "application/x-ndjson", "cache-control": "no-store" }) as never;
   })
   .openapi(back, async (c) =>
-    c.json(await rollback(c.get("services"), requireActor(c), c.req.valid("param").app, c.req.valid("json").version), 201),
+    c.json(
+      await rollback(c.get("services"), requireActor(c), c.req.valid("param").app, c.req.valid("json").version),
+      201,
+    ),
   );

@@ -30,4 +30,6 @@ const accept = apiRoute({
 /** Routes under /api/v1 for invitation tokens. */
 export const invitationRoutes = new OpenAPIHono<ApiEnv>()
   .openapi(peek, async (c) => c.json(await peekInvitation(c.get("services"), c.req.valid("json").token), 200))
-  .openapi(accept, async (c) => c.json(await acceptInvitation(c.get("services"), requireActor(c), c.req.valid("json").token), 200));
+  .openapi(accept, async (c) =>
+    c.json(await acceptInvitation(c.get("services"), requireActor(c), c.req.valid("json").token), 200),
+  );

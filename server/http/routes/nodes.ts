@@ -123,7 +123,9 @@ export const nodeRoutes = new OpenAPIHono<ApiEnv>()
   .openapi(uncordon, async (c) =>
     c.json(await setCordon(c.get("services"), requireActor(c), c.req.valid("param").id, false), 200),
   )
-  .openapi(drain, async (c) => c.json(await drainNode(c.get("services"), requireActor(c), c.req.valid("param").id), 200))
+  .openapi(drain, async (c) =>
+    c.json(await drainNode(c.get("services"), requireActor(c), c.req.valid("param").id), 200),
+  )
   .openapi(remove, async (c) =>
     c.json(await removeNode(c.get("services"), requireActor(c), c.req.valid("param").id), 200),
   )

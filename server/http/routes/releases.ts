@@ -17,8 +17,22 @@ import { getRelease, listReleases } from "../../releases/releases.ts";
 import { deployImage } from "../../releases/deploy-image.ts";
 
 const T = ["Releases"];
-const builds = apiRoute({ method: "get", path: "/apps/{app}/builds", tags: T, summary: "Builds of an app, newest first", request: { params: AppParam }, responses: { 200: jsonResponse(z.array(BuildSchema), "Builds") } });
-const build = apiRoute({ method: "get", path: "/apps/{app}/builds/{id}", tags: T, summary: "One build with its output", request: { params: BuildParam }, responses: { 200: jsonResponse(BuildDetailSchema, "Build") } });
+const builds = apiRoute({
+  method: "get",
+  path: "/apps/{app}/builds",
+  tags: T,
+  summary: "Builds of an app, newest first",
+  request: { params: AppParam },
+  responses: { 200: jsonResponse(z.array(BuildSchema), "Builds") },
+});
+const build = apiRoute({
+  method: "get",
+  path: "/apps/{app}/builds/{id}",
+  tags: T,
+  summary: "One build with its output",
+  request: { params: BuildParam },
+  responses: { 200: jsonResponse(BuildDetailSchema, "Build") },
+});
 const releases = apiRoute({
   method: "get",
   path: "/apps/{app}/releases",
@@ -27,7 +41,14 @@ const releases = apiRoute({
   request: { params: AppParam },
   responses: { 200: jsonResponse(z.array(ReleaseSchema), "Releases") },
 });
-const release = apiRoute({ method: "get", path: "/apps/{app}/releases/{version}", tags: T, summary: "One release", request: { params: VersionParam }, responses: { 200: jsonResponse(ReleaseSchema, "Release") } });
+const release = apiRoute({
+  method: "get",
+  path: "/apps/{app}/releases/{version}",
+  tags: T,
+  summary: "One release",
+  request: { params: VersionParam },
+  responses: { 200: jsonResponse(ReleaseSchema, "Release") },
+});
 
 const deploy = apiRoute({
   method: "post",
@@ -40,12 +61,16 @@ const deploy = apiRoute({
 
 /** Routes under /api/v1 for builds and releases. */
 export const releaseRoutes = new OpenAPIHono<ApiEnv>()
-  .openapi(builds, async (c) => c.json(await listBuilds(c.get("services"), requireActor(c), c.req.valid("param").app), 200))
+  .openapi(builds, async (c) =>
+    c.json(await listBuilds(c.get("services"), requireActor(c), c.req.valid("param").app), 200),
+  )
   .openapi(build, async (c) => {
     const { app, id } = c.req.valid("param");
     return c.json(await getBuild(c.get("services"), requireActor(c), app, id), 200);
   })
-  .openapi(releases, async (c) => c.json(await listReleases(c.get("services"), requireActor(c), c.req.valid("param").app), 200))
+  .openapi(releases, async (c) =>
+    c.json(await listReleases(c.get("services"), requireActor(c), c.req.valid("param").app), 200),
+  )
   .openapi(deploy, async (c) => {
     const s = c.get("services");
     return c.json(await deployImage(s, requireActor(c), c.req.valid("param").app, c.req.valid("json").image), 201);

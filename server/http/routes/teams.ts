@@ -3,7 +3,15 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { requireActor } from "../env.ts";
 import { apiRoute, jsonBody, jsonResponse } from "../route.ts";
-import { AddMemberBody, ChangeRoleBody, CreateTeamBody, MemberParam, MemberSchema, TeamParam, TeamSchema } from "../schemas/teams.ts";
+import {
+  AddMemberBody,
+  ChangeRoleBody,
+  CreateTeamBody,
+  MemberParam,
+  MemberSchema,
+  TeamParam,
+  TeamSchema,
+} from "../schemas/teams.ts";
 import { CreatedInvitationSchema, InvitationParam, InvitationSchema, InviteBody } from "../schemas/invitations.ts";
 import { createTeam, deleteTeam, getTeam, listTeams } from "../../teams/teams.ts";
 import { addMember, changeMemberRole, listMembers, removeMember } from "../../teams/members.ts";
@@ -11,7 +19,13 @@ import { createInvitation, listInvitations, revokeInvitation } from "../../teams
 
 const T = ["Teams"];
 const r = {
-  list: apiRoute({ method: "get", path: "/teams", tags: T, summary: "Your teams", responses: { 200: jsonResponse(z.array(TeamSchema), "Teams") } }),
+  list: apiRoute({
+    method: "get",
+    path: "/teams",
+    tags: T,
+    summary: "Your teams",
+    responses: { 200: jsonResponse(z.array(TeamSchema), "Teams") },
+  }),
   create: apiRoute({
     method: "post",
     path: "/teams",
@@ -20,9 +34,30 @@ const r = {
     request: { body: jsonBody(CreateTeamBody) },
     responses: { 201: jsonResponse(TeamSchema, "Created") },
   }),
-  info: apiRoute({ method: "get", path: "/teams/{team}", tags: T, summary: "Show a team", request: { params: TeamParam }, responses: { 200: jsonResponse(TeamSchema, "Team") } }),
-  destroy: apiRoute({ method: "delete", path: "/teams/{team}", tags: T, summary: "Delete a team (owner; no apps left)", request: { params: TeamParam }, responses: { 204: { description: "Deleted" } } }),
-  members: apiRoute({ method: "get", path: "/teams/{team}/members", tags: T, summary: "Members and roles", request: { params: TeamParam }, responses: { 200: jsonResponse(z.array(MemberSchema), "Members") } }),
+  info: apiRoute({
+    method: "get",
+    path: "/teams/{team}",
+    tags: T,
+    summary: "Show a team",
+    request: { params: TeamParam },
+    responses: { 200: jsonResponse(TeamSchema, "Team") },
+  }),
+  destroy: apiRoute({
+    method: "delete",
+    path: "/teams/{team}",
+    tags: T,
+    summary: "Delete a team (owner; no apps left)",
+    request: { params: TeamParam },
+    responses: { 204: { description: "Deleted" } },
+  }),
+  members: apiRoute({
+    method: "get",
+    path: "/teams/{team}/members",
+    tags: T,
+    summary: "Members and roles",
+    request: { params: TeamParam },
+    responses: { 200: jsonResponse(z.array(MemberSchema), "Members") },
+  }),
   addMember: apiRoute({
     method: "post",
     path: "/teams/{team}/members",
@@ -79,13 +114,19 @@ const r = {
 /** Routes under /api/v1 for teams. */
 export const teamRoutes = new OpenAPIHono<ApiEnv>()
   .openapi(r.list, async (c) => c.json(await listTeams(c.get("services"), requireActor(c)), 200))
-  .openapi(r.create, async (c) => c.json(await createTeam(c.get("services"), requireActor(c), c.req.valid("json").name), 201))
-  .openapi(r.info, async (c) => c.json(await getTeam(c.get("services"), requireActor(c), c.req.valid("param").team), 200))
+  .openapi(r.create, async (c) =>
+    c.json(await createTeam(c.get("services"), requireActor(c), c.req.valid("json").name), 201),
+  )
+  .openapi(r.info, async (c) =>
+    c.json(await getTeam(c.get("services"), requireActor(c), c.req.valid("param").team), 200),
+  )
   .openapi(r.destroy, async (c) => {
     await deleteTeam(c.get("services"), requireActor(c), c.req.valid("param").team);
     return c.body(null, 204);
   })
-  .openapi(r.members, async (c) => c.json(await listMembers(c.get("services"), requireActor(c), c.req.valid("param").team), 200))
+  .openapi(r.members, async (c) =>
+    c.json(await listMembers(c.get("services"), requireActor(c), c.req.valid("param").team), 200),
+  )
   .openapi(r.addMember, async (c) => {
     const { email, role } = c.req.valid("json");
     const result = await addMember(c.get("services"), requireActor(c), c.req.valid("param").team, email, role);
@@ -95,17 +136,25 @@ export const teamRoutes = new OpenAPIHono<ApiEnv>()
   })
   .openapi(r.changeRole, async (c) => {
     const { team, member } = c.req.valid("param");
-    return c.json(await changeMemberRole(c.get("services"), requireActor(c), team, member, c.req.valid("json").role), 200);
+    return c.json(
+      await changeMemberRole(c.get("services"), requireActor(c), team, member, c.req.valid("json").role),
+      200,
+    );
   })
   .openapi(r.removeMember, async (c) => {
     const { team, member } = c.req.valid("param");
     await removeMember(c.get("services"), requireActor(c), team, member);
     return c.body(null, 204);
   })
-  .openapi(r.invitations, async (c) => c.json(await listInvitations(c.get("services"), requireActor(c), c.req.valid("param").team), 200))
+  .openapi(r.invitations, async (c) =>
+    c.json(await listInvitations(c.get("services"), requireActor(c), c.req.valid("param").team), 200),
+  )
   .openapi(r.invite, async (c) => {
     const { email, role } = c.req.valid("json");
-    return c.json(await createInvitation(c.get("services"), requireActor(c), c.req.valid("param").team, email, role), 201);
+    return c.json(
+      await createInvitation(c.get("services"), requireActor(c), c.req.valid("param").team, email, role),
+      201,
+    );
   })
   .openapi(r.revokeInvite, async (c) => {
     const { team, id } = c.req.valid("param");

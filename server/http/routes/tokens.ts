@@ -7,7 +7,13 @@ import { CreateTokenBody, CreatedTokenSchema, TokenParam, TokenSchema } from "..
 import { createApiToken, listApiTokens, revokeApiToken } from "../../tokens/api-tokens.ts";
 
 const T = ["Tokens"];
-const list = apiRoute({ method: "get", path: "/tokens", tags: T, summary: "Your API tokens", responses: { 200: jsonResponse(z.array(TokenSchema), "Tokens") } });
+const list = apiRoute({
+  method: "get",
+  path: "/tokens",
+  tags: T,
+  summary: "Your API tokens",
+  responses: { 200: jsonResponse(z.array(TokenSchema), "Tokens") },
+});
 const create = apiRoute({
   method: "post",
   path: "/tokens",
@@ -32,4 +38,6 @@ export const tokenRoutes = new OpenAPIHono<ApiEnv>()
     const { name, expiresInDays } = c.req.valid("json");
     return c.json(await createApiToken(c.get("services"), requireActor(c), name, expiresInDays), 201);
   })
-  .openapi(revoke, async (c) => c.json(await revokeApiToken(c.get("services"), requireActor(c), c.req.valid("param").id), 200));
+  .openapi(revoke, async (c) =>
+    c.json(await revokeApiToken(c.get("services"), requireActor(c), c.req.valid("param").id), 200),
+  );

@@ -10,6 +10,7 @@ export const AddonLiveFields = {
       "Client connections now (PostgreSQL: client backends in pg_stat_activity; Redis: connected_clients), not counting the control plane's own; null when the add-on does not answer now",
   }),
   dataBytes: z.int().nullable().openapi({
-    description: "PostgreSQL: pg_database_size of the app's database; Redis: used_memory_dataset (bytes); null when not known now",
+    description:
+      "PostgreSQL: pg_database_size of the app's database; Redis: used_memory_dataset (bytes); null when not known now",
   }),
 };

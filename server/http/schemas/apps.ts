@@ -37,10 +37,7 @@ export const AppDetailSchema = AppSchema.extend({
   ),
 }).openapi("AppDetail");
 
-export const CreateAppBody = z
-  .object({ name: AppName, team: TeamName.optional() })
-  .strict()
-  .openapi("CreateApp");
+export const CreateAppBody = z.object({ name: AppName, team: TeamName.optional() }).strict().openapi("CreateApp");
 export const UpdateAppBody = z
   .object({ maintenance: z.boolean().optional(), team: TeamName.optional() })
   .strict()
@@ -49,7 +46,4 @@ export const AppParam = z.object({ app: AppName.openapi({ param: { name: "app", 
 export const AppListQuery = z.object({ team: TeamName.optional() });
 
 // What the clients see (shared/api-types.ts) is what these schemas send.
-type _Wire = [
-  Wire<Describes<App, typeof AppSchema>>,
-  Wire<Describes<AppDetail, typeof AppDetailSchema>>,
-];
+type _Wire = [Wire<Describes<App, typeof AppSchema>>, Wire<Describes<AppDetail, typeof AppDetailSchema>>];

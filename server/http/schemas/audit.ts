@@ -17,7 +17,10 @@ export const AuditEventSchema = z
   })
   .openapi("AuditEvent");
 export const AuditQuery = z.object({
-  action: z.string().regex(/^[a-z.]{1,40}$/).optional(),
+  action: z
+    .string()
+    .regex(/^[a-z.]{1,40}$/)
+    .optional(),
   app: AppName.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   before: z.iso.datetime().optional(),

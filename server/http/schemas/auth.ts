@@ -23,7 +23,4 @@ export const SessionSchema = z
   .openapi("Session");
 
 // What the clients see (shared/api-types.ts) is what these schemas send.
-type _Wire = [
-  Wire<Describes<User, typeof UserSchema>>,
-  Wire<Describes<Session, typeof SessionSchema>>,
-];
+type _Wire = [Wire<Describes<User, typeof UserSchema>>, Wire<Describes<Session, typeof SessionSchema>>];

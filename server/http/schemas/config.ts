@@ -12,12 +12,15 @@ const Value = z
   .max(32 * 1024, { message: "config values are at most 32 KiB" })
   .refine((v) => !v.includes("\u0000"), { message: "config values cannot contain NUL" });
 // zod drops a `__proto__` key from records without a word; the raw body is checked first so it gets EnvKey's error.
-const SetVars = z.preprocess((raw, ctx) => {
-  if (raw !== null && typeof raw === "object" && Object.hasOwn(raw, "__proto__")) {
-    ctx.addIssue({ code: "custom", message: "__proto__ cannot be used as a config var name", input: raw });
-  }
-  return raw;
-}, z.record(EnvKey, Value));
+const SetVars = z.preprocess(
+  (raw, ctx) => {
+    if (raw !== null && typeof raw === "object" && Object.hasOwn(raw, "__proto__")) {
+      ctx.addIssue({ code: "custom", message: "__proto__ cannot be used as a config var name", input: raw });
+    }
+    return raw;
+  },
+  z.record(EnvKey, Value),
+);
 export const ConfigChangeBody = z
   .object({
     set: SetVars.default({}),
@@ -29,7 +32,10 @@ export const ConfigChangeBody = z
   .openapi("ConfigChange");
 
 /** Answer of PATCH /apps/{app}/config: the vars after the change and the release it made (null: none). */
-export const ConfigChangeResultSchema = z.object({ config: z.array(ConfigVarSchema), release: z.number().int().nullable() });
+export const ConfigChangeResultSchema = z.object({
+  config: z.array(ConfigVarSchema),
+  release: z.number().int().nullable(),
+});
 
 // What the clients see (shared/api-types.ts) is what these schemas send.
 type _Wire = [

@@ -24,9 +24,7 @@ export const InstanceSchema = z
 
 export const RolloutSchema = z
   .object({
-    release: z
-      .object({ version: z.number().int(), status: z.string(), failReason: z.string().nullable() })
-      .nullable(),
+    release: z.object({ version: z.number().int(), status: z.string(), failReason: z.string().nullable() }).nullable(),
     deployed: z.number().int().nullable(),
     processes: z.array(
       z.object({
@@ -51,7 +49,12 @@ export const RolloutQuery = z
   .strict();
 
 export const RestartBody = z
-  .object({ target: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "a process type or instance id").optional() })
+  .object({
+    target: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "a process type or instance id")
+      .optional(),
+  })
   .strict()
   .openapi("RestartRequest");
 export const RollbackBody = z
@@ -62,7 +65,13 @@ export const RollbackBody = z
 export const RunBody = z
   .object({
     command: z
-      .array(z.string().min(1).max(64 * 1024).refine((v) => !v.includes("\0"), "no NUL bytes"))
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(64 * 1024)
+          .refine((v) => !v.includes("\0"), "no NUL bytes"),
+      )
       .min(1, "give a command")
       .max(256),
     timeoutSeconds: z.number().int().min(1).max(86_400).default(3600),

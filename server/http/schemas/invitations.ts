@@ -1,6 +1,11 @@
 // Schemas of team invitations: creating and listing them (team admins) and looking up or accepting one (by token).
 import { z } from "@hono/zod-openapi";
-import type { AcceptedInvitation, CreatedInvitation, Invitation, InvitationPreview } from "../../../shared/api-types.ts";
+import type {
+  AcceptedInvitation,
+  CreatedInvitation,
+  Invitation,
+  InvitationPreview,
+} from "../../../shared/api-types.ts";
 import type { Describes, Wire } from "./wire-check.ts";
 import { Email, ResourceId } from "../../validation/names.ts";
 import { RoleSchema, TeamParam } from "./teams.ts";
@@ -22,7 +27,10 @@ export const CreatedInvitationSchema = InvitationSchema.extend({
   acceptPath: z.string(),
 }).openapi("CreatedInvitation");
 
-export const InviteBody = z.object({ email: Email, role: RoleSchema.default("member") }).strict().openapi("Invite");
+export const InviteBody = z
+  .object({ email: Email, role: RoleSchema.default("member") })
+  .strict()
+  .openapi("Invite");
 export const InvitationParam = TeamParam.extend({ id: ResourceId.openapi({ param: { name: "id", in: "path" } }) });
 export const InviteTokenBody = z
   .object({ token: z.string().min(1).max(200) })

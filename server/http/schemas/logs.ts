@@ -35,7 +35,4 @@ export const LogsQuery = z
   .strict();
 
 // What the clients see (shared/api-types.ts) is what these schemas send.
-type _Wire = [
-  Wire<Describes<LogEntry, typeof LogEntrySchema>>,
-  Wire<Describes<Logs, typeof LogsSchema>>,
-];
+type _Wire = [Wire<Describes<LogEntry, typeof LogEntrySchema>>, Wire<Describes<Logs, typeof LogsSchema>>];

@@ -1,6 +1,13 @@
 // HTTP schemas of the nodes API (join tokens, node list and detail).
 import { z } from "@hono/zod-openapi";
-import type { CreatedJoinToken, JoinToken, Node, NodeCordon, NodeDetail, RemovedNode } from "../../../shared/api-types.ts";
+import type {
+  CreatedJoinToken,
+  JoinToken,
+  Node,
+  NodeCordon,
+  NodeDetail,
+  RemovedNode,
+} from "../../../shared/api-types.ts";
 import type { Describes, Wire } from "./wire-check.ts";
 import { ResourceId, TeamName } from "../../validation/names.ts";
 

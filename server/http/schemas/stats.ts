@@ -33,7 +33,4 @@ export const StatsQuery = z
   .strict();
 
 // What the clients see (shared/api-types.ts) is what these schemas send.
-type _Wire = [
-  Wire<Describes<StatsPoint, typeof StatsPointSchema>>,
-  Wire<Describes<AppStats, typeof AppStatsSchema>>,
-];
+type _Wire = [Wire<Describes<StatsPoint, typeof StatsPointSchema>>, Wire<Describes<AppStats, typeof AppStatsSchema>>];

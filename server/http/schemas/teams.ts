@@ -23,10 +23,20 @@ export const CreateTeamBody = z.object({ name: TeamName }).strict().openapi("Cre
 export const TeamParam = z.object({ team: TeamName.openapi({ param: { name: "team", in: "path" } }) });
 
 export const MemberSchema = z
-  .object({ id: z.string(), userId: z.string(), email: z.string(), name: z.string(), role: z.string(), createdAt: z.string() })
+  .object({
+    id: z.string(),
+    userId: z.string(),
+    email: z.string(),
+    name: z.string(),
+    role: z.string(),
+    createdAt: z.string(),
+  })
   .openapi("Member");
 
-export const AddMemberBody = z.object({ email: Email, role: RoleSchema.default("member") }).strict().openapi("AddMember");
+export const AddMemberBody = z
+  .object({ email: Email, role: RoleSchema.default("member") })
+  .strict()
+  .openapi("AddMember");
 export const ChangeRoleBody = z.object({ role: RoleSchema }).strict().openapi("ChangeRole");
 export const MemberParam = TeamParam.extend({
   member: z
@@ -38,7 +48,4 @@ export const MemberParam = TeamParam.extend({
 });
 
 // What the clients see (shared/api-types.ts) is what these schemas send.
-type _Wire = [
-  Wire<Describes<Team, typeof TeamSchema>>,
-  Wire<Describes<Member, typeof MemberSchema>>,
-];
+type _Wire = [Wire<Describes<Team, typeof TeamSchema>>, Wire<Describes<Member, typeof MemberSchema>>];

@@ -18,7 +18,12 @@ export const TokenSchema = z
 export const CreatedTokenSchema = TokenSchema.extend({ token: z.string() }).openapi("CreatedApiToken");
 export const CreateTokenBody = z
   .object({
-    name: z.string().trim().min(1).max(60).regex(/^[\w .@:-]+$/, { message: "token names use letters, digits, spaces and . _ - @ :" }),
+    name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(60)
+      .regex(/^[\w .@:-]+$/, { message: "token names use letters, digits, spaces and . _ - @ :" }),
     expiresInDays: z.number().int().min(1).max(3650).optional(),
   })
   .strict()

@@ -38,7 +38,4 @@ export const VolumeParam = AppParam.extend({
 });
 
 // What the clients see (shared/api-types.ts) is what these schemas send.
-type _Wire = [
-  Wire<Describes<Volume, typeof VolumeSchema>>,
-  Wire<Describes<VolumeInfo, typeof VolumeInfoSchema>>,
-];
+type _Wire = [Wire<Describes<Volume, typeof VolumeSchema>>, Wire<Describes<VolumeInfo, typeof VolumeInfoSchema>>];

@@ -94,7 +94,9 @@ export default function InvitePage() {
             <Link href={`/signup?${withEmail}`} className={buttonClasses("secondary", "md", "w-full")}>
               Create an account
             </Link>
-            <p className="text-center text-[13px] text-zinc-500">Use {inv.email}: the invitation only works for that address.</p>
+            <p className="text-center text-[13px] text-zinc-500">
+              Use {inv.email}: the invitation only works for that address.
+            </p>
           </>
         ) : user.email === inv.email ? (
           <>
@@ -118,7 +120,10 @@ export default function InvitePage() {
           </>
         ) : (
           <>
-            <div role="status" className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2.5 text-sm text-amber-900">
+            <div
+              role="status"
+              className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2.5 text-sm text-amber-900"
+            >
               You are signed in as <strong className="font-medium">{user.email}</strong>, but this invitation is for{" "}
               <strong className="font-medium">{inv.email}</strong>. Sign out and sign in with that address to accept it.
             </div>

@@ -48,7 +48,9 @@ function AppTabs({ name }: { name: string }) {
               )}
             >
               {t.label}
-              {active ? <span aria-hidden className="absolute inset-x-2 -bottom-px h-0.5 rounded-full bg-zinc-900" /> : null}
+              {active ? (
+                <span aria-hidden className="absolute inset-x-2 -bottom-px h-0.5 rounded-full bg-zinc-900" />
+              ) : null}
             </Link>
           );
         })}
@@ -74,7 +76,9 @@ export default function AppLayout({ children }: { children: ReactNode }) {
         <ErrorState
           error={app.error}
           title={isStatus(app.error, 404) ? `No app named "${name}"` : undefined}
-          message={isStatus(app.error, 404) ? "It may have been deleted, or it belongs to a team you are not in." : undefined}
+          message={
+            isStatus(app.error, 404) ? "It may have been deleted, or it belongs to a team you are not in." : undefined
+          }
           onRetry={() => void app.refetch()}
         />
         {isStatus(app.error, 404) ? (
@@ -93,7 +97,10 @@ export default function AppLayout({ children }: { children: ReactNode }) {
     <>
       <title>{`${name} · Berth`}</title>
       <div className="mb-6">
-        <Link href="/apps" className="inline-flex items-center gap-1.5 rounded-sm text-sm text-zinc-500 hover:text-zinc-900">
+        <Link
+          href="/apps"
+          className="inline-flex items-center gap-1.5 rounded-sm text-sm text-zinc-500 hover:text-zinc-900"
+        >
           <ArrowLeft aria-hidden className="size-3.5" />
           Apps
         </Link>

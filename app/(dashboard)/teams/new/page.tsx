@@ -38,7 +38,10 @@ export default function NewTeamPage() {
   return (
     <div className="mx-auto max-w-xl">
       <title>New team · Berth</title>
-      <PageHeader title="Create a team" description="Teams own apps. Members get a role: viewer, member, admin or owner." />
+      <PageHeader
+        title="Create a team"
+        description="Teams own apps. Members get a role: viewer, member, admin or owner."
+      />
       <Card>
         <form onSubmit={onSubmit} noValidate>
           <CardBody className="space-y-4 py-5">
@@ -46,7 +49,9 @@ export default function NewTeamPage() {
               id="team-name"
               label="Team name"
               error={showProblem ? problem : undefined}
-              hint={showProblem ? undefined : "Lowercase letters, digits and dashes; starts with a letter; 2-30 characters."}
+              hint={
+                showProblem ? undefined : "Lowercase letters, digits and dashes; starts with a letter; 2-30 characters."
+              }
             >
               <Input
                 id="team-name"

@@ -74,14 +74,19 @@ export default function AuditPage() {
         title="Audit log"
         description={
           <>
-            Every change in <span className="font-medium text-zinc-700">{team}</span>: who did what, when and from where.
+            Every change in <span className="font-medium text-zinc-700">{team}</span>: who did what, when and from
+            where.
           </>
         }
       />
       <div className="mb-4 flex flex-wrap items-end gap-3">
         <div className="w-full space-y-1.5 sm:w-56">
           <Label htmlFor="audit-action">Action</Label>
-          <Select id="audit-action" value={filters.action} onChange={(e) => setFilters((f) => ({ ...f, action: e.target.value }))}>
+          <Select
+            id="audit-action"
+            value={filters.action}
+            onChange={(e) => setFilters((f) => ({ ...f, action: e.target.value }))}
+          >
             <option value="">All actions</option>
             <optgroup label="Categories">
               {CATEGORIES.map((c) => (
@@ -101,7 +106,11 @@ export default function AuditPage() {
         </div>
         <div className="w-full space-y-1.5 sm:w-56">
           <Label htmlFor="audit-app">App</Label>
-          <Select id="audit-app" value={filters.app} onChange={(e) => setFilters((f) => ({ ...f, app: e.target.value }))}>
+          <Select
+            id="audit-app"
+            value={filters.app}
+            onChange={(e) => setFilters((f) => ({ ...f, app: e.target.value }))}
+          >
             <option value="">All apps</option>
             {(apps.data ?? []).map((a) => (
               <option key={a.id} value={a.name}>
@@ -131,7 +140,9 @@ export default function AuditPage() {
           <EmptyState
             icon={filtered ? FunnelX : ScrollText}
             title={filtered ? "No events match these filters" : "No events yet"}
-            description={filtered ? "Try another action or app." : "Changes to apps, members and invitations show up here."}
+            description={
+              filtered ? "Try another action or app." : "Changes to apps, members and invitations show up here."
+            }
           />
         ) : (
           <>
@@ -167,7 +178,9 @@ export default function AuditPage() {
                         <p className="truncate text-xs text-zinc-500 md:hidden">by {e.actor}</p>
                       </TD>
                       <TD className="hidden md:table-cell">{e.actor}</TD>
-                      <TD className="hidden font-mono text-[13px] lg:table-cell">{e.app ?? <span className="text-zinc-400">—</span>}</TD>
+                      <TD className="hidden font-mono text-[13px] lg:table-cell">
+                        {e.app ?? <span className="text-zinc-400">—</span>}
+                      </TD>
                       <TD className="hidden font-mono text-[13px] text-zinc-500 lg:table-cell">{e.ip || "—"}</TD>
                     </TR>
                   );
@@ -179,7 +192,12 @@ export default function AuditPage() {
                 {events.length} event{events.length === 1 ? "" : "s"}
               </span>
               {audit.hasNextPage ? (
-                <Button variant="secondary" size="sm" loading={audit.isFetchingNextPage} onClick={() => void audit.fetchNextPage()}>
+                <Button
+                  variant="secondary"
+                  size="sm"
+                  loading={audit.isFetchingNextPage}
+                  onClick={() => void audit.fetchNextPage()}
+                >
                   Load older events
                 </Button>
               ) : (

@@ -41,7 +41,11 @@ export default function MembersPage() {
           </>
         }
         actions={
-          <Button onClick={() => setInviting(true)} disabled={!isAdmin} title={isAdmin ? undefined : "Only team admins and owners can invite"}>
+          <Button
+            onClick={() => setInviting(true)}
+            disabled={!isAdmin}
+            title={isAdmin ? undefined : "Only team admins and owners can invite"}
+          >
             <UserPlus aria-hidden className="size-4" />
             Invite member
           </Button>
@@ -56,14 +60,26 @@ export default function MembersPage() {
           ) : members.data.length === 0 ? (
             <EmptyState icon={Users} title="No members" description="Invite someone to work on this team's apps." />
           ) : (
-            <MembersTable team={team} members={members.data} me={me} myId={myId} personal={Boolean(info?.personal)} onRemove={setRemoving} />
+            <MembersTable
+              team={team}
+              members={members.data}
+              me={me}
+              myId={myId}
+              personal={Boolean(info?.personal)}
+              onRemove={setRemoving}
+            />
           )}
         </Card>
         {isAdmin ? <InvitationsCard team={team} /> : null}
         <RoleGuide />
       </div>
       <InviteDialog open={inviting} onClose={() => setInviting(false)} team={team} myRole={me} />
-      <RemoveMemberDialog team={team} member={removing} isSelf={removing?.userId === myId} onClose={() => setRemoving(null)} />
+      <RemoveMemberDialog
+        team={team}
+        member={removing}
+        isSelf={removing?.userId === myId}
+        onClose={() => setRemoving(null)}
+      />
     </>
   );
 }
