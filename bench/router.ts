@@ -242,14 +242,14 @@ async function main() {
     port: nginxSamePort,
     pids: () => childPids(nginxSame.pid ?? 0),
   };
-  const hap = await startHaproxyRouter("haproxy", upstreamPort);
+  const hap = await startHaproxyRouter("haproxy", upstreamPort, 1);
   const hapPath: Path = {
-    name: "Berth router (HAProxy, access lines parsed)",
+    name: "Berth router, nbthread 1 (access lines parsed)",
     port: hap.router.port,
     pids: hap.pids,
     parses: true,
   };
-  // The same router with nbthread 2, as many threads as nginx has workers (the router's default is 1).
+  // The same router with nbthread 2, as many threads as nginx has workers (HAProxy's default here: one per core).
   const hap2 = await startHaproxyRouter("haproxy2", upstreamPort, 2);
   const hap2Path: Path = {
     name: "Berth router, nbthread 2 (access lines parsed)",

@@ -17,7 +17,7 @@ describe("loadConfig", () => {
       host: "0.0.0.0",
       routerPort: 8080,
       routerOutlives: true,
-      routerThreads: 1,
+      routerThreads: 0,
       domain: "localhost",
       publicUrl: undefined,
       admin: undefined,

@@ -27,8 +27,8 @@ const EnvSchema = z.object({
     })
     .optional(),
   BERTH_ROUTER_OUTLIVES: z.enum(["on", "off"]).default("on"),
-  // HAProxy threads: one measured cheaper per request on 2 cores (docs/router.md); more for a router busier than a core.
-  BERTH_ROUTER_THREADS: z.coerce.number().int().min(1).max(64).default(1),
+  // HAProxy threads; 0 = HAProxy's default (one per core). One measured cheaper per request on 2 cores (docs/router.md).
+  BERTH_ROUTER_THREADS: z.coerce.number().int().min(0).max(64).default(0),
   BERTH_TLS_ISSUER: z.enum(["acme", "internal"]).default("acme"),
   BERTH_ACME_EMAIL: z.email().optional(),
   BERTH_ACME_CA: z.url({ protocol: /^https$/ }).optional(),

@@ -216,14 +216,14 @@ describe("parseHaproxyAccess", () => {
 });
 
 describe("renderHaproxyConfig threads", () => {
-  it("sets nbthread, 1 unless given", () => {
+  it("sets nbthread only when given (HAProxy's own default otherwise)", () => {
     const input = {
       listen: { host: "127.0.0.1", port: 8080 },
       adminSocket: "/d/a.sock",
       mapFile: MAP,
       maxBodyBytes: 10,
     };
-    expect(renderHaproxyConfig(input, emptyState({ backends: 1, slots: 1 }))).toMatch(/^  nbthread 1$/m);
+    expect(renderHaproxyConfig(input, emptyState({ backends: 1, slots: 1 }))).not.toMatch(/nbthread/);
     expect(renderHaproxyConfig({ ...input, threads: 4 }, emptyState({ backends: 1, slots: 1 }))).toMatch(
       /^  nbthread 4$/m,
     );

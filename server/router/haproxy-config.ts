@@ -11,7 +11,7 @@ export interface HaproxyConfigInput {
   /** The host map file (its path is also the map's name in Runtime API commands). */
   mapFile: string;
   maxBodyBytes: number;
-  /** nbthread (1 unless set; see HaproxyRouterOptions.threads). */
+  /** nbthread (HAProxy's own default, one per core, when absent; see HaproxyRouterOptions.threads). */
   threads?: number;
   /** HTTPS (haproxy-tls.ts): a second bind with the certificates of a crt-list, redirects, ACME HTTP-01 answers. */
   tls?: TlsConfigInput;
@@ -101,7 +101,7 @@ export function renderHaproxyConfig(input: HaproxyConfigInput, state: RuntimeSta
     `${CONFIG_SIGNATURE} (server/router/haproxy-config.ts) on every route change; HAProxy reads it only at (re)start.`,
     "global",
     "  master-worker",
-    `  nbthread ${input.threads ?? 1}`,
+    ...(input.threads ? [`  nbthread ${input.threads}`] : []),
     // expose-fd listeners: a reload hands the listening sockets to the new worker, so no connection is refused.
     `  stats socket ${input.adminSocket} mode 600 level admin expose-fd listeners`,
     "  stats timeout 1h",

@@ -47,8 +47,9 @@ export interface HaproxyRouterOptions {
   maxBodyBytes?: number;
   haproxyBin?: string;
   /**
-   * HAProxy threads (nbthread, default 1). With two, each access line woke the ring reader on the other thread: at
-   * ~1,000 requests/s that doubled HAProxy's CPU per request on this 2-core machine (docs/benchmarks.md).
+   * HAProxy threads (nbthread); absent: HAProxy's default of one per core. One thread was cheaper per request on this
+   * 2-core machine (docs/benchmarks.md) but is not the default: a reload under load reset a new connection in one CI
+   * run with it, not yet explained (docs/router.md).
    */
   threads?: number;
   /** Leave HAProxy serving at stop() (the control plane in production); tests stop it. */
@@ -78,7 +79,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
   private readonly proc: HaproxyProcess;
   private readonly lock = new Semaphore(1);
   private readonly maxBodyBytes: number;
-  private readonly threads: number;
+  private readonly threads: number | undefined;
   /** HTTPS only: the certificates HAProxy holds and the ones it should. */
   private readonly tls: HaproxyTls | undefined;
   private readonly tlsFiles: TlsConfigInput | undefined;
@@ -102,7 +103,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
     this.paths = haproxyPaths(opts.dataDir);
     this.proc = new HaproxyProcess({ paths: this.paths, log: opts.log, bin: opts.haproxyBin });
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.threads = opts.threads ?? 1;
+    this.threads = opts.threads || undefined;
     this.watchdog = new HaproxyWatchdog({
       proc: this.proc,
       admin: this.paths.admin,
@@ -114,7 +115,7 @@ export class HaproxyRouter extends EventEmitter<RouterEvents> {
     const host = opts.listenHost;
     if (host !== "" && host !== "localhost" && !IPV4_RE.test(host))
       throw new Error(`router: invalid listen host ${JSON.stringify(host)}`);
-    if (!Number.isInteger(this.threads) || this.threads < 1 || this.threads > 64)
+    if (this.threads !== undefined && (!Number.isInteger(this.threads) || this.threads < 1 || this.threads > 64))
       throw new Error(`router: invalid threads ${this.threads}`);
     if (!Number.isSafeInteger(this.maxBodyBytes) || this.maxBodyBytes < 1)
       throw new Error(`router: invalid maxBodyBytes ${this.maxBodyBytes}`);
