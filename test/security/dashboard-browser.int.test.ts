@@ -86,7 +86,8 @@ describe("the sign-in redirect follows same-origin paths only", () => {
       offsite.length = 0;
       await page.goto(`/login?next=${next}`);
       // Signed in, the page moves on at once: to the fallback (/apps) for anything not a same-origin path.
-      await page.waitForURL((u) => u.pathname !== "/login", { timeout: 20_000 });
+      // Generous: under a whole-suite run on 2 cores the first navigation of a page once took over 20 s.
+      await page.waitForURL((u) => u.pathname !== "/login", { timeout: 45_000 });
       await page.waitForLoadState("networkidle");
       expect(offsite, `requests to other origins for next=${next}`).toEqual([]);
       expect(new URL(page.url()).origin).toBe(srv.url);
