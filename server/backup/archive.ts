@@ -9,18 +9,18 @@
 // Order matters: the database first, then git, then the registry. A release row exists only after its image was
 // pushed, and pruning never deletes a serving release's image, so every release the snapshot serves has its image
 // in the copy taken after it.
-import { execFile } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import { z } from "zod";
 import { checkDatabase, snapshotDatabase, type AppAtRelease } from "./database.ts";
 import { copyGitRepos } from "./git-repos.ts";
 import { copyRegistryImages } from "./registry-blobs.ts";
 import { copyFileIfPresent } from "./copy-tree.ts";
+import { runTool } from "../process/run.ts";
 
-const execFileAsync = promisify(execFile);
+/** tar runs without a time limit (as before): an archive with the registry's images can take long to pack. */
+const TAR = { timeoutMs: 0 };
 
 /** Name of the description file at the top of every archive. */
 export const MANIFEST_FILE = "berth-backup.json";
@@ -109,7 +109,7 @@ export async function createBackup(dataDir: string, outFile: string): Promise<Ba
     await fs.writeFile(path.join(staging, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
     // The manifest first in the archive, so `tar -xOf ARCHIVE berth-backup.json` finds it at once.
     const top = (await fs.readdir(staging)).filter((n) => n !== MANIFEST_FILE).sort();
-    await execFileAsync("tar", ["-czf", partial, "-C", staging, "--", MANIFEST_FILE, ...top]);
+    await runTool("tar", ["-czf", partial, "-C", staging, "--", MANIFEST_FILE, ...top], TAR);
     await fs.chmod(partial, 0o600);
     await fs.rename(partial, outFile);
     return manifest;
@@ -121,8 +121,9 @@ export async function createBackup(dataDir: string, outFile: string): Promise<Ba
 
 /** Reads the description of an archive without unpacking the rest. */
 export async function readBackupManifest(archive: string): Promise<BackupManifest> {
-  const { stdout } = await execFileAsync("tar", ["-xzOf", archive, "--", MANIFEST_FILE], {
-    maxBuffer: 64 * 1024 * 1024,
+  const stdout = await runTool("tar", ["-xzOf", archive, "--", MANIFEST_FILE], {
+    ...TAR,
+    maxOutputBytes: 64 * 1024 * 1024,
   }).catch((err: unknown) => {
     throw new Error(`${archive} is not a Berth backup (no ${MANIFEST_FILE} inside)`, { cause: err });
   });
@@ -151,7 +152,7 @@ export async function restoreBackup(archive: string, dataDir: string): Promise<B
   try {
     await fs.mkdir(work, { mode: 0o700 });
     // Names with `..` or a leading `/` are refused by GNU tar's defaults; owners are not taken from the archive.
-    await execFileAsync("tar", ["-xzf", archive, "-C", work, "--no-same-owner", "--no-same-permissions"]);
+    await runTool("tar", ["-xzf", archive, "-C", work, "--no-same-owner", "--no-same-permissions"], TAR);
     await checkDatabase(path.join(work, "berth.db"));
     await fs.rm(path.join(work, MANIFEST_FILE), { force: true });
     if (existing !== null) await fs.rmdir(dataDir);

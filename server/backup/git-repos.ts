@@ -2,13 +2,11 @@
 // objects before it moves a ref to them, so copying the refs first and the objects second gives a copy in which every
 // ref resolves. `git gc` could still swap packs under the copy; a connectivity check catches that and the repository
 // is copied again.
-import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
+import { runTool } from "../process/run.ts";
 import { copyFileIfPresent, copyTree } from "./copy-tree.ts";
 
-const execFileAsync = promisify(execFile);
 const REPO = /^[a-z0-9][a-z0-9-]*\.git$/;
 const ATTEMPTS = 3;
 
@@ -34,8 +32,10 @@ async function copyRepo(src: string, dst: string): Promise<void> {
 /** Whether every ref of the copy reaches all its objects. */
 async function connected(repo: string): Promise<boolean> {
   try {
-    await execFileAsync("git", ["--git-dir", repo, "fsck", "--connectivity-only", "--no-dangling", "--no-progress"], {
-      maxBuffer: 16 * 1024 * 1024,
+    // No time limit (as before): a large repository takes as long as it takes, and a backup is not interactive.
+    await runTool("git", ["--git-dir", repo, "fsck", "--connectivity-only", "--no-dangling", "--no-progress"], {
+      timeoutMs: 0,
+      maxOutputBytes: 16 * 1024 * 1024,
     });
     return true;
   } catch {

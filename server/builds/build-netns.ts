@@ -6,12 +6,11 @@
 // reach the internet. Only the network namespace changes: mounts (cgroups for the build steps' limits, the stores)
 // and the filesystem, /etc/resolv.conf included, stay the host's.
 // One namespace per use, removed with it; what a crash leaves is removed when the build network is set up next.
-// Every command is an execFile/spawn argv array.
-import { spawn } from "node:child_process";
+// Every command is an argv array run by server/process/run.ts.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { runTool } from "../process/run.ts";
+import { runTool, ToolError } from "../process/run.ts";
 import type { BuildNetwork } from "./build-network.ts";
 
 /** Where `ip netns add` puts its namespaces. */
@@ -43,9 +42,14 @@ async function run(cmd: string, args: string[]): Promise<void> {
 }
 
 /** Runs one CNI plugin the way the CNI spec describes (env + config on stdin); returns its stdout. */
-function cniExec(command: "ADD" | "DEL", conf: Record<string, unknown>, id: string, nsPath: string): Promise<string> {
+async function cniExec(
+  command: "ADD" | "DEL",
+  conf: Record<string, unknown>,
+  id: string,
+  nsPath: string,
+): Promise<string> {
   const type = String(conf.type);
-  if (!/^[a-z][a-z0-9-]*$/.test(type)) return Promise.reject(new Error(`invalid CNI plugin type ${type}`));
+  if (!/^[a-z][a-z0-9-]*$/.test(type)) throw new Error(`invalid CNI plugin type ${type}`);
   // The plugin's whole environment: CNI_* and a PATH (it runs iptables), nothing of ours.
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
@@ -55,23 +59,19 @@ function cniExec(command: "ADD" | "DEL", conf: Record<string, unknown>, id: stri
     CNI_IFNAME: "eth0",
     CNI_PATH: CNI_PLUGIN_DIR,
   };
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(CNI_PLUGIN_DIR, type), [], {
+  try {
+    return await runTool(path.join(CNI_PLUGIN_DIR, type), [], {
       env: env as NodeJS.ProcessEnv,
-      stdio: ["pipe", "pipe", "pipe"],
+      input: JSON.stringify(conf),
+      timeoutMs: 30_000,
+      killGraceMs: 1000,
     });
-    let out = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`CNI ${type} ${command} exited with code ${code}: ${out.trim().slice(0, 300)}`));
-    });
-    child.stdin.end(JSON.stringify(conf));
-  });
+  } catch (err) {
+    // A CNI plugin reports its error as JSON on stdout; stderr may add to it.
+    if (!(err instanceof ToolError) || err.code === null) throw err;
+    const out = `${err.stdout}${err.stderr}`.trim().slice(0, 300);
+    throw new Error(`CNI ${type} ${command} exited with code ${err.code}: ${out}`, { cause: err });
+  }
 }
 
 /** The bridge plugin's config of the build network, from the conflist that setUpBuildNetwork wrote. */

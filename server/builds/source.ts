@@ -9,6 +9,7 @@ export async function exportCommit(repoDir: string, rev: string, dest: string, o
   if (!/^[0-9a-f]{40}$/.test(rev)) throw new Error("invalid revision");
   await fs.mkdir(dest, { recursive: true });
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", GIT_DIR: repoDir, ...objectEnv };
+  // Not runTool: git's output is streamed straight into tar (the tree can be larger than any buffer we would keep).
   await new Promise<void>((resolve, reject) => {
     const git = spawn("git", ["archive", "--format=tar", rev], {
       env: env as NodeJS.ProcessEnv,

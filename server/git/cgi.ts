@@ -36,6 +36,7 @@ export function runHttpBackend(
   if (req.headers["content-encoding"]) env.HTTP_CONTENT_ENCODING = req.headers["content-encoding"];
   if (req.headers["git-protocol"]) env.GIT_PROTOCOL = String(req.headers["git-protocol"]);
 
+  // Not runTool: the request body streams into the backend and its response streams back to the client.
   const child = spawn("git", ["http-backend"], { env: env as NodeJS.ProcessEnv, stdio: ["pipe", "pipe", "pipe"] });
   req.pipe(child.stdin);
   child.stdin.on("error", () => undefined); // the backend may stop reading early on errors; its exit tells us

@@ -96,6 +96,7 @@ export class Supervisor {
     const { command, args, env, cwd, name } = this.spec;
     this.startedAt = Date.now();
     this.restartAt = 0;
+    // Not runTool: a supervised child is long-running (no time limit or output cap); its exit is watched here.
     const child = spawn(command, args, { env: env ?? process.env, cwd, stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     const forward = (stream: "stdout" | "stderr") => (d: Buffer) => {

@@ -21,6 +21,13 @@ describe("runTool", () => {
     expect(e.message).toBe("mytool exited with code 3: broken thing");
   });
 
+  it("writes `input` to stdin and closes it; without it stdin is empty", async () => {
+    expect(await runTool("cat", [], { input: '{"a":1}' })).toBe('{"a":1}');
+    expect(await runTool("cat", [])).toBe("");
+    // A tool that exits without reading its input is judged by its exit code only.
+    expect(await runTool("true", [], { input: Buffer.alloc(1024 * 1024) })).toBe("");
+  });
+
   it("rejects a command that cannot start", async () => {
     const err = await runTool("/nonexistent/berth-tool", []).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ToolError);

@@ -1,7 +1,8 @@
 // The one way the server runs external tools (buildah, git, iptables, ip, nsenter, skopeo, umount, prisma):
 // an argv array (never a shell string), a timeout that escalates SIGTERM -> SIGKILL, a cap on captured output, and
 // errors that carry the tool's name, exit code and the tail of its stderr. Streaming pipes whose output is the
-// product (git http-backend, git archive) spawn directly where they are used.
+// product (git http-backend, git archive) and long-running children (lib/supervisor.ts, the detached haproxy)
+// spawn directly where they are used.
 import { spawn } from "node:child_process";
 import path from "node:path";
 
@@ -34,6 +35,8 @@ export interface RunOptions {
   cwd?: string;
   /** The name errors use (default: the command's basename): `buildah` when buildah runs under nsenter. */
   name?: string;
+  /** Written to the tool's stdin, which is then closed (a CNI plugin reads its config there); default: no stdin. */
+  input?: string | Buffer;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -54,11 +57,16 @@ function supervise(command: string, args: string[], opts: RunOptions, sinks: Sin
   const name = opts.name ?? path.basename(command);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      env: opts.env ?? process.env,
-      cwd: opts.cwd,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const base = { env: opts.env ?? process.env, cwd: opts.cwd };
+    const child =
+      opts.input === undefined
+        ? spawn(command, args, { ...base, stdio: ["ignore", "pipe", "pipe"] })
+        : spawn(command, args, { ...base, stdio: ["pipe", "pipe", "pipe"] });
+    if (opts.input !== undefined && child.stdin) {
+      // A tool that exits without reading all of it (EPIPE) is judged by its exit code, not this error.
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(opts.input);
+    }
     let timedOut = false;
     let overflow = false;
     let stderrTail = "";

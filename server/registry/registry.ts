@@ -1,6 +1,5 @@
 // The platform's image registry: the CNCF distribution registry (`docker-registry`), on loopback, with
 // htpasswd credentials generated on first start and stored in the data dir (0600).
-import { execFile } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -10,6 +9,7 @@ import type { RegistryInfo } from "../service-types.ts";
 import { Supervisor, type SupervisorState } from "../lib/supervisor.ts";
 import { freeLoopbackPort } from "../lib/free-port.ts";
 import { stopLeftovers } from "../process/leftovers.ts";
+import { runTool } from "../process/run.ts";
 
 interface Credentials {
   username: string;
@@ -79,13 +79,12 @@ export async function startRegistry(root: string, port: number, log: Logger): Pr
     () => true,
     () => false,
   );
-  await new Promise<void>((resolve) => {
-    if (!hasRepos) return resolve();
-    execFile("docker-registry", ["garbage-collect", configFile], (err) => {
-      if (err) log.warn({ err: err.message }, "registry garbage collection failed; continuing");
-      resolve();
+  if (hasRepos) {
+    // No time limit (as before): it walks the local store once, and the registry must not serve while it runs.
+    await runTool("docker-registry", ["garbage-collect", configFile], { timeoutMs: 0 }).catch((err: Error) => {
+      log.warn({ err: err.message }, "registry garbage collection failed; continuing");
     });
-  });
+  }
   const sup = new Supervisor({ name: "registry", command: "docker-registry", args: ["serve", configFile] }, log);
   sup.start();
   const deadline = Date.now() + 20_000;

@@ -2,16 +2,14 @@
 // while the control plane restarts; found again and adopted at the next start; reloaded seamlessly (SIGUSR2 to the
 // master, listeners handed over through the admin socket) only when its slot pool must grow. Everything else goes
 // through the Runtime API on a Unix socket (mode 0600) in a directory only the control plane's user can enter.
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import type { Logger } from "../logger.ts";
-
-const execFileAsync = promisify(execFile);
+import { runTool, ToolError } from "../process/run.ts";
 
 /** Debian's haproxy 2.6 (`apt-get install -y haproxy`). */
 export const DEFAULT_HAPROXY_BIN = "/usr/sbin/haproxy";
@@ -194,9 +192,9 @@ export class HaproxyProcess {
   /** Checks the written configuration with `haproxy -c` (before a reload, so a bad one never replaces a good one). */
   async check(): Promise<void> {
     try {
-      await execFileAsync(this.bin, ["-c", "-q", "-f", this.opts.paths.config], { timeout: 30_000 });
+      await runTool(this.bin, ["-c", "-q", "-f", this.opts.paths.config], { timeoutMs: 30_000 });
     } catch (err) {
-      const stderr = (err as { stderr?: string }).stderr ?? String(err);
+      const stderr = err instanceof ToolError && err.code !== null ? err.stderr : String(err);
       throw new Error(`router: haproxy refused the configuration: ${stderr.slice(0, 1000)}`);
     }
   }
@@ -208,6 +206,8 @@ export class HaproxyProcess {
     await this.killLeftovers();
     const { paths } = this.opts;
     fs.rmSync(paths.admin, { force: true });
+    // Not runTool: haproxy daemonizes (-D) into its own session (detached) and outlives us; its first process's exit
+    // is the result, while the daemon may keep the stderr pipe open (runTool would wait for that to close).
     const child = spawn(this.bin, ["-W", "-D", "-f", paths.config, "-p", paths.pid], {
       detached: true,
       stdio: ["ignore", "ignore", "pipe"],

@@ -7,18 +7,10 @@ import { InstancesCard } from "@/components/instances/instances-card";
 import { Card, CardHeader } from "@/components/ui/card";
 import { CopyField } from "@/components/ui/copy-button";
 import { Skeleton } from "@/components/ui/skeleton";
+import { Stat } from "@/components/ui/stat";
 import { fullTime, relativeTime } from "@/lib/format";
 import { useApp } from "@/lib/queries";
 import { useAppEvents } from "@/lib/stream";
-
-function Stat({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <div className="min-w-0">
-      <dt className="text-xs font-medium text-zinc-500">{label}</dt>
-      <dd className="mt-1 truncate text-sm text-zinc-900">{children}</dd>
-    </div>
-  );
-}
 
 /** Overview tab: where the app lives, its current release, its live instances and its process formation. */
 export default function AppOverviewPage() {
