@@ -608,3 +608,36 @@ export function useVolumes(app: string) {
     queryFn: ({ signal }) => api<Volume[]>(`/apps/${seg(app)}/volumes`, { signal }),
   });
 }
+
+/**
+ * Creates a volume (admin and above, like `berth volumes:create`): the process type's instances are replaced
+ * stop-then-start to mount it, so the app's instances and formation are refreshed too.
+ */
+export function useCreateVolume(app: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { name: string; sizeMb: number; mountPath: string; processType: string }) =>
+      api<Volume>(`/apps/${seg(app)}/volumes`, { method: "POST", body }),
+    onSuccess: (created) => {
+      qc.setQueryData<Volume[]>(keys.volumes(app), (old) =>
+        old
+          ? [...old.filter((v) => v.name !== created.name), created].sort((a, b) => a.name.localeCompare(b.name))
+          : old,
+      );
+      void qc.invalidateQueries({ queryKey: keys.volumes(app) });
+      void qc.invalidateQueries({ queryKey: keys.app(app) });
+    },
+  });
+}
+
+/** Destroys a volume and its data (admin and above; 409 while an instance mounts it). */
+export function useDestroyVolume(app: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (name: string) => api<void>(`/apps/${seg(app)}/volumes/${seg(name)}`, { method: "DELETE" }),
+    onSuccess: (_r, name) => {
+      qc.setQueryData<Volume[]>(keys.volumes(app), (old) => old?.filter((v) => v.name !== name));
+      void qc.invalidateQueries({ queryKey: keys.volumes(app) });
+    },
+  });
+}

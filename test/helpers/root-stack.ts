@@ -69,6 +69,11 @@ export interface RootPlatform {
   agent(): ChildProcess | undefined;
   /** Kills the agent with `signal` (its containers keep running), starts it again and waits until the node is ready. */
   restartAgent(signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Stops the control plane (API, registry, router; the agent and its containers keep running) and starts it again on
+   * the same data dir and ports; resolves once the agent has reconnected by itself. `srv` is the new one afterwards.
+   */
+  restartControlPlane(): Promise<TestServer>;
   /** GET through the router with `app`'s host; never rejects (status 0 = connection failure). */
   getApp(app: string, urlPath: string, timeoutMs?: number): Promise<{ status: number; body: string }>;
   /** Stops the agent, removes the containers and volumes it left, closes the server and the environment. */
@@ -78,7 +83,7 @@ export interface RootPlatform {
 /** Boots the platform with node `node` and signs up `email` as the owner (no app yet). */
 export async function bootRootPlatform(o: { email: string; node: string }): Promise<RootPlatform> {
   const env = await createRootEnv();
-  const srv = await startTestServer({ BERTH_ROUTER_PORT: "0" }, { registry: true, router: true });
+  let srv = await startTestServer({ BERTH_ROUTER_PORT: "0" }, { registry: true, router: true });
   const owner = new ApiClient(srv.url);
   await owner.signUp(o.email);
   const token = (await owner.tokenClient()).token;
@@ -95,7 +100,9 @@ export async function bootRootPlatform(o: { email: string; node: string }): Prom
   await nodeReady("node ready");
   return {
     env,
-    srv,
+    get srv() {
+      return srv;
+    },
     owner,
     token,
     inspector,
@@ -104,6 +111,23 @@ export async function bootRootPlatform(o: { email: string; node: string }): Prom
       await stopAgent(agent, signal);
       agent = spawnAgent(flags);
       await nodeReady("node ready again");
+    },
+    restartControlPlane: async () => {
+      // The same ports: the agent was given this URL, the router's and registry's addresses are in specs it holds.
+      const ports = {
+        PORT: String(srv.port),
+        BERTH_ROUTER_PORT: String(srv.cp.services.config.routerPort),
+        BERTH_REGISTRY_PORT: srv.cp.registry().host.split(":").at(-1)!,
+      };
+      // cp.close, not srv.close: the data dir stays (srv.close would remove it).
+      await srv.cp.close();
+      const down = Date.now();
+      srv = await startTestServer(ports, { registry: true, router: true, dataDir: srv.dataDir });
+      await until("the agent reconnected by itself", async () => {
+        const n = await srv.cp.services.db.node.findUnique({ where: { name: o.node } });
+        return n?.state === "ready" && (n.lastSeenAt?.getTime() ?? 0) >= down;
+      });
+      return srv;
     },
     getApp: (app, urlPath, timeoutMs = 10_000) => getThroughRouter(srv, app, urlPath, timeoutMs),
     close: async () => {
@@ -141,21 +165,24 @@ export async function bootRootStack(
   o: { email: string; node: string },
 ): Promise<RootStack> {
   const platform = await bootRootPlatform(o);
-  const { srv, owner, token, inspector } = platform;
+  const { owner, token, inspector } = platform;
   const created = await owner.req("POST", "/api/v1/apps", { name: app });
   if (created.status !== 201) throw new Error(`creating ${app}: ${created.status}`);
   const repo = await makeRepo(files);
   const ps = async () => (await owner.req<PsRow[]>("GET", `/api/v1/apps/${app}/instances`)).body;
   return {
     env: platform.env,
-    srv,
+    get srv() {
+      return platform.srv;
+    },
     owner,
     token,
     inspector,
     agent: platform.agent,
     restartAgent: platform.restartAgent,
+    restartControlPlane: platform.restartControlPlane,
     repo,
-    push: () => git(repo, ["push", remoteUrl(srv.url, app, token), "main"]),
+    push: () => git(repo, ["push", remoteUrl(platform.srv.url, app, token), "main"]),
     get: (urlPath = "/cgi-bin/who", timeoutMs = 10_000) => platform.getApp(app, urlPath, timeoutMs),
     ps,
     running: (type, n, release) =>

@@ -1,8 +1,8 @@
 // Managed PostgreSQL with real everything (root tier): the postgres platform image (debootstrap, cached) -> registry
 // -> scheduler -> a real agent process (runc, conmon, user namespaces, seccomp, the node network policy) running it on
 // its own volume. The app (the same image with a tiny perl HTTP front for psql, deployed as an image) gets
-// DATABASE_URL in one release, writes a row through psql, and the row survives a redeploy of the app and an agent
-// kill -9; another team gets 404; destroy removes the container, its netns and cgroup, the volume and DATABASE_URL.
+// DATABASE_URL in one release, writes a row through psql, and the row survives a redeploy of the app, an agent
+// kill -9 and a control-plane restart on the same data dir; another team gets 404; destroy removes the container, its netns and cgroup, the volume and DATABASE_URL.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -255,6 +255,45 @@ describeRoot("managed PostgreSQL add-on (real agent, runc, user namespaces, node
     expect(await rows()).toMatch(/kept\nmore/);
     expect((await serviceInstances())[0]?.id).toBe(svc?.id);
     expect((await get("/redis/get")).body).toContain("kept");
+  }, 600_000);
+
+  it("the row survives a control-plane restart on the same data dir; the add-on's container is not recreated", async () => {
+    const [svc] = await serviceInstances();
+    const pidOf = (id: string) =>
+      (
+        JSON.parse(execFileSync("runc", ["--root", inspector.config.runcRoot, "state", id], { encoding: "utf8" })) as {
+          pid: number;
+        }
+      ).pid;
+    const pid = pidOf(svc!.id);
+    const containers = (await inspector.list()).map((c) => c.id).sort();
+    const releases = (await appReleases()).length;
+    const dataDir = srv.dataDir;
+
+    srv = await platform!.restartControlPlane();
+    expect(srv.dataDir).toBe(dataDir);
+    // The same service instance, the same container process (not restarted, not recreated), no container added or
+    // removed, and no release made by the restart (DATABASE_URL still points where the service runs).
+    expect((await serviceInstances()).map((i) => i.id)).toEqual([svc!.id]);
+    expect(pidOf(svc!.id)).toBe(pid);
+    expect((await inspector.list()).map((c) => c.id).sort()).toEqual(containers);
+    expect((await appReleases()).length).toBe(releases);
+    expect(await rows()).toMatch(/kept\nmore/);
+    expect((await get("/write/after")).body).toContain("exit=0");
+    expect(await rows()).toMatch(/after\nkept\nmore/);
+
+    // `berth addons:info` through the restarted control plane: available, running on its node.
+    const home = fs.mkdtempSync("/tmp/berth-addons-restart-");
+    try {
+      const token = (await owner.tokenClient("restart")).token;
+      const info = await runBerth(["addons:info", addon, "-a", APP], { url: srv.url, token, home });
+      expect(info.code, info.stderr).toBe(0);
+      expect(info.stdout).toMatch(/^State:\s+available, running$/m);
+      expect(info.stdout).toMatch(/^Node:\s+pg-node$/m);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+    expect(pidOf(svc!.id)).toBe(pid);
   }, 600_000);
 
   it("addons:psql and addons:redis-cli: piped input runs in the add-on's image; viewers and other teams are refused", async () => {

@@ -1,30 +1,45 @@
 "use client";
-import { HardDrive } from "lucide-react";
+import { useState } from "react";
+import { HardDrive, Plus } from "lucide-react";
 import { Badge } from "@/components/ui/badge";
-import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { Button } from "@/components/ui/button";
+import { Card, CardBody, CardFooter, CardHeader } from "@/components/ui/card";
+import { ConfirmDialog } from "@/components/ui/confirm-dialog";
+import { Dialog } from "@/components/ui/dialog";
 import { EmptyState } from "@/components/ui/empty-state";
 import { ErrorState } from "@/components/ui/error-state";
 import { SkeletonRows } from "@/components/ui/skeleton";
 import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
-import { useVolumes } from "@/lib/queries";
+import { useToast } from "@/components/ui/toast";
+import { useDestroyVolume, useVolumes } from "@/lib/queries";
+import type { Volume } from "@/lib/types";
+import { formatVolumeSize } from "@/lib/volume-form";
+import { CreateVolumeForm } from "./create-volume-form";
 
-function size(mb: number): string {
-  return mb >= 1024 && mb % 1024 === 0 ? `${mb / 1024} GiB` : `${mb} MiB`;
-}
-
-/** Persistent volumes of the app (created and destroyed with `berth volumes:*`; listed here read-only). */
-export function VolumesCard({ app }: { app: string }) {
+/**
+ * Persistent volumes of the app. Admins and owners create and destroy them here as with `berth volumes:*` (the
+ * server's `app:update` rule; it checks the role again); everyone else sees the list only.
+ */
+export function VolumesCard({ app, canEdit, processTypes }: { app: string; canEdit: boolean; processTypes: string[] }) {
   const volumes = useVolumes(app);
+  const destroy = useDestroyVolume(app);
+  const toast = useToast();
+  const [creating, setCreating] = useState(false);
+  const [target, setTarget] = useState<Volume | null>(null);
+
+  const createButton = canEdit ? (
+    <Button size="sm" onClick={() => setCreating(true)}>
+      <Plus aria-hidden className="size-4" />
+      Create volume
+    </Button>
+  ) : null;
+
   return (
     <Card>
       <CardHeader
         title="Volumes"
-        description={
-          <>
-            Persistent storage mounted into every instance of a process type. Manage them with{" "}
-            <code className="font-mono text-[13px]">berth volumes:create</code>.
-          </>
-        }
+        description="Persistent storage with a size limit, mounted into every instance of a process type."
+        actions={createButton}
       />
       {volumes.isPending ? (
         <CardBody>
@@ -36,7 +51,11 @@ export function VolumesCard({ app }: { app: string }) {
         <EmptyState
           icon={HardDrive}
           title="No volumes"
-          description="Instances of this app keep no data across restarts."
+          description={
+            canEdit
+              ? "Instances of this app keep no data across restarts. Create a volume for data that must stay."
+              : "Instances of this app keep no data across restarts."
+          }
         />
       ) : (
         <Table aria-label="Volumes">
@@ -48,13 +67,18 @@ export function VolumesCard({ app }: { app: string }) {
               <TH>Process type</TH>
               <TH>Node</TH>
               <TH>State</TH>
+              {canEdit ? (
+                <TH>
+                  <span className="sr-only">Actions</span>
+                </TH>
+              ) : null}
             </tr>
           </THead>
           <TBody>
             {volumes.data.map((v) => (
               <TR key={v.name}>
                 <TD className="font-mono text-[13px] font-medium text-zinc-900">{v.name}</TD>
-                <TD>{size(v.sizeMb)}</TD>
+                <TD>{formatVolumeSize(v.sizeMb)}</TD>
                 <TD className="font-mono text-[13px]">{v.mountPath}</TD>
                 <TD className="font-mono text-[13px]">{v.processType}</TD>
                 <TD>{v.node ?? <span className="text-zinc-400">—</span>}</TD>
@@ -70,11 +94,55 @@ export function VolumesCard({ app }: { app: string }) {
                     </Badge>
                   )}
                 </TD>
+                {canEdit ? (
+                  <TD className="text-right">
+                    <Button
+                      size="sm"
+                      variant="danger-outline"
+                      onClick={() => setTarget(v)}
+                      aria-label={`Destroy volume ${v.name}`}
+                    >
+                      Destroy
+                    </Button>
+                  </TD>
+                ) : null}
               </TR>
             ))}
           </TBody>
         </Table>
       )}
+      {!canEdit ? (
+        <CardFooter>Everyone on the team can see volumes; admins and owners create and destroy them.</CardFooter>
+      ) : null}
+      <Dialog open={creating} onClose={() => setCreating(false)} title="Create volume" size="md">
+        <CreateVolumeForm app={app} processTypes={processTypes} onDone={() => setCreating(false)} />
+      </Dialog>
+      <ConfirmDialog
+        open={target !== null}
+        onClose={() => {
+          setTarget(null);
+          destroy.reset();
+        }}
+        title={`Destroy volume ${target?.name ?? ""}?`}
+        description={
+          target ? `It is refused while an instance mounts it: scale ${target.processType} to 0 first.` : undefined
+        }
+        warning="All data on this volume is deleted. This cannot be undone."
+        confirmLabel="Destroy volume"
+        typeToConfirm={target?.name}
+        pending={destroy.isPending}
+        error={destroy.error}
+        onConfirm={() => {
+          if (!target) return;
+          const name = target.name;
+          destroy.mutate(name, {
+            onSuccess: () => {
+              setTarget(null);
+              toast({ title: `Volume ${name} destroyed` });
+            },
+          });
+        }}
+      />
     </Card>
   );
 }

@@ -8,7 +8,7 @@ import { atLeast } from "@/lib/roles";
 import { useAddons, useApp } from "@/lib/queries";
 import { useAppEvents } from "@/lib/stream";
 
-/** Resources tab: the app's add-ons (create, destroy, live state), their backups and its volumes. */
+/** Resources tab: the app's add-ons (create, destroy, live state), their backups and its volumes (create, destroy). */
 export default function ResourcesPage() {
   const name = useAppName();
   const app = useApp(name);
@@ -31,7 +31,11 @@ export default function ResourcesPage() {
         .map((a) => (
           <AddonBackupsCard key={a.name} app={app.data.name} addon={a} canEdit={atLeast(app.data.role, "member")} />
         ))}
-      <VolumesCard app={app.data.name} />
+      <VolumesCard
+        app={app.data.name}
+        canEdit={atLeast(app.data.role, "admin")}
+        processTypes={app.data.formation.map((f) => f.type)}
+      />
     </div>
   );
 }
