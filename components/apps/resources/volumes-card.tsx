@@ -6,10 +6,46 @@ import { EmptyState } from "@/components/ui/empty-state";
 import { ErrorState } from "@/components/ui/error-state";
 import { SkeletonRows } from "@/components/ui/skeleton";
 import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
+import { formatBytes } from "@/components/metrics/series";
+import { fullTime, relativeTime } from "@/lib/format";
 import { useVolumes } from "@/lib/queries";
+import { useVolumeBackups } from "@/lib/volume-backup-queries";
 
 function size(mb: number): string {
   return mb >= 1024 && mb % 1024 === 0 ? `${mb / 1024} GiB` : `${mb} MiB`;
+}
+
+const BACKUP_TONE = { capturing: "amber", completed: "green", failed: "red" } as const;
+
+/** The newest backup of a volume and how many there are (made with `berth volumes:backup`). */
+function BackupsCell({ app, volume }: { app: string; volume: string }) {
+  const backups = useVolumeBackups(app, volume);
+  if (backups.isPending) return <span className="text-zinc-400">Loading…</span>;
+  if (backups.isError)
+    return (
+      <button
+        type="button"
+        onClick={() => void backups.refetch()}
+        className="text-xs text-red-700 underline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-zinc-900"
+      >
+        Could not load; retry
+      </button>
+    );
+  const [latest] = backups.data;
+  if (!latest) return <span className="text-zinc-400">None</span>;
+  const tone = BACKUP_TONE[latest.state as keyof typeof BACKUP_TONE] ?? "neutral";
+  return (
+    <span className="inline-flex flex-wrap items-center gap-2" data-testid={`volume-backups-${volume}`}>
+      <Badge tone={tone} dot>
+        {latest.state}
+      </Badge>
+      <time dateTime={latest.createdAt} title={`${latest.id}, ${fullTime(latest.createdAt)}`}>
+        {relativeTime(latest.createdAt)}
+      </time>
+      {latest.state === "completed" ? <span className="text-zinc-500">{formatBytes(latest.sizeBytes)}</span> : null}
+      {backups.data.length > 1 ? <span className="text-zinc-500">({backups.data.length} in all)</span> : null}
+    </span>
+  );
 }
 
 /** Persistent volumes of the app (created and destroyed with `berth volumes:*`; listed here read-only). */
@@ -22,7 +58,9 @@ export function VolumesCard({ app }: { app: string }) {
         description={
           <>
             Persistent storage mounted into every instance of a process type. Manage them with{" "}
-            <code className="font-mono text-[13px]">berth volumes:create</code>.
+            <code className="font-mono text-[13px]">berth volumes:create</code>; back them up and restore with{" "}
+            <code className="font-mono text-[13px]">berth volumes:backup</code> and{" "}
+            <code className="font-mono text-[13px]">volumes:restore</code>.
           </>
         }
       />
@@ -48,6 +86,7 @@ export function VolumesCard({ app }: { app: string }) {
               <TH>Process type</TH>
               <TH>Node</TH>
               <TH>State</TH>
+              <TH>Latest backup</TH>
             </tr>
           </THead>
           <TBody>
@@ -69,6 +108,9 @@ export function VolumesCard({ app }: { app: string }) {
                       not placed yet
                     </Badge>
                   )}
+                </TD>
+                <TD>
+                  <BackupsCell app={app} volume={v.name} />
                 </TD>
               </TR>
             ))}
