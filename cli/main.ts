@@ -11,6 +11,7 @@ import { registerDomainCommands } from "./commands/domains.ts";
 import { registerVolumeCommands } from "./commands/volumes.ts";
 import { registerAddonCommands } from "./commands/addons.ts";
 import { registerAddonBackupCommands } from "./commands/addon-backups.ts";
+import { registerVolumeBackupCommands } from "./commands/volume-backups.ts";
 import { registerDeploySettingsCommands } from "./commands/deploy-settings.ts";
 import { registerPsCommands } from "./commands/ps.ts";
 import { registerInstanceCommands } from "./commands/instances.ts";
@@ -73,6 +74,7 @@ export function buildProgram(): Command {
   registerVolumeCommands(program);
   registerAddonCommands(program);
   registerAddonBackupCommands(program);
+  registerVolumeBackupCommands(program);
   registerTeamCommands(program);
   registerTokenCommands(program);
   registerStackCommands(program);

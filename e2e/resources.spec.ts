@@ -36,7 +36,7 @@ async function signUp(browser: Browser, url: string, email: string): Promise<Pag
 }
 
 /** Calls the API with the page's session cookie and CSRF token, like the dashboard does. */
-async function apiCall(page: Page, method: "GET" | "POST" | "DELETE", url: string, data?: unknown) {
+async function apiCall(page: Page, method: "GET" | "POST" | "DELETE" | "PATCH", url: string, data?: unknown) {
   const session = await page.request.get("/api/v1/session");
   const csrf = ((await session.json()) as { csrfToken: string }).csrfToken;
   const res = await page.request.fetch(`/api/v1${url}`, { method, data, headers: { "x-csrf-token": csrf } });
@@ -221,6 +221,48 @@ test.describe("Resources tab on the live platform", () => {
       await expect(page.getByRole("heading", { name: "No add-ons yet" })).toBeVisible();
       const vars = (await apiCall(page, "GET", `/apps/${app}/config`)).body as { key: string }[];
       expect(vars.map((v) => v.key)).not.toContain("DATABASE_URL");
+    });
+
+    await test.step("a volume's latest backup shows in the volumes table", async () => {
+      const created = await apiCall(page, "POST", `/apps/${app}/volumes`, {
+        name: "data",
+        mountPath: "/data",
+        sizeMb: 64,
+      });
+      expect(created.status).toBe(201);
+      await until(
+        "the volume placed on the node",
+        async () => ((await apiCall(page, "GET", `/apps/${app}/volumes/data`)).body as { node: string | null }).node,
+        120_000,
+      );
+      await page.goto(`${base}/resources`);
+      const table = page.getByRole("table", { name: "Volumes" });
+      await expect(table.getByText("None")).toBeVisible();
+      const backup = await until(
+        "a volume backup started",
+        async () => {
+          const r = await apiCall(page, "POST", `/apps/${app}/volumes/data/backups`);
+          return r.status === 202 && (r.body as { id: string });
+        },
+        120_000,
+      );
+      await until(
+        "the volume backup completed",
+        async () =>
+          ((await apiCall(page, "GET", `/apps/${app}/volume-backups/${backup.id}`)).body as { state: string }).state ===
+          "completed",
+        120_000,
+      );
+      await page.reload();
+      await expect(page.getByTestId("volume-backups-data")).toContainText("completed");
+      await shot(page, "99-resources-volume-backups");
+      // The app cannot be destroyed with a volume: scale to 0 and destroy it.
+      await apiCall(page, "PATCH", `/apps/${app}/formation`, { updates: [{ type: "web", quantity: 0 }] });
+      await until(
+        "the volume destroyed",
+        async () => (await apiCall(page, "DELETE", `/apps/${app}/volumes/data`)).status === 204,
+        120_000,
+      );
     });
   });
 });

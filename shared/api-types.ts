@@ -315,6 +315,18 @@ export interface VolumeInfo extends Volume {
   instances: string[];
 }
 
+/** A backup of a volume (GET /apps/{app}/volumes/{volume}/backups): a tar archive in the platform's data dir. */
+export interface VolumeBackup {
+  id: string;
+  volume: string;
+  state: "capturing" | "completed" | "failed" | (string & {});
+  sizeBytes: number;
+  /** Why it failed. */
+  error: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
 /** A managed service of an app (GET /apps/{app}/addons); never its credentials. */
 export interface Addon {
   name: string;

@@ -3,7 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { RegisterParams } from "../protocol/register.ts";
+import type { VolumeStreamParams } from "../protocol/methods.ts";
 import type { RuntimeBackend } from "../runtime/backend.ts";
+import { RuntimeError } from "../runtime/errors.ts";
 import { AgentConnection } from "./connection.ts";
 import { ExecSessions, execStartError } from "./exec-sessions.ts";
 import { type Prober, probe as realProbe } from "./health.ts";
@@ -67,6 +69,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     registeredAddress = params.address;
     return params;
   };
+  const volumes = opts.backend.volumes;
   const connection: AgentConnection = new AgentConnection({
     url: opts.controlPlane,
     token: opts.joinToken,
@@ -85,7 +88,20 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         disconnected: () => execs.closeAll(),
         startError: execStartError,
       },
-      ...(opts.backend.volumes ? { volumes: opts.backend.volumes } : {}),
+      ...(volumes
+        ? {
+            volumes: {
+              list: () => volumes.list(),
+              destroy: (id: string) => volumes.destroy(id),
+              // Volume archives travel as exec sessions (same streams, flow control and session cap).
+              stream: async (direction: "archive" | "extract", p: VolumeStreamParams): Promise<void> => {
+                const start = direction === "archive" ? volumes.archive?.bind(volumes) : volumes.extract?.bind(volumes);
+                if (!start) throw new RuntimeError("invalid", "this node's runtime cannot archive volumes");
+                await execs.startWith(p.session, { volume: p.id, direction }, () => start(p.id, p.team));
+              },
+            },
+          }
+        : {}),
     },
   });
   // Exec streams go out on the current socket only: a session never continues on a later connection.

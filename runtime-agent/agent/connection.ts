@@ -9,6 +9,7 @@ import type {
   NotificationMethod,
   NotificationParamsInput,
   ObservedInstance,
+  VolumeStreamParams,
   VolumeUsage,
 } from "../protocol/methods.ts";
 import { type NotificationFrame, parseFrame, parseResult } from "../protocol/parse.ts";
@@ -30,6 +31,8 @@ export interface ConnectionHandlers {
   volumes?: {
     list: () => Promise<VolumeUsage[]>;
     destroy: (id: string) => Promise<boolean>;
+    /** Starts a volume.archive/volume.extract session (absent: unknown_method). */
+    stream?: (direction: "archive" | "extract", params: VolumeStreamParams) => Promise<void>;
   };
   /** Exec sessions (absent: the agent refuses `instance.exec`). */
   exec?: ExecHandlers;
@@ -247,6 +250,20 @@ export class AgentConnection {
         .list()
         .then((volumes) => ws.send(encodeResult(f.id, "volume.list", { volumes })))
         .catch((err: unknown) => ws.send(encodeError(f.id, "internal", err instanceof Error ? err.message : "failed")));
+    } else if (
+      (f.method === "volume.archive" || f.method === "volume.extract") &&
+      this.opts.handlers.volumes?.stream &&
+      this.opts.handlers.exec
+    ) {
+      const exec = this.opts.handlers.exec;
+      const method = f.method;
+      this.opts.handlers.volumes
+        .stream(method === "volume.archive" ? "archive" : "extract", f.params)
+        .then(() => ws.send(encodeResult(f.id, method, { session: f.params.session })))
+        .catch((err: unknown) => {
+          const e = exec.startError(err);
+          ws.send(encodeError(f.id, e.code, e.message));
+        });
     } else if (f.method === "volume.destroy" && this.opts.handlers.volumes) {
       this.opts.handlers.volumes
         .destroy(f.params.id)

@@ -46,13 +46,24 @@ export class ExecSessions {
 
   /** Starts a session; throws RuntimeError (conflict: not running or too many; invalid: no exec support). */
   async start(p: ExecParams): Promise<void> {
-    if (!this.backend.exec) throw new RuntimeError("invalid", "this node's runtime does not support exec");
-    if (this.sessions.has(p.session)) throw new RuntimeError("conflict", "exec session id in use");
+    const exec = this.backend.exec?.bind(this.backend);
+    if (!exec) throw new RuntimeError("invalid", "this node's runtime does not support exec");
+    await this.startWith(p.session, { instance: p.instanceId, tty: p.tty }, () =>
+      exec(p.instanceId, { command: p.command, tty: p.tty, cols: p.cols, rows: p.rows }),
+    );
+  }
+
+  /**
+   * Starts a session around any process (volume.archive/volume.extract: a host tar over a volume), with the same
+   * streams, flow control and limits as an exec in an instance.
+   */
+  async startWith(session: string, what: Record<string, unknown>, spawn: () => Promise<ExecProcess>): Promise<void> {
+    if (this.sessions.has(session)) throw new RuntimeError("conflict", "exec session id in use");
     if (this.sessions.size >= MAX_EXEC_SESSIONS)
       throw new RuntimeError("conflict", "too many exec sessions on this node");
-    const proc = await this.backend.exec(p.instanceId, { command: p.command, tty: p.tty, cols: p.cols, rows: p.rows });
+    const proc = await spawn();
     const s: Session = {
-      id: p.session,
+      id: session,
       proc,
       unacked: 0,
       inFlight: 0,
@@ -61,7 +72,7 @@ export class ExecSessions {
       closed: false,
     };
     this.sessions.set(s.id, s);
-    this.log.info({ session: s.id, instance: p.instanceId, tty: p.tty }, "exec session started");
+    this.log.info({ session: s.id, ...what }, "exec session started");
     this.pipeOut(s, proc.stdout, "stdout");
     if (proc.stderr) this.pipeOut(s, proc.stderr, "stderr");
     void proc.done.then((outcome) => {

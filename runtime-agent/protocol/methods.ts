@@ -1,8 +1,18 @@
 // The method table: for each method, who sends it, its params schema and (for requests) its result schema.
 import { z } from "zod";
 import { DesiredState, InstanceSpec } from "./desired-state.ts";
-import { ExecAck, ExecClose, ExecExit, ExecInput, ExecOutput, ExecParams, ExecResize, ExecStarted } from "./exec.ts";
-import { InstanceId, VolumeId } from "./names.ts";
+import {
+  ExecAck,
+  ExecClose,
+  ExecExit,
+  ExecInput,
+  ExecOutput,
+  ExecParams,
+  ExecResize,
+  ExecSessionId,
+  ExecStarted,
+} from "./exec.ts";
+import { InstanceId, TeamId, VolumeId } from "./names.ts";
 import { InstanceEvent, InstanceState, LogBatch, StatsBatch } from "./notifications.ts";
 import { RegisterParams, RegisterResult } from "./register.ts";
 
@@ -34,6 +44,14 @@ export const VolumeUsage = z.strictObject({
 });
 export type VolumeUsage = z.infer<typeof VolumeUsage>;
 
+/**
+ * Params of `volume.archive` and `volume.extract`: a tar stream of the volume's files travels as an exec session
+ * (`session`, the exec.* notifications and their flow control): out of the node for an archive, into it for an
+ * extract. `team` must own the volume (the agent refuses another team's).
+ */
+export const VolumeStreamParams = z.strictObject({ session: ExecSessionId, id: VolumeId, team: TeamId });
+export type VolumeStreamParams = z.infer<typeof VolumeStreamParams>;
+
 /** Requests (answered with a response frame), keyed by method name. */
 export const requests = {
   /** agent -> control plane, first frame after connecting. */
@@ -50,6 +68,16 @@ export const requests = {
   "volume.list": { params: z.strictObject({}), result: z.strictObject({ volumes: z.array(VolumeUsage) }) },
   /** control plane -> agent: delete a volume and its data; `conflict` while an instance mounts it. */
   "volume.destroy": { params: z.strictObject({ id: VolumeId }), result: z.strictObject({ existed: z.boolean() }) },
+  /**
+   * control plane -> agent: stream a tar archive of the volume's files (stdout of the session), its instances
+   * frozen while tar reads (additive within v3, docs/volumes.md "Backups").
+   */
+  "volume.archive": { params: VolumeStreamParams, result: ExecStarted },
+  /**
+   * control plane -> agent: replace the volume's files with the tar archive fed as the session's stdin; its
+   * instances are frozen during the extract and killed before they thaw (their replacements see only the restore).
+   */
+  "volume.extract": { params: VolumeStreamParams, result: ExecStarted },
 } as const;
 
 /** Notifications (never answered), keyed by method name. */

@@ -8,6 +8,8 @@
 // Additive as well: RegisterParams.features and DesiredState.ingress. An agent lists "ingress" in its features; the
 // control plane sends `ingress` only to such agents, so an older agent keeps working (its add-ons stay reachable by
 // every instance of their team, the boundary before per-app rules).
+// Additive as well: volume.archive/volume.extract (volume backups, streamed as exec sessions); an older agent answers
+// unknown_method and the control plane reports that the node cannot back volumes up.
 
 /** Current agent <-> control plane protocol version. */
 export const PROTOCOL_VERSION = 3;

@@ -70,6 +70,10 @@ export interface VolumeOps {
   list(): Promise<VolumeUsage[]>;
   /** Deletes a volume and its data; RuntimeError `conflict` while a container of the node mounts it. */
   destroy(id: string): Promise<boolean>;
+  /** A tar archive of the volume's files on the process's stdout (volume-archive.ts); absent: not supported. */
+  archive?(id: string, team: string): Promise<ExecProcess>;
+  /** Replaces the volume's files with the tar archive written to the process's stdin (volume-archive.ts). */
+  extract?(id: string, team: string): Promise<ExecProcess>;
 }
 
 /** The container engine of one node. All methods validate ids before using them. */

@@ -26,6 +26,8 @@ export const OciBackendConfig = z.strictObject({
   /** Runs the pty receiver of exec sessions with a terminal (runtime/exec-tty-relay.ts). */
   python3Path: AbsPath.default("/usr/bin/python3"),
   mkfsPath: AbsPath.default("/usr/sbin/mkfs.ext4"),
+  /** GNU tar: archives and restores volumes (volume-archive.ts). */
+  tarPath: AbsPath.default("/usr/bin/tar"),
   /** runc --root: where runc keeps container state. */
   runcRoot: AbsPath,
   /**

@@ -113,6 +113,16 @@ export class Runc {
     });
   }
 
+  /** Freezes every process of the container (the cgroup freezer). */
+  async pause(id: string): Promise<void> {
+    await run(this.runcPath, [...this.globalArgs(), "pause", id], { timeoutMs: 30_000 });
+  }
+
+  /** Thaws a paused container. */
+  async resume(id: string): Promise<void> {
+    await run(this.runcPath, [...this.globalArgs(), "resume", id], { timeoutMs: 30_000 });
+  }
+
   /** Deletes the container's runc state and cgroup; `force` kills it first. Missing containers are fine. */
   async delete(id: string, force = true): Promise<void> {
     try {

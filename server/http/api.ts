@@ -23,6 +23,7 @@ import { domainRoutes } from "./routes/domains.ts";
 import { volumeRoutes } from "./routes/volumes.ts";
 import { addonRoutes } from "./routes/addons.ts";
 import { addonBackupRoutes } from "./routes/addon-backups.ts";
+import { volumeBackupRoutes } from "./routes/volume-backups.ts";
 import { logRoutes } from "./routes/logs.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { stackRoutes } from "./routes/stacks.ts";
@@ -98,6 +99,7 @@ export function createApi(services: Services) {
   api.route("/", volumeRoutes);
   api.route("/", addonRoutes);
   api.route("/", addonBackupRoutes);
+  api.route("/", volumeBackupRoutes);
   api.route("/", logRoutes);
   api.route("/", statsRoutes);
   api.route("/", stackRoutes);

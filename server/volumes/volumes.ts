@@ -11,6 +11,7 @@ import { recordAudit } from "../audit/record.ts";
 import { requireApp } from "../teams/access.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
 import { parseVolumeMounts } from "../scheduler/volume-placement.ts";
+import { forgetVolumeBackups } from "./backups.ts";
 
 /** Bounds of a volume's size (MiB) and how many volumes one process type may mount (the agent protocol's limit). */
 export const VOLUME_LIMITS = { sizeMb: { min: 64, max: 1024 * 1024 }, perType: 4, perApp: 20 } as const;
@@ -204,5 +205,7 @@ export async function destroyVolume(s: Services, actor: Actor, appName: string, 
       data: { name, processType: v.processType, mountPath: v.mountPath },
     });
   });
+  // Its backups go with it (the rows by cascade); a backup outliving the volume could not be restored anywhere.
+  await forgetVolumeBackups(s, app.teamId, v.id);
   kickScheduler(s);
 }

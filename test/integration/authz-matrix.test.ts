@@ -124,6 +124,28 @@ async function seedBackup(): Promise<{ app: string; addon: string; id: string }>
   return { app, addon: addon.name, id };
 }
 
+/** A fresh app in acme with a volume (never placed here: no node) and one completed backup with its file. */
+async function seedVolumeBackup(): Promise<{ app: string; id: string }> {
+  const { ensureVolumeBackupDir, newVolumeBackupId, volumeBackupFile } =
+    await import("../../server/volumes/backup-store.ts");
+  const { default: fsp } = await import("node:fs/promises");
+  const app = await freshApp();
+  await must(
+    owner().req("POST", `/api/v1/apps/${app}/volumes`, { name: "data", mountPath: "/data", sizeMb: 64 }),
+    201,
+    "volume",
+  );
+  const v = await db().volume.findFirstOrThrow({ where: { name: "data", app: { name: app } }, include: { app: true } });
+  const id = newVolumeBackupId();
+  await db().volumeBackup.create({
+    data: { id, volumeId: v.id, state: "completed", sizeBytes: 5n, finishedAt: new Date() },
+  });
+  const dataDir = srv.cp.services.config.dataDir;
+  await ensureVolumeBackupDir(dataDir, v.app.teamId, v.id);
+  await fsp.writeFile(volumeBackupFile(dataDir, v.app.teamId, v.id, id), "tar..", { mode: 0o600 });
+  return { app, id };
+}
+
 const TABLE: Record<string, Row> = {
   // ---- Public ----
   // Sign-up and sign-in hash a password per call and ignore the caller's credentials: once (with cookies) is enough.
@@ -695,6 +717,67 @@ const TABLE: Record<string, Row> = {
     verify: async (_who, call, res) => {
       const app = await db().app.findUniqueOrThrow({ where: { name: call.ref as string } });
       expect(await db().volume.count({ where: { appId: app.id } })).toBe(res.status === 204 ? 0 : 1);
+    },
+  },
+  "GET /api/v1/apps/{app}/volumes/{volume}/backups": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => {
+      const b = await seedVolumeBackup();
+      return { path: `/api/v1/apps/${b.app}/volumes/data/backups`, ref: b.id };
+    },
+    verify: async (who, call, res) => {
+      if (isRole(who)) expect(res.body.map((x: { id: string }) => x.id)).toEqual([call.ref]);
+    },
+  },
+  "POST /api/v1/apps/{app}/volumes/{volume}/backups": {
+    // Members reach the volume's node check: it was never placed (no agent here), so nothing runs.
+    expect: s(401, 404, 403, 409, 409, 409),
+    prepare: async () => {
+      const b = await seedVolumeBackup();
+      return { path: `/api/v1/apps/${b.app}/volumes/data/backups`, ref: b.app };
+    },
+    verify: async (_who, call) => {
+      expect(await db().volumeBackup.count({ where: { volume: { app: { name: call.ref as string } } } })).toBe(1);
+    },
+  },
+  "GET /api/v1/apps/{app}/volume-backups/{backup}": {
+    expect: s(401, 404, 200, 200, 200, 200),
+    prepare: async () => {
+      const b = await seedVolumeBackup();
+      return { path: `/api/v1/apps/${b.app}/volume-backups/${b.id}`, ref: b.id };
+    },
+    verify: async (who, call, res) => {
+      if (isRole(who)) expect(res.body).toMatchObject({ id: call.ref, volume: "data", state: "completed" });
+    },
+  },
+  "GET /api/v1/apps/{app}/volume-backups/{backup}/download": {
+    // A backup holds all of the volume's files: members and up only.
+    expect: s(401, 404, 403, 200, 200, 200),
+    prepare: async () => {
+      const b = await seedVolumeBackup();
+      return { path: `/api/v1/apps/${b.app}/volume-backups/${b.id}/download`, ref: b.id };
+    },
+    verify: async (_who, call, res) => {
+      expect(
+        await db().auditEvent.count({
+          where: { action: "volume.backup.download", data: { contains: call.ref as string } },
+        }),
+      ).toBe(res.status === 200 ? 1 : 0);
+    },
+  },
+  "POST /api/v1/apps/{app}/volume-backups/{backup}/restore": {
+    // Members reach the node check (never placed here): nothing is restored, nothing audited.
+    expect: s(401, 404, 403, 409, 409, 409),
+    prepare: async () => {
+      const b = await seedVolumeBackup();
+      return { path: `/api/v1/apps/${b.app}/volume-backups/${b.id}/restore`, body: { confirm: b.app }, ref: b.id };
+    },
+    verify: async (_who, call) => {
+      expect(
+        await db().auditEvent.count({
+          where: { action: "volume.backup.restore", data: { contains: call.ref as string } },
+        }),
+      ).toBe(0);
     },
   },
   "GET /api/v1/apps/{app}/addons": {

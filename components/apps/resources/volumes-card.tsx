@@ -15,6 +15,7 @@ import { useDestroyVolume, useVolumes } from "@/lib/queries";
 import type { Volume } from "@/lib/types";
 import { formatVolumeSize } from "@/lib/volume-form";
 import { CreateVolumeForm } from "./create-volume-form";
+import { VolumeBackupsCell } from "./volume-backups-cell";
 
 /**
  * Persistent volumes of the app. Admins and owners create and destroy them here as with `berth volumes:*` (the
@@ -38,7 +39,13 @@ export function VolumesCard({ app, canEdit, processTypes }: { app: string; canEd
     <Card>
       <CardHeader
         title="Volumes"
-        description="Persistent storage with a size limit, mounted into every instance of a process type."
+        description={
+          <>
+            Persistent storage with a size limit, mounted into every instance of a process type. Back them up and
+            restore with <code className="font-mono text-[13px]">berth volumes:backup</code> and{" "}
+            <code className="font-mono text-[13px]">volumes:restore</code>.
+          </>
+        }
         actions={createButton}
       />
       {volumes.isPending ? (
@@ -67,6 +74,7 @@ export function VolumesCard({ app, canEdit, processTypes }: { app: string; canEd
               <TH>Process type</TH>
               <TH>Node</TH>
               <TH>State</TH>
+              <TH>Latest backup</TH>
               {canEdit ? (
                 <TH>
                   <span className="sr-only">Actions</span>
@@ -93,6 +101,9 @@ export function VolumesCard({ app, canEdit, processTypes }: { app: string; canEd
                       not placed yet
                     </Badge>
                   )}
+                </TD>
+                <TD>
+                  <VolumeBackupsCell app={app} volume={v.name} />
                 </TD>
                 {canEdit ? (
                   <TD className="text-right">

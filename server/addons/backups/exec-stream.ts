@@ -22,9 +22,12 @@ export interface ExecResult {
 /** What to run where. */
 export interface StreamExec {
   nodeId: string;
-  instanceId: string;
+  /** The instance to exec in, with `command`; ignored when `volume` is set. */
+  instanceId?: string;
   /** argv (e.g. ["/bin/sh", "-c", FIXED_SCRIPT]); never carries credentials. */
-  command: string[];
+  command?: string[];
+  /** Instead of an exec: the agent's tar over a volume (volume.archive / volume.extract, server/volumes/backups.ts). */
+  volume?: { direction: "archive" | "extract"; id: string; team: string };
   /** Receives stdout (backpressure respected: output is acknowledged only once written). */
   stdout?: Writable | undefined;
   /** Fed to stdin, then EOF; without it stdin gets EOF at once. */
@@ -123,7 +126,8 @@ export function execStream(hub: AgentHub, req: StreamExec): Promise<ExecResult> 
       }
     };
     const onDown = (nodeId: string) => {
-      if (nodeId === req.nodeId) finish(new Error("the add-on's node disconnected"));
+      if (nodeId === req.nodeId)
+        finish(new Error(req.volume ? "the volume's node disconnected" : "the add-on's node disconnected"));
     };
     const timer = setTimeout(
       () => finish(new Error(`did not finish within ${Math.round(req.timeoutMs / 1000)} s`)),
@@ -133,15 +137,22 @@ export function execStream(hub: AgentHub, req: StreamExec): Promise<ExecResult> 
 
     hub.on("exec", onFrame);
     hub.on("down", onDown);
-    hub
-      .request(req.nodeId, "instance.exec", {
-        session,
-        instanceId: req.instanceId,
-        command: req.command,
-        tty: false,
-        cols: 80,
-        rows: 24,
-      })
+    const v = req.volume;
+    const started = v
+      ? hub.request(req.nodeId, v.direction === "archive" ? "volume.archive" : "volume.extract", {
+          session,
+          id: v.id,
+          team: v.team,
+        })
+      : hub.request(req.nodeId, "instance.exec", {
+          session,
+          instanceId: req.instanceId ?? "",
+          command: req.command ?? [],
+          tty: false,
+          cols: 80,
+          rows: 24,
+        });
+    started
       .then(() => {
         if (done) return;
         if (req.stdin) {
