@@ -31,8 +31,8 @@ import { Runc } from "./runc.ts";
 import { Buildah } from "./storage.ts";
 import { sweepRunDir, teardownInstance } from "./teardown.ts";
 import { checkConfig, checkId, checkSignal } from "./validate.ts";
-import { archiveVolume, extractVolume, type VolumeUsers } from "./volume-archive.ts";
-import { nodeVolumeOps, VolumeStore } from "./volumes.ts";
+import { backendVolumeOps } from "./volume-users.ts";
+import { VolumeStore } from "./volumes.ts";
 import { mkfsArgs } from "./writable-layer.ts";
 
 const KILL_WAIT_MS = 10_000;
@@ -92,48 +92,11 @@ export class OciBackend implements RuntimeBackend {
     this.volumeStore = new VolumeStore(config.stateDir, { mkfsPath: config.mkfsPath, mounter: this.mounter });
   }
 
-  /** The node's volumes: listed with their usage; destroyed only when no container of the node mounts them. */
-  readonly volumes: VolumeOps = {
-    ...nodeVolumeOps(
-      () => this.volumeStore,
-      this.volumeLocks,
-      async () =>
-        (await Promise.all((await this.store.ids()).map((i) => this.store.readMeta(i)))).flatMap((m) => (m ? [m] : [])),
-    ),
-    archive: (id, team) => archiveVolume(this.volumeArchiveDeps(), id, team),
-    extract: (id, team) => extractVolume(this.volumeArchiveDeps(), id, team),
-  };
-
-  /** What volume archives need: the store, its locks, tar, and runc to freeze the containers that mount it. */
-  private volumeArchiveDeps() {
-    const users: VolumeUsers = {
-      running: async (volumeId) => {
-        const metas = await Promise.all((await this.store.ids()).map((i) => this.store.readMeta(i)));
-        const mounting = metas.flatMap((m) => (m?.volumes?.includes(volumeId) ? [m.id] : []));
-        const states = await Promise.all(mounting.map((i) => this.runc.state(i)));
-        return mounting.filter((_, n) => states[n]?.status === "running");
-      },
-      freeze: async (ids) => {
-        const done: string[] = [];
-        try {
-          for (const i of ids) {
-            await this.runc.pause(i);
-            done.push(i);
-          }
-        } catch (err) {
-          for (const i of done) await this.runc.resume(i).catch(() => undefined);
-          throw err;
-        }
-      },
-      thaw: async (ids) => {
-        for (const i of ids) await this.runc.resume(i).catch(() => undefined);
-      },
-      kill: async (ids) => {
-        for (const i of ids) await this.runc.kill(i, "KILL", true).catch(() => undefined);
-      },
-    };
-    return { store: this.volumeStore, locks: this.volumeLocks, users, tarPath: this.config.tarPath };
-  }
+  /** The node's volumes (volume-users.ts): usage, destroy when unmounted, tar archives with their users frozen. */
+  readonly volumes: VolumeOps = backendVolumeOps(
+    () => ({ instances: this.store, runc: this.runc, volumes: this.volumeStore, tarPath: this.config.tarPath }),
+    this.volumeLocks,
+  );
 
   /** Validates the config, creates the state directories and returns a ready backend. */
   static async open(input: OciBackendConfigInput, log: Logger): Promise<OciBackend> {
