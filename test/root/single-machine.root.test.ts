@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { freeLoopbackPort } from "../../server/lib/free-port.ts";
 import { ApiClient } from "../helpers/client.ts";
 import { describeRoot, isRoot } from "../helpers/root.ts";
-import { localAgentEnv } from "../../server/nodes/local-agent.ts";
+import { localAgentEnv, localAgentPids } from "../../server/nodes/local-agent.ts";
 import { git, makeRepo, remoteUrl } from "../helpers/git.ts";
 import { cleanupBuilder } from "../helpers/builder-cleanup.ts";
 import { hostportChainsExist, removeHostportChains } from "../../runtime-agent/test-support/iptables-cleanup.ts";
@@ -25,7 +25,8 @@ function count(pattern: string): number {
     return 0;
   }
 }
-const agentCount = () => count("runtime-agent/main.ts");
+// Only this run's agent (its state dir in the environment): another test run on the machine has agents of its own.
+const agentCount = () => localAgentPids(dataDir).length;
 
 /** GET through the router with a Host header. */
 async function viaRouter(port: number, host: string): Promise<{ status: number; body: string }> {
