@@ -4,12 +4,13 @@
 // replaced. Every entry point authorizes the owning app first: another team's app, volume or backup is a 404;
 // viewers may list, members and up back up, download and restore (a backup holds all of the data). One backup or
 // restore at a time per volume (this control plane; the node holds the volume's lock as well).
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
 import { type Readable, Writable } from "node:stream";
 import type { Actor, Services } from "../context.ts";
 import { errors } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
+import { captureToFile } from "../addons/backups/capture-file.ts";
 import { execStream } from "../addons/backups/exec-stream.ts";
 import { requireApp } from "../teams/access.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
@@ -160,46 +161,29 @@ export async function captureVolumeBackup(
   }
 }
 
-/** Streams the node's archive into `<file>.partial` (0600), then renames it; the row says how it went. Never throws. */
-async function runCapture(s: Services, teamId: string, v: VolumeRow, nodeId: string, id: string): Promise<void> {
-  const log = s.log.child({ component: "volume-backups", volume: v.id, backup: id });
-  const file = volumeBackupFile(s.config.dataDir, teamId, v.id, id);
-  const partial = `${file}.partial`;
-  try {
-    await ensureVolumeBackupDir(s.config.dataDir, teamId, v.id);
-    const out = createWriteStream(partial, { mode: 0o600, flags: "wx" });
-    await new Promise<void>((res, rej) => {
-      out.once("open", () => res());
-      out.once("error", rej);
-    });
-    let result;
-    try {
-      result = await execStream(s.agents, {
+/** Streams the node's archive into the backup's file (capture-file.ts); the row says how it went. Never throws. */
+function runCapture(s: Services, teamId: string, v: VolumeRow, nodeId: string, id: string): Promise<void> {
+  return captureToFile({
+    file: volumeBackupFile(s.config.dataDir, teamId, v.id, id),
+    ensureDir: () => ensureVolumeBackupDir(s.config.dataDir, teamId, v.id),
+    run: (out) =>
+      execStream(s.agents, {
         nodeId,
         volume: { direction: "archive", id: v.id, team: teamId },
         stdout: out,
         timeoutMs: OPERATION_TIMEOUT_MS,
-      });
-    } finally {
-      await new Promise<void>((res) => out.end(() => res()));
-    }
-    if (result.exitCode !== 0) throw new Error(`tar exited with ${result.exitCode}: ${result.stderr || "no message"}`);
-    const { size } = await fs.stat(partial);
-    if (size === 0) throw new Error("the archive was empty");
-    await fs.rename(partial, file);
-    await s.db.volumeBackup.update({
-      where: { id },
-      data: { state: "completed", sizeBytes: BigInt(size), finishedAt: new Date() },
-    });
-    log.info({ sizeBytes: size }, "volume backup captured");
-  } catch (err) {
-    const reason = (err instanceof Error ? err.message : String(err)).slice(0, 500);
-    log.warn({ err }, "volume backup failed");
-    await fs.rm(partial, { force: true }).catch(() => undefined);
-    await s.db.volumeBackup
-      .update({ where: { id }, data: { state: "failed", error: reason, finishedAt: new Date() } })
-      .catch((e: unknown) => log.error({ err: e }, "marking the volume backup failed"));
-  }
+      }),
+    tool: "tar",
+    noun: "volume backup",
+    completed: (size) =>
+      s.db.volumeBackup.update({
+        where: { id },
+        data: { state: "completed", sizeBytes: BigInt(size), finishedAt: new Date() },
+      }),
+    failed: (reason) =>
+      s.db.volumeBackup.update({ where: { id }, data: { state: "failed", error: reason, finishedAt: new Date() } }),
+    log: s.log.child({ component: "volume-backups", volume: v.id, backup: id }),
+  });
 }
 
 /** What a download streams. */

@@ -3,7 +3,7 @@
 // authorized API) and restore (the data replaced from a backup). Every entry point authorizes the owning app first:
 // another team's app or add-on is a 404 and so is a backup of another add-on; viewers may list, only members and up
 // capture, download and restore (a backup holds all of the data). One capture or restore at a time per add-on.
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
 import { type Readable, Writable } from "node:stream";
 import type { Actor, Services } from "../../context.ts";
@@ -12,6 +12,7 @@ import { recordAudit } from "../../audit/record.ts";
 import { requireApp } from "../../teams/access.ts";
 import { ADDON_NAME_PATTERN, isAddonKind, type AddonKind } from "../catalog.ts";
 import { captureScript, REDIS_READY_SCRIPT, REDIS_SWAPPED_MARKER, restoreScript } from "./commands.ts";
+import { captureToFile } from "./capture-file.ts";
 import { execStream } from "./exec-stream.ts";
 import { pruneAddonBackups } from "./retention.ts";
 import { backupFile, downloadName, ensureBackupDir, isBackupId, newBackupId } from "./store.ts";
@@ -179,49 +180,30 @@ export async function startCapture(
   }
 }
 
-/** Streams the backup into `<file>.partial` (0600), then renames it; the row says how it went. Never throws. */
-async function runCapture(s: Services, addon: AddonRow, id: string, target: { nodeId: string; instanceId: string }) {
-  const log = s.log.child({ component: "addon-backups", addon: addon.name, backup: id });
+/** Streams the dump into the backup's file (capture-file.ts); the row says how it went. Never throws. */
+function runCapture(s: Services, addon: AddonRow, id: string, target: { nodeId: string; instanceId: string }) {
   const kind = kindOf(addon);
-  const file = backupFile(s.config.dataDir, addon.teamId, addon.name, kind, id);
-  const partial = `${file}.partial`;
-  try {
-    await ensureBackupDir(s.config.dataDir, addon.teamId, addon.name);
-    const out = createWriteStream(partial, { mode: 0o600, flags: "wx" });
-    const opened = new Promise<void>((res, rej) => {
-      out.once("open", () => res());
-      out.once("error", rej);
-    });
-    await opened;
-    let result;
-    try {
-      result = await execStream(s.agents, {
+  return captureToFile({
+    file: backupFile(s.config.dataDir, addon.teamId, addon.name, kind, id),
+    ensureDir: () => ensureBackupDir(s.config.dataDir, addon.teamId, addon.name),
+    run: (out) =>
+      execStream(s.agents, {
         ...target,
         command: ["/bin/sh", "-c", captureScript(kind)],
         stdout: out,
         timeoutMs: OPERATION_TIMEOUT_MS,
-      });
-    } finally {
-      await new Promise<void>((res) => out.end(() => res()));
-    }
-    if (result.exitCode !== 0)
-      throw new Error(`the dump exited with ${result.exitCode}: ${result.stderr || "no message"}`);
-    const { size } = await fs.stat(partial);
-    if (size === 0) throw new Error("the dump was empty");
-    await fs.rename(partial, file);
-    await s.db.addonBackup.update({
-      where: { id },
-      data: { state: "completed", sizeBytes: BigInt(size), finishedAt: new Date() },
-    });
-    log.info({ sizeBytes: size }, "add-on backup captured");
-  } catch (err) {
-    const reason = (err instanceof Error ? err.message : String(err)).slice(0, 500);
-    log.warn({ err }, "add-on backup failed");
-    await fs.rm(partial, { force: true }).catch(() => undefined);
-    await s.db.addonBackup
-      .update({ where: { id }, data: { state: "failed", error: reason, finishedAt: new Date() } })
-      .catch((e: unknown) => log.error({ err: e }, "marking the backup failed"));
-  }
+      }),
+    tool: "the dump",
+    noun: "add-on backup",
+    completed: (size) =>
+      s.db.addonBackup.update({
+        where: { id },
+        data: { state: "completed", sizeBytes: BigInt(size), finishedAt: new Date() },
+      }),
+    failed: (reason) =>
+      s.db.addonBackup.update({ where: { id }, data: { state: "failed", error: reason, finishedAt: new Date() } }),
+    log: s.log.child({ component: "addon-backups", addon: addon.name, backup: id }),
+  });
 }
 
 /** What a download streams. */
