@@ -21,7 +21,7 @@ import {
   removeVolumeBackups,
   volumeBackupFile,
 } from "./backup-store.ts";
-import { VOLUME_NAME_PATTERN } from "./volumes.ts";
+import { VOLUME_NAME_PATTERN } from "../../shared/volumes.ts";
 
 /** A backup or restore is stopped after this long. */
 const OPERATION_TIMEOUT_MS = 60 * 60 * 1000;

@@ -12,12 +12,13 @@ import { requireApp } from "../teams/access.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
 import { parseVolumeMounts } from "../scheduler/volume-placement.ts";
 import { forgetVolumeBackups } from "./backups.ts";
+import { VOLUME_NAME_PATTERN } from "../../shared/volumes.ts";
 
 /** Bounds of a volume's size (MiB) and how many volumes one process type may mount (the agent protocol's limit). */
 export const VOLUME_LIMITS = { sizeMb: { min: 64, max: 1024 * 1024 }, perType: 4, perApp: 20 } as const;
 
-/** Volume names: like process types (lowercase letter, then letters, digits, dashes; at most 30). */
-export const VOLUME_NAME_PATTERN = /^[a-z][a-z0-9-]{0,29}$/;
+/** Volume names: like process types (lowercase letter, then letters, digits, dashes; at most 30); one rule in shared/. */
+export { VOLUME_NAME_PATTERN };
 
 interface VolumeRow {
   id: string;
