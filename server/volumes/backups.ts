@@ -10,7 +10,7 @@ import { type Readable, Writable } from "node:stream";
 import type { Actor, Services } from "../context.ts";
 import { errors } from "../errors.ts";
 import { recordAudit } from "../audit/record.ts";
-import { captureToFile } from "../addons/backups/capture-file.ts";
+import { captureToFile, openBackupFile } from "../addons/backups/capture-file.ts";
 import { execStream } from "../addons/backups/exec-stream.ts";
 import { requireApp } from "../teams/access.ts";
 import { kickScheduler } from "../scheduler/kick.ts";
@@ -203,10 +203,7 @@ export async function downloadVolumeBackup(
   const { app, volume, backup: b } = await authorizedBackup(s, actor, appName, id, "app:config");
   if (b.state !== "completed") throw errors.conflict(`backup ${id} is ${b.state}, not completed`);
   const file = volumeBackupFile(s.config.dataDir, app.teamId, volume.id, b.id);
-  const handle = await fs.open(file, "r").catch(() => {
-    throw errors.notFound(`the file of backup ${id}`);
-  });
-  const { size } = await handle.stat();
+  const opened = await openBackupFile(file, id);
   await recordAudit(s.db, actor, {
     teamId: app.teamId,
     appName: app.name,
@@ -216,8 +213,7 @@ export async function downloadVolumeBackup(
   });
   return {
     fileName: `${volume.name}-${b.id}.tar`,
-    sizeBytes: size,
-    stream: createReadStream(file, { fd: handle, autoClose: true }),
+    ...opened,
   };
 }
 

@@ -12,7 +12,7 @@ import { recordAudit } from "../../audit/record.ts";
 import { requireApp } from "../../teams/access.ts";
 import { ADDON_NAME_PATTERN, isAddonKind, type AddonKind } from "../catalog.ts";
 import { captureScript, REDIS_READY_SCRIPT, REDIS_SWAPPED_MARKER, restoreScript } from "./commands.ts";
-import { captureToFile } from "./capture-file.ts";
+import { captureToFile, openBackupFile } from "./capture-file.ts";
 import { execStream } from "./exec-stream.ts";
 import { pruneAddonBackups } from "./retention.ts";
 import { backupFile, downloadName, ensureBackupDir, isBackupId, newBackupId } from "./store.ts";
@@ -218,10 +218,7 @@ export async function downloadBackup(s: Services, actor: Actor, appName: string,
   const { app, addon, backup: b } = await authorizedBackup(s, actor, appName, id, "app:config");
   if (b.state !== "completed") throw errors.conflict(`backup ${id} is ${b.state}, not completed`);
   const file = backupFile(s.config.dataDir, addon.teamId, addon.name, kindOf(addon), b.id);
-  const handle = await fs.open(file, "r").catch(() => {
-    throw errors.notFound(`the file of backup ${id}`);
-  });
-  const { size } = await handle.stat();
+  const opened = await openBackupFile(file, id);
   await recordAudit(s.db, actor, {
     teamId: app.teamId,
     appName: app.name,
@@ -231,8 +228,7 @@ export async function downloadBackup(s: Services, actor: Actor, appName: string,
   });
   return {
     fileName: downloadName(addon.name, addon.kind, b.id),
-    sizeBytes: size,
-    stream: createReadStream(file, { fd: handle, autoClose: true }),
+    ...opened,
   };
 }
 

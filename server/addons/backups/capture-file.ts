@@ -1,9 +1,11 @@
-// The file side of a backup capture, shared by add-on and volume backups: the node streams the dump or archive into
+// The file side of backups, shared by add-on and volume backups. Capture: the node streams the dump or archive into
 // `<file>.partial` (0600, never overwriting), which is renamed to `<file>` only when the tool exited 0 and wrote
-// something, so a listed file is always a whole one. The outcome goes to the backup's row; nothing is thrown.
-import { createWriteStream } from "node:fs";
+// something, so a listed file is always a whole one; the outcome goes to the backup's row and nothing is thrown.
+// Download: the finished file opened once, so its size and its stream are of the same file.
+import { createReadStream, createWriteStream } from "node:fs";
 import fs from "node:fs/promises";
-import type { Writable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
+import { errors } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";
 import type { ExecResult } from "./exec-stream.ts";
 
@@ -50,4 +52,13 @@ export async function captureToFile(c: CaptureFile): Promise<void> {
     await fs.rm(partial, { force: true }).catch(() => undefined);
     await c.failed(reason).catch((e: unknown) => c.log.error({ err: e }, `marking the ${c.noun} failed`));
   }
+}
+
+/** A finished backup's file opened for a download: its size and a stream that closes the file when done. */
+export async function openBackupFile(file: string, id: string): Promise<{ sizeBytes: number; stream: Readable }> {
+  const handle = await fs.open(file, "r").catch(() => {
+    throw errors.notFound(`the file of backup ${id}`);
+  });
+  const { size } = await handle.stat();
+  return { sizeBytes: size, stream: createReadStream(file, { fd: handle, autoClose: true }) };
 }
