@@ -1,6 +1,6 @@
 // Cross-team and viewer refusals of the root tier in one place (they also stay beside their features in test/root/):
 // on a real platform (registry, router, a real agent, a deployed app), a viewer may not open `berth run` or exec
-// sessions (403) and another team's user gets 404 for the app's run and exec sockets, its volumes and its add-ons,
+// sessions (403) and another team's user gets 404 for the app's run and exec sockets, its volumes, its add-ons and their backups (viewers may not capture either),
 // through the API, the sockets and the CLI; nothing is created or changed by any of them.
 import fs from "node:fs";
 import os from "node:os";
@@ -29,11 +29,12 @@ const socket = (kind: "exec" | "run", who: Who, query: string) =>
 /** One-off instances the control plane knows (any state, any app). */
 const oneOffs = () => stack.srv.cp.services.db.instance.findMany({ where: { desired: "oneoff" } });
 /** A client of the stranger (another team). */
-const strangerApi = () => {
+const apiAs = (who: Who) => {
   const c = new ApiClient(stack.srv.url);
-  c.token = tokens.stranger;
+  c.token = tokens[who];
   return c;
 };
+const strangerApi = () => apiAs("stranger");
 
 describeRoot("cross-team and viewer refusals: berth run, exec, volumes, add-ons (real platform)", () => {
   beforeAll(async () => {
@@ -153,4 +154,30 @@ describeRoot("cross-team and viewer refusals: berth run, exec, volumes, add-ons 
     expect(outsider.stderr).toContain("not found");
     expect(await oneOffs()).toEqual([]);
   }, 120_000);
+
+  it("backups: another team gets 404 on every add-on and volume backup route; a viewer cannot capture or restore", async () => {
+    const other = apiAs("stranger");
+    const viewer = apiAs("viewer");
+    const made = async () =>
+      (await stack.srv.cp.services.db.addonBackup.count()) + (await stack.srv.cp.services.db.volumeBackup.count());
+    const before = await made();
+    // Ids of the right shape that exist nowhere, and the resources that do exist: neither may tell a stranger anything.
+    for (const [method, p, body] of [
+      ["GET", `/api/v1/apps/${APP}/addons/${addon}/backups`, undefined],
+      ["POST", `/api/v1/apps/${APP}/addons/${addon}/backups`, undefined],
+      ["GET", `/api/v1/apps/${APP}/addon-backups/bk-0123456789abcdef`, undefined],
+      ["GET", `/api/v1/apps/${APP}/addon-backups/bk-0123456789abcdef/download`, undefined],
+      ["POST", `/api/v1/apps/${APP}/addon-backups/bk-0123456789abcdef/restore`, { confirm: APP }],
+      ["GET", `/api/v1/apps/${APP}/volumes/data/backups`, undefined],
+      ["POST", `/api/v1/apps/${APP}/volumes/data/backups`, undefined],
+      ["GET", `/api/v1/apps/${APP}/volume-backups/vb-0123456789abcdef`, undefined],
+      ["GET", `/api/v1/apps/${APP}/volume-backups/vb-0123456789abcdef/download`, undefined],
+      ["POST", `/api/v1/apps/${APP}/volume-backups/vb-0123456789abcdef/restore`, { confirm: APP }],
+    ] as const) {
+      expect((await other.req(method, p, body)).status, `${method} ${p}`).toBe(404);
+    }
+    expect((await viewer.req("POST", `/api/v1/apps/${APP}/addons/${addon}/backups`)).status).toBe(403);
+    expect((await viewer.req("POST", `/api/v1/apps/${APP}/volumes/data/backups`)).status).toBe(403);
+    expect(await made()).toBe(before);
+  });
 });
